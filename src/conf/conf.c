@@ -1,0 +1,883 @@
+/*
+ * conf.c - configuration parser and validator (see conf.h).
+ *
+ * Every key has one parse function in a table; the table is the list of
+ * what is allowed.  Values that need the whole section (manual keys need
+ * the cipher to know their length) are checked once the section ends.
+ */
+#include "conf/conf.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/cipher.h"
+#include "esp/replay.h"
+#include "lib/hex.h"
+
+#define MAX_LINE 4096
+#define MAX_KEYS 64
+
+struct parser {
+	const char *file;
+	unsigned line;
+	struct buf *errors;
+	int nerr;
+	struct conf *c;
+	struct tunnel_conf *t;		/* current tunnel section, or NULL */
+	bool in_daemon;
+	bool seen_daemon;
+	const char *seen[MAX_KEYS];	/* keys given in this section */
+	unsigned nseen;
+	unsigned key_line[MAX_KEYS];
+};
+
+static void err_at(struct parser *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void err_at(struct parser *p, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_printf(p->errors, "%s:%u: ", p->file, line);
+	va_start(ap, fmt);
+	buf_vprintf(p->errors, fmt, ap);
+	va_end(ap);
+	buf_add_u8(p->errors, '\n');
+	p->nerr++;
+}
+
+/* Where a key of the current section was set, for errors found later. */
+static unsigned line_of(const struct parser *p, const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i], key) == 0)
+			return p->key_line[i];
+	return p->t ? p->t->line : p->line;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Split a comma-separated list in place; returns the count or -1 if > max. */
+static int split_list(char *v, char **items, int max)
+{
+	int n = 0;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		items[n++] = trim(tok);
+	}
+	return n;
+}
+
+static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	errno = 0;
+	x = strtoul(v, &end, v[0] == '0' && (v[1] == 'x' || v[1] == 'X') ? 16 : 10);
+	if (errno || *end || x < min || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- [daemon] keys ---- */
+
+static int d_socket(struct parser *p, char *v)
+{
+	if (v[0] != '/' || strlen(v) >= sizeof(p->c->d.socket)) {
+		err_at(p, p->line, "socket must be an absolute path shorter than %zu bytes",
+		       sizeof(p->c->d.socket));
+		return -1;
+	}
+	strcpy(p->c->d.socket, v);
+	return 0;
+}
+
+static int d_port(struct parser *p, char *v, uint16_t *out, const char *key)
+{
+	unsigned long x;
+
+	if (parse_uint(v, 1, 65535, &x) < 0) {
+		err_at(p, p->line, "%s must be a UDP port number (1-65535), not '%s'", key, v);
+		return -1;
+	}
+	*out = (uint16_t)x;
+	return 0;
+}
+
+static int d_ike_port(struct parser *p, char *v)
+{
+	return d_port(p, v, &p->c->d.port, "port");
+}
+
+static int d_natt_port(struct parser *p, char *v)
+{
+	return d_port(p, v, &p->c->d.natt_port, "natt-port");
+}
+
+static int d_group(struct parser *p, char *v)
+{
+	if (!v[0] || strlen(v) >= sizeof(p->c->d.group)) {
+		err_at(p, p->line, "group must be a group name");
+		return -1;
+	}
+	strcpy(p->c->d.group, v);
+	return 0;
+}
+
+/* ---- [tunnel] keys ---- */
+
+static int t_addr(struct parser *p, char *v, struct addr *a, const char *key, bool any_ok)
+{
+	if (any_ok && strcmp(v, "any") == 0) {
+		memset(a, 0, sizeof(*a));
+		return 0;
+	}
+	if (addr_parse(v, a) < 0) {
+		err_at(p, p->line, "%s: '%s' is not an IPv4 or IPv6 address%s", key, v,
+		       any_ok ? " (or 'any')" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int t_local(struct parser *p, char *v)
+{
+	return t_addr(p, v, &p->t->local, "local", false);
+}
+
+static int t_remote(struct parser *p, char *v)
+{
+	return t_addr(p, v, &p->t->remote, "remote", true);
+}
+
+static int t_id(struct parser *p, char *v, char *out, const char *key)
+{
+	if (!v[0] || strlen(v) >= CONF_MAX_ID) {
+		err_at(p, p->line, "%s must be 1 to %d characters", key, CONF_MAX_ID - 1);
+		return -1;
+	}
+	strcpy(out, v);
+	return 0;
+}
+
+static int t_local_id(struct parser *p, char *v)
+{
+	return t_id(p, v, p->t->local_id, "local-id");
+}
+
+static int t_remote_id(struct parser *p, char *v)
+{
+	return t_id(p, v, p->t->remote_id, "remote-id");
+}
+
+/* "0x..." is hex; anything else is the secret's bytes as written. */
+static int set_psk(struct parser *p, const char *v, unsigned line)
+{
+	struct tunnel_conf *t = p->t;
+	int n;
+
+	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		n = hex_decode(v, t->psk, sizeof(t->psk));
+		if (n <= 0) {
+			err_at(p, line, "psk: bad hex or longer than %zu bytes", sizeof(t->psk));
+			return -1;
+		}
+		t->psk_len = (size_t)n;
+	} else {
+		if (strlen(v) >= sizeof(t->psk) || !v[0]) {
+			err_at(p, line, "psk must be 1 to %zu bytes", sizeof(t->psk) - 1);
+			return -1;
+		}
+		t->psk_len = strlen(v);
+		memcpy(t->psk, v, t->psk_len);
+	}
+	/* RFC 7296 §2.15 leaves strength to the operator; warn-level
+	 * strictness here would be a policy, so only refuse the absurd. */
+	if (t->psk_len < 8) {
+		err_at(p, line, "psk is %zu bytes; use at least 8 (20 or more recommended)",
+		       t->psk_len);
+		return -1;
+	}
+	return 0;
+}
+
+static int t_psk(struct parser *p, char *v)
+{
+	p->t->has_secret = true;
+	return set_psk(p, v, p->line);
+}
+
+/* A secret kept beside the config: it must be private too. */
+static int t_psk_file(struct parser *p, char *v)
+{
+	char data[CONF_MAX_PSK * 2 + 8], *s;
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(v, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		err_at(p, p->line, "psk-file %s: %s", v, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		err_at(p, p->line, "psk-file %s: not a regular file", v);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		err_at(p, p->line, "psk-file %s is readable by group or others (mode %04o); "
+		       "run chmod 600 %s", v, (unsigned)(st.st_mode & 07777), v);
+		return -1;
+	}
+	n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (n < 0) {
+		err_at(p, p->line, "psk-file %s: %s", v, strerror(errno));
+		return -1;
+	}
+	data[n] = '\0';
+	s = trim(data);
+	r = set_psk(p, s, p->line);
+	wipe(data, sizeof(data));
+	return r;
+}
+
+static int t_address(struct parser *p, char *v)
+{
+	char *items[CONF_MAX_ADDRS];
+	int n = split_list(v, items, CONF_MAX_ADDRS), i;
+
+	if (n <= 0) {
+		err_at(p, p->line, "address: give 1 to %d addresses with prefix length",
+		       CONF_MAX_ADDRS);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!strchr(items[i], '/') || ifaddr_parse(items[i], &p->t->addrs[i]) < 0) {
+			err_at(p, p->line, "address: '%s' is not ADDRESS/PREFIXLEN", items[i]);
+			return -1;
+		}
+	}
+	p->t->n_addrs = (unsigned)n;
+	return 0;
+}
+
+static int t_mtu(struct parser *p, char *v)
+{
+	unsigned long x;
+
+	if (parse_uint(v, 576, 65535, &x) < 0) {
+		err_at(p, p->line, "mtu must be 576-65535, not '%s'", v);
+		return -1;
+	}
+	p->t->mtu = (unsigned)x;
+	return 0;
+}
+
+static int t_ike(struct parser *p, char *v)
+{
+	if (strlen(v) >= sizeof(p->t->ike)) {
+		err_at(p, p->line, "ike: proposal list too long");
+		return -1;
+	}
+	strcpy(p->t->ike, v);
+	return 0;
+}
+
+static int t_esp(struct parser *p, char *v)
+{
+	char *items[CONF_MAX_PROPOSALS], why[160];
+	int n = split_list(v, items, CONF_MAX_PROPOSALS), i;
+
+	if (n <= 0) {
+		err_at(p, p->line, "esp: give 1 to %d proposals", CONF_MAX_PROPOSALS);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (esp_suite_parse(items[i], &p->t->esp[i], why, sizeof(why)) < 0) {
+			err_at(p, p->line, "esp: %s", why);
+			return -1;
+		}
+	}
+	p->t->n_esp = (unsigned)n;
+	return 0;
+}
+
+static int t_ts(struct parser *p, char *v, struct prefix *ts, unsigned *count, const char *key)
+{
+	char *items[CONF_MAX_TS];
+	int n = split_list(v, items, CONF_MAX_TS), i;
+
+	if (n <= 0) {
+		err_at(p, p->line, "%s: give 1 to %d prefixes", key, CONF_MAX_TS);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (prefix_parse(items[i], &ts[i]) < 0) {
+			err_at(p, p->line, "%s: '%s' is not a prefix", key, items[i]);
+			return -1;
+		}
+	}
+	*count = (unsigned)n;
+	return 0;
+}
+
+static int t_local_ts(struct parser *p, char *v)
+{
+	return t_ts(p, v, p->t->local_ts, &p->t->n_local_ts, "local-ts");
+}
+
+static int t_remote_ts(struct parser *p, char *v)
+{
+	return t_ts(p, v, p->t->remote_ts, &p->t->n_remote_ts, "remote-ts");
+}
+
+static int t_encap(struct parser *p, char *v)
+{
+	if (!strcmp(v, "auto"))
+		p->t->encap = ENCAP_MODE_AUTO;
+	else if (!strcmp(v, "yes"))
+		p->t->encap = ENCAP_MODE_YES;
+	else if (!strcmp(v, "no"))
+		p->t->encap = ENCAP_MODE_NO;
+	else {
+		err_at(p, p->line, "encap must be auto, yes or no, not '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int t_start(struct parser *p, char *v)
+{
+	if (parse_bool(v, &p->t->start) < 0) {
+		err_at(p, p->line, "start must be yes or no, not '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int t_seconds(struct parser *p, char *v, unsigned *out, const char *key,
+		     unsigned long min, unsigned long max)
+{
+	unsigned long x;
+
+	if (parse_uint(v, min, max, &x) < 0) {
+		err_at(p, p->line, "%s must be %lu-%lu seconds, not '%s'", key, min, max, v);
+		return -1;
+	}
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int t_dpd(struct parser *p, char *v)
+{
+	return t_seconds(p, v, &p->t->dpd, "dpd", 0, 3600);
+}
+
+static int t_dpd_timeout(struct parser *p, char *v)
+{
+	return t_seconds(p, v, &p->t->dpd_timeout, "dpd-timeout", 3, 86400);
+}
+
+static int t_ike_lifetime(struct parser *p, char *v)
+{
+	return t_seconds(p, v, &p->t->ike_lifetime, "ike-lifetime", 60, 604800);
+}
+
+static int t_esp_lifetime(struct parser *p, char *v)
+{
+	return t_seconds(p, v, &p->t->esp_lifetime, "esp-lifetime", 60, 604800);
+}
+
+static int t_replay_window(struct parser *p, char *v)
+{
+	unsigned long x;
+
+	if (parse_uint(v, REPLAY_WINDOW_MIN, REPLAY_WINDOW_MAX, &x) < 0) {
+		err_at(p, p->line, "replay-window must be %d-%d packets, not '%s'",
+		       REPLAY_WINDOW_MIN, REPLAY_WINDOW_MAX, v);
+		return -1;
+	}
+	p->t->replay_window = (uint32_t)x;
+	return 0;
+}
+
+static int t_mode(struct parser *p, char *v)
+{
+	if (!strcmp(v, "manual"))
+		p->t->mode = MODE_MANUAL;
+	else if (!strcmp(v, "ike"))
+		p->t->mode = MODE_IKE;
+	else {
+		err_at(p, p->line, "mode must be ike or manual, not '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int t_spi(struct parser *p, char *v, uint32_t *out, const char *key)
+{
+	unsigned long x;
+
+	/* RFC 4303 §2.1: SPIs 1-255 are reserved, 0 is never sent. */
+	if (parse_uint(v, 256, UINT32_MAX, &x) < 0) {
+		err_at(p, p->line, "%s must be 256-4294967295 (0x100-0xffffffff), not '%s'",
+		       key, v);
+		return -1;
+	}
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int t_spi_in(struct parser *p, char *v)
+{
+	return t_spi(p, v, &p->t->spi_in, "spi-in");
+}
+
+static int t_spi_out(struct parser *p, char *v)
+{
+	return t_spi(p, v, &p->t->spi_out, "spi-out");
+}
+
+static int t_key(struct parser *p, char *v, uint8_t *out, size_t *len, const char *key)
+{
+	int n = hex_decode(v, out, CONF_MAX_KEY);
+
+	p->t->has_secret = true;
+	if (n <= 0) {
+		err_at(p, p->line, "%s must be hex (0x...), at most %d bytes", key, CONF_MAX_KEY);
+		return -1;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+static int t_key_in(struct parser *p, char *v)
+{
+	return t_key(p, v, p->t->key_in, &p->t->key_in_len, "key-in");
+}
+
+static int t_key_out(struct parser *p, char *v)
+{
+	return t_key(p, v, p->t->key_out, &p->t->key_out_len, "key-out");
+}
+
+struct keydef {
+	const char *key;
+	int (*parse)(struct parser *p, char *v);
+};
+
+static const struct keydef daemon_keys[] = {
+	{ "socket", d_socket },
+	{ "port", d_ike_port },
+	{ "natt-port", d_natt_port },
+	{ "group", d_group },
+};
+
+static const struct keydef tunnel_keys[] = {
+	{ "local", t_local },
+	{ "remote", t_remote },
+	{ "local-id", t_local_id },
+	{ "remote-id", t_remote_id },
+	{ "psk", t_psk },
+	{ "psk-file", t_psk_file },
+	{ "address", t_address },
+	{ "mtu", t_mtu },
+	{ "ike", t_ike },
+	{ "esp", t_esp },
+	{ "local-ts", t_local_ts },
+	{ "remote-ts", t_remote_ts },
+	{ "encap", t_encap },
+	{ "start", t_start },
+	{ "dpd", t_dpd },
+	{ "dpd-timeout", t_dpd_timeout },
+	{ "ike-lifetime", t_ike_lifetime },
+	{ "esp-lifetime", t_esp_lifetime },
+	{ "replay-window", t_replay_window },
+	{ "mode", t_mode },
+	{ "spi-in", t_spi_in },
+	{ "spi-out", t_spi_out },
+	{ "key-in", t_key_in },
+	{ "key-out", t_key_out },
+};
+
+static bool given(const struct parser *p, const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i], key) == 0)
+			return true;
+	return false;
+}
+
+static void tunnel_defaults(struct tunnel_conf *t)
+{
+	static const char *const any[] = { "0.0.0.0/0", "::/0" };
+	int i;
+
+	t->mtu = 1400;
+	t->start = true;
+	t->dpd = 30;
+	t->ike_lifetime = 14400;
+	t->esp_lifetime = 3600;
+	t->replay_window = REPLAY_WINDOW_DEFAULT;
+	strcpy(t->ike, "aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048");
+	/* SPEC.md: a VTI carries anything routed into it. */
+	for (i = 0; i < 2; i++) {
+		prefix_parse(any[i], &t->local_ts[i]);
+		prefix_parse(any[i], &t->remote_ts[i]);
+	}
+	t->n_local_ts = t->n_remote_ts = 2;
+	esp_suite_parse("aes128gcm16", &t->esp[0], NULL, 0);
+	t->n_esp = 1;
+}
+
+static void check_manual(struct parser *p, struct tunnel_conf *t)
+{
+	static const char *const need[] = { "spi-in", "spi-out", "key-in", "key-out", "esp" };
+	size_t want = esp_suite_keymat_len(&t->esp[0]), i;
+	char name[64];
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!given(p, need[i]))
+			err_at(p, t->line, "tunnel %s: mode = manual needs %s", t->name, need[i]);
+	if (t->n_esp != 1)
+		err_at(p, line_of(p, "esp"), "tunnel %s: mode = manual takes exactly one esp "
+		       "proposal", t->name);
+	if (!t->remote.family)
+		err_at(p, line_of(p, "remote"), "tunnel %s: mode = manual needs a remote address, "
+		       "not 'any'", t->name);
+	esp_suite_name(&t->esp[0], name, sizeof(name));
+	if (given(p, "key-in") && t->key_in_len != want)
+		err_at(p, line_of(p, "key-in"), "tunnel %s: key-in is %zu bytes but %s needs %zu",
+		       t->name, t->key_in_len, name, want);
+	if (given(p, "key-out") && t->key_out_len != want)
+		err_at(p, line_of(p, "key-out"), "tunnel %s: key-out is %zu bytes but %s needs %zu",
+		       t->name, t->key_out_len, name, want);
+}
+
+/* Checks that need the whole [tunnel] section. */
+static void end_tunnel(struct parser *p)
+{
+	struct tunnel_conf *t = p->t;
+	size_t i;
+
+	if (!t)
+		return;
+	if (!given(p, "local"))
+		err_at(p, t->line, "tunnel %s: local address missing", t->name);
+	if (!given(p, "remote"))
+		err_at(p, t->line, "tunnel %s: remote address missing (or 'any')", t->name);
+	if (t->local.family && t->remote.family && t->local.family != t->remote.family)
+		err_at(p, line_of(p, "remote"), "tunnel %s: local and remote are of different "
+		       "address families", t->name);
+	if (!given(p, "dpd-timeout"))
+		t->dpd_timeout = t->dpd * 3 < 3 ? 3 : t->dpd * 3;
+	for (i = 0; i < t->n_addrs; i++)
+		if (t->addrs[i].addr.family == AF_INET6 && t->mtu < 1280)
+			err_at(p, line_of(p, "mtu"), "tunnel %s: IPv6 needs mtu >= 1280", t->name);
+	if (t->mode == MODE_MANUAL) {
+		check_manual(p, t);
+	} else {
+		/* Keying by IKEv2 arrives with its own module; until then say so
+		 * instead of bringing up a tunnel that can never pass traffic. */
+		err_at(p, line_of(p, "mode"), "tunnel %s: IKEv2 keying is not available in this "
+		       "version; set mode = manual with spi-in/spi-out/key-in/key-out", t->name);
+	}
+	/* Inbound SPIs select the tunnel: they must be unique. */
+	for (i = 0; t->mode == MODE_MANUAL && i + 1 < p->c->n; i++)
+		if (p->c->t[i].mode == MODE_MANUAL && p->c->t[i].spi_in == t->spi_in)
+			err_at(p, line_of(p, "spi-in"), "tunnel %s: spi-in 0x%x is already used by "
+			       "tunnel %s", t->name, t->spi_in, p->c->t[i].name);
+}
+
+static bool valid_ifname(const char *n)
+{
+	size_t len = strlen(n), i;
+
+	if (len < 1 || len > 15 || !strcmp(n, ".") || !strcmp(n, ".."))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)n[i]) && !strchr("-_.", n[i]))
+			return false;
+	return true;
+}
+
+static void start_section(struct parser *p, char *hdr)
+{
+	char *name;
+	struct tunnel_conf *nt;
+	size_t i;
+
+	end_tunnel(p);
+	p->t = NULL;
+	p->in_daemon = false;
+	p->nseen = 0;
+	hdr = trim(hdr);
+	if (strcmp(hdr, "daemon") == 0) {
+		if (p->seen_daemon)
+			err_at(p, p->line, "second [daemon] section");
+		p->in_daemon = p->seen_daemon = true;
+		return;
+	}
+	if (strncmp(hdr, "tunnel", 6) != 0 || !isspace((unsigned char)hdr[6])) {
+		err_at(p, p->line, "unknown section [%s]; expected [daemon] or [tunnel NAME]", hdr);
+		return;
+	}
+	name = trim(hdr + 6);
+	if (!valid_ifname(name)) {
+		err_at(p, p->line, "tunnel name '%s' is not a valid interface name "
+		       "(1-15 of A-Z a-z 0-9 - _ .)", name);
+		return;
+	}
+	for (i = 0; i < p->c->n; i++)
+		if (strcmp(p->c->t[i].name, name) == 0)
+			err_at(p, p->line, "tunnel %s is defined twice (first at line %u)", name,
+			       p->c->t[i].line);
+	nt = realloc(p->c->t, (p->c->n + 1) * sizeof(*nt));
+	if (!nt) {
+		err_at(p, p->line, "out of memory");
+		return;
+	}
+	p->c->t = nt;
+	p->t = &nt[p->c->n++];
+	memset(p->t, 0, sizeof(*p->t));
+	strcpy(p->t->name, name);
+	p->t->line = p->line;
+	tunnel_defaults(p->t);
+}
+
+static void key_value(struct parser *p, char *line)
+{
+	const struct keydef *defs;
+	size_t ndefs, i;
+	char *eq = strchr(line, '='), *k, *v;
+
+	if (!eq) {
+		err_at(p, p->line, "expected 'key = value'");
+		return;
+	}
+	*eq = '\0';
+	k = trim(line);
+	v = trim(eq + 1);
+	if (p->in_daemon) {
+		defs = daemon_keys;
+		ndefs = sizeof(daemon_keys) / sizeof(daemon_keys[0]);
+	} else if (p->t) {
+		defs = tunnel_keys;
+		ndefs = sizeof(tunnel_keys) / sizeof(tunnel_keys[0]);
+	} else {
+		err_at(p, p->line, "'%s' outside of a [daemon] or [tunnel NAME] section", k);
+		return;
+	}
+	for (i = 0; i < ndefs; i++)
+		if (strcmp(defs[i].key, k) == 0)
+			break;
+	if (i == ndefs) {
+		err_at(p, p->line, "unknown key '%s' in [%s]", k, p->in_daemon ? "daemon" : "tunnel");
+		return;
+	}
+	if (given(p, defs[i].key)) {
+		err_at(p, p->line, "'%s' given twice (first at line %u)", k, line_of(p, defs[i].key));
+		return;
+	}
+	if (!v[0]) {
+		err_at(p, p->line, "'%s' has no value", k);
+		return;
+	}
+	if (p->nseen < MAX_KEYS) {
+		p->seen[p->nseen] = defs[i].key;
+		p->key_line[p->nseen++] = p->line;
+	}
+	if (p->t && !strcmp(k, "psk-file") && given(p, "psk"))
+		err_at(p, p->line, "give psk or psk-file, not both");
+	defs[i].parse(p, v);
+}
+
+static void parse_line(struct parser *p, char *line)
+{
+	char *s = trim(line), *hash, *close;
+
+	/* '#' starts a comment at the line start or after white space, so
+	 * that a secret may contain '#'. */
+	for (hash = s; (hash = strchr(hash, '#')); hash++) {
+		if (hash == s || isspace((unsigned char)hash[-1])) {
+			*hash = '\0';
+			break;
+		}
+	}
+	s = trim(s);
+	if (!*s)
+		return;
+	if (*s == '[') {
+		close = strchr(s, ']');
+		if (!close || *trim(close + 1)) {
+			err_at(p, p->line, "section header must be [name] alone on its line");
+			return;
+		}
+		*close = '\0';
+		start_section(p, s + 1);
+		return;
+	}
+	key_value(p, s);
+}
+
+int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
+	       struct buf *errors)
+{
+	struct parser p = { .file = file, .errors = errors, .c = out };
+	char line[MAX_LINE];
+	size_t i = 0, n;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->file, sizeof(out->file), "%s", file);
+	strcpy(out->d.socket, "/run/vtid.sock");
+	out->d.port = 500;
+	out->d.natt_port = 4500;
+	while (i < len) {
+		p.line++;
+		for (n = 0; i < len && text[i] != '\n'; i++) {
+			if (n < sizeof(line) - 1)
+				line[n] = text[i];
+			n++;
+		}
+		i++;	/* the newline */
+		if (n >= sizeof(line)) {
+			err_at(&p, p.line, "line longer than %d bytes", MAX_LINE - 1);
+			continue;
+		}
+		line[n] = '\0';
+		if (memchr(line, '\0', n)) {
+			err_at(&p, p.line, "NUL byte in line");
+			continue;
+		}
+		parse_line(&p, line);
+	}
+	end_tunnel(&p);
+	if (out->d.port == out->d.natt_port)
+		err_at(&p, p.line, "port and natt-port must differ (both %u)", out->d.port);
+	wipe(line, sizeof(line));
+	return p.nerr;
+}
+
+int conf_load(const char *path, struct conf *out, struct buf *errors)
+{
+	struct buf text;
+	struct stat st;
+	char chunk[4096];
+	ssize_t n;
+	size_t i;
+	int fd, nerr;
+
+	memset(out, 0, sizeof(*out));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		buf_printf(errors, "%s: cannot open: %s\n", path, strerror(errno));
+		return 1;
+	}
+	buf_init(&text);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(&text, chunk, (size_t)n);
+	if (n < 0 || text.bad || fstat(fd, &st) < 0) {
+		buf_printf(errors, "%s: cannot read: %s\n", path, strerror(errno));
+		close(fd);
+		buf_free(&text);
+		return 1;
+	}
+	close(fd);
+	nerr = conf_parse(path, (const char *)text.data, text.len, out, errors);
+	buf_free(&text);
+	wipe(chunk, sizeof(chunk));
+	for (i = 0; i < out->n; i++) {
+		if (out->t[i].has_secret && (st.st_mode & 077)) {
+			buf_printf(errors, "%s:%u: tunnel %s has a key or psk but the file is "
+				   "readable by group or others (mode %04o); run chmod 600 %s\n",
+				   path, out->t[i].line, out->t[i].name,
+				   (unsigned)(st.st_mode & 07777), path);
+			nerr++;
+			break;
+		}
+	}
+	return nerr;
+}
+
+void conf_free(struct conf *c)
+{
+	if (!c)
+		return;
+	if (c->t) {
+		wipe(c->t, c->n * sizeof(*c->t));
+		free(c->t);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+const struct tunnel_conf *conf_find(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->t[i].name, name) == 0)
+			return &c->t[i];
+	return NULL;
+}
+
+bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
+{
+	struct tunnel_conf x, y;
+	bool eq;
+
+	/* Sections come from calloc'd memory and are filled field by
+	 * field, so padding is zero and memcmp is exact. */
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	x.line = y.line = 0;
+	eq = memcmp(&x, &y, sizeof(x)) == 0;
+	wipe(&x, sizeof(x));
+	wipe(&y, sizeof(y));
+	return eq;
+}

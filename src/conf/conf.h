@@ -1,0 +1,84 @@
+/*
+ * conf.h - the configuration file (SPEC.md "Configuration file"): an
+ * INI-like file of one [daemon] section and [tunnel NAME] sections.
+ * Unknown keys, bad values, missing values and contradictions are errors
+ * reported as "FILE:LINE: what is wrong"; nothing is silently ignored.
+ */
+#ifndef VTI_CONF_H
+#define VTI_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/suite.h"
+#include "lib/buf.h"
+#include "lib/prefix.h"
+
+#define CONF_MAX_ADDRS 8
+#define CONF_MAX_PROPOSALS 8
+#define CONF_MAX_TS 16
+#define CONF_MAX_KEY 128
+#define CONF_MAX_PSK 256
+#define CONF_MAX_ID 256
+
+enum tunnel_mode { MODE_IKE, MODE_MANUAL };
+enum encap_mode { ENCAP_MODE_AUTO, ENCAP_MODE_YES, ENCAP_MODE_NO };
+
+struct tunnel_conf {
+	char name[16];
+	unsigned line;			/* of the [tunnel NAME] header */
+
+	struct addr local, remote;	/* remote.family 0: "any" */
+	char local_id[CONF_MAX_ID], remote_id[CONF_MAX_ID];
+	uint8_t psk[CONF_MAX_PSK];
+	size_t psk_len;
+	struct prefix addrs[CONF_MAX_ADDRS];
+	unsigned n_addrs;
+	unsigned mtu;
+	char ike[512];
+	struct esp_suite esp[CONF_MAX_PROPOSALS];
+	unsigned n_esp;
+	struct prefix local_ts[CONF_MAX_TS], remote_ts[CONF_MAX_TS];
+	unsigned n_local_ts, n_remote_ts;
+	enum encap_mode encap;
+	bool start;
+	unsigned dpd, dpd_timeout, ike_lifetime, esp_lifetime;
+	uint32_t replay_window;
+
+	enum tunnel_mode mode;
+	uint32_t spi_in, spi_out;
+	uint8_t key_in[CONF_MAX_KEY], key_out[CONF_MAX_KEY];
+	size_t key_in_len, key_out_len;
+
+	bool has_secret;		/* psk or key given inline in the file */
+};
+
+struct daemon_conf {
+	char socket[108];
+	char group[64];			/* may use the control socket; "" = root only */
+	uint16_t port, natt_port;
+};
+
+struct conf {
+	char file[256];
+	struct daemon_conf d;
+	struct tunnel_conf *t;
+	size_t n;
+};
+
+/*
+ * Parse text (named file for messages).  Returns the number of errors,
+ * each appended to errors as "FILE:LINE: message\n".  The result is only
+ * meaningful when it returns 0.
+ */
+int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
+	       struct buf *errors);
+/* Read and parse a file; also refuses secrets in a group/world-readable file. */
+int conf_load(const char *path, struct conf *out, struct buf *errors);
+void conf_free(struct conf *c);		/* wipes keys and PSKs */
+const struct tunnel_conf *conf_find(const struct conf *c, const char *name);
+/* Same settings (so a reload keeps the tunnel's SAs)? */
+bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b);
+
+#endif

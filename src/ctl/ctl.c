@@ -1,0 +1,26 @@
+/*
+ * ctl.c - the control command table (see ctl.h).
+ */
+#include "ctl/ctl.h"
+
+#include <string.h>
+
+const struct ctl_cmd ctl_cmds[CTL_NCMDS] = {
+	[CTL_SHOW] = { "show", "[NAME]", 0, 1, false,
+		       "state, SAs and counters of every tunnel or of NAME" },
+	[CTL_STATS] = { "stats", "", 0, 0, false,
+			"daemon-wide counters (packets that match no tunnel)" },
+	[CTL_UP] = { "up", "NAME", 1, 1, true, "start (or restart) the tunnel's SAs now" },
+	[CTL_DOWN] = { "down", "NAME", 1, 1, true, "close the tunnel's SAs; carrier goes down" },
+	[CTL_RELOAD] = { "reload", "", 0, 0, true, "re-read the configuration (as SIGHUP)" },
+};
+
+int ctl_cmd_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CTL_NCMDS; i++)
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return i;
+	return -1;
+}

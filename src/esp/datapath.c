@@ -1,0 +1,351 @@
+/*
+ * datapath.c - the packet loop: TUN -> ESP -> socket and socket -> ESP ->
+ * TUN, with every drop counted by reason (see datapath.h).
+ *
+ * RFC 4303 §3.4: inbound processing is SPI lookup, then esp_decap (replay,
+ * ICV, trailer), then the inner packet is checked against the tunnel's
+ * selectors (RFC 4301 §5.2) before it reaches the interface.
+ * RFC 3948 §2.2-2.3: on the UDP port a 1-byte 0xFF is a keep-alive and
+ * four zero bytes mark an IKE message; anything else is ESP.
+ */
+#include "esp/datapath.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "esp/esp.h"
+#include "lib/cursor.h"
+#include "lib/log.h"
+#include "platform/platform.h"
+
+#define BATCH 32
+#define PKT_MAX 65535
+#define SLOT (ESP_HEADROOM + PKT_MAX + ESP_TAILROOM)
+
+enum sock_kind { SK_UDP4, SK_UDP6, SK_ESP4, SK_ESP6, SK_COUNT };
+
+struct dp_sock {
+	struct datapath *dp;
+	enum sock_kind kind;
+	int fd;
+};
+
+struct datapath {
+	struct ev *ev;
+	struct sadb db;
+	struct dp_sock socks[SK_COUNT];
+	uint16_t natt_port;
+	struct dp_stats st;
+	dp_ike_cb ike_cb;
+	void *ike_arg;
+	struct ratelimit rl;
+	uint8_t *rx;		/* BATCH slots for recvmmsg */
+	uint8_t *tx;		/* one slot for TUN reads */
+};
+
+struct datapath *dp_new(struct ev *ev)
+{
+	struct datapath *dp = calloc(1, sizeof(*dp));
+	int i;
+
+	if (!dp)
+		return NULL;
+	dp->ev = ev;
+	sadb_init(&dp->db);
+	for (i = 0; i < SK_COUNT; i++) {
+		dp->socks[i].dp = dp;
+		dp->socks[i].kind = (enum sock_kind)i;
+		dp->socks[i].fd = -1;
+	}
+	dp->rx = malloc((size_t)BATCH * SLOT);
+	dp->tx = malloc(SLOT);
+	if (!dp->rx || !dp->tx) {
+		dp_free(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+void dp_free(struct datapath *dp)
+{
+	int i;
+
+	if (!dp)
+		return;
+	for (i = 0; i < SK_COUNT; i++) {
+		if (dp->socks[i].fd < 0)
+			continue;
+		if (dp->ev)
+			ev_del(dp->ev, dp->socks[i].fd);
+		close(dp->socks[i].fd);
+	}
+	free(dp->rx);
+	free(dp->tx);
+	free(dp);
+}
+
+struct sadb *dp_sadb(struct datapath *dp)
+{
+	return &dp->db;
+}
+
+const struct dp_stats *dp_stats(const struct datapath *dp)
+{
+	return &dp->st;
+}
+
+uint16_t dp_natt_port(const struct datapath *dp)
+{
+	return dp->natt_port;
+}
+
+void dp_set_ike_handler(struct datapath *dp, dp_ike_cb cb, void *arg)
+{
+	dp->ike_cb = cb;
+	dp->ike_arg = arg;
+}
+
+static void count_drop(struct vif *v, uint64_t *reason)
+{
+	(*reason)++;
+	v->st.rx_dropped++;
+}
+
+void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
+{
+	uint8_t *inner, nh;
+	size_t inner_len;
+	struct vif *v;
+	struct sa *sa;
+
+	if (len < ESP_HDR_LEN) {
+		dp->st.rx_short++;
+		return;
+	}
+	sa = sadb_lookup(&dp->db, esp_spi(pkt, len));
+	if (!sa || !sa->inbound) {
+		dp->st.rx_unknown_spi++;
+		log_rl(&dp->rl, LOG_DEBUG, NULL, "ESP with unknown SPI 0x%08x dropped",
+		       esp_spi(pkt, len));
+		return;
+	}
+	v = sa->vif;
+	switch (esp_decap(sa, pkt, len, &inner, &inner_len, &nh)) {
+	case ESP_OK:
+		break;
+	case ESP_DUMMY:
+		return;
+	case ESP_REPLAY:
+		count_drop(v, &v->st.rx_replay);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
+		       sa->spi);
+		return;
+	case ESP_AUTH:
+		count_drop(v, &v->st.rx_auth_fail);
+		log_rl(&v->rl, LOG_WARN, v->name,
+		       "ESP packet failed authentication (SPI 0x%08x): wrong key or forged",
+		       sa->spi);
+		return;
+	default:
+		count_drop(v, &v->st.rx_malformed);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
+		       sa->spi);
+		return;
+	}
+	if ((nh == NH_IPV4 && inner[0] >> 4 != 4) || (nh == NH_IPV6 && inner[0] >> 4 != 6) ||
+	    (nh != NH_IPV4 && nh != NH_IPV6)) {
+		count_drop(v, &v->st.rx_malformed);
+		return;
+	}
+	if (!vif_ts_allows(v, inner, inner_len, true)) {
+		count_drop(v, &v->st.rx_selector);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "inner packet outside traffic selectors dropped");
+		return;
+	}
+	if (v->tun_fd >= 0 && write(v->tun_fd, inner, inner_len) < 0) {
+		v->st.rx_dropped++;
+		return;
+	}
+	v->st.rx_packets++;
+	v->st.rx_bytes += inner_len;
+}
+
+static int sock_for(struct datapath *dp, const struct sa *sa)
+{
+	bool v4 = sa->peer.ss_family == AF_INET;
+
+	if (sa->encap == ENCAP_UDP)
+		return dp->socks[v4 ? SK_UDP4 : SK_UDP6].fd;
+	return dp->socks[v4 ? SK_ESP4 : SK_ESP6].fd;
+}
+
+void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len)
+{
+	struct sa *sa = v->out;
+	uint8_t *pkt;
+	size_t plen;
+	enum esp_result r;
+	int fd;
+
+	if (!sa || !vif_ts_allows(v, inner, len, false)) {
+		v->st.tx_dropped++;
+		return;
+	}
+	r = esp_encap(sa, inner, len, &pkt, &plen);
+	if (r == ESP_EXHAUSTED) {
+		v->st.tx_dropped++;
+		log_rl(&v->rl, LOG_ERR, v->name,
+		       "outbound SA 0x%08x has used every sequence number; it is stopped "
+		       "until re-keyed", sa->spi);
+		return;
+	}
+	if (r != ESP_OK) {
+		v->st.tx_dropped++;
+		return;
+	}
+	fd = sock_for(dp, sa);
+	if (fd < 0 || sock_send(fd, &sa->local, &sa->peer, pkt, plen) < 0) {
+		dp->st.tx_errors++;
+		v->st.tx_dropped++;
+		return;
+	}
+	v->st.tx_packets++;
+	v->st.tx_bytes += len;
+}
+
+static void on_tun(void *arg)
+{
+	struct vif *v = arg;
+	struct datapath *dp;
+	ssize_t n;
+	int i;
+
+	dp = v->dp;
+	for (i = 0; i < BATCH; i++) {
+		n = read(v->tun_fd, dp->tx + ESP_HEADROOM, PKT_MAX);
+		if (n <= 0)
+			return;
+		dp_output(dp, v, dp->tx + ESP_HEADROOM, (size_t)n);
+	}
+}
+
+/* RFC 3948 §2.2, §2.3 demultiplexing on the NAT-T port. */
+static void udp_input(struct datapath *dp, uint8_t *p, size_t len,
+		      const struct sockaddr_storage *from)
+{
+	if (len == 1 && p[0] == 0xff) {
+		dp->st.rx_keepalive++;
+		return;
+	}
+	if (len >= 4 && be32_get(p) == 0) {
+		dp->st.rx_ike++;
+		if (dp->ike_cb)
+			dp->ike_cb(dp->ike_arg, p + 4, len - 4, from);
+		return;
+	}
+	dp_input_esp(dp, p, len);
+}
+
+/* A raw IPv4 socket delivers the IP header too; IPv6 ones do not. */
+static void esp4_input(struct datapath *dp, uint8_t *p, size_t len)
+{
+	size_t ihl;
+
+	if (len < 20 || p[0] >> 4 != 4 || (ihl = (size_t)(p[0] & 15) * 4) < 20 || ihl > len) {
+		dp->st.rx_short++;
+		return;
+	}
+	dp_input_esp(dp, p + ihl, len - ihl);
+}
+
+static void on_sock(void *arg)
+{
+	struct dp_sock *s = arg;
+	struct datapath *dp = s->dp;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+	int n, i;
+
+	memset(msgs, 0, sizeof(msgs));
+	for (i = 0; i < BATCH; i++) {
+		iov[i].iov_base = dp->rx + (size_t)i * SLOT + ESP_HEADROOM;
+		iov[i].iov_len = PKT_MAX;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &from[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+	}
+	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+	for (i = 0; i < n; i++) {
+		uint8_t *p = iov[i].iov_base;
+		size_t len = msgs[i].msg_len;
+
+		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			dp->st.rx_short++;
+			continue;
+		}
+		switch (s->kind) {
+		case SK_UDP4:
+		case SK_UDP6:
+			udp_input(dp, p, len, &from[i]);
+			break;
+		case SK_ESP4:
+			esp4_input(dp, p, len);
+			break;
+		default:
+			dp_input_esp(dp, p, len);
+			break;
+		}
+	}
+}
+
+int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t errlen)
+{
+	static const char *const what[SK_COUNT] = {
+		"UDP/IPv4 port", "UDP/IPv6 port", "raw ESP/IPv4", "raw ESP/IPv6",
+	};
+	int i, fd;
+
+	dp->natt_port = natt_port;
+	for (i = 0; i < SK_COUNT; i++) {
+		int family = (i == SK_UDP4 || i == SK_ESP4) ? AF_INET : AF_INET6;
+
+		fd = i <= SK_UDP6 ? sock_udp_open(family, natt_port) : sock_esp_open(family);
+		if (fd < 0) {
+			if (i <= SK_UDP6)
+				snprintf(err, errlen, "cannot bind %s %u: %s", what[i],
+					 natt_port, strerror(-fd));
+			else
+				snprintf(err, errlen, "cannot open %s socket: %s", what[i],
+					 strerror(-fd));
+			return fd;
+		}
+		dp->socks[i].fd = fd;
+		if (ev_add(dp->ev, fd, on_sock, &dp->socks[i]) < 0) {
+			snprintf(err, errlen, "cannot watch %s socket", what[i]);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int dp_add_vif(struct datapath *dp, struct vif *v)
+{
+	v->dp = dp;
+	if (v->tun_fd < 0 || !dp->ev)
+		return 0;
+	return ev_add(dp->ev, v->tun_fd, on_tun, v);
+}
+
+void dp_del_vif(struct datapath *dp, struct vif *v)
+{
+	if (v->tun_fd >= 0 && dp->ev)
+		ev_del(dp->ev, v->tun_fd);
+	sadb_flush_vif(&dp->db, v);
+}

@@ -1,0 +1,53 @@
+/*
+ * datapath.h - moves packets between TUN interfaces and the ESP sockets.
+ * It never negotiates: it only reads the SA table (sadb.h) that the
+ * control plane fills, and hands IKE packets that arrive on the shared
+ * NAT-T port to the control plane through a callback.
+ */
+#ifndef VTI_DATAPATH_H
+#define VTI_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "esp/sadb.h"
+#include "esp/vif.h"
+#include "lib/ev.h"
+
+/* Daemon-wide counters: drops that belong to no tunnel. */
+struct dp_stats {
+	uint64_t rx_unknown_spi;	/* no SA with that SPI */
+	uint64_t rx_short;		/* too short to carry an SPI, bad outer header */
+	uint64_t rx_keepalive;		/* RFC 3948 §2.3 NAT keep-alives */
+	uint64_t rx_ike;		/* non-ESP marker: IKE on the NAT-T port */
+	uint64_t tx_errors;		/* the kernel refused a send */
+};
+
+typedef void (*dp_ike_cb)(void *arg, const uint8_t *msg, size_t len,
+			  const struct sockaddr_storage *from);
+
+struct datapath;
+
+struct datapath *dp_new(struct ev *ev);
+void dp_free(struct datapath *dp);
+/* Open the UDP (natt_port) and raw ESP sockets for IPv4 and IPv6. */
+int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t errlen);
+void dp_set_ike_handler(struct datapath *dp, dp_ike_cb cb, void *arg);
+struct sadb *dp_sadb(struct datapath *dp);
+const struct dp_stats *dp_stats(const struct datapath *dp);
+uint16_t dp_natt_port(const struct datapath *dp);
+
+int dp_add_vif(struct datapath *dp, struct vif *v) __attribute__((warn_unused_result));
+/* Stop reading the interface and free its SAs. */
+void dp_del_vif(struct datapath *dp, struct vif *v);
+
+/*
+ * One inbound ESP packet (SPI first), as it arrives from either socket.
+ * Exposed so that tests and fuzzers drive the real receive path.
+ */
+void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len);
+/* One inner packet routed into v; inner has ESP_HEADROOM/TAILROOM. */
+void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len);
+
+#endif

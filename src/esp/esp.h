@@ -1,0 +1,58 @@
+/*
+ * esp.h - ESP tunnel-mode encapsulation and decapsulation (RFC 4303).
+ *
+ * Packets are processed in place.  The caller keeps ESP_HEADROOM bytes in
+ * front of an inner packet and ESP_TAILROOM behind it so that header, IV,
+ * padding, trailer and ICV fit without copying.
+ */
+#ifndef VTI_ESP_H
+#define VTI_ESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/sa.h"
+
+#define ESP_HDR_LEN 8
+#define ESP_HEADROOM (ESP_HDR_LEN + 16)		/* SPI, seq, IV (CBC: 16) */
+#define ESP_TAILROOM (15 + 2 + 32)		/* padding, trailer, ICV */
+
+/* RFC 4303 §2.6 next header values carried inside the tunnel. */
+#define NH_IPV4 4
+#define NH_IPV6 41
+#define NH_NONE 59			/* RFC 4303 §2.7: a dummy (TFC) packet */
+
+/* Why an inbound packet was not delivered. */
+enum esp_result {
+	ESP_OK = 0,
+	ESP_DUMMY,		/* authentic dummy packet: consumed silently */
+	ESP_MALFORMED,		/* too short, misaligned, bad padding/trailer */
+	ESP_REPLAY,		/* duplicate or left of the window */
+	ESP_AUTH,		/* ICV did not verify */
+	ESP_EXHAUSTED,		/* outbound: sequence numbers used up */
+	ESP_INTERNAL,		/* a crypto library failure */
+};
+
+/*
+ * Encapsulate inner[0..len) for sa.  inner must have ESP_HEADROOM bytes
+ * before it and ESP_TAILROOM after it.  On success *out points at the
+ * SPI and *outlen is the ESP packet length.
+ */
+enum esp_result esp_encap(struct sa *sa, uint8_t *inner, size_t len,
+			  uint8_t **out, size_t *outlen);
+/* Encapsulate with a given IV (known-answer tests). */
+enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
+			     const uint8_t *iv, uint8_t **out, size_t *outlen);
+
+/*
+ * Decapsulate the ESP packet pkt[0..len) already matched to sa by SPI:
+ * replay pre-check, ICV, replay update, trailer (RFC 4303 §3.4).  On
+ * ESP_OK, inner and inner_len give the inner packet and *nh its protocol.
+ */
+enum esp_result esp_decap(struct sa *sa, uint8_t *pkt, size_t len,
+			  uint8_t **inner, size_t *inner_len, uint8_t *nh);
+
+/* The SPI of an ESP packet, or 0 when it is too short to have one. */
+uint32_t esp_spi(const uint8_t *pkt, size_t len);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * sa.h - one IPsec SA as the datapath sees it: SPI, direction, cipher
+ * contexts, sequence/replay state, where its packets go, and counters.
+ * The control plane builds SAs (sa_new), hands them to the SA table
+ * (sadb.h) and takes them back; the datapath only reads what it needs and
+ * advances sequence numbers and counters.
+ */
+#ifndef VTI_SA_H
+#define VTI_SA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "crypto/suite.h"
+#include "esp/replay.h"
+#include "lib/prefix.h"
+
+struct aead;
+struct cbc;
+struct hmac;
+struct vif;
+
+enum encap { ENCAP_RAW, ENCAP_UDP };
+
+struct sa {
+	uint32_t spi;
+	bool inbound;
+	struct esp_suite suite;
+	size_t iv_len, icv_len, align;
+
+	struct aead *aead;
+	struct cbc *cbc;
+	struct hmac *hmac;
+	uint8_t salt[4];
+
+	uint64_t seq;		/* outbound: last sequence number sent */
+	bool exhausted;		/* outbound: no sequence number left */
+	struct replay replay;	/* inbound */
+
+	/* Outer path, for outbound SAs. */
+	enum encap encap;
+	struct addr local;
+	struct sockaddr_storage peer;	/* with port for ENCAP_UDP */
+
+	struct vif *vif;	/* the tunnel this SA belongs to */
+	struct sa *hnext;	/* SA table hash chain */
+
+	uint64_t packets, bytes;
+	uint64_t installed_ms;
+};
+
+/*
+ * Build an SA from KEYMAT in RFC 7296 §2.17 order for one direction:
+ * encryption key (+ 4-byte salt for AEADs), then integrity key.
+ */
+struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
+		  const uint8_t *keymat, size_t keylen, uint32_t replay_window);
+void sa_free(struct sa *sa);
+/* The highest sequence number this SA may send (RFC 4303 §3.3.3). */
+uint64_t sa_seq_max(const struct sa *sa);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * vif.h - a tunnel interface as the datapath sees it: its TUN device, the
+ * SAs that carry it, its traffic selectors and counters.  Carrier follows
+ * the SAs: on exactly while an inbound and an outbound SA are installed.
+ */
+#ifndef VTI_VIF_H
+#define VTI_VIF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "lib/prefix.h"
+
+struct sa;
+struct datapath;
+
+#define VIF_MAX_IN 4		/* current + rekeyed inbound SAs */
+#define VIF_MAX_TS 16
+
+struct vif_stats {
+	uint64_t tx_packets, tx_bytes, tx_dropped;
+	uint64_t rx_packets, rx_bytes;
+	uint64_t rx_dropped;	/* all inbound drops; the reasons follow */
+	uint64_t rx_auth_fail, rx_replay, rx_malformed, rx_selector;
+};
+
+struct vif {
+	char name[16];
+	int tun_fd;
+	int ifindex;
+	bool carrier;
+
+	struct sa *out;
+	struct sa *in[VIF_MAX_IN];
+
+	struct prefix local_ts[VIF_MAX_TS], remote_ts[VIF_MAX_TS];
+	unsigned n_local_ts, n_remote_ts;
+
+	struct datapath *dp;
+	struct vif_stats st;
+	struct ratelimit rl;
+};
+
+/* Recompute carrier from the installed SAs and tell the kernel. */
+void vif_carrier_sync(struct vif *v);
+unsigned vif_in_count(const struct vif *v);
+/*
+ * Is an inner IP packet inside the selectors?  Outbound: src in local-ts,
+ * dst in remote-ts; inbound the other way round.  Also rejects packets
+ * whose IP header is not there or not consistent with len.
+ */
+bool vif_ts_allows(const struct vif *v, const uint8_t *pkt, size_t len, bool inbound);
+
+#endif

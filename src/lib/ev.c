@@ -1,0 +1,150 @@
+/*
+ * ev.c - epoll event loop (see ev.h).
+ */
+#include "lib/ev.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+struct ev_handler {
+	int fd;
+	ev_fd_cb cb;
+	void *arg;
+	struct ev_handler *next;
+};
+
+struct ev {
+	int epfd;
+	bool stop;
+	struct ev_handler *handlers;
+	struct ev_handler *dead;	/* deleted during a wake-up, freed after it */
+	unsigned tick_ms;
+	ev_tick_cb tick;
+	void *tick_arg;
+	uint64_t next_tick;
+};
+
+struct ev *ev_new(void)
+{
+	struct ev *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ev->epfd < 0) {
+		free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static void free_list(struct ev_handler *h)
+{
+	struct ev_handler *n;
+
+	for (; h; h = n) {
+		n = h->next;
+		free(h);
+	}
+}
+
+void ev_free(struct ev *ev)
+{
+	if (!ev)
+		return;
+	free_list(ev->handlers);
+	free_list(ev->dead);
+	close(ev->epfd);
+	free(ev);
+}
+
+int ev_add(struct ev *ev, int fd, ev_fd_cb cb, void *arg)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	struct ev_handler *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->fd = fd;
+	h->cb = cb;
+	h->arg = arg;
+	e.data.ptr = h;
+	if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+		int err = -errno;
+
+		free(h);
+		return err;
+	}
+	h->next = ev->handlers;
+	ev->handlers = h;
+	return 0;
+}
+
+void ev_del(struct ev *ev, int fd)
+{
+	struct ev_handler **pp, *h;
+
+	for (pp = &ev->handlers; (h = *pp); pp = &h->next) {
+		if (h->fd != fd)
+			continue;
+		epoll_ctl(ev->epfd, EPOLL_CTL_DEL, fd, NULL);
+		*pp = h->next;
+		/* Other events of the same epoll_wait batch may still point at
+		 * it: park it and free it once the batch is done. */
+		h->cb = NULL;
+		h->next = ev->dead;
+		ev->dead = h;
+		return;
+	}
+}
+
+void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg)
+{
+	ev->tick_ms = ms;
+	ev->tick = cb;
+	ev->tick_arg = arg;
+	ev->next_tick = now_ms() + ms;
+}
+
+void ev_stop(struct ev *ev)
+{
+	ev->stop = true;
+}
+
+int ev_run(struct ev *ev)
+{
+	struct epoll_event evs[64];
+	int n, i, timeout;
+	uint64_t now;
+
+	while (!ev->stop) {
+		timeout = -1;
+		if (ev->tick) {
+			now = now_ms();
+			timeout = ev->next_tick > now ? (int)(ev->next_tick - now) : 0;
+		}
+		n = epoll_wait(ev->epfd, evs, 64, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n && !ev->stop; i++) {
+			struct ev_handler *h = evs[i].data.ptr;
+
+			if (h->cb)
+				h->cb(h->arg);
+		}
+		free_list(ev->dead);
+		ev->dead = NULL;
+		if (ev->tick && now_ms() >= ev->next_tick) {
+			ev->next_tick = now_ms() + ev->tick_ms;
+			ev->tick(ev->tick_arg);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * ev.h - a minimal epoll event loop: file descriptors with callbacks and a
+ * periodic tick.  Single-threaded; callbacks run to completion.
+ */
+#ifndef VTI_EV_H
+#define VTI_EV_H
+
+#include <stdbool.h>
+
+struct ev;
+typedef void (*ev_fd_cb)(void *arg);
+typedef void (*ev_tick_cb)(void *arg);
+
+struct ev *ev_new(void);
+void ev_free(struct ev *ev);
+int ev_add(struct ev *ev, int fd, ev_fd_cb cb, void *arg)
+	__attribute__((warn_unused_result));
+void ev_del(struct ev *ev, int fd);
+void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg);
+/* Runs until ev_stop(); returns 0 or a negative errno from epoll. */
+int ev_run(struct ev *ev);
+void ev_stop(struct ev *ev);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * netlink.c - interface configuration over rtnetlink with libmnl
+ * (RTM_NEWLINK for MTU and flags, RTM_NEWADDR for addresses).  Each call
+ * opens a socket, sends one request and waits for its acknowledgement;
+ * this runs at start-up and reload, never per packet.
+ */
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <time.h>
+
+static int nl_request(struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	unsigned portid, seq = (unsigned)time(NULL);
+	int r;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (r < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The ACK is an NLMSG_ERROR with error 0; mnl_cb_run maps it. */
+	r = mnl_cb_run(buf, (size_t)r, seq, portid, NULL, NULL);
+	r = r < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return r;
+}
+
+int netif_setup(int ifindex, unsigned mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	/* Point-to-point, and multicast so that OSPF hellos cross it. */
+	ifi->ifi_flags = IFF_UP | IFF_MULTICAST | IFF_POINTOPOINT | IFF_NOARP;
+	ifi->ifi_change = ifi->ifi_flags;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_request(nlh);
+}
+
+int netif_add_addr(int ifindex, const struct prefix *p)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+	size_t alen = addr_len(p->addr.family);
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)p->addr.family;
+	ifa->ifa_prefixlen = p->len;
+	ifa->ifa_index = (uint32_t)ifindex;
+	/* No duplicate address detection: there is nobody else on a P2P link. */
+	ifa->ifa_flags = p->addr.family == AF_INET6 ? IFA_F_NODAD : 0;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr.a);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr.a);
+	return nl_request(nlh);
+}

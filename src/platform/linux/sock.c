@@ -1,0 +1,129 @@
+/*
+ * sock.c - the sockets that carry ESP: UDP (RFC 3948, shared with IKE on
+ * the NAT-T port) and raw IP protocol 50, for IPv4 and IPv6, with the
+ * source address chosen per packet through IP_PKTINFO / IPV6_PKTINFO.
+ */
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Reference runs lost packets only at the receiving socket: size it. */
+#define SOCK_BUF (8 << 20)
+
+static void size_buffers(int fd)
+{
+	int v = SOCK_BUF;
+
+	/* The FORCE variants pass net.core.*mem_max (root only). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
+static int finish(int fd, int family, bool v6only)
+{
+	int one = 1;
+
+	if (family == AF_INET6 && v6only &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		return -errno;
+	size_buffers(fd);
+	return 0;
+}
+
+int sock_udp_open(int family, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, err;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		sl = sizeof(*s6);
+	}
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = finish(fd, family, true);
+	if (!err && bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int sock_esp_open(int family)
+{
+	int fd, err;
+
+	fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (fd < 0)
+		return -errno;
+	err = finish(fd, family, false);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst,
+	      const void *data, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr m = {
+		.msg_name = (void *)dst,
+		.msg_namelen = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							 : sizeof(struct sockaddr_in6),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	struct cmsghdr *c;
+
+	memset(&u, 0, sizeof(u));
+	if (src && src->family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi_spec_dst, src->a, 4);
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else if (src && src->family == AF_INET6) {
+		struct in6_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi6_addr, src->a, 16);
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	return sendmsg(fd, &m, 0) < 0 ? -errno : 0;
+}

@@ -1,0 +1,413 @@
+/*
+ * daemon.c - the daemon's event loop and control socket (see daemon.h).
+ */
+#include "vtid/daemon.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "ctl/ctl.h"
+#include "esp/datapath.h"
+#include "lib/buf.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "vtid/show.h"
+#include "vtid/tunnel.h"
+
+struct daemon {
+	const char *conf_path;
+	const char *socket_override;
+	struct conf conf;
+	struct ev *ev;
+	struct datapath *dp;
+	struct tunnel *tunnels;
+	int ctl_fd;
+	int sig_fd;
+	char sock_path[108];
+	gid_t ctl_gid;
+	bool have_gid;
+};
+
+static void print_errors(struct buf *errors)
+{
+	fputs(buf_str(errors), stderr);
+}
+
+int daemon_check(const char *conf_path)
+{
+	struct conf c;
+	struct buf errors;
+	int nerr;
+
+	buf_init(&errors);
+	nerr = conf_load(conf_path, &c, &errors);
+	print_errors(&errors);
+	buf_free(&errors);
+	if (!nerr)
+		printf("%s: OK, %zu tunnel%s\n", conf_path, c.n, c.n == 1 ? "" : "s");
+	conf_free(&c);
+	return nerr ? EXIT_CONFIG : EXIT_OK;
+}
+
+static struct tunnel *find_tunnel(struct daemon *d, const char *name, struct tunnel ***link)
+{
+	struct tunnel **pp, *t;
+
+	for (pp = &d->tunnels; (t = *pp); pp = &t->next) {
+		if (strcmp(t->conf.name, name) == 0) {
+			if (link)
+				*link = pp;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static int add_tunnel(struct daemon *d, const struct tunnel_conf *tc)
+{
+	char err[256] = "";
+	struct tunnel *t, **pp;
+
+	t = tunnel_create(d->dp, tc, err, sizeof(err));
+	if (!t) {
+		log_err(tc->name, "%s", err);
+		return -1;
+	}
+	/* Keep configuration order so "show" lists tunnels as written. */
+	for (pp = &d->tunnels; *pp; pp = &(*pp)->next)
+		;
+	*pp = t;
+	return 0;
+}
+
+static void remove_tunnel(struct daemon *d, struct tunnel *t)
+{
+	struct tunnel **pp;
+
+	if (!find_tunnel(d, t->conf.name, &pp))
+		return;
+	*pp = t->next;
+	log_info(t->conf.name, "removing tunnel");
+	tunnel_destroy(t);
+}
+
+/*
+ * Apply a new configuration: unchanged tunnels are left alone (their SAs
+ * keep passing traffic), changed ones are rebuilt, removed ones go away.
+ */
+static void daemon_reload(struct daemon *d)
+{
+	struct conf nc;
+	struct buf errors;
+	struct tunnel *t, *next;
+	size_t i;
+
+	buf_init(&errors);
+	if (conf_load(d->conf_path, &nc, &errors)) {
+		print_errors(&errors);
+		log_err(NULL, "reload of %s failed; keeping the running configuration",
+			d->conf_path);
+		buf_free(&errors);
+		conf_free(&nc);
+		return;
+	}
+	buf_free(&errors);
+	for (t = d->tunnels; t; t = next) {
+		const struct tunnel_conf *tc = conf_find(&nc, t->conf.name);
+
+		next = t->next;
+		if (!tc || !tunnel_conf_equal(tc, &t->conf))
+			remove_tunnel(d, t);
+	}
+	for (i = 0; i < nc.n; i++)
+		if (!find_tunnel(d, nc.t[i].name, NULL))
+			add_tunnel(d, &nc.t[i]);
+	conf_free(&d->conf);
+	d->conf = nc;
+	log_info(NULL, "configuration reloaded: %zu tunnel%s", nc.n, nc.n == 1 ? "" : "s");
+}
+
+/* ---- control socket ---- */
+
+static bool peer_allowed(struct daemon *d, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	return d->have_gid && cr.gid == d->ctl_gid;
+}
+
+static int handle_request(struct daemon *d, char *line, struct buf *body, char *msg,
+			  size_t msglen)
+{
+	char *argv[4], *save = NULL, *tok;
+	int argc = 0, id;
+	bool json;
+	struct tunnel *t = NULL;
+
+	for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < 4;
+	     tok = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = tok;
+	if (argc < 2 || (strcmp(argv[0], "json") && strcmp(argv[0], "text"))) {
+		snprintf(msg, msglen, "malformed request");
+		return CTL_EUSAGE;
+	}
+	json = argv[0][0] == 'j';
+	id = ctl_cmd_find(argv[1]);
+	if (id < 0 || argc - 2 < ctl_cmds[id].min_args || argc - 2 > ctl_cmds[id].max_args) {
+		snprintf(msg, msglen, "unknown command or wrong arguments");
+		return CTL_EUSAGE;
+	}
+	if (argc > 2 && !(t = find_tunnel(d, argv[2], NULL))) {
+		snprintf(msg, msglen, "no tunnel named '%s' (see 'vtictl show')", argv[2]);
+		return CTL_ENOTUNNEL;
+	}
+	switch ((enum ctl_cmd_id)id) {
+	case CTL_SHOW:
+		show_tunnels(body, d->tunnels, t ? t->conf.name : NULL, json);
+		break;
+	case CTL_STATS:
+		show_stats(body, dp_stats(d->dp), json);
+		break;
+	case CTL_UP:
+		log_info(t->conf.name, "up requested by vtictl");
+		if (tunnel_up(t, msg, msglen) < 0)
+			return CTL_EFAIL;
+		break;
+	case CTL_DOWN:
+		log_info(t->conf.name, "down requested by vtictl");
+		tunnel_down(t);
+		break;
+	case CTL_RELOAD:
+		daemon_reload(d);
+		break;
+	case CTL_NCMDS:
+		break;
+	}
+	snprintf(msg, msglen, "ok");
+	return CTL_OK;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void on_ctl(void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { .tv_sec = 2 };
+	char line[CTL_MAX_REQUEST + 1], msg[256], status[300];
+	struct buf body;
+	ssize_t n;
+	size_t got = 0;
+	int fd, code;
+
+	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* A silent client must not stall the daemon for long. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	buf_init(&body);
+	while (got < CTL_MAX_REQUEST && !memchr(line, '\n', got)) {
+		n = read(fd, line + got, CTL_MAX_REQUEST - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	line[got] = '\0';
+	if (!peer_allowed(d, fd)) {
+		code = CTL_EPERM;
+		snprintf(msg, sizeof(msg), "permission denied: run as root%s",
+			 d->have_gid ? " or as a member of the control group" : "");
+	} else if (!memchr(line, '\n', got)) {
+		code = CTL_EUSAGE;
+		snprintf(msg, sizeof(msg), "request too long or incomplete");
+	} else {
+		code = handle_request(d, line, &body, msg, sizeof(msg));
+	}
+	snprintf(status, sizeof(status), "%d %s\n", code, msg);
+	write_all(fd, status, strlen(status));
+	write_all(fd, (const char *)body.data, body.len);
+	buf_free(&body);
+	close(fd);
+}
+
+static int open_ctl(struct daemon *d, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct group *g;
+	mode_t mode = 0600;
+	int fd;
+
+	snprintf(d->sock_path, sizeof(d->sock_path), "%s",
+		 d->socket_override ? d->socket_override : d->conf.d.socket);
+	if (strlen(d->sock_path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, d->sock_path);
+	if (d->conf.d.group[0]) {
+		g = getgrnam(d->conf.d.group);
+		if (!g) {
+			snprintf(err, errlen, "control group '%s' does not exist", d->conf.d.group);
+			return -1;
+		}
+		d->ctl_gid = g->gr_gid;
+		d->have_gid = true;
+		mode = 0660;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A socket left by a crashed daemon is stale only if nobody answers. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		snprintf(err, errlen, "another vtid is running on %s", d->sock_path);
+		close(fd);
+		return -1;
+	}
+	unlink(d->sock_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(d->sock_path, mode) < 0 ||
+	    (d->have_gid && chown(d->sock_path, 0, d->ctl_gid) < 0) || listen(fd, 16) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", d->sock_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	d->ctl_fd = fd;
+	return ev_add(d->ev, fd, on_ctl, d) < 0 ? -1 : 0;
+}
+
+static void on_signal(void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info(NULL, "SIGHUP: reloading %s", d->conf_path);
+			daemon_reload(d);
+		} else {
+			log_info(NULL, "%s: shutting down", strsignal((int)si.ssi_signo));
+			ev_stop(d->ev);
+		}
+	}
+}
+
+static int open_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sig_fd < 0)
+		return -1;
+	return ev_add(d->ev, d->sig_fd, on_signal, d) < 0 ? -1 : 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	struct tunnel *t, *next;
+
+	for (t = d->tunnels; t; t = next) {
+		next = t->next;
+		tunnel_destroy(t);
+	}
+	d->tunnels = NULL;
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		unlink(d->sock_path);
+	}
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	dp_free(d->dp);
+	ev_free(d->ev);
+	conf_free(&d->conf);
+}
+
+static int start(struct daemon *d)
+{
+	struct buf errors;
+	char err[256] = "";
+	size_t i;
+
+	buf_init(&errors);
+	if (conf_load(d->conf_path, &d->conf, &errors)) {
+		print_errors(&errors);
+		buf_free(&errors);
+		return EXIT_CONFIG;
+	}
+	buf_free(&errors);
+	d->ev = ev_new();
+	d->dp = d->ev ? dp_new(d->ev) : NULL;
+	if (!d->dp) {
+		log_err(NULL, "out of memory");
+		return EXIT_RUNTIME;
+	}
+	if (open_signals(d) < 0) {
+		log_err(NULL, "cannot set up signal handling: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
+	    open_ctl(d, err, sizeof(err)) < 0) {
+		log_err(NULL, "%s", err);
+		return EXIT_RUNTIME;
+	}
+	for (i = 0; i < d->conf.n; i++)
+		if (add_tunnel(d, &d->conf.t[i]) < 0)
+			return EXIT_RUNTIME;
+	log_info(NULL, "running with %zu tunnel%s, control socket %s", d->conf.n,
+		 d->conf.n == 1 ? "" : "s", d->sock_path);
+	return EXIT_OK;
+}
+
+int daemon_run(const char *conf_path, const char *socket_override)
+{
+	struct daemon d = {
+		.conf_path = conf_path,
+		.socket_override = socket_override,
+		.ctl_fd = -1,
+		.sig_fd = -1,
+	};
+	int r = start(&d);
+
+	if (r == EXIT_OK && ev_run(d.ev) < 0) {
+		log_err(NULL, "event loop failed: %s", strerror(errno));
+		r = EXIT_RUNTIME;
+	}
+	teardown(&d);
+	if (r == EXIT_OK)
+		log_info(NULL, "stopped");
+	return r;
+}

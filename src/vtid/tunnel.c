@@ -1,0 +1,194 @@
+/*
+ * tunnel.c - per-tunnel control plane: interface creation and manual SAs
+ * (see tunnel.h).
+ */
+#include "vtid/tunnel.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/cipher.h"
+#include "esp/esp.h"
+#include "esp/sadb.h"
+#include "lib/log.h"
+#include "platform/platform.h"
+
+const char *tunnel_state_name(enum tunnel_state s)
+{
+	return s == TS_UP ? "up" : s == TS_CONNECTING ? "connecting" : "down";
+}
+
+static void peer_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->a, 4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->a, 16);
+	}
+}
+
+static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
+{
+	const struct tunnel_conf *c = &t->conf;
+	bool udp = c->encap == ENCAP_MODE_YES;
+
+	*in = sa_new(c->spi_in, true, &c->esp[0], c->key_in, c->key_in_len, c->replay_window);
+	*out = sa_new(c->spi_out, false, &c->esp[0], c->key_out, c->key_out_len, 0);
+	if (!*in || !*out) {
+		sa_free(*in);
+		sa_free(*out);
+		return -ENOMEM;
+	}
+	/* Manual keying has no NAT detection: "auto" means raw ESP. */
+	(*out)->encap = udp ? ENCAP_UDP : ENCAP_RAW;
+	(*out)->local = c->local;
+	/* Raw IPv6 sockets reject a port other than 0 or the protocol. */
+	peer_sockaddr(&c->remote, udp ? dp_natt_port(t->dp) : 0, &(*out)->peer);
+	return 0;
+}
+
+int tunnel_up(struct tunnel *t, char *err, size_t errlen)
+{
+	struct sadb *db = dp_sadb(t->dp);
+	struct sa *in, *out;
+	int r;
+
+	if (t->state == TS_UP)
+		return 0;
+	if (t->parked_in) {
+		in = t->parked_in;
+		out = t->parked_out;
+		t->parked_in = t->parked_out = NULL;
+	} else if ((r = manual_sas(t, &in, &out)) < 0) {
+		snprintf(err, errlen, "cannot create SAs: %s", strerror(-r));
+		return r;
+	}
+	r = sadb_add_in(db, &t->vif, in);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot install inbound SA 0x%08x: %s", in->spi,
+			 r == -EEXIST ? "SPI in use by another tunnel" : strerror(-r));
+		sa_free(in);
+		sa_free(out);
+		return r;
+	}
+	in->installed_ms = out->installed_ms = now_ms();
+	sa_free(sadb_set_out(&t->vif, out));
+	t->state = TS_UP;
+	t->up_since_ms = now_ms();
+	log_info(t->conf.name, "manual SAs installed: in 0x%08x, out 0x%08x", in->spi, out->spi);
+	return 0;
+}
+
+void tunnel_down(struct tunnel *t)
+{
+	struct sadb *db = dp_sadb(t->dp);
+	unsigned i;
+
+	if (t->state == TS_DOWN)
+		return;
+	for (i = 0; i < VIF_MAX_IN; i++) {
+		struct sa *sa = t->vif.in[i];
+
+		if (!sa)
+			continue;
+		sadb_del_in(db, sa);
+		if (!t->parked_in)
+			t->parked_in = sa;
+		else
+			sa_free(sa);
+	}
+	t->parked_out = sadb_set_out(&t->vif, NULL);
+	t->state = TS_DOWN;
+	log_info(t->conf.name, "SAs removed");
+}
+
+static int setup_interface(struct tunnel *t, char *err, size_t errlen)
+{
+	char p[PREFIX_STRLEN];
+	unsigned i;
+	int r;
+
+	r = tun_open(t->conf.name, &t->vif.ifindex);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create TUN interface %s: %s%s", t->conf.name,
+			 strerror(-r), r == -EBUSY ? " (an interface of that name exists)" : "");
+		return r;
+	}
+	t->vif.tun_fd = r;
+	r = netif_setup(t->vif.ifindex, t->conf.mtu);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot configure %s: %s", t->conf.name, strerror(-r));
+		return r;
+	}
+	for (i = 0; i < t->conf.n_addrs; i++) {
+		r = netif_add_addr(t->vif.ifindex, &t->conf.addrs[i]);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot add address %s to %s: %s",
+				 prefix_str(&t->conf.addrs[i], p, sizeof(p)), t->conf.name,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+struct tunnel *tunnel_create(struct datapath *dp, const struct tunnel_conf *c,
+			     char *err, size_t errlen)
+{
+	struct tunnel *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(&t->conf, c, sizeof(*c));
+	t->dp = dp;
+	t->vif.tun_fd = -1;
+	strcpy(t->vif.name, c->name);
+	memcpy(t->vif.local_ts, c->local_ts, sizeof(c->local_ts));
+	memcpy(t->vif.remote_ts, c->remote_ts, sizeof(c->remote_ts));
+	t->vif.n_local_ts = c->n_local_ts;
+	t->vif.n_remote_ts = c->n_remote_ts;
+	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot watch %s", c->name);
+		tunnel_destroy(t);
+		return NULL;
+	}
+	log_info(c->name, "interface created (mtu %u, %u address%s)", c->mtu, c->n_addrs,
+		 c->n_addrs == 1 ? "" : "es");
+	if (c->start && tunnel_up(t, err, errlen) < 0) {
+		tunnel_destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tunnel_destroy(struct tunnel *t)
+{
+	if (!t)
+		return;
+	if (t->dp)
+		dp_del_vif(t->dp, &t->vif);
+	sa_free(t->parked_in);
+	sa_free(t->parked_out);
+	/* Closing a non-persistent TUN descriptor removes the interface. */
+	if (t->vif.tun_fd >= 0)
+		close(t->vif.tun_fd);
+	wipe(&t->conf, sizeof(t->conf));
+	free(t);
+}

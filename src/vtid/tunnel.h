@@ -1,0 +1,45 @@
+/*
+ * tunnel.h - the control plane's view of one configured tunnel: its
+ * configuration, its interface (vif), and how its SAs are obtained.  With
+ * mode = manual the SAs come straight from the configured keys; IKEv2
+ * will install them through the same two calls (tunnel_install_sas,
+ * tunnel_remove_sas) into the SA table.
+ */
+#ifndef VTI_TUNNEL_H
+#define VTI_TUNNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "esp/datapath.h"
+#include "esp/vif.h"
+
+enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
+
+struct tunnel {
+	struct tunnel_conf conf;
+	struct vif vif;
+	struct datapath *dp;
+	enum tunnel_state state;
+	uint64_t up_since_ms;
+	/*
+	 * Manual SAs taken down by "vtictl down" are kept here, so that "up"
+	 * resumes their sequence numbers and replay windows: a fresh SA with
+	 * the same keys would restart at 1 and the peer would drop it all.
+	 */
+	struct sa *parked_in, *parked_out;
+	struct tunnel *next;
+};
+
+/* Create the interface and, with start = yes, install the SAs.
+ * On failure *err says why (for "exit 3" at start-up). */
+struct tunnel *tunnel_create(struct datapath *dp, const struct tunnel_conf *c,
+			     char *err, size_t errlen);
+/* Remove SAs and interface. */
+void tunnel_destroy(struct tunnel *t);
+int tunnel_up(struct tunnel *t, char *err, size_t errlen);
+void tunnel_down(struct tunnel *t);
+const char *tunnel_state_name(enum tunnel_state s);
+
+#endif

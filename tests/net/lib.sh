@@ -1,0 +1,124 @@
+# lib.sh - shared helpers for the namespace tests, in the manner of
+# WireGuard's netns.sh: every test builds its own little network of
+# namespaces (named vt<pid>..., so parallel runs never collide), runs real
+# vtid processes in them, and removes everything it made on exit.
+#
+# Needs VTID and VTICTL (paths to the binaries); the CTest driver sets them.
+
+set -euo pipefail
+
+: "${VTID:?VTID must point at the vtid binary}"
+: "${VTICTL:?VTICTL must point at the vtictl binary}"
+
+VT_ID="vt$$"
+VT_TMP=$(mktemp -d "/tmp/${VT_ID}.XXXXXX")
+VT_NS=()
+VT_PIDS=()
+
+vt_cleanup() {
+	local rc=$? pid ns
+	for pid in "${VT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${VT_PIDS[@]}"; do
+		# vtid exits within a second; anything else gets no mercy.
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	for ns in "${VT_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ] && [ -d "$VT_TMP" ]; then
+		for f in "$VT_TMP"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f"; tail -n 30 "$f"
+		done
+	fi
+	rm -rf "$VT_TMP"
+	exit "$rc"
+}
+trap vt_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# ns NAME: create namespace $VT_ID$NAME with loopback up; prints nothing.
+ns_add() {
+	local ns="$VT_ID$1"
+	ip netns add "$ns"
+	VT_NS+=("$ns")
+	ip -n "$ns" link set lo up
+}
+
+in_ns() { local ns="$VT_ID$1"; shift; ip netns exec "$ns" "$@"; }
+
+# link A B: a veth between namespaces A and B with IPv4 192.0.2.0/24 and
+# IPv6 2001:db8::/64 (documentation prefixes, inside the namespaces only).
+# A gets .1/::1, B gets .2/::2.  Optional third argument: MTU.
+link_ab() {
+	local a="$VT_ID$1" b="$VT_ID$2" mtu="${3:-1500}"
+	ip link add "${VT_ID}x" netns "$a" type veth peer name "${VT_ID}y" netns "$b"
+	ip -n "$a" link set "${VT_ID}x" name eth0 mtu "$mtu" up
+	ip -n "$b" link set "${VT_ID}y" name eth0 mtu "$mtu" up
+	ip -n "$a" addr add 192.0.2.1/24 dev eth0
+	ip -n "$b" addr add 192.0.2.2/24 dev eth0
+	ip -n "$a" addr add 2001:db8::1/64 dev eth0 nodad
+	ip -n "$b" addr add 2001:db8::2/64 dev eth0 nodad
+}
+
+# start_vtid NS CONF [extra args]: run vtid in NS; waits for its socket.
+start_vtid() {
+	local ns="$1" conf="$2"; shift 2
+	local sock="$VT_TMP/$ns.sock" log="$VT_TMP/$ns.log"
+	chmod 600 "$conf"
+	ip netns exec "$VT_ID$ns" "$VTID" -c "$conf" -S "$sock" "$@" >>"$log" 2>&1 &
+	VT_PIDS+=("$!")
+	eval "PID_$ns=$!"
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$!" 2>/dev/null || { cat "$log" >&2; fail "vtid in $ns exited"; }
+		sleep 0.05
+	done
+	fail "vtid in $ns did not open its control socket"
+}
+
+# stop_vtid NS: SIGTERM and wait for a clean exit (status 0).
+stop_vtid() {
+	local pid
+	pid=$(eval echo "\$PID_$1")
+	kill -TERM "$pid"
+	wait "$pid" || fail "vtid in $1 exited with status $?"
+}
+
+vtictl() { local ns="$1"; shift; in_ns "$ns" "$VTICTL" -S "$VT_TMP/$ns.sock" "$@"; }
+
+# counter NS TUNNEL FIELD: one counter from vtictl -j show.
+counter() {
+	vtictl "$1" -j show "$2" | jq -r ".[0].counters.$3"
+}
+
+# wait_until SECONDS CMD...: poll until CMD succeeds.
+wait_until() {
+	local t="$1"; shift
+	local end=$((SECONDS + t))
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+has_carrier() { in_ns "$1" ip link show "$2" | grep -q LOWER_UP; }
+
+# ping_ok NS DEST: three quick pings must all come back.
+ping_ok() {
+	in_ns "$1" ping -c 3 -i 0.2 -W 2 -q "$2" >/dev/null 2>&1
+}
+
+# key HEXBYTES SEED: deterministic test key material of N bytes.
+key() {
+	local n="$1" seed="$2"
+	printf '0x%s' "$(printf '%s' "$seed" | sha512sum | cut -c1-128 | \
+		sed 's/$/'"$(printf '%s' "$seed-2" | sha512sum | cut -c1-128)"'/' | cut -c1-$((n * 2)))"
+}
