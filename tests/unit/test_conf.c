@@ -1,0 +1,283 @@
+/*
+ * test_conf.c - the configuration parser: a complete good file, then one
+ * case per error message, each with the line it must point at.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "test.h"
+
+#define K20 "000102030405060708090a0b0c0d0e0f10111213"
+/* A valid manual tunnel in 9 lines; a case's extra line is line 10. */
+#define T "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n" \
+	  "esp = aes128gcm16\nspi-in = 0x1001\nspi-out = 0x2001\n"               \
+	  "key-in = 0x" K20 "\nkey-out = 0x" K20 "\n"
+
+static const char good[] =
+	"# a full file\n"
+	"[daemon]\n"
+	"socket = /run/x.sock   # comment after a value\n"
+	"port = 500\n"
+	"natt-port = 4500\n"
+	"\n"
+	"[tunnel sti15]\n"
+	"local = 2001:db8::1\n"
+	"remote = 2001:db8::2\n"
+	"address = 10.255.0.1/30, fd00:255::1/64\n"
+	"mtu = 1400\n"
+	"mode = manual\n"
+	"esp = aes256-sha512-esn\n"
+	"spi-in = 4097\n"
+	"spi-out = 0x2001\n"
+	"key-in = 0x" K20 K20 K20 K20 "000102030405060708090a0b0c0d0e0f\n"
+	"key-out = 00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13:14:15:16:17:"
+	"18:19:1a:1b:1c:1d:1e:1f:20:21:22:23:24:25:26:27:28:29:2a:2b:2c:2d:2e:2f:30:31:32:33:"
+	"34:35:36:37:38:39:3a:3b:3c:3d:3e:3f:40:41:42:43:44:45:46:47:48:49:4a:4b:4c:4d:4e:4f:"
+	"50:51:52:53:54:55:56:57:58:59:5a:5b:5c:5d:5e:5f\n"
+	"local-ts = 10.0.0.0/8\n"
+	"remote-ts = 0.0.0.0/0, ::/0\n"
+	"encap = yes\n"
+	"replay-window = 4096\n"
+	"psk = secret#with#hash\n"
+	"start = no\n"
+	"dpd = 10\n";
+
+static void good_file(void)
+{
+	struct conf c;
+	struct buf e;
+	const struct tunnel_conf *t;
+
+	buf_init(&e);
+	CHECK(conf_parse("good", good, sizeof(good) - 1, &c, &e) == 0, "errors: %s", buf_str(&e));
+	CHECK(strcmp(c.d.socket, "/run/x.sock") == 0, "socket '%s'", c.d.socket);
+	t = conf_find(&c, "sti15");
+	CHECK(t != NULL, "tunnel found");
+	if (t) {
+		CHECK(t->n_addrs == 2 && t->addrs[0].len == 30 && t->addrs[1].len == 64, "addrs");
+		CHECK(t->mode == MODE_MANUAL && t->spi_in == 4097 && t->spi_out == 0x2001, "spis");
+		CHECK(t->esp[0].encr == ENCR_AES_CBC && t->esp[0].key_bits == 256 &&
+		      t->esp[0].integ == AUTH_HMAC_SHA2_512_256 && t->esp[0].esn, "esp");
+		CHECK(t->key_in_len == 96 && t->key_out_len == 96, "keys %zu", t->key_in_len);
+		CHECK(t->key_out[95] == 0x5f, "colon-separated key");
+		CHECK(t->n_local_ts == 1 && t->n_remote_ts == 2, "selectors");
+		CHECK(t->encap == ENCAP_MODE_YES && t->replay_window == 4096, "encap, window");
+		CHECK(t->psk_len == 16 && memcmp(t->psk, "secret#with#hash", 16) == 0,
+		      "a '#' inside a value is not a comment");
+		CHECK(!t->start && t->dpd == 10 && t->dpd_timeout == 30, "dpd-timeout = 3 x dpd");
+		CHECK(t->has_secret, "secret noted");
+	}
+	conf_free(&c);
+	buf_free(&e);
+}
+
+struct bad {
+	const char *text;
+	const char *msg;	/* expected substring */
+	unsigned line;
+};
+
+static char long_line[5000];
+
+static const struct bad bads[] = {
+	{ "[daemon]\nsocket = relative\n", "socket must be an absolute path", 2 },
+	{ "[daemon]\nport = 70000\n", "port must be a UDP port number", 2 },
+	{ "[daemon]\nnatt-port = x\n", "natt-port must be a UDP port number", 2 },
+	{ "[daemon]\ngroup = " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "group must be a group name", 2 },
+	{ "[daemon]\nport = 4500\n", "port and natt-port must differ", 2 },
+	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },
+	{ "[bogus]\n", "unknown section [bogus]", 1 },
+	{ "[tunnel a/b]\n", "is not a valid interface name", 1 },
+	{ "[tunnel abcdefghijklmnop]\n", "is not a valid interface name", 1 },
+	{ T "[tunnel t0]\n", "tunnel t0 is defined twice (first at line 1)", 10 },
+	{ T "just words\n", "expected 'key = value'", 10 },
+	{ "local = 1.2.3.4\n", "outside of a [daemon] or [tunnel NAME] section", 1 },
+	{ T "colour = blue\n", "unknown key 'colour' in [tunnel]", 10 },
+	{ "[daemon]\nsockett = /x\n", "unknown key 'sockett' in [daemon]", 2 },
+	{ T "local = 192.0.2.9\n", "'local' given twice (first at line 2)", 10 },
+	{ T "mtu =\n", "'mtu' has no value", 10 },
+	{ T "[tunnel\n", "section header must be [name] alone", 10 },
+	{ T "[tunnel x] junk\n", "section header must be [name] alone", 10 },
+	{ "[tunnel t0]\nlocal = 192.0.2.300\n", "local: '192.0.2.300' is not an IPv4 or IPv6", 2 },
+	{ "[tunnel t0]\nremote = peer\n", "remote: 'peer' is not an IPv4 or IPv6 address (or 'any')",
+	  2 },
+	{ T "local-id = " "x123456789x123456789x123456789x123456789x123456789x123456789"
+	  "x123456789x123456789x123456789x123456789x123456789x123456789x123456789x123456789"
+	  "x123456789x123456789x123456789x123456789x123456789x123456789x123456789x123456789"
+	  "x123456789x123456789x123456789x123456789\n", "local-id must be 1 to 255", 10 },
+	{ T "psk = 0xzz\n", "psk: bad hex", 10 },
+	{ T "psk = short\n", "psk is 5 bytes; use at least 8", 10 },
+	{ T "psk-file = /nonexistent/vti.psk\n", "psk-file /nonexistent/vti.psk: No such file", 10 },
+	{ T "psk-file = /\n", "psk-file /: not a regular file", 10 },
+	{ T "psk = longenough1\npsk-file = /nonexistent\n", "give psk or psk-file, not both", 11 },
+	{ T "address = 10.0.0.1\n", "address: '10.0.0.1' is not ADDRESS/PREFIXLEN", 10 },
+	{ T "address = 1.1.1.1/8,1.1.1.2/8,1.1.1.3/8,1.1.1.4/8,1.1.1.5/8,1.1.1.6/8,1.1.1.7/8,"
+	    "1.1.1.8/8,1.1.1.9/8\n", "address: give 1 to 8 addresses", 10 },
+	{ T "mtu = 100\n", "mtu must be 576-65535, not '100'", 10 },
+	{ T "address = fd00::1/64\nmtu = 1000\n", "IPv6 needs mtu >= 1280", 11 },
+	{ "[tunnel t0]\nesp = aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,"
+	  "aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16\n", "esp: give 1 to 8 proposals", 2 },
+	{ "[tunnel t0]\nesp = des\n", "esp: unknown ESP cipher 'des'", 2 },
+	{ "[tunnel t0]\nesp = aes128gcm16-sha256\n", "an AEAD cipher takes no integrity", 2 },
+	{ "[tunnel t0]\nesp = aes128\n", "AES-CBC needs an integrity algorithm (e.g. aes128-sha256)",
+	  2 },
+	{ "[tunnel t0]\nesp = aes128-sha256-modp2048x\n", "unknown keyword 'modp2048x'", 2 },
+	{ "[tunnel t0]\nesp = aes128-sha256-sha384\n", "more than one integrity algorithm", 2 },
+	{ "[tunnel t0]\nesp = -\n", "esp: empty ESP proposal", 2 },
+	{ T "local-ts = 10.0.0.0/33\n", "local-ts: '10.0.0.0/33' is not a prefix", 10 },
+	{ T "remote-ts = ,\n", "remote-ts: give 1 to 16 prefixes", 10 },
+	{ T "encap = maybe\n", "encap must be auto, yes or no, not 'maybe'", 10 },
+	{ T "start = perhaps\n", "start must be yes or no", 10 },
+	{ T "dpd = 5000\n", "dpd must be 0-3600 seconds", 10 },
+	{ T "dpd-timeout = 2\n", "dpd-timeout must be 3-86400 seconds", 10 },
+	{ T "ike-lifetime = 10\n", "ike-lifetime must be 60-604800 seconds", 10 },
+	{ T "esp-lifetime = 1y\n", "esp-lifetime must be 60-604800 seconds", 10 },
+	{ T "replay-window = 32\n", "replay-window must be 64-65536 packets", 10 },
+	{ "[tunnel t0]\nmode = auto\n", "mode must be ike or manual", 2 },
+	{ "[tunnel t0]\nspi-in = 255\n", "spi-in must be 256-4294967295", 2 },
+	{ "[tunnel t0]\nspi-out = 0x100000000\n", "spi-out must be 256-4294967295", 2 },
+	{ "[tunnel t0]\nkey-in = 0x123\n", "key-in must be hex", 2 },
+	{ "[tunnel t0]\nkey-out = nothex\n", "key-out must be hex", 2 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n",
+	  "mode = manual needs spi-in", 1 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n",
+	  "mode = manual needs key-out", 1 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes128gcm16, "
+	  "aes256gcm16\nspi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "mode = manual takes exactly one esp proposal", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = any\nmode = manual\nesp = aes128gcm16\n"
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "mode = manual needs a remote address, not 'any'", 3 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes256gcm16\n"
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "key-in is 20 bytes but aes256gcm16 needs 36", 8 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes256gcm16\n"
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "key-out is 20 bytes but aes256gcm16 needs 36", 9 },
+	{ "[tunnel t0]\nremote = 192.0.2.2\n", "tunnel t0: local address missing", 1 },
+	{ "[tunnel t0]\nlocal = 192.0.2.2\n", "tunnel t0: remote address missing", 1 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 2001:db8::2\n", "different address families", 3 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = ike\n",
+	  "IKEv2 keying is not available in this version", 4 },
+	{ T "[tunnel t1]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n"
+	  "esp = aes128gcm16\nspi-in = 0x1001\nspi-out = 0x2002\n"
+	  "key-in = 0x" K20 "\nkey-out = 0x" K20 "\n", "spi-in 0x1001 is already used by tunnel t0",
+	  15 },
+	{ long_line, "line longer than 4095 bytes", 1 },
+	{ NULL, "NUL byte in line", 10 },
+};
+
+static void bad_files(void)
+{
+	size_t i;
+
+	memset(long_line, 'x', sizeof(long_line) - 1);
+	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		char want[256], text[8192];
+		const char *src = bads[i].text;
+		size_t len;
+		struct conf c;
+		struct buf e;
+
+		if (src) {
+			len = strlen(src);
+			memcpy(text, src, len);
+		} else {	/* the NUL byte case */
+			len = strlen(T);
+			memcpy(text, T, len);
+			memcpy(text + len, "mtu = 1\0" "400\n", 13);
+			len += 13;
+		}
+		buf_init(&e);
+		CHECK(conf_parse("f.conf", text, len, &c, &e) > 0, "case %zu (%s): no error", i + 1,
+		      bads[i].msg);
+		snprintf(want, sizeof(want), "f.conf:%u: ", bads[i].line);
+		CHECK(strstr(buf_str(&e), want) != NULL && strstr(buf_str(&e), bads[i].msg) != NULL,
+		      "case %zu: want '%s%s', got:\n%s", i + 1, want, bads[i].msg, buf_str(&e));
+		conf_free(&c);
+		buf_free(&e);
+	}
+}
+
+/* Secrets are refused in files that others can read. */
+static void file_modes(void)
+{
+	char path[] = "/tmp/vti-test-conf-XXXXXX";
+	char psk[] = "/tmp/vti-test-psk-XXXXXX";
+	char text[512];
+	struct conf c;
+	struct buf e;
+	int fd = mkstemp(path), pfd = mkstemp(psk);
+
+	CHECK(fd >= 0 && pfd >= 0, "temp files");
+	CHECK(write(fd, T, strlen(T)) == (ssize_t)strlen(T), "write");
+	CHECK(write(pfd, "a-file-secret\n", 14) == 14, "write");
+	close(fd);
+	close(pfd);
+
+	chmod(path, 0600);
+	buf_init(&e);
+	CHECK(conf_load(path, &c, &e) == 0, "0600 with keys is fine: %s", buf_str(&e));
+	conf_free(&c);
+	buf_reset(&e);
+
+	chmod(path, 0644);
+	CHECK(conf_load(path, &c, &e) == 1 && strstr(buf_str(&e), "readable by group or others "
+						    "(mode 0644); run chmod 600"),
+	      "0644 with keys refused: %s", buf_str(&e));
+	conf_free(&c);
+	buf_reset(&e);
+
+	snprintf(text, sizeof(text), T "psk-file = %s\n", psk);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), "rewrite");
+	close(fd);
+	chmod(path, 0600);
+	chmod(psk, 0640);
+	CHECK(conf_load(path, &c, &e) == 1 && strstr(buf_str(&e), "is readable by group or others "
+						    "(mode 0640)"),
+	      "group-readable psk-file refused: %s", buf_str(&e));
+	conf_free(&c);
+	buf_reset(&e);
+	chmod(psk, 0600);
+	CHECK(conf_load(path, &c, &e) == 0 && c.n == 1 && c.t[0].psk_len == 13 &&
+	      memcmp(c.t[0].psk, "a-file-secret", 13) == 0, "psk-file read, newline trimmed: %s",
+	      buf_str(&e));
+	conf_free(&c);
+	buf_reset(&e);
+
+	CHECK(conf_load("/nonexistent/vtid.conf", &c, &e) == 1 &&
+	      strstr(buf_str(&e), "/nonexistent/vtid.conf: cannot open"), "missing file");
+	conf_free(&c);
+	buf_free(&e);
+	unlink(path);
+	unlink(psk);
+}
+
+static void reload_equality(void)
+{
+	struct conf a, b;
+	struct buf e;
+
+	buf_init(&e);
+	CHECK(conf_parse("a", T, strlen(T), &a, &e) == 0, "a");
+	CHECK(conf_parse("b", "\n\n" T, strlen(T) + 2, &b, &e) == 0, "b");
+	CHECK(tunnel_conf_equal(&a.t[0], &b.t[0]), "moved but unchanged is equal");
+	b.t[0].mtu = 1300;
+	CHECK(!tunnel_conf_equal(&a.t[0], &b.t[0]), "changed mtu is not");
+	conf_free(&a);
+	conf_free(&b);
+	buf_free(&e);
+}
+
+int main(void)
+{
+	good_file();
+	bad_files();
+	file_modes();
+	reload_equality();
+	return test_done();
+}
