@@ -235,8 +235,8 @@ static void on_tun(void *arg)
 }
 
 /* RFC 3948 §2.2, §2.3 demultiplexing on the NAT-T port. */
-static void udp_input(struct datapath *dp, uint8_t *p, size_t len,
-		      const struct sockaddr_storage *from)
+void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
+		  const struct sockaddr_storage *from)
 {
 	if (len == 1 && p[0] == 0xff) {
 		dp->st.rx_keepalive++;
@@ -252,7 +252,7 @@ static void udp_input(struct datapath *dp, uint8_t *p, size_t len,
 }
 
 /* A raw IPv4 socket delivers the IP header too; IPv6 ones do not. */
-static void esp4_input(struct datapath *dp, uint8_t *p, size_t len)
+void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len)
 {
 	size_t ihl;
 
@@ -293,10 +293,10 @@ static void on_sock(void *arg)
 		switch (s->kind) {
 		case SK_UDP4:
 		case SK_UDP6:
-			udp_input(dp, p, len, &from[i]);
+			dp_input_udp(dp, p, len, &from[i]);
 			break;
 		case SK_ESP4:
-			esp4_input(dp, p, len);
+			dp_input_ip4(dp, p, len);
 			break;
 		default:
 			dp_input_esp(dp, p, len);

@@ -47,6 +47,11 @@ void dp_del_vif(struct datapath *dp, struct vif *v);
  * Exposed so that tests and fuzzers drive the real receive path.
  */
 void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len);
+/* A datagram from the NAT-T port: keep-alive, IKE or ESP (RFC 3948). */
+void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
+		  const struct sockaddr_storage *from);
+/* A packet from the raw IPv4 ESP socket, IPv4 header first. */
+void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len);
 /* One inner packet routed into v; inner has ESP_HEADROOM/TAILROOM. */
 void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len);
 

@@ -7,6 +7,11 @@
 
 set -euo pipefail
 
+[ "$(id -u)" = 0 ] || { echo "FAIL: namespace tests need root (ip netns, TUN)" >&2; exit 1; }
+for tool in ip jq ping; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/deps.sh)" >&2; exit 1; }
+done
+
 : "${VTID:?VTID must point at the vtid binary}"
 : "${VTICTL:?VTICTL must point at the vtictl binary}"
 
@@ -50,6 +55,10 @@ ns_add() {
 	ip netns add "$ns"
 	VT_NS+=("$ns")
 	ip -n "$ns" link set lo up
+	# No duplicate address detection: a tentative link-local address
+	# would delay IPv6 neighbour discovery by a second.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0
 }
 
 in_ns() { local ns="$VT_ID$1"; shift; ip netns exec "$ns" "$@"; }
@@ -121,4 +130,38 @@ key() {
 	local n="$1" seed="$2"
 	printf '0x%s' "$(printf '%s' "$seed" | sha512sum | cut -c1-128 | \
 		sed 's/$/'"$(printf '%s' "$seed-2" | sha512sum | cut -c1-128)"'/' | cut -c1-$((n * 2)))"
+}
+
+# manual_tunnel NAME LOCAL REMOTE ESP SPI_IN SPI_OUT KEY_IN KEY_OUT ADDRS [extra lines]
+manual_tunnel() {
+	cat <<C
+[tunnel $1]
+local = $2
+remote = $3
+mode = manual
+esp = $4
+spi-in = $5
+spi-out = $6
+key-in = $7
+key-out = $8
+address = $9
+C
+	shift 9
+	local l
+	for l in "$@"; do echo "$l"; done
+}
+
+# keymat_len ESP: bytes of key material a proposal needs.
+keymat_len() {
+	case "$1" in
+	aes128gcm16*) echo 20 ;;
+	aes256gcm16* | chacha20poly1305*) echo 36 ;;
+	aes128-sha256*) echo 48 ;;
+	aes256-sha256*) echo 64 ;;
+	aes128-sha384*) echo 64 ;;
+	aes256-sha384*) echo 80 ;;
+	aes128-sha512*) echo 80 ;;
+	aes256-sha512*) echo 96 ;;
+	*) fail "keymat_len: unknown proposal $1" ;;
+	esac
 }

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Install what building, testing and the demo need (Debian 12, as root).
+# Quiet and quick when everything is already there.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev
+	iproute2 iputils-ping jq nftables tcpdump tshark iperf3
+	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
+	python3-cryptography-vectors util-linux procps)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

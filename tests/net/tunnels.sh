@@ -1,0 +1,63 @@
+#!/bin/bash
+# Every algorithm, over every combination of outer family (IPv4, IPv6)
+# and encapsulation (raw ESP, ESP in UDP), carrying IPv4 and IPv6.  All
+# tunnels of one run share the same pair of outer addresses, so each
+# ping also shows that SPIs keep them apart.
+. "$(dirname "$0")/lib.sh"
+
+SUITES=(aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256
+	aes256-sha384 aes256-sha512 aes128gcm16-esn)
+
+ns_add a; ns_add b; link_ab a b
+
+run_matrix() {
+	local outer="$1" encap="$2" la lb i s n ka kb
+	if [ "$outer" = 4 ]; then la=192.0.2.1; lb=192.0.2.2; else la=2001:db8::1; lb=2001:db8::2; fi
+	: > "$VT_TMP/a.conf"; : > "$VT_TMP/b.conf"
+	for i in "${!SUITES[@]}"; do
+		s=${SUITES[$i]}; n=$(keymat_len "$s")
+		ka=$(key "$n" "a$i$s"); kb=$(key "$n" "b$i$s")
+		manual_tunnel "t$i" $la $lb "$s" $((0x1000 + i)) $((0x2000 + i)) "$kb" "$ka" \
+			"10.1.$i.1/30, fd00:1:$i::1/64" "encap = $encap" >> "$VT_TMP/a.conf"
+		manual_tunnel "t$i" $lb $la "$s" $((0x2000 + i)) $((0x1000 + i)) "$ka" "$kb" \
+			"10.1.$i.2/30, fd00:1:$i::2/64" "encap = $encap" >> "$VT_TMP/b.conf"
+	done
+	start_vtid a "$VT_TMP/a.conf"
+	start_vtid b "$VT_TMP/b.conf"
+	for i in "${!SUITES[@]}"; do
+		local before after
+		before=$(vtictl b -j show | jq -c '[.[].counters.rx_packets]')
+		ping_ok a "10.1.$i.2" || fail "IPv$outer/$encap ${SUITES[$i]}: IPv4 ping a->b"
+		ping_ok b "fd00:1:$i::1" || fail "IPv$outer/$encap ${SUITES[$i]}: IPv6 ping b->a"
+		after=$(vtictl b -j show | jq -c '[.[].counters.rx_packets]')
+		# A burst through t$i must land on t$i alone: b's other tunnels see at
+		# most their own IPv6 housekeeping (router solicitations, MLD).
+		in_ns a ping -c 30 -i 0.005 -q "10.1.$i.2" >/dev/null || fail "burst on t$i"
+		after=$(vtictl b -j show | jq -c '[.[].counters.rx_packets]')
+		jq -en --argjson x "$before" --argjson y "$after" --argjson i "$i" \
+			'[range(0; $x|length) | $y[.] - $x[.]] as $d |
+			 $d[$i] >= 36 and ([range(0; $d|length) | select(. != $i) | $d[.]] | max) < 6' \
+			>/dev/null ||
+			fail "IPv$outer/$encap: t$i's traffic went astray: rx $before -> $after"
+		pass "outer IPv$outer, encap $encap, ${SUITES[$i]}: IPv4 and IPv6 both ways"
+	done
+	# Nothing failed or went astray anywhere.
+	local want_encap=none; [ "$encap" = yes ] && want_encap=udp
+	for ns in a b; do
+		vtictl $ns -j show | jq -e --arg e $want_encap 'all(.[]; .child.encap == $e)' \
+			>/dev/null || fail "encap is not $want_encap on $ns"
+		vtictl $ns -j show | jq -e 'all(.[]; .counters.rx_dropped == 0 and .carrier)' \
+			>/dev/null || fail "drops or missing carrier on $ns: $(vtictl $ns show)"
+		vtictl $ns -j stats | jq -e '.rx_unknown_spi == 0' >/dev/null ||
+			fail "unknown SPIs on $ns"
+	done
+	stop_vtid a; stop_vtid b
+	in_ns a ip link show t0 >/dev/null 2>&1 && fail "interface t0 left behind after exit"
+	VT_PIDS=()
+}
+
+run_matrix 4 no
+run_matrix 4 yes
+run_matrix 6 no
+run_matrix 6 yes
+echo "tunnels: all passed"
