@@ -232,6 +232,13 @@ static void on_ctl(void *arg)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	buf_init(&body);
+	if (!peer_allowed(d, fd)) {
+		/* Refused before reading: an unprivileged peer gets nothing. */
+		code = CTL_EPERM;
+		snprintf(msg, sizeof(msg), "permission denied: run as root%s",
+			 d->have_gid ? " or as a member of the control group" : "");
+		goto reply;
+	}
 	while (got < CTL_MAX_REQUEST && !memchr(line, '\n', got)) {
 		n = read(fd, line + got, CTL_MAX_REQUEST - got);
 		if (n <= 0)
@@ -239,16 +246,13 @@ static void on_ctl(void *arg)
 		got += (size_t)n;
 	}
 	line[got] = '\0';
-	if (!peer_allowed(d, fd)) {
-		code = CTL_EPERM;
-		snprintf(msg, sizeof(msg), "permission denied: run as root%s",
-			 d->have_gid ? " or as a member of the control group" : "");
-	} else if (!memchr(line, '\n', got)) {
+	if (!memchr(line, '\n', got)) {
 		code = CTL_EUSAGE;
 		snprintf(msg, sizeof(msg), "request too long or incomplete");
 	} else {
 		code = handle_request(d, line, &body, msg, sizeof(msg));
 	}
+reply:
 	snprintf(status, sizeof(status), "%d %s\n", code, msg);
 	write_all(fd, status, strlen(status));
 	write_all(fd, (const char *)body.data, body.len);

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SUITES=(aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256
-	aes256-sha384 aes256-sha512 aes128gcm16-esn)
+	aes256-sha384 aes256-sha512 aes128gcm16-esn aes256-sha256-esn)
 
 ns_add a; ns_add b; link_ab a b
 
