@@ -21,6 +21,7 @@
 
 #include "crypto/cipher.h"
 #include "esp/replay.h"
+#include "ike/proposal.h"
 #include "lib/hex.h"
 
 #define MAX_LINE 4096
@@ -600,6 +601,29 @@ static void check_manual(struct parser *p, struct tunnel_conf *t)
 		       t->name, t->key_out_len, name, want);
 }
 
+static void check_ike(struct parser *p, struct tunnel_conf *t)
+{
+	struct ike_prop props[IKE_MAX_PROPS];
+	uint8_t type, data[CONF_MAX_ID];
+	size_t len;
+	unsigned n;
+	char why[160];
+
+	if (!t->psk_len)
+		err_at(p, t->line, "tunnel %s: mode = ike needs psk or psk-file", t->name);
+	if (ike_props_parse(t->ike, props, IKE_MAX_PROPS, &n, why, sizeof(why)))
+		err_at(p, line_of(p, "ike"), "tunnel %s: ike: %s", t->name, why);
+	if (t->local_id[0] && ike_id_from_string(t->local_id, &type, data, &len))
+		err_at(p, line_of(p, "local-id"), "tunnel %s: local-id is not a valid identity",
+		       t->name);
+	if (t->remote_id[0] && ike_id_from_string(t->remote_id, &type, data, &len))
+		err_at(p, line_of(p, "remote-id"), "tunnel %s: remote-id is not a valid identity",
+		       t->name);
+	if (!t->remote.family && t->start)
+		err_at(p, line_of(p, "remote"), "tunnel %s: remote = any can only wait for the "
+		       "peer; set start = no", t->name);
+}
+
 /* Checks that need the whole [tunnel] section. */
 static void end_tunnel(struct parser *p)
 {
@@ -620,14 +644,10 @@ static void end_tunnel(struct parser *p)
 	for (i = 0; i < t->n_addrs; i++)
 		if (t->addrs[i].addr.family == AF_INET6 && t->mtu < 1280)
 			err_at(p, line_of(p, "mtu"), "tunnel %s: IPv6 needs mtu >= 1280", t->name);
-	if (t->mode == MODE_MANUAL) {
+	if (t->mode == MODE_MANUAL)
 		check_manual(p, t);
-	} else {
-		/* Keying by IKEv2 arrives with its own module; until then say so
-		 * instead of bringing up a tunnel that can never pass traffic. */
-		err_at(p, line_of(p, "mode"), "tunnel %s: IKEv2 keying is not available in this "
-		       "version; set mode = manual with spi-in/spi-out/key-in/key-out", t->name);
-	}
+	else
+		check_ike(p, t);
 	/* Inbound SPIs select the tunnel: they must be unique. */
 	for (i = 0; t->mode == MODE_MANUAL && i + 1 < p->c->n; i++)
 		if (p->c->t[i].mode == MODE_MANUAL && p->c->t[i].spi_in == t->spi_in)

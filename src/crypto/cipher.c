@@ -227,3 +227,18 @@ int hmac_finish(struct hmac *m, uint8_t *out)
 
 	return EVP_MAC_final(m->ctx, out, &outl, m->size) == 1 && outl == m->size ? 0 : -EIO;
 }
+
+int sha1(const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t out[20])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int outl = 0;
+	size_t i;
+	int ok;
+
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1;
+	for (i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, parts[i], lens[i]) == 1;
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &outl) == 1 && outl == 20;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -EIO;
+}

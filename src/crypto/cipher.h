@@ -53,6 +53,10 @@ int hmac_update(struct hmac *m, const uint8_t *p, size_t n)
 /* Writes hmac_size() bytes. */
 int hmac_finish(struct hmac *m, uint8_t *out) __attribute__((warn_unused_result));
 
+/* SHA-1 over parts; only for RFC 7296 §2.23 NAT detection hashes. */
+int sha1(const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t out[20])
+	__attribute__((warn_unused_result));
+
 /* Constant-time equality for MACs, ICVs, AUTH data and PSKs. */
 bool ct_equal(const void *a, const void *b, size_t n);
 /* Wipe secrets in a way the compiler cannot elide. */

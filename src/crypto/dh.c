@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/dh.h>
 #include <openssl/evp.h>
 
 #include "crypto/cipher.h"

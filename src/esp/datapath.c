@@ -335,6 +335,20 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 	return 0;
 }
 
+int dp_send_nonesp(struct datapath *dp, const struct addr *src,
+		   const struct sockaddr_storage *dst, const uint8_t *msg, size_t len)
+{
+	uint8_t *p = dp->tx;
+	int fd = dp->socks[dst->ss_family == AF_INET ? SK_UDP4 : SK_UDP6].fd;
+
+	if (len > PKT_MAX - 4 || fd < 0)
+		return -EINVAL;
+	/* RFC 3948 §2.2: four zero bytes where an ESP packet has its SPI. */
+	memset(p, 0, 4);
+	memcpy(p + 4, msg, len);
+	return sock_send(fd, src, dst, p, len + 4);
+}
+
 int dp_add_vif(struct datapath *dp, struct vif *v)
 {
 	v->dp = dp;

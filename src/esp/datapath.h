@@ -38,6 +38,10 @@ struct sadb *dp_sadb(struct datapath *dp);
 const struct dp_stats *dp_stats(const struct datapath *dp);
 uint16_t dp_natt_port(const struct datapath *dp);
 
+/* Send an IKE message on the NAT-T port behind the non-ESP marker. */
+int dp_send_nonesp(struct datapath *dp, const struct addr *src,
+		   const struct sockaddr_storage *dst, const uint8_t *msg, size_t len);
+
 int dp_add_vif(struct datapath *dp, struct vif *v) __attribute__((warn_unused_result));
 /* Stop reading the interface and free its SAs. */
 void dp_del_vif(struct datapath *dp, struct vif *v);

@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "ctl/ctl.h"
 #include "esp/datapath.h"
+#include "ike/ike.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
 #include "lib/log.h"
@@ -30,6 +31,7 @@ struct daemon {
 	struct conf conf;
 	struct ev *ev;
 	struct datapath *dp;
+	struct ike_ctx *ike;
 	struct tunnel *tunnels;
 	int ctl_fd;
 	int sig_fd;
@@ -78,7 +80,7 @@ static int add_tunnel(struct daemon *d, const struct tunnel_conf *tc)
 	char err[256] = "";
 	struct tunnel *t, **pp;
 
-	t = tunnel_create(d->dp, tc, err, sizeof(err));
+	t = tunnel_create(d->dp, d->ike, tc, err, sizeof(err));
 	if (!t) {
 		log_err(tc->name, "%s", err);
 		return -1;
@@ -178,7 +180,7 @@ static int handle_request(struct daemon *d, char *line, struct buf *body, char *
 	}
 	switch ((enum ctl_cmd_id)id) {
 	case CTL_SHOW:
-		show_tunnels(body, d->tunnels, t ? t->conf.name : NULL, json);
+		show_tunnels(body, d->ike, d->tunnels, t ? t->conf.name : NULL, json);
 		break;
 	case CTL_STATS:
 		show_stats(body, dp_stats(d->dp), json);
@@ -344,8 +346,12 @@ static void teardown(struct daemon *d)
 {
 	struct tunnel *t, *next;
 
+	/* DELETE to every peer first, while the sockets are still open. */
+	ike_free(d->ike);
+	d->ike = NULL;
 	for (t = d->tunnels; t; t = next) {
 		next = t->next;
+		t->ike = NULL;
 		tunnel_destroy(t);
 	}
 	d->tunnels = NULL;
@@ -358,6 +364,21 @@ static void teardown(struct daemon *d)
 	dp_free(d->dp);
 	ev_free(d->ev);
 	conf_free(&d->conf);
+}
+
+static void on_natt_ike(void *arg, const uint8_t *msg, size_t len,
+			const struct sockaddr_storage *from)
+{
+	struct daemon *d = arg;
+
+	ike_input(d->ike, msg, len, from, true);
+}
+
+static void on_tick(void *arg)
+{
+	struct daemon *d = arg;
+
+	ike_tick(d->ike);
 }
 
 static int start(struct daemon *d)
@@ -383,7 +404,15 @@ static int start(struct daemon *d)
 		log_err(NULL, "cannot set up signal handling: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
+	d->ike = ike_new(d->ev, d->dp, &d->tunnels);
+	if (!d->ike) {
+		log_err(NULL, "out of memory");
+		return EXIT_RUNTIME;
+	}
+	dp_set_ike_handler(d->dp, on_natt_ike, d);
+	ev_set_tick(d->ev, 100, on_tick, d);
 	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
+	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||
 	    open_ctl(d, err, sizeof(err)) < 0) {
 		log_err(NULL, "%s", err);
 		return EXIT_RUNTIME;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "esp/sa.h"
+#include "ike/ike.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -47,7 +48,7 @@ static const struct sa *first_in(const struct vif *v)
 	return NULL;
 }
 
-static void json_tunnel(struct json *j, const struct tunnel *t)
+static void json_tunnel(struct json *j, struct ike_ctx *ike, const struct tunnel *t)
 {
 	const struct sa *in = first_in(&t->vif), *out = t->vif.out;
 	char a[ADDR_STRLEN], name[64], spi[16];
@@ -61,7 +62,7 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 	json_bool(j, "carrier", t->vif.carrier);
 	json_u64(j, "mtu", t->conf.mtu);
 	json_u64(j, "uptime", t->state == TS_UP ? (now_ms() - t->up_since_ms) / 1000 : 0);
-	json_null(j, "ike");
+	ike_show_json(ike, t, j);
 	if (in && out) {
 		json_obj_open(j, "child");
 		snprintf(spi, sizeof(spi), "0x%08x", in->spi);
@@ -82,7 +83,7 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 	json_obj_close(j);
 }
 
-static void text_tunnel(struct buf *b, const struct tunnel *t)
+static void text_tunnel(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
 {
 	const struct sa *in = first_in(&t->vif), *out = t->vif.out;
 	const struct vif_stats *s = &t->vif.st;
@@ -97,6 +98,7 @@ static void text_tunnel(struct buf *b, const struct tunnel *t)
 		buf_printf(b, ", up %" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s", up / 3600,
 			   up / 60 % 60, up % 60);
 	buf_printf(b, "\n");
+	ike_show_text(ike, t, b);
 	if (in && out) {
 		suite_of(out, name, sizeof(name));
 		buf_printf(b, "  child   %s%s, in 0x%08x, out 0x%08x, seq %" PRIu64
@@ -115,7 +117,8 @@ static void text_tunnel(struct buf *b, const struct tunnel *t)
 		   s->rx_malformed, s->rx_selector);
 }
 
-void show_tunnels(struct buf *out, const struct tunnel *list, const char *only, bool json)
+void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *list,
+		  const char *only, bool json)
 {
 	const struct tunnel *t;
 	struct json j;
@@ -127,9 +130,9 @@ void show_tunnels(struct buf *out, const struct tunnel *list, const char *only, 
 		if (only && strcmp(only, t->conf.name) != 0)
 			continue;
 		if (json)
-			json_tunnel(&j, t);
+			json_tunnel(&j, ike, t);
 		else
-			text_tunnel(out, t);
+			text_tunnel(out, ike, t);
 	}
 	if (json) {
 		json_arr_close(&j);

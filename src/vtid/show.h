@@ -12,7 +12,10 @@
 #include "vtid/tunnel.h"
 
 /* One tunnel, or all of them when only is NULL. */
-void show_tunnels(struct buf *out, const struct tunnel *list, const char *only, bool json);
+struct ike_ctx;
+
+void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *list,
+		  const char *only, bool json);
 void show_stats(struct buf *out, const struct dp_stats *st, bool json);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * tunnel.c - per-tunnel control plane: interface creation and manual SAs
+ * tunnel.c - per-tunnel control plane: the interface, and the Child SA
+ * pairs in the SA table, whether keyed by hand (mode = manual) or by IKEv2
  * (see tunnel.h).
  */
 #include "vtid/tunnel.h"
@@ -15,12 +16,86 @@
 #include "crypto/cipher.h"
 #include "esp/esp.h"
 #include "esp/sadb.h"
+#include "ike/ike.h"
 #include "lib/log.h"
 #include "platform/platform.h"
 
 const char *tunnel_state_name(enum tunnel_state s)
 {
 	return s == TS_UP ? "up" : s == TS_CONNECTING ? "connecting" : "down";
+}
+
+int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out)
+{
+	struct sadb *db = dp_sadb(t->dp);
+	unsigned i;
+	int r;
+
+	for (i = 0; i < VIF_MAX_IN && t->child[i].in; i++)
+		;
+	if (i == VIF_MAX_IN) {
+		r = -ENOSPC;
+		goto fail;
+	}
+	r = sadb_add_in(db, &t->vif, in);
+	if (r < 0)
+		goto fail;
+	in->installed_ms = out->installed_ms = now_ms();
+	t->child[i].in = in;
+	t->child[i].out = out;
+	/* Make before break: the inbound SA is in place before the new
+	 * outbound one carries anything. */
+	sadb_set_out(&t->vif, out);
+	if (t->state != TS_UP)
+		t->up_since_ms = now_ms();
+	t->state = TS_UP;
+	return 0;
+fail:
+	log_err(t->conf.name, "cannot install inbound SA 0x%08x: %s", in->spi,
+		r == -EEXIST ? "SPI in use by another tunnel" : strerror(-r));
+	sa_free(in);
+	sa_free(out);
+	return r;
+}
+
+static void drop_child(struct tunnel *t, unsigned i)
+{
+	struct sa *out = t->child[i].out;
+	unsigned k;
+
+	sadb_del_in(dp_sadb(t->dp), t->child[i].in);
+	sa_free(t->child[i].in);
+	t->child[i].in = t->child[i].out = NULL;
+	if (t->vif.out == out) {
+		struct sa *next = NULL;
+
+		for (k = 0; k < VIF_MAX_IN; k++)
+			if (t->child[k].out && (!next ||
+						t->child[k].out->installed_ms > next->installed_ms))
+				next = t->child[k].out;
+		sadb_set_out(&t->vif, next);
+	}
+	sa_free(out);
+	if (!t->vif.out)
+		t->state = TS_DOWN;
+}
+
+void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
+{
+	unsigned i;
+
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (t->child[i].in && t->child[i].in->spi == spi_in)
+			drop_child(t, i);
+}
+
+void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
+{
+	unsigned i;
+
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (t->child[i].out && t->child[i].out->encap == ENCAP_UDP)
+			t->child[i].out->peer = *peer;
 }
 
 static void peer_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
@@ -63,10 +138,13 @@ static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
 
 int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 {
-	struct sadb *db = dp_sadb(t->dp);
 	struct sa *in, *out;
 	int r;
 
+	if (t->conf.mode == MODE_IKE) {
+		ike_tunnel_up(t->ike, t);
+		return 0;
+	}
 	if (t->state == TS_UP)
 		return 0;
 	if (t->parked_in) {
@@ -77,41 +155,35 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create SAs: %s", strerror(-r));
 		return r;
 	}
-	r = sadb_add_in(db, &t->vif, in);
+	r = tunnel_child_install(t, in, out);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot install inbound SA 0x%08x: %s", in->spi,
-			 r == -EEXIST ? "SPI in use by another tunnel" : strerror(-r));
-		sa_free(in);
-		sa_free(out);
+		snprintf(err, errlen, "cannot install the SAs: %s", strerror(-r));
 		return r;
 	}
-	in->installed_ms = out->installed_ms = now_ms();
-	sa_free(sadb_set_out(&t->vif, out));
-	t->state = TS_UP;
-	t->up_since_ms = now_ms();
-	log_info(t->conf.name, "manual SAs installed: in 0x%08x, out 0x%08x", in->spi, out->spi);
+	log_info(t->conf.name, "manual SAs installed: in 0x%08x, out 0x%08x", t->conf.spi_in,
+		 t->conf.spi_out);
 	return 0;
 }
 
 void tunnel_down(struct tunnel *t)
 {
-	struct sadb *db = dp_sadb(t->dp);
 	unsigned i;
 
+	if (t->conf.mode == MODE_IKE) {
+		ike_tunnel_down(t->ike, t);
+		return;
+	}
 	if (t->state == TS_DOWN)
 		return;
 	for (i = 0; i < VIF_MAX_IN; i++) {
-		struct sa *sa = t->vif.in[i];
-
-		if (!sa)
+		if (!t->child[i].in)
 			continue;
-		sadb_del_in(db, sa);
-		if (!t->parked_in)
-			t->parked_in = sa;
-		else
-			sa_free(sa);
+		sadb_del_in(dp_sadb(t->dp), t->child[i].in);
+		t->parked_in = t->child[i].in;
+		t->parked_out = t->child[i].out;
+		t->child[i].in = t->child[i].out = NULL;
 	}
-	t->parked_out = sadb_set_out(&t->vif, NULL);
+	sadb_set_out(&t->vif, NULL);
 	t->state = TS_DOWN;
 	log_info(t->conf.name, "SAs removed");
 }
@@ -146,17 +218,19 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	return 0;
 }
 
-struct tunnel *tunnel_create(struct datapath *dp, const struct tunnel_conf *c,
-			     char *err, size_t errlen)
+struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
+			     const struct tunnel_conf *c, char *err, size_t errlen)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
 
+	err[0] = '\0';
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	memcpy(&t->conf, c, sizeof(*c));
 	t->dp = dp;
+	t->ike = ike;
 	t->vif.tun_fd = -1;
 	strcpy(t->vif.name, c->name);
 	memcpy(t->vif.local_ts, c->local_ts, sizeof(c->local_ts));
@@ -171,7 +245,9 @@ struct tunnel *tunnel_create(struct datapath *dp, const struct tunnel_conf *c,
 	}
 	log_info(c->name, "interface created (mtu %u, %u address%s)", c->mtu, c->n_addrs,
 		 c->n_addrs == 1 ? "" : "es");
-	if (c->start && tunnel_up(t, err, errlen) < 0) {
+	/* IKE tunnels are started by the IKE timer, so a reload can add
+	 * many without blocking; manual ones install their SAs now. */
+	if (c->mode == MODE_MANUAL && c->start && tunnel_up(t, err, errlen) < 0) {
 		tunnel_destroy(t);
 		return NULL;
 	}
@@ -180,8 +256,15 @@ struct tunnel *tunnel_create(struct datapath *dp, const struct tunnel_conf *c,
 
 void tunnel_destroy(struct tunnel *t)
 {
+	unsigned i;
+
 	if (!t)
 		return;
+	if (t->ike)
+		ike_tunnel_gone(t->ike, t);
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (t->child[i].in)
+			drop_child(t, i);
 	if (t->dp)
 		dp_del_vif(t->dp, &t->vif);
 	sa_free(t->parked_in);

@@ -17,12 +17,23 @@
 
 enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
 
+struct ike_ctx;
+
+/* An inbound/outbound SA pair; several exist while one is being replaced. */
+struct child {
+	struct sa *in, *out;
+};
+
 struct tunnel {
 	struct tunnel_conf conf;
 	struct vif vif;
 	struct datapath *dp;
+	struct ike_ctx *ike;
 	enum tunnel_state state;
+	bool admin_down;		/* "vtictl down": do not re-initiate */
 	uint64_t up_since_ms;
+	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
+	struct child child[VIF_MAX_IN];
 	/*
 	 * Manual SAs taken down by "vtictl down" are kept here, so that "up"
 	 * resumes their sequence numbers and replay windows: a fresh SA with
@@ -34,12 +45,23 @@ struct tunnel {
 
 /* Create the interface and, with start = yes, install the SAs.
  * On failure *err says why (for "exit 3" at start-up). */
-struct tunnel *tunnel_create(struct datapath *dp, const struct tunnel_conf *c,
-			     char *err, size_t errlen);
+struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
+			     const struct tunnel_conf *c, char *err, size_t errlen);
 /* Remove SAs and interface. */
 void tunnel_destroy(struct tunnel *t);
 int tunnel_up(struct tunnel *t, char *err, size_t errlen);
 void tunnel_down(struct tunnel *t);
 const char *tunnel_state_name(enum tunnel_state s);
+
+/*
+ * The SA-table side of a negotiated (or manual) Child SA: install the
+ * pair (the new outbound SA takes over sending at once; the inbound one
+ * is added beside any older one), remove it by its inbound SPI, or follow
+ * a peer whose NAT mapping moved.  Carrier follows.
+ */
+int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out)
+	__attribute__((warn_unused_result));
+void tunnel_child_remove(struct tunnel *t, uint32_t spi_in);
+void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer);
 
 #endif

@@ -161,7 +161,21 @@ static const struct bad bads[] = {
 	{ "[tunnel t0]\nlocal = 192.0.2.2\n", "tunnel t0: remote address missing", 1 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 2001:db8::2\n", "different address families", 3 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = ike\n",
-	  "IKEv2 keying is not available in this version", 4 },
+	  "tunnel t0: mode = ike needs psk or psk-file", 1 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = 12345678\n"
+	  "ike = aes128gcm16-prfsha256-x448\n", "ike: unknown IKE algorithm 'x448'", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = 12345678\n"
+	  "ike = aes128gcm16-prfsha256\n", "needs a cipher and a key exchange", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = 12345678\n"
+	  "ike = aes128gcm16-x25519\n", "an AEAD proposal needs a prf", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = 12345678\n"
+	  "ike = aes128-x25519\n", "AES-CBC needs an integrity algorithm", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = 12345678\n"
+	  "ike = aes128gcm16-sha256-prfsha256-x25519\n", "an AEAD cipher takes no integrity", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = 12345678\n"
+	  "local-id = @#zz\n", "local-id is not a valid identity", 5 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = any\npsk = 12345678\n",
+	  "remote = any can only wait for the peer; set start = no", 3 },
 	{ T "[tunnel t1]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n"
 	  "esp = aes128gcm16\nspi-in = 0x1001\nspi-out = 0x2002\n"
 	  "key-in = 0x" K20 "\nkey-out = 0x" K20 "\n", "spi-in 0x1001 is already used by tunnel t0",

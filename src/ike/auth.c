@@ -1,0 +1,476 @@
+/*
+ * auth.c - the IKE_AUTH exchange (RFC 7296 §1.2, §2.15 pre-shared key
+ * authentication, §2.9 traffic selectors, §2.17 the first Child SA).
+ * The responder picks the tunnel by the peer's address and identities
+ * and a PSK that verifies, so several tunnels between the same two
+ * addresses work.
+ */
+#include "ike/ikesa.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "crypto/cipher.h"
+#include "esp/sadb.h"
+#include "ike/proposal.h"
+#include "lib/cursor.h"
+#include "lib/hex.h"
+#include "vtid/tunnel.h"
+
+#define ID_MAX 256
+
+struct id {
+	uint8_t type;
+	uint8_t data[ID_MAX];
+	size_t len;
+};
+
+int ike_id_from_string(const char *s, uint8_t *type, uint8_t *data, size_t *len)
+{
+	struct addr a;
+	int n;
+
+	if (!addr_parse(s, &a)) {
+		*type = a.family == AF_INET ? ID_IPV4_ADDR : ID_IPV6_ADDR;
+		*len = addr_len(a.family);
+		memcpy(data, a.a, *len);
+		return 0;
+	}
+	if (!strncmp(s, "@#", 2)) {		/* strongSwan's key-id syntax */
+		n = hex_decode(s + 2, data, ID_MAX);
+		if (n <= 0)
+			return -EINVAL;
+		*type = ID_KEY_ID;
+		*len = (size_t)n;
+		return 0;
+	}
+	if (s[0] == '@')
+		s++;
+	*len = strlen(s);
+	if (*len == 0 || *len > ID_MAX)
+		return -EINVAL;
+	*type = strchr(s, '@') ? ID_RFC822_ADDR : ID_FQDN;
+	memcpy(data, s, *len);
+	return 0;
+}
+
+static void own_id(const struct tunnel *t, struct id *id)
+{
+	if (!t->conf.local_id[0] ||
+	    ike_id_from_string(t->conf.local_id, &id->type, id->data, &id->len)) {
+		id->type = t->conf.local.family == AF_INET ? ID_IPV4_ADDR : ID_IPV6_ADDR;
+		id->len = addr_len(t->conf.local.family);
+		memcpy(id->data, t->conf.local.a, id->len);
+	}
+}
+
+/* Does the peer's ID match what the tunnel expects of it? */
+static bool peer_id_ok(const struct tunnel *t, const struct ike_id *got)
+{
+	struct id want;
+
+	if (t->conf.remote_id[0]) {
+		if (ike_id_from_string(t->conf.remote_id, &want.type, want.data, &want.len))
+			return false;
+	} else if (t->conf.remote.family) {
+		want.type = t->conf.remote.family == AF_INET ? ID_IPV4_ADDR : ID_IPV6_ADDR;
+		want.len = addr_len(t->conf.remote.family);
+		memcpy(want.data, t->conf.remote.a, want.len);
+	} else {
+		return true;	/* remote = any without remote-id: the PSK decides */
+	}
+	return got->type == want.type && got->len == want.len &&
+	       !memcmp(got->data, want.data, want.len);
+}
+
+static void id_body(const struct id *id, uint8_t *out, size_t *len)
+{
+	out[0] = id->type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, id->data, id->len);
+	*len = 4 + id->len;
+}
+
+static int auth_data(struct ike_sa *sa, const struct tunnel *t, bool as_initiator,
+		     const uint8_t *body, size_t bodylen, uint8_t *out)
+{
+	struct chunk msg, nonce, idb = { body, bodylen };
+
+	/* §2.15: each side signs its own IKE_SA_INIT message and the other's nonce. */
+	if (as_initiator) {
+		msg = (struct chunk){ sa->init_req.data, sa->init_req.len };
+		nonce = (struct chunk){ sa->nr, sa->nr_len };
+	} else {
+		msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
+		nonce = (struct chunk){ sa->ni, sa->ni_len };
+	}
+	return ike_psk_auth(&sa->keys, as_initiator, t->conf.psk, t->conf.psk_len, &msg, &nonce,
+			    &idb, out);
+}
+
+static bool auth_ok(struct ike_sa *sa, const struct tunnel *t, bool peer_is_initiator,
+		    const struct ike_pl *auth, const struct ike_id *id)
+{
+	uint8_t want[PRF_MAX], method;
+	const uint8_t *data;
+	size_t len;
+	bool ok;
+
+	if (ike_auth_parse(auth, &method, &data, &len) || method != AUTH_SHARED_KEY_MIC ||
+	    len != sa->keys.prf_len)
+		return false;
+	if (auth_data(sa, t, peer_is_initiator, id->body, id->bodylen, want))
+		return false;
+	ok = ct_equal(want, data, len);
+	wipe(want, sizeof(want));
+	return ok;
+}
+
+static uint32_t alloc_spi(struct ike_sa *sa)
+{
+	uint32_t spi = 0;
+
+	while (spi < 256 || sadb_lookup(dp_sadb(sa->ctx->dp), spi))
+		if (rand_bytes((uint8_t *)&spi, sizeof(spi)))
+			return 0;
+	return spi;
+}
+
+static void ts_of_prefix(const struct prefix *p, struct ike_ts *ts)
+{
+	size_t alen = addr_len(p->addr.family), i;
+
+	memset(ts, 0, sizeof(*ts));
+	ts->type = p->addr.family == AF_INET ? TS_IPV4_ADDR_RANGE : TS_IPV6_ADDR_RANGE;
+	ts->eport = 0xffff;
+	for (i = 0; i < alen * 8; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		if (i < p->len) {
+			ts->start[i / 8] |= p->addr.a[i / 8] & bit;
+			ts->end[i / 8] |= p->addr.a[i / 8] & bit;
+		} else {
+			ts->end[i / 8] |= bit;
+		}
+	}
+}
+
+static unsigned ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts)
+{
+	unsigned i;
+
+	for (i = 0; i < n && i < IKE_MAX_TS; i++)
+		ts_of_prefix(&p[i], &ts[i]);
+	return i;
+}
+
+/* §2.9: the responder narrows to the intersection of both sides' selectors. */
+static unsigned ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
+			  unsigned no, struct ike_ts *out)
+{
+	unsigned i, j, n = 0;
+
+	for (i = 0; i < np; i++) {
+		for (j = 0; j < no && n < IKE_MAX_TS; j++) {
+			struct ike_ts o, x;
+			size_t alen;
+
+			ts_of_prefix(&ours[j], &o);
+			if (o.type != peer[i].type)
+				continue;
+			alen = o.type == TS_IPV4_ADDR_RANGE ? 4 : 16;
+			x = peer[i];
+			if (memcmp(o.start, x.start, alen) > 0)
+				memcpy(x.start, o.start, alen);
+			if (memcmp(o.end, x.end, alen) < 0)
+				memcpy(x.end, o.end, alen);
+			if (memcmp(x.start, x.end, alen) > 0)
+				continue;
+			out[n++] = x;
+		}
+	}
+	return n;
+}
+
+static void esp_props(const struct tunnel *t, uint32_t spi, struct ike_prop *p, unsigned *n)
+{
+	unsigned i;
+
+	for (i = 0; i < t->conf.n_esp; i++) {
+		esp_prop_from_suite(&t->conf.esp[i], &p[i]);
+		p[i].num = (uint8_t)(i + 1);
+		be32_put(p[i].spi, spi);
+	}
+	*n = t->conf.n_esp;
+}
+
+void ike_auth_start(struct ike_sa *sa)
+{
+	struct tunnel *t = sa->t;
+	struct ike_prop props[CONF_MAX_PROPOSALS];
+	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
+	uint8_t body[4 + ID_MAX], auth[PRF_MAX];
+	size_t bodylen;
+	unsigned n, ni, nr;
+	struct id me, peer;
+	struct buf in;
+	struct ike_wr w;
+	int r;
+
+	sa->child_in = alloc_spi(sa);
+	own_id(t, &me);
+	id_body(&me, body, &bodylen);
+	if (!sa->child_in || auth_data(sa, t, true, body, bodylen, auth)) {
+		ikesa_kill(sa, "cannot compute AUTH");
+		return;
+	}
+	esp_props(t, sa->child_in, props, &n);
+	ni = ts_of_prefixes(t->conf.local_ts, t->conf.n_local_ts, tsi);
+	nr = ts_of_prefixes(t->conf.remote_ts, t->conf.n_remote_ts, tsr);
+	buf_init(&in);
+	ikew_init(&w, &in);
+	ikew_id(&w, PL_IDI, me.type, me.data, me.len);
+	if (t->conf.remote_id[0] &&
+	    !ike_id_from_string(t->conf.remote_id, &peer.type, peer.data, &peer.len))
+		ikew_id(&w, PL_IDR, peer.type, peer.data, peer.len);
+	ikew_auth(&w, AUTH_SHARED_KEY_MIC, auth, sa->keys.prf_len);
+	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
+	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
+	ikew_sa(&w, props, n);
+	ikew_ts(&w, PL_TSI, tsi, ni);
+	ikew_ts(&w, PL_TSR, tsr, nr);
+	wipe(auth, sizeof(auth));
+	r = ikesa_send_sk(sa, IKE_AUTH, false, sa->next_req, &w, &in);
+	buf_free(&in);
+	if (r) {
+		ikesa_kill(sa, "cannot send IKE_AUTH");
+		return;
+	}
+	sa->state = IKE_S_AUTH_SENT;
+}
+
+/* Keep one IKE SA per tunnel when both ends initiated at once: both
+ * sides drop the one whose smaller nonce is the smallest, and only its
+ * initiator sends the DELETE (the rule of RFC 7296 §2.8.1). */
+static void resolve_duplicates(struct ike_sa *sa)
+{
+	struct ike_sa *o;
+
+	for (o = sa->ctx->sas; o; o = o->next) {
+		const uint8_t *a, *b;
+		struct ike_sa *loser;
+
+		if (o == sa || o->t != sa->t || o->state != IKE_S_ESTABLISHED)
+			continue;
+		/* Nonces are at least 16 bytes (§2.10); compare that much. */
+		a = memcmp(sa->ni, sa->nr, 16) < 0 ? sa->ni : sa->nr;
+		b = memcmp(o->ni, o->nr, 16) < 0 ? o->ni : o->nr;
+		loser = memcmp(a, b, 16) < 0 ? sa : o;
+		if (loser->initiator)
+			ike_send_delete(loser);
+		ikesa_kill(loser, "duplicate IKE SA for the tunnel");
+		return;
+	}
+}
+
+static void established(struct ike_sa *sa)
+{
+	struct chunk ni = { sa->ni, sa->ni_len }, nr = { sa->nr, sa->nr_len };
+	char p[160], c[160];
+	int r;
+
+	r = ikesa_child_install(sa, &ni, &nr);
+	if (r) {
+		ikesa_kill(sa, "cannot install the Child SA");
+		return;
+	}
+	sa->state = IKE_S_ESTABLISHED;
+	sa->established_ms = now_ms();
+	sa->t->reinit_ms = 0;
+	ike_prop_str(&sa->chosen, p, sizeof(p));
+	ike_prop_str(&sa->child_prop, c, sizeof(c));
+	log_info(ikesa_name(sa), "IKE SA established (%s, %s); Child SA %s in 0x%08x out 0x%08x%s",
+		 sa->initiator ? "initiator" : "responder", p, c, sa->child_in, sa->child_out,
+		 sa->nat_local || sa->nat_remote || sa->force_encap ? " in UDP" : "");
+	resolve_duplicates(sa);
+}
+
+static int child_from_sa(struct ike_sa *sa, const struct ike_prop *chosen)
+{
+	if (chosen->proto != PROTO_ESP || chosen->spi_size != 4)
+		return -1;
+	sa->child_prop = *chosen;
+	sa->child_out = be32_get(chosen->spi);
+	return sa->child_out >= 256 ? 0 : -1;
+}
+
+static void notify_error(const struct ike_msg *m, uint16_t *type)
+{
+	unsigned i;
+	struct ike_notify n;
+
+	*type = 0;
+	for (i = 0; i < m->npl; i++)
+		if (m->pl[i].type == PL_NOTIFY && !ike_notify_parse(&m->pl[i], &n) &&
+		    n.type < 16384) {
+			*type = n.type;
+			return;
+		}
+}
+
+void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
+{
+	const struct ike_pl *idr = ike_find(m, PL_IDR, 0), *auth = ike_find(m, PL_AUTH, 0);
+	const struct ike_pl *sap = ike_find(m, PL_SA, 0);
+	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS];
+	struct ike_id id;
+	uint16_t err;
+	unsigned np, no;
+	char why[96];
+
+	notify_error(m, &err);
+	if (err) {
+		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
+			 err == N_AUTHENTICATION_FAILED ? "AUTHENTICATION_FAILED - check psk and "
+			 "identities" : err == N_NO_PROPOSAL_CHOSEN ? "NO_PROPOSAL_CHOSEN for ESP" :
+			 err == N_TS_UNACCEPTABLE ? "TS_UNACCEPTABLE" : "error", err);
+		ikesa_kill(sa, why);
+		return;
+	}
+	if (!idr || !auth || ike_id_parse(idr, &id) || !peer_id_ok(sa->t, &id) ||
+	    !auth_ok(sa, sa->t, false, auth, &id)) {
+		log_warn(ikesa_name(sa), "responder failed authentication: wrong psk or identity");
+		ikesa_kill(sa, "AUTHENTICATION_FAILED");
+		return;
+	}
+	esp_props(sa->t, sa->child_in, ours, &no);
+	if (!sap || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) || np != 1 ||
+	    !ike_prop_offered(&props[0], ours, no) || child_from_sa(sa, &props[0])) {
+		ikesa_kill(sa, "responder chose an ESP proposal we did not offer");
+		return;
+	}
+	established(sa);
+}
+
+static void reply_error(struct ike_sa *sa, uint32_t msgid, uint16_t type, const char *why)
+{
+	struct buf in;
+	struct ike_wr w;
+
+	buf_init(&in);
+	ikew_init(&w, &in);
+	ikew_notify(&w, 0, type, NULL, 0, NULL, 0);
+	if (ikesa_send_sk(sa, IKE_AUTH, true, msgid, &w, &in))
+		log_warn(NULL, "cannot send IKE_AUTH error");
+	buf_free(&in);
+	ikesa_kill(sa, why);
+}
+
+static struct tunnel *select_tunnel(struct ike_sa *sa, const struct ike_id *idi,
+				    const struct ike_pl *idr_pl, const struct ike_pl *auth)
+{
+	struct addr peer;
+	uint16_t port;
+	struct ike_id idr;
+	struct tunnel *t;
+	struct id me;
+
+	ikesa_peer_addr(sa, &peer, &port);
+	if (idr_pl && ike_id_parse(idr_pl, &idr))
+		return NULL;
+	for (t = *sa->ctx->tunnels; t; t = t->next) {
+		if (t->conf.mode != MODE_IKE || t->admin_down || !peer_id_ok(t, idi) ||
+		    (t->conf.remote.family && !addr_equal(&t->conf.remote, &peer)) ||
+		    !addr_equal(&t->conf.local, &sa->local))
+			continue;
+		if (idr_pl) {
+			own_id(t, &me);
+			if (idr.type != me.type || idr.len != me.len || memcmp(idr.data, me.data, me.len))
+				continue;
+		}
+		if (auth_ok(sa, t, true, auth, idi))
+			return t;
+	}
+	return NULL;
+}
+
+void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
+{
+	const struct ike_pl *idi_pl = ike_find(m, PL_IDI, 0), *auth = ike_find(m, PL_AUTH, 0);
+	const struct ike_pl *sap = ike_find(m, PL_SA, 0), *tsi_pl = ike_find(m, PL_TSI, 0);
+	const struct ike_pl *tsr_pl = ike_find(m, PL_TSR, 0);
+	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS], chosen;
+	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], oi[IKE_MAX_TS], orr[IKE_MAX_TS];
+	unsigned np, no, nti, ntr, noi, nor;
+	uint8_t body[4 + ID_MAX], ad[PRF_MAX];
+	size_t bodylen;
+	struct ike_notify n;
+	struct ike_id idi;
+	struct tunnel *t;
+	struct ike_sa *o;
+	struct id me;
+	struct buf in;
+	struct ike_wr w;
+	char a[400];
+	int r;
+
+	if (!idi_pl || !auth || !sap || !tsi_pl || !tsr_pl || ike_id_parse(idi_pl, &idi) ||
+	    ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) ||
+	    ike_ts_parse(tsi_pl, tsi, IKE_MAX_TS, &nti) ||
+	    ike_ts_parse(tsr_pl, tsr, IKE_MAX_TS, &ntr)) {
+		reply_error(sa, m->h.msgid, N_INVALID_SYNTAX, "malformed IKE_AUTH request");
+		return;
+	}
+	t = select_tunnel(sa, &idi, ike_find(m, PL_IDR, 0), auth);
+	if (!t) {
+		log_warn(NULL, "IKE_AUTH from peer failed: no tunnel whose identities and psk "
+			 "match (AUTHENTICATION_FAILED)");
+		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
+		return;
+	}
+	sa->t = t;
+	esp_props(t, 0, ours, &no);
+	if (ike_props_select(props, np, ours, no, true, &chosen) || child_from_sa(sa, &chosen)) {
+		ike_props_str(props, np, a, sizeof(a));
+		log_warn(t->conf.name, "no ESP proposal chosen: peer offered %s; we accept %s", a,
+			 "the esp = list");
+		reply_error(sa, m->h.msgid, N_NO_PROPOSAL_CHOSEN, "no ESP proposal chosen");
+		return;
+	}
+	noi = ts_narrow(tsi, nti, t->conf.remote_ts, t->conf.n_remote_ts, oi);
+	nor = ts_narrow(tsr, ntr, t->conf.local_ts, t->conf.n_local_ts, orr);
+	if (!noi || !nor) {
+		reply_error(sa, m->h.msgid, N_TS_UNACCEPTABLE, "traffic selectors unacceptable");
+		return;
+	}
+	/* §2.4: the peer restarted; whatever we still hold for it is stale. */
+	if (!ike_find_notify(m, N_INITIAL_CONTACT, &n))
+		for (o = sa->ctx->sas; o; o = o->next)
+			if (o != sa && o->t == t && o->state == IKE_S_ESTABLISHED)
+				ikesa_kill(o, "peer sent INITIAL_CONTACT");
+	sa->child_in = alloc_spi(sa);
+	own_id(t, &me);
+	id_body(&me, body, &bodylen);
+	if (!sa->child_in || auth_data(sa, t, false, body, bodylen, ad)) {
+		ikesa_kill(sa, "cannot compute AUTH");
+		return;
+	}
+	be32_put(chosen.spi, sa->child_in);
+	buf_init(&in);
+	ikew_init(&w, &in);
+	ikew_id(&w, PL_IDR, me.type, me.data, me.len);
+	ikew_auth(&w, AUTH_SHARED_KEY_MIC, ad, sa->keys.prf_len);
+	ikew_sa(&w, &chosen, 1);
+	ikew_ts(&w, PL_TSI, oi, noi);
+	ikew_ts(&w, PL_TSR, orr, nor);
+	wipe(ad, sizeof(ad));
+	r = ikesa_send_sk(sa, IKE_AUTH, true, m->h.msgid, &w, &in);
+	buf_free(&in);
+	if (r) {
+		ikesa_kill(sa, "cannot answer IKE_AUTH");
+		return;
+	}
+	established(sa);
+}

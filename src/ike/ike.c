@@ -1,0 +1,637 @@
+/*
+ * ike.c - IKEv2 core: sockets, IKE SA table, message dispatch, message IDs
+ * and retransmission (RFC 7296 §2.1-2.3), and the Child SA hand-over to
+ * the SA table.  The exchanges themselves live in init.c, auth.c, info.c.
+ */
+#include "ike/ikesa.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/cipher.h"
+#include "esp/datapath.h"
+#include "esp/esp.h"
+#include "esp/sadb.h"
+#include "ike/proposal.h"
+#include "lib/cursor.h"
+#include "lib/json.h"
+#include "platform/platform.h"
+#include "vtid/tunnel.h"
+
+const char *ikesa_name(const struct ike_sa *sa)
+{
+	return sa->t ? sa->t->conf.name : "vtid";
+}
+
+static void on_sock(void *arg);
+
+struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunnels)
+{
+	struct ike_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	ctx->ev = ev;
+	ctx->dp = dp;
+	ctx->tunnels = tunnels;
+	ctx->sock[0] = ctx->sock[1] = -1;
+	return ctx;
+}
+
+struct sock_arg {
+	struct ike_ctx *ctx;
+	int fd;
+};
+
+static struct sock_arg sock_args[2];
+
+int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen)
+{
+	static const int fam[2] = { AF_INET, AF_INET6 };
+	int i, fd;
+
+	ctx->port = port;
+	for (i = 0; i < 2; i++) {
+		fd = sock_udp_open(fam[i], port);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot bind IKE port %u (%s): %s", port,
+				 i ? "IPv6" : "IPv4", strerror(-fd));
+			return fd;
+		}
+		ctx->sock[i] = fd;
+		sock_args[i].ctx = ctx;
+		sock_args[i].fd = fd;
+		if (ev_add(ctx->ev, fd, on_sock, &sock_args[i]) < 0) {
+			snprintf(err, errlen, "cannot watch the IKE socket");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void ikesa_free(struct ike_sa *sa)
+{
+	dh_free(sa->dh);
+	ike_sk_free(sa->sk);
+	ike_keys_wipe(&sa->keys);
+	buf_free(&sa->init_req);
+	buf_free(&sa->init_resp);
+	buf_free(&sa->req);
+	buf_free(&sa->resp);
+	wipe(sa, sizeof(*sa));
+	free(sa);
+}
+
+void ike_free(struct ike_ctx *ctx)
+{
+	struct ike_sa *sa, *next;
+	int i;
+
+	if (!ctx)
+		return;
+	for (sa = ctx->sas; sa; sa = next) {
+		next = sa->next;
+		if (sa->state == IKE_S_ESTABLISHED)
+			ike_send_delete(sa);
+		ikesa_child_remove(sa);
+		ikesa_free(sa);
+	}
+	for (i = 0; i < 2; i++) {
+		if (ctx->sock[i] < 0)
+			continue;
+		ev_del(ctx->ev, ctx->sock[i]);
+		close(ctx->sock[i]);
+	}
+	free(ctx);
+}
+
+struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+	uint64_t spi = 0;
+
+	if (!sa)
+		return NULL;
+	while (!spi)
+		if (rand_bytes((uint8_t *)&spi, sizeof(spi))) {
+			free(sa);
+			return NULL;
+		}
+	sa->ctx = ctx;
+	sa->initiator = initiator;
+	if (initiator)
+		sa->spi_i = spi;
+	else
+		sa->spi_r = spi;
+	buf_init(&sa->init_req);
+	buf_init(&sa->init_resp);
+	buf_init(&sa->req);
+	buf_init(&sa->resp);
+	sa->last_rx_ms = now_ms();
+	sa->next = ctx->sas;
+	ctx->sas = sa;
+	return sa;
+}
+
+void ikesa_kill(struct ike_sa *sa, const char *why)
+{
+	if (sa->state == IKE_S_DEAD)
+		return;
+	if (why)
+		log_info(ikesa_name(sa), "IKE SA %016" PRIx64 "/%016" PRIx64 " closed: %s",
+			 sa->spi_i, sa->spi_r, why);
+	ikesa_child_remove(sa);
+	sa->state = IKE_S_DEAD;
+	sa->req_pending = false;
+	if (sa->t && sa->t->state != TS_UP) {
+		sa->t->state = TS_DOWN;
+		/* Try again later, backing off, unless the operator said down. */
+		if (sa->t->conf.start && !sa->t->admin_down) {
+			sa->t->reinit_ms = sa->t->reinit_ms ? sa->t->reinit_ms * 2 : REINIT_MIN_MS;
+			if (sa->t->reinit_ms > REINIT_MAX_MS)
+				sa->t->reinit_ms = REINIT_MAX_MS;
+			sa->t->reinit_at = now_ms() + sa->t->reinit_ms;
+		}
+	}
+}
+
+void ikesa_peer_addr(const struct ike_sa *sa, struct addr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->peer.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&sa->peer;
+
+		a->family = AF_INET;
+		memcpy(a->a, &s->sin_addr, 4);
+		*port = ntohs(s->sin_port);
+	} else {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&sa->peer;
+
+		a->family = AF_INET6;
+		memcpy(a->a, &s->sin6_addr, 16);
+		*port = ntohs(s->sin6_port);
+	}
+}
+
+void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
+		    const struct sockaddr_storage *dst, bool natt, const uint8_t *p, size_t len)
+{
+	int fd = ctx->sock[dst->ss_family == AF_INET ? 0 : 1];
+
+	if (natt) {
+		if (dp_send_nonesp(ctx->dp, src, dst, p, len) < 0)
+			log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message on the NAT-T port");
+		return;
+	}
+	if (fd < 0 || sock_send(fd, src, dst, p, len) < 0)
+		log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message");
+}
+
+int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
+{
+	if (msg->bad)
+		return -ENOMEM;
+	buf_reset(&sa->req);
+	buf_add(&sa->req, msg->data, msg->len);
+	sa->req_pending = true;
+	sa->retries = 0;
+	sa->retx_at = now_ms() + RETX_FIRST_MS;
+	sa->next_req++;
+	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, msg->data, msg->len);
+	return 0;
+}
+
+void ikesa_send_response(struct ike_sa *sa, struct buf *msg)
+{
+	if (msg->bad)
+		return;
+	buf_reset(&sa->resp);
+	buf_add(&sa->resp, msg->data, msg->len);
+	sa->have_resp = true;
+	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, msg->data, msg->len);
+}
+
+void ikesa_header(struct ike_sa *sa, struct ike_hdr *h, uint8_t exchange, bool response,
+		  uint32_t msgid)
+{
+	memset(h, 0, sizeof(*h));
+	h->spi_i = sa->spi_i;
+	h->spi_r = sa->spi_r;
+	h->exchange = exchange;
+	h->flags = (sa->initiator ? IKE_FLAG_INITIATOR : 0) | (response ? IKE_FLAG_RESPONSE : 0);
+	h->msgid = msgid;
+}
+
+int ikesa_send_sk(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msgid,
+		  const struct ike_wr *inner, struct buf *inner_buf)
+{
+	struct ike_hdr h;
+	struct ike_wr w;
+	struct buf msg;
+	int r;
+
+	buf_init(&msg);
+	ikesa_header(sa, &h, exchange, response, msgid);
+	ikew_header(&w, &msg, &h);
+	r = ike_sk_seal(sa->sk, &w, inner->first, inner_buf->data, inner_buf->len);
+	if (!r) {
+		if (response)
+			ikesa_send_response(sa, &msg);
+		else
+			r = ikesa_send_request(sa, &msg);
+	}
+	buf_free(&msg);
+	return r;
+}
+
+/* ---- Child SA hand-over ---- */
+
+void ikesa_child_remove(struct ike_sa *sa)
+{
+	if (!sa->child_up || !sa->t)
+		return;
+	tunnel_child_remove(sa->t, sa->child_in);
+	sa->child_up = false;
+}
+
+/* RFC 7296 §2.17: i->r keys first, then r->i; encryption before integrity. */
+int ikesa_child_install(struct ike_sa *sa, const struct chunk *ni, const struct chunk *nr)
+{
+	uint8_t km[2 * 128];
+	struct esp_suite suite;
+	struct sa *in, *out;
+	struct chunk none = { NULL, 0 };
+	struct addr peer;
+	uint16_t port;
+	size_t half;
+	bool udp;
+	int r;
+
+	if (esp_suite_from_prop(&sa->child_prop, &suite))
+		return -EINVAL;
+	half = esp_suite_keymat_len(&suite);
+	r = ike_child_keymat(&sa->keys, &none, ni, nr, km, 2 * half);
+	if (r)
+		return r;
+	in = sa_new(sa->child_in, true, &suite, sa->initiator ? km + half : km, half,
+		    sa->t->conf.replay_window);
+	out = sa_new(sa->child_out, false, &suite, sa->initiator ? km : km + half, half, 0);
+	wipe(km, sizeof(km));
+	if (!in || !out) {
+		sa_free(in);
+		sa_free(out);
+		return -ENOMEM;
+	}
+	/* RFC 3948: ESP goes in UDP when a NAT was found or it is forced. */
+	udp = sa->nat_local || sa->nat_remote || sa->force_encap;
+	ikesa_peer_addr(sa, &peer, &port);
+	out->encap = udp ? ENCAP_UDP : ENCAP_RAW;
+	out->local = sa->local;
+	out->peer = sa->peer;
+	if (!udp) {
+		if (out->peer.ss_family == AF_INET)
+			((struct sockaddr_in *)&out->peer)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&out->peer)->sin6_port = 0;
+	}
+	r = tunnel_child_install(sa->t, in, out);
+	if (r == 0)
+		sa->child_up = true;
+	return r;
+}
+
+/* ---- input ---- */
+
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			       &((const struct sockaddr_in *)b)->sin_addr, 4);
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+}
+
+static struct ike_sa *find(struct ike_ctx *ctx, const struct ike_hdr *h)
+{
+	bool we_initiated = !(h->flags & IKE_FLAG_INITIATOR);
+	struct ike_sa *sa;
+
+	for (sa = ctx->sas; sa; sa = sa->next) {
+		if (sa->state == IKE_S_DEAD || sa->initiator != we_initiated)
+			continue;
+		if (we_initiated && sa->spi_i == h->spi_i &&
+		    (sa->spi_r == h->spi_r || sa->state == IKE_S_INIT_SENT))
+			return sa;
+		if (!we_initiated && sa->spi_r == h->spi_r && sa->spi_i == h->spi_i)
+			return sa;
+	}
+	return NULL;
+}
+
+static struct ike_sa *find_half_open(struct ike_ctx *ctx, uint64_t spi_i,
+				     const struct sockaddr_storage *from)
+{
+	struct ike_sa *sa;
+
+	for (sa = ctx->sas; sa; sa = sa->next)
+		if (!sa->initiator && sa->spi_i == spi_i && same_peer(&sa->peer, from) &&
+		    sa->state != IKE_S_DEAD)
+			return sa;
+	return NULL;
+}
+
+/* Requests of an established (or half-open) IKE SA; true if authentic. */
+static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
+{
+	int r;
+
+	if (m->h.msgid + 1 == sa->peer_req && sa->have_resp) {
+		/* RFC 7296 §2.1: a retransmitted request gets the same answer. */
+		ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, sa->resp.data,
+			       sa->resp.len);
+		return false;
+	}
+	if (m->h.msgid != sa->peer_req)
+		return false;	/* §2.3: outside the window: drop silently */
+	r = ike_sk_open(sa->sk, raw, m);
+	if (r) {
+		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa),
+		       "IKE request %u failed integrity check or did not parse; dropped",
+		       m->h.msgid);
+		return false;
+	}
+	sa->peer_req++;
+	sa->last_rx_ms = now_ms();
+	switch (m->h.exchange) {
+	case IKE_AUTH:
+		if (sa->state == IKE_S_INIT_DONE)
+			ike_auth_request(sa, m);
+		break;
+	case INFORMATIONAL:
+		ike_info_request(sa, m);
+		break;
+	case CREATE_CHILD_SA: {
+		/* Rekeying comes in its own slice; until then refuse cleanly
+		 * so the peer keeps the SAs it has (RFC 7296 §1.3). */
+		struct buf in;
+		struct ike_wr w;
+
+		buf_init(&in);
+		ikew_init(&w, &in);
+		ikew_notify(&w, 0, N_NO_ADDITIONAL_SAS, NULL, 0, NULL, 0);
+		if (ikesa_send_sk(sa, CREATE_CHILD_SA, true, m->h.msgid, &w, &in))
+			log_warn(ikesa_name(sa), "cannot answer CREATE_CHILD_SA");
+		buf_free(&in);
+		break;
+	}
+	default:
+		break;
+	}
+	return true;
+}
+
+static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
+{
+	if (!sa->req_pending || m->h.msgid + 1 != sa->next_req)
+		return false;
+	if (ike_sk_open(sa->sk, raw, m)) {
+		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa),
+		       "IKE response %u failed integrity check; dropped", m->h.msgid);
+		return false;
+	}
+	sa->req_pending = false;
+	sa->last_rx_ms = now_ms();
+	switch (m->h.exchange) {
+	case IKE_AUTH:
+		if (sa->state == IKE_S_AUTH_SENT)
+			ike_auth_response(sa, m);
+		break;
+	case INFORMATIONAL:
+		ike_info_response(sa, m);
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
+	       const struct sockaddr_storage *from, bool natt)
+{
+	struct ike_msg m;
+	struct ike_sa *sa;
+	uint8_t *raw = ctx->rx;
+	bool authentic;
+	int r;
+
+	if (len > sizeof(ctx->rx))
+		return;
+	memcpy(raw, msg, len);
+	r = ike_msg_parse(raw, len, &m);
+	if (r) {
+		log_rl(&ctx->rl, LOG_DEBUG, NULL, "malformed IKE message dropped (notify %d)", -r);
+		return;
+	}
+	if (m.h.exchange == IKE_SA_INIT) {
+		if (!(m.h.flags & IKE_FLAG_RESPONSE)) {
+			if (m.h.spi_r != 0 || !(m.h.flags & IKE_FLAG_INITIATOR))
+				return;
+			sa = find_half_open(ctx, m.h.spi_i, from);
+			if (sa) {
+				if (sa->have_resp && m.h.msgid == 0)
+					ikesa_send_raw(ctx, &sa->local, &sa->peer, sa->natt,
+						       sa->resp.data, sa->resp.len);
+				return;
+			}
+			ike_init_request(ctx, &m, from, natt);
+			return;
+		}
+		sa = find(ctx, &m.h);
+		if (sa && sa->state == IKE_S_INIT_SENT && m.h.msgid == 0)
+			ike_init_response(sa, &m);
+		return;
+	}
+	sa = find(ctx, &m.h);
+	if (!sa) {
+		if (!(m.h.flags & IKE_FLAG_RESPONSE))
+			log_rl(&ctx->rl, LOG_DEBUG, NULL, "IKE request for an unknown IKE SA dropped");
+		return;
+	}
+	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw) : request(sa, &m, raw);
+	/* RFC 7296 §2.23: behind a NAT, follow the peer's mapping, but only
+	 * for a message that passed the integrity check. */
+	if (authentic && (sa->nat_local || sa->nat_remote) && natt && sa->state != IKE_S_DEAD &&
+	    memcmp(from, &sa->peer, sizeof(*from)) != 0) {
+		sa->peer = *from;
+		if (sa->t)
+			tunnel_child_peer(sa->t, from);
+	}
+}
+
+static void on_sock(void *arg)
+{
+	struct sock_arg *s = arg;
+	struct sockaddr_storage from;
+	socklen_t fl;
+	uint8_t buf[IKE_MAX_MSG];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		fl = sizeof(from);
+		n = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		ike_input(s->ctx, buf, (size_t)n, &from, false);
+	}
+}
+
+/* ---- timers and tunnel control ---- */
+
+static void reap(struct ike_ctx *ctx)
+{
+	struct ike_sa **pp = &ctx->sas, *sa;
+
+	while ((sa = *pp)) {
+		if (sa->state == IKE_S_DEAD) {
+			*pp = sa->next;
+			ikesa_free(sa);
+		} else {
+			pp = &sa->next;
+		}
+	}
+}
+
+static struct ike_sa *tunnel_sa(struct ike_ctx *ctx, const struct tunnel *t)
+{
+	struct ike_sa *sa;
+
+	for (sa = ctx->sas; sa; sa = sa->next)
+		if (sa->t == t && sa->state != IKE_S_DEAD)
+			return sa;
+	return NULL;
+}
+
+void ike_tick(struct ike_ctx *ctx)
+{
+	uint64_t now = now_ms();
+	struct ike_sa *sa;
+	struct tunnel *t;
+
+	for (sa = ctx->sas; sa; sa = sa->next) {
+		if (sa->state == IKE_S_DEAD || !sa->req_pending || now < sa->retx_at)
+			continue;
+		if (sa->retries >= RETX_MAX) {
+			log_warn(ikesa_name(sa), "peer did not answer %u retransmissions",
+				 sa->retries);
+			ikesa_kill(sa, "peer not responding");
+			continue;
+		}
+		sa->retries++;
+		sa->retx_at = now + ((uint64_t)RETX_FIRST_MS << sa->retries);
+		log_debug(ikesa_name(sa), "retransmitting request %u (%u)", sa->next_req - 1,
+			  sa->retries);
+		ikesa_send_raw(ctx, &sa->local, &sa->peer, sa->natt, sa->req.data, sa->req.len);
+	}
+	reap(ctx);
+	for (t = *ctx->tunnels; t; t = t->next) {
+		if (t->conf.mode != MODE_IKE || !t->conf.start || t->admin_down ||
+		    !t->conf.remote.family || tunnel_sa(ctx, t) || now < t->reinit_at)
+			continue;
+		ike_init_start(ctx, t);
+	}
+}
+
+void ike_tunnel_up(struct ike_ctx *ctx, struct tunnel *t)
+{
+	struct ike_sa *sa = tunnel_sa(ctx, t);
+
+	t->admin_down = false;
+	t->reinit_ms = 0;
+	if (sa)
+		ikesa_kill(sa, "restart requested");
+	if (t->conf.remote.family)
+		ike_init_start(ctx, t);
+}
+
+void ike_tunnel_down(struct ike_ctx *ctx, struct tunnel *t)
+{
+	struct ike_sa *sa;
+
+	t->admin_down = true;
+	while ((sa = tunnel_sa(ctx, t))) {
+		if (sa->state == IKE_S_ESTABLISHED)
+			ike_send_delete(sa);
+		ikesa_kill(sa, "closed by vtictl");
+	}
+	t->state = TS_DOWN;
+}
+
+void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
+{
+	struct ike_sa *sa;
+
+	for (sa = ctx->sas; sa; sa = sa->next) {
+		if (sa->t != t)
+			continue;
+		if (sa->state == IKE_S_ESTABLISHED)
+			ike_send_delete(sa);
+		ikesa_child_remove(sa);
+		sa->t = NULL;
+		sa->state = IKE_S_DEAD;
+	}
+	reap(ctx);
+}
+
+static const char *state_name(enum ike_state s)
+{
+	static const char *const n[] = { "init-sent", "auth-sent", "init-done", "established",
+					 "deleting", "dead" };
+
+	return n[s];
+}
+
+void ike_show_json(struct ike_ctx *ctx, const struct tunnel *t, struct json *j)
+{
+	struct ike_sa *sa = ctx ? tunnel_sa(ctx, t) : NULL;
+	char p[160], spi[20];
+
+	if (!sa) {
+		json_null(j, "ike");
+		return;
+	}
+	json_obj_open(j, "ike");
+	json_str(j, "state", state_name(sa->state));
+	ike_prop_str(&sa->chosen, p, sizeof(p));
+	json_str(j, "proposal", sa->chosen.n[TT_ENCR] ? p : NULL);
+	json_str(j, "role", sa->initiator ? "initiator" : "responder");
+	snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_i);
+	json_str(j, "spi_i", spi);
+	snprintf(spi, sizeof(spi), "%016" PRIx64, sa->spi_r);
+	json_str(j, "spi_r", spi);
+	json_bool(j, "natt", sa->natt);
+	json_bool(j, "nat_detected", sa->nat_local || sa->nat_remote);
+	json_obj_close(j);
+}
+
+void ike_show_text(struct ike_ctx *ctx, const struct tunnel *t, struct buf *b)
+{
+	struct ike_sa *sa = ctx ? tunnel_sa(ctx, t) : NULL;
+	char p[160];
+
+	if (!sa)
+		return;
+	ike_prop_str(&sa->chosen, p, sizeof(p));
+	buf_printf(b, "  ike     %s, %s, %016" PRIx64 "/%016" PRIx64 "%s%s\n",
+		   state_name(sa->state), sa->chosen.n[TT_ENCR] ? p : "-", sa->spi_i, sa->spi_r,
+		   sa->initiator ? ", initiator" : ", responder",
+		   sa->nat_local || sa->nat_remote ? ", NAT" : "");
+}

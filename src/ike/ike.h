@@ -1,0 +1,44 @@
+/*
+ * ike.h - the IKEv2 daemon component (RFC 7296): owns the IKE sockets
+ * and IKE SAs, negotiates Child SAs for tunnels with mode = ike and
+ * installs them through the tunnel's SA-table calls.
+ */
+#ifndef VTI_IKE_H
+#define VTI_IKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "lib/buf.h"
+#include "lib/ev.h"
+
+struct datapath;
+struct tunnel;
+struct ike_ctx;
+struct json;
+
+struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunnels);
+/* Open UDP port (500) for IPv4 and IPv6; 4500 arrives via the datapath. */
+int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen);
+/* Send DELETE for every IKE SA and free everything. */
+void ike_free(struct ike_ctx *ctx);
+/* Timers: retransmission, liveness, re-initiation.  Call often. */
+void ike_tick(struct ike_ctx *ctx);
+
+/* Start (or restart) negotiation for a tunnel. */
+void ike_tunnel_up(struct ike_ctx *ctx, struct tunnel *t);
+/* Close the tunnel's IKE SA (DELETE to the peer) and its Child SA. */
+void ike_tunnel_down(struct ike_ctx *ctx, struct tunnel *t);
+/* The tunnel is going away: forget it without waiting for anything. */
+void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t);
+
+/* For "show": IKE state of the tunnel, or null. */
+void ike_show_json(struct ike_ctx *ctx, const struct tunnel *t, struct json *j);
+void ike_show_text(struct ike_ctx *ctx, const struct tunnel *t, struct buf *b);
+
+/* One IKE message received (non-ESP marker already stripped). */
+void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
+	       const struct sockaddr_storage *from, bool natt);
+
+#endif

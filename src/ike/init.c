@@ -1,0 +1,388 @@
+/*
+ * init.c - the IKE_SA_INIT exchange (RFC 7296 §1.2): proposals, key
+ * exchange, nonces, NAT detection (§2.23), INVALID_KE_PAYLOAD retry
+ * (§1.2) and cookies echoed back (§2.6).
+ */
+#include "ike/ikesa.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/cipher.h"
+#include "ike/proposal.h"
+#include "lib/cursor.h"
+#include "vtid/tunnel.h"
+
+void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct addr *a, uint16_t port,
+		  uint8_t out[20])
+{
+	uint8_t spis[16], p[2];
+	const uint8_t *parts[3] = { spis, a->a, p };
+	size_t lens[3] = { 16, addr_len(a->family), 2 };
+
+	be64_put(spis, spi_i);
+	be64_put(spis + 8, spi_r);
+	be16_put(p, port);
+	if (sha1(parts, lens, 3, out))
+		memset(out, 0, 20);
+}
+
+static void sockaddr_of(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		memcpy(&s->sin_addr, a->a, 4);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(port);
+		memcpy(&s->sin6_addr, a->a, 16);
+	}
+}
+
+static uint16_t local_port(const struct ike_sa *sa)
+{
+	return sa->natt ? dp_natt_port(sa->ctx->dp) : sa->ctx->port;
+}
+
+static void nat_notifies(struct ike_sa *sa, struct ike_wr *w)
+{
+	uint8_t h[20];
+	struct addr peer;
+	uint16_t port;
+
+	/* With encap = yes the source hash is deliberately wrong, so that
+	 * both ends see a "NAT" and put ESP in UDP (what strongSwan does). */
+	if (sa->force_encap) {
+		if (rand_bytes(h, sizeof(h)))
+			memset(h, 0xa5, sizeof(h));
+	} else {
+		ike_nat_hash(sa->spi_i, sa->spi_r, &sa->local, local_port(sa), h);
+	}
+	ikew_notify(w, 0, N_NAT_DETECTION_SOURCE_IP, NULL, 0, h, 20);
+	ikesa_peer_addr(sa, &peer, &port);
+	ike_nat_hash(sa->spi_i, sa->spi_r, &peer, port, h);
+	ikew_notify(w, 0, N_NAT_DETECTION_DESTINATION_IP, NULL, 0, h, 20);
+}
+
+/* Compare the peer's NAT-D notifies with what we see (RFC 7296 §2.23). */
+static void nat_check(struct ike_sa *sa, const struct ike_msg *m, uint64_t spi_r)
+{
+	uint8_t h[20];
+	struct addr peer;
+	uint16_t port;
+	unsigned i;
+	bool src_seen = false, src_match = false;
+
+	for (i = 0; i < m->npl; i++) {
+		struct ike_notify n;
+
+		if (m->pl[i].type != PL_NOTIFY || ike_notify_parse(&m->pl[i], &n) || n.len != 20)
+			continue;
+		if (n.type == N_NAT_DETECTION_DESTINATION_IP) {
+			ike_nat_hash(sa->spi_i, spi_r, &sa->local, local_port(sa), h);
+			sa->nat_local = !ct_equal(h, n.data, 20);
+		} else if (n.type == N_NAT_DETECTION_SOURCE_IP) {
+			ikesa_peer_addr(sa, &peer, &port);
+			ike_nat_hash(sa->spi_i, spi_r, &peer, port, h);
+			src_seen = true;
+			src_match |= ct_equal(h, n.data, 20);
+		}
+	}
+	sa->nat_remote = src_seen && !src_match;
+}
+
+static int build_and_send_init(struct ike_sa *sa)
+{
+	const struct tunnel *t = sa->t;
+	struct ike_prop props[IKE_MAX_PROPS];
+	uint8_t pub[DH_MAX_PUB];
+	unsigned n;
+	char err[128];
+	struct ike_hdr h;
+	struct ike_wr w;
+	struct buf msg;
+	int r;
+
+	if (ike_props_parse(t->conf.ike, props, IKE_MAX_PROPS, &n, err, sizeof(err)))
+		return -EINVAL;
+	if (!sa->group)
+		sa->group = props[0].t[TT_DH][0].id;
+	dh_free(sa->dh);
+	sa->dh = dh_new(sa->group);
+	if (!sa->dh || dh_public(sa->dh, pub, dh_pub_len(sa->group)))
+		return -EIO;
+	buf_init(&msg);
+	ikesa_header(sa, &h, IKE_SA_INIT, false, 0);
+	ikew_header(&w, &msg, &h);
+	if (sa->cookie_len)	/* §2.6: the cookie goes first */
+		ikew_notify(&w, 0, N_COOKIE, NULL, 0, sa->cookie, sa->cookie_len);
+	ikew_sa(&w, props, n);
+	ikew_ke(&w, sa->group, pub, dh_pub_len(sa->group));
+	ikew_bytes(&w, PL_NONCE, sa->ni, sa->ni_len);
+	nat_notifies(sa, &w);
+	ikew_finish(&w);
+	buf_reset(&sa->init_req);
+	buf_add(&sa->init_req, msg.data, msg.len);
+	sa->next_req = 0;
+	r = ikesa_send_request(sa, &msg);
+	buf_free(&msg);
+	return r;
+}
+
+void ike_init_start(struct ike_ctx *ctx, struct tunnel *t)
+{
+	struct ike_sa *sa = ikesa_new(ctx, true);
+
+	if (!sa)
+		return;
+	sa->t = t;
+	sa->local = t->conf.local;
+	sockaddr_of(&t->conf.remote, ctx->port, &sa->peer);
+	sa->force_encap = t->conf.encap == ENCAP_MODE_YES;
+	sa->ni_len = NONCE_LEN;
+	sa->state = IKE_S_INIT_SENT;
+	t->state = TS_CONNECTING;
+	if (rand_bytes(sa->ni, sa->ni_len) || build_and_send_init(sa)) {
+		ikesa_kill(sa, "cannot build IKE_SA_INIT");
+		return;
+	}
+	log_info(t->conf.name, "initiating IKE SA to %s", ikesa_name(sa));
+}
+
+static bool group_offered(const struct tunnel *t, uint16_t group)
+{
+	struct ike_prop props[IKE_MAX_PROPS];
+	unsigned n, i, k;
+	char err[128];
+
+	if (ike_props_parse(t->conf.ike, props, IKE_MAX_PROPS, &n, err, sizeof(err)))
+		return false;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < props[i].n[TT_DH]; k++)
+			if (props[i].t[TT_DH][k].id == group)
+				return true;
+	return false;
+}
+
+static int derive(struct ike_sa *sa, const uint8_t *ke, size_t kelen)
+{
+	uint8_t gir[DH_MAX_SHARED];
+	size_t girlen = 0;
+	struct chunk ni = { sa->ni, sa->ni_len }, nr = { sa->nr, sa->nr_len }, g;
+	int r;
+
+	r = dh_shared(sa->dh, ke, kelen, gir, &girlen);
+	if (r)
+		return r;
+	g = (struct chunk){ gir, girlen };
+	r = ike_keys_derive(&sa->keys, &sa->chosen, &ni, &nr, &g, sa->spi_i, sa->spi_r);
+	wipe(gir, sizeof(gir));
+	if (r)
+		return r;
+	sa->sk = ike_sk_new(&sa->keys, sa->initiator);
+	/* The key pair is spent: forget it (forward secrecy). */
+	dh_free(sa->dh);
+	sa->dh = NULL;
+	return sa->sk ? 0 : -ENOMEM;
+}
+
+void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
+{
+	const char *name = ikesa_name(sa);
+	struct ike_prop props[IKE_MAX_PROPS], offered[IKE_MAX_PROPS];
+	const struct ike_pl *pl;
+	struct ike_notify n;
+	const uint8_t *ke;
+	size_t kelen;
+	uint16_t group;
+	unsigned np, no, i;
+	char err[128], a[400];
+
+	sa->req_pending = false;
+	if (!ike_find_notify(m, N_COOKIE, &n) && n.len >= 1 && n.len <= sizeof(sa->cookie)) {
+		memcpy(sa->cookie, n.data, n.len);
+		sa->cookie_len = n.len;
+		log_info(name, "responder asked for a cookie; retrying with it");
+		if (build_and_send_init(sa))
+			ikesa_kill(sa, "cannot resend IKE_SA_INIT");
+		return;
+	}
+	if (!ike_find_notify(m, N_INVALID_KE_PAYLOAD, &n) && n.len == 2) {
+		group = be16_get(n.data);
+		if (group != sa->group && dh_supported(group) && group_offered(sa->t, group)) {
+			log_info(name, "responder prefers key exchange group %u; retrying", group);
+			sa->group = group;
+			if (build_and_send_init(sa))
+				ikesa_kill(sa, "cannot resend IKE_SA_INIT");
+			return;
+		}
+		ikesa_kill(sa, "INVALID_KE_PAYLOAD for a group we did not offer");
+		return;
+	}
+	for (i = 0; i < m->npl; i++) {
+		if (m->pl[i].type == PL_NOTIFY && !ike_notify_parse(&m->pl[i], &n) &&
+		    n.type < 16384) {
+			snprintf(err, sizeof(err), "peer refused IKE_SA_INIT with notify %u%s", n.type,
+				 n.type == N_NO_PROPOSAL_CHOSEN ? " (NO_PROPOSAL_CHOSEN)" : "");
+			if (n.type == N_NO_PROPOSAL_CHOSEN &&
+			    !ike_props_parse(sa->t->conf.ike, offered, IKE_MAX_PROPS, &no, a,
+					     sizeof(a))) {
+				ike_props_str(offered, no, a, sizeof(a));
+				log_warn(name, "we offered: %s", a);
+			}
+			ikesa_kill(sa, err);
+			return;
+		}
+	}
+	if (!(pl = ike_find(m, PL_SA, 0)) || ike_sa_parse(pl, props, IKE_MAX_PROPS, &np) ||
+	    np != 1 || ike_props_parse(sa->t->conf.ike, offered, IKE_MAX_PROPS, &no, err,
+				       sizeof(err)) || !ike_prop_offered(&props[0], offered, no) ||
+	    props[0].n[TT_DH] != 1 || props[0].t[TT_DH][0].id != sa->group) {
+		ikesa_kill(sa, "responder chose a proposal we did not offer");
+		return;
+	}
+	sa->chosen = props[0];
+	if (!(pl = ike_find(m, PL_KE, 0)) || ike_ke_parse(pl, &group, &ke, &kelen) ||
+	    group != sa->group || !(pl = ike_find(m, PL_NONCE, 0)) || pl->len < 16 ||
+	    pl->len > NONCE_LEN * 8 || pl->len > sizeof(sa->nr) || m->h.spi_r == 0) {
+		ikesa_kill(sa, "malformed IKE_SA_INIT response");
+		return;
+	}
+	memcpy(sa->nr, pl->body, pl->len);
+	sa->nr_len = pl->len;
+	sa->spi_r = m->h.spi_r;
+	if (derive(sa, ke, kelen)) {
+		ikesa_kill(sa, "key exchange failed (invalid public value?)");
+		return;
+	}
+	buf_reset(&sa->init_resp);
+	buf_add(&sa->init_resp, m->raw, m->rawlen);
+	nat_check(sa, m, sa->spi_r);
+	if (sa->nat_local || sa->nat_remote || sa->force_encap) {
+		/* §2.23: move to the NAT-T port for everything that follows. */
+		sa->natt = true;
+		if (sa->peer.ss_family == AF_INET)
+			((struct sockaddr_in *)&sa->peer)->sin_port = htons(dp_natt_port(sa->ctx->dp));
+		else
+			((struct sockaddr_in6 *)&sa->peer)->sin6_port = htons(dp_natt_port(sa->ctx->dp));
+	}
+	ike_auth_start(sa);
+}
+
+/* Tunnels that may answer a peer at this address. */
+static bool candidate(const struct tunnel *t, const struct addr *from)
+{
+	return t->conf.mode == MODE_IKE && !t->admin_down &&
+	       (!t->conf.remote.family || addr_equal(&t->conf.remote, from)) &&
+	       t->conf.local.family == from->family;
+}
+
+void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct sockaddr_storage *from,
+		      bool natt)
+{
+	struct ike_prop peer[IKE_MAX_PROPS], ours[IKE_MAX_PROPS], chosen;
+	const struct ike_pl *sa_pl = ike_find(m, PL_SA, 0), *ke_pl = ike_find(m, PL_KE, 0);
+	const struct ike_pl *nonce = ike_find(m, PL_NONCE, 0);
+	struct tunnel *t, *match = NULL;
+	struct addr src;
+	struct ike_sa *sa;
+	const uint8_t *ke;
+	size_t kelen;
+	uint16_t group, port;
+	unsigned np, no;
+	char err[128], a[400], b[600];
+	uint8_t pub[DH_MAX_PUB], g[2];
+	struct ike_hdr h;
+	struct ike_wr w;
+	struct buf msg;
+	struct ike_sa tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.peer = *from;
+	ikesa_peer_addr(&tmp, &src, &port);
+	if (!sa_pl || !ke_pl || !nonce || ike_sa_parse(sa_pl, peer, IKE_MAX_PROPS, &np) ||
+	    ike_ke_parse(ke_pl, &group, &ke, &kelen) || nonce->len < 16 || nonce->len > NONCE_LEN * 8 ||
+	    nonce->len > sizeof(tmp.ni)) {
+		ike_send_error(ctx, &m->h, N_INVALID_SYNTAX, NULL, from, natt, NULL, 0);
+		return;
+	}
+	for (t = *ctx->tunnels; t; t = t->next) {
+		if (!candidate(t, &src) ||
+		    ike_props_parse(t->conf.ike, ours, IKE_MAX_PROPS, &no, err, sizeof(err)))
+			continue;
+		if (!ike_props_select(peer, np, ours, no, false, &chosen)) {
+			match = t;
+			break;
+		}
+	}
+	if (!match) {
+		ike_props_str(peer, np, a, sizeof(a));
+		b[0] = '\0';
+		for (t = *ctx->tunnels; t; t = t->next)
+			if (candidate(t, &src)) {
+				snprintf(b, sizeof(b), "%s (tunnel %s)", t->conf.ike, t->conf.name);
+				break;
+			}
+		log_rl(&ctx->rl, LOG_WARN, NULL, "IKE_SA_INIT from %s: no proposal chosen; "
+		       "peer offered %s; we accept %s", addr_str(&src, err, sizeof(err)), a,
+		       b[0] ? b : "nothing (no tunnel for this peer)");
+		ike_send_error(ctx, &m->h, N_NO_PROPOSAL_CHOSEN, NULL, from, natt, NULL, 0);
+		return;
+	}
+	if (group != chosen.t[TT_DH][0].id) {
+		/* §1.2: tell the initiator which group we want. */
+		be16_put(g, chosen.t[TT_DH][0].id);
+		ike_send_error(ctx, &m->h, N_INVALID_KE_PAYLOAD, &match->conf.local, from, natt, g, 2);
+		return;
+	}
+	sa = ikesa_new(ctx, false);
+	if (!sa)
+		return;
+	sa->spi_i = m->h.spi_i;
+	sa->peer = *from;
+	sa->natt = natt;
+	sa->local = match->conf.local;
+	sa->chosen = chosen;
+	sa->group = group;
+	sa->force_encap = match->conf.encap == ENCAP_MODE_YES;
+	memcpy(sa->ni, nonce->body, nonce->len);
+	sa->ni_len = nonce->len;
+	sa->nr_len = NONCE_LEN;
+	sa->dh = dh_new(group);
+	if (!sa->dh || rand_bytes(sa->nr, sa->nr_len) ||
+	    dh_public(sa->dh, pub, dh_pub_len(group))) {
+		ikesa_kill(sa, NULL);
+		return;
+	}
+	if (derive(sa, ke, kelen)) {
+		ike_send_error(ctx, &m->h, N_INVALID_SYNTAX, &sa->local, from, natt, NULL, 0);
+		ikesa_kill(sa, NULL);
+		return;
+	}
+	nat_check(sa, m, 0);
+	buf_init(&msg);
+	ikesa_header(sa, &h, IKE_SA_INIT, true, 0);
+	ikew_header(&w, &msg, &h);
+	ikew_sa(&w, &chosen, 1);
+	ikew_ke(&w, group, pub, dh_pub_len(group));
+	ikew_bytes(&w, PL_NONCE, sa->nr, sa->nr_len);
+	nat_notifies(sa, &w);
+	ikew_finish(&w);
+	buf_add(&sa->init_req, m->raw, m->rawlen);
+	buf_add(&sa->init_resp, msg.data, msg.len);
+	sa->state = IKE_S_INIT_DONE;
+	sa->peer_req = 1;
+	ikesa_send_response(sa, &msg);
+	buf_free(&msg);
+	log_debug(NULL, "IKE_SA_INIT from %s answered for tunnel %s", addr_str(&src, a, sizeof(a)),
+		  match->conf.name);
+}

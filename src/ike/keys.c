@@ -1,0 +1,106 @@
+/*
+ * keys.c - IKEv2 key derivation and PSK authentication data (see keys.h).
+ */
+#include "ike/keys.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "crypto/cipher.h"
+#include "ike/proposal.h"
+#include "lib/cursor.h"
+
+static size_t integ_key_len(uint16_t integ)
+{
+	/* RFC 4868 §2.1.1: HMAC-SHA2 keys are as long as the hash. */
+	return integ == AUTH_HMAC_SHA2_256_128 ? 32 : integ == AUTH_HMAC_SHA2_384_192 ? 48 :
+	       integ == AUTH_HMAC_SHA2_512_256 ? 64 : 0;
+}
+
+int ike_keys_derive(struct ike_keys *k, const struct ike_prop *chosen,
+		    const struct chunk *ni, const struct chunk *nr, const struct chunk *gir,
+		    uint64_t spi_i, uint64_t spi_r)
+{
+	uint8_t skeyseed[PRF_MAX], nonces[512], spis[16], km[7 * PRF_MAX + 2 * SK_MAX_ENC], *p;
+	struct chunk seed[3];
+	size_t total;
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if (chosen->n[TT_PRF] != 1 || chosen->n[TT_ENCR] != 1 || ni->n + nr->n > sizeof(nonces))
+		return -EINVAL;
+	k->prf = chosen->t[TT_PRF][0].id;
+	k->encr = chosen->t[TT_ENCR][0];
+	k->integ = chosen->n[TT_INTEG] ? chosen->t[TT_INTEG][0].id : 0;
+	k->prf_len = prf_len(k->prf);
+	/* RFC 5282 §7.1, RFC 7634 §3: AEAD keys carry a 4-byte salt. */
+	k->enc_len = ike_encr_keylen(&k->encr) + (ike_encr_aead(k->encr.id) ? 4 : 0);
+	k->integ_len = integ_key_len(k->integ);
+	if (!k->prf_len || k->enc_len > SK_MAX_ENC || (!ike_encr_aead(k->encr.id) && !k->integ_len))
+		return -EINVAL;
+
+	memcpy(nonces, ni->p, ni->n);
+	memcpy(nonces + ni->n, nr->p, nr->n);
+	r = prf(k->prf, nonces, ni->n + nr->n, gir, 1, skeyseed);
+	if (r)
+		goto out;
+	be64_put(spis, spi_i);
+	be64_put(spis + 8, spi_r);
+	seed[0] = *ni;
+	seed[1] = *nr;
+	seed[2] = (struct chunk){ spis, 16 };
+	total = 3 * k->prf_len + 2 * k->integ_len + 2 * k->enc_len;
+	r = prf_plus(k->prf, skeyseed, k->prf_len, seed, 3, km, total);
+	if (r)
+		goto out;
+	/* RFC 7296 §2.14: SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr */
+	p = km;
+	memcpy(k->sk_d, p, k->prf_len); p += k->prf_len;
+	memcpy(k->sk_ai, p, k->integ_len); p += k->integ_len;
+	memcpy(k->sk_ar, p, k->integ_len); p += k->integ_len;
+	memcpy(k->sk_ei, p, k->enc_len); p += k->enc_len;
+	memcpy(k->sk_er, p, k->enc_len); p += k->enc_len;
+	memcpy(k->sk_pi, p, k->prf_len); p += k->prf_len;
+	memcpy(k->sk_pr, p, k->prf_len);
+out:
+	wipe(skeyseed, sizeof(skeyseed));
+	wipe(km, sizeof(km));
+	return r;
+}
+
+int ike_child_keymat(const struct ike_keys *k, const struct chunk *gir, const struct chunk *ni,
+		     const struct chunk *nr, uint8_t *out, size_t len)
+{
+	struct chunk seed[3] = { *gir, *ni, *nr };
+
+	return prf_plus(k->prf, k->sk_d, k->prf_len, seed, 3, out, len);
+}
+
+int ike_psk_auth(const struct ike_keys *k, bool initiator, const uint8_t *psk, size_t psklen,
+		 const struct chunk *init_msg, const struct chunk *peer_nonce,
+		 const struct chunk *id_body, uint8_t *out)
+{
+	static const char pad[] = "Key Pad for IKEv2";	/* 17 ASCII bytes, no NUL */
+	uint8_t macid[PRF_MAX], keypad[PRF_MAX];
+	struct chunk c[3];
+	int r;
+
+	c[0] = (struct chunk){ (const uint8_t *)pad, sizeof(pad) - 1 };
+	r = prf(k->prf, initiator ? k->sk_pi : k->sk_pr, k->prf_len, id_body, 1, macid);
+	if (!r)
+		r = prf(k->prf, psk, psklen, c, 1, keypad);
+	if (!r) {
+		c[0] = *init_msg;
+		c[1] = *peer_nonce;
+		c[2] = (struct chunk){ macid, k->prf_len };
+		r = prf(k->prf, keypad, k->prf_len, c, 3, out);
+	}
+	wipe(keypad, sizeof(keypad));
+	wipe(macid, sizeof(macid));
+	return r;
+}
+
+void ike_keys_wipe(struct ike_keys *k)
+{
+	wipe(k, sizeof(*k));
+}

@@ -1,0 +1,44 @@
+/*
+ * keys.h - IKEv2 key material: SKEYSEED and the seven SK_* keys
+ * (RFC 7296 §2.14), Child SA KEYMAT (§2.17), and the octets a pre-shared
+ * key AUTH payload signs (§2.15).
+ */
+#ifndef VTI_IKE_KEYS_H
+#define VTI_IKE_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/prf.h"
+#include "ike/msg.h"
+
+#define SK_MAX_ENC (32 + 4)		/* AES-256 / ChaCha20 key + AEAD salt */
+
+struct ike_keys {
+	uint16_t prf;
+	struct ike_alg encr;
+	uint16_t integ;
+	size_t prf_len, enc_len, integ_len;	/* enc_len includes the salt */
+	uint8_t sk_d[PRF_MAX], sk_pi[PRF_MAX], sk_pr[PRF_MAX];
+	uint8_t sk_ai[PRF_MAX], sk_ar[PRF_MAX];
+	uint8_t sk_ei[SK_MAX_ENC], sk_er[SK_MAX_ENC];
+};
+
+/* SKEYSEED = prf(Ni | Nr, g^ir); SK_* = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr). */
+int ike_keys_derive(struct ike_keys *k, const struct ike_prop *chosen,
+		    const struct chunk *ni, const struct chunk *nr, const struct chunk *gir,
+		    uint64_t spi_i, uint64_t spi_r) __attribute__((warn_unused_result));
+/* KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr); gir may be empty. */
+int ike_child_keymat(const struct ike_keys *k, const struct chunk *gir, const struct chunk *ni,
+		     const struct chunk *nr, uint8_t *out, size_t len)
+	__attribute__((warn_unused_result));
+/*
+ * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), msg | nonce | prf(SK_p, IDbody)),
+ * where msg is the sender's IKE_SA_INIT message and nonce the peer's.
+ */
+int ike_psk_auth(const struct ike_keys *k, bool initiator, const uint8_t *psk, size_t psklen,
+		 const struct chunk *init_msg, const struct chunk *peer_nonce,
+		 const struct chunk *id_body, uint8_t *out) __attribute__((warn_unused_result));
+void ike_keys_wipe(struct ike_keys *k);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * sk.h - the Encrypted payload (RFC 7296 §3.14): AES-CBC + HMAC-SHA2
+ * (encrypt, then MAC over the whole message), and the AEADs of RFC 5282
+ * (AES-GCM) and RFC 7634 (ChaCha20-Poly1305), whose AAD is the message up
+ * to the end of the SK payload header.
+ */
+#ifndef VTI_IKE_SK_H
+#define VTI_IKE_SK_H
+
+#include <stdbool.h>
+
+#include "ike/keys.h"
+#include "ike/msg.h"
+
+struct ike_sk;
+
+/* Contexts for both directions, from the point of view of one side. */
+struct ike_sk *ike_sk_new(const struct ike_keys *k, bool initiator);
+void ike_sk_free(struct ike_sk *s);
+/*
+ * Append SK { inner } to a message being written with w (header and any
+ * cleartext payloads already there), finish it and protect it.
+ */
+int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t *inner,
+		size_t len) __attribute__((warn_unused_result));
+/*
+ * Verify and decrypt m's SK payload in place (raw must be m->raw, made
+ * writable by the caller) and add the inner payloads to m.
+ * -N_INVALID_SYNTAX for anything that does not authenticate or parse.
+ */
+int ike_sk_open(struct ike_sk *s, uint8_t *raw, struct ike_msg *m)
+	__attribute__((warn_unused_result));
+
+#endif
