@@ -165,3 +165,62 @@ keymat_len() {
 	*) fail "keymat_len: unknown proposal $1" ;;
 	esac
 }
+
+# start_charon NS: strongSwan's charon in namespace NS with userspace ESP
+# (kernel-libipsec), its own config directory, vici socket and /run, so
+# that several can run at once and none reads /etc (TESTPEERS.md).
+# The caller writes $VT_TMP/NS.swanctl.conf first.
+start_charon() {
+	local ns="$1" dir="$VT_TMP/charon-$1"
+	mkdir -p "$dir/run"
+	cat > "$dir/strongswan.conf" <<C
+charon {
+	load_modular = no
+	load = random nonce openssl kdf pem pkcs1 x509 pubkey vici kernel-libipsec kernel-netlink socket-default
+	install_routes = no
+	retransmit_timeout = 1
+	retransmit_tries = 3
+	plugins {
+		vici { socket = unix://$dir/charon.vici }
+	}
+	filelog {
+		log { path = $dir/charon.log
+		      default = 1
+		      ike = 2
+		      time_format = %T }
+	}
+}
+C
+	# ip netns exec already gives a private mount namespace: a tmpfs on
+	# /run keeps charon's hard-wired pid file apart from any other charon.
+	STRONGSWAN_CONF="$dir/strongswan.conf" ip netns exec "$VT_ID$ns" \
+		sh -c "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon" \
+		>"$dir/stdout.log" 2>&1 &
+	VT_PIDS+=("$!")
+	eval "CHARON_$ns=$!"
+	for _ in $(seq 100); do
+		[ -S "$dir/charon.vici" ] && break
+		kill -0 "$!" 2>/dev/null || { cat "$dir/stdout.log" >&2; fail "charon in $ns exited"; }
+		sleep 0.05
+	done
+	[ -S "$dir/charon.vici" ] || fail "charon in $ns did not open its vici socket"
+	swanctl_load "$ns"
+}
+
+# swanctl NS COMMAND [ARGS]: the vici URI must follow the command.
+swanctl() { local ns="$1" cmd="$2"; shift 2; in_ns "$ns" swanctl "$cmd" --uri "unix://$VT_TMP/charon-$ns/charon.vici" "$@"; }
+
+# swanctl_load NS: (re)load connections and secrets from $VT_TMP/NS.swanctl.conf.
+swanctl_load() {
+	swanctl "$1" --load-all --file "$VT_TMP/$1.swanctl.conf" >"$VT_TMP/swanctl.out" 2>&1 ||
+		{ cat "$VT_TMP/swanctl.out" >&2; fail "swanctl could not load $VT_TMP/$1.swanctl.conf"; }
+}
+
+stop_charon() {
+	local pid
+	pid=$(eval echo "\$CHARON_$1")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# Interop with strongSwan 5.9.8 (charon with kernel-libipsec, which does
+# ESP in userspace and always in UDP): vtid as initiator and as responder,
+# for each algorithm set of the issue; traffic both ways; DELETE from
+# either side takes the carrier down; a DELETE from charon is followed by
+# vtid re-initiating (start = yes).  Prints how long establishment took.
+. "$(dirname "$0")/lib.sh"
+command -v /usr/lib/ipsec/charon >/dev/null || fail "strongswan-charon is not installed"
+
+SETS=(
+	"aes128gcm16-prfsha256-x25519 aes128gcm16"
+	"aes256-sha256-modp2048 aes256-sha256"
+	"aes256gcm16-prfsha384-ecp384 aes256gcm16"
+	"chacha20poly1305-prfsha256-x25519 chacha20poly1305"
+)
+PSK=an-interop-secret-$$
+
+ns_add a; ns_add b; link_ab a b
+in_ns b ip addr add 10.255.0.2/32 dev lo
+
+swan_conf() {	# IKE ESP
+	cat > "$VT_TMP/b.swanctl.conf" <<C
+connections {
+	vti {
+		version = 2
+		local_addrs = 192.0.2.2
+		remote_addrs = 192.0.2.1
+		proposals = $1
+		encap = yes
+		mobike = no
+		local { auth = psk
+			id = 192.0.2.2 }
+		remote { auth = psk
+			 id = 192.0.2.1 }
+		children {
+			vti {
+				local_ts = 0.0.0.0/0
+				remote_ts = 0.0.0.0/0
+				esp_proposals = $2
+			}
+		}
+	}
+}
+secrets {
+	ike-vti {
+		id-a = 192.0.2.1
+		id-b = 192.0.2.2
+		secret = "$PSK"
+	}
+}
+C
+}
+
+vti_conf() {	# IKE ESP START
+	cat > "$VT_TMP/a.conf" <<C
+[tunnel sti0]
+local = 192.0.2.1
+remote = 192.0.2.2
+address = 10.255.0.1/30
+psk = $PSK
+ike = $1
+esp = $2
+start = $3
+C
+}
+
+# charon routes everything through ipsec0 from table 220 (it ignores
+# install_routes = no); keep only the tunnel's inner host route.
+swan_routes() {
+	while in_ns b ip rule del pref 220 2>/dev/null; do :; done
+	in_ns b ip route replace 10.255.0.1/32 dev ipsec0 src 10.255.0.2
+}
+
+charon_sas() { swanctl b --list-sas 2>/dev/null | grep -c "ESTABLISHED" || true; }
+charon_child_up() { swanctl b --list-sas 2>/dev/null | grep -q "INSTALLED"; }
+no_carrier() { ! has_carrier a sti0; }
+ms() { date +%s%3N; }
+
+traffic() {	# both directions
+	ping_ok a 10.255.0.2 || fail "$1: ping vtid -> charon"
+	ping_ok b 10.255.0.1 || fail "$1: ping charon -> vtid"
+}
+
+swan_conf ${SETS[0]}
+start_charon b
+RESULTS=()
+for set in "${SETS[@]}"; do
+	read -r ike esp <<<"$set"
+	swan_conf "$ike" "$esp"; swanctl_load b
+
+	# vtid initiates.
+	vti_conf "$ike" "$esp" yes
+	t0=$(ms)
+	start_vtid a "$VT_TMP/a.conf"
+	wait_until 10 has_carrier a sti0 || fail "$ike: vtid as initiator: no carrier"
+	t_init=$(( $(ms) - t0 ))
+	swan_routes
+	traffic "$ike/initiator"
+	swanctl b --list-sas | grep -q "$(echo "$esp" | tr a-z A-Z | sed 's/AES128GCM16/AES_GCM_16-128/; s/AES256GCM16/AES_GCM_16-256/; s/CHACHA20POLY1305/CHACHA20_POLY1305/; s/AES256-SHA256/AES_CBC-256\/HMAC_SHA2_256_128/')" ||
+		fail "$ike: charon did not negotiate $esp"
+	# DELETE from charon: carrier down, then vtid re-initiates.
+	swanctl b --terminate --ike vti >/dev/null
+	wait_until 5 no_carrier || fail "$ike: carrier stayed up after charon's DELETE"
+	wait_until 10 has_carrier a sti0 || fail "$ike: vtid did not re-initiate after DELETE"
+	swan_routes
+	ping_ok a 10.255.0.2 || fail "$ike: no traffic after re-initiation"
+	stop_vtid a
+	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtid exited"
+	pass "$ike / $esp: vtid initiator (${t_init} ms), traffic both ways, charon DELETE -> carrier down -> re-initiated, vtid exit -> DELETE"
+
+	# charon initiates.
+	vti_conf "$ike" "$esp" no
+	start_vtid a "$VT_TMP/a.conf"
+	t0=$(ms)
+	swanctl b --initiate --child vti --timeout 10 >/dev/null || fail "$ike: charon could not initiate"
+	wait_until 5 has_carrier a sti0 || fail "$ike: vtid as responder: no carrier"
+	t_resp=$(( $(ms) - t0 ))
+	swan_routes
+	traffic "$ike/responder"
+	vtictl a down sti0 >/dev/null
+	no_carrier || fail "$ike: carrier up after vtictl down"
+	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtictl down"
+	stop_vtid a
+	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	pass "$ike / $esp: vtid responder (${t_resp} ms), traffic both ways, vtictl down -> DELETE"
+	RESULTS+=("| $ike | $esp | ok, ${t_init} ms | ok, ${t_resp} ms |")
+done
+stop_charon b
+echo
+echo "| IKE proposal | ESP proposal | vtid initiator (to carrier) | vtid responder (to carrier) |"
+echo "|---|---|---|---|"
+printf '%s\n' "${RESULTS[@]}"
