@@ -121,8 +121,10 @@ static int parse_one(char *s, struct ike_prop *p, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	/* As strongSwan: without a prf keyword, use the integrity hash. */
-	for (i = 0; !p->n[TT_PRF] && i < p->n[TT_INTEG]; i++)
-		add(p, TT_PRF, p->t[TT_INTEG][i].id - AUTH_HMAC_SHA2_256_128 + PRF_HMAC_SHA2_256, 0);
+	if (!p->n[TT_PRF])
+		for (i = 0; i < p->n[TT_INTEG]; i++)
+			add(p, TT_PRF, p->t[TT_INTEG][i].id - AUTH_HMAC_SHA2_256_128 +
+				       PRF_HMAC_SHA2_256, 0);
 	if (!p->n[TT_PRF]) {
 		snprintf(err, errlen, "an AEAD proposal needs a prf (e.g. prfsha256)");
 		return -EINVAL;

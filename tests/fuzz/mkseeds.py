@@ -47,3 +47,9 @@ write("conf", "manual", open("tests/fuzz/seed-manual.conf", "rb").read())
 write("conf", "daemon", b"[daemon]\nsocket = /run/x.sock\nport = 500\nnatt-port = 4500\n")
 write("conf", "ike", b"[tunnel a]\nlocal = 192.0.2.1\nremote = any\npsk = 0x0102030405060708\n"
       b"ike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16, aes256-sha256\n")
+
+# IKE: tests/fuzz/corpus/ike/gcm-* are IKE_SA_INIT, IKE_AUTH and
+# INFORMATIONAL messages captured between two vtids (first byte 0: a whole
+# message); sealed-* is an inner chain the harness encrypts (first byte 1).
+write("ike", "sealed-notify-delete", b"\x01\x29" + bytes([42, 0, 0, 8, 0, 0, 0x40, 0]) +
+      bytes([0, 0, 0, 8, 1, 0, 0, 0]))
