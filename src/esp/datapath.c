@@ -335,6 +335,14 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 	return 0;
 }
 
+int dp_send_udp(struct datapath *dp, const struct addr *src,
+		const struct sockaddr_storage *dst, const uint8_t *p, size_t len)
+{
+	int fd = dp->socks[dst->ss_family == AF_INET ? SK_UDP4 : SK_UDP6].fd;
+
+	return fd < 0 ? -EINVAL : sock_send(fd, src, dst, p, len);
+}
+
 int dp_send_nonesp(struct datapath *dp, const struct addr *src,
 		   const struct sockaddr_storage *dst, const uint8_t *msg, size_t len)
 {

@@ -38,6 +38,9 @@ struct sadb *dp_sadb(struct datapath *dp);
 const struct dp_stats *dp_stats(const struct datapath *dp);
 uint16_t dp_natt_port(const struct datapath *dp);
 
+/* Send a datagram from the NAT-T port as it is (keep-alives). */
+int dp_send_udp(struct datapath *dp, const struct addr *src,
+		const struct sockaddr_storage *dst, const uint8_t *p, size_t len);
 /* Send an IKE message on the NAT-T port behind the non-ESP marker. */
 int dp_send_nonesp(struct datapath *dp, const struct addr *src,
 		   const struct sockaddr_storage *dst, const uint8_t *msg, size_t len);

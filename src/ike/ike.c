@@ -193,6 +193,27 @@ void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 		log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message");
 }
 
+/* Liveness on an established SA answers within dpd: retransmit at most
+ * that far apart; negotiation backs off 1, 2, 4, 8, 16 s. */
+static uint64_t retx_interval(const struct ike_sa *sa, unsigned retries)
+{
+	uint64_t ms = (uint64_t)RETX_FIRST_MS << retries;
+
+	if (sa->state == IKE_S_ESTABLISHED && sa->t && sa->t->conf.dpd &&
+	    ms > sa->t->conf.dpd * 1000ULL)
+		ms = sa->t->conf.dpd * 1000ULL;
+	return ms;
+}
+
+/* Is the peer dead?  Established SAs with dpd use dpd-timeout since the
+ * last thing heard; everything else gives up after RETX_MAX. */
+static bool peer_dead(const struct ike_sa *sa, uint64_t now)
+{
+	if (sa->state == IKE_S_ESTABLISHED && sa->t && sa->t->conf.dpd)
+		return now - sa->last_rx_ms >= sa->t->conf.dpd_timeout * 1000ULL;
+	return sa->retries >= RETX_MAX;
+}
+
 int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
 {
 	if (msg->bad)
@@ -201,7 +222,8 @@ int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
 	buf_add(&sa->req, msg->data, msg->len);
 	sa->req_pending = true;
 	sa->retries = 0;
-	sa->retx_at = now_ms() + RETX_FIRST_MS;
+	sa->req_first_ms = now_ms();
+	sa->retx_at = now_ms() + retx_interval(sa, 0);
 	sa->next_req++;
 	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, msg->data, msg->len);
 	return 0;
@@ -520,27 +542,64 @@ static struct ike_sa *tunnel_sa(struct ike_ctx *ctx, const struct tunnel *t)
 	return NULL;
 }
 
+/* Inbound ESP is proof of life too (RFC 7296 §2.4: only check a peer
+ * we have not heard from). */
+static void esp_liveness(struct ike_sa *sa, uint64_t now)
+{
+	const struct sa *in = sadb_lookup(dp_sadb(sa->ctx->dp), sa->child_in);
+
+	if (in && in->packets != sa->esp_seen) {
+		sa->esp_seen = in->packets;
+		sa->last_rx_ms = now;
+	}
+}
+
+static void keepalive(struct ike_sa *sa, uint64_t now)
+{
+	static const uint8_t ka = 0xff;
+
+	/* RFC 3948 §2.3: keep our NAT mapping open. */
+	if (!sa->nat_local || now < sa->keepalive_at)
+		return;
+	sa->keepalive_at = now + KEEPALIVE_MS;
+	if (dp_send_udp(sa->ctx->dp, &sa->local, &sa->peer, &ka, 1) < 0)
+		log_rl(&sa->ctx->rl, LOG_DEBUG, ikesa_name(sa), "cannot send NAT keep-alive");
+}
+
+static void sa_timers(struct ike_sa *sa, uint64_t now)
+{
+	if (sa->state == IKE_S_ESTABLISHED && sa->t) {
+		esp_liveness(sa, now);
+		keepalive(sa, now);
+		if (sa->t->conf.dpd && !sa->req_pending &&
+		    now - sa->last_rx_ms >= sa->t->conf.dpd * 1000ULL)
+			ike_send_dpd(sa);
+	}
+	if (!sa->req_pending)
+		return;
+	if (peer_dead(sa, now)) {
+		log_warn(ikesa_name(sa), "peer not responding: %u retransmissions, nothing heard "
+			 "for %llu ms", sa->retries, (unsigned long long)(now - sa->last_rx_ms));
+		ikesa_kill(sa, "peer dead");
+		return;
+	}
+	if (now < sa->retx_at)
+		return;
+	sa->retries++;
+	sa->retx_at = now + retx_interval(sa, sa->retries);
+	log_debug(ikesa_name(sa), "retransmitting request %u (%u)", sa->next_req - 1, sa->retries);
+	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, sa->req.data, sa->req.len);
+}
+
 void ike_tick(struct ike_ctx *ctx)
 {
 	uint64_t now = now_ms();
 	struct ike_sa *sa;
 	struct tunnel *t;
 
-	for (sa = ctx->sas; sa; sa = sa->next) {
-		if (sa->state == IKE_S_DEAD || !sa->req_pending || now < sa->retx_at)
-			continue;
-		if (sa->retries >= RETX_MAX) {
-			log_warn(ikesa_name(sa), "peer did not answer %u retransmissions",
-				 sa->retries);
-			ikesa_kill(sa, "peer not responding");
-			continue;
-		}
-		sa->retries++;
-		sa->retx_at = now + ((uint64_t)RETX_FIRST_MS << sa->retries);
-		log_debug(ikesa_name(sa), "retransmitting request %u (%u)", sa->next_req - 1,
-			  sa->retries);
-		ikesa_send_raw(ctx, &sa->local, &sa->peer, sa->natt, sa->req.data, sa->req.len);
-	}
+	for (sa = ctx->sas; sa; sa = sa->next)
+		if (sa->state != IKE_S_DEAD)
+			sa_timers(sa, now);
 	reap(ctx);
 	for (t = *ctx->tunnels; t; t = t->next) {
 		if (t->conf.mode != MODE_IKE || !t->conf.start || t->admin_down ||

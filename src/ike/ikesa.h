@@ -21,6 +21,7 @@
 #define NONCE_LEN 32
 #define RETX_FIRST_MS 1000
 #define RETX_MAX 5		/* 1+2+4+8+16 s, then give up */
+#define KEEPALIVE_MS 20000	/* RFC 3948 §4: 20 s is the recommended default */
 #define REINIT_MIN_MS 1000
 #define REINIT_MAX_MS 30000
 
@@ -74,13 +75,17 @@ struct ike_sa {
 	bool req_pending;
 	unsigned retries;
 	uint64_t retx_at;
+	uint64_t req_first_ms;	/* when the outstanding request was first sent */
 	struct buf resp;	/* our last response, for the peer's retransmits */
 	bool have_resp;
 
 	uint32_t child_in, child_out;	/* Child SA SPIs */
 	struct ike_prop child_prop;
 	bool child_up;
-	uint64_t established_ms, last_rx_ms;
+	uint64_t established_ms;
+	uint64_t last_rx_ms;	/* anything authentic from the peer, IKE or ESP */
+	uint64_t esp_seen;	/* inbound ESP packets counted at the last tick */
+	uint64_t keepalive_at;	/* next RFC 3948 NAT keep-alive */
 	struct ike_sa *next;
 };
 
@@ -118,6 +123,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
 void ike_info_request(struct ike_sa *sa, struct ike_msg *m);
 void ike_info_response(struct ike_sa *sa, struct ike_msg *m);
 void ike_send_delete(struct ike_sa *sa);
+void ike_send_dpd(struct ike_sa *sa);
 void ike_send_error(struct ike_ctx *ctx, const struct ike_hdr *req, uint16_t notify,
 		    const struct addr *src, const struct sockaddr_storage *to, bool natt,
 		    const uint8_t *data, size_t len);

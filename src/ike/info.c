@@ -24,6 +24,22 @@ void ike_send_delete(struct ike_sa *sa)
 	sa->state = IKE_S_DELETING;
 }
 
+/* RFC 7296 §2.4: an empty INFORMATIONAL request is the liveness check. */
+void ike_send_dpd(struct ike_sa *sa)
+{
+	struct buf in;
+	struct ike_wr w;
+
+	buf_init(&in);
+	ikew_init(&w, &in);
+	if (ikesa_send_sk(sa, INFORMATIONAL, false, sa->next_req, &w, &in))
+		log_warn(ikesa_name(sa), "cannot send a liveness check");
+	else
+		log_debug(ikesa_name(sa), "liveness check sent (nothing received for %u s)",
+			  sa->t->conf.dpd);
+	buf_free(&in);
+}
+
 void ike_send_error(struct ike_ctx *ctx, const struct ike_hdr *req, uint16_t notify,
 		    const struct addr *src, const struct sockaddr_storage *to, bool natt,
 		    const uint8_t *data, size_t len)

@@ -110,7 +110,28 @@ grep -q "peer sent INITIAL_CONTACT" "$VT_TMP/b.log" || fail "restart: stale SA n
 restart_pair
 pass "peer SIGKILLed and restarted: INITIAL_CONTACT cleared the stale SA; traffic after $((t1 - t0)) ms"
 
-# 6. The initiator behind a NAT: a - n (masquerade) - b.
+# 6. Liveness: b dies without a word (SIGKILL); a notices within
+# dpd-timeout, takes the carrier down, and re-initiates until b is back.
+ike_tunnel sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "psk = liveness-secret" "dpd = 1" \
+	"dpd-timeout = 3" > "$VT_TMP/a.conf"
+ike_tunnel sti0 192.0.2.2 192.0.2.1 10.255.0.2/30 "psk = liveness-secret" "start = no" \
+	"dpd = 1" "dpd-timeout = 3" > "$VT_TMP/b.conf"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "dpd: no carrier"
+t0=$(date +%s%3N)
+kill -KILL "$PID_b"; wait "$PID_b" 2>/dev/null || true
+wait_until 10 no_carrier a sti0 || fail "dpd: carrier stayed up with the peer dead"
+t1=$(date +%s%3N)
+grep -q "peer dead" "$VT_TMP/a.log" || fail "dpd: no 'peer dead' in the log"
+start_vtid b "$VT_TMP/b.conf"
+t2=$(date +%s%3N)
+wait_until 40 has_carrier a sti0 || fail "dpd: no recovery after the peer came back"
+ping_ok a 10.255.0.2 || fail "dpd: no traffic after recovery"
+t3=$(date +%s%3N)
+restart_pair
+pass "dpd = 1, dpd-timeout = 3: peer death noticed after $((t1 - t0)) ms; recovered $((t3 - t2)) ms after the peer restarted"
+
+# 7. The initiator behind a NAT: a - n (masquerade) - b.
 ip netns del "${VT_ID}a"; ip netns del "${VT_ID}b"
 ns_add a; ns_add n; ns_add b
 ip link add "${VT_ID}1" netns "${VT_ID}a" type veth peer name "${VT_ID}2" netns "${VT_ID}n"
