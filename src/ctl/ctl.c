@@ -12,6 +12,8 @@ const struct ctl_cmd ctl_cmds[CTL_NCMDS] = {
 			"daemon-wide counters (packets that match no tunnel)" },
 	[CTL_UP] = { "up", "NAME", 1, 1, true, "start (or restart) the tunnel's SAs now" },
 	[CTL_DOWN] = { "down", "NAME", 1, 1, true, "close the tunnel's SAs; carrier goes down" },
+	[CTL_REKEY] = { "rekey", "NAME [ike]", 1, 2, true,
+			"re-key the tunnel's Child SA (or its IKE SA) now" },
 	[CTL_RELOAD] = { "reload", "", 0, 0, true, "re-read the configuration (as SIGHUP)" },
 };
 

@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include "crypto/cipher.h"
-#include "esp/sadb.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
 #include "lib/hex.h"
@@ -128,16 +127,6 @@ static bool auth_ok(struct ike_sa *sa, const struct tunnel *t, bool peer_is_init
 	return ok;
 }
 
-static uint32_t alloc_spi(struct ike_sa *sa)
-{
-	uint32_t spi = 0;
-
-	while (spi < 256 || sadb_lookup(dp_sadb(sa->ctx->dp), spi))
-		if (rand_bytes((uint8_t *)&spi, sizeof(spi)))
-			return 0;
-	return spi;
-}
-
 static void ts_of_prefix(const struct prefix *p, struct ike_ts *ts)
 {
 	size_t alen = addr_len(p->addr.family), i;
@@ -157,7 +146,7 @@ static void ts_of_prefix(const struct prefix *p, struct ike_ts *ts)
 	}
 }
 
-static unsigned ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts)
+unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts)
 {
 	unsigned i;
 
@@ -167,8 +156,8 @@ static unsigned ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts
 }
 
 /* §2.9: the responder narrows to the intersection of both sides' selectors. */
-static unsigned ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
-			  unsigned no, struct ike_ts *out)
+unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
+		       unsigned no, struct ike_ts *out)
 {
 	unsigned i, j, n = 0;
 
@@ -194,7 +183,7 @@ static unsigned ts_narrow(const struct ike_ts *peer, unsigned np, const struct p
 	return n;
 }
 
-static void esp_props(const struct tunnel *t, uint32_t spi, struct ike_prop *p, unsigned *n)
+void ike_esp_props(const struct tunnel *t, uint32_t spi, struct ike_prop *p, unsigned *n)
 {
 	unsigned i;
 
@@ -219,16 +208,16 @@ void ike_auth_start(struct ike_sa *sa)
 	struct ike_wr w;
 	int r;
 
-	sa->child_in = alloc_spi(sa);
+	sa->auth_in = ikesa_alloc_spi(sa);
 	own_id(t, &me);
 	id_body(&me, body, &bodylen);
-	if (!sa->child_in || auth_data(sa, t, true, body, bodylen, auth)) {
+	if (!sa->auth_in || auth_data(sa, t, true, body, bodylen, auth)) {
 		ikesa_kill(sa, "cannot compute AUTH");
 		return;
 	}
-	esp_props(t, sa->child_in, props, &n);
-	ni = ts_of_prefixes(t->conf.local_ts, t->conf.n_local_ts, tsi);
-	nr = ts_of_prefixes(t->conf.remote_ts, t->conf.n_remote_ts, tsr);
+	ike_esp_props(t, sa->auth_in, props, &n);
+	ni = ike_ts_of_prefixes(t->conf.local_ts, t->conf.n_local_ts, tsi);
+	nr = ike_ts_of_prefixes(t->conf.remote_ts, t->conf.n_remote_ts, tsr);
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_id(&w, PL_IDI, me.type, me.data, me.len);
@@ -242,6 +231,7 @@ void ike_auth_start(struct ike_sa *sa)
 	ikew_ts(&w, PL_TSI, tsi, ni);
 	ikew_ts(&w, PL_TSR, tsr, nr);
 	wipe(auth, sizeof(auth));
+	sa->op = OP_INIT;
 	r = ikesa_send_sk(sa, IKE_AUTH, false, sa->next_req, &w, &in);
 	buf_free(&in);
 	if (r) {
@@ -281,29 +271,33 @@ static void established(struct ike_sa *sa)
 	char p[160], c[160];
 	int r;
 
-	r = ikesa_child_install(sa, &ni, &nr);
+	r = ikesa_child_add(sa, sa->auth_in, be32_get(sa->auth_prop.spi), &sa->auth_prop, &ni, &nr,
+			    sa->initiator, true);
 	if (r) {
 		ikesa_kill(sa, "cannot install the Child SA");
 		return;
 	}
 	sa->state = IKE_S_ESTABLISHED;
+	sa->op = OP_NONE;
 	sa->established_ms = now_ms();
+	sa->rekey_at = ikesa_jitter(sa->established_ms, sa->t->conf.ike_lifetime);
 	sa->t->reinit_ms = 0;
 	ike_prop_str(&sa->chosen, p, sizeof(p));
-	ike_prop_str(&sa->child_prop, c, sizeof(c));
+	ike_prop_str(&sa->auth_prop, c, sizeof(c));
 	log_info(ikesa_name(sa), "IKE SA established (%s, %s); Child SA %s in 0x%08x out 0x%08x%s",
-		 sa->initiator ? "initiator" : "responder", p, c, sa->child_in, sa->child_out,
+		 sa->initiator ? "initiator" : "responder", p, c, sa->auth_in,
+		 be32_get(sa->auth_prop.spi),
 		 sa->nat_local || sa->nat_remote || sa->force_encap ? " in UDP" : "");
 	resolve_duplicates(sa);
 }
 
+/* The chosen ESP proposal carries the peer's inbound SPI: our outbound. */
 static int child_from_sa(struct ike_sa *sa, const struct ike_prop *chosen)
 {
-	if (chosen->proto != PROTO_ESP || chosen->spi_size != 4)
+	if (chosen->proto != PROTO_ESP || chosen->spi_size != 4 || be32_get(chosen->spi) < 256)
 		return -1;
-	sa->child_prop = *chosen;
-	sa->child_out = be32_get(chosen->spi);
-	return sa->child_out >= 256 ? 0 : -1;
+	sa->auth_prop = *chosen;
+	return 0;
 }
 
 static void notify_error(const struct ike_msg *m, uint16_t *type)
@@ -345,7 +339,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		ikesa_kill(sa, "AUTHENTICATION_FAILED");
 		return;
 	}
-	esp_props(sa->t, sa->child_in, ours, &no);
+	ike_esp_props(sa->t, sa->auth_in, ours, &no);
 	if (!sap || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) || np != 1 ||
 	    !ike_prop_offered(&props[0], ours, no) || child_from_sa(sa, &props[0])) {
 		ikesa_kill(sa, "responder chose an ESP proposal we did not offer");
@@ -431,7 +425,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		return;
 	}
 	sa->t = t;
-	esp_props(t, 0, ours, &no);
+	ike_esp_props(t, 0, ours, &no);
 	if (ike_props_select(props, np, ours, no, true, &chosen) || child_from_sa(sa, &chosen)) {
 		ike_props_str(props, np, a, sizeof(a));
 		log_warn(t->conf.name, "no ESP proposal chosen: peer offered %s; we accept %s", a,
@@ -439,8 +433,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_error(sa, m->h.msgid, N_NO_PROPOSAL_CHOSEN, "no ESP proposal chosen");
 		return;
 	}
-	noi = ts_narrow(tsi, nti, t->conf.remote_ts, t->conf.n_remote_ts, oi);
-	nor = ts_narrow(tsr, ntr, t->conf.local_ts, t->conf.n_local_ts, orr);
+	noi = ike_ts_narrow(tsi, nti, t->conf.remote_ts, t->conf.n_remote_ts, oi);
+	nor = ike_ts_narrow(tsr, ntr, t->conf.local_ts, t->conf.n_local_ts, orr);
 	if (!noi || !nor) {
 		reply_error(sa, m->h.msgid, N_TS_UNACCEPTABLE, "traffic selectors unacceptable");
 		return;
@@ -450,14 +444,14 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		for (o = sa->ctx->sas; o; o = o->next)
 			if (o != sa && o->t == t && o->state == IKE_S_ESTABLISHED)
 				ikesa_kill(o, "peer sent INITIAL_CONTACT");
-	sa->child_in = alloc_spi(sa);
+	sa->auth_in = ikesa_alloc_spi(sa);
 	own_id(t, &me);
 	id_body(&me, body, &bodylen);
-	if (!sa->child_in || auth_data(sa, t, false, body, bodylen, ad)) {
+	if (!sa->auth_in || auth_data(sa, t, false, body, bodylen, ad)) {
 		ikesa_kill(sa, "cannot compute AUTH");
 		return;
 	}
-	be32_put(chosen.spi, sa->child_in);
+	be32_put(chosen.spi, sa->auth_in);
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_id(&w, PL_IDR, me.type, me.data, me.len);

@@ -78,6 +78,7 @@ int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen)
 static void ikesa_free(struct ike_sa *sa)
 {
 	dh_free(sa->dh);
+	dh_free(sa->op_dh);
 	ike_sk_free(sa->sk);
 	ike_keys_wipe(&sa->keys);
 	buf_free(&sa->init_req);
@@ -99,7 +100,7 @@ void ike_free(struct ike_ctx *ctx)
 		next = sa->next;
 		if (sa->state == IKE_S_ESTABLISHED)
 			ike_send_delete(sa);
-		ikesa_child_remove(sa);
+		ikesa_children_remove(sa);
 		ikesa_free(sa);
 	}
 	for (i = 0; i < 2; i++) {
@@ -146,9 +147,10 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 	if (why)
 		log_info(ikesa_name(sa), "IKE SA %016" PRIx64 "/%016" PRIx64 " closed: %s",
 			 sa->spi_i, sa->spi_r, why);
-	ikesa_child_remove(sa);
+	ikesa_children_remove(sa);
 	sa->state = IKE_S_DEAD;
 	sa->req_pending = false;
+	sa->op = OP_NONE;
 	if (sa->t && sa->t->state != TS_UP) {
 		sa->t->state = TS_DOWN;
 		/* Try again later, backing off, unless the operator said down. */
@@ -272,38 +274,112 @@ int ikesa_send_sk(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t m
 	return r;
 }
 
-/* ---- Child SA hand-over ---- */
+/* ---- Child SAs ---- */
 
-void ikesa_child_remove(struct ike_sa *sa)
+uint64_t ikesa_jitter(uint64_t base_ms, unsigned seconds)
 {
-	if (!sa->child_up || !sa->t)
+	uint16_t r = 0;
+
+	/* Rekey between 85% and 95% of the lifetime, so that two peers with
+	 * the same lifetime rarely start at once (RFC 7296 §2.8.1). */
+	if (rand_bytes((uint8_t *)&r, sizeof(r)))
+		r = 0;
+	return base_ms + (uint64_t)seconds * (850 + r % 100);
+}
+
+uint32_t ikesa_alloc_spi(struct ike_sa *sa)
+{
+	uint32_t spi = 0;
+	unsigned i;
+	bool taken;
+
+	do {
+		if (rand_bytes((uint8_t *)&spi, sizeof(spi)))
+			return 0;
+		taken = spi < 256 || sadb_lookup(dp_sadb(sa->ctx->dp), spi);
+		for (i = 0; !taken && i < IKE_MAX_CHILDREN; i++)
+			taken = sa->child[i].in == spi;
+	} while (taken);
+	return spi;
+}
+
+struct ike_child *ikesa_child_by_in(struct ike_sa *sa, uint32_t spi)
+{
+	unsigned i;
+
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].in && sa->child[i].in == spi)
+			return &sa->child[i];
+	return NULL;
+}
+
+struct ike_child *ikesa_child_by_out(struct ike_sa *sa, uint32_t spi)
+{
+	unsigned i;
+
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].in && sa->child[i].out == spi)
+			return &sa->child[i];
+	return NULL;
+}
+
+unsigned ikesa_child_count(const struct ike_sa *sa)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		n += sa->child[i].in != 0;
+	return n;
+}
+
+void ikesa_child_del(struct ike_sa *sa, uint32_t in)
+{
+	struct ike_child *c = ikesa_child_by_in(sa, in);
+
+	if (!c)
 		return;
-	tunnel_child_remove(sa->t, sa->child_in);
-	sa->child_up = false;
+	if (sa->t)
+		tunnel_child_remove(sa->t, c->in);
+	memset(c, 0, sizeof(*c));
+}
+
+void ikesa_children_remove(struct ike_sa *sa)
+{
+	unsigned i;
+
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].in)
+			ikesa_child_del(sa, sa->child[i].in);
 }
 
 /* RFC 7296 §2.17: i->r keys first, then r->i; encryption before integrity. */
-int ikesa_child_install(struct ike_sa *sa, const struct chunk *ni, const struct chunk *nr)
+int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
+		    const struct ike_prop *prop, const struct chunk *ni, const struct chunk *nr,
+		    bool exch_initiator, bool activate)
 {
 	uint8_t km[2 * 128];
 	struct esp_suite suite;
+	struct ike_child *slot = NULL;
 	struct sa *in, *out;
 	struct chunk none = { NULL, 0 };
-	struct addr peer;
-	uint16_t port;
 	size_t half;
 	bool udp;
 	int r;
 
-	if (esp_suite_from_prop(&sa->child_prop, &suite))
+	unsigned i;
+
+	for (i = 0; i < IKE_MAX_CHILDREN && !slot; i++)
+		if (!sa->child[i].in)
+			slot = &sa->child[i];
+	if (!slot || !sa->t || esp_suite_from_prop(prop, &suite))
 		return -EINVAL;
 	half = esp_suite_keymat_len(&suite);
 	r = ike_child_keymat(&sa->keys, &none, ni, nr, km, 2 * half);
 	if (r)
 		return r;
-	in = sa_new(sa->child_in, true, &suite, sa->initiator ? km + half : km, half,
+	in = sa_new(in_spi, true, &suite, exch_initiator ? km + half : km, half,
 		    sa->t->conf.replay_window);
-	out = sa_new(sa->child_out, false, &suite, sa->initiator ? km : km + half, half, 0);
+	out = sa_new(out_spi, false, &suite, exch_initiator ? km : km + half, half, 0);
 	wipe(km, sizeof(km));
 	if (!in || !out) {
 		sa_free(in);
@@ -312,7 +388,6 @@ int ikesa_child_install(struct ike_sa *sa, const struct chunk *ni, const struct 
 	}
 	/* RFC 3948: ESP goes in UDP when a NAT was found or it is forced. */
 	udp = sa->nat_local || sa->nat_remote || sa->force_encap;
-	ikesa_peer_addr(sa, &peer, &port);
 	out->encap = udp ? ENCAP_UDP : ENCAP_RAW;
 	out->local = sa->local;
 	out->peer = sa->peer;
@@ -322,10 +397,16 @@ int ikesa_child_install(struct ike_sa *sa, const struct chunk *ni, const struct 
 		else
 			((struct sockaddr_in6 *)&out->peer)->sin6_port = 0;
 	}
-	r = tunnel_child_install(sa->t, in, out);
-	if (r == 0)
-		sa->child_up = true;
-	return r;
+	r = tunnel_child_install(sa->t, in, out, activate);
+	if (r)
+		return r;
+	slot->in = in_spi;
+	slot->out = out_spi;
+	slot->prop = *prop;
+	slot->installed_ms = now_ms();
+	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->t->conf.esp_lifetime);
+	slot->expire_at = slot->installed_ms + sa->t->conf.esp_lifetime * 1000ULL;
+	return 0;
 }
 
 /* ---- input ---- */
@@ -400,20 +481,10 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 	case INFORMATIONAL:
 		ike_info_request(sa, m);
 		break;
-	case CREATE_CHILD_SA: {
-		/* Rekeying comes in its own slice; until then refuse cleanly
-		 * so the peer keeps the SAs it has (RFC 7296 §1.3). */
-		struct buf in;
-		struct ike_wr w;
-
-		buf_init(&in);
-		ikew_init(&w, &in);
-		ikew_notify(&w, 0, N_NO_ADDITIONAL_SAS, NULL, 0, NULL, 0);
-		if (ikesa_send_sk(sa, CREATE_CHILD_SA, true, m->h.msgid, &w, &in))
-			log_warn(ikesa_name(sa), "cannot answer CREATE_CHILD_SA");
-		buf_free(&in);
+	case CREATE_CHILD_SA:
+		if (sa->state == IKE_S_ESTABLISHED)
+			ike_child_request(sa, m);
 		break;
-	}
 	default:
 		break;
 	}
@@ -438,6 +509,9 @@ static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 		break;
 	case INFORMATIONAL:
 		ike_info_response(sa, m);
+		break;
+	case CREATE_CHILD_SA:
+		ike_child_response(sa, m);
 		break;
 	default:
 		break;
@@ -532,26 +606,88 @@ static void reap(struct ike_ctx *ctx)
 	}
 }
 
+/* The tunnel's IKE SA: the established one if there is one. */
 static struct ike_sa *tunnel_sa(struct ike_ctx *ctx, const struct tunnel *t)
 {
-	struct ike_sa *sa;
+	struct ike_sa *sa, *any = NULL;
 
-	for (sa = ctx->sas; sa; sa = sa->next)
-		if (sa->t == t && sa->state != IKE_S_DEAD)
+	for (sa = ctx->sas; sa; sa = sa->next) {
+		if (sa->t != t || sa->state == IKE_S_DEAD)
+			continue;
+		if (sa->state == IKE_S_ESTABLISHED)
 			return sa;
-	return NULL;
+		any = any ? any : sa;
+	}
+	return any;
+}
+
+int ike_tunnel_rekey(struct ike_ctx *ctx, struct tunnel *t, bool ike)
+{
+	struct ike_sa *sa = tunnel_sa(ctx, t);
+
+	if (!sa)
+		return -ENOENT;
+	return ike_rekey_now(sa, ike);
 }
 
 /* Inbound ESP is proof of life too (RFC 7296 §2.4: only check a peer
  * we have not heard from). */
 static void esp_liveness(struct ike_sa *sa, uint64_t now)
 {
-	const struct sa *in = sadb_lookup(dp_sadb(sa->ctx->dp), sa->child_in);
+	uint64_t total = 0;
+	unsigned i;
 
-	if (in && in->packets != sa->esp_seen) {
-		sa->esp_seen = in->packets;
+	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
+		const struct sa *in = sa->child[i].in ?
+				      sadb_lookup(dp_sadb(sa->ctx->dp), sa->child[i].in) : NULL;
+
+		if (in)
+			total += in->packets;
+	}
+	if (total != sa->esp_seen) {
+		sa->esp_seen = total;
 		sa->last_rx_ms = now;
 	}
+}
+
+/* Volume limits that force a Child SA rekey before the time does: never
+ * let a sequence number near its end (RFC 4303 §3.3.3). */
+static bool child_worn(struct ike_sa *sa, const struct ike_child *c)
+{
+	const struct sa *out = sa->t ? sa->t->vif.out : NULL;
+	unsigned i;
+
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (sa->t->child[i].out && sa->t->child[i].out->spi == c->out)
+			out = sa->t->child[i].out;
+	return out && out->spi == c->out && out->seq >= sa_seq_max(out) - (sa_seq_max(out) >> 4);
+}
+
+/* Lifetimes: rekey children and the IKE SA before they expire. */
+static void lifetimes(struct ike_sa *sa, uint64_t now)
+{
+	unsigned i;
+
+	if (sa->req_pending)
+		return;
+	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
+		struct ike_child *c = &sa->child[i];
+
+		if (!c->in)
+			continue;
+		if (now >= c->expire_at) {
+			log_warn(ikesa_name(sa), "Child SA 0x%08x expired before it was re-keyed",
+				 c->in);
+			ike_delete_child(sa, c->in);
+			return;
+		}
+		if (now >= c->rekey_at || child_worn(sa, c)) {
+			ike_rekey_child_start(sa, c);
+			return;
+		}
+	}
+	if (sa->rekey_at && now >= sa->rekey_at)
+		ike_rekey_ike_start(sa);
 }
 
 static void keepalive(struct ike_sa *sa, uint64_t now)
@@ -568,9 +704,14 @@ static void keepalive(struct ike_sa *sa, uint64_t now)
 
 static void sa_timers(struct ike_sa *sa, uint64_t now)
 {
+	if (sa->state == IKE_S_DELETING && !sa->req_pending && sa->kill_at && now >= sa->kill_at) {
+		ikesa_kill(sa, "replaced, and the peer never deleted it");
+		return;
+	}
 	if (sa->state == IKE_S_ESTABLISHED && sa->t) {
 		esp_liveness(sa, now);
 		keepalive(sa, now);
+		lifetimes(sa, now);
 		if (sa->t->conf.dpd && !sa->req_pending &&
 		    now - sa->last_rx_ms >= sa->t->conf.dpd * 1000ULL)
 			ike_send_dpd(sa);
@@ -643,7 +784,7 @@ void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
 			continue;
 		if (sa->state == IKE_S_ESTABLISHED)
 			ike_send_delete(sa);
-		ikesa_child_remove(sa);
+		ikesa_children_remove(sa);
 		sa->t = NULL;
 		sa->state = IKE_S_DEAD;
 	}

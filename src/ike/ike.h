@@ -30,6 +30,8 @@ void ike_tick(struct ike_ctx *ctx);
 void ike_tunnel_up(struct ike_ctx *ctx, struct tunnel *t);
 /* Close the tunnel's IKE SA (DELETE to the peer) and its Child SA. */
 void ike_tunnel_down(struct ike_ctx *ctx, struct tunnel *t);
+/* Re-key the tunnel's Child SA (or its IKE SA) now; -EBUSY, -ENOENT. */
+int ike_tunnel_rekey(struct ike_ctx *ctx, struct tunnel *t, bool ike);
 /* The tunnel is going away: forget it without waiting for anything. */
 void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t);
 

@@ -25,6 +25,26 @@
 #define REINIT_MIN_MS 1000
 #define REINIT_MAX_MS 30000
 
+#define IKE_MAX_CHILDREN 4
+
+/* A Child SA as the IKE SA knows it; its SAs live in the SA table. */
+struct ike_child {
+	uint32_t in, out;
+	struct ike_prop prop;
+	uint64_t installed_ms, rekey_at, expire_at;
+};
+
+/* What our outstanding request is about. */
+enum ike_op {
+	OP_NONE,
+	OP_INIT,		/* IKE_SA_INIT / IKE_AUTH */
+	OP_DPD,
+	OP_DELETE,		/* DELETE of this IKE SA */
+	OP_DELETE_CHILD,	/* DELETE of child op_spi */
+	OP_REKEY_CHILD,		/* CREATE_CHILD_SA replacing child op_spi */
+	OP_REKEY_IKE,		/* CREATE_CHILD_SA replacing this IKE SA */
+};
+
 enum ike_state {
 	IKE_S_INIT_SENT,	/* initiator: IKE_SA_INIT request out */
 	IKE_S_AUTH_SENT,	/* initiator: IKE_AUTH request out */
@@ -79,9 +99,24 @@ struct ike_sa {
 	struct buf resp;	/* our last response, for the peer's retransmits */
 	bool have_resp;
 
-	uint32_t child_in, child_out;	/* Child SA SPIs */
-	struct ike_prop child_prop;
-	bool child_up;
+	uint32_t auth_in;	/* inbound SPI offered in IKE_AUTH */
+	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
+	struct ike_child child[IKE_MAX_CHILDREN];
+	uint64_t rekey_at;	/* of this IKE SA */
+
+	enum ike_op op;		/* our outstanding request (with req_pending) */
+	uint32_t op_spi, op_new_in;
+	uint8_t op_nonce[NONCE_LEN];
+	struct dh *op_dh;
+	struct ike_sa *op_new;	/* OP_REKEY_IKE: the IKE SA being made */
+	uint64_t kill_at;	/* a replaced IKE SA waiting for its DELETE */
+	/* The peer rekeyed the child we are rekeying (RFC 7296 §2.8.1). */
+	struct {
+		bool active;
+		uint32_t old_in, new_in;
+		uint8_t ni[NONCE_LEN * 8], nr[NONCE_LEN];
+		size_t ni_len;
+	} col;
 	uint64_t established_ms;
 	uint64_t last_rx_ms;	/* anything authentic from the peer, IKE or ESP */
 	uint64_t esp_seen;	/* inbound ESP packets counted at the last tick */
@@ -103,8 +138,23 @@ void ikesa_header(struct ike_sa *sa, struct ike_hdr *h, uint8_t exchange, bool r
 int ikesa_send_sk(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msgid,
 		  const struct ike_wr *inner, struct buf *inner_buf);
 void ikesa_peer_addr(const struct ike_sa *sa, struct addr *a, uint16_t *port);
-void ikesa_child_remove(struct ike_sa *sa);
-int ikesa_child_install(struct ike_sa *sa, const struct chunk *ni, const struct chunk *nr);
+uint32_t ikesa_alloc_spi(struct ike_sa *sa);
+/*
+ * Derive KEYMAT from (Ni, Nr) of the exchange that created the child and
+ * install it; exch_initiator says whose keys come first (§2.17).  With
+ * activate false the new outbound SA waits until the child it replaces
+ * is gone (a rekey responder, so no packet goes out on an SA the peer
+ * cannot read yet).
+ */
+int ikesa_child_add(struct ike_sa *sa, uint32_t in, uint32_t out, const struct ike_prop *prop,
+		    const struct chunk *ni, const struct chunk *nr, bool exch_initiator,
+		    bool activate);
+struct ike_child *ikesa_child_by_in(struct ike_sa *sa, uint32_t spi);
+struct ike_child *ikesa_child_by_out(struct ike_sa *sa, uint32_t spi);
+unsigned ikesa_child_count(const struct ike_sa *sa);
+void ikesa_child_del(struct ike_sa *sa, uint32_t in);
+void ikesa_children_remove(struct ike_sa *sa);
+uint64_t ikesa_jitter(uint64_t base_ms, unsigned seconds);
 
 /* init.c */
 void ike_init_start(struct ike_ctx *ctx, struct tunnel *t);
@@ -118,6 +168,20 @@ void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct addr *a, uint16_t
 void ike_auth_start(struct ike_sa *sa);
 void ike_auth_request(struct ike_sa *sa, struct ike_msg *m);
 void ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
+
+void ike_esp_props(const struct tunnel *t, uint32_t spi, struct ike_prop *p, unsigned *n);
+unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts);
+unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
+		       unsigned no, struct ike_ts *out);
+
+/* child.c: CREATE_CHILD_SA (§1.3) */
+void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c);
+void ike_rekey_ike_start(struct ike_sa *sa);
+/* vtictl rekey: -EBUSY while another request is outstanding. */
+int ike_rekey_now(struct ike_sa *sa, bool ike);
+void ike_child_request(struct ike_sa *sa, struct ike_msg *m);
+void ike_child_response(struct ike_sa *sa, struct ike_msg *m);
+void ike_delete_child(struct ike_sa *sa, uint32_t in);
 
 /* info.c */
 void ike_info_request(struct ike_sa *sa, struct ike_msg *m);

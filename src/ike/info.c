@@ -18,6 +18,7 @@ void ike_send_delete(struct ike_sa *sa)
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_delete(&w, PROTO_IKE, NULL, 0, 0);
+	sa->op = OP_DELETE;
 	if (ikesa_send_sk(sa, INFORMATIONAL, false, sa->next_req, &w, &in))
 		log_warn(ikesa_name(sa), "cannot send DELETE");
 	buf_free(&in);
@@ -32,6 +33,7 @@ void ike_send_dpd(struct ike_sa *sa)
 
 	buf_init(&in);
 	ikew_init(&w, &in);
+	sa->op = OP_DPD;
 	if (ikesa_send_sk(sa, INFORMATIONAL, false, sa->next_req, &w, &in))
 		log_warn(ikesa_name(sa), "cannot send a liveness check");
 	else
@@ -58,12 +60,14 @@ void ike_send_error(struct ike_ctx *ctx, const struct ike_hdr *req, uint16_t not
 	buf_free(&msg);
 }
 
+/* A DELETE of Child SAs names the peer's inbound SPIs (our outbound);
+ * §1.4.1: answer with ours, and remove both halves. */
 void ike_info_request(struct ike_sa *sa, struct ike_msg *m)
 {
-	bool delete_ike = false, delete_child = false;
-	uint8_t proto, size, spi[4];
+	uint8_t proto, size, ours[4 * IKE_MAX_CHILDREN];
 	const uint8_t *spis;
-	unsigned i, k, count;
+	unsigned i, k, count, n = 0;
+	bool delete_ike = false;
 	struct buf in;
 	struct ike_wr w;
 
@@ -71,36 +75,45 @@ void ike_info_request(struct ike_sa *sa, struct ike_msg *m)
 		if (m->pl[i].type != PL_DELETE ||
 		    ike_delete_parse(&m->pl[i], &proto, &size, &spis, &count))
 			continue;
-		if (proto == PROTO_IKE)
+		if (proto == PROTO_IKE) {
 			delete_ike = true;
-		else if (proto == PROTO_ESP && size == 4)
-			for (k = 0; k < count; k++)
-				delete_child |= be32_get(spis + 4 * k) == sa->child_out;
+			continue;
+		}
+		for (k = 0; proto == PROTO_ESP && size == 4 && k < count; k++) {
+			struct ike_child *c = ikesa_child_by_out(sa, be32_get(spis + 4 * k));
+
+			if (!c || n == IKE_MAX_CHILDREN)
+				continue;
+			be32_put(ours + 4 * n++, c->in);
+			log_info(ikesa_name(sa), "peer deleted Child SA 0x%08x/0x%08x", c->in, c->out);
+			ikesa_child_del(sa, c->in);
+		}
 	}
 	buf_init(&in);
 	ikew_init(&w, &in);
-	/* §1.4.1: answer a Child SA DELETE with the SPI of our half. */
-	if (delete_child && !delete_ike && sa->child_up) {
-		be32_put(spi, sa->child_in);
-		ikew_delete(&w, PROTO_ESP, spi, 4, 1);
-	}
+	if (n && !delete_ike)
+		ikew_delete(&w, PROTO_ESP, ours, 4, n);
 	if (ikesa_send_sk(sa, INFORMATIONAL, true, m->h.msgid, &w, &in))
 		log_warn(ikesa_name(sa), "cannot answer INFORMATIONAL");
 	buf_free(&in);
 	if (delete_ike) {
 		ikesa_kill(sa, "deleted by the peer");
-	} else if (delete_child) {
-		/* Without its Child SA the tunnel is down; until CREATE_CHILD_SA
-		 * lands, close the IKE SA too and let start = yes rebuild both. */
-		ikesa_child_remove(sa);
+	} else if (n && !ikesa_child_count(sa) && sa->op != OP_REKEY_CHILD) {
+		/* The peer closed the tunnel's last Child SA without replacing
+		 * it: close the IKE SA too, and let start = yes rebuild both. */
 		ike_send_delete(sa);
-		ikesa_kill(sa, "Child SA deleted by the peer");
+		ikesa_kill(sa, "the peer deleted the last Child SA");
 	}
 }
 
 void ike_info_response(struct ike_sa *sa, struct ike_msg *m)
 {
+	enum ike_op op = sa->op;
+
 	(void)m;
-	if (sa->state == IKE_S_DELETING)
+	sa->op = OP_NONE;
+	if (op == OP_DELETE || sa->state == IKE_S_DELETING)
 		ikesa_kill(sa, NULL);
+	else if (op == OP_DELETE_CHILD)
+		ikesa_child_del(sa, sa->op_spi);
 }

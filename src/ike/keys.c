@@ -17,17 +17,10 @@ static size_t integ_key_len(uint16_t integ)
 	       integ == AUTH_HMAC_SHA2_512_256 ? 64 : 0;
 }
 
-int ike_keys_derive(struct ike_keys *k, const struct ike_prop *chosen,
-		    const struct chunk *ni, const struct chunk *nr, const struct chunk *gir,
-		    uint64_t spi_i, uint64_t spi_r)
+static int setup(struct ike_keys *k, const struct ike_prop *chosen)
 {
-	uint8_t skeyseed[PRF_MAX], nonces[512], spis[16], km[7 * PRF_MAX + 2 * SK_MAX_ENC], *p;
-	struct chunk seed[3];
-	size_t total;
-	int r;
-
 	memset(k, 0, sizeof(*k));
-	if (chosen->n[TT_PRF] != 1 || chosen->n[TT_ENCR] != 1 || ni->n + nr->n > sizeof(nonces))
+	if (chosen->n[TT_PRF] != 1 || chosen->n[TT_ENCR] != 1)
 		return -EINVAL;
 	k->prf = chosen->t[TT_PRF][0].id;
 	k->encr = chosen->t[TT_ENCR][0];
@@ -38,33 +31,75 @@ int ike_keys_derive(struct ike_keys *k, const struct ike_prop *chosen,
 	k->integ_len = integ_key_len(k->integ);
 	if (!k->prf_len || k->enc_len > SK_MAX_ENC || (!ike_encr_aead(k->encr.id) && !k->integ_len))
 		return -EINVAL;
+	return 0;
+}
 
-	memcpy(nonces, ni->p, ni->n);
-	memcpy(nonces + ni->n, nr->p, nr->n);
-	r = prf(k->prf, nonces, ni->n + nr->n, gir, 1, skeyseed);
-	if (r)
-		goto out;
+/* {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) */
+static int expand(struct ike_keys *k, const uint8_t *skeyseed, size_t sklen, const struct chunk *ni,
+		  const struct chunk *nr, uint64_t spi_i, uint64_t spi_r)
+{
+	uint8_t spis[16], km[7 * PRF_MAX + 2 * SK_MAX_ENC], *p;
+	struct chunk seed[3];
+	size_t total;
+	int r;
+
 	be64_put(spis, spi_i);
 	be64_put(spis + 8, spi_r);
 	seed[0] = *ni;
 	seed[1] = *nr;
 	seed[2] = (struct chunk){ spis, 16 };
 	total = 3 * k->prf_len + 2 * k->integ_len + 2 * k->enc_len;
-	r = prf_plus(k->prf, skeyseed, k->prf_len, seed, 3, km, total);
-	if (r)
-		goto out;
-	/* RFC 7296 §2.14: SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr */
-	p = km;
-	memcpy(k->sk_d, p, k->prf_len); p += k->prf_len;
-	memcpy(k->sk_ai, p, k->integ_len); p += k->integ_len;
-	memcpy(k->sk_ar, p, k->integ_len); p += k->integ_len;
-	memcpy(k->sk_ei, p, k->enc_len); p += k->enc_len;
-	memcpy(k->sk_er, p, k->enc_len); p += k->enc_len;
-	memcpy(k->sk_pi, p, k->prf_len); p += k->prf_len;
-	memcpy(k->sk_pr, p, k->prf_len);
-out:
-	wipe(skeyseed, sizeof(skeyseed));
+	r = prf_plus(k->prf, skeyseed, sklen, seed, 3, km, total);
+	if (!r) {
+		p = km;
+		memcpy(k->sk_d, p, k->prf_len); p += k->prf_len;
+		memcpy(k->sk_ai, p, k->integ_len); p += k->integ_len;
+		memcpy(k->sk_ar, p, k->integ_len); p += k->integ_len;
+		memcpy(k->sk_ei, p, k->enc_len); p += k->enc_len;
+		memcpy(k->sk_er, p, k->enc_len); p += k->enc_len;
+		memcpy(k->sk_pi, p, k->prf_len); p += k->prf_len;
+		memcpy(k->sk_pr, p, k->prf_len);
+	}
 	wipe(km, sizeof(km));
+	return r;
+}
+
+int ike_keys_derive(struct ike_keys *k, const struct ike_prop *chosen,
+		    const struct chunk *ni, const struct chunk *nr, const struct chunk *gir,
+		    uint64_t spi_i, uint64_t spi_r)
+{
+	uint8_t skeyseed[PRF_MAX], nonces[512];
+	int r = setup(k, chosen);
+
+	if (r)
+		return r;
+	if (ni->n + nr->n > sizeof(nonces))
+		return -EINVAL;
+	/* SKEYSEED = prf(Ni | Nr, g^ir) (§2.14) */
+	memcpy(nonces, ni->p, ni->n);
+	memcpy(nonces + ni->n, nr->p, nr->n);
+	r = prf(k->prf, nonces, ni->n + nr->n, gir, 1, skeyseed);
+	if (!r)
+		r = expand(k, skeyseed, k->prf_len, ni, nr, spi_i, spi_r);
+	wipe(skeyseed, sizeof(skeyseed));
+	return r;
+}
+
+int ike_keys_derive_rekey(struct ike_keys *k, const struct ike_prop *chosen,
+			  const struct ike_keys *old, const struct chunk *ni, const struct chunk *nr,
+			  const struct chunk *gir, uint64_t spi_i, uint64_t spi_r)
+{
+	uint8_t skeyseed[PRF_MAX];
+	struct chunk parts[3] = { *gir, *ni, *nr };
+	int r = setup(k, chosen);
+
+	if (r)
+		return r;
+	/* The old IKE SA's prf keyed with its SK_d. */
+	r = prf(old->prf, old->sk_d, old->prf_len, parts, 3, skeyseed);
+	if (!r)
+		r = expand(k, skeyseed, old->prf_len, ni, nr, spi_i, spi_r);
+	wipe(skeyseed, sizeof(skeyseed));
 	return r;
 }
 

@@ -28,6 +28,11 @@ struct ike_keys {
 int ike_keys_derive(struct ike_keys *k, const struct ike_prop *chosen,
 		    const struct chunk *ni, const struct chunk *nr, const struct chunk *gir,
 		    uint64_t spi_i, uint64_t spi_r) __attribute__((warn_unused_result));
+/* IKE SA rekey (§2.18): SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr). */
+int ike_keys_derive_rekey(struct ike_keys *k, const struct ike_prop *chosen,
+			  const struct ike_keys *old, const struct chunk *ni, const struct chunk *nr,
+			  const struct chunk *gir, uint64_t spi_i, uint64_t spi_r)
+	__attribute__((warn_unused_result));
 /* KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr); gir may be empty. */
 int ike_child_keymat(const struct ike_keys *k, const struct chunk *gir, const struct chunk *ni,
 		     const struct chunk *nr, uint8_t *out, size_t len)

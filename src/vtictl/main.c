@@ -91,7 +91,8 @@ int main(int argc, char **argv)
 	};
 	const char *sock = "/run/vtid.sock";
 	char req[CTL_MAX_REQUEST];
-	int c, id, nargs, fd, code, json = 0;
+	int c, id, nargs, fd, code, i, json = 0;
+	size_t len;
 
 	while ((c = getopt_long(argc, argv, "+S:jh", opts, NULL)) != -1) {
 		switch (c) {
@@ -116,12 +117,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: vtictl %s %s\n", ctl_cmds[id].name, ctl_cmds[id].args);
 		return CTL_EUSAGE;
 	}
-	if ((size_t)snprintf(req, sizeof(req), "%s %s%s%s\n", json ? "json" : "text",
-			     ctl_cmds[id].name, nargs ? " " : "", nargs ? argv[optind + 1] : "")
-	    >= sizeof(req) || (nargs && strpbrk(argv[optind + 1], " \t\n"))) {
-		fprintf(stderr, "vtictl: bad tunnel name\n");
+	len = (size_t)snprintf(req, sizeof(req), "%s %s", json ? "json" : "text", ctl_cmds[id].name);
+	for (i = 0; i < nargs && len < sizeof(req); i++) {
+		if (strpbrk(argv[optind + 1 + i], " \t\n") || !argv[optind + 1 + i][0]) {
+			fprintf(stderr, "vtictl: bad argument '%s'\n", argv[optind + 1 + i]);
+			return CTL_EUSAGE;
+		}
+		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", argv[optind + 1 + i]);
+	}
+	if (len + 2 > sizeof(req)) {
+		fprintf(stderr, "vtictl: request too long\n");
 		return CTL_EUSAGE;
 	}
+	strcat(req, "\n");
 	fd = connect_daemon(sock);
 	if (fd < 0)
 		return -fd;

@@ -156,12 +156,12 @@ static bool peer_allowed(struct daemon *d, int fd)
 static int handle_request(struct daemon *d, char *line, struct buf *body, char *msg,
 			  size_t msglen)
 {
-	char *argv[4], *save = NULL, *tok;
+	char *argv[5], *save = NULL, *tok;
 	int argc = 0, id;
 	bool json;
 	struct tunnel *t = NULL;
 
-	for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < 4;
+	for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < 5;
 	     tok = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = tok;
 	if (argc < 2 || (strcmp(argv[0], "json") && strcmp(argv[0], "text"))) {
@@ -194,6 +194,28 @@ static int handle_request(struct daemon *d, char *line, struct buf *body, char *
 		log_info(t->conf.name, "down requested by vtictl");
 		tunnel_down(t);
 		break;
+	case CTL_REKEY: {
+		bool ike = argc > 3 && !strcmp(argv[3], "ike");
+		int r;
+
+		if (argc > 3 && !ike && strcmp(argv[3], "child")) {
+			snprintf(msg, msglen, "rekey takes 'ike' or 'child', not '%s'", argv[3]);
+			return CTL_EUSAGE;
+		}
+		if (t->conf.mode != MODE_IKE) {
+			snprintf(msg, msglen, "tunnel %s uses manual keys; there is nothing to re-key",
+				 t->conf.name);
+			return CTL_EFAIL;
+		}
+		r = ike_tunnel_rekey(d->ike, t, ike);
+		if (r) {
+			snprintf(msg, msglen, "%s", r == -EBUSY ? "an exchange is in progress; try again"
+				 : "the tunnel has no established IKE SA");
+			return CTL_EFAIL;
+		}
+		log_info(t->conf.name, "%s rekey requested by vtictl", ike ? "IKE" : "Child SA");
+		break;
+	}
 	case CTL_RELOAD:
 		daemon_reload(d);
 		break;

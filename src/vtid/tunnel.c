@@ -25,7 +25,7 @@ const char *tunnel_state_name(enum tunnel_state s)
 	return s == TS_UP ? "up" : s == TS_CONNECTING ? "connecting" : "down";
 }
 
-int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out)
+int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 {
 	struct sadb *db = dp_sadb(t->dp);
 	unsigned i;
@@ -45,7 +45,9 @@ int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out)
 	t->child[i].out = out;
 	/* Make before break: the inbound SA is in place before the new
 	 * outbound one carries anything. */
-	sadb_set_out(&t->vif, out);
+	out->vif = &t->vif;
+	if (activate || !t->vif.out)
+		sadb_set_out(&t->vif, out);
 	if (t->state != TS_UP)
 		t->up_since_ms = now_ms();
 	t->state = TS_UP;
@@ -155,7 +157,7 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create SAs: %s", strerror(-r));
 		return r;
 	}
-	r = tunnel_child_install(t, in, out);
+	r = tunnel_child_install(t, in, out, true);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot install the SAs: %s", strerror(-r));
 		return r;

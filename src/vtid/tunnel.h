@@ -59,7 +59,7 @@ const char *tunnel_state_name(enum tunnel_state s);
  * is added beside any older one), remove it by its inbound SPI, or follow
  * a peer whose NAT mapping moved.  Carrier follows.
  */
-int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out)
+int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 	__attribute__((warn_unused_result));
 void tunnel_child_remove(struct tunnel *t, uint32_t spi_in);
 void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer);

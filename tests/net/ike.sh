@@ -110,7 +110,37 @@ grep -q "peer sent INITIAL_CONTACT" "$VT_TMP/b.log" || fail "restart: stale SA n
 restart_pair
 pass "peer SIGKILLed and restarted: INITIAL_CONTACT cleared the stale SA; traffic after $((t1 - t0)) ms"
 
-# 6. Liveness: b dies without a word (SIGKILL); a notices within
+# 6. Rekeys under a continuous ping, from either end, of the Child and of
+# the IKE SA, and simultaneous Child rekeys from both ends (§2.8.1).
+ike_tunnel sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "psk = rekey-secret" > "$VT_TMP/a.conf"
+ike_tunnel sti0 192.0.2.2 192.0.2.1 10.255.0.2/30 "psk = rekey-secret" "start = no" > "$VT_TMP/b.conf"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "rekey: no carrier"
+in_ns a ping -i 0.01 -c 600 -q 10.255.0.2 > "$VT_TMP/ping.out" 2>&1 &
+PING=$!
+sleep 0.5
+for step in "a" "b" "a ike" "b ike" "both" "both" "both"; do
+	read -r who what <<<"$step"
+	if [ "$who" = both ]; then
+		vtictl a rekey sti0 >/dev/null & R=$!
+		vtictl b rekey sti0 >/dev/null || true
+		wait $R || true
+	else
+		vtictl $who rekey sti0 $what >/dev/null
+	fi
+	sleep 0.6
+done
+wait $PING || true
+grep -q " 0% packet loss" "$VT_TMP/ping.out" || fail "rekey: lost replies: $(tail -2 "$VT_TMP/ping.out")"
+[ "$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i + .[0].ike.spi_r')" = \
+  "$(vtictl b -j show sti0 | jq -r '.[0].ike.spi_i + .[0].ike.spi_r')" ] || fail "rekey: IKE SAs differ"
+[ "$(vtictl a -j show sti0 | jq -r '.[0].child.spi_out')" = \
+  "$(vtictl b -j show sti0 | jq -r '.[0].child.spi_in')" ] || fail "rekey: Child SAs differ"
+ncol=$(cat "$VT_TMP/a.log" "$VT_TMP/b.log" | grep -c "simultaneous rekey" || true)
+restart_pair
+pass "7 rekeys (Child and IKE from both ends, 3 at once from both) under 600 pings: 0 lost; $ncol collisions resolved"
+
+# 7. Liveness: b dies without a word (SIGKILL); a notices within
 # dpd-timeout, takes the carrier down, and re-initiates until b is back.
 ike_tunnel sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "psk = liveness-secret" "dpd = 1" \
 	"dpd-timeout = 3" > "$VT_TMP/a.conf"
@@ -131,7 +161,7 @@ t3=$(date +%s%3N)
 restart_pair
 pass "dpd = 1, dpd-timeout = 3: peer death noticed after $((t1 - t0)) ms; recovered $((t3 - t2)) ms after the peer restarted"
 
-# 7. The initiator behind a NAT: a - n (masquerade) - b.
+# 8. The initiator behind a NAT: a - n (masquerade) - b.
 ip netns del "${VT_ID}a"; ip netns del "${VT_ID}b"
 ns_add a; ns_add n; ns_add b
 ip link add "${VT_ID}1" netns "${VT_ID}a" type veth peer name "${VT_ID}2" netns "${VT_ID}n"

@@ -126,6 +126,38 @@ for set in "${SETS[@]}"; do
 	pass "$ike / $esp: vtid responder (${t_resp} ms), traffic both ways, vtictl down -> DELETE"
 	RESULTS+=("| $ike | $esp | ok, ${t_init} ms | ok, ${t_resp} ms |")
 done
+# Rekeys from both ends, Child and IKE SA, under a continuous ping: not
+# one reply may be lost.
+for set in "${SETS[0]}" "${SETS[1]}"; do
+	read -r ike esp <<<"$set"
+	swan_conf "$ike" "$esp"; swanctl_load b
+	vti_conf "$ike" "$esp" yes
+	start_vtid a "$VT_TMP/a.conf"
+	wait_until 10 has_carrier a sti0 || fail "rekey: no carrier"
+	swan_routes
+	ping_ok a 10.255.0.2 || fail "rekey: no traffic"
+	spi0=$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')
+	in_ns a ping -i 0.01 -c 500 -q 10.255.0.2 > "$VT_TMP/ping.out" 2>&1 &
+	PING=$!
+	sleep 0.5
+	vtictl a rekey sti0 >/dev/null; sleep 0.6
+	swanctl b --rekey --child vti >/dev/null; sleep 0.6
+	vtictl a rekey sti0 ike >/dev/null; sleep 0.6
+	swanctl b --rekey --ike vti >/dev/null; sleep 0.6
+	vtictl a rekey sti0 >/dev/null; sleep 0.6
+	swan_routes
+	wait $PING || true
+	grep -q " 0% packet loss" "$VT_TMP/ping.out" ||
+		fail "rekey ($ike): replies lost: $(tail -2 "$VT_TMP/ping.out")"
+	[ "$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')" != "$spi0" ] || fail "rekey: SPI unchanged"
+	[ "$(charon_sas)" = 1 ] || fail "rekey: charon has $(charon_sas) IKE SAs"
+	n=$(grep -c "re-keyed" "$VT_TMP/a.log")
+	stop_vtid a
+	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	: > "$VT_TMP/a.log"
+	pass "$ike: 5 rekeys (Child and IKE, from vtid and from charon) under 500 pings at 10 ms: 0 lost ($n re-keyed events)"
+done
+
 # charon killed (no DELETE) and restarted: vtid's liveness check declares
 # it dead, the carrier drops, and re-initiation brings the tunnel back.
 read -r ike esp <<<"${SETS[0]}"
