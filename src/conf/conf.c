@@ -156,6 +156,18 @@ static int d_natt_port(struct parser *p, char *v)
 	return d_port(p, v, &p->c->d.natt_port, "natt-port");
 }
 
+static int d_cookie_threshold(struct parser *p, char *v)
+{
+	unsigned long x;
+
+	if (parse_uint(v, 0, 100000, &x) < 0) {
+		err_at(p, p->line, "cookie-threshold must be 0-100000 half-open IKE SAs, not '%s'", v);
+		return -1;
+	}
+	p->c->d.cookie_threshold = (unsigned)x;
+	return 0;
+}
+
 static int d_group(struct parser *p, char *v)
 {
 	if (!v[0] || strlen(v) >= sizeof(p->c->d.group)) {
@@ -516,6 +528,7 @@ static const struct keydef daemon_keys[] = {
 	{ "port", d_ike_port },
 	{ "natt-port", d_natt_port },
 	{ "group", d_group },
+	{ "cookie-threshold", d_cookie_threshold },
 };
 
 static const struct keydef tunnel_keys[] = {
@@ -798,6 +811,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	strcpy(out->d.socket, "/run/vtid.sock");
 	out->d.port = 500;
 	out->d.natt_port = 4500;
+	out->d.cookie_threshold = 64;
 	while (i < len) {
 		p.line++;
 		for (n = 0; i < len && text[i] != '\n'; i++) {

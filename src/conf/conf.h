@@ -58,6 +58,7 @@ struct daemon_conf {
 	char socket[108];
 	char group[64];			/* may use the control socket; "" = root only */
 	uint16_t port, natt_port;
+	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
 };
 
 struct conf {

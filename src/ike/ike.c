@@ -37,11 +37,27 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunn
 
 	if (!ctx)
 		return NULL;
+	ctx->cookie_threshold = 64;
 	ctx->ev = ev;
 	ctx->dp = dp;
 	ctx->tunnels = tunnels;
 	ctx->sock[0] = ctx->sock[1] = -1;
 	return ctx;
+}
+
+void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n)
+{
+	ctx->cookie_threshold = n;
+}
+
+unsigned ike_half_open(const struct ike_ctx *ctx)
+{
+	const struct ike_sa *sa;
+	unsigned n = 0;
+
+	for (sa = ctx->sas; sa; sa = sa->next)
+		n += !sa->initiator && sa->state == IKE_S_INIT_DONE;
+	return n;
 }
 
 struct sock_arg {
@@ -706,6 +722,12 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 {
 	if (sa->state == IKE_S_DELETING && !sa->req_pending && sa->kill_at && now >= sa->kill_at) {
 		ikesa_kill(sa, "replaced, and the peer never deleted it");
+		return;
+	}
+	/* Half-open SAs cost memory; whoever does not authenticate in time
+	 * is forgotten (bounded state under an IKE_SA_INIT flood). */
+	if (sa->state == IKE_S_INIT_DONE && sa->kill_at && now >= sa->kill_at) {
+		ikesa_kill(sa, NULL);
 		return;
 	}
 	if (sa->state == IKE_S_ESTABLISHED && sa->t) {

@@ -21,6 +21,9 @@ struct json;
 struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunnels);
 /* Open UDP port (500) for IPv4 and IPv6; 4500 arrives via the datapath. */
 int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen);
+/* Demand cookies once this many IKE SAs are half-open (0: always). */
+void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
+unsigned ike_half_open(const struct ike_ctx *ctx);
 /* Send DELETE for every IKE SA and free everything. */
 void ike_free(struct ike_ctx *ctx);
 /* Timers: retransmission, liveness, re-initiation.  Call often. */

@@ -21,6 +21,8 @@
 #define NONCE_LEN 32
 #define RETX_FIRST_MS 1000
 #define RETX_MAX 5		/* 1+2+4+8+16 s, then give up */
+#define HALF_OPEN_MS 30000	/* an IKE SA must authenticate within this */
+#define SECRET_MS 300000	/* cookie secret lifetime */
 #define KEEPALIVE_MS 20000	/* RFC 3948 §4: 20 s is the recommended default */
 #define REINIT_MIN_MS 1000
 #define REINIT_MAX_MS 30000
@@ -62,6 +64,13 @@ struct ike_ctx {
 	uint16_t port;
 	struct ike_sa *sas;
 	struct ratelimit rl;
+	/* Anti-DoS cookies (RFC 7296 §2.6): demanded once this many IKE SAs
+	 * are half-open; the secret rotates, the previous one still counts. */
+	unsigned cookie_threshold;
+	uint8_t secret[2][32];
+	uint8_t secret_ver;
+	uint64_t secret_at;
+	uint64_t cookies_sent;
 	uint8_t rx[65536];
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto/cipher.h"
+#include "crypto/prf.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
 #include "vtid/tunnel.h"
@@ -278,6 +279,54 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 	ike_auth_start(sa);
 }
 
+/* RFC 7296 §2.6: cookie = version | prf(secret, Ni | IPi | SPIi). */
+static void make_cookie(struct ike_ctx *ctx, uint8_t ver, const struct ike_pl *nonce,
+			const struct addr *src, uint64_t spi_i, uint8_t out[33])
+{
+	uint8_t spi[8];
+	struct chunk parts[3] = { { nonce->body, nonce->len }, { src->a, addr_len(src->family) },
+				  { spi, 8 } };
+
+	be64_put(spi, spi_i);
+	out[0] = ver;
+	if (prf(PRF_HMAC_SHA2_256, ctx->secret[ver & 1], 32, parts, 3, out + 1))
+		memset(out + 1, 0, 32);
+}
+
+static void rotate_secret(struct ike_ctx *ctx)
+{
+	uint64_t now = now_ms();
+
+	if (ctx->secret_at && now - ctx->secret_at < SECRET_MS)
+		return;
+	ctx->secret_ver++;
+	if (rand_bytes(ctx->secret[ctx->secret_ver & 1], 32))
+		memset(ctx->secret[ctx->secret_ver & 1], 0, 32);
+	ctx->secret_at = now;
+}
+
+/* true: go on; false: the request was answered with a cookie demand. */
+static bool cookie_ok(struct ike_ctx *ctx, const struct ike_msg *m, const struct ike_pl *nonce,
+		      const struct addr *src, const struct sockaddr_storage *from, bool natt)
+{
+	struct ike_notify n;
+	uint8_t want[33];
+
+	if (ike_half_open(ctx) < ctx->cookie_threshold)
+		return true;
+	rotate_secret(ctx);
+	if (!ike_find_notify(m, N_COOKIE, &n) && n.len == 33 &&
+	    (n.data[0] == ctx->secret_ver || n.data[0] == (uint8_t)(ctx->secret_ver - 1))) {
+		make_cookie(ctx, n.data[0], nonce, src, m->h.spi_i, want);
+		if (ct_equal(want, n.data, 33))
+			return true;
+	}
+	make_cookie(ctx, ctx->secret_ver, nonce, src, m->h.spi_i, want);
+	ike_send_error(ctx, &m->h, N_COOKIE, NULL, from, natt, want, sizeof(want));
+	ctx->cookies_sent++;
+	return false;
+}
+
 /* Tunnels that may answer a peer at this address. */
 static bool candidate(const struct tunnel *t, const struct addr *from)
 {
@@ -315,6 +364,9 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 		ike_send_error(ctx, &m->h, N_INVALID_SYNTAX, NULL, from, natt, NULL, 0);
 		return;
 	}
+	/* Stateless until the peer proves it can receive at its address. */
+	if (!cookie_ok(ctx, m, nonce, &src, from, natt))
+		return;
 	for (t = *ctx->tunnels; t; t = t->next) {
 		if (!candidate(t, &src) ||
 		    ike_props_parse(t->conf.ike, ours, IKE_MAX_PROPS, &no, err, sizeof(err)))
@@ -380,6 +432,7 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	buf_add(&sa->init_req, m->raw, m->rawlen);
 	buf_add(&sa->init_resp, msg.data, msg.len);
 	sa->state = IKE_S_INIT_DONE;
+	sa->kill_at = now_ms() + HALF_OPEN_MS;
 	sa->peer_req = 1;
 	ikesa_send_response(sa, &msg);
 	buf_free(&msg);

@@ -136,6 +136,7 @@ static void daemon_reload(struct daemon *d)
 			add_tunnel(d, &nc.t[i]);
 	conf_free(&d->conf);
 	d->conf = nc;
+	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	log_info(NULL, "configuration reloaded: %zu tunnel%s", nc.n, nc.n == 1 ? "" : "s");
 }
 
@@ -432,6 +433,7 @@ static int start(struct daemon *d)
 		return EXIT_RUNTIME;
 	}
 	dp_set_ike_handler(d->dp, on_natt_ike, d);
+	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ev_set_tick(d->ev, 100, on_tick, d);
 	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
 	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||

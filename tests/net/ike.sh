@@ -47,6 +47,17 @@ for outer in 4 6; do
 	pass "outer IPv$outer: established after INVALID_KE_PAYLOAD retry, ESP in UDP (encap = yes)"
 done
 
+# Cookies (RFC 7296 §2.6): b demands one from every initiator.
+ike_tunnel sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "psk = cookie-secret" > "$VT_TMP/a.conf"
+{ printf '[daemon]\ncookie-threshold = 0\n'
+  ike_tunnel sti0 192.0.2.2 192.0.2.1 10.255.0.2/30 "psk = cookie-secret" "start = no"; } > "$VT_TMP/b.conf"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "cookie: no carrier"
+grep -q "responder asked for a cookie" "$VT_TMP/a.log" || fail "cookie: none demanded"
+ping_ok a 10.255.0.2 || fail "cookie: no traffic"
+restart_pair
+pass "cookie demanded (cookie-threshold = 0), echoed, tunnel established"
+
 # 2. Wrong PSK and proposal mismatch: no SA, and the reason in the logs.
 ike_tunnel sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "psk = the-right-secret" > "$VT_TMP/a.conf"
 ike_tunnel sti0 192.0.2.2 192.0.2.1 10.255.0.2/30 "psk = the-wrong-secret" "start = no" > "$VT_TMP/b.conf"

@@ -88,6 +88,7 @@ static const struct bad bads[] = {
 	{ "[daemon]\ngroup = " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "group must be a group name", 2 },
 	{ "[daemon]\nport = 4500\n", "port and natt-port must differ", 2 },
+	{ "[daemon]\ncookie-threshold = -1\n", "cookie-threshold must be 0-100000", 2 },
 	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },
 	{ "[bogus]\n", "unknown section [bogus]", 1 },
 	{ "[tunnel a/b]\n", "is not a valid interface name", 1 },
