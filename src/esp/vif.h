@@ -15,7 +15,7 @@
 struct sa;
 struct datapath;
 
-#define VIF_MAX_IN 4		/* current + rekeyed inbound SAs */
+#define VIF_MAX_IN 8		/* current, rekeyed and draining inbound SAs */
 #define VIF_MAX_TS 16
 
 struct vif_stats {

@@ -121,6 +121,7 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 
 	first_error(m, &err, &n);
 	if (err) {
+		sa->col.active = false;
 		log_warn(ikesa_name(sa), "peer refused to re-key Child SA 0x%08x (notify %u)%s", old,
 			 err, err == N_TEMPORARY_FAILURE ? "; retrying shortly" : "");
 		if (ikesa_child_by_in(sa, old))
@@ -156,14 +157,18 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 		ike_delete_child(sa, sa->op_new_in);
 		return;
 	}
+	if (!ours_redundant && ikesa_child_by_in(sa, old))
+		ikesa_child_by_in(sa, old)->replaced = true;
 	if (ikesa_child_add(sa, sa->op_new_in, out, &props[0], &ni, &nr, true, true)) {
 		log_warn(ikesa_name(sa), "cannot install the re-keyed Child SA");
 		return;
 	}
 	log_info(ikesa_name(sa), "Child SA re-keyed: 0x%08x replaces 0x%08x", sa->op_new_in, old);
 	/* Make before break: the new pair carries traffic, now retire the old. */
-	if (ikesa_child_by_in(sa, old))
+	if (ikesa_child_by_in(sa, old)) {
+		ikesa_child_by_in(sa, old)->replaced = true;
 		ike_delete_child(sa, old);
+	}
 }
 
 static void child_request(struct ike_sa *sa, struct ike_msg *m)
@@ -195,8 +200,10 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 			return;
 		}
 	}
-	if (sa->op == OP_REKEY_IKE) {
-		/* §2.25: the IKE SA is being replaced; ask again on the new one. */
+	/* §2.25: the IKE SA is being replaced, or the Child SA already was
+	 * (our rekey of it completed, or we are deleting it): ask again later. */
+	if (sa->op == OP_REKEY_IKE || (old && (old->replaced || (sa->op == OP_DELETE_CHILD &&
+							       sa->op_spi == old->in)))) {
 		reply_notify(sa, m->h.msgid, N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
@@ -226,6 +233,8 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_notify(sa, m->h.msgid, N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
+	if (old && !(sa->op == OP_REKEY_CHILD && sa->op_spi == old->in))
+		old->replaced = true;	/* the peer will delete it */
 	if (old && sa->op == OP_REKEY_CHILD && sa->op_spi == old->in) {
 		sa->col.active = true;
 		sa->col.old_in = old->in;
@@ -487,7 +496,7 @@ int ike_rekey_now(struct ike_sa *sa, bool ike)
 		return 0;
 	}
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (sa->child[i].in) {
+		if (sa->child[i].in && !sa->child[i].replaced) {
 			ike_rekey_child_start(sa, &sa->child[i]);
 			return 0;
 		}

@@ -197,11 +197,21 @@ void ikesa_peer_addr(const struct ike_sa *sa, struct addr *a, uint16_t *port)
 	}
 }
 
+void ike_set_send_hook(struct ike_ctx *ctx, ike_send_hook fn, void *arg)
+{
+	ctx->hook = fn;
+	ctx->hook_arg = arg;
+}
+
 void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 		    const struct sockaddr_storage *dst, bool natt, const uint8_t *p, size_t len)
 {
 	int fd = ctx->sock[dst->ss_family == AF_INET ? 0 : 1];
 
+	if (ctx->hook) {
+		ctx->hook(ctx->hook_arg, p, len, dst, natt);
+		return;
+	}
 	if (natt) {
 		if (dp_send_nonesp(ctx->dp, src, dst, p, len) < 0)
 			log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message on the NAT-T port");
@@ -229,7 +239,8 @@ static bool peer_dead(const struct ike_sa *sa, uint64_t now)
 {
 	if (sa->state == IKE_S_ESTABLISHED && sa->t && sa->t->conf.dpd)
 		return now - sa->last_rx_ms >= sa->t->conf.dpd_timeout * 1000ULL;
-	return sa->retries >= RETX_MAX;
+	/* The last retransmission gets its full interval too. */
+	return sa->retries >= RETX_MAX && now >= sa->retx_at;
 }
 
 int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
@@ -697,7 +708,7 @@ static void lifetimes(struct ike_sa *sa, uint64_t now)
 			ike_delete_child(sa, c->in);
 			return;
 		}
-		if (now >= c->rekey_at || child_worn(sa, c)) {
+		if (!c->replaced && (now >= c->rekey_at || child_worn(sa, c))) {
 			ike_rekey_child_start(sa, c);
 			return;
 		}

@@ -24,6 +24,10 @@ int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen);
 /* Demand cookies once this many IKE SAs are half-open (0: always). */
 void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
 unsigned ike_half_open(const struct ike_ctx *ctx);
+/* Tests: hand every outgoing IKE message to fn instead of a socket. */
+typedef void (*ike_send_hook)(void *arg, const uint8_t *msg, size_t len,
+			      const struct sockaddr_storage *to, bool natt);
+void ike_set_send_hook(struct ike_ctx *ctx, ike_send_hook fn, void *arg);
 /* Send DELETE for every IKE SA and free everything. */
 void ike_free(struct ike_ctx *ctx);
 /* Timers: retransmission, liveness, re-initiation.  Call often. */

@@ -20,7 +20,7 @@
 
 #define NONCE_LEN 32
 #define RETX_FIRST_MS 1000
-#define RETX_MAX 5		/* 1+2+4+8+16 s, then give up */
+#define RETX_MAX 5		/* resent after 1, 3, 7, 15, 31 s; given up at 63 s */
 #define HALF_OPEN_MS 30000	/* an IKE SA must authenticate within this */
 #define SECRET_MS 300000	/* cookie secret lifetime */
 #define KEEPALIVE_MS 20000	/* RFC 3948 §4: 20 s is the recommended default */
@@ -34,6 +34,7 @@ struct ike_child {
 	uint32_t in, out;
 	struct ike_prop prop;
 	uint64_t installed_ms, rekey_at, expire_at;
+	bool replaced;		/* a rekey of it completed; it awaits DELETE */
 };
 
 /* What our outstanding request is about. */
@@ -71,6 +72,8 @@ struct ike_ctx {
 	uint8_t secret_ver;
 	uint64_t secret_at;
 	uint64_t cookies_sent;
+	ike_send_hook hook;
+	void *hook_arg;
 	uint8_t rx[65536];
 };
 

@@ -24,6 +24,8 @@ void log_msg(int level, const char *who, const char *fmt, ...)
 void log_rl(struct ratelimit *rl, int level, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 uint64_t now_ms(void);	/* CLOCK_MONOTONIC */
+/* Tests drive time themselves; NULL restores the monotonic clock. */
+void clock_set_source(uint64_t (*fn)(void));
 
 #define log_err(who, ...)   log_msg(LOG_ERR, who, __VA_ARGS__)
 #define log_warn(who, ...)  log_msg(LOG_WARN, who, __VA_ARGS__)

@@ -400,8 +400,11 @@ static void on_natt_ike(void *arg, const uint8_t *msg, size_t len,
 static void on_tick(void *arg)
 {
 	struct daemon *d = arg;
+	struct tunnel *t;
 
 	ike_tick(d->ike);
+	for (t = d->tunnels; t; t = t->next)
+		tunnel_tick(t);
 }
 
 static int start(struct daemon *d)

@@ -82,13 +82,59 @@ static void drop_child(struct tunnel *t, unsigned i)
 		t->state = TS_DOWN;
 }
 
+#define DRAIN_MS 2000
+
+static void drain_free(struct tunnel *t, unsigned k)
+{
+	sadb_del_in(dp_sadb(t->dp), t->draining[k]);
+	sa_free(t->draining[k]);
+	t->draining[k] = NULL;
+}
+
 void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
 {
-	unsigned i;
+	unsigned i, k, others = 0;
 
 	for (i = 0; i < VIF_MAX_IN; i++)
-		if (t->child[i].in && t->child[i].in->spi == spi_in)
+		others += t->child[i].in && t->child[i].in->spi != spi_in;
+	for (i = 0; i < VIF_MAX_IN; i++) {
+		if (!t->child[i].in || t->child[i].in->spi != spi_in)
+			continue;
+		/* Replaced by another child: packets the peer sent on the old
+		 * SA may still be on their way (ESP and IKE travel on different
+		 * sockets), so its inbound half lingers a moment. */
+		for (k = 0; others && k < VIF_MAX_IN && t->draining[k]; k++)
+			;
+		if (!others || k == VIF_MAX_IN) {
 			drop_child(t, i);
+			continue;
+		}
+		t->draining[k] = t->child[i].in;
+		t->drain_until[k] = now_ms() + DRAIN_MS;
+		t->child[i].in = NULL;
+		if (t->vif.out == t->child[i].out) {
+			struct sa *next = NULL;
+			unsigned j;
+
+			for (j = 0; j < VIF_MAX_IN; j++)
+				if (t->child[j].out && j != i &&
+				    (!next || t->child[j].out->installed_ms > next->installed_ms))
+					next = t->child[j].out;
+			sadb_set_out(&t->vif, next);
+		}
+		sa_free(t->child[i].out);
+		t->child[i].out = NULL;
+	}
+}
+
+void tunnel_tick(struct tunnel *t)
+{
+	uint64_t now = now_ms();
+	unsigned k;
+
+	for (k = 0; k < VIF_MAX_IN; k++)
+		if (t->draining[k] && now >= t->drain_until[k])
+			drain_free(t, k);
 }
 
 void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
@@ -264,9 +310,12 @@ void tunnel_destroy(struct tunnel *t)
 		return;
 	if (t->ike)
 		ike_tunnel_gone(t->ike, t);
-	for (i = 0; i < VIF_MAX_IN; i++)
+	for (i = 0; i < VIF_MAX_IN; i++) {
 		if (t->child[i].in)
 			drop_child(t, i);
+		if (t->draining[i])
+			drain_free(t, i);
+	}
 	if (t->dp)
 		dp_del_vif(t->dp, &t->vif);
 	sa_free(t->parked_in);

@@ -34,6 +34,9 @@ struct tunnel {
 	uint64_t up_since_ms;
 	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
 	struct child child[VIF_MAX_IN];
+	/* Inbound SAs of deleted children, kept a moment for stragglers. */
+	struct sa *draining[VIF_MAX_IN];
+	uint64_t drain_until[VIF_MAX_IN];
 	/*
 	 * Manual SAs taken down by "vtictl down" are kept here, so that "up"
 	 * resumes their sequence numbers and replay windows: a fresh SA with
@@ -63,5 +66,7 @@ int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool a
 	__attribute__((warn_unused_result));
 void tunnel_child_remove(struct tunnel *t, uint32_t spi_in);
 void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer);
+/* Timers: forget drained inbound SAs. */
+void tunnel_tick(struct tunnel *t);
 
 #endif

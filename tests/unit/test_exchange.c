@@ -1,0 +1,449 @@
+/*
+ * test_exchange.c - an IKEv2 initiator and responder run against each
+ * other in memory: no sockets, no TUN, a clock the test moves, and a
+ * "network" that the test can reorder or lose.  Every exchange, each
+ * failure notify, retransmission, give-up, liveness, rekeys from both
+ * ends and their collision, cookies and DELETE.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "esp/datapath.h"
+#include "esp/sadb.h"
+#include "ike/ike.h"
+#include "ike/ikesa.h"
+#include "lib/cursor.h"
+#include "test.h"
+#include "vtid/tunnel.h"
+
+static uint64_t fake_now = 1000000;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+struct pkt {
+	int to;			/* 0: a, 1: b */
+	bool natt;
+	size_t len;
+	uint8_t data[4096];
+};
+
+#define QMAX 64
+static struct pkt queue[QMAX];
+static unsigned qlen;
+
+struct node {
+	struct ike_ctx *ike;
+	struct datapath *dp;
+	struct tunnel *tunnels;
+	struct tunnel *t;
+	struct sockaddr_storage addr;
+	int idx;
+};
+
+static struct node nodes[2];
+
+static void hook(void *arg, const uint8_t *msg, size_t len, const struct sockaddr_storage *to,
+		 bool natt)
+{
+	struct node *from = arg;
+
+	(void)to;
+	if (qlen == QMAX || len > sizeof(queue[0].data))
+		return;
+	queue[qlen].to = 1 - from->idx;
+	queue[qlen].natt = natt;
+	queue[qlen].len = len;
+	memcpy(queue[qlen].data, msg, len);
+	qlen++;
+}
+
+static void sockaddr_set(struct sockaddr_storage *ss, const char *ip, uint16_t port)
+{
+	struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin_family = AF_INET;
+	s->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &s->sin_addr);
+}
+
+/* Deliver message i of the queue (and remove it). */
+static void deliver(unsigned i)
+{
+	struct pkt p = queue[i];
+	struct node *n = &nodes[p.to];
+	struct sockaddr_storage from = nodes[1 - p.to].addr;
+
+	memmove(&queue[i], &queue[i + 1], (qlen - i - 1) * sizeof(queue[0]));
+	qlen--;
+	if (p.natt)
+		((struct sockaddr_in *)&from)->sin_port = htons(4500);
+	ike_input(n->ike, p.data, p.len, &from, p.natt);
+}
+
+static void drop(unsigned i)
+{
+	memmove(&queue[i], &queue[i + 1], (qlen - i - 1) * sizeof(queue[0]));
+	qlen--;
+}
+
+/* Run the network and both timers until nothing moves. */
+static void settle(void)
+{
+	int rounds;
+
+	for (rounds = 0; rounds < 200; rounds++) {
+		ike_tick(nodes[0].ike);
+		ike_tick(nodes[1].ike);
+		if (!qlen)
+			return;
+		while (qlen)
+			deliver(0);
+	}
+}
+
+static void advance(uint64_t ms)
+{
+	uint64_t end = fake_now + ms;
+
+	while (fake_now < end) {
+		fake_now += 100;
+		ike_tick(nodes[0].ike);
+		ike_tick(nodes[1].ike);
+	}
+}
+
+static const char *const base[2] = {
+	"[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\naddress = 10.0.0.1/30\n",
+	"[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\naddress = 10.0.0.2/30\nstart = no\n",
+};
+
+static void setup(const char *extra_a, const char *extra_b)
+{
+	const char *extra[2] = { extra_a, extra_b };
+	int i;
+
+	qlen = 0;
+	for (i = 0; i < 2; i++) {
+		struct node *n = &nodes[i];
+		char text[2048];
+		struct conf c;
+		struct buf e;
+
+		memset(n, 0, sizeof(*n));
+		n->idx = i;
+		snprintf(text, sizeof(text), "%s%s", base[i], extra[i] ? extra[i] : "");
+		buf_init(&e);
+		if (conf_parse("mem", text, strlen(text), &c, &e)) {
+			fprintf(stderr, "%s", buf_str(&e));
+			exit(2);
+		}
+		buf_free(&e);
+		n->dp = dp_new(NULL);
+		n->ike = ike_new(NULL, n->dp, &n->tunnels);
+		n->t = calloc(1, sizeof(*n->t));
+		memcpy(&n->t->conf, &c.t[0], sizeof(c.t[0]));
+		conf_free(&c);
+		n->t->dp = n->dp;
+		n->t->ike = n->ike;
+		n->t->vif.tun_fd = -1;
+		strcpy(n->t->vif.name, "t");
+		prefix_parse("0.0.0.0/0", &n->t->vif.local_ts[0]);
+		prefix_parse("0.0.0.0/0", &n->t->vif.remote_ts[0]);
+		n->t->vif.n_local_ts = n->t->vif.n_remote_ts = 1;
+		if (dp_add_vif(n->dp, &n->t->vif))
+			exit(2);
+		n->tunnels = n->t;
+		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
+		ike_set_send_hook(n->ike, hook, n);
+	}
+}
+
+static void teardown(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ike_set_send_hook(nodes[i].ike, NULL, NULL);
+		ike_tunnel_gone(nodes[i].ike, nodes[i].t);
+		nodes[i].ike->sas = NULL;
+		ike_free(nodes[i].ike);
+		nodes[i].t->ike = NULL;
+		tunnel_destroy(nodes[i].t);
+		dp_free(nodes[i].dp);
+	}
+	qlen = 0;
+}
+
+static unsigned sas(int i)
+{
+	const struct ike_sa *sa;
+	unsigned n = 0;
+
+	for (sa = nodes[i].ike->sas; sa; sa = sa->next)
+		n += sa->state != IKE_S_DEAD;
+	return n;
+}
+
+static struct ike_sa *established(int i)
+{
+	struct ike_sa *sa;
+
+	for (sa = nodes[i].ike->sas; sa; sa = sa->next)
+		if (sa->state == IKE_S_ESTABLISHED)
+			return sa;
+	return NULL;
+}
+
+/* Both sides up, with matching IKE SPIs and crossed Child SA SPIs. */
+static bool consistent(void)
+{
+	struct ike_sa *a = established(0), *b = established(1);
+	struct vif *va = &nodes[0].t->vif, *vb = &nodes[1].t->vif;
+
+	return a && b && a->spi_i == b->spi_i && a->spi_r == b->spi_r && va->out && vb->out &&
+	       sadb_lookup(dp_sadb(nodes[1].dp), va->out->spi) &&
+	       sadb_lookup(dp_sadb(nodes[0].dp), vb->out->spi) && va->carrier && vb->carrier;
+}
+
+/* Child SA pairs installed (inbound SAs still draining not counted). */
+static unsigned installed_in(int i)
+{
+	unsigned k, n = 0;
+
+	for (k = 0; k < VIF_MAX_IN; k++)
+		n += nodes[i].t->child[k].in != NULL;
+	return n;
+}
+
+/* A notify of this type in a queued (unprotected) message? */
+static bool queued_notify(uint16_t type)
+{
+	unsigned i;
+
+	for (i = 0; i < qlen; i++) {
+		struct ike_msg m;
+		struct ike_notify n;
+
+		if (!ike_msg_parse(queue[i].data, queue[i].len, &m) && !ike_find_notify(&m, type, &n))
+			return true;
+	}
+	return false;
+}
+
+static void t_establish(const char *ike, const char *esp)
+{
+	char a[256];
+
+	snprintf(a, sizeof(a), "psk = in-memory-secret\nike = %s\nesp = %s\n", ike, esp);
+	setup(a, a);
+	settle();
+	CHECK(consistent(), "%s/%s: established", ike, esp);
+	CHECK(sas(0) == 1 && sas(1) == 1, "%s: one IKE SA each (%u, %u)", ike, sas(0), sas(1));
+	CHECK(nodes[0].t->state == TS_UP && nodes[1].t->state == TS_UP, "%s: tunnels up", ike);
+	teardown();
+}
+
+static void t_failures(void)
+{
+	/* Wrong PSK: the responder refuses, nobody installs anything. */
+	setup("psk = secret-number-one\n", "psk = secret-number-two\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	deliver(0);
+	deliver(0);	/* IKE_AUTH request */
+	CHECK(qlen == 1, "wrong psk: an answer");
+	settle();
+	CHECK(!established(0) && !established(1) && installed_in(0) == 0 && installed_in(1) == 0,
+	      "wrong psk: no SA");
+	CHECK(nodes[0].t->state == TS_DOWN && nodes[0].t->reinit_at > fake_now,
+	      "wrong psk: tunnel down, re-initiation scheduled with back-off");
+	teardown();
+
+	/* Proposal mismatch: NO_PROPOSAL_CHOSEN, unprotected. */
+	setup("psk = mismatch-secret\nike = chacha20poly1305-prfsha256-x25519\n",
+	      "psk = mismatch-secret\nike = aes256-sha384-modp3072\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	CHECK(queued_notify(N_NO_PROPOSAL_CHOSEN), "mismatch: NO_PROPOSAL_CHOSEN sent");
+	settle();
+	CHECK(!established(0) && sas(1) == 0, "mismatch: nothing kept");
+	teardown();
+
+	/* INVALID_KE_PAYLOAD: a retries with the group b wants. */
+	setup("psk = ke-retry-secret\nike = aes128gcm16-prfsha256-x25519-ecp384\n",
+	      "psk = ke-retry-secret\nike = aes128gcm16-prfsha256-ecp384\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	CHECK(queued_notify(N_INVALID_KE_PAYLOAD), "INVALID_KE_PAYLOAD sent");
+	settle();
+	CHECK(consistent() && established(0)->chosen.t[TT_DH][0].id == 20, "retried with ecp384");
+	teardown();
+
+	/* ESP mismatch in IKE_AUTH. */
+	setup("psk = esp-mismatch\nesp = chacha20poly1305\n", "psk = esp-mismatch\nesp = aes256gcm16\n");
+	settle();
+	CHECK(!established(0) && installed_in(0) == 0 && installed_in(1) == 0,
+	      "ESP mismatch: no Child SA");
+	teardown();
+}
+
+static void t_retransmission(void)
+{
+	setup("psk = retransmit-secret\n", "psk = retransmit-secret\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);		/* IKE_SA_INIT request reaches b */
+	drop(0);		/* its response is lost */
+	advance(1000);		/* a retransmits */
+	CHECK(qlen == 1, "IKE_SA_INIT retransmitted (%u queued)", qlen);
+	deliver(0);
+	CHECK(sas(1) == 1, "b kept one half-open SA for the retransmission");
+	deliver(0);		/* response, from b's cache */
+	deliver(0);		/* IKE_AUTH request */
+	CHECK(qlen == 1, "IKE_AUTH answered");
+	drop(0);		/* IKE_AUTH response lost */
+	advance(1000);
+	CHECK(qlen == 1, "IKE_AUTH retransmitted");
+	deliver(0);		/* b answers again from its cache */
+	CHECK(installed_in(1) == 1, "b installed one Child SA, not two");
+	deliver(0);
+	CHECK(consistent(), "established after two losses");
+	teardown();
+
+	/* Nobody answers: resent after 1, 3, 7, 15, 31 s, given up at 63 s,
+	 * then tried again after the back-off. */
+	setup("psk = give-up-secret\n", "psk = give-up-secret\n");
+	ike_tick(nodes[0].ike);
+	advance(16000);
+	CHECK(sas(0) == 1 && qlen == 5, "5 transmissions so far (%u)", qlen);
+	qlen = 0;
+	advance(16200);
+	CHECK(sas(0) == 1 && qlen == 1, "a 6th transmission at 31 s");
+	qlen = 0;
+	advance(31000);
+	CHECK(nodes[0].t->state == TS_DOWN && sas(0) == 0, "given up at 63 s");
+	qlen = 0;
+	advance(1100);
+	CHECK(qlen == 1, "re-initiated after the back-off");
+	teardown();
+}
+
+static void t_rekeys(void)
+{
+	struct ike_sa *a, *b;
+	uint32_t old_out;
+	uint64_t spi_i;
+
+	setup("psk = rekey-secret-mem\n", "psk = rekey-secret-mem\n");
+	settle();
+	old_out = nodes[0].t->vif.out->spi;
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "child rekey by a");
+	settle();
+	CHECK(consistent() && nodes[0].t->vif.out->spi != old_out, "child re-keyed by a");
+	CHECK(installed_in(0) == 1 && installed_in(1) == 1, "old child gone (%u, %u)",
+	      installed_in(0), installed_in(1));
+	CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0, "child rekey by b");
+	settle();
+	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1, "child re-keyed by b");
+
+	spi_i = established(0)->spi_i;
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, true) == 0, "IKE rekey by a");
+	settle();
+	a = established(0);
+	CHECK(consistent() && a->spi_i != spi_i && sas(0) == 1 && sas(1) == 1,
+	      "IKE SA re-keyed by a, old one deleted");
+	CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, true) == 0, "IKE rekey by b");
+	settle();
+	b = established(1);
+	CHECK(consistent() && b->initiator && sas(0) == 1 && sas(1) == 1 && installed_in(0) == 1,
+	      "IKE SA re-keyed by b, children moved");
+	/* The new IKE SA still re-keys children. */
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "child rekey on new IKE SA");
+	settle();
+	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1, "and it worked");
+
+	/* Collision: both start a Child rekey; both requests cross. */
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0 &&
+	      ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0, "two rekeys started");
+	CHECK(qlen == 2, "two requests in flight");
+	deliver(0);
+	deliver(0);		/* both requests delivered before any response */
+	settle();
+	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1,
+	      "collision: one Child SA left on each side (%u, %u)", installed_in(0),
+	      installed_in(1));
+	CHECK(nodes[0].t->vif.out && sadb_lookup(dp_sadb(nodes[1].dp), nodes[0].t->vif.out->spi),
+	      "collision: a sends on an SA b can read");
+	/* IKE rekey collision: one gets TEMPORARY_FAILURE and retries. */
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, true) == 0 &&
+	      ike_tunnel_rekey(nodes[1].ike, nodes[1].t, true) == 0, "two IKE rekeys");
+	deliver(0);
+	deliver(0);
+	settle();
+	advance(4000);
+	settle();
+	CHECK(consistent() && sas(0) == 1 && sas(1) == 1, "IKE rekey collision resolved");
+	/* Inbound SAs of replaced children drain away after 2 s. */
+	advance(2100);
+	tunnel_tick(nodes[0].t);
+	tunnel_tick(nodes[1].t);
+	CHECK(vif_in_count(&nodes[0].t->vif) == 1 && vif_in_count(&nodes[1].t->vif) == 1,
+	      "drained: one inbound SA each (%u, %u)", vif_in_count(&nodes[0].t->vif),
+	      vif_in_count(&nodes[1].t->vif));
+	teardown();
+}
+
+static void t_liveness_delete(void)
+{
+	setup("psk = dpd-secret-mem\ndpd = 1\ndpd-timeout = 3\n", "psk = dpd-secret-mem\n");
+	settle();
+	CHECK(consistent(), "up");
+	advance(1100);
+	CHECK(qlen == 1, "liveness check after 1 s of silence");
+	settle();
+	CHECK(consistent(), "answered: still up");
+	advance(1000);
+	qlen = 0;
+	advance(1000);		/* b is gone: drop everything */
+	qlen = 0;
+	advance(1500);
+	CHECK(!established(0) && !nodes[0].t->vif.carrier, "a declared b dead within dpd-timeout");
+	teardown();
+
+	setup("psk = delete-secret-mem\n", "psk = delete-secret-mem\n");
+	settle();
+	ike_tunnel_down(nodes[0].ike, nodes[0].t);
+	settle();
+	CHECK(sas(0) == 0 && sas(1) == 0 && !nodes[1].t->vif.carrier && installed_in(1) == 0,
+	      "DELETE: both sides cleared");
+	teardown();
+
+	/* Cookies: b demands one of everybody. */
+	setup("psk = cookie-secret-mem\n", "psk = cookie-secret-mem\n");
+	ike_set_cookie_threshold(nodes[1].ike, 0);
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	CHECK(queued_notify(N_COOKIE) && sas(1) == 0, "cookie demanded, no state kept");
+	settle();
+	CHECK(consistent(), "established with the cookie");
+	teardown();
+}
+
+int main(void)
+{
+	clock_set_source(fake_clock);
+	log_set_level(LOG_ERR);
+	t_establish("aes128gcm16-prfsha256-x25519", "aes128gcm16");
+	t_establish("aes256-sha256-modp2048", "aes256-sha256");
+	t_establish("aes256gcm16-prfsha384-ecp384", "aes256gcm16-esn");
+	t_establish("chacha20poly1305-prfsha512-ecp256", "chacha20poly1305");
+	t_establish("aes128-sha512-modp3072", "aes128-sha384");
+	t_failures();
+	t_retransmission();
+	t_rekeys();
+	t_liveness_delete();
+	return test_done();
+}
