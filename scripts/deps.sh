@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev
 	iproute2 iputils-ping jq nftables tcpdump tshark iperf3
 	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
 	python3-cryptography-vectors util-linux procps
-	strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins)
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins
+	conntrack)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -191,7 +191,8 @@ table ip nat {
 	}
 }
 N
-ike_tunnel sti0 198.51.100.2 192.0.2.2 10.255.0.1/30 "psk = behind-a-nat-secret" > "$VT_TMP/a.conf"
+ike_tunnel sti0 198.51.100.2 192.0.2.2 10.255.0.1/30 "psk = behind-a-nat-secret" "dpd = 1" \
+	> "$VT_TMP/a.conf"
 ike_tunnel sti0 192.0.2.2 any 10.255.0.2/30 "psk = behind-a-nat-secret" "start = no" \
 	"remote-id = 198.51.100.2" > "$VT_TMP/b.conf"
 start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
@@ -199,6 +200,19 @@ wait_until 10 has_carrier a sti0 || fail "NAT: no carrier"
 ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "NAT: no traffic"
 vtictl b -j show sti0 | jq -e '.[0].ike.nat_detected and .[0].child.encap == "udp"' >/dev/null ||
 	fail "NAT: not detected or ESP not in UDP: $(vtictl b show)"
-restart_pair
 pass "initiator behind NAT: detected, IKE on 4500, ESP in UDP, traffic both ways"
+
+# The NAT forgets the mapping and picks another port: b must follow a's
+# new address (RFC 7296 §2.23) once an authenticated message arrives
+# from it (a's liveness checks, dpd = 1), and traffic both ways resumes.
+in_ns n nft flush chain ip nat post
+in_ns n nft add rule ip nat post oifname "out0" meta l4proto udp masquerade to :40000-40099
+in_ns n nft add rule ip nat post oifname "out0" masquerade
+in_ns n conntrack -D -p udp >/dev/null 2>&1 || true
+in_ns a ping -c 1 -W 1 10.255.0.2 >/dev/null 2>&1 || true
+wait_until 10 ping_ok b 10.255.0.1 || fail "NAT rebinding: b did not follow a's new port"
+grep -q "4000[0-9]\|400[1-9][0-9]" <(in_ns n conntrack -L -p udp 2>/dev/null) ||
+	fail "NAT rebinding: the mapping did not change"
+restart_pair
+pass "NAT mapping changed (new port): b followed it, traffic both ways"
 echo "ike: all passed"

@@ -266,8 +266,39 @@ static void encrypted_payload(void)
 	}
 }
 
+static void identities(void)
+{
+	static const struct {
+		const char *s;
+		int type;	/* -1: refused */
+		size_t len;
+	} ids[] = {
+		{ "192.0.2.1", ID_IPV4_ADDR, 4 },
+		{ "2001:db8::1", ID_IPV6_ADDR, 16 },
+		{ "@vpn.example.net", ID_FQDN, 15 },
+		{ "vpn.example.net", ID_FQDN, 15 },
+		{ "branch17@example.net", ID_RFC822_ADDR, 20 },
+		{ "@#0a0b0c", ID_KEY_ID, 3 },
+		{ "@#xyz", -1, 0 },
+		{ "@", -1, 0 },
+	};
+	uint8_t type, data[256];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		int r = ike_id_from_string(ids[i].s, &type, data, &len);
+
+		if (ids[i].type < 0)
+			CHECK(r < 0, "identity '%s' must be refused", ids[i].s);
+		else
+			CHECK(r == 0 && type == ids[i].type && len == ids[i].len,
+			      "identity '%s': type %u len %zu", ids[i].s, type, len);
+	}
+}
+
 int main(void)
 {
+	identities();
 	prf_plus_kats();
 	dh_groups();
 	codec();
