@@ -164,6 +164,11 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 		log_info(ikesa_name(sa), "IKE SA %016" PRIx64 "/%016" PRIx64 " closed: %s",
 			 sa->spi_i, sa->spi_r, why);
 	ikesa_children_remove(sa);
+	/* An IKE SA it was giving birth to (rekey) dies with it. */
+	if (sa->op_new) {
+		sa->op_new->state = IKE_S_DEAD;
+		sa->op_new = NULL;
+	}
 	sa->state = IKE_S_DEAD;
 	sa->req_pending = false;
 	sa->op = OP_NONE;

@@ -169,7 +169,6 @@ static void teardown(void)
 	for (i = 0; i < 2; i++) {
 		ike_set_send_hook(nodes[i].ike, NULL, NULL);
 		ike_tunnel_gone(nodes[i].ike, nodes[i].t);
-		nodes[i].ike->sas = NULL;
 		ike_free(nodes[i].ike);
 		nodes[i].t->ike = NULL;
 		tunnel_destroy(nodes[i].t);
