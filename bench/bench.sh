@@ -46,21 +46,26 @@ start_vtid a "$VT_TMP/a.conf" -q
 start_vtid b "$VT_TMP/b.conf" -q
 measure "vti aes128gcm16" 10.255.0.2
 
-# wireguard-go: foreground (-f) inside each namespace; distinct names keep
-# their UAPI sockets in /var/run/wireguard apart.
-for s in a b; do
-	in_ns $s wireguard-go -f "wg$s" >"$VT_TMP/wg$s.log" 2>&1 &
-	VT_PIDS+=("$!")
+# wireguard-go: foreground (-f) inside each namespace; names unique to this
+# run keep their UAPI sockets in /var/run/wireguard apart from any other.
+WA="wga$$"; WB="wgb$$"
+trap 'rm -f /var/run/wireguard/$WA.sock /var/run/wireguard/$WB.sock; vt_cleanup' EXIT
+in_ns a wireguard-go -f "$WA" >"$VT_TMP/wga.log" 2>&1 &
+VT_PIDS+=("$!")
+in_ns b wireguard-go -f "$WB" >"$VT_TMP/wgb.log" 2>&1 &
+VT_PIDS+=("$!")
+for _ in $(seq 50); do
+	[ -S "/var/run/wireguard/$WA.sock" ] && [ -S "/var/run/wireguard/$WB.sock" ] && break
+	sleep 0.1
 done
-for _ in $(seq 50); do [ -S /var/run/wireguard/wga.sock ] && [ -S /var/run/wireguard/wgb.sock ] && break; sleep 0.1; done
 (umask 077; wg genkey > "$VT_TMP/wga.key"; wg genkey > "$VT_TMP/wgb.key")
 pa=$(wg pubkey < "$VT_TMP/wga.key"); pb=$(wg pubkey < "$VT_TMP/wgb.key")
-in_ns a wg set wga private-key "$VT_TMP/wga.key" listen-port 51820 \
+in_ns a wg set "$WA" private-key "$VT_TMP/wga.key" listen-port 51820 \
 	peer "$pb" endpoint 192.0.2.2:51820 allowed-ips 10.254.0.2/32
-in_ns b wg set wgb private-key "$VT_TMP/wgb.key" listen-port 51820 \
+in_ns b wg set "$WB" private-key "$VT_TMP/wgb.key" listen-port 51820 \
 	peer "$pa" endpoint 192.0.2.1:51820 allowed-ips 10.254.0.1/32
-in_ns a ip addr add 10.254.0.1/30 dev wga; in_ns a ip link set wga mtu 1420 up
-in_ns b ip addr add 10.254.0.2/30 dev wgb; in_ns b ip link set wgb mtu 1420 up
+in_ns a ip addr add 10.254.0.1/30 dev "$WA"; in_ns a ip link set "$WA" mtu 1420 up
+in_ns b ip addr add 10.254.0.2/30 dev "$WB"; in_ns b ip link set "$WB" mtu 1420 up
 measure "wireguard-go" 10.254.0.2
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
