@@ -204,6 +204,18 @@ static int t_remote(struct parser *p, char *v)
 	return t_addr(p, v, &p->t->remote, "remote", true);
 }
 
+static int t_remote_port(struct parser *p, char *v)
+{
+	unsigned long x;
+
+	if (parse_uint(v, 1, 65535, &x) < 0) {
+		err_at(p, p->line, "remote-port must be a UDP port number (1-65535), not '%s'", v);
+		return -1;
+	}
+	p->t->remote_port = (uint16_t)x;
+	return 0;
+}
+
 static int t_id(struct parser *p, char *v, char *out, const char *key)
 {
 	if (!v[0] || strlen(v) >= CONF_MAX_ID) {
@@ -534,6 +546,7 @@ static const struct keydef daemon_keys[] = {
 static const struct keydef tunnel_keys[] = {
 	{ "local", t_local },
 	{ "remote", t_remote },
+	{ "remote-port", t_remote_port },
 	{ "local-id", t_local_id },
 	{ "remote-id", t_remote_id },
 	{ "psk", t_psk },
@@ -574,6 +587,7 @@ static void tunnel_defaults(struct tunnel_conf *t)
 	int i;
 
 	t->mtu = 1400;
+	t->remote_port = 500;
 	t->start = true;
 	t->dpd = 30;
 	t->ike_lifetime = 14400;

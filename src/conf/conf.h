@@ -30,6 +30,7 @@ struct tunnel_conf {
 	unsigned line;			/* of the [tunnel NAME] header */
 
 	struct addr local, remote;	/* remote.family 0: "any" */
+	uint16_t remote_port;		/* the peer's IKE port */
 	char local_id[CONF_MAX_ID], remote_id[CONF_MAX_ID];
 	uint8_t psk[CONF_MAX_PSK];
 	size_t psk_len;

@@ -147,7 +147,7 @@ void ike_init_start(struct ike_ctx *ctx, struct tunnel *t)
 		return;
 	sa->t = t;
 	sa->local = t->conf.local;
-	sockaddr_of(&t->conf.remote, ctx->port, &sa->peer);
+	sockaddr_of(&t->conf.remote, t->conf.remote_port, &sa->peer);
 	sa->force_encap = t->conf.encap == ENCAP_MODE_YES;
 	sa->ni_len = NONCE_LEN;
 	sa->state = IKE_S_INIT_SENT;

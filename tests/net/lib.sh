@@ -78,19 +78,23 @@ link_ab() {
 }
 
 # start_vtid NS CONF [extra args]: run vtid in NS; waits for its socket.
-start_vtid() {
-	local ns="$1" conf="$2"; shift 2
-	local sock="$VT_TMP/$ns.sock" log="$VT_TMP/$ns.log"
+start_vtid() { local ns="$1"; shift; start_vtid_as "$ns" "$ns" "$@"; }
+
+# start_vtid_as KEY NS CONF [extra args]: a vtid in NS whose socket, log
+# and PID variable are named KEY (several daemons in one namespace).
+start_vtid_as() {
+	local key="$1" ns="$2" conf="$3"; shift 3
+	local sock="$VT_TMP/$key.sock" log="$VT_TMP/$key.log"
 	chmod 600 "$conf"
 	ip netns exec "$VT_ID$ns" "$VTID" -c "$conf" -S "$sock" "$@" >>"$log" 2>&1 &
 	VT_PIDS+=("$!")
-	eval "PID_$ns=$!"
+	eval "PID_$key=$!"
 	for _ in $(seq 100); do
 		[ -S "$sock" ] && return 0
-		kill -0 "$!" 2>/dev/null || { cat "$log" >&2; fail "vtid in $ns exited"; }
+		kill -0 "$!" 2>/dev/null || { cat "$log" >&2; fail "vtid $key in $ns exited"; }
 		sleep 0.05
 	done
-	fail "vtid in $ns did not open its control socket"
+	fail "vtid $key in $ns did not open its control socket"
 }
 
 # stop_vtid NS: SIGTERM and wait for a clean exit (status 0).
