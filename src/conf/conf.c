@@ -342,6 +342,15 @@ static int t_mtu(struct parser *p, char *v)
 	return 0;
 }
 
+static int t_mss_clamp(struct parser *p, char *v)
+{
+	if (parse_bool(v, &p->t->mss_clamp) < 0) {
+		err_at(p, p->line, "mss-clamp must be yes or no, not '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int t_ike(struct parser *p, char *v)
 {
 	if (strlen(v) >= sizeof(p->t->ike)) {
@@ -553,6 +562,7 @@ static const struct keydef tunnel_keys[] = {
 	{ "psk-file", t_psk_file },
 	{ "address", t_address },
 	{ "mtu", t_mtu },
+	{ "mss-clamp", t_mss_clamp },
 	{ "ike", t_ike },
 	{ "esp", t_esp },
 	{ "local-ts", t_local_ts },
@@ -586,7 +596,8 @@ static void tunnel_defaults(struct tunnel_conf *t)
 	static const char *const any[] = { "0.0.0.0/0", "::/0" };
 	int i;
 
-	t->mtu = 1400;
+	t->mtu = 0;
+	t->mss_clamp = true;
 	t->remote_port = 500;
 	t->start = true;
 	t->dpd = 30;
@@ -669,7 +680,7 @@ static void end_tunnel(struct parser *p)
 	if (!given(p, "dpd-timeout"))
 		t->dpd_timeout = t->dpd * 3 < 3 ? 3 : t->dpd * 3;
 	for (i = 0; i < t->n_addrs; i++)
-		if (t->addrs[i].addr.family == AF_INET6 && t->mtu < 1280)
+		if (t->addrs[i].addr.family == AF_INET6 && t->mtu && t->mtu < 1280)
 			err_at(p, line_of(p, "mtu"), "tunnel %s: IPv6 needs mtu >= 1280", t->name);
 	if (t->mode == MODE_MANUAL)
 		check_manual(p, t);

@@ -36,7 +36,8 @@ struct tunnel_conf {
 	size_t psk_len;
 	struct prefix addrs[CONF_MAX_ADDRS];
 	unsigned n_addrs;
-	unsigned mtu;
+	unsigned mtu;			/* 0: derived from the outer path */
+	bool mss_clamp;
 	char ike[512];
 	struct esp_suite esp[CONF_MAX_PROPOSALS];
 	unsigned n_esp;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "esp/esp.h"
+#include "esp/tcpmss.h"
 #include "lib/cursor.h"
 #include "lib/log.h"
 #include "platform/platform.h"
@@ -167,6 +168,8 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 		log_rl(&v->rl, LOG_DEBUG, v->name, "inner packet outside traffic selectors dropped");
 		return;
 	}
+	if (v->mss_mtu)
+		tcp_mss_clamp(inner, inner_len, v->mss_mtu);
 	if (v->tun_fd >= 0 && write(v->tun_fd, inner, inner_len) < 0) {
 		v->st.rx_dropped++;
 		return;
@@ -196,6 +199,8 @@ void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len)
 		v->st.tx_dropped++;
 		return;
 	}
+	if (v->mss_mtu)
+		tcp_mss_clamp(inner, len, v->mss_mtu);
 	r = esp_encap(sa, inner, len, &pkt, &plen);
 	if (r == ESP_EXHAUSTED) {
 		v->st.tx_dropped++;

@@ -77,6 +77,18 @@ uint64_t sa_seq_max(const struct sa *sa)
 	return sa->suite.esn ? UINT64_MAX : UINT32_MAX;
 }
 
+size_t esp_max_inner(const struct esp_suite *s, size_t avail)
+{
+	size_t fixed = ESP_HDR_LEN + esp_suite_iv_len(s) + esp_suite_icv_len(s);
+	size_t align = esp_suite_align(s), room;
+
+	/* payload + 2-byte trailer, padded to the alignment, must fit. */
+	if (avail < fixed + align)
+		return 0;
+	room = (avail - fixed) / align * align;
+	return room - 2;
+}
+
 uint32_t esp_spi(const uint8_t *pkt, size_t len)
 {
 	return len >= ESP_HDR_LEN ? be32_get(pkt) : 0;

@@ -52,6 +52,9 @@ enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
 enum esp_result esp_decap(struct sa *sa, uint8_t *pkt, size_t len,
 			  uint8_t **inner, size_t *inner_len, uint8_t *nh);
 
+/* The largest inner packet whose ESP packet fits in avail bytes. */
+size_t esp_max_inner(const struct esp_suite *s, size_t avail);
+
 /* The SPI of an ESP packet, or 0 when it is too short to have one. */
 uint32_t esp_spi(const uint8_t *pkt, size_t len);
 

@@ -38,6 +38,7 @@ struct vif {
 	unsigned n_local_ts, n_remote_ts;
 
 	struct datapath *dp;
+	unsigned mss_mtu;	/* clamp TCP MSS to fit this inner MTU; 0: off */
 	struct vif_stats st;
 	struct ratelimit rl;
 };

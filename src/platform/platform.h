@@ -22,6 +22,9 @@ int tun_set_carrier(int fd, bool on);
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
 int netif_add_addr(int ifindex, const struct prefix *p);
 
+/* MTU of the route towards a destination (the outer path), or -errno. */
+int path_mtu(const struct addr *dst);
+
 /* Sockets.  Non-blocking, close-on-exec, buffers sized for bursts. */
 int sock_udp_open(int family, uint16_t port);
 int sock_esp_open(int family);		/* raw IP protocol 50 */

@@ -60,7 +60,8 @@ static void json_tunnel(struct json *j, struct ike_ctx *ike, const struct tunnel
 	json_str(j, "local", addr_str(&t->conf.local, a, sizeof(a)));
 	json_str(j, "remote", addr_str(&t->conf.remote, a, sizeof(a)));
 	json_bool(j, "carrier", t->vif.carrier);
-	json_u64(j, "mtu", t->conf.mtu);
+	json_u64(j, "mtu", t->mtu);
+	json_u64(j, "mss_clamp_mtu", t->vif.mss_mtu);
 	json_u64(j, "uptime", t->state == TS_UP ? (now_ms() - t->up_since_ms) / 1000 : 0);
 	ike_show_json(ike, t, j);
 	if (in && out) {

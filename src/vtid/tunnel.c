@@ -236,6 +236,38 @@ void tunnel_down(struct tunnel *t)
 	log_info(t->conf.name, "SAs removed");
 }
 
+/*
+ * RFC 4459 §3: size the interface so that an inner packet never needs
+ * fragmenting outside: the outer path MTU less the worst case of every
+ * suite this tunnel may use (UDP encapsulation included unless it is off).
+ */
+static void size_interface(struct tunnel *t)
+{
+	const struct tunnel_conf *c = &t->conf;
+	int path = c->remote.family ? path_mtu(&c->remote) : -1;
+	size_t outer, fit = 65535, f;
+	unsigned i;
+	bool udp = c->encap == ENCAP_MODE_YES || (c->mode == MODE_IKE && c->encap == ENCAP_MODE_AUTO);
+
+	if (path < 576)
+		path = 1500;
+	outer = (c->local.family == AF_INET6 ? 40 : 20) + (udp ? 8 : 0);
+	for (i = 0; i < c->n_esp; i++) {
+		f = esp_max_inner(&c->esp[i], (size_t)path - outer);
+		if (f < fit)
+			fit = f;
+	}
+	t->mtu = c->mtu ? c->mtu : (unsigned)fit;
+	if (t->mtu < 576)
+		t->mtu = 576;
+	for (i = 0; !c->mtu && i < c->n_addrs; i++)
+		if (c->addrs[i].addr.family == AF_INET6 && t->mtu < 1280)
+			t->mtu = 1280;	/* IPv6 needs it (RFC 8200 §5); ESP may then fragment */
+	t->vif.mss_mtu = c->mss_clamp ? (unsigned)(fit < t->mtu ? fit : t->mtu) : 0;
+	log_info(c->name, "outer path MTU %d, largest inner packet %zu: interface MTU %u%s", path,
+		 fit, t->mtu, c->mss_clamp ? ", TCP MSS clamped to fit" : "");
+}
+
 static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 {
 	char p[PREFIX_STRLEN];
@@ -249,7 +281,8 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 		return r;
 	}
 	t->vif.tun_fd = r;
-	r = netif_setup(t->vif.ifindex, t->conf.mtu);
+	size_interface(t);
+	r = netif_setup(t->vif.ifindex, t->mtu);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot configure %s: %s", t->conf.name, strerror(-r));
 		return r;
@@ -291,7 +324,7 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 		tunnel_destroy(t);
 		return NULL;
 	}
-	log_info(c->name, "interface created (mtu %u, %u address%s)", c->mtu, c->n_addrs,
+	log_info(c->name, "interface created (mtu %u, %u address%s)", t->mtu, c->n_addrs,
 		 c->n_addrs == 1 ? "" : "es");
 	/* IKE tunnels are started by the IKE timer, so a reload can add
 	 * many without blocking; manual ones install their SAs now. */

@@ -30,6 +30,7 @@ struct tunnel {
 	struct datapath *dp;
 	struct ike_ctx *ike;
 	enum tunnel_state state;
+	unsigned mtu;			/* of the interface */
 	bool admin_down;		/* "vtictl down": do not re-initiate */
 	uint64_t up_since_ms;
 	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */

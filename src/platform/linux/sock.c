@@ -127,3 +127,42 @@ int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst
 	}
 	return sendmsg(fd, &m, 0) < 0 ? -errno : 0;
 }
+
+int path_mtu(const struct addr *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl, ol = sizeof(int);
+	int fd, mtu = 0, r;
+
+	memset(&ss, 0, sizeof(ss));
+	if (dst->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(500);
+		memcpy(&s4->sin_addr, dst->a, 4);
+		sl = sizeof(*s4);
+	} else if (dst->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(500);
+		memcpy(&s6->sin6_addr, dst->a, 16);
+		sl = sizeof(*s6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* connect() on UDP sends nothing; it binds the route, whose MTU the
+	 * kernel reports (including what PMTU discovery learnt). */
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    getsockopt(fd, dst->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+		       dst->family == AF_INET ? IP_MTU : IPV6_MTU, &mtu, &ol) < 0)
+		r = -errno;
+	else
+		r = mtu;
+	close(fd);
+	return r;
+}
