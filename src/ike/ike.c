@@ -829,6 +829,24 @@ void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
 	reap(ctx);
 }
 
+void ike_rekey_eta(struct ike_ctx *ctx, const struct tunnel *t, long *ike_s, long *child_s)
+{
+	struct ike_sa *sa = ctx ? tunnel_sa(ctx, t) : NULL;
+	uint64_t now = now_ms(), c = 0;
+	unsigned i;
+
+	*ike_s = *child_s = -1;
+	if (!sa || sa->state != IKE_S_ESTABLISHED)
+		return;
+	if (sa->rekey_at)
+		*ike_s = sa->rekey_at > now ? (long)((sa->rekey_at - now) / 1000) : 0;
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].in && !sa->child[i].replaced && (!c || sa->child[i].rekey_at < c))
+			c = sa->child[i].rekey_at;
+	if (c)
+		*child_s = c > now ? (long)((c - now) / 1000) : 0;
+}
+
 static const char *state_name(enum ike_state s)
 {
 	static const char *const n[] = { "init-sent", "auth-sent", "init-done", "established",

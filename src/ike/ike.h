@@ -42,6 +42,8 @@ int ike_tunnel_rekey(struct ike_ctx *ctx, struct tunnel *t, bool ike);
 /* The tunnel is going away: forget it without waiting for anything. */
 void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t);
 
+/* Seconds until the tunnel's IKE SA / first Child SA re-key; -1 if none. */
+void ike_rekey_eta(struct ike_ctx *ctx, const struct tunnel *t, long *ike_s, long *child_s);
 /* For "show": IKE state of the tunnel, or null. */
 void ike_show_json(struct ike_ctx *ctx, const struct tunnel *t, struct json *j);
 void ike_show_text(struct ike_ctx *ctx, const struct tunnel *t, struct buf *b);

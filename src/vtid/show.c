@@ -84,21 +84,82 @@ static void json_tunnel(struct json *j, struct ike_ctx *ike, const struct tunnel
 	json_obj_close(j);
 }
 
-static void text_tunnel(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
+static void duration(char *out, size_t n, long s)
+{
+	if (s < 0)
+		snprintf(out, n, "-");
+	else if (s < 3600)
+		snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, n, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, n, "%ldd%02ldh", s / 86400, s / 3600 % 24);
+}
+
+static void human(char *out, size_t n, uint64_t v)
+{
+	static const char units[] = " KMGTP";
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1000 && u < 5) {
+		d /= 1000;
+		u++;
+	}
+	if (u)
+		snprintf(out, n, "%.1f%c", d, units[u]);
+	else
+		snprintf(out, n, "%" PRIu64, v);
+}
+
+static long uptime_s(const struct tunnel *t)
+{
+	return t->state == TS_UP ? (long)((now_ms() - t->up_since_ms) / 1000) : -1;
+}
+
+/* One line per tunnel: what an operator scans first. */
+static void table_header(struct buf *b)
+{
+	buf_printf(b, "%-15s %-10s %-22s %-8s %-18s %7s %7s %7s %7s %6s %7s\n", "TUNNEL", "STATE",
+		   "PEER", "UPTIME", "ESP", "TX-PKT", "TX-B", "RX-PKT", "RX-B", "DROPS", "REKEY");
+}
+
+static void table_row(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
+{
+	const struct vif_stats *s = &t->vif.st;
+	char peer[ADDR_STRLEN], up[16], esp[64] = "-", tp[16], tb[16], rp[16], rb[16], rk[16];
+	long ike_s, child_s;
+
+	addr_str(&t->conf.remote, peer, sizeof(peer));
+	duration(up, sizeof(up), uptime_s(t));
+	if (t->vif.out)
+		suite_of(t->vif.out, esp, sizeof(esp));
+	human(tp, sizeof(tp), s->tx_packets);
+	human(tb, sizeof(tb), s->tx_bytes);
+	human(rp, sizeof(rp), s->rx_packets);
+	human(rb, sizeof(rb), s->rx_bytes);
+	ike_rekey_eta(ike, t, &ike_s, &child_s);
+	duration(rk, sizeof(rk), child_s);
+	buf_printf(b, "%-15s %-10s %-22s %-8s %-18s %7s %7s %7s %7s %6" PRIu64 " %7s\n",
+		   t->conf.name, t->vif.carrier ? tunnel_state_name(t->state) : t->state == TS_UP ?
+		   "up,nocarr" : tunnel_state_name(t->state), peer, up, esp, tp, tb, rp, rb,
+		   s->rx_dropped + s->tx_dropped, rk);
+}
+
+/* Everything about one tunnel. */
+static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
 {
 	const struct sa *in = first_in(&t->vif), *out = t->vif.out;
 	const struct vif_stats *s = &t->vif.st;
-	char l[ADDR_STRLEN], r[ADDR_STRLEN], name[64];
-	uint64_t up = t->state == TS_UP ? (now_ms() - t->up_since_ms) / 1000 : 0;
+	char l[ADDR_STRLEN], r[ADDR_STRLEN], name[64], up[16], rk1[16], rk2[16];
+	long ike_s, child_s;
 
-	buf_printf(b, "%s: %s, carrier %s, %s %s -> %s", t->conf.name,
+	duration(up, sizeof(up), uptime_s(t));
+	buf_printf(b, "%s: %s, carrier %s, %s %s -> %s, up %s, mtu %u%s\n", t->conf.name,
 		   tunnel_state_name(t->state), t->vif.carrier ? "on" : "off",
 		   t->conf.mode == MODE_MANUAL ? "manual" : "ike",
-		   addr_str(&t->conf.local, l, sizeof(l)), addr_str(&t->conf.remote, r, sizeof(r)));
-	if (t->state == TS_UP)
-		buf_printf(b, ", up %" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s", up / 3600,
-			   up / 60 % 60, up % 60);
-	buf_printf(b, "\n");
+		   addr_str(&t->conf.local, l, sizeof(l)), addr_str(&t->conf.remote, r, sizeof(r)),
+		   up, t->mtu, t->vif.mss_mtu ? ", MSS clamped" : "");
 	ike_show_text(ike, t, b);
 	if (in && out) {
 		suite_of(out, name, sizeof(name));
@@ -108,6 +169,12 @@ static void text_tunnel(struct buf *b, struct ike_ctx *ike, const struct tunnel 
 			   in->replay.window);
 	} else {
 		buf_printf(b, "  child   none\n");
+	}
+	ike_rekey_eta(ike, t, &ike_s, &child_s);
+	if (ike_s >= 0 || child_s >= 0) {
+		duration(rk1, sizeof(rk1), ike_s);
+		duration(rk2, sizeof(rk2), child_s);
+		buf_printf(b, "  rekey   IKE SA in %s, Child SA in %s\n", rk1, rk2);
 	}
 	buf_printf(b, "  tx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " dropped\n",
 		   s->tx_packets, s->tx_bytes, s->tx_dropped);
@@ -127,13 +194,17 @@ void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *lis
 	json_init(&j, out);
 	if (json)
 		json_arr_open(&j, NULL);
+	else if (!only)
+		table_header(out);
 	for (t = list; t; t = t->next) {
 		if (only && strcmp(only, t->conf.name) != 0)
 			continue;
 		if (json)
 			json_tunnel(&j, ike, t);
+		else if (only)
+			text_detail(out, ike, t);
 		else
-			text_tunnel(out, ike, t);
+			table_row(out, ike, t);
 	}
 	if (json) {
 		json_arr_close(&j);

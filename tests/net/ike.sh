@@ -215,4 +215,7 @@ grep -q "4000[0-9]\|400[1-9][0-9]" <(in_ns n conntrack -L -p udp 2>/dev/null) ||
 	fail "NAT rebinding: the mapping did not change"
 restart_pair
 pass "NAT mapping changed (new port): b followed it, traffic both ways"
+assert_no_secret outer-4-secret outer-6-secret cookie-secret the-right-secret the-wrong-secret \
+	secret-number-0 rekey-secret liveness-secret behind-a-nat-secret
+pass "no PSK appears in any log"
 echo "ike: all passed"

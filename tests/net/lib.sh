@@ -228,3 +228,16 @@ stop_charon() {
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+
+# assert_no_secret SECRET...: no log (or show output) of this run contains them.
+assert_no_secret() {
+	local s f
+	for s in "$@"; do
+		s="${s#0x}"
+		for f in "$VT_TMP"/*.log; do
+			[ -f "$f" ] || continue
+			grep -qiF -- "$s" "$f" && fail "secret found in $f"
+		done
+	done
+	return 0
+}

@@ -109,6 +109,9 @@ grep -q "a.conf:[0-9]*: section header" "$VT_TMP/a.log" || fail "broken reload: 
 in_ns a ip link show new0 >/dev/null || fail "broken reload changed the running tunnels"
 pass "reload: 150 pings, 0 lost; bad0 removed, new0 added; broken file rejected with FILE:LINE"
 
+vtictl a show sti0 > "$VT_TMP/show.log"; vtictl a -j show > "$VT_TMP/showj.log"
+assert_no_secret "$K1" "$K2" "$BAD"
+pass "no key in logs or vtictl show"
 stop_vtid a
 in_ns a ip link show sti0 >/dev/null 2>&1 && fail "interface left after SIGTERM"
 [ -e "$VT_TMP/a.sock" ] && fail "control socket left after SIGTERM"
