@@ -105,7 +105,8 @@ static void remove_tunnel(struct daemon *d, struct tunnel *t)
 
 /*
  * Apply a new configuration: unchanged tunnels are left alone (their SAs
- * keep passing traffic), changed ones are rebuilt, removed ones go away.
+ * keep passing traffic), changed ones are re-keyed (re-created only if
+ * their interface changed), removed ones send DELETE and go away.
  */
 static void daemon_reload(struct daemon *d)
 {
@@ -126,10 +127,18 @@ static void daemon_reload(struct daemon *d)
 	buf_free(&errors);
 	for (t = d->tunnels; t; t = next) {
 		const struct tunnel_conf *tc = conf_find(&nc, t->conf.name);
+		char err[256] = "";
 
 		next = t->next;
-		if (!tc || !tunnel_conf_equal(tc, &t->conf))
-			remove_tunnel(d, t);
+		if (tc && tunnel_conf_equal(tc, &t->conf))
+			continue;
+		/* Changed: re-key in place if the interface can stay. */
+		if (tc && tunnel_reconfigure(t, tc, err, sizeof(err)) != -EAGAIN) {
+			if (err[0])
+				log_err(t->conf.name, "%s", err);
+			continue;
+		}
+		remove_tunnel(d, t);
 	}
 	for (i = 0; i < nc.n; i++)
 		if (!find_tunnel(d, nc.t[i].name, NULL))

@@ -335,6 +335,40 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 	return t;
 }
 
+int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (c->n_addrs != t->conf.n_addrs || memcmp(c->addrs, t->conf.addrs, sizeof(c->addrs)) ||
+	    c->mtu != t->conf.mtu || c->mss_clamp != t->conf.mss_clamp ||
+	    c->mode != t->conf.mode)
+		return -EAGAIN;
+	if (t->conf.mode == MODE_IKE) {
+		ike_tunnel_down(t->ike, t);	/* DELETE to the peer */
+	} else {
+		for (i = 0; i < VIF_MAX_IN; i++)
+			if (t->child[i].in)
+				drop_child(t, i);
+	}
+	/* Manual SAs kept for "vtictl up" carry the old keys: drop them. */
+	sa_free(t->parked_in);
+	sa_free(t->parked_out);
+	t->parked_in = t->parked_out = NULL;
+	wipe(&t->conf, sizeof(t->conf));
+	memcpy(&t->conf, c, sizeof(*c));
+	memcpy(t->vif.local_ts, c->local_ts, sizeof(c->local_ts));
+	memcpy(t->vif.remote_ts, c->remote_ts, sizeof(c->remote_ts));
+	t->vif.n_local_ts = c->n_local_ts;
+	t->vif.n_remote_ts = c->n_remote_ts;
+	t->admin_down = false;
+	t->reinit_at = t->reinit_ms = 0;
+	t->state = TS_DOWN;
+	log_info(c->name, "configuration changed: re-keying with the new settings");
+	if (c->start && c->mode == MODE_MANUAL)
+		return tunnel_up(t, err, errlen);
+	return 0;
+}
+
 void tunnel_destroy(struct tunnel *t)
 {
 	unsigned i;

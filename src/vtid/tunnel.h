@@ -51,6 +51,13 @@ struct tunnel {
  * On failure *err says why (for "exit 3" at start-up). */
 struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 			     const struct tunnel_conf *c, char *err, size_t errlen);
+/*
+ * Apply a changed configuration to a running tunnel, keeping its
+ * interface (and so its routes): close the SAs, take the new settings,
+ * negotiate or install again.  -EAGAIN when the interface itself changed
+ * (addresses, MTU) and the tunnel must be re-created.
+ */
+int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err, size_t errlen);
 /* Remove SAs and interface. */
 void tunnel_destroy(struct tunnel *t);
 int tunnel_up(struct tunnel *t, char *err, size_t errlen);

@@ -96,6 +96,13 @@ conf_a no "$(manual_tunnel new0 192.0.2.1 192.0.2.2 chacha20poly1305 0x1003 0x20
 sed -i '/^\[tunnel bad0\]/,/^address/d' "$VT_TMP/a.conf"
 vtictl a reload >/dev/null
 sleep 0.3
+# Change new0's keys and SPIs: re-keyed in place, its interface stays.
+ifx=$(in_ns a cat /sys/class/net/new0/ifindex)
+sed -i 's/^spi-in = 0x1003$/spi-in = 0x1004/' "$VT_TMP/a.conf"
+vtictl a reload >/dev/null
+[ "$(in_ns a cat /sys/class/net/new0/ifindex)" = "$ifx" ] || fail "changed tunnel lost its interface"
+[ "$(vtictl a -j show new0 | jq -r '.[0].child.spi_in')" = 0x00001004 ] || fail "change not applied"
+sleep 0.3
 echo "[tunnel" >> "$VT_TMP/a.conf"
 kill -HUP "$(eval echo \$PID_a)"
 sleep 0.3
@@ -107,7 +114,7 @@ grep -q "reload of .* failed; keeping the running configuration" "$VT_TMP/a.log"
 	fail "broken reload not reported"
 grep -q "a.conf:[0-9]*: section header" "$VT_TMP/a.log" || fail "broken reload: no FILE:LINE"
 in_ns a ip link show new0 >/dev/null || fail "broken reload changed the running tunnels"
-pass "reload: 150 pings, 0 lost; bad0 removed, new0 added; broken file rejected with FILE:LINE"
+pass "reload: 150 pings, 0 lost; bad0 removed, new0 added then changed in place; broken file rejected with FILE:LINE"
 
 vtictl a show sti0 > "$VT_TMP/show.log"; vtictl a -j show > "$VT_TMP/showj.log"
 assert_no_secret "$K1" "$K2" "$BAD"
