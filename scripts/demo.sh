@@ -71,6 +71,75 @@ echo "ping: no reply, as expected"
 show vtictl gwA up sti0
 show in_ns hostA ping -c 1 -q 10.2.0.10
 
-step "Clean teardown"
 stop_vtid gwA; stop_vtid gwB
-echo "demo finished: both tunnels torn down, namespaces removed on exit"
+
+step "Part 2: three sites, IKEv2 tunnels in a triangle, OSPF over them (BIRD 2)"
+PSK=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+for n in 1 2 3; do
+	ns_add s$n
+	in_ns s$n sysctl -qw net.ipv4.ip_forward=1
+	ip -n "${VT_ID}s$n" link add lan0 type veth peer name lan1
+	in_ns s$n ip link set lan0 up; in_ns s$n ip link set lan1 up
+	in_ns s$n ip addr add 10.$n.0.1/24 dev lan0
+	: > "$VT_TMP/s$n.conf"
+done
+for pair in 12 13 23; do
+	a=${pair:0:1}; b=${pair:1:1}
+	ip link add "${VT_ID}u$pair" netns "${VT_ID}s$a" type veth peer name "${VT_ID}v$pair" netns "${VT_ID}s$b"
+	in_ns s$a ip link set "${VT_ID}u$pair" name u$pair up
+	in_ns s$b ip link set "${VT_ID}v$pair" name u$b$a up
+	in_ns s$a ip addr add 172.16.$pair.1/30 dev u$pair
+	in_ns s$b ip addr add 172.16.$pair.2/30 dev u$b$a
+	printf '[tunnel t%s]\nlocal = 172.16.%s.1\nremote = 172.16.%s.2\naddress = 10.255.%s.1/30\npsk = %s\ndpd = 1\ndpd-timeout = 3\n' \
+		"$a$b" "$pair" "$pair" "$pair" "$PSK" >> "$VT_TMP/s$a.conf"
+	printf '[tunnel t%s]\nlocal = 172.16.%s.2\nremote = 172.16.%s.1\naddress = 10.255.%s.2/30\npsk = %s\ndpd = 1\ndpd-timeout = 3\nstart = no\n' \
+		"$b$a" "$pair" "$pair" "$pair" "$PSK" >> "$VT_TMP/s$b.conf"
+done
+for n in 1 2 3; do
+	start_vtid s$n "$VT_TMP/s$n.conf"
+	cat > "$VT_TMP/bird$n.conf" <<B
+router id 10.0.0.$n;
+protocol device { scan time 1; }
+protocol kernel { ipv4 { import none; export all; }; }
+protocol ospf v2 {
+	ipv4 { import all; export none; };
+	area 0 {
+		interface "lan0" { stub yes; };
+		interface "t*" { type ptp; hello 1; dead count 3; };
+	};
+}
+B
+	in_ns s$n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" >/dev/null 2>&1 &
+	VT_PIDS+=("$!")
+done
+via() { in_ns s1 ip route get 10.2.0.1 2>/dev/null | grep -o 'dev [a-z0-9]*' | cut -d' ' -f2; }
+direct() { [ "$(via)" = t12 ] && in_ns s1 ping -c 1 -W 1 -I 10.1.0.1 10.2.0.1 >/dev/null 2>&1; }
+wait_until 40 direct || fail "OSPF did not converge"
+show vtictl s1 show
+show in_ns s1 birdc -s "$VT_TMP/bird1.ctl" show route
+show in_ns s1 ip route show proto bird
+
+step "Site 1 reaches site 2's LAN directly over t12"
+show in_ns s1 ping -c 2 -i 0.2 -I 10.1.0.1 10.2.0.1
+sleep 5	# let OSPF settle (an LSA may change only every 5 s)
+
+step "Break t12 (vtictl down): carrier drops, OSPF reroutes via site 3"
+in_ns s1 ping -i 0.1 -c 60 -I 10.1.0.1 10.2.0.1 > "$VT_TMP/failover.txt" 2>&1 &
+PING=$!
+sleep 1
+show vtictl s1 down t12
+sleep 2
+show in_ns s1 ip route get 10.2.0.1
+show vtictl s1 show
+wait $PING || true
+grep -E "packets transmitted" "$VT_TMP/failover.txt"
+echo "(replies lost while OSPF reconverged: $(awk '/transmitted/ { print $1 - $4 }' "$VT_TMP/failover.txt") of 60 at 100 ms)"
+
+step "Bring t12 back: the direct path returns"
+show vtictl s1 up t12
+wait_until 30 direct || fail "direct path did not return"
+show in_ns s1 ip route get 10.2.0.1
+
+step "Clean teardown"
+for n in 1 2 3; do stop_vtid s$n; done
+echo "demo finished: tunnels closed with DELETE, namespaces removed on exit"

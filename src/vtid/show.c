@@ -127,7 +127,7 @@ static void table_header(struct buf *b)
 static void table_row(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
 {
 	const struct vif_stats *s = &t->vif.st;
-	char peer[ADDR_STRLEN], up[16], esp[64] = "-", tp[16], tb[16], rp[16], rb[16], rk[16];
+	char peer[ADDR_STRLEN], up[24], esp[64] = "-", tp[16], tb[16], rp[16], rb[16], rk[24];
 	long ike_s, child_s;
 
 	addr_str(&t->conf.remote, peer, sizeof(peer));
@@ -151,7 +151,7 @@ static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel 
 {
 	const struct sa *in = first_in(&t->vif), *out = t->vif.out;
 	const struct vif_stats *s = &t->vif.st;
-	char l[ADDR_STRLEN], r[ADDR_STRLEN], name[64], up[16], rk1[16], rk2[16];
+	char l[ADDR_STRLEN], r[ADDR_STRLEN], name[64], up[24], rk1[24], rk2[24];
 	long ike_s, child_s;
 
 	duration(up, sizeof(up), uptime_s(t));
