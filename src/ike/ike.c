@@ -186,20 +186,7 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 
 void ikesa_peer_addr(const struct ike_sa *sa, struct addr *a, uint16_t *port)
 {
-	memset(a, 0, sizeof(*a));
-	if (sa->peer.ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)&sa->peer;
-
-		a->family = AF_INET;
-		memcpy(a->a, &s->sin_addr, 4);
-		*port = ntohs(s->sin_port);
-	} else {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&sa->peer;
-
-		a->family = AF_INET6;
-		memcpy(a->a, &s->sin6_addr, 16);
-		*port = ntohs(s->sin6_port);
-	}
+	addr_from_sockaddr(&sa->peer, a, port);
 }
 
 void ike_set_send_hook(struct ike_ctx *ctx, ike_send_hook fn, void *arg)

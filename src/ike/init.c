@@ -31,24 +31,6 @@ void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct addr *a, uint16_t
 		memset(out, 0, 20);
 }
 
-static void sockaddr_of(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		memcpy(&s->sin_addr, a->a, 4);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		memcpy(&s->sin6_addr, a->a, 16);
-	}
-}
-
 static uint16_t local_port(const struct ike_sa *sa)
 {
 	return sa->natt ? dp_natt_port(sa->ctx->dp) : sa->ctx->port;
@@ -147,7 +129,7 @@ void ike_init_start(struct ike_ctx *ctx, struct tunnel *t)
 		return;
 	sa->t = t;
 	sa->local = t->conf.local;
-	sockaddr_of(&t->conf.remote, t->conf.remote_port, &sa->peer);
+	addr_to_sockaddr(&t->conf.remote, t->conf.remote_port, &sa->peer);
 	sa->force_encap = t->conf.encap == ENCAP_MODE_YES;
 	sa->ni_len = NONCE_LEN;
 	sa->state = IKE_S_INIT_SENT;

@@ -29,6 +29,10 @@ bool addr_equal(const struct addr *x, const struct addr *y);
 const char *addr_str(const struct addr *a, char *out, size_t n);
 const char *prefix_str(const struct prefix *p, char *out, size_t n);
 size_t addr_len(int family);
+struct sockaddr_storage;
+/* Address and port to a socket address, and back (port in host order). */
+void addr_to_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss);
+void addr_from_sockaddr(const struct sockaddr_storage *ss, struct addr *a, uint16_t *port);
 
 #define ADDR_STRLEN 48
 #define PREFIX_STRLEN 52

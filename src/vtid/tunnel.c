@@ -146,24 +146,6 @@ void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
 			t->child[i].out->peer = *peer;
 }
 
-static void peer_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->a, 4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a->a, 16);
-	}
-}
-
 static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
 {
 	const struct tunnel_conf *c = &t->conf;
@@ -180,7 +162,7 @@ static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
 	(*out)->encap = udp ? ENCAP_UDP : ENCAP_RAW;
 	(*out)->local = c->local;
 	/* Raw IPv6 sockets reject a port other than 0 or the protocol. */
-	peer_sockaddr(&c->remote, udp ? dp_natt_port(t->dp) : 0, &(*out)->peer);
+	addr_to_sockaddr(&c->remote, udp ? dp_natt_port(t->dp) : 0, &(*out)->peer);
 	return 0;
 }
 

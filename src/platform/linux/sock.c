@@ -134,24 +134,10 @@ int path_mtu(const struct addr *dst)
 	socklen_t sl, ol = sizeof(int);
 	int fd, mtu = 0, r;
 
-	memset(&ss, 0, sizeof(ss));
-	if (dst->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(500);
-		memcpy(&s4->sin_addr, dst->a, 4);
-		sl = sizeof(*s4);
-	} else if (dst->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(500);
-		memcpy(&s6->sin6_addr, dst->a, 16);
-		sl = sizeof(*s6);
-	} else {
+	if (dst->family != AF_INET && dst->family != AF_INET6)
 		return -EINVAL;
-	}
+	addr_to_sockaddr(dst, 500, &ss);
+	sl = dst->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
