@@ -46,7 +46,7 @@ struct datapath {
 	void *ike_arg;
 	struct ratelimit rl;
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
-	uint8_t *tx;		/* one slot for TUN reads */
+	uint8_t *tx;		/* BATCH slots for TUN reads */
 };
 
 struct datapath *dp_new(struct ev *ev)
@@ -64,7 +64,7 @@ struct datapath *dp_new(struct ev *ev)
 		dp->socks[i].fd = -1;
 	}
 	dp->rx = malloc((size_t)BATCH * SLOT);
-	dp->tx = malloc(SLOT);
+	dp->tx = malloc((size_t)BATCH * SLOT);
 	if (!dp->rx || !dp->tx) {
 		dp_free(dp);
 		return NULL;
@@ -187,56 +187,93 @@ static int sock_for(struct datapath *dp, const struct sa *sa)
 	return dp->socks[v4 ? SK_ESP4 : SK_ESP6].fd;
 }
 
-void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len)
+/* Encapsulate one inner packet for v; NULL (and counted) if it goes nowhere. */
+static struct sa *encap_one(struct vif *v, uint8_t *inner, size_t len, struct iovec *out)
 {
 	struct sa *sa = v->out;
 	uint8_t *pkt;
 	size_t plen;
 	enum esp_result r;
-	int fd;
 
 	if (!sa || !vif_ts_allows(v, inner, len, false)) {
 		v->st.tx_dropped++;
-		return;
+		return NULL;
 	}
 	if (v->mss_mtu)
 		tcp_mss_clamp(inner, len, v->mss_mtu);
 	r = esp_encap(sa, inner, len, &pkt, &plen);
-	if (r == ESP_EXHAUSTED) {
-		v->st.tx_dropped++;
+	if (r == ESP_EXHAUSTED)
 		log_rl(&v->rl, LOG_ERR, v->name,
 		       "outbound SA 0x%08x has used every sequence number; it is stopped "
 		       "until re-keyed", sa->spi);
-		return;
-	}
 	if (r != ESP_OK) {
 		v->st.tx_dropped++;
-		return;
+		return NULL;
 	}
-	fd = sock_for(dp, sa);
-	if (fd < 0 || sock_send(fd, &sa->local, &sa->peer, pkt, plen) < 0) {
-		dp->st.tx_errors++;
-		v->st.tx_dropped++;
-		return;
-	}
-	v->st.tx_packets++;
-	v->st.tx_bytes += len;
+	out->iov_base = pkt;
+	out->iov_len = plen;
+	return sa;
 }
 
+/* Send what encap_one produced for one SA with one system call. */
+static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const struct iovec *pkts,
+		       const size_t *inner_len, unsigned n)
+{
+	int fd = sock_for(dp, sa), sent;
+	unsigned i;
+
+	sent = fd < 0 ? -EBADF : sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
+	for (i = 0; i < n; i++) {
+		if ((int)i < sent) {
+			v->st.tx_packets++;
+			v->st.tx_bytes += inner_len[i];
+		} else {
+			dp->st.tx_errors++;
+			v->st.tx_dropped++;
+		}
+	}
+}
+
+void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len)
+{
+	struct iovec pkt;
+	struct sa *sa = encap_one(v, inner, len, &pkt);
+
+	if (sa)
+		send_batch(dp, v, sa, &pkt, &len, 1);
+}
+
+/* Read a burst from the interface, encrypt it, send it in one go. */
 static void on_tun(void *arg)
 {
 	struct vif *v = arg;
-	struct datapath *dp;
-	ssize_t n;
+	struct datapath *dp = v->dp;
+	struct iovec pkts[BATCH];
+	size_t lens[BATCH];
+	struct sa *batch_sa = NULL, *sa;
+	unsigned n = 0;
+	ssize_t r;
 	int i;
 
-	dp = v->dp;
 	for (i = 0; i < BATCH; i++) {
-		n = read(v->tun_fd, dp->tx + ESP_HEADROOM, PKT_MAX);
-		if (n <= 0)
-			return;
-		dp_output(dp, v, dp->tx + ESP_HEADROOM, (size_t)n);
+		uint8_t *inner = dp->tx + (size_t)i * SLOT + ESP_HEADROOM;
+
+		r = read(v->tun_fd, inner, PKT_MAX);
+		if (r <= 0)
+			break;
+		sa = encap_one(v, inner, (size_t)r, &pkts[n]);
+		if (!sa)
+			continue;
+		if (n && sa != batch_sa) {
+			send_batch(dp, v, batch_sa, pkts, lens, n);
+			pkts[0] = pkts[n];
+			n = 0;
+		}
+		batch_sa = sa;
+		lens[n++] = (size_t)r;
 	}
+	if (n)
+		send_batch(dp, v, batch_sa, pkts, lens, n);
 }
 
 /* RFC 3948 §2.2, §2.3 demultiplexing on the NAT-T port. */
@@ -351,7 +388,7 @@ int dp_send_udp(struct datapath *dp, const struct addr *src,
 int dp_send_nonesp(struct datapath *dp, const struct addr *src,
 		   const struct sockaddr_storage *dst, const uint8_t *msg, size_t len)
 {
-	uint8_t *p = dp->tx;
+	uint8_t *p = dp->tx;	/* free between bursts: single-threaded */
 	int fd = dp->socks[dst->ss_family == AF_INET ? SK_UDP4 : SK_UDP6].fd;
 
 	if (len > PKT_MAX - 4 || fd < 0)

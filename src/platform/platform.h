@@ -31,5 +31,10 @@ int sock_esp_open(int family);		/* raw IP protocol 50 */
 /* Send from a chosen source address (0.0.0.0/:: lets the kernel pick). */
 int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst,
 	      const void *data, size_t len);
+struct iovec;
+/* Send n datagrams to one destination with one system call (sendmmsg);
+ * returns how many went out, or -errno if none did. */
+int sock_send_batch(int fd, const struct addr *src, const struct sockaddr_storage *dst,
+		    const struct iovec *pkts, unsigned n);
 
 #endif

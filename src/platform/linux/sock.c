@@ -84,31 +84,18 @@ int sock_esp_open(int family)
 	return fd;
 }
 
-int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst,
-	      const void *data, size_t len)
+/* The control message that picks the source address (IP_PKTINFO). */
+static void pktinfo(struct msghdr *m, void *buf, const struct addr *src)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr m = {
-		.msg_name = (void *)dst,
-		.msg_namelen = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-							 : sizeof(struct sockaddr_in6),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-	};
 	struct cmsghdr *c;
 
-	memset(&u, 0, sizeof(u));
 	if (src && src->family == AF_INET) {
 		struct in_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi_spec_dst, src->a, 4);
-		m.msg_control = u.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&m);
+		m->msg_control = buf;
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(m);
 		c->cmsg_level = IPPROTO_IP;
 		c->cmsg_type = IP_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -117,15 +104,62 @@ int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst
 		struct in6_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi6_addr, src->a, 16);
-		m.msg_control = u.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&m);
+		m->msg_control = buf;
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(m);
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	}
-	return sendmsg(fd, &m, 0) < 0 ? -errno : 0;
+}
+
+union cmsg_buf {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr align;
+};
+
+int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst,
+	      const void *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	int r = sock_send_batch(fd, src, dst, &iov, 1);
+
+	return r < 0 ? r : 0;
+}
+
+#define SEND_BATCH 64
+
+int sock_send_batch(int fd, const struct addr *src, const struct sockaddr_storage *dst,
+		    const struct iovec *pkts, unsigned n)
+{
+	struct mmsghdr msgs[SEND_BATCH];
+	union cmsg_buf u;
+	struct msghdr m = {
+		.msg_name = (void *)dst,
+		.msg_namelen = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							 : sizeof(struct sockaddr_in6),
+	};
+	unsigned i, done = 0;
+	int r;
+
+	memset(&u, 0, sizeof(u));
+	pktinfo(&m, u.buf, src);
+	while (done < n) {
+		unsigned k = n - done > SEND_BATCH ? SEND_BATCH : n - done;
+
+		for (i = 0; i < k; i++) {
+			msgs[i].msg_hdr = m;
+			msgs[i].msg_hdr.msg_iov = (struct iovec *)&pkts[done + i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_len = 0;
+		}
+		r = sendmmsg(fd, msgs, k, 0);
+		if (r <= 0)
+			return done ? (int)done : (r < 0 ? -errno : -EIO);
+		done += (unsigned)r;
+	}
+	return (int)done;
 }
 
 int path_mtu(const struct addr *dst)
