@@ -630,6 +630,9 @@ static void check_manual(struct parser *p, struct tunnel_conf *t)
 	if (!t->remote.family)
 		err_at(p, line_of(p, "remote"), "tunnel %s: mode = manual needs a remote address, "
 		       "not 'any'", t->name);
+	if (t->esp[0].dh)
+		err_at(p, line_of(p, "esp"), "tunnel %s: manual keys have no key exchange; drop "
+		       "the DH group from esp", t->name);
 	esp_suite_name(&t->esp[0], name, sizeof(name));
 	if (given(p, "key-in") && t->key_in_len != want)
 		err_at(p, line_of(p, "key-in"), "tunnel %s: key-in is %zu bytes but %s needs %zu",

@@ -34,6 +34,34 @@ static const struct integ_kw integ_kws[] = {
 	{ "sha512", AUTH_HMAC_SHA2_512_256 },
 };
 
+static const struct {
+	const char *kw;
+	uint16_t id;
+} dh_kws[] = {
+	{ "modp2048", 14 }, { "modp3072", 15 }, { "ecp256", 19 }, { "ecp384", 20 },
+	{ "x25519", 31 }, { "curve25519", 31 },
+};
+
+static uint16_t find_dh(const char *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dh_kws) / sizeof(dh_kws[0]); i++)
+		if (strcmp(dh_kws[i].kw, t) == 0)
+			return dh_kws[i].id;
+	return 0;
+}
+
+static const char *dh_name(uint16_t id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dh_kws) / sizeof(dh_kws[0]); i++)
+		if (dh_kws[i].id == id)
+			return dh_kws[i].kw;
+	return "?";
+}
+
 static const struct encr_kw *find_encr(const char *t)
 {
 	size_t i;
@@ -81,6 +109,12 @@ int esp_suite_parse(const char *s, struct esp_suite *out, char *err, size_t errl
 				return -EINVAL;
 			}
 			out->integ = in->id;
+		} else if (find_dh(tok)) {
+			if (out->dh) {
+				snprintf(err, errlen, "more than one key exchange in '%s'", s);
+				return -EINVAL;
+			}
+			out->dh = find_dh(tok);	/* PFS for rekeyed Child SAs */
 		} else if (strcmp(tok, "esn") == 0 || strcmp(tok, "noesn") == 0) {
 			out->esn = tok[0] == 'e';
 			out->esn_set = true;
@@ -111,16 +145,19 @@ void esp_suite_name(const struct esp_suite *s, char *out, size_t n)
 	const char *integ = s->integ == AUTH_HMAC_SHA2_256_128 ? "-sha256" :
 			    s->integ == AUTH_HMAC_SHA2_384_192 ? "-sha384" :
 			    s->integ == AUTH_HMAC_SHA2_512_256 ? "-sha512" : "";
+	char dh[16] = "";
 
+	if (s->dh)
+		snprintf(dh, sizeof(dh), "-%s", dh_name(s->dh));
 	switch (s->encr) {
 	case ENCR_AES_GCM_16:
-		snprintf(out, n, "aes%ugcm16%s", s->key_bits, s->esn ? "-esn" : "");
+		snprintf(out, n, "aes%ugcm16%s%s", s->key_bits, dh, s->esn ? "-esn" : "");
 		break;
 	case ENCR_CHACHA20_POLY1305:
-		snprintf(out, n, "chacha20poly1305%s", s->esn ? "-esn" : "");
+		snprintf(out, n, "chacha20poly1305%s%s", dh, s->esn ? "-esn" : "");
 		break;
 	case ENCR_AES_CBC:
-		snprintf(out, n, "aes%u%s%s", s->key_bits, integ, s->esn ? "-esn" : "");
+		snprintf(out, n, "aes%u%s%s%s", s->key_bits, integ, dh, s->esn ? "-esn" : "");
 		break;
 	}
 }

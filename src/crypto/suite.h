@@ -35,6 +35,7 @@ struct esp_suite {
 	enum integ_id integ;
 	bool esn;
 	bool esn_set;		/* "-esn"/"-noesn" given explicitly */
+	uint16_t dh;		/* PFS group for CREATE_CHILD_SA, 0: none */
 };
 
 /* Parse one proposal; on error writes a reason into err. */

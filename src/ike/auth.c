@@ -183,12 +183,18 @@ unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct pref
 	return n;
 }
 
-void ike_esp_props(const struct tunnel *t, uint32_t spi, struct ike_prop *p, unsigned *n)
+void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ike_prop *p,
+		   unsigned *n)
 {
 	unsigned i;
 
 	for (i = 0; i < t->conf.n_esp; i++) {
-		esp_prop_from_suite(&t->conf.esp[i], &p[i]);
+		struct esp_suite s = t->conf.esp[i];
+
+		/* §1.2: IKE_AUTH has no KE payload, so no DH transform either. */
+		if (!with_dh)
+			s.dh = 0;
+		esp_prop_from_suite(&s, &p[i]);
 		p[i].num = (uint8_t)(i + 1);
 		be32_put(p[i].spi, spi);
 	}
@@ -215,7 +221,7 @@ void ike_auth_start(struct ike_sa *sa)
 		ikesa_kill(sa, "cannot compute AUTH");
 		return;
 	}
-	ike_esp_props(t, sa->auth_in, props, &n);
+	ike_esp_props(t, sa->auth_in, false, props, &n);
 	ni = ike_ts_of_prefixes(t->conf.local_ts, t->conf.n_local_ts, tsi);
 	nr = ike_ts_of_prefixes(t->conf.remote_ts, t->conf.n_remote_ts, tsr);
 	buf_init(&in);
@@ -269,10 +275,11 @@ static void established(struct ike_sa *sa)
 {
 	struct chunk ni = { sa->ni, sa->ni_len }, nr = { sa->nr, sa->nr_len };
 	char p[160], c[160];
+	struct chunk none = { NULL, 0 };
 	int r;
 
-	r = ikesa_child_add(sa, sa->auth_in, be32_get(sa->auth_prop.spi), &sa->auth_prop, &ni, &nr,
-			    sa->initiator, true);
+	r = ikesa_child_add(sa, sa->auth_in, be32_get(sa->auth_prop.spi), &sa->auth_prop, &none,
+			    &ni, &nr, sa->initiator, true);
 	if (r) {
 		ikesa_kill(sa, "cannot install the Child SA");
 		return;
@@ -339,7 +346,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		ikesa_kill(sa, "AUTHENTICATION_FAILED");
 		return;
 	}
-	ike_esp_props(sa->t, sa->auth_in, ours, &no);
+	ike_esp_props(sa->t, sa->auth_in, false, ours, &no);
 	if (!sap || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) || np != 1 ||
 	    !ike_prop_offered(&props[0], ours, no) || child_from_sa(sa, &props[0])) {
 		ikesa_kill(sa, "responder chose an ESP proposal we did not offer");
@@ -425,7 +432,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		return;
 	}
 	sa->t = t;
-	ike_esp_props(t, 0, ours, &no);
+	ike_esp_props(t, 0, false, ours, &no);
 	if (ike_props_select(props, np, ours, no, true, &chosen) || child_from_sa(sa, &chosen)) {
 		ike_props_str(props, np, a, sizeof(a));
 		log_warn(t->conf.name, "no ESP proposal chosen: peer offered %s; we accept %s", a,

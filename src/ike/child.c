@@ -71,8 +71,9 @@ void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 {
 	struct ike_prop props[CONF_MAX_PROPOSALS];
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
+	uint8_t spi[4], pub[DH_MAX_PUB];
+	uint16_t group = 0;
 	unsigned n, ni, nr;
-	uint8_t spi[4];
 	struct buf in;
 	struct ike_wr w;
 
@@ -81,7 +82,24 @@ void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 		return;
 	sa->op_spi = c->in;
 	sa->col.active = false;
-	ike_esp_props(sa->t, sa->op_new_in, props, &n);
+	ike_esp_props(sa->t, sa->op_new_in, true, props, &n);
+	/* PFS (§1.3.1): a KE for the group we prefer, or the one the peer
+	 * asked for after an INVALID_KE_PAYLOAD. */
+	dh_free(sa->op_dh);
+	sa->op_dh = NULL;
+	if (props[0].n[TT_DH]) {
+		uint16_t g = props[0].t[TT_DH][0].id;
+		unsigned i, k;
+
+		for (i = 0; sa->pfs_group && i < n; i++)
+			for (k = 0; k < props[i].n[TT_DH]; k++)
+				if (props[i].t[TT_DH][k].id == sa->pfs_group)
+					g = sa->pfs_group;
+		sa->op_dh = dh_new(g);
+		if (!sa->op_dh || dh_public(sa->op_dh, pub, dh_pub_len(g)))
+			return;
+		group = g;
+	}
 	ni = ike_ts_of_prefixes(sa->t->conf.local_ts, sa->t->conf.n_local_ts, tsi);
 	nr = ike_ts_of_prefixes(sa->t->conf.remote_ts, sa->t->conf.n_remote_ts, tsr);
 	be32_put(spi, c->in);
@@ -91,6 +109,8 @@ void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 	ikew_notify(&w, PROTO_ESP, N_REKEY_SA, spi, 4, NULL, 0);
 	ikew_sa(&w, props, n);
 	ikew_bytes(&w, PL_NONCE, sa->op_nonce, NONCE_LEN);
+	if (group)
+		ikew_ke(&w, group, pub, dh_pub_len(group));
 	ikew_ts(&w, PL_TSI, tsi, ni);
 	ikew_ts(&w, PL_TSR, tsr, nr);
 	if (send_request(sa, &w, &in, OP_REKEY_CHILD))
@@ -112,14 +132,26 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 {
 	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS];
 	const struct ike_pl *sap = ike_find(m, PL_SA, 0), *nonce = ike_find(m, PL_NONCE, 0);
-	struct chunk ni = { sa->op_nonce, NONCE_LEN }, nr;
+	struct chunk ni = { sa->op_nonce, NONCE_LEN }, nr, g = { NULL, 0 };
+	uint8_t gir[DH_MAX_SHARED];
 	uint32_t old = sa->op_spi, out;
 	struct ike_notify n;
-	uint16_t err;
+	const uint8_t *ke;
+	size_t kelen, girlen = 0;
+	uint16_t err, group;
 	unsigned np, no;
 	bool ours_redundant = false;
+	int r;
 
 	first_error(m, &err, &n);
+	if (err == N_INVALID_KE_PAYLOAD && n.len == 2 && dh_supported(be16_get(n.data))) {
+		sa->pfs_group = be16_get(n.data);	/* retried at once with it */
+		if (ikesa_child_by_in(sa, old))
+			ikesa_child_by_in(sa, old)->rekey_at = now_ms();
+		sa->col.active = false;
+		log_info(ikesa_name(sa), "peer wants PFS group %u for the rekey", sa->pfs_group);
+		return;
+	}
 	if (err) {
 		sa->col.active = false;
 		log_warn(ikesa_name(sa), "peer refused to re-key Child SA 0x%08x (notify %u)%s", old,
@@ -130,12 +162,25 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 			ikesa_child_del(sa, old);
 		return;
 	}
-	ike_esp_props(sa->t, sa->op_new_in, ours, &no);
+	ike_esp_props(sa->t, sa->op_new_in, true, ours, &no);
 	if (!sap || !nonce || nonce->len < 16 || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) ||
 	    np != 1 || !ike_prop_offered(&props[0], ours, no) || props[0].spi_size != 4 ||
 	    (out = be32_get(props[0].spi)) < 256) {
 		log_warn(ikesa_name(sa), "malformed CREATE_CHILD_SA response; rekey abandoned");
 		return;
+	}
+	if (props[0].n[TT_DH]) {
+		/* PFS: the responder's KE must answer ours. */
+		const struct ike_pl *ke_pl = ike_find(m, PL_KE, 0);
+
+		if (!sa->op_dh || !ke_pl || ike_ke_parse(ke_pl, &group, &ke, &kelen) ||
+		    group != dh_group(sa->op_dh) || props[0].t[TT_DH][0].id != group ||
+		    dh_shared(sa->op_dh, ke, kelen, gir, &girlen)) {
+			log_warn(ikesa_name(sa), "CREATE_CHILD_SA response without a usable KE; "
+				 "rekey abandoned");
+			return;
+		}
+		g = (struct chunk){ gir, girlen };
 	}
 	nr = (struct chunk){ nonce->body, nonce->len };
 	if (sa->col.active && sa->col.old_in == old) {
@@ -159,7 +204,9 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (!ours_redundant && ikesa_child_by_in(sa, old))
 		ikesa_child_by_in(sa, old)->replaced = true;
-	if (ikesa_child_add(sa, sa->op_new_in, out, &props[0], &ni, &nr, true, true)) {
+	r = ikesa_child_add(sa, sa->op_new_in, out, &props[0], &g, &ni, &nr, true, true);
+	wipe(gir, sizeof(gir));
+	if (r) {
 		log_warn(ikesa_name(sa), "cannot install the re-keyed Child SA");
 		return;
 	}
@@ -180,8 +227,10 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 	unsigned np, no, nti, ntr, noi, nor;
 	struct ike_child *old = NULL;
 	struct ike_notify n;
-	uint8_t nr[NONCE_LEN];
-	struct chunk cni, cnr = { nr, NONCE_LEN };
+	uint8_t nr[NONCE_LEN], pub[DH_MAX_PUB], gir[DH_MAX_SHARED];
+	size_t girlen = 0;
+	struct dh *dh = NULL;
+	struct chunk cni, cnr = { nr, NONCE_LEN }, cg = { NULL, 0 };
 	uint32_t new_in, out;
 	struct buf in;
 	struct ike_wr w;
@@ -207,15 +256,36 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_notify(sa, m->h.msgid, N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	ike_esp_props(sa->t, 0, ours, &no);
-	if (ike_find(m, PL_KE, 0) ||
-	    ike_props_select(props, np, ours, no, true, &chosen) ||
+	ike_esp_props(sa->t, 0, true, ours, &no);
+	if (ike_props_select(props, np, ours, no, false, &chosen) ||
 	    chosen.spi_size != 4 || (out = be32_get(chosen.spi)) < 256) {
 		ike_props_str(props, np, a, sizeof(a));
-		log_warn(ikesa_name(sa), "CREATE_CHILD_SA: no ESP proposal chosen; peer offered %s%s",
-			 a, ike_find(m, PL_KE, 0) ? " with PFS, which the esp = list does not have" : "");
+		log_warn(ikesa_name(sa), "CREATE_CHILD_SA: no ESP proposal chosen; peer offered %s",
+			 a);
 		reply_notify(sa, m->h.msgid, N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
+	}
+	if (chosen.n[TT_DH]) {
+		/* PFS (§1.3.1): the initiator's KE must be for the chosen group. */
+		uint16_t want = chosen.t[TT_DH][0].id, group;
+		const struct ike_pl *ke_pl = ike_find(m, PL_KE, 0);
+		const uint8_t *ke;
+		size_t kelen;
+		uint8_t g[2];
+
+		if (!ke_pl || ike_ke_parse(ke_pl, &group, &ke, &kelen) || group != want) {
+			be16_put(g, want);
+			reply_notify(sa, m->h.msgid, N_INVALID_KE_PAYLOAD, g, 2);
+			return;
+		}
+		dh = dh_new(want);
+		if (!dh || dh_public(dh, pub, dh_pub_len(want)) ||
+		    dh_shared(dh, ke, kelen, gir, &girlen)) {
+			dh_free(dh);
+			reply_notify(sa, m->h.msgid, N_INVALID_SYNTAX, NULL, 0);
+			return;
+		}
+		cg = (struct chunk){ gir, girlen };
 	}
 	noi = ike_ts_narrow(tsi, nti, sa->t->conf.remote_ts, sa->t->conf.n_remote_ts, oi);
 	nor = ike_ts_narrow(tsr, ntr, sa->t->conf.local_ts, sa->t->conf.n_local_ts, orr);
@@ -223,15 +293,15 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 	if (!noi || !nor || !new_in || rand_bytes(nr, sizeof(nr))) {
 		reply_notify(sa, m->h.msgid, noi && nor ? N_TEMPORARY_FAILURE : N_TS_UNACCEPTABLE,
 			     NULL, 0);
-		return;
+		goto out;
 	}
 	cni = (struct chunk){ nonce->body, nonce->len };
 	/* The inbound half is ready before the answer leaves; outbound waits
 	 * for the peer to retire the old SA (it only has our new inbound SA
 	 * once it has read this answer). */
-	if (ikesa_child_add(sa, new_in, out, &chosen, &cni, &cnr, false, old == NULL)) {
+	if (ikesa_child_add(sa, new_in, out, &chosen, &cg, &cni, &cnr, false, old == NULL)) {
 		reply_notify(sa, m->h.msgid, N_TEMPORARY_FAILURE, NULL, 0);
-		return;
+		goto out;
 	}
 	if (old && !(sa->op == OP_REKEY_CHILD && sa->op_spi == old->in))
 		old->replaced = true;	/* the peer will delete it */
@@ -248,13 +318,18 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 	ikew_init(&w, &in);
 	ikew_sa(&w, &chosen, 1);
 	ikew_bytes(&w, PL_NONCE, nr, NONCE_LEN);
+	if (dh)
+		ikew_ke(&w, dh_group(dh), pub, dh_pub_len(dh_group(dh)));
 	ikew_ts(&w, PL_TSI, oi, noi);
 	ikew_ts(&w, PL_TSR, orr, nor);
 	if (ikesa_send_sk(sa, CREATE_CHILD_SA, true, m->h.msgid, &w, &in))
 		log_warn(ikesa_name(sa), "cannot answer CREATE_CHILD_SA");
 	buf_free(&in);
-	log_info(ikesa_name(sa), "peer re-keyed Child SA: 0x%08x%s", new_in,
-		 old ? " (replacing an old one)" : " (new)");
+	log_info(ikesa_name(sa), "peer re-keyed Child SA: 0x%08x%s%s", new_in,
+		 old ? " (replacing an old one)" : " (new)", dh ? " with PFS" : "");
+out:
+	dh_free(dh);
+	wipe(gir, sizeof(gir));
 	wipe(nr, sizeof(nr));
 }
 

@@ -373,14 +373,13 @@ void ikesa_children_remove(struct ike_sa *sa)
 
 /* RFC 7296 §2.17: i->r keys first, then r->i; encryption before integrity. */
 int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
-		    const struct ike_prop *prop, const struct chunk *ni, const struct chunk *nr,
-		    bool exch_initiator, bool activate)
+		    const struct ike_prop *prop, const struct chunk *gir, const struct chunk *ni,
+		    const struct chunk *nr, bool exch_initiator, bool activate)
 {
 	uint8_t km[2 * 128];
 	struct esp_suite suite;
 	struct ike_child *slot = NULL;
 	struct sa *in, *out;
-	struct chunk none = { NULL, 0 };
 	size_t half;
 	bool udp;
 	int r;
@@ -393,7 +392,7 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 	if (!slot || !sa->t || esp_suite_from_prop(prop, &suite))
 		return -EINVAL;
 	half = esp_suite_keymat_len(&suite);
-	r = ike_child_keymat(&sa->keys, &none, ni, nr, km, 2 * half);
+	r = ike_child_keymat(&sa->keys, gir, ni, nr, km, 2 * half);
 	if (r)
 		return r;
 	in = sa_new(in_spi, true, &suite, exch_initiator ? km + half : km, half,

@@ -122,6 +122,7 @@ struct ike_sa {
 	struct dh *op_dh;
 	struct ike_sa *op_new;	/* OP_REKEY_IKE: the IKE SA being made */
 	uint64_t kill_at;	/* a replaced IKE SA waiting for its DELETE */
+	uint16_t pfs_group;	/* the peer asked for this one (INVALID_KE_PAYLOAD) */
 	/* The peer rekeyed the child we are rekeying (RFC 7296 §2.8.1). */
 	struct {
 		bool active;
@@ -159,8 +160,8 @@ uint32_t ikesa_alloc_spi(struct ike_sa *sa);
  * cannot read yet).
  */
 int ikesa_child_add(struct ike_sa *sa, uint32_t in, uint32_t out, const struct ike_prop *prop,
-		    const struct chunk *ni, const struct chunk *nr, bool exch_initiator,
-		    bool activate);
+		    const struct chunk *gir, const struct chunk *ni, const struct chunk *nr,
+		    bool exch_initiator, bool activate);
 struct ike_child *ikesa_child_by_in(struct ike_sa *sa, uint32_t spi);
 struct ike_child *ikesa_child_by_out(struct ike_sa *sa, uint32_t spi);
 unsigned ikesa_child_count(const struct ike_sa *sa);
@@ -181,7 +182,8 @@ void ike_auth_start(struct ike_sa *sa);
 void ike_auth_request(struct ike_sa *sa, struct ike_msg *m);
 void ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
 
-void ike_esp_props(const struct tunnel *t, uint32_t spi, struct ike_prop *p, unsigned *n);
+void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ike_prop *p,
+		   unsigned *n);
 unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts);
 unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
 		       unsigned no, struct ike_ts *out);

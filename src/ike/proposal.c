@@ -173,6 +173,8 @@ void esp_prop_from_suite(const struct esp_suite *s, struct ike_prop *p)
 	add(p, TT_ENCR, s->encr, s->encr == ENCR_CHACHA20_POLY1305 ? 0 : s->key_bits);
 	if (s->integ)
 		add(p, TT_INTEG, s->integ, 0);
+	if (s->dh)
+		add(p, TT_DH, s->dh, 0);
 	add(p, TT_ESN, s->esn ? 1 : 0, 0);
 }
 
@@ -186,6 +188,7 @@ int esp_suite_from_prop(const struct ike_prop *p, struct esp_suite *s)
 	s->integ = p->n[TT_INTEG] ? p->t[TT_INTEG][0].id : AUTH_NONE;
 	s->esn = p->n[TT_ESN] && p->t[TT_ESN][0].id == 1;
 	s->esn_set = true;
+	s->dh = p->n[TT_DH] ? p->t[TT_DH][0].id : 0;
 	return 0;
 }
 

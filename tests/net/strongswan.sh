@@ -128,7 +128,7 @@ for set in "${SETS[@]}"; do
 done
 # Rekeys from both ends, Child and IKE SA, under a continuous ping: not
 # one reply may be lost.
-for set in "${SETS[0]}" "${SETS[1]}"; do
+for set in "${SETS[0]}" "${SETS[1]}" "aes128gcm16-prfsha256-x25519 aes128gcm16-x25519"; do
 	read -r ike esp <<<"$set"
 	swan_conf "$ike" "$esp"; swanctl_load b
 	vti_conf "$ike" "$esp" yes
@@ -152,10 +152,13 @@ for set in "${SETS[0]}" "${SETS[1]}"; do
 	[ "$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')" != "$spi0" ] || fail "rekey: SPI unchanged"
 	[ "$(charon_sas)" = 1 ] || fail "rekey: charon has $(charon_sas) IKE SAs"
 	n=$(grep -c "re-keyed" "$VT_TMP/a.log")
+	case "$esp" in *x25519*)
+		grep -q "with PFS" "$VT_TMP/a.log" || fail "$esp: charon's rekey did not use PFS" ;;
+	esac
 	stop_vtid a
 	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
 	: > "$VT_TMP/a.log"
-	pass "$ike: 5 rekeys (Child and IKE, from vtid and from charon) under 500 pings at 10 ms: 0 lost ($n re-keyed events)"
+	pass "$ike / $esp: 5 rekeys (Child and IKE, from vtid and from charon) under 500 pings at 10 ms: 0 lost ($n re-keyed events)"
 done
 
 # charon killed (no DELETE) and restarted: vtid's liveness check declares

@@ -129,6 +129,10 @@ static const struct bad bads[] = {
 	{ "[tunnel t0]\nesp = aes128-sha256-modp2048x\n", "unknown keyword 'modp2048x'", 2 },
 	{ "[tunnel t0]\nesp = aes128-sha256-sha384\n", "more than one integrity algorithm", 2 },
 	{ "[tunnel t0]\nesp = -\n", "esp: empty ESP proposal", 2 },
+	{ "[tunnel t0]\nesp = aes128gcm16-x25519-ecp256\n", "more than one key exchange", 2 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes128gcm16-x25519\n"
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "manual keys have no key exchange", 5 },
 	{ T "local-ts = 10.0.0.0/33\n", "local-ts: '10.0.0.0/33' is not a prefix", 10 },
 	{ T "remote-ts = ,\n", "remote-ts: give 1 to 16 prefixes", 10 },
 	{ T "encap = maybe\n", "encap must be auto, yes or no, not 'maybe'", 10 },

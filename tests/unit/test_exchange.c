@@ -395,6 +395,38 @@ static void t_rekeys(void)
 	teardown();
 }
 
+/* PFS in CREATE_CHILD_SA, including the responder asking for its group. */
+static void t_pfs(void)
+{
+	setup("psk = pfs-secret-mem\nesp = aes128gcm16-x25519, aes128gcm16-ecp256\n",
+	      "psk = pfs-secret-mem\nesp = aes128gcm16-ecp256\n");
+	settle();
+	CHECK(consistent(), "PFS config: IKE_AUTH child without KE");
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "rekey by a");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	CHECK(queued_notify(N_INVALID_KE_PAYLOAD) || qlen == 1, "b answered");
+	settle();
+	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1 &&
+	      nodes[0].ike->sas->pfs_group == 19, "re-keyed with ecp256 after INVALID_KE_PAYLOAD");
+	CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0, "rekey by b");
+	settle();
+	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1, "b re-keyed with PFS");
+	teardown();
+
+	/* A peer without PFS cannot downgrade a rekey we want with PFS. */
+	setup("psk = pfs-secret-mem2\nesp = aes128gcm16\n", "psk = pfs-secret-mem2\nesp = aes128gcm16-x25519\n");
+	settle();
+	CHECK(consistent(), "up without PFS in IKE_AUTH");
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "non-PFS rekey by a");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	CHECK(queued_notify(N_NO_PROPOSAL_CHOSEN) || qlen == 1, "answered");
+	settle();
+	CHECK(installed_in(0) == 1, "the old Child SA stays");
+	teardown();
+}
+
 static void t_liveness_delete(void)
 {
 	setup("psk = dpd-secret-mem\ndpd = 1\ndpd-timeout = 3\n", "psk = dpd-secret-mem\n");
@@ -443,6 +475,7 @@ int main(void)
 	t_failures();
 	t_retransmission();
 	t_rekeys();
+	t_pfs();
 	t_liveness_delete();
 	return test_done();
 }
