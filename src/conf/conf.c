@@ -206,14 +206,7 @@ static int t_remote(struct parser *p, char *v)
 
 static int t_remote_port(struct parser *p, char *v)
 {
-	unsigned long x;
-
-	if (parse_uint(v, 1, 65535, &x) < 0) {
-		err_at(p, p->line, "remote-port must be a UDP port number (1-65535), not '%s'", v);
-		return -1;
-	}
-	p->t->remote_port = (uint16_t)x;
-	return 0;
+	return d_port(p, v, &p->t->remote_port, "remote-port");
 }
 
 static int t_id(struct parser *p, char *v, char *out, const char *key)
