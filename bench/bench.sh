@@ -50,10 +50,8 @@ measure "vti aes128gcm16" 10.255.0.2
 # run keep their UAPI sockets in /var/run/wireguard apart from any other.
 WA="wga$$"; WB="wgb$$"
 trap 'rm -f /var/run/wireguard/$WA.sock /var/run/wireguard/$WB.sock; vt_cleanup' EXIT
-in_ns a wireguard-go -f "$WA" >"$VT_TMP/wga.log" 2>&1 &
-VT_PIDS+=("$!")
-in_ns b wireguard-go -f "$WB" >"$VT_TMP/wgb.log" 2>&1 &
-VT_PIDS+=("$!")
+bg_in_ns a wireguard-go -f "$WA" >"$VT_TMP/wga.log" 2>&1
+bg_in_ns b wireguard-go -f "$WB" >"$VT_TMP/wgb.log" 2>&1
 for _ in $(seq 50); do
 	[ -S "/var/run/wireguard/$WA.sock" ] && [ -S "/var/run/wireguard/$WB.sock" ] && break
 	sleep 0.1

@@ -109,8 +109,7 @@ protocol ospf v2 {
 	};
 }
 B
-	in_ns s$n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" >/dev/null 2>&1 &
-	VT_PIDS+=("$!")
+	bg_in_ns s$n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" >/dev/null 2>&1
 done
 via() { in_ns s1 ip route get 10.2.0.1 2>/dev/null | grep -o 'dev [a-z0-9]*' | cut -d' ' -f2; }
 direct() { [ "$(via)" = t12 ] && in_ns s1 ping -c 1 -W 1 -I 10.1.0.1 10.2.0.1 >/dev/null 2>&1; }

@@ -36,8 +36,7 @@ B
 bird_conf 10.0.0.1 65001 10.255.0.2 65002 10.100.0.0/24 > "$VT_TMP/birda.conf"
 bird_conf 10.0.0.2 65002 10.255.0.1 65001 10.200.0.0/24 > "$VT_TMP/birdb.conf"
 for n in a b; do
-	in_ns $n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" >"$VT_TMP/bird$n.log" 2>&1 &
-	VT_PIDS+=("$!")
+	bg_in_ns $n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" >"$VT_TMP/bird$n.log" 2>&1
 done
 learned() { in_ns b ip route show 10.100.0.0/24 | grep -q "dev sti0"; }
 withdrawn() { ! in_ns b ip route show 10.100.0.0/24 | grep -q .; }

@@ -241,3 +241,11 @@ assert_no_secret() {
 	done
 	return 0
 }
+
+# bg_in_ns NS CMD...: start CMD in the background in namespace NS so that
+# its PID (ip netns exec execs the command) is what cleanup kills.
+bg_in_ns() {
+	local ns="$VT_ID$1"; shift
+	ip netns exec "$ns" "$@" &
+	VT_PIDS+=("$!")
+}

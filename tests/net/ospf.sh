@@ -71,9 +71,8 @@ protocol ospf v3 o6 {
 	};
 }
 B
-	in_ns r$n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" -P "$VT_TMP/bird$n.pid" \
-		>"$VT_TMP/bird$n.out" 2>&1 &
-	VT_PIDS+=("$!")
+	bg_in_ns r$n bird -f -c "$VT_TMP/bird$n.conf" -s "$VT_TMP/bird$n.ctl" -P "$VT_TMP/bird$n.pid" \
+		>"$VT_TMP/bird$n.out" 2>&1
 done
 
 no_carrier() { ! has_carrier r1 t12; }
