@@ -1,57 +1,130 @@
 #!/bin/bash
-# bench.sh - one run, one table: iperf3 TCP throughput (1 and 4 streams)
-# and ping latency between two namespaces over
-#   plain veth | vti (manual keys, aes128gcm16, raw ESP) | wireguard-go
-# with every figure also given as a ratio to plain veth measured in the
-# same run.  Only ratios mean anything: everything shares the same cores.
+# bench.sh - one run, one table.  Between two namespaces over a veth, for
+#   plain veth | vti (manual keys) aes128gcm16 raw ESP, aes128gcm16 ESP-in-UDP,
+#   chacha20poly1305 raw ESP | strongSwan kernel-libipsec aes128gcm16 |
+#   wireguard-go | OpenVPN 2.6 (static key, AES-256-CBC)
+# it measures iperf3 TCP (1 and 4 streams), UDP 64-byte packet rate, ping
+# RTT, and the CPU seconds the tunnel daemons (both ends) spend per GB moved
+# by the 1-stream TCP run; every figure is also given relative to plain veth
+# and to vti aes128gcm16.  Only ratios mean anything: all share the cores.
 # Usage: sudo bench/bench.sh [SECONDS per iperf3 run, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T="${1:-5}"
 scripts/deps.sh
+command -v openvpn >/dev/null || apt-get install -y -qq --no-install-recommends openvpn >/dev/null
 scripts/build.sh build
 export VTID="$PWD/build/vtid" VTICTL="$PWD/build/vtictl"
 . tests/net/lib.sh
 
-iperf() {	# iperf DEST STREAMS -> Mbit/s received
-	in_ns a iperf3 -c "$1" -t "$T" -P "$2" -J 2>/dev/null |
-		jq '.end.sum_received.bits_per_second / 1e6 | floor'
+declare -A TCP1 TCP4 PPS RTT CPU
+ORDER=()
+DAEMONS=()
+
+cpu_ticks() {	# sum of utime+stime of the daemon PIDs, in clock ticks
+	local t=0 p
+	for p in "${DAEMONS[@]}"; do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
 }
-latency() {	# latency DEST -> average RTT in microseconds
-	in_ns a ping -c 200 -i 0.005 -q "$1" | awk -F/ '/^rtt/ { printf "%d", $5 * 1000 }'
+measure() {	# NAME DEST
+	local name="$1" dst="$2" c0 c1 json bytes
+	in_ns a ping -c 3 -i 0.2 -q "$dst" >/dev/null || fail "$name: no connectivity to $dst"
+	c0=$(cpu_ticks)
+	json=$(in_ns a iperf3 -c "$dst" -t "$T" -J 2>/dev/null)
+	c1=$(cpu_ticks)
+	TCP1[$name]=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$json")
+	bytes=$(jq '.end.sum_received.bytes' <<<"$json")
+	if [ ${#DAEMONS[@]} -gt 0 ]; then
+		CPU[$name]=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v b="$bytes" \
+			'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')
+	else
+		CPU[$name]="-"
+	fi
+	TCP4[$name]=$(in_ns a iperf3 -c "$dst" -t "$T" -P 4 -J 2>/dev/null |
+		jq '.end.sum_received.bits_per_second / 1e6 | floor')
+	PPS[$name]=$(in_ns a iperf3 -c "$dst" -u -l 64 -b 0 -t "$T" -J 2>/dev/null |
+		jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1000 | floor')
+	RTT[$name]=$(in_ns a ping -c 200 -i 0.005 -q "$dst" | awk -F/ '/^rtt/ { printf "%d", $5 * 1000 }')
+	ORDER+=("$name")
+	echo "measured $name: ${TCP1[$name]} / ${TCP4[$name]} Mbit/s, ${PPS[$name]} kpps, ${RTT[$name]} us, ${CPU[$name]} CPU s/GB" >&2
 }
-measure() {	# measure NAME DEST
-	in_ns a ping -c 3 -i 0.2 -q "$2" >/dev/null || fail "$1: no connectivity to $2"
-	R1["$1"]=$(iperf "$2" 1)
-	R4["$1"]=$(iperf "$2" 4)
-	LAT["$1"]=$(latency "$2")
-	echo "measured $1: ${R1[$1]} / ${R4[$1]} Mbit/s, ${LAT[$1]} us" >&2
+stop_all() {	# end the daemons of the last path (by PID)
+	local p
+	for p in "${DAEMONS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${DAEMONS[@]}"; do
+		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	DAEMONS=()
 }
-declare -A R1 R4 LAT
-ORDER=("plain veth" "vti aes128gcm16" "wireguard-go")
 
 ns_add a; ns_add b; link_ab a b
-in_ns b iperf3 -s -D -I "$VT_TMP/iperf.pid" >/dev/null
+bg_in_ns b iperf3 -s >/dev/null 2>&1
 sleep 0.3
-VT_PIDS+=("$(cat "$VT_TMP/iperf.pid")")
-
 measure "plain veth" 192.0.2.2
 
-KA=$(key 20 bench-a); KB=$(key 20 bench-b)
-manual_tunnel sti0 192.0.2.1 192.0.2.2 aes128gcm16 0x1001 0x2001 "$KB" "$KA" \
-	10.255.0.1/30 "mtu = 1420" > "$VT_TMP/a.conf"
-manual_tunnel sti0 192.0.2.2 192.0.2.1 aes128gcm16 0x2001 0x1001 "$KA" "$KB" \
-	10.255.0.2/30 "mtu = 1420" > "$VT_TMP/b.conf"
-start_vtid a "$VT_TMP/a.conf" -q
-start_vtid b "$VT_TMP/b.conf" -q
-measure "vti aes128gcm16" 10.255.0.2
+vti() {	# NAME ESP ENCAP INNER-NET
+	local n ka kb
+	n=$(keymat_len "$2"); ka=$(key "$n" "bench-a$2"); kb=$(key "$n" "bench-b$2")
+	manual_tunnel "vb$4" 192.0.2.1 192.0.2.2 "$2" 0x1001 0x2001 "$kb" "$ka" \
+		"10.$4.0.1/30" "mtu = 1420" "encap = $3" > "$VT_TMP/a.conf"
+	manual_tunnel "vb$4" 192.0.2.2 192.0.2.1 "$2" 0x2001 0x1001 "$ka" "$kb" \
+		"10.$4.0.2/30" "mtu = 1420" "encap = $3" > "$VT_TMP/b.conf"
+	start_vtid_as "va$4" a "$VT_TMP/a.conf" -q
+	start_vtid_as "vb$4" b "$VT_TMP/b.conf" -q
+	DAEMONS=("$(eval echo "\$PID_va$4")" "$(eval echo "\$PID_vb$4")")
+	measure "$1" "10.$4.0.2"
+	stop_all
+}
+vti "vti aes128gcm16" aes128gcm16 no 101
+vti "vti gcm in UDP" aes128gcm16 yes 102
+vti "vti chacha20" chacha20poly1305 no 103
 
-# wireguard-go: foreground (-f) inside each namespace; names unique to this
-# run keep their UAPI sockets in /var/run/wireguard apart from any other.
+# strongSwan with userspace ESP (kernel-libipsec, always in UDP).
+PSK=bench-$$
+for side in a b; do
+	if [ $side = a ]; then l=192.0.2.1; r=192.0.2.2; else l=192.0.2.2; r=192.0.2.1; fi
+	cat > "$VT_TMP/$side.swanctl.conf" <<C
+connections { b { version = 2
+	local_addrs = $l
+	remote_addrs = $r
+	proposals = aes128gcm16-prfsha256-x25519
+	encap = yes
+	mobike = no
+	local { auth = psk
+		id = $l }
+	remote { auth = psk
+		 id = $r }
+	children { b { local_ts = 0.0.0.0/0
+		       remote_ts = 0.0.0.0/0
+		       esp_proposals = aes128gcm16 } } } }
+secrets { ike-b { id-a = 192.0.2.1
+	id-b = 192.0.2.2
+	secret = "$PSK" } }
+C
+	start_charon $side
+done
+in_ns a ip addr add 10.252.0.1/32 dev lo; in_ns b ip addr add 10.252.0.2/32 dev lo
+swanctl a --initiate --child b --timeout 10 >/dev/null || fail "strongSwan did not connect"
+for side in a b; do
+	while in_ns $side ip rule del pref 220 2>/dev/null; do :; done
+done
+in_ns a ip route add 10.252.0.2/32 dev ipsec0 src 10.252.0.1
+in_ns b ip route add 10.252.0.1/32 dev ipsec0 src 10.252.0.2
+DAEMONS=("$CHARON_a" "$CHARON_b")
+measure "strongSwan gcm" 10.252.0.2
+stop_charon a; stop_charon b; DAEMONS=()
+
+# wireguard-go: names unique to this run keep the UAPI sockets apart.
 WA="wga$$"; WB="wgb$$"
 trap 'rm -f /var/run/wireguard/$WA.sock /var/run/wireguard/$WB.sock; vt_cleanup' EXIT
 bg_in_ns a wireguard-go -f "$WA" >"$VT_TMP/wga.log" 2>&1
+DAEMONS=("$!")
 bg_in_ns b wireguard-go -f "$WB" >"$VT_TMP/wgb.log" 2>&1
+DAEMONS+=("$!")
 for _ in $(seq 50); do
 	[ -S "/var/run/wireguard/$WA.sock" ] && [ -S "/var/run/wireguard/$WB.sock" ] && break
 	sleep 0.1
@@ -65,21 +138,36 @@ in_ns b wg set "$WB" private-key "$VT_TMP/wgb.key" listen-port 51820 \
 in_ns a ip addr add 10.254.0.1/30 dev "$WA"; in_ns a ip link set "$WA" mtu 1420 up
 in_ns b ip addr add 10.254.0.2/30 dev "$WB"; in_ns b ip link set "$WB" mtu 1420 up
 measure "wireguard-go" 10.254.0.2
+stop_all
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-base="plain veth"
-echo
-echo "iperf3 TCP, ${T}s per run; ping: 200 x 5 ms, average RTT; $(nproc) cores, $(uname -r)"
-printf '| %-16s | %12s | %7s | %12s | %7s | %9s | %7s |\n' \
-	"path" "1 stream" "x veth" "4 streams" "x veth" "ping RTT" "x veth"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ -------------- --------- \
-	-------------- --------- ----------- ---------
-for n in "${ORDER[@]}"; do
-	printf '| %-16s | %7s Mb/s | %7s | %7s Mb/s | %7s | %6s us | %7s |\n' "$n" \
-		"${R1[$n]}" "$(ratio "${R1[$n]}" "${R1[$base]}")" \
-		"${R4[$n]}" "$(ratio "${R4[$n]}" "${R4[$base]}")" \
-		"${LAT[$n]}" "$(ratio "${LAT[$n]}" "${LAT[$base]}")"
+# OpenVPN 2.6 in static-key mode (no TLS; CBC + HMAC) over UDP.
+(umask 077; openvpn --genkey secret "$VT_TMP/ovpn.key" 2>/dev/null)
+for side in a b; do
+	if [ $side = a ]; then l=10.253.0.1; r=10.253.0.2; peer=192.0.2.2; else l=10.253.0.2; r=10.253.0.1; peer=192.0.2.1; fi
+	bg_in_ns $side openvpn --dev ovpn$side --dev-type tun --proto udp --remote $peer \
+		--ifconfig $l $r --secret "$VT_TMP/ovpn.key" --cipher AES-256-CBC --auth SHA256 \
+		--tun-mtu 1420 --verb 0 \
+		>"$VT_TMP/ovpn$side.log" 2>&1
+	DAEMONS+=("$!")
 done
-v="vti aes128gcm16"; w="wireguard-go"
+wait_until 20 in_ns a ping -c 1 -W 1 10.253.0.2 || fail "OpenVPN did not connect: $(cat "$VT_TMP/ovpna.log")"
+measure "OpenVPN cbc" 10.253.0.2
+stop_all
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "-") printf "%.2f", a / b; else print "-" }'; }
+B="plain veth"; V="vti aes128gcm16"
 echo
-echo "vti / wireguard-go: 1 stream $(ratio "${R1[$v]}" "${R1[$w]}"), 4 streams $(ratio "${R4[$v]}" "${R4[$w]}")"
+echo "iperf3 ${T} s per run; UDP: 64-byte datagrams, unlimited rate; ping: 200 x 5 ms;"
+echo "CPU: seconds of both tunnel daemons per GB of the 1-stream TCP run; $(nproc) cores, $(uname -r)"
+echo
+printf '| %-16s | %9s | %6s | %6s | %9s | %6s | %6s | %7s | %6s | %7s | %6s | %6s |\n' "path" "TCP 1" "/veth" "/vti" \
+	"TCP 4" "/veth" "/vti" "UDP kpps" "/vti" "RTT us" "/veth" "CPU s/GB"
+printf '|%s|\n' "------------------|-----------|--------|--------|-----------|--------|--------|---------|--------|---------|--------|----------"
+for n in "${ORDER[@]}"; do
+	printf '| %-16s | %9s | %6s | %6s | %9s | %6s | %6s | %7s | %6s | %7s | %6s | %8s |\n' "$n" \
+		"${TCP1[$n]}" "$(ratio "${TCP1[$n]}" "${TCP1[$B]}")" "$(ratio "${TCP1[$n]}" "${TCP1[$V]}")" \
+		"${TCP4[$n]}" "$(ratio "${TCP4[$n]}" "${TCP4[$B]}")" "$(ratio "${TCP4[$n]}" "${TCP4[$V]}")" \
+		"${PPS[$n]}" "$(ratio "${PPS[$n]}" "${PPS[$V]}")" \
+		"${RTT[$n]}" "$(ratio "${RTT[$n]}" "${RTT[$B]}")" "${CPU[$n]}"
+done
+echo "(TCP in Mbit/s)"
