@@ -7,26 +7,40 @@
  * selectors (RFC 4301 §5.2) before it reaches the interface.
  * RFC 3948 §2.2-2.3: on the UDP port a 1-byte 0xFF is a keep-alive and
  * four zero bytes mark an IKE message; anything else is ESP.
+ *
+ * Both directions work in bursts so that system calls are paid per burst,
+ * not per packet: the TUN device hands over TCP super-packets that are cut
+ * into segments (esp/offload.c), each is encrypted into an arena, and the
+ * burst leaves with one sendmmsg, as UDP GSO runs where possible.  On the
+ * way in, one recvmmsg returns many datagrams (UDP GRO: many per
+ * message), and decrypted TCP segments are coalesced before they are
+ * written to TUN.
  */
 #include "esp/datapath.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "esp/esp.h"
+#include "esp/offload.h"
 #include "esp/tcpmss.h"
 #include "lib/cursor.h"
 #include "lib/log.h"
 #include "platform/platform.h"
 
-#define BATCH 32
+#define BATCH 32		/* datagrams per recvmmsg */
 #define PKT_MAX 65535
 #define SLOT (ESP_HEADROOM + PKT_MAX + ESP_TAILROOM)
+#define TUN_READS 64		/* TUN reads per wake-up */
+#define TXQ 128			/* ESP packets per send */
+#define ARENA (1 << 20)		/* where they are built */
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 enum sock_kind { SK_UDP4, SK_UDP6, SK_ESP4, SK_ESP6, SK_COUNT };
 
@@ -45,9 +59,14 @@ struct datapath {
 	dp_ike_cb ike_cb;
 	void *ike_arg;
 	struct ratelimit rl;
+	struct gro gro;		/* inner packets on their way to TUN */
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
-	uint8_t *tx;		/* BATCH slots for TUN reads */
+	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet */
+	uint8_t *arena;		/* ESP packets of one outbound burst */
 };
+
+static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
+		   unsigned segs, size_t bytes);
 
 struct datapath *dp_new(struct ev *ev)
 {
@@ -64,8 +83,9 @@ struct datapath *dp_new(struct ev *ev)
 		dp->socks[i].fd = -1;
 	}
 	dp->rx = malloc((size_t)BATCH * SLOT);
-	dp->tx = malloc((size_t)BATCH * SLOT);
-	if (!dp->rx || !dp->tx) {
+	dp->tun_in = malloc(SLOT);
+	dp->arena = malloc(ARENA);
+	if (!dp->rx || !dp->tun_in || !dp->arena || gro_init(&dp->gro, to_tun, dp) < 0) {
 		dp_free(dp);
 		return NULL;
 	}
@@ -85,8 +105,10 @@ void dp_free(struct datapath *dp)
 			ev_del(dp->ev, dp->socks[i].fd);
 		close(dp->socks[i].fd);
 	}
+	gro_free(&dp->gro);
 	free(dp->rx);
-	free(dp->tx);
+	free(dp->tun_in);
+	free(dp->arena);
 	free(dp);
 }
 
@@ -170,12 +192,31 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 	}
 	if (v->mss_mtu)
 		tcp_mss_clamp(inner, inner_len, v->mss_mtu);
-	if (v->tun_fd >= 0 && write(v->tun_fd, inner, inner_len) < 0) {
-		v->st.rx_dropped++;
+	if (v->offload)
+		gro_add(&dp->gro, v, inner, inner_len);
+	else
+		to_tun(dp, v, &(struct gso_meta){ 0 }, inner, inner_len, 1, inner_len);
+}
+
+/* Where gro hands packets over: segs inner packets of seg_bytes in all. */
+static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
+		   unsigned segs, size_t bytes)
+{
+	struct vif *v = owner;
+
+	(void)arg;
+	if (v->tun_fd >= 0 && tun_write(v->tun_fd, v->offload, m, pkt, len) < 0) {
+		v->st.rx_dropped += segs;
 		return;
 	}
-	v->st.rx_packets++;
-	v->st.rx_bytes += inner_len;
+	v->st.rx_packets += segs;
+	v->st.rx_bytes += bytes;
+	v->st.rx_gro += segs > 1;
+}
+
+void dp_rx_flush(struct datapath *dp)
+{
+	gro_flush(&dp->gro);
 }
 
 static int sock_for(struct datapath *dp, const struct sa *sa)
@@ -222,7 +263,12 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 	int fd = sock_for(dp, sa), sent;
 	unsigned i;
 
-	sent = fd < 0 ? -EBADF : sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
+	if (fd < 0)
+		sent = -EBADF;
+	else if (sa->encap == ENCAP_UDP)
+		sent = sock_send_gso(fd, &sa->local, &sa->peer, pkts, n);
+	else
+		sent = sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
 	for (i = 0; i < n; i++) {
 		if ((int)i < sent) {
 			v->st.tx_packets++;
@@ -234,46 +280,97 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 	}
 }
 
-void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len)
-{
-	struct iovec pkt;
-	struct sa *sa = encap_one(v, inner, len, &pkt);
+/* One outbound burst: ESP packets built in the arena, sent together. */
+struct txq {
+	struct datapath *dp;
+	struct vif *v;
+	struct sa *sa;
+	struct iovec pkts[TXQ];
+	size_t lens[TXQ];
+	unsigned n;
+	size_t used;		/* arena bytes holding queued packets */
+};
 
-	if (sa)
-		send_batch(dp, v, sa, &pkt, &len, 1);
+static void txq_send(struct txq *q)
+{
+	if (q->n)
+		send_batch(q->dp, q->v, q->sa, q->pkts, q->lens, q->n);
+	q->n = 0;
+	q->used = 0;
+}
+
+/* Room in the arena for an inner packet of up to max bytes, with ESP's
+ * head- and tailroom around it; sends the burst first if it is full. */
+static uint8_t *txq_room(struct txq *q, size_t max)
+{
+	if (q->n == TXQ || q->used + ESP_HEADROOM + max + ESP_TAILROOM > ARENA)
+		txq_send(q);
+	return q->dp->arena + q->used + ESP_HEADROOM;
+}
+
+/* Encrypt the packet txq_room made room for and queue it.  The outbound
+ * SA cannot change during a burst: the control plane runs between them. */
+static void txq_add(struct txq *q, uint8_t *inner, size_t len)
+{
+	struct sa *sa = encap_one(q->v, inner, len, &q->pkts[q->n]);
+
+	if (!sa)
+		return;
+	q->sa = sa;
+	q->lens[q->n++] = len;
+	q->used += ALIGN64(ESP_HEADROOM + len + ESP_TAILROOM);
+}
+
+/* One packet read from TUN: a plain one, or a TSO super-packet to cut. */
+static void tx_packet(struct txq *q, const struct gso_meta *m, uint8_t *pkt, size_t len)
+{
+	struct gso_iter it;
+	uint8_t *seg;
+	size_t n;
+
+	if ((m->type & (uint8_t)~GSO_ECN) == GSO_NONE) {
+		if (gso_csum_finish(pkt, len, m) < 0) {
+			q->v->st.tx_dropped++;
+			return;
+		}
+		seg = txq_room(q, len);
+		memcpy(seg, pkt, len);
+		txq_add(q, seg, len);
+		return;
+	}
+	if (gso_iter_init(&it, m, pkt, len) < 0) {
+		q->v->st.tx_dropped++;
+		log_rl(&q->v->rl, LOG_WARN, q->v->name,
+		       "TUN super-packet with unusable offload data (type %u, %zu bytes) dropped",
+		       m->type, len);
+		return;
+	}
+	q->v->st.tx_tso++;
+	for (;;) {
+		seg = txq_room(q, gso_iter_seg_max(&it));
+		n = gso_iter_next(&it, seg);
+		if (!n)
+			break;
+		txq_add(q, seg, n);
+	}
 }
 
 /* Read a burst from the interface, encrypt it, send it in one go. */
 static void on_tun(void *arg)
 {
 	struct vif *v = arg;
-	struct datapath *dp = v->dp;
-	struct iovec pkts[BATCH];
-	size_t lens[BATCH];
-	struct sa *batch_sa = NULL, *sa;
-	unsigned n = 0;
+	struct txq q = { .dp = v->dp, .v = v };
+	struct gso_meta m;
 	ssize_t r;
 	int i;
 
-	for (i = 0; i < BATCH; i++) {
-		uint8_t *inner = dp->tx + (size_t)i * SLOT + ESP_HEADROOM;
-
-		r = read(v->tun_fd, inner, PKT_MAX);
+	for (i = 0; i < TUN_READS; i++) {
+		r = tun_read(v->tun_fd, v->offload, &m, q.dp->tun_in + ESP_HEADROOM, PKT_MAX);
 		if (r <= 0)
 			break;
-		sa = encap_one(v, inner, (size_t)r, &pkts[n]);
-		if (!sa)
-			continue;
-		if (n && sa != batch_sa) {
-			send_batch(dp, v, batch_sa, pkts, lens, n);
-			pkts[0] = pkts[n];
-			n = 0;
-		}
-		batch_sa = sa;
-		lens[n++] = (size_t)r;
+		tx_packet(&q, &m, q.dp->tun_in + ESP_HEADROOM, (size_t)r);
 	}
-	if (n)
-		send_batch(dp, v, batch_sa, pkts, lens, n);
+	txq_send(&q);
 }
 
 /* RFC 3948 §2.2, §2.3 demultiplexing on the NAT-T port. */
@@ -305,6 +402,37 @@ void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len)
 	dp_input_esp(dp, p + ihl, len - ihl);
 }
 
+/* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
+static size_t gro_size(struct msghdr *m)
+{
+	struct cmsghdr *c;
+	int v;
+
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
+}
+
+static void input(struct dp_sock *s, uint8_t *p, size_t len, const struct sockaddr_storage *from)
+{
+	switch (s->kind) {
+	case SK_UDP4:
+	case SK_UDP6:
+		dp_input_udp(s->dp, p, len, from);
+		break;
+	case SK_ESP4:
+		dp_input_ip4(s->dp, p, len);
+		break;
+	default:
+		dp_input_esp(s->dp, p, len);
+		break;
+	}
+}
+
 static void on_sock(void *arg)
 {
 	struct dp_sock *s = arg;
@@ -312,6 +440,11 @@ static void on_sock(void *arg)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[BATCH];
+	size_t off, len, seg;
 	int n, i;
 
 	memset(msgs, 0, sizeof(msgs));
@@ -322,29 +455,28 @@ static void on_sock(void *arg)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &from[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		msgs[i].msg_hdr.msg_control = ctl[i].buf;
+		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 	for (i = 0; i < n; i++) {
 		uint8_t *p = iov[i].iov_base;
-		size_t len = msgs[i].msg_len;
 
+		len = msgs[i].msg_len;
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			dp->st.rx_short++;
 			continue;
 		}
-		switch (s->kind) {
-		case SK_UDP4:
-		case SK_UDP6:
-			dp_input_udp(dp, p, len, &from[i]);
-			break;
-		case SK_ESP4:
-			dp_input_ip4(dp, p, len);
-			break;
-		default:
-			dp_input_esp(dp, p, len);
-			break;
-		}
+		seg = gro_size(&msgs[i].msg_hdr);
+		if (!seg || seg > len)
+			seg = len ? len : 1;
+		off = 0;
+		do {
+			input(s, p + off, len - off < seg ? len - off : seg, &from[i]);
+			off += seg;
+		} while (off < len);
 	}
+	dp_rx_flush(dp);
 }
 
 int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t errlen)
@@ -369,6 +501,8 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 			return fd;
 		}
 		dp->socks[i].fd = fd;
+		if (i <= SK_UDP6)
+			sock_enable_gro(fd);
 		if (ev_add(dp->ev, fd, on_sock, &dp->socks[i]) < 0) {
 			snprintf(err, errlen, "cannot watch %s socket", what[i]);
 			return -ENOMEM;
@@ -388,7 +522,7 @@ int dp_send_udp(struct datapath *dp, const struct addr *src,
 int dp_send_nonesp(struct datapath *dp, const struct addr *src,
 		   const struct sockaddr_storage *dst, const uint8_t *msg, size_t len)
 {
-	uint8_t *p = dp->tx;	/* free between bursts: single-threaded */
+	uint8_t *p = dp->arena;	/* free between bursts: single-threaded */
 	int fd = dp->socks[dst->ss_family == AF_INET ? SK_UDP4 : SK_UDP6].fd;
 
 	if (len > PKT_MAX - 4 || fd < 0)

@@ -59,7 +59,7 @@ void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
 		  const struct sockaddr_storage *from);
 /* A packet from the raw IPv4 ESP socket, IPv4 header first. */
 void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len);
-/* One inner packet routed into v; inner has ESP_HEADROOM/TAILROOM. */
-void dp_output(struct datapath *dp, struct vif *v, uint8_t *inner, size_t len);
+/* Hand over what the dp_input_* calls left coalescing: after a burst. */
+void dp_rx_flush(struct datapath *dp);
 
 #endif

@@ -3,22 +3,13 @@
  */
 #include "esp/tcpmss.h"
 
+#include "lib/csum.h"
 #include "lib/cursor.h"
 
 #define TCP_SYN 0x02
 #define OPT_END 0
 #define OPT_NOP 1
 #define OPT_MSS 2
-
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), one 16-bit word changed. */
-static uint16_t csum_replace(uint16_t hc, uint16_t old, uint16_t new_)
-{
-	uint32_t s = (uint16_t)~hc + (uint16_t)~old + (uint32_t)new_;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 int tcp_mss_clamp(uint8_t *pkt, size_t len, unsigned mtu)
 {

@@ -23,12 +23,15 @@ struct vif_stats {
 	uint64_t rx_packets, rx_bytes;
 	uint64_t rx_dropped;	/* all inbound drops; the reasons follow */
 	uint64_t rx_auth_fail, rx_replay, rx_malformed, rx_selector;
+	uint64_t tx_tso;	/* TCP super-packets from TUN cut into segments */
+	uint64_t rx_gro;	/* packets written to TUN coalesced from several */
 };
 
 struct vif {
 	char name[16];
 	int tun_fd;
 	int ifindex;
+	bool offload;		/* TUN packets carry struct gso_meta */
 	bool carrier;
 
 	struct sa *out;

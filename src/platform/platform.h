@@ -11,12 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "lib/prefix.h"
 
-/* TUN: a layer-3 point-to-point device without packet-info header. */
-int tun_open(const char *name, int *ifindex);
+/*
+ * TUN: a layer-3 point-to-point device without packet-info header.  With
+ * *offload true on entry, ask for TSO super-packets and partial checksums
+ * (see esp/offload.h); *offload says on return whether reads and writes
+ * carry a struct gso_meta.
+ */
+struct gso_meta;
+int tun_open(const char *name, int *ifindex, bool *offload);
 int tun_set_carrier(int fd, bool on);
+/* One packet: its length, or -errno (-EAGAIN when there is none). */
+ssize_t tun_read(int fd, bool offload, struct gso_meta *m, uint8_t *buf, size_t cap);
+int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt, size_t len);
 
 /* Interface configuration (rtnetlink). */
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
@@ -36,5 +46,12 @@ struct iovec;
  * returns how many went out, or -errno if none did. */
 int sock_send_batch(int fd, const struct addr *src, const struct sockaddr_storage *dst,
 		    const struct iovec *pkts, unsigned n);
+/* The same on a UDP socket, where runs of equal-sized datagrams leave as
+ * one UDP GSO send each (UDP_SEGMENT) when the kernel supports it. */
+int sock_send_gso(int fd, const struct addr *src, const struct sockaddr_storage *dst,
+		  const struct iovec *pkts, unsigned n);
+/* Ask a UDP socket for coalesced datagrams (UDP_GRO): every receive then
+ * needs the segment size from its control message. */
+bool sock_enable_gro(int fd);
 
 #endif

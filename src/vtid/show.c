@@ -35,6 +35,8 @@ static void json_counters(struct json *j, const struct vif_stats *s)
 	json_u64(j, "rx_malformed", s->rx_malformed);
 	json_u64(j, "rx_selector", s->rx_selector);
 	json_u64(j, "rx_dropped", s->rx_dropped);
+	json_u64(j, "tx_tso", s->tx_tso);
+	json_u64(j, "rx_gro", s->rx_gro);
 	json_obj_close(j);
 }
 
@@ -183,6 +185,8 @@ static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel 
 		   ", selector %" PRIu64 ")\n",
 		   s->rx_packets, s->rx_bytes, s->rx_dropped, s->rx_auth_fail, s->rx_replay,
 		   s->rx_malformed, s->rx_selector);
+	buf_printf(b, "  offload %" PRIu64 " TCP super-packets cut, %" PRIu64
+		   " packets coalesced on receive\n", s->tx_tso, s->rx_gro);
 }
 
 void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *list,

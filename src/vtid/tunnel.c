@@ -256,7 +256,8 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	unsigned i;
 	int r;
 
-	r = tun_open(t->conf.name, &t->vif.ifindex);
+	t->vif.offload = true;
+	r = tun_open(t->conf.name, &t->vif.ifindex, &t->vif.offload);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create TUN interface %s: %s%s", t->conf.name,
 			 strerror(-r), r == -EBUSY ? " (an interface of that name exists)" : "");

@@ -7,7 +7,11 @@
  * would arrive.  Mode 3 seals the bytes as an ESP payload with a valid
  * ICV, so the fuzzer reaches the trailer, padding, inner-header and
  * selector checks behind the ICV.  Mode 4 checks a property: whatever is
- * encapsulated decapsulates back to the same inner packet.
+ * encapsulated decapsulates back to the same inner packet.  Modes 5 and 6
+ * drive the offload code: 5 cuts a "TSO super-packet" (10 bytes of
+ * metadata, then the packet) and coalesces the segments again, 6 feeds a
+ * length-prefixed list of inner packets to receive coalescing; both check
+ * that every packet put in comes out exactly once.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "crypto/cipher.h"
 #include "esp/datapath.h"
 #include "esp/esp.h"
+#include "esp/offload.h"
 #include "esp/sadb.h"
 #include "lib/cursor.h"
 
@@ -50,6 +55,7 @@ static void setup(void)
 	db = dp_sadb(dp);
 	strcpy(vif.name, "fuzz0");
 	vif.tun_fd = -1;	/* delivery is counted, not written */
+	vif.offload = true;	/* and goes through receive coalescing */
 	prefix_parse("0.0.0.0/0", &vif.local_ts[0]);
 	prefix_parse("::/0", &vif.local_ts[1]);
 	prefix_parse("10.0.0.0/8", &vif.remote_ts[0]);
@@ -109,6 +115,80 @@ static void round_trip(const uint8_t *data, size_t len)
 	free(buf);
 }
 
+static struct gro gro;
+static unsigned gro_segs;
+static size_t gro_bytes;
+
+static void gro_count(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
+		      unsigned segs, size_t bytes)
+{
+	(void)arg;
+	(void)owner;
+	(void)m;
+	(void)pkt;
+	(void)len;
+	gro_segs += segs;
+	gro_bytes += bytes;
+}
+
+static void gro_check(unsigned segs, size_t bytes)
+{
+	gro_flush(&gro);
+	if (gro_segs != segs || gro_bytes != bytes)
+		abort();
+	gro_segs = 0;
+	gro_bytes = 0;
+}
+
+/* Mode 5: metadata(10) || packet, cut and glued back. */
+static void tso(uint8_t *data, size_t len)
+{
+	static uint8_t seg[65536 + 64];
+	struct gso_meta m;
+	struct gso_iter it;
+	unsigned segs = 0;
+	size_t n, bytes = 0;
+
+	if (len < 10)
+		return;
+	m.flags = data[0];
+	m.type = data[1];
+	m.hdr_len = be16_get(data + 2);
+	m.size = be16_get(data + 4);
+	m.csum_start = be16_get(data + 6);
+	m.csum_offset = be16_get(data + 8);
+	if (gso_csum_finish(data + 10, len - 10, &m) < 0 ||
+	    gso_iter_init(&it, &m, data + 10, len - 10) < 0)
+		return;
+	if (gso_iter_seg_max(&it) > sizeof(seg))
+		abort();
+	while ((n = gso_iter_next(&it, seg)) > 0) {
+		gro_add(&gro, &vif, seg, n);
+		segs++;
+		bytes += n;
+	}
+	gro_check(segs, bytes);
+}
+
+/* Mode 6: (len(2) || packet)*, each handed to receive coalescing. */
+static void coalesce(uint8_t *data, size_t len)
+{
+	unsigned segs = 0;
+	size_t n, bytes = 0;
+
+	while (len >= 2) {
+		n = be16_get(data) % 2048;
+		if (n > len - 2)
+			n = len - 2;
+		gro_add(&gro, n & 1 ? (void *)&vif : (void *)&gro, data + 2, n);
+		segs++;
+		bytes += n;
+		data += 2 + n;
+		len -= 2 + n;
+	}
+	gro_check(segs, bytes);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -116,8 +196,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sockaddr_storage from = { .ss_family = AF_INET };
 	uint8_t *copy;
 
-	if (!dp)
+	if (!dp) {
 		setup();
+		if (gro_init(&gro, gro_count, NULL) < 0)
+			abort();
+	}
 	if (size < 1)
 		return 0;
 	/* An exact-size heap copy, so the sanitizer sees any overread. */
@@ -125,13 +208,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data + 1, size - 1);
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0: dp_input_udp(dp, copy, size - 1, &from); break;
 	case 1: dp_input_ip4(dp, copy, size - 1); break;
 	case 2: dp_input_esp(dp, copy, size - 1); break;
 	case 3: sealed(copy, size - 1); break;
 	case 4: round_trip(copy, size - 1); break;
+	case 5: tso(copy, size - 1); break;
+	case 6: coalesce(copy, size - 1); break;
 	}
+	dp_rx_flush(dp);
 	free(copy);
 	return 0;
 }

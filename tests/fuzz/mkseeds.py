@@ -43,6 +43,20 @@ write("esp", "roundtrip-ipv4", b"\x04" + ipv4())
 write("esp", "roundtrip-ipv6", b"\x04" + b"\x60" + bytes(3) + struct.pack("!H", 8) +
       bytes([17, 64]) + bytes(32) + bytes(8))
 
+def tcp4(seq, payload, flags=0x10):
+    tcp = struct.pack("!HHIIBBHHH", 40000, 5201, seq, 1, 5 << 4, flags, 512, 0, 0) + payload
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0,
+                      b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02")
+    return hdr + tcp
+
+
+# Mode 5: TSO metadata (flags, type, hdr_len, size, csum_start, csum_offset).
+write("esp", "tso-ipv4", b"\x05" + struct.pack("!BBHHHH", 1, 1, 40, 500, 20, 16) +
+      tcp4(7, bytes(range(256)) * 8))
+# Mode 6: three in-order segments of one flow and a SYN.
+segs = [tcp4(1000 * i, b"z" * 1000) for i in range(3)] + [tcp4(0, b"", 0x02)]
+write("esp", "gro-stream", b"\x06" + b"".join(struct.pack("!H", len(p)) + p for p in segs))
+
 write("conf", "manual", open("tests/fuzz/seed-manual.conf", "rb").read())
 write("conf", "daemon", b"[daemon]\nsocket = /run/x.sock\nport = 500\nnatt-port = 4500\n")
 write("conf", "ike", b"[tunnel a]\nlocal = 192.0.2.1\nremote = any\npsk = 0x0102030405060708\n"

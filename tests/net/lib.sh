@@ -242,6 +242,23 @@ assert_no_secret() {
 	return 0
 }
 
+# tcp_copy FROM TO ADDR BYTES: one TCP connection from namespace FROM to
+# ADDR (in namespace TO) carries BYTES of random data; fails unless what
+# arrived hashes the same as what was sent.
+tcp_copy() {
+	local from="$1" to="$2" addr="$3" n="$4" port=$((20000 + RANDOM % 20000)) want
+	local py; py="$(dirname "${BASH_SOURCE[0]}")/tcpcopy.py"
+	head -c "$n" /dev/urandom > "$VT_TMP/copy.in"
+	want=$(sha256sum < "$VT_TMP/copy.in" | cut -d' ' -f1)
+	rm -f "$VT_TMP/copy.out"
+	bg_in_ns "$to" python3 "$py" sink "$addr" "$port" "$VT_TMP/copy.out"
+	in_ns "$from" timeout 90 python3 "$py" send "$addr" "$port" "$VT_TMP/copy.in" ||
+		fail "tcp_copy $from -> $addr: the sender failed"
+	wait_until 30 test -s "$VT_TMP/copy.out" || fail "tcp_copy $from -> $addr: nothing arrived"
+	[ "$(cat "$VT_TMP/copy.out")" = "$want" ] ||
+		fail "tcp_copy $from -> $addr: $n bytes arrived changed"
+}
+
 # bg_in_ns NS CMD...: start CMD in the background in namespace NS so that
 # its PID (ip netns exec execs the command) is what cleanup kills.
 bg_in_ns() {

@@ -80,6 +80,10 @@ traffic() {	# both directions
 	ping_ok a 10.255.0.2 || fail "$1: ping vtid -> charon"
 	ping_ok b 10.255.0.1 || fail "$1: ping charon -> vtid"
 }
+bulk() {	# TCP both ways: vtid's TSO segments and GRO against charon's ESP
+	tcp_copy a b 10.255.0.2 4000000
+	tcp_copy b a 10.255.0.1 4000000
+}
 
 swan_conf ${SETS[0]}
 start_charon b
@@ -96,6 +100,7 @@ for set in "${SETS[@]}"; do
 	t_init=$(( $(ms) - t0 ))
 	swan_routes
 	traffic "$ike/initiator"
+	bulk
 	swanctl b --list-sas | grep -q "$(echo "$esp" | tr a-z A-Z | sed 's/AES128GCM16/AES_GCM_16-128/; s/AES256GCM16/AES_GCM_16-256/; s/CHACHA20POLY1305/CHACHA20_POLY1305/; s/AES256-SHA256/AES_CBC-256\/HMAC_SHA2_256_128/')" ||
 		fail "$ike: charon did not negotiate $esp"
 	# DELETE from charon: carrier down, then vtid re-initiates.
@@ -107,7 +112,7 @@ for set in "${SETS[@]}"; do
 	stop_vtid a
 	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
 	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtid exited"
-	pass "$ike / $esp: vtid initiator (${t_init} ms), traffic both ways, charon DELETE -> carrier down -> re-initiated, vtid exit -> DELETE"
+	pass "$ike / $esp: vtid initiator (${t_init} ms), traffic both ways (ping, 4 MB TCP each way intact), charon DELETE -> carrier down -> re-initiated, vtid exit -> DELETE"
 
 	# charon initiates.
 	vti_conf "$ike" "$esp" no

@@ -6,34 +6,12 @@
 
 #include "esp/tcpmss.h"
 #include "lib/cursor.h"
+#include "pkt.h"
 #include "test.h"
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += be16_get(p + i);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-/* The one's-complement sum over pseudo-header and segment: 0xffff if valid. */
 static uint16_t verify(const uint8_t *pkt, size_t len)
 {
-	size_t ip = pkt[0] >> 4 == 4 ? 20 : 40, tl = len - ip;
-	uint32_t s = 0;
-
-	if (ip == 20) {
-		s = sum16(pkt + 12, 8, 0) + 6 + (uint32_t)tl;
-	} else {
-		s = sum16(pkt + 8, 32, 0) + 6 + (uint32_t)tl;
-	}
-	s = sum16(pkt + ip, tl, s);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
+	return ref_tcp_verify(pkt, len);
 }
 
 static void fix_checksum(uint8_t *pkt, size_t len)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -84,40 +85,55 @@ int sock_esp_open(int family)
 	return fd;
 }
 
-/* The control message that picks the source address (IP_PKTINFO). */
-static void pktinfo(struct msghdr *m, void *buf, const struct addr *src)
-{
-	struct cmsghdr *c;
+/* Control messages: the source address (IP_PKTINFO) and, for UDP GSO,
+ * the segment size (UDP_SEGMENT). */
+union cmsg_buf {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
 
+static struct cmsghdr *cmsg_add(struct msghdr *m, int level, int type, const void *data,
+				size_t len)
+{
+	struct cmsghdr *c = (struct cmsghdr *)((char *)m->msg_control + m->msg_controllen);
+
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	m->msg_controllen += CMSG_SPACE(len);
+	return c;
+}
+
+static void control(struct msghdr *m, union cmsg_buf *u, const struct addr *src, uint16_t gso)
+{
+	memset(u, 0, sizeof(*u));
+	m->msg_control = u->buf;
+	m->msg_controllen = 0;
 	if (src && src->family == AF_INET) {
 		struct in_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi_spec_dst, src->a, 4);
-		m->msg_control = buf;
-		m->msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(m);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		cmsg_add(m, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else if (src && src->family == AF_INET6) {
 		struct in6_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi6_addr, src->a, 16);
-		m->msg_control = buf;
-		m->msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(m);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		cmsg_add(m, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
+	if (gso)
+		cmsg_add(m, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso));
+	if (!m->msg_controllen)
+		m->msg_control = NULL;
 }
 
-union cmsg_buf {
-	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	struct cmsghdr align;
-};
+static void msg_init(struct msghdr *m, const struct sockaddr_storage *dst)
+{
+	memset(m, 0, sizeof(*m));
+	m->msg_name = (void *)dst;
+	m->msg_namelen = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						   : sizeof(struct sockaddr_in6);
+}
 
 int sock_send(int fd, const struct addr *src, const struct sockaddr_storage *dst,
 	      const void *data, size_t len)
@@ -135,16 +151,12 @@ int sock_send_batch(int fd, const struct addr *src, const struct sockaddr_storag
 {
 	struct mmsghdr msgs[SEND_BATCH];
 	union cmsg_buf u;
-	struct msghdr m = {
-		.msg_name = (void *)dst,
-		.msg_namelen = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-							 : sizeof(struct sockaddr_in6),
-	};
+	struct msghdr m;
 	unsigned i, done = 0;
 	int r;
 
-	memset(&u, 0, sizeof(u));
-	pktinfo(&m, u.buf, src);
+	msg_init(&m, dst);
+	control(&m, &u, src, 0);
 	while (done < n) {
 		unsigned k = n - done > SEND_BATCH ? SEND_BATCH : n - done;
 
@@ -160,6 +172,73 @@ int sock_send_batch(int fd, const struct addr *src, const struct sockaddr_storag
 		done += (unsigned)r;
 	}
 	return (int)done;
+}
+
+/* The kernel's limits: UDP_MAX_SEGMENTS, and an IP packet of 64 KB. */
+#define GSO_SEGS 64
+#define GSO_BYTES 65000
+
+/* Datagrams pkts[0..) that one GSO send can carry: equal sizes, and at
+ * most one shorter one to end the run. */
+static unsigned gso_run(const struct iovec *pkts, unsigned n)
+{
+	size_t seg = pkts[0].iov_len, total = seg;
+	unsigned j = 1;
+
+	while (j < n && j < GSO_SEGS && pkts[j].iov_len <= seg &&
+	       total + pkts[j].iov_len <= GSO_BYTES) {
+		total += pkts[j].iov_len;
+		if (pkts[j++].iov_len < seg)
+			break;
+	}
+	return j;
+}
+
+int sock_send_gso(int fd, const struct addr *src, const struct sockaddr_storage *dst,
+		  const struct iovec *pkts, unsigned n)
+{
+	static bool unsupported;
+	struct mmsghdr msgs[SEND_BATCH];
+	union cmsg_buf u[SEND_BATCH];
+	unsigned count[SEND_BATCH], done = 0, k, i;
+	int r;
+
+	while (!unsupported && done < n) {
+		for (k = 0, i = done; k < SEND_BATCH && i < n; k++, i += count[k - 1]) {
+			count[k] = gso_run(pkts + i, n - i);
+			msg_init(&msgs[k].msg_hdr, dst);
+			msgs[k].msg_hdr.msg_iov = (struct iovec *)&pkts[i];
+			msgs[k].msg_hdr.msg_iovlen = count[k];
+			msgs[k].msg_len = 0;
+			control(&msgs[k].msg_hdr, &u[k], src,
+				count[k] > 1 ? (uint16_t)pkts[i].iov_len : 0);
+		}
+		r = sendmmsg(fd, msgs, k, 0);
+		if (r <= 0) {
+			/* No UDP GSO here (old kernel, no checksum offload on
+			 * the way out): fall back to one datagram each. */
+			if (r < 0 && !done && (errno == EIO || errno == EINVAL ||
+					      errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+				unsupported = true;
+				break;
+			}
+			return done ? (int)done : (r < 0 ? -errno : -EIO);
+		}
+		for (i = 0; i < (unsigned)r; i++)
+			done += count[i];
+	}
+	if (done < n) {
+		r = sock_send_batch(fd, src, dst, pkts + done, n - done);
+		return r < 0 ? (done ? (int)done : r) : (int)done + r;
+	}
+	return (int)done;
+}
+
+bool sock_enable_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 }
 
 int path_mtu(const struct addr *dst)

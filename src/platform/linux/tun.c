@@ -1,17 +1,38 @@
 /*
  * tun.c - Linux TUN devices (Documentation/networking/tuntap.rst).
+ *
+ * With IFF_VNET_HDR every packet is preceded by a struct virtio_net_hdr,
+ * and TUNSETOFFLOAD lets the kernel hand over TCP super-packets of up to
+ * 64 KB (TSO) with checksums left partial; vti cuts and finishes them
+ * (esp/offload.c).  Writes may carry coalesced packets the same way.
  */
 #include "platform/platform.h"
+
+#include "esp/offload.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <endian.h>
+#include <sys/uio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-int tun_open(const char *name, int *ifindex)
+/* Little-endian header fields, whatever the host's order. */
+static int enable_offload(int fd)
+{
+	unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	int le = 1;
+
+	if (ioctl(fd, TUNSETVNETLE, &le) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0)
+		return -errno;
+	return 0;
+}
+
+int tun_open(const char *name, int *ifindex, bool *offload)
 {
 	struct ifreq ifr;
 	int fd, s, err;
@@ -22,11 +43,14 @@ int tun_open(const char *name, int *ifindex)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (*offload ? IFF_VNET_HDR : 0);
 	strcpy(ifr.ifr_name, name);
 	/* Fails with EBUSY if an interface of that name already exists. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
+	/* Without offloads the header stays, all zero: still correct. */
+	if (*offload && enable_offload(fd) < 0)
+		ioctl(fd, TUNSETOFFLOAD, 0);
 	/* Start without carrier: no SA yet. */
 	if (tun_set_carrier(fd, false) < 0)
 		goto fail;
@@ -53,4 +77,45 @@ int tun_set_carrier(int fd, bool on)
 	int v = on;
 
 	return ioctl(fd, TUNSETCARRIER, &v) < 0 ? -errno : 0;
+}
+
+_Static_assert(sizeof(struct virtio_net_hdr) == 10, "virtio_net_hdr layout");
+
+ssize_t tun_read(int fd, bool offload, struct gso_meta *m, uint8_t *buf, size_t cap)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[2] = { { &h, sizeof(h) }, { buf, cap } };
+	ssize_t r;
+
+	memset(m, 0, sizeof(*m));
+	r = offload ? readv(fd, iov, 2) : read(fd, buf, cap);
+	if (r < 0)
+		return -errno;
+	if (!offload)
+		return r;
+	if ((size_t)r < sizeof(h))
+		return -EIO;
+	m->flags = h.flags;
+	m->type = h.gso_type;
+	m->hdr_len = le16toh(h.hdr_len);
+	m->size = le16toh(h.gso_size);
+	m->csum_start = le16toh(h.csum_start);
+	m->csum_offset = le16toh(h.csum_offset);
+	return r - (ssize_t)sizeof(h);
+}
+
+int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt, size_t len)
+{
+	struct virtio_net_hdr h = {
+		.flags = m->flags,
+		.gso_type = m->type,
+		.hdr_len = htole16(m->hdr_len),
+		.gso_size = htole16(m->size),
+		.csum_start = htole16(m->csum_start),
+		.csum_offset = htole16(m->csum_offset),
+	};
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)pkt, len } };
+	ssize_t r = offload ? writev(fd, iov, 2) : write(fd, pkt, len);
+
+	return r < 0 ? -errno : 0;
 }
