@@ -93,6 +93,21 @@ static int aead_aad(EVP_CIPHER_CTX *ctx, const uint8_t *aad, size_t len)
 	return 0;
 }
 
+/* Get or set the tag through the provider's parameters directly: the
+ * EVP_CIPHER_CTX_ctrl() route translates to the same call but costs about
+ * a tenth of a 1400-byte packet's instructions on the way. */
+static int aead_tag(EVP_CIPHER_CTX *ctx, uint8_t tag[AEAD_TAG_LEN], bool set)
+{
+	OSSL_PARAM p[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, AEAD_TAG_LEN),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (set)
+		return EVP_CIPHER_CTX_set_params(ctx, p) == 1 ? 0 : -EIO;
+	return EVP_CIPHER_CTX_get_params(ctx, p) == 1 ? 0 : -EIO;
+}
+
 int aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *aad, size_t aadlen, const uint8_t *aad2, size_t aad2len,
 	      uint8_t *data, size_t len, uint8_t tag[AEAD_TAG_LEN])
@@ -105,7 +120,7 @@ int aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
 	    aead_aad(a->ctx, aad, aadlen) || aead_aad(a->ctx, aad2, aad2len) ||
 	    (len && EVP_CipherUpdate(a->ctx, data, &outl, data, (int)len) != 1) ||
 	    EVP_CipherFinal_ex(a->ctx, data + len, &outl) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, tag) != 1)
+	    aead_tag(a->ctx, tag, false) < 0)
 		return -EIO;
 	return 0;
 }
@@ -123,7 +138,7 @@ int aead_open(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
 	if (EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, nonce, 0) != 1 ||
 	    aead_aad(a->ctx, aad, aadlen) || aead_aad(a->ctx, aad2, aad2len) ||
 	    (len && EVP_CipherUpdate(a->ctx, data, &outl, data, (int)len) != 1) ||
-	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, t) != 1)
+	    aead_tag(a->ctx, t, true) < 0)
 		return -EIO;
 	/* The tag comparison inside EVP is constant-time (CRYPTO_memcmp). */
 	if (EVP_CipherFinal_ex(a->ctx, data + len, &outl) != 1)
