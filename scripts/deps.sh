@@ -2,7 +2,7 @@
 # Install what building, testing and the demo need (Debian 12, as root).
 # Quiet and quick when everything is already there.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev
+PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev libseccomp-dev libcap-ng-dev
 	iproute2 iputils-ping jq nftables tcpdump tshark iperf3
 	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
 	python3-cryptography-vectors util-linux procps
@@ -17,4 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# vtid's network-facing processes run as this user (SPEC: [daemon] user).
+if ! getent passwd vtid >/dev/null; then
+	echo "deps: creating system user vtid"
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vtid
 fi

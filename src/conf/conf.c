@@ -168,14 +168,24 @@ static int d_cookie_threshold(struct parser *p, char *v)
 	return 0;
 }
 
-static int d_group(struct parser *p, char *v)
+static int d_name(struct parser *p, char *v, char *out, size_t cap, const char *what)
 {
-	if (!v[0] || strlen(v) >= sizeof(p->c->d.group)) {
-		err_at(p, p->line, "group must be a group name");
+	if (!v[0] || strlen(v) >= cap) {
+		err_at(p, p->line, "%s must be a %s name shorter than %zu bytes", what, what, cap);
 		return -1;
 	}
-	strcpy(p->c->d.group, v);
+	strcpy(out, v);
 	return 0;
+}
+
+static int d_group(struct parser *p, char *v)
+{
+	return d_name(p, v, p->c->d.group, sizeof(p->c->d.group), "group");
+}
+
+static int d_user(struct parser *p, char *v)
+{
+	return d_name(p, v, p->c->d.user, sizeof(p->c->d.user), "user");
 }
 
 /* ---- [tunnel] keys ---- */
@@ -542,6 +552,7 @@ static const struct keydef daemon_keys[] = {
 	{ "port", d_ike_port },
 	{ "natt-port", d_natt_port },
 	{ "group", d_group },
+	{ "user", d_user },
 	{ "cookie-threshold", d_cookie_threshold },
 };
 
@@ -833,6 +844,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	out->d.port = 500;
 	out->d.natt_port = 4500;
 	out->d.cookie_threshold = 64;
+	strcpy(out->d.user, "vtid");
 	while (i < len) {
 		p.line++;
 		for (n = 0; i < len && text[i] != '\n'; i++) {

@@ -59,6 +59,7 @@ struct tunnel_conf {
 struct daemon_conf {
 	char socket[108];
 	char group[64];			/* may use the control socket; "" = root only */
+	char user[64];			/* the network and auth processes run as */
 	uint16_t port, natt_port;
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
 };

@@ -105,8 +105,8 @@ static int auth_data(struct ike_sa *sa, const struct tunnel *t, bool as_initiato
 		msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
 		nonce = (struct chunk){ sa->ni, sa->ni_len };
 	}
-	return ike_psk_auth(&sa->keys, as_initiator, t->conf.psk, t->conf.psk_len, &msg, &nonce,
-			    &idb, out);
+	return ike_psk_auth(&sa->keys, as_initiator, sa->ctx->psk_sign, sa->ctx->psk_arg, &t->conf,
+			    &msg, &nonce, &idb, out);
 }
 
 static bool auth_ok(struct ike_sa *sa, const struct tunnel *t, bool peer_is_initiator,

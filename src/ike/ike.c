@@ -38,11 +38,26 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunn
 	if (!ctx)
 		return NULL;
 	ctx->cookie_threshold = 64;
+	ike_set_psk_signer(ctx, NULL, NULL);
 	ctx->ev = ev;
 	ctx->dp = dp;
 	ctx->tunnels = tunnels;
 	ctx->sock[0] = ctx->sock[1] = -1;
 	return ctx;
+}
+
+/* In a single process the PSK is in the tunnel's configuration. */
+static int local_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+			  const struct chunk *octets, size_t n, uint8_t *out)
+{
+	(void)arg;
+	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
+}
+
+void ike_set_psk_signer(struct ike_ctx *ctx, ike_psk_signer fn, void *arg)
+{
+	ctx->psk_sign = fn ? fn : local_psk_sign;
+	ctx->psk_arg = arg;
 }
 
 void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n)

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "lib/buf.h"
+#include "ike/keys.h"
 #include "lib/ev.h"
 
 struct datapath;
@@ -23,6 +24,8 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunn
 int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen);
 /* Demand cookies once this many IKE SAs are half-open (0: always). */
 void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
+/* Who applies PSKs to AUTH octets; NULL: the tunnel's own conf.psk. */
+void ike_set_psk_signer(struct ike_ctx *ctx, ike_psk_signer fn, void *arg);
 unsigned ike_half_open(const struct ike_ctx *ctx);
 /* Tests: hand every outgoing IKE message to fn instead of a socket. */
 typedef void (*ike_send_hook)(void *arg, const uint8_t *msg, size_t len,

@@ -74,6 +74,8 @@ struct ike_ctx {
 	uint64_t cookies_sent;
 	ike_send_hook hook;
 	void *hook_arg;
+	ike_psk_signer psk_sign;	/* where PSKs are applied (privsep) */
+	void *psk_arg;
 	uint8_t rx[65536];
 };
 

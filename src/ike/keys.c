@@ -111,26 +111,38 @@ int ike_child_keymat(const struct ike_keys *k, const struct chunk *gir, const st
 	return prf_plus(k->prf, k->sk_d, k->prf_len, seed, 3, out, len);
 }
 
-int ike_psk_auth(const struct ike_keys *k, bool initiator, const uint8_t *psk, size_t psklen,
-		 const struct chunk *init_msg, const struct chunk *peer_nonce,
-		 const struct chunk *id_body, uint8_t *out)
+int ike_psk_sign(uint16_t prf_id, const uint8_t *psk, size_t psklen, const struct chunk *octets,
+		 size_t n, uint8_t *out)
 {
 	static const char pad[] = "Key Pad for IKEv2";	/* 17 ASCII bytes, no NUL */
-	uint8_t macid[PRF_MAX], keypad[PRF_MAX];
+	struct chunk c = { (const uint8_t *)pad, sizeof(pad) - 1 };
+	uint8_t keypad[PRF_MAX];
+	int r;
+
+	if (!psklen || !prf_len(prf_id))
+		return -EINVAL;
+	r = prf(prf_id, psk, psklen, &c, 1, keypad);
+	if (!r)
+		r = prf(prf_id, keypad, prf_len(prf_id), octets, n, out);
+	wipe(keypad, sizeof(keypad));
+	return r;
+}
+
+int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, void *arg,
+		 const struct tunnel_conf *tc, const struct chunk *init_msg,
+		 const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *out)
+{
+	uint8_t macid[PRF_MAX];
 	struct chunk c[3];
 	int r;
 
-	c[0] = (struct chunk){ (const uint8_t *)pad, sizeof(pad) - 1 };
 	r = prf(k->prf, initiator ? k->sk_pi : k->sk_pr, k->prf_len, id_body, 1, macid);
-	if (!r)
-		r = prf(k->prf, psk, psklen, c, 1, keypad);
 	if (!r) {
 		c[0] = *init_msg;
 		c[1] = *peer_nonce;
 		c[2] = (struct chunk){ macid, k->prf_len };
-		r = prf(k->prf, keypad, k->prf_len, c, 3, out);
+		r = sign(arg, tc, k->prf, c, 3, out);
 	}
-	wipe(keypad, sizeof(keypad));
 	wipe(macid, sizeof(macid));
 	return r;
 }

@@ -6,6 +6,7 @@
 #ifndef VTI_IKE_KEYS_H
 #define VTI_IKE_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,10 +41,20 @@ int ike_child_keymat(const struct ike_keys *k, const struct chunk *gir, const st
 /*
  * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), msg | nonce | prf(SK_p, IDbody)),
  * where msg is the sender's IKE_SA_INIT message and nonce the peer's.
+ * ike_psk_auth computes the last part with the session key and hands the
+ * octets to sign, which applies the PSK: in the process that holds it
+ * (vtid/privsep.c), or ike_psk_sign directly where there is only one.
  */
-int ike_psk_auth(const struct ike_keys *k, bool initiator, const uint8_t *psk, size_t psklen,
-		 const struct chunk *init_msg, const struct chunk *peer_nonce,
-		 const struct chunk *id_body, uint8_t *out) __attribute__((warn_unused_result));
+struct tunnel_conf;
+typedef int (*ike_psk_signer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+			      const struct chunk *octets, size_t n, uint8_t *out);
+int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, void *arg,
+		 const struct tunnel_conf *tc, const struct chunk *init_msg,
+		 const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *out)
+	__attribute__((warn_unused_result));
+/* prf(prf(psk, "Key Pad for IKEv2"), octets[0..n)) */
+int ike_psk_sign(uint16_t prf_id, const uint8_t *psk, size_t psklen, const struct chunk *octets,
+		 size_t n, uint8_t *out) __attribute__((warn_unused_result));
 void ike_keys_wipe(struct ike_keys *k);
 
 #endif

@@ -54,4 +54,15 @@ int sock_send_gso(int fd, const struct addr *src, const struct sockaddr_storage 
  * needs the segment size from its control message. */
 bool sock_enable_gro(int fd);
 
+/*
+ * Privileges.  sandbox_lookup finds a (non-root) user.  sandbox_enter, in
+ * a child forked by root, becomes that user with no capabilities at all,
+ * no_new_privs, death with its parent, and the role's seccomp allow-list.
+ * sandbox_parent keeps root only what vti's own interfaces need.
+ */
+enum sandbox_role { SANDBOX_NET, SANDBOX_AUTH };
+int sandbox_lookup(const char *user, uid_t *uid, gid_t *gid);
+int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_t errlen);
+int sandbox_parent(char *err, size_t errlen);
+
 #endif

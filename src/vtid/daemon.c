@@ -22,6 +22,7 @@
 #include "lib/buf.h"
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "vtid/privsep.h"
 #include "vtid/show.h"
 #include "vtid/tunnel.h"
 
@@ -108,25 +109,13 @@ static void remove_tunnel(struct daemon *d, struct tunnel *t)
  * keep passing traffic), changed ones are re-keyed (re-created only if
  * their interface changed), removed ones send DELETE and go away.
  */
-static void daemon_reload(struct daemon *d)
+static void daemon_apply(struct daemon *d, struct conf *nc)
 {
-	struct conf nc;
-	struct buf errors;
 	struct tunnel *t, *next;
 	size_t i;
 
-	buf_init(&errors);
-	if (conf_load(d->conf_path, &nc, &errors)) {
-		print_errors(&errors);
-		log_err(NULL, "reload of %s failed; keeping the running configuration",
-			d->conf_path);
-		buf_free(&errors);
-		conf_free(&nc);
-		return;
-	}
-	buf_free(&errors);
 	for (t = d->tunnels; t; t = next) {
-		const struct tunnel_conf *tc = conf_find(&nc, t->conf.name);
+		const struct tunnel_conf *tc = conf_find(nc, t->conf.name);
 		char err[256] = "";
 
 		next = t->next;
@@ -140,13 +129,47 @@ static void daemon_reload(struct daemon *d)
 		}
 		remove_tunnel(d, t);
 	}
-	for (i = 0; i < nc.n; i++)
-		if (!find_tunnel(d, nc.t[i].name, NULL))
-			add_tunnel(d, &nc.t[i]);
+	for (i = 0; i < nc->n; i++)
+		if (!find_tunnel(d, nc->t[i].name, NULL))
+			add_tunnel(d, &nc->t[i]);
 	conf_free(&d->conf);
-	d->conf = nc;
+	d->conf = *nc;
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
-	log_info(NULL, "configuration reloaded: %zu tunnel%s", nc.n, nc.n == 1 ? "" : "s");
+	log_info(NULL, "configuration reloaded: %zu tunnel%s", nc->n, nc->n == 1 ? "" : "s");
+}
+
+/*
+ * Apply a new configuration: unchanged tunnels are left alone (their SAs
+ * keep passing traffic), changed ones are re-keyed (re-created only if
+ * their interface changed), removed ones send DELETE and go away.  The
+ * privileged parent reads the file (privsep.h).
+ */
+static void daemon_reload(struct daemon *d)
+{
+	struct conf nc;
+	struct buf errors;
+
+	buf_init(&errors);
+	if (ps_reload(d->conf_path, &nc, &errors)) {
+		print_errors(&errors);
+		log_err(NULL, "reload of %s failed; keeping the running configuration",
+			d->conf_path);
+		buf_free(&errors);
+		conf_free(&nc);
+		return;
+	}
+	buf_free(&errors);
+	daemon_apply(d, &nc);
+}
+
+/* The parent got SIGHUP and sent the configuration it read. */
+static void on_parent(void *arg)
+{
+	struct daemon *d = arg;
+	struct conf nc;
+
+	if (ps_pushed_conf(&nc))
+		daemon_apply(d, &nc);
 }
 
 /* ---- control socket ---- */
@@ -158,7 +181,7 @@ static bool peer_allowed(struct daemon *d, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return false;
-	if (cr.uid == 0 || cr.uid == geteuid())
+	if (cr.uid == 0)	/* not vtid's own user: only root and the group */
 		return true;
 	return d->have_gid && cr.gid == d->ctl_gid;
 }
@@ -357,18 +380,21 @@ static void on_signal(void *arg)
 	}
 }
 
-static int open_signals(struct daemon *d)
+static int block_signals(sigset_t *set)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
-	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+/* After privsep_start: a signalfd only wakes epoll in the process that
+ * created it, so the network process makes its own. */
+static int open_signals(struct daemon *d, const sigset_t *set)
+{
+	d->sig_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d->sig_fd < 0)
 		return -1;
 	return ev_add(d->ev, d->sig_fd, on_signal, d) < 0 ? -1 : 0;
@@ -389,7 +415,9 @@ static void teardown(struct daemon *d)
 	d->tunnels = NULL;
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
-		unlink(d->sock_path);
+		/* After privsep_start the privileged parent removes it. */
+		if (ps_parent_fd() < 0)
+			unlink(d->sock_path);
 	}
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
@@ -418,6 +446,7 @@ static void on_tick(void *arg)
 
 static int start(struct daemon *d)
 {
+	sigset_t set;
 	struct buf errors;
 	char err[256] = "";
 	size_t i;
@@ -435,8 +464,8 @@ static int start(struct daemon *d)
 		log_err(NULL, "out of memory");
 		return EXIT_RUNTIME;
 	}
-	if (open_signals(d) < 0) {
-		log_err(NULL, "cannot set up signal handling: %s", strerror(errno));
+	if (block_signals(&set) < 0) {
+		log_err(NULL, "cannot block signals: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	d->ike = ike_new(d->ev, d->dp, &d->tunnels);
@@ -451,6 +480,16 @@ static int start(struct daemon *d)
 	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||
 	    open_ctl(d, err, sizeof(err)) < 0) {
 		log_err(NULL, "%s", err);
+		return EXIT_RUNTIME;
+	}
+	/* From here on this is the unprivileged network process. */
+	if (privsep_start(&d->conf, d->conf_path, d->sock_path, err, sizeof(err)) < 0) {
+		log_err(NULL, "%s", err);
+		return EXIT_RUNTIME;
+	}
+	ike_set_psk_signer(d->ike, ps_psk_sign, NULL);
+	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
+		log_err(NULL, "cannot watch the parent or signals: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	for (i = 0; i < d->conf.n; i++)

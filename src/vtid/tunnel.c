@@ -19,6 +19,7 @@
 #include "ike/ike.h"
 #include "lib/log.h"
 #include "platform/platform.h"
+#include "vtid/privsep.h"
 
 const char *tunnel_state_name(enum tunnel_state s)
 {
@@ -257,7 +258,7 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	int r;
 
 	t->vif.offload = true;
-	r = tun_open(t->conf.name, &t->vif.ifindex, &t->vif.offload);
+	r = ps_tun_open(t->conf.name, &t->vif.ifindex, &t->vif.offload);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create TUN interface %s: %s%s", t->conf.name,
 			 strerror(-r), r == -EBUSY ? " (an interface of that name exists)" : "");
@@ -265,13 +266,13 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	}
 	t->vif.tun_fd = r;
 	size_interface(t);
-	r = netif_setup(t->vif.ifindex, t->mtu);
+	r = ps_netif_setup(t->vif.ifindex, t->mtu);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot configure %s: %s", t->conf.name, strerror(-r));
 		return r;
 	}
 	for (i = 0; i < t->conf.n_addrs; i++) {
-		r = netif_add_addr(t->vif.ifindex, &t->conf.addrs[i]);
+		r = ps_addr_add(t->vif.ifindex, &t->conf.addrs[i]);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot add address %s to %s: %s",
 				 prefix_str(&t->conf.addrs[i], p, sizeof(p)), t->conf.name,

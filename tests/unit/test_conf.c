@@ -87,6 +87,8 @@ static const struct bad bads[] = {
 	{ "[daemon]\nnatt-port = x\n", "natt-port must be a UDP port number", 2 },
 	{ "[daemon]\ngroup = " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "group must be a group name", 2 },
+	{ "[daemon]\nuser = " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "user must be a user name", 2 },
 	{ "[daemon]\nport = 4500\n", "port and natt-port must differ", 2 },
 	{ "[daemon]\ncookie-threshold = -1\n", "cookie-threshold must be 0-100000", 2 },
 	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },

@@ -10,6 +10,7 @@
 #include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Reference runs lost packets only at the receiving socket: size it. */
@@ -41,7 +42,7 @@ int sock_udp_open(int family, uint16_t port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int fd, err;
+	int fd, err, tries;
 
 	memset(&ss, 0, sizeof(ss));
 	if (family == AF_INET) {
@@ -61,8 +62,17 @@ int sock_udp_open(int family, uint16_t port)
 	if (fd < 0)
 		return -errno;
 	err = finish(fd, family, true);
-	if (!err && bind(fd, (struct sockaddr *)&ss, sl) < 0)
+	/* A vtid that was just killed may still be dying (its network process
+	 * goes with the parent, a moment later): give the port 2 s to free. */
+	for (tries = 0; !err && bind(fd, (struct sockaddr *)&ss, sl) < 0; tries++) {
+		struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+
 		err = -errno;
+		if (err != -EADDRINUSE || tries == 40)
+			break;
+		nanosleep(&ts, NULL);
+		err = 0;
+	}
 	if (err) {
 		close(fd);
 		return err;

@@ -1,0 +1,169 @@
+/*
+ * sandbox.c - what an unprivileged vtid process may still do (Linux).
+ *
+ * sandbox_enter() turns a child forked by root into user USER with no
+ * supplementary groups, no capabilities in any set (libcap-ng, bounding
+ * set included), PR_SET_NO_NEW_PRIVS, no core dumps or ptrace by its own
+ * user, and a seccomp allow-list (libseccomp) of the system calls its
+ * role makes; anything else kills the process.  The parent keeps only
+ * CAP_NET_ADMIN (TUN devices, rtnetlink) and CAP_KILL (its children run as
+ * another user).
+ */
+#include "platform/platform.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <grp.h>
+#include <linux/if_tun.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+int sandbox_lookup(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		return -ENOENT;
+	if (pw->pw_uid == 0)
+		return -EPERM;	/* the point is not to be root */
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* Every role: memory, time, randomness, logging, exiting. */
+static const int common[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close),
+	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(mprotect), SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(clock_gettime),
+	SCMP_SYS(gettimeofday), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall),
+	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(getpid), SCMP_SYS(getppid),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(fcntl),
+	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(poll), SCMP_SYS(ppoll),
+};
+
+/* The network process: IKE, ESP, TUN and the control socket. */
+static const int net[] = {
+	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
+	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(connect), SCMP_SYS(getsockname),
+	SCMP_SYS(geteuid), SCMP_SYS(getuid), SCMP_SYS(getegid), SCMP_SYS(getgid),
+	SCMP_SYS(signalfd4),
+};
+
+/*
+ * The sanitizer runtimes (CI runs every test under ASan+UBSan) map shadow
+ * memory, read /proc/self/maps for reports and stop the world with ptrace
+ * for the leak check at exit: allowed only in such builds.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(VTI_SANITIZE)
+#define SANITIZER 1
+static const int sanitizer[] = {
+	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(ptrace),
+	SCMP_SYS(prctl), SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_yield), SCMP_SYS(gettid),
+	SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(getdents64), SCMP_SYS(pread64), SCMP_SYS(statx), SCMP_SYS(stat),
+	SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(set_robust_list),
+	SCMP_SYS(rseq), SCMP_SYS(munlock), SCMP_SYS(mlock), SCMP_SYS(getrlimit),
+	SCMP_SYS(prlimit64), SCMP_SYS(unlink), SCMP_SYS(getpgid), SCMP_SYS(uname),
+	SCMP_SYS(personality), SCMP_SYS(process_vm_readv),
+};
+#endif
+
+static int allow(scmp_filter_ctx ctx, const int *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, list[i], 0) < 0)
+			return -1;
+	return 0;
+}
+
+static int load_filter(enum sandbox_role role)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = -1;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (allow(ctx, common, sizeof(common) / sizeof(common[0])) < 0)
+		goto out;
+#ifdef SANITIZER
+	if (allow(ctx, sanitizer, sizeof(sanitizer) / sizeof(sanitizer[0])) < 0)
+		goto out;
+#endif
+	if (role == SANDBOX_NET) {
+		if (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 ||
+		    /* Carrier on the TUN devices it was handed; isatty(). */
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, TUNSETCARRIER)) < 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, TCGETS)) < 0 ||
+		    /* UDP sockets only: path_mtu() asks the kernel the route MTU. */
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, AF_INET),
+				     SCMP_A1(SCMP_CMP_EQ, SOCK_DGRAM | SOCK_CLOEXEC)) < 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+				     SCMP_A1(SCMP_CMP_EQ, SOCK_DGRAM | SOCK_CLOEXEC)) < 0)
+			goto out;
+	}
+	r = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	return r < 0 ? (r == -1 ? -EINVAL : r) : 0;
+}
+
+int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_t errlen)
+{
+	int r;
+
+	capng_clear(CAPNG_SELECT_BOTH);
+	/* setgroups(0), setgid, setuid; then no capabilities, bounding set
+	 * cleared, so nothing can come back. */
+	r = capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot change to uid %u gid %u (libcap-ng error %d)",
+			 (unsigned)uid, (unsigned)gid, r);
+		return -EPERM;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    /* Credentials changed: the parent-death signal must be set after. */
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
+		return -errno;
+	}
+	r = load_filter(role);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load the seccomp filter: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int sandbox_parent(char *err, size_t errlen)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN, CAP_KILL,
+			  -1) < 0 ||
+	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
+		snprintf(err, errlen, "cannot drop capabilities to CAP_NET_ADMIN + CAP_KILL");
+		return -EPERM;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,889 @@
+/*
+ * privsep.c - vtid's processes and the messages between them (privsep.h).
+ *
+ * Every message is one SOCK_SEQPACKET datagram: a header (type, length)
+ * and a payload whose length the receiver checks against the type before
+ * it looks inside.  Strings inside are fixed-size fields that are
+ * NUL-terminated by the receiver, never trusted to be.
+ */
+#include "vtid/privsep.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/cipher.h"
+#include "crypto/prf.h"
+#include "ike/keys.h"
+#include "lib/log.h"
+#include "platform/platform.h"
+#include "vtid/daemon.h"
+
+enum ps_type {
+	PS_TUN_OPEN = 1,	/* net -> parent: ps_name; reply PS_TUN_REPLY + fd */
+	PS_TUN_REPLY,
+	PS_NETIF_SETUP,		/* net -> parent: ps_netif; reply PS_STATUS */
+	PS_ADDR_ADD,		/* net -> parent: ps_addr; reply PS_STATUS */
+	PS_RELOAD,		/* net -> parent: empty; reply PS_CONF_* then PS_STATUS */
+	PS_STATUS,
+	PS_CONF_BEGIN,		/* parent -> net, auth: ps_conf_begin */
+	PS_CONF_TUNNEL,		/* struct tunnel_conf, redacted for the receiver */
+	PS_CONF_END,
+	PS_AUTH,		/* net -> auth: ps_auth + octets; reply PS_AUTH_REPLY */
+	PS_AUTH_REPLY,
+};
+
+struct ps_hdr {
+	uint16_t type;
+	uint16_t zero;
+	uint32_t len;		/* payload bytes after this header */
+};
+
+struct ps_name {
+	char name[16];
+};
+
+struct ps_tun_reply {
+	int32_t err;
+	int32_t ifindex;
+	uint8_t offload;
+};
+
+struct ps_netif {
+	int32_t ifindex;
+	uint32_t mtu;
+};
+
+struct ps_addr {
+	int32_t ifindex;
+	struct prefix p;
+};
+
+struct ps_status {
+	int32_t err;
+	char text[4000];
+};
+
+struct ps_conf_begin {
+	char file[256];
+	struct daemon_conf d;
+	uint32_t n;
+};
+
+struct ps_auth {
+	char name[16];
+	uint16_t prf;
+	uint16_t zero;
+};
+
+struct ps_auth_reply {
+	int32_t err;
+	uint32_t len;
+	uint8_t out[PRF_MAX];
+};
+
+#define PS_MAX_PAYLOAD 65536
+#define PS_MAX_TUNNELS 4096
+#define PS_MAX_AUTH (PS_MAX_PAYLOAD - sizeof(struct ps_auth))
+
+/* ---- messages ---- */
+
+static int ps_send(int fd, uint16_t type, const void *a, size_t alen, const void *b, size_t blen,
+		   int pass_fd)
+{
+	struct ps_hdr h = { .type = type, .len = (uint32_t)(alen + blen) };
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)a, alen }, { (void *)b, blen } };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 3 };
+	struct cmsghdr *c;
+
+	if (pass_fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + alen + blen) ? 0 : -EIO;
+}
+
+/*
+ * One message into h and buf[0..cap).  Returns the payload length (maybe
+ * 0), -EPIPE at end of file, or -errno for a malformed message.  A passed descriptor
+ * goes to *fd_out, or is closed if the caller expects none.
+ */
+static ssize_t ps_recv_flags(int fd, struct ps_hdr *h, void *buf, size_t cap, int *fd_out,
+			     int flags)
+{
+	struct iovec iov[2] = { { h, sizeof(*h) }, { buf, cap } };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+	int got = -1;
+
+	if (fd_out)
+		*fd_out = -1;
+	do
+		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | flags);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : -EPIPE;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&got, CMSG_DATA(c), sizeof(int));
+	if (got >= 0 && !fd_out)
+		close(got);
+	else if (fd_out)
+		*fd_out = got;
+	if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(*h) ||
+	    h->zero || h->len != (size_t)n - sizeof(*h)) {
+		if (fd_out && *fd_out >= 0) {
+			close(*fd_out);
+			*fd_out = -1;
+		}
+		return -EBADMSG;
+	}
+	return (ssize_t)h->len;
+}
+
+static ssize_t ps_recv(int fd, struct ps_hdr *h, void *buf, size_t cap, int *fd_out)
+{
+	return ps_recv_flags(fd, h, buf, cap, fd_out, 0);
+}
+
+/* Fixed-size string fields come NUL-terminated only if we make them. */
+#define TERMINATE(field) ((field)[sizeof(field) - 1] = '\0')
+
+/* ---- configurations, sent field by field and reassembled ---- */
+
+struct conf_rx {
+	struct conf c;
+	size_t got;
+	bool open;
+};
+
+static void conf_rx_reset(struct conf_rx *rx)
+{
+	conf_free(&rx->c);
+	memset(rx, 0, sizeof(*rx));
+}
+
+/* 1 when a whole configuration has arrived, 0 for more, -1 if malformed. */
+static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *p, size_t len)
+{
+	const struct ps_conf_begin *b = p;
+
+	switch (h->type) {
+	case PS_CONF_BEGIN:
+		conf_rx_reset(rx);
+		if (len != sizeof(*b) || b->n > PS_MAX_TUNNELS)
+			return -1;
+		memcpy(rx->c.file, b->file, sizeof(rx->c.file));
+		rx->c.d = b->d;
+		TERMINATE(rx->c.file);
+		TERMINATE(rx->c.d.socket);
+		TERMINATE(rx->c.d.group);
+		TERMINATE(rx->c.d.user);
+		rx->c.t = calloc(b->n ? b->n : 1, sizeof(struct tunnel_conf));
+		if (!rx->c.t)
+			return -1;
+		rx->c.n = b->n;
+		rx->open = true;
+		return 0;
+	case PS_CONF_TUNNEL:
+		if (!rx->open || rx->got >= rx->c.n || len != sizeof(struct tunnel_conf))
+			return -1;
+		memcpy(&rx->c.t[rx->got], p, len);
+		TERMINATE(rx->c.t[rx->got].name);
+		TERMINATE(rx->c.t[rx->got].local_id);
+		TERMINATE(rx->c.t[rx->got].remote_id);
+		TERMINATE(rx->c.t[rx->got].ike);
+		rx->got++;
+		return 0;
+	case PS_CONF_END:
+		if (!rx->open || rx->got != rx->c.n || len)
+			return -1;
+		rx->open = false;
+		return 1;
+	}
+	return -1;
+}
+
+static void conf_rx_take(struct conf_rx *rx, struct conf *out)
+{
+	*out = rx->c;
+	memset(rx, 0, sizeof(*rx));
+}
+
+enum redact { FOR_NET, FOR_AUTH };
+
+/*
+ * The net process gets a keyed fingerprint in place of each PSK: equal
+ * PSKs compare equal across reloads, and it reveals nothing.  The auth
+ * process gets no manual ESP keys: it has no use for them.
+ */
+static void redact(struct tunnel_conf *t, enum redact how, const uint8_t fp_key[32])
+{
+	struct chunk c = { t->psk, t->psk_len };
+	uint8_t fp[PRF_MAX];
+
+	if (how == FOR_AUTH) {
+		wipe(t->key_in, sizeof(t->key_in));
+		wipe(t->key_out, sizeof(t->key_out));
+		return;
+	}
+	if (!t->psk_len)
+		return;
+	if (prf(PRF_HMAC_SHA2_256, fp_key, 32, &c, 1, fp) < 0)
+		memset(fp, 0, sizeof(fp));
+	wipe(t->psk, sizeof(t->psk));
+	memcpy(t->psk, fp, 32);
+	t->psk_len = 32;
+	wipe(fp, sizeof(fp));
+}
+
+static int send_conf(int fd, const struct conf *c, enum redact how, const uint8_t fp_key[32])
+{
+	struct ps_conf_begin b;
+	struct tunnel_conf t;
+	size_t i;
+	int r = 0;
+
+	memset(&b, 0, sizeof(b));
+	memcpy(b.file, c->file, sizeof(b.file));
+	b.d = c->d;
+	b.n = (uint32_t)c->n;
+	if (c->n > PS_MAX_TUNNELS || ps_send(fd, PS_CONF_BEGIN, &b, sizeof(b), NULL, 0, -1) < 0)
+		return -EIO;
+	for (i = 0; i < c->n && !r; i++) {
+		t = c->t[i];
+		redact(&t, how, fp_key);
+		r = ps_send(fd, PS_CONF_TUNNEL, &t, sizeof(t), NULL, 0, -1);
+		wipe(&t, sizeof(t));
+	}
+	return r ? r : ps_send(fd, PS_CONF_END, NULL, 0, NULL, 0, -1);
+}
+
+/* ---- the parent: root, vti's own interfaces only ---- */
+
+struct owned_if {
+	char name[16];
+	int ifindex;
+};
+
+struct parent {
+	struct conf conf;
+	const char *conf_path, *sock_path;
+	pid_t net, auth;
+	int net_fd, auth_fd, sig_fd;
+	uint8_t fp_key[32];
+	struct owned_if *ifs;
+	size_t n_ifs;
+	bool stopping;
+};
+
+static int status_reply(int fd, int err, const char *text)
+{
+	struct ps_status st = { .err = err };
+
+	snprintf(st.text, sizeof(st.text), "%s", text ? text : "");
+	return ps_send(fd, PS_STATUS, &st, sizeof(st), NULL, 0, -1);
+}
+
+/* The tunnel an interface the parent created belongs to, if it is still
+ * configured and the kernel still calls that interface by its name. */
+static const struct tunnel_conf *owned(struct parent *p, int ifindex)
+{
+	char name[IF_NAMESIZE];
+	size_t i;
+
+	for (i = 0; i < p->n_ifs; i++) {
+		if (p->ifs[i].ifindex != ifindex)
+			continue;
+		if (!if_indextoname((unsigned)ifindex, name) || strcmp(name, p->ifs[i].name))
+			return NULL;
+		return conf_find(&p->conf, p->ifs[i].name);
+	}
+	return NULL;
+}
+
+static void remember_if(struct parent *p, const char *name, int ifindex)
+{
+	struct owned_if *n;
+	size_t i;
+
+	for (i = 0; i < p->n_ifs; i++)
+		if (!strcmp(p->ifs[i].name, name)) {
+			p->ifs[i].ifindex = ifindex;
+			return;
+		}
+	n = realloc(p->ifs, (p->n_ifs + 1) * sizeof(*n));
+	if (!n)
+		return;	/* then requests for it are refused */
+	p->ifs = n;
+	snprintf(p->ifs[p->n_ifs].name, sizeof(p->ifs[0].name), "%s", name);
+	p->ifs[p->n_ifs++].ifindex = ifindex;
+}
+
+static void do_tun_open(struct parent *p, struct ps_name *rq)
+{
+	struct ps_tun_reply rep = { 0 };
+	bool offload = true;
+	int fd;
+
+	TERMINATE(rq->name);
+	if (!conf_find(&p->conf, rq->name)) {
+		log_warn(NULL, "privsep: refused to create interface '%s': not a configured tunnel",
+			 rq->name);
+		rep.err = -EPERM;
+		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, -1);
+		return;
+	}
+	fd = tun_open(rq->name, &rep.ifindex, &offload);
+	rep.err = fd < 0 ? fd : 0;
+	rep.offload = offload;
+	if (fd >= 0)
+		remember_if(p, rq->name, rep.ifindex);
+	ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, fd);
+	if (fd >= 0)
+		close(fd);	/* the interface lives as long as net's copy */
+}
+
+static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
+{
+	if (!owned(p, rq->ifindex) || rq->mtu < 576 || rq->mtu > 65535)
+		return -EPERM;
+	return netif_setup(rq->ifindex, rq->mtu);
+}
+
+static int do_addr_add(struct parent *p, const struct ps_addr *rq)
+{
+	const struct tunnel_conf *t = owned(p, rq->ifindex);
+	unsigned i;
+
+	for (i = 0; t && i < t->n_addrs; i++)
+		if (addr_equal(&t->addrs[i].addr, &rq->p.addr) && t->addrs[i].len == rq->p.len)
+			return netif_add_addr(rq->ifindex, &t->addrs[i]);
+	return -EPERM;
+}
+
+/* Re-read the file; on success push it to auth first, then to net. */
+static int parent_reload(struct parent *p, struct buf *errors)
+{
+	struct conf nc;
+
+	if (conf_load(p->conf_path, &nc, errors)) {
+		conf_free(&nc);
+		return -EINVAL;
+	}
+	conf_free(&p->conf);
+	p->conf = nc;
+	if (send_conf(p->auth_fd, &p->conf, FOR_AUTH, p->fp_key) < 0 ||
+	    send_conf(p->net_fd, &p->conf, FOR_NET, p->fp_key) < 0)
+		return -EIO;
+	return 0;
+}
+
+static void parent_request(struct parent *p)
+{
+	union {
+		struct ps_name name;
+		struct ps_netif netif;
+		struct ps_addr addr;
+		uint8_t raw[512];
+	} rq;
+	struct ps_hdr h;
+	struct buf errors;
+	ssize_t n = ps_recv(p->net_fd, &h, &rq, sizeof(rq), NULL);
+	int r = -EBADMSG;
+
+	if (n == -EPIPE) {
+		/* net is exiting; its SIGCHLD tells how. */
+		p->net_fd = -1;
+		return;
+	}
+	if (n < 0 && n != -EBADMSG)
+		return;
+	if (n >= 0 && h.type == PS_TUN_OPEN && n == sizeof(rq.name)) {
+		do_tun_open(p, &rq.name);
+		return;
+	}
+	if (n >= 0 && h.type == PS_RELOAD && n == 0) {
+		buf_init(&errors);
+		r = parent_reload(p, &errors);
+		status_reply(p->net_fd, r, buf_str(&errors));
+		buf_free(&errors);
+		return;
+	}
+	if (n >= 0 && h.type == PS_NETIF_SETUP && n == sizeof(rq.netif))
+		r = do_netif_setup(p, &rq.netif);
+	else if (n >= 0 && h.type == PS_ADDR_ADD && n == sizeof(rq.addr))
+		r = do_addr_add(p, &rq.addr);
+	else
+		log_warn(NULL, "privsep: malformed request from the network process (type %u, "
+			 "%zd bytes) refused", h.type, n);
+	if (r == -EPERM)
+		log_warn(NULL, "privsep: refused a request for an interface vtid does not own");
+	status_reply(p->net_fd, r, NULL);
+}
+
+/* Reap children; the parent lives exactly as long as net. */
+static void parent_reap(struct parent *p)
+{
+	int st, code;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		code = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_RUNTIME;
+		if (WIFSIGNALED(st) && !(p->stopping && WTERMSIG(st) == SIGTERM))
+			log_err(NULL, "%s process killed by signal %d%s",
+				pid == p->net ? "network" : "auth", WTERMSIG(st),
+				WTERMSIG(st) == SIGSYS ? " (a system call outside its seccomp "
+							 "allow-list)" : "");
+		if (pid == p->auth) {
+			p->auth = -1;
+			if (p->net > 0 && !p->stopping) {
+				log_err(NULL, "auth process exited; stopping");
+				kill(p->net, SIGTERM);
+				p->stopping = true;
+			}
+		} else if (pid == p->net) {
+			if (p->auth > 0)
+				kill(p->auth, SIGKILL);
+			unlink(p->sock_path);
+			exit(p->stopping && code == 0 ? EXIT_OK : code);
+		}
+	}
+}
+
+static void parent_signal(struct parent *p)
+{
+	struct signalfd_siginfo si;
+	struct buf errors;
+
+	while (read(p->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			parent_reap(p);
+			break;
+		case SIGHUP:
+			log_info(NULL, "SIGHUP: reloading %s", p->conf_path);
+			buf_init(&errors);
+			if (parent_reload(p, &errors) < 0) {
+				fputs(buf_str(&errors), stderr);
+				log_err(NULL, "reload of %s failed; keeping the running configuration",
+					p->conf_path);
+			}
+			buf_free(&errors);
+			break;
+		default:	/* SIGTERM, SIGINT: net says goodbye to its peers */
+			p->stopping = true;
+			if (p->net > 0)
+				kill(p->net, SIGTERM);
+			break;
+		}
+	}
+}
+
+static void __attribute__((noreturn)) parent_run(struct parent *p)
+{
+	struct pollfd pfd[2];
+	sigset_t set;
+	char err[256];
+
+	prctl(PR_SET_NAME, "vtid", 0, 0, 0);
+	if (sandbox_parent(err, sizeof(err)) < 0)
+		log_warn(NULL, "%s", err);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	p->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (p->sig_fd < 0) {
+		log_err(NULL, "signalfd: %s", strerror(errno));
+		kill(p->net, SIGKILL);
+		kill(p->auth, SIGKILL);
+		exit(EXIT_RUNTIME);
+	}
+	parent_reap(p);		/* a child may have died before signalfd */
+	for (;;) {
+		pfd[0] = (struct pollfd){ .fd = p->sig_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = p->net_fd, .events = POLLIN };
+		if (poll(pfd, p->net_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			exit(EXIT_RUNTIME);
+		if (pfd[0].revents)
+			parent_signal(p);
+		if (p->net_fd >= 0 && pfd[1].revents)
+			parent_request(p);
+	}
+}
+
+/* ---- the auth process: the PSKs, and nothing else ---- */
+
+static void auth_request(int fd, const struct conf *c)
+{
+	static uint8_t buf[PS_MAX_PAYLOAD];
+	struct ps_auth_reply rep = { .err = -EPERM };
+	struct ps_auth rq;
+	const struct tunnel_conf *t;
+	struct chunk oct;
+	struct ps_hdr h;
+	ssize_t n = ps_recv(fd, &h, buf, sizeof(buf), NULL);
+
+	if (n == -EPIPE)
+		exit(0);	/* net is gone */
+	if (n < (ssize_t)sizeof(rq) || h.type != PS_AUTH) {
+		rep.err = -EBADMSG;
+		goto reply;
+	}
+	memcpy(&rq, buf, sizeof(rq));
+	TERMINATE(rq.name);
+	t = conf_find(c, rq.name);
+	rep.len = (uint32_t)prf_len(rq.prf);
+	if (!t || t->mode != MODE_IKE || !t->psk_len || !rep.len)
+		goto reply;
+	oct = (struct chunk){ buf + sizeof(rq), (size_t)n - sizeof(rq) };
+	rep.err = ike_psk_sign(rq.prf, t->psk, t->psk_len, &oct, 1, rep.out);
+reply:
+	if (rep.err)
+		rep.len = 0;
+	ps_send(fd, PS_AUTH_REPLY, &rep, sizeof(rep), NULL, 0, -1);
+	wipe(&rep, sizeof(rep));
+}
+
+static void __attribute__((noreturn)) auth_run(int net_fd, int parent_fd, struct conf *c)
+{
+	static uint8_t buf[sizeof(struct tunnel_conf) + 64];
+	struct conf_rx rx;
+	struct pollfd pfd[2];
+	struct ps_hdr h;
+	ssize_t n;
+
+	memset(&rx, 0, sizeof(rx));
+	for (;;) {
+		pfd[0] = (struct pollfd){ .fd = net_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = parent_fd, .events = POLLIN };
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			exit(EXIT_RUNTIME);
+		if (pfd[1].revents) {
+			n = ps_recv(parent_fd, &h, buf, sizeof(buf), NULL);
+			if (n == -EPIPE)
+				exit(0);
+			if (n < 0 || conf_rx_feed(&rx, &h, buf, (size_t)n) < 0)
+				conf_rx_reset(&rx);
+			else if (!rx.open && rx.c.t) {
+				conf_free(c);
+				conf_rx_take(&rx, c);
+			}
+			wipe(buf, sizeof(buf));
+		}
+		if (pfd[0].revents)
+			auth_request(net_fd, c);
+	}
+}
+
+/* ---- the net process's side ---- */
+
+static struct {
+	bool active;
+	int parent_fd, auth_fd;
+	struct conf_rx rx;
+	bool pushed;		/* rx holds a whole configuration */
+} ps = { .parent_fd = -1, .auth_fd = -1 };
+
+/* Messages from the parent that are not the reply: configurations. */
+static void take_push(const struct ps_hdr *h, const void *p, size_t len)
+{
+	int r = conf_rx_feed(&ps.rx, h, p, len);
+
+	if (r < 0)
+		conf_rx_reset(&ps.rx);
+	ps.pushed = r > 0;
+}
+
+/* Send a request and wait for the reply of type want (len bytes). */
+static int ps_call(uint16_t type, const void *rq, size_t rqlen, uint16_t want, void *rep,
+		   size_t replen, int *fd_out)
+{
+	static uint8_t buf[sizeof(struct tunnel_conf) + sizeof(struct ps_status)];
+	struct ps_hdr h;
+	ssize_t n;
+
+	if (ps_send(ps.parent_fd, type, rq, rqlen, NULL, 0, -1) < 0)
+		return -EIO;
+	for (;;) {
+		n = ps_recv(ps.parent_fd, &h, buf, sizeof(buf), fd_out);
+		if (n < 0)
+			return (int)n;
+		if (h.type == want) {
+			if ((size_t)n != replen) {
+				if (fd_out && *fd_out >= 0)
+					close(*fd_out);
+				return -EBADMSG;
+			}
+			memcpy(rep, buf, replen);
+			return 0;
+		}
+		take_push(&h, buf, (size_t)n);
+	}
+}
+
+int ps_parent_fd(void)
+{
+	return ps.active ? ps.parent_fd : -1;
+}
+
+bool ps_pushed_conf(struct conf *out)
+{
+	static uint8_t buf[sizeof(struct tunnel_conf) + 64];
+	struct ps_hdr h;
+	ssize_t n;
+
+	/* Called when the parent's socket is readable: take what is there. */
+	while (ps.active && !ps.pushed) {
+		n = ps_recv_flags(ps.parent_fd, &h, buf, sizeof(buf), NULL, MSG_DONTWAIT);
+		if (n == -EAGAIN)
+			break;
+		if (n == -EPIPE) {
+			/* Parent death kills us too (PR_SET_PDEATHSIG); be sure. */
+			log_err(NULL, "the privileged process is gone; stopping");
+			exit(EXIT_RUNTIME);
+		}
+		if (n < 0)
+			conf_rx_reset(&ps.rx);
+		else
+			take_push(&h, buf, (size_t)n);
+	}
+	if (!ps.pushed)
+		return false;
+	conf_rx_take(&ps.rx, out);
+	ps.pushed = false;
+	return true;
+}
+
+int ps_tun_open(const char *name, int *ifindex, bool *offload)
+{
+	struct ps_name rq;
+	struct ps_tun_reply rep;
+	int fd, r;
+
+	if (!ps.active)
+		return tun_open(name, ifindex, offload);
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", name);
+	r = ps_call(PS_TUN_OPEN, &rq, sizeof(rq), PS_TUN_REPLY, &rep, sizeof(rep), &fd);
+	if (r < 0 || rep.err < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r < 0 ? r : rep.err < 0 ? rep.err : -EIO;
+	}
+	*ifindex = rep.ifindex;
+	*offload = rep.offload;
+	return fd;
+}
+
+static int status_call(uint16_t type, const void *rq, size_t len)
+{
+	static struct ps_status st;
+	int r = ps_call(type, rq, len, PS_STATUS, &st, sizeof(st), NULL);
+
+	return r < 0 ? r : st.err;
+}
+
+int ps_netif_setup(int ifindex, unsigned mtu)
+{
+	struct ps_netif rq = { .ifindex = ifindex, .mtu = mtu };
+
+	return ps.active ? status_call(PS_NETIF_SETUP, &rq, sizeof(rq)) : netif_setup(ifindex, mtu);
+}
+
+int ps_addr_add(int ifindex, const struct prefix *p)
+{
+	struct ps_addr rq;
+
+	if (!ps.active)
+		return netif_add_addr(ifindex, p);
+	memset(&rq, 0, sizeof(rq));
+	rq.ifindex = ifindex;
+	rq.p = *p;
+	return status_call(PS_ADDR_ADD, &rq, sizeof(rq));
+}
+
+int ps_reload(const char *path, struct conf *out, struct buf *errors)
+{
+	static struct ps_status st;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!ps.active)
+		return conf_load(path, out, errors) ? -EINVAL : 0;
+	r = ps_call(PS_RELOAD, NULL, 0, PS_STATUS, &st, sizeof(st), NULL);
+	if (r < 0 || st.err < 0) {
+		TERMINATE(st.text);
+		buf_printf(errors, "%s", r < 0 ? "the privileged process did not answer\n" : st.text);
+		return r < 0 ? r : st.err;
+	}
+	return ps_pushed_conf(out) ? 0 : -EBADMSG;
+}
+
+int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+		const struct chunk *octets, size_t n, uint8_t *out)
+{
+	static uint8_t buf[PS_MAX_AUTH];
+	struct ps_auth rq;
+	struct ps_auth_reply rep;
+	struct ps_hdr h;
+	size_t len = 0, i;
+	ssize_t got;
+
+	(void)arg;
+	if (!ps.active)
+		return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
+	for (i = 0; i < n; len += octets[i++].n) {
+		if (octets[i].n > sizeof(buf) - len)
+			return -EMSGSIZE;
+		memcpy(buf + len, octets[i].p, octets[i].n);
+	}
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
+	rq.prf = prf_id;
+	if (ps_send(ps.auth_fd, PS_AUTH, &rq, sizeof(rq), buf, len, -1) < 0)
+		return -EIO;
+	got = ps_recv(ps.auth_fd, &h, &rep, sizeof(rep), NULL);
+	if (got != sizeof(rep) || h.type != PS_AUTH_REPLY || rep.err < 0 ||
+	    rep.len != prf_len(prf_id))
+		return got == sizeof(rep) && rep.err < 0 ? rep.err : -EIO;
+	memcpy(out, rep.out, rep.len);
+	wipe(&rep, sizeof(rep));
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+/* Close every descriptor but stdio and keep[0..n). */
+static void close_others(const int *keep, size_t n)
+{
+	int fd, max = (int)sysconf(_SC_OPEN_MAX);
+	size_t i;
+
+	for (fd = 3; fd < max && fd < 65536; fd++) {
+		for (i = 0; i < n && keep[i] != fd; i++)
+			;
+		if (i == n)
+			close(fd);
+	}
+}
+
+static void redact_all(struct conf *c, enum redact how, const uint8_t fp_key[32])
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		redact(&c->t[i], how, fp_key);
+}
+
+static void __attribute__((noreturn)) become_auth(int net_fd, int parent_fd, struct conf *c,
+						   uid_t uid, gid_t gid)
+{
+	char err[256];
+	int keep[2] = { net_fd, parent_fd };
+
+	prctl(PR_SET_NAME, "vtid: auth", 0, 0, 0);
+	close_others(keep, 2);
+	redact_all(c, FOR_AUTH, NULL);
+	if (sandbox_enter(uid, gid, SANDBOX_AUTH, err, sizeof(err)) < 0) {
+		log_err(NULL, "auth process: %s", err);
+		exit(EXIT_RUNTIME);
+	}
+	auth_run(net_fd, parent_fd, c);
+}
+
+int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path, char *err,
+		  size_t errlen)
+{
+	static struct parent p;
+	int np[2], na[2], pa[2];
+	uid_t uid;
+	gid_t gid;
+
+	if (sandbox_lookup(conf->d.user, &uid, &gid) < 0) {
+		snprintf(err, errlen, "user '%s' does not exist or is root: create it (useradd "
+			 "--system %s) or set [daemon] user", conf->d.user, conf->d.user);
+		return -1;
+	}
+	/* Load OpenSSL's configuration and providers while files can be read. */
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	if (rand_bytes(p.fp_key, sizeof(p.fp_key)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, np) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, na) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pa) < 0) {
+		snprintf(err, errlen, "privilege separation: %s", strerror(errno));
+		return -1;
+	}
+	p.conf_path = conf_path;
+	p.sock_path = sock_path;
+	p.auth = fork();
+	if (p.auth < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (p.auth == 0)
+		become_auth(na[1], pa[1], conf, uid, gid);
+	p.net = fork();
+	if (p.net < 0) {
+		kill(p.auth, SIGKILL);
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (p.net == 0) {
+		prctl(PR_SET_NAME, "vtid: net", 0, 0, 0);
+		close(np[0]);
+		close(na[1]);
+		close(pa[0]);
+		close(pa[1]);
+		redact_all(conf, FOR_NET, p.fp_key);
+		wipe(p.fp_key, sizeof(p.fp_key));
+		if (sandbox_enter(uid, gid, SANDBOX_NET, err, errlen) < 0)
+			return -1;
+		ps.parent_fd = np[1];
+		ps.auth_fd = na[0];
+		ps.active = true;
+		return 0;
+	}
+	/* The parent keeps the configuration with its secrets: it re-sends
+	 * them to auth on reload.  Everything network-facing is closed. */
+	p.conf = *conf;
+	p.net_fd = np[0];
+	p.auth_fd = pa[0];
+	{
+		int keep[2] = { p.net_fd, p.auth_fd };
+
+		close_others(keep, 2);
+	}
+	parent_run(&p);
+}

@@ -1,0 +1,57 @@
+/*
+ * privsep.h - vtid's three processes, and the only ways they talk.
+ *
+ *   vtid         root, keeping CAP_NET_ADMIN and CAP_KILL only.  Reads the
+ *   (parent)     configuration; creates TUN devices and sets MTU and
+ *                addresses on request, each request checked against its
+ *                own copy of the configuration (vti's interfaces, their
+ *                configured addresses, nothing else).  Never sees a packet.
+ *   vtid: auth   the configured user, no capabilities, seccomp.  Holds the
+ *                pre-shared keys and applies them to AUTH octets on request.
+ *                Parses nothing from the network.
+ *   vtid: net    the configured user, no capabilities, seccomp.  Everything
+ *                that parses untrusted input: IKE, ESP, the control socket.
+ *                Its copy of the configuration has each PSK replaced by a
+ *                keyed fingerprint (so a reload still sees a changed PSK).
+ *
+ * They talk over SOCK_SEQPACKET socketpairs, one typed, length-checked
+ * message per datagram.  The parent and auth trust nothing net sends.
+ */
+#ifndef VTI_PRIVSEP_H
+#define VTI_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "lib/buf.h"
+#include "lib/prefix.h"
+
+struct tunnel_conf;
+struct chunk;
+
+/*
+ * Fork the auth and net processes.  Returns 0 in the net process, with
+ * privileges dropped and conf's PSKs redacted; the parent and auth
+ * processes never return (they exit when net does).  Returns -1 with err
+ * set if nothing was forked.
+ */
+int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path, char *err,
+		  size_t errlen);
+
+/* The net process's requests.  Without privsep_start they act directly. */
+int ps_tun_open(const char *name, int *ifindex, bool *offload);
+int ps_netif_setup(int ifindex, unsigned mtu);
+int ps_addr_add(int ifindex, const struct prefix *p);
+/* An ike_psk_signer that asks the auth process. */
+int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+		const struct chunk *octets, size_t n, uint8_t *out);
+/* Have the parent re-read the file: 0 with *out filled, or errors. */
+int ps_reload(const char *path, struct conf *out, struct buf *errors);
+/* A configuration the parent pushed (it got SIGHUP), if one is waiting. */
+bool ps_pushed_conf(struct conf *out);
+/* The descriptor to watch for such pushes; -1 without privsep. */
+int ps_parent_fd(void);
+
+#endif
