@@ -65,6 +65,11 @@ void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n)
 	ctx->cookie_threshold = n;
 }
 
+const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx)
+{
+	return &ctx->st;
+}
+
 unsigned ike_half_open(const struct ike_ctx *ctx)
 {
 	const struct ike_sa *sa;
@@ -561,11 +566,15 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 	bool authentic;
 	int r;
 
-	if (len > sizeof(ctx->rx))
+	ctx->st.rx++;
+	if (len > sizeof(ctx->rx)) {
+		ctx->st.rx_malformed++;
 		return;
+	}
 	memcpy(raw, msg, len);
 	r = ike_msg_parse(raw, len, &m);
 	if (r) {
+		ctx->st.rx_malformed++;
 		log_rl(&ctx->rl, LOG_DEBUG, NULL, "malformed IKE message dropped (notify %d)", -r);
 		return;
 	}
@@ -590,6 +599,7 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 	}
 	sa = find(ctx, &m.h);
 	if (!sa) {
+		ctx->st.rx_unknown_sa++;
 		if (!(m.h.flags & IKE_FLAG_RESPONSE))
 			log_rl(&ctx->rl, LOG_DEBUG, NULL, "IKE request for an unknown IKE SA dropped");
 		return;

@@ -27,6 +27,15 @@ void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
 /* Who applies PSKs to AUTH octets; NULL: the tunnel's own conf.psk. */
 void ike_set_psk_signer(struct ike_ctx *ctx, ike_psk_signer fn, void *arg);
 unsigned ike_half_open(const struct ike_ctx *ctx);
+
+/* Daemon-wide IKE counters (vtictl stats). */
+struct ike_stats {
+	uint64_t rx;			/* datagrams on the IKE ports */
+	uint64_t rx_malformed;		/* failed to parse: dropped */
+	uint64_t rx_unknown_sa;		/* no IKE SA with those SPIs: dropped */
+	uint64_t cookies_sent;		/* RFC 7296 §2.6 COOKIE demands */
+};
+const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx);
 /* Tests: hand every outgoing IKE message to fn instead of a socket. */
 typedef void (*ike_send_hook)(void *arg, const uint8_t *msg, size_t len,
 			      const struct sockaddr_storage *to, bool natt);

@@ -71,7 +71,7 @@ struct ike_ctx {
 	uint8_t secret[2][32];
 	uint8_t secret_ver;
 	uint64_t secret_at;
-	uint64_t cookies_sent;
+	struct ike_stats st;
 	ike_send_hook hook;
 	void *hook_arg;
 	ike_psk_signer psk_sign;	/* where PSKs are applied (privsep) */

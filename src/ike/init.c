@@ -305,7 +305,7 @@ static bool cookie_ok(struct ike_ctx *ctx, const struct ike_msg *m, const struct
 	}
 	make_cookie(ctx, ctx->secret_ver, nonce, src, m->h.spi_i, want);
 	ike_send_error(ctx, &m->h, N_COOKIE, NULL, from, natt, want, sizeof(want));
-	ctx->cookies_sent++;
+	ctx->st.cookies_sent++;
 	return false;
 }
 

@@ -216,7 +216,7 @@ static int handle_request(struct daemon *d, char *line, struct buf *body, char *
 		show_tunnels(body, d->ike, d->tunnels, t ? t->conf.name : NULL, json);
 		break;
 	case CTL_STATS:
-		show_stats(body, dp_stats(d->dp), json);
+		show_stats(body, dp_stats(d->dp), d->ike, json);
 		break;
 	case CTL_UP:
 		log_info(t->conf.name, "up requested by vtictl");

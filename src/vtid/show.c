@@ -216,8 +216,9 @@ void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *lis
 	}
 }
 
-void show_stats(struct buf *out, const struct dp_stats *st, bool json)
+void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike, bool json)
 {
+	const struct ike_stats *is = ike_get_stats(ike);
 	struct json j;
 
 	if (!json) {
@@ -225,6 +226,10 @@ void show_stats(struct buf *out, const struct dp_stats *st, bool json)
 			   "\nrx keep-alives   %" PRIu64 "\nrx IKE on NAT-T  %" PRIu64
 			   "\ntx errors        %" PRIu64 "\n", st->rx_unknown_spi, st->rx_short,
 			   st->rx_keepalive, st->rx_ike, st->tx_errors);
+		buf_printf(out, "IKE rx           %" PRIu64 "\nIKE malformed    %" PRIu64
+			   "\nIKE unknown SA   %" PRIu64 "\nIKE cookies sent %" PRIu64
+			   "\nIKE half-open    %u\n", is->rx, is->rx_malformed, is->rx_unknown_sa,
+			   is->cookies_sent, ike_half_open(ike));
 		return;
 	}
 	json_init(&j, out);
@@ -234,6 +239,11 @@ void show_stats(struct buf *out, const struct dp_stats *st, bool json)
 	json_u64(&j, "rx_keepalive", st->rx_keepalive);
 	json_u64(&j, "rx_ike", st->rx_ike);
 	json_u64(&j, "tx_errors", st->tx_errors);
+	json_u64(&j, "ike_rx", is->rx);
+	json_u64(&j, "ike_malformed", is->rx_malformed);
+	json_u64(&j, "ike_unknown_sa", is->rx_unknown_sa);
+	json_u64(&j, "ike_cookies_sent", is->cookies_sent);
+	json_u64(&j, "ike_half_open", ike_half_open(ike));
 	json_obj_close(&j);
 	buf_printf(out, "\n");
 }

@@ -72,7 +72,7 @@ static const int sanitizer[] = {
 	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(ptrace),
 	SCMP_SYS(prctl), SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_yield), SCMP_SYS(gettid),
 	SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction),
-	SCMP_SYS(getdents64), SCMP_SYS(pread64), SCMP_SYS(statx), SCMP_SYS(stat),
+	SCMP_SYS(getdents64), SCMP_SYS(getdents), SCMP_SYS(pread64), SCMP_SYS(statx), SCMP_SYS(stat),
 	SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(set_robust_list),
 	SCMP_SYS(rseq), SCMP_SYS(munlock), SCMP_SYS(mlock), SCMP_SYS(getrlimit),
 	SCMP_SYS(prlimit64), SCMP_SYS(unlink), SCMP_SYS(getpgid), SCMP_SYS(uname),

@@ -1,0 +1,83 @@
+#!/bin/bash
+# Least privilege, checked from outside while tunnels are up: the uid,
+# capabilities, no_new_privs and seccomp mode of every vtid process
+# (/proc/PID/status), the descriptors each holds, and the PSK found in the
+# auth process's memory and nowhere in the network process's.  Then
+# test_privsep, run as a daemon inside a namespace, makes the requests the
+# privileged parent must refuse.
+. "$(dirname "$0")/lib.sh"
+: "${TEST_PRIVSEP:?TEST_PRIVSEP must point at the test_privsep binary}"
+MEMSCAN="$(dirname "$0")/memscan.py"
+
+ns_add a; ns_add b; link_ab a b
+PSK="privsep-psk-$$-$RANDOM$RANDOM"
+for side in a b; do
+	if [ $side = a ]; then l=192.0.2.1; r=192.0.2.2; ip=10.255.0.1/30; else l=192.0.2.2; r=192.0.2.1; ip=10.255.0.2/30; fi
+	printf '[tunnel sti0]\nlocal = %s\nremote = %s\naddress = %s\npsk = %s\n' $l $r $ip "$PSK" > "$VT_TMP/$side.conf"
+done
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "no carrier"
+ping_ok a 10.255.0.2 || fail "no traffic"
+
+field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+uid=$(id -u vtid); gid=$(id -g vtid)
+for side in a b; do
+	parent=$(eval echo "\$PID_$side")
+	# The parent: root, CAP_NET_ADMIN (12) and CAP_KILL (5) only.
+	[ "$(field "$parent" Uid | awk '{ print $2 }')" = 0 ] || fail "$side: parent is not root"
+	[ "$(field "$parent" CapEff)" = 0000000000001020 ] ||
+		fail "$side: parent capabilities $(field "$parent" CapEff), want CAP_NET_ADMIN+CAP_KILL"
+	[ "$(field "$parent" CapBnd)" = 0000000000000000 ] || fail "$side: parent bounding set not empty"
+	[ "$(field "$parent" NoNewPrivs)" = 1 ] || fail "$side: parent may gain privileges"
+	children=$(ps -o pid= --ppid "$parent")
+	[ "$(echo "$children" | wc -w)" = 2 ] || fail "$side: want 2 children, have: $children"
+	names=""
+	for c in $children; do
+		name=$(field "$c" Name); names="$names[$name]"
+		[ "$(field "$c" Uid)" = "$uid $uid $uid $uid" ] || fail "$side/$name: uid $(field "$c" Uid)"
+		[ "$(field "$c" Gid)" = "$gid $gid $gid $gid" ] || fail "$side/$name: gid $(field "$c" Gid)"
+		[ -z "$(field "$c" Groups)" ] || fail "$side/$name: supplementary groups $(field "$c" Groups)"
+		for cap in CapInh CapPrm CapEff CapBnd CapAmb; do
+			[ "$(field "$c" $cap)" = 0000000000000000 ] || fail "$side/$name: $cap $(field "$c" $cap)"
+		done
+		[ "$(field "$c" NoNewPrivs)" = 1 ] || fail "$side/$name: no_new_privs not set"
+		[ "$(field "$c" Seccomp)" = 2 ] || fail "$side/$name: seccomp mode $(field "$c" Seccomp), want 2 (filter)"
+		# Descriptors: sockets, TUN, epoll/signalfd; no file but the log.
+		files=$(ls -l "/proc/$c/fd" | awk '/ -> \// { print $NF }' | grep -v "^$VT_TMP/$side.log$" | grep -v -e "^/dev/net/tun$" -e "^/dev/null$" || true)
+		[ -z "$files" ] || fail "$side/$name: holds files: $files"
+		n=$(python3 "$MEMSCAN" "$c" "$PSK")
+		case "$name" in
+		"vtid: auth") [ "$n" -ge 1 ] || fail "$side: the PSK is not in the auth process (scan broken?)" ;;
+		"vtid: net") [ "$n" = 0 ] || fail "$side: the PSK is in the network process's memory ($n times)" ;;
+		*) fail "$side: unexpected process $name" ;;
+		esac
+	done
+	[ "$names" = "[vtid: auth][vtid: net]" ] || [ "$names" = "[vtid: net][vtid: auth]" ] ||
+		fail "$side: processes $names"
+done
+pass "parent root with CAP_NET_ADMIN+CAP_KILL only; net and auth as vtid ($uid), no capabilities, no_new_privs, seccomp filter; the PSK in auth's memory, not in net's"
+
+# The control socket: root only (no group configured), not vtid's user.
+out=$(in_ns a setpriv --reuid vtid --regid vtid --clear-groups "$VTICTL" -S "$VT_TMP/a.sock" show 2>&1) &&
+	fail "the vtid user may use the control socket"
+grep -q "permission denied" <<<"$out" || fail "vtid user: $out"
+pass "control socket: refused to the vtid user ($out)"
+
+# A SIGHUP reload goes through the parent and reaches the network process.
+sed -i 's/^psk = .*/psk = changed-psk/' "$VT_TMP/a.conf" "$VT_TMP/b.conf"
+kill -HUP "$PID_b"; kill -HUP "$PID_a"
+wait_until 10 grep -q "configuration reloaded" "$VT_TMP/a.log" || fail "SIGHUP: no reload"
+wait_until 10 has_carrier a sti0 && ping_ok a 10.255.0.2 || fail "no traffic after the PSK changed"
+pass "SIGHUP: the parent re-read the file; the changed PSK reached the tunnel"
+stop_vtid a; stop_vtid b
+VT_PIDS=()
+
+# The parent's checks, from inside a real network process.
+printf '[daemon]\nuser = vtid\n[tunnel pv0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\naddress = 10.77.0.1/30\npsk = %s\nstart = no\n' \
+	"$PSK" > "$VT_TMP/pv.conf"
+chmod 600 "$VT_TMP/pv.conf"
+in_ns a "$TEST_PRIVSEP" "$VT_TMP/pv.conf" "$PSK" > "$VT_TMP/tp.log" 2>&1 ||
+	{ cat "$VT_TMP/tp.log" >&2; fail "test_privsep failed"; }
+grep -q "privsep: refused" "$VT_TMP/tp.log" || fail "refusals are not logged"
+pass "parent refuses foreign interfaces, MTUs and addresses, and malformed requests; auth signs with the PSK: $(tail -1 "$VT_TMP/tp.log")"
+echo "privsep: all passed"
