@@ -30,7 +30,8 @@ probe() {	# NS: "RSS kB, fds"
 start_a=$(probe a); start_b=$(probe b)
 bg_in_ns b iperf3 -s >/dev/null 2>&1
 sleep 0.5
-in_ns a iperf3 -c 10.9.0.2 -u -b "$RATE" -l 1200 -t "$T" -J > "$VT_TMP/udp.json" &
+# -w: iperf3's own receive socket must not be where datagrams are lost.
+in_ns a iperf3 -c 10.9.0.2 -u -b "$RATE" -l 1200 -w 8M -t "$T" -J > "$VT_TMP/udp.json" &
 UDP=$!
 n=0
 end=$((SECONDS + T))
@@ -54,6 +55,6 @@ echo "UDP at $RATE: $sent datagrams, $lost lost"
 echo "where: a's TUN queue dropped $(in_ns a cat /sys/class/net/soak/statistics/tx_dropped)" \
 	"before vtid read them; vtid a tx_dropped $(vtictl a -j show soak | jq .[0].counters.tx_dropped)," \
 	"vtid b rx_dropped $(vtictl b -j show soak | jq .[0].counters.rx_dropped)," \
-	"b's UDP receive errors $(in_ns b awk '/^Udp: [0-9]/ { print $4 }' /proc/net/snmp)"
+	"UDP receive errors in b (iperf3's socket) $(in_ns b awk '/^Udp: [0-9]/ { print $4 }' /proc/net/snmp)"
 echo "a's network process: start $start_a; end $(probe a)"
 echo "b's network process: start $start_b; end $(probe b)"
