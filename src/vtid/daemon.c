@@ -508,7 +508,12 @@ int daemon_run(const char *conf_path, const char *socket_override)
 		.ctl_fd = -1,
 		.sig_fd = -1,
 	};
-	int r = start(&d);
+	int r;
+
+	/* Descriptors a careless parent left open must not reach the
+	 * unprivileged processes. */
+	close_range(3, ~0U, 0);
+	r = start(&d);
 
 	if (r == EXIT_OK && ev_run(d.ev) < 0) {
 		log_err(NULL, "event loop failed: %s", strerror(errno));
