@@ -122,5 +122,7 @@ int main(int argc, char **argv)
 	auth(&c, argv[2]);
 	if (fd >= 0)
 		close(fd);
+	conf_free(&c);
+	buf_free(&errors);
 	return test_done();
 }
