@@ -90,6 +90,20 @@ static int allow(scmp_filter_ctx ctx, const int *list, size_t n)
 	return 0;
 }
 
+/* Allow sys when argument a equals x (and, if b, argument b equals y).
+ * The comparisons are spelled out: libseccomp's SCMP_A* macros leave
+ * fields to zero-initialisation, which clang's warnings reject. */
+static int allow_arg(scmp_filter_ctx ctx, int sys, unsigned a, scmp_datum_t x, unsigned b,
+		     scmp_datum_t y)
+{
+	struct scmp_arg_cmp cmp[2] = {
+		{ .arg = a, .op = SCMP_CMP_EQ, .datum_a = x, .datum_b = 0 },
+		{ .arg = b, .op = SCMP_CMP_EQ, .datum_a = y, .datum_b = 0 },
+	};
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, sys, b ? 2 : 1, cmp);
+}
+
 static int load_filter(enum sandbox_role role)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -103,22 +117,15 @@ static int load_filter(enum sandbox_role role)
 	if (allow(ctx, sanitizer, sizeof(sanitizer) / sizeof(sanitizer[0])) < 0)
 		goto out;
 #endif
-	if (role == SANDBOX_NET) {
-		if (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 ||
-		    /* Carrier on the TUN devices it was handed; isatty(). */
-		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, TUNSETCARRIER)) < 0 ||
-		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, TCGETS)) < 0 ||
-		    /* UDP sockets only: path_mtu() asks the kernel the route MTU. */
-		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				     SCMP_A0(SCMP_CMP_EQ, AF_INET),
-				     SCMP_A1(SCMP_CMP_EQ, SOCK_DGRAM | SOCK_CLOEXEC)) < 0 ||
-		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				     SCMP_A0(SCMP_CMP_EQ, AF_INET6),
-				     SCMP_A1(SCMP_CMP_EQ, SOCK_DGRAM | SOCK_CLOEXEC)) < 0)
-			goto out;
-	}
+	if (role == SANDBOX_NET &&
+	    (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 ||
+	     /* Carrier on the TUN devices it was handed; isatty(). */
+	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TUNSETCARRIER, 0, 0) < 0 ||
+	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TCGETS, 0, 0) < 0 ||
+	     /* UDP sockets only: path_mtu() asks the kernel the route MTU. */
+	     allow_arg(ctx, SCMP_SYS(socket), 0, AF_INET, 1, SOCK_DGRAM | SOCK_CLOEXEC) < 0 ||
+	     allow_arg(ctx, SCMP_SYS(socket), 0, AF_INET6, 1, SOCK_DGRAM | SOCK_CLOEXEC) < 0))
+		goto out;
 	r = seccomp_load(ctx);
 out:
 	seccomp_release(ctx);
