@@ -195,6 +195,8 @@ charon {
 	}
 }
 C
+	# A killed charon leaves its socket behind: wait for the new one.
+	rm -f "$dir/charon.vici"
 	# ip netns exec already gives a private mount namespace: a tmpfs on
 	# /run keeps charon's hard-wired pid file apart from any other charon.
 	STRONGSWAN_CONF="$dir/strongswan.conf" ip netns exec "$VT_ID$ns" \
