@@ -23,11 +23,14 @@ declare -A TCP1 TCP4 PPS RTT CPU
 ORDER=()
 DAEMONS=()
 
-cpu_ticks() {	# sum of utime+stime of the daemon PIDs, in clock ticks
+cpu_ticks() {	# utime+stime of the daemons and their children (vtid's network
+		# and auth processes do the work), in clock ticks
 	local t=0 p
-	for p in "${DAEMONS[@]}"; do
+	for p in "${DAEMONS[@]}" $(for p in "${DAEMONS[@]}"; do ps -o pid= --ppid "$p"; done); do
 		[ -r "/proc/$p/stat" ] || continue
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+		# utime, stime: fields 14, 15, counted after "(comm)", which
+		# may hold spaces ("vtid: net").
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
 	done
 	echo "$t"
 }
