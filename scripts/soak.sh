@@ -21,10 +21,8 @@ for side in a b; do
 done
 start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
 wait_until 10 has_carrier a soak || fail "no carrier"
-net_of() { local p; for p in $(ps -o pid= --ppid "$(eval echo "\$PID_$1")"); do
-	[ "$(cat "/proc/$p/comm")" = "vtid: net" ] && echo "$p"; done; }
 probe() {	# NS: "RSS kB, fds"
-	local p; p=$(net_of "$1")
+	local p; p=$(vtid_net "$1")
 	echo "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status") kB RSS, $(ls "/proc/$p/fd" | wc -l) fds"
 }
 start_a=$(probe a); start_b=$(probe b)

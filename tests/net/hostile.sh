@@ -49,10 +49,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=4"
 start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
 wait_until 10 has_carrier a t1 || fail "t1: no carrier"
 ping_ok a 10.1.0.2 || fail "t1: no traffic"
-net_pid() { local p; for p in $(ps -o pid= --ppid "$(eval echo "\$PID_$1")"); do
-	[ "$(cat /proc/$p/comm)" = "vtid: net" ] && echo "$p"; done; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-BNET=$(net_pid b)
+BNET=$(vtid_net b)
 [ -n "$BNET" ] || fail "no network process for b"
 rss0=$(kb "$BNET" VmRSS)
 
@@ -93,10 +91,10 @@ sleep 0.5
 after=$(vtictl b -j stats)
 drops1=$(vtictl b -j show | jq '[.[].counters.rx_dropped] | add')
 for ns in a b; do
-	for p in "$(eval echo "\$PID_$ns")" $(ps -o pid= --ppid "$(eval echo "\$PID_$ns")"); do
+	for p in "$(eval echo "\$PID_$ns")" $(vtid_children "$ns"); do
 		kill -0 "$p" 2>/dev/null || fail "garbage: a vtid process in $ns is gone"
 	done
-	[ "$(ps -o pid= --ppid "$(eval echo "\$PID_$ns")" | wc -w)" = 2 ] || fail "garbage: $ns lost a process"
+	[ "$(vtid_children "$ns" | wc -w)" = 2 ] || fail "garbage: $ns lost a process"
 done
 grep -q " 0% packet loss" "$VT_TMP/ping.out" || fail "garbage: t1 lost pings: $(tail -2 "$VT_TMP/ping.out")"
 ping_ok a 10.2.0.2 || fail "garbage: t2 stopped"

@@ -244,6 +244,17 @@ assert_no_secret() {
 	return 0
 }
 
+# vtid_children KEY: the PIDs of the auth and network processes of the vtid
+# started as KEY; vtid_net KEY: the network process's alone.
+vtid_children() { ps -o pid= --ppid "$(eval echo "\$PID_$1")"; }
+vtid_net() {
+	local p
+	for p in $(vtid_children "$1"); do
+		[ "$(cat "/proc/$p/comm")" = "vtid: net" ] && echo "$p"
+	done
+	return 0
+}
+
 # tcp_copy FROM TO ADDR BYTES: one TCP connection from namespace FROM to
 # ADDR (in namespace TO) carries BYTES of random data; fails unless what
 # arrived hashes the same as what was sent.

@@ -29,7 +29,7 @@ for side in a b; do
 		fail "$side: parent capabilities $(field "$parent" CapEff), want CAP_NET_ADMIN+CAP_KILL"
 	[ "$(field "$parent" CapBnd)" = 0000000000000000 ] || fail "$side: parent bounding set not empty"
 	[ "$(field "$parent" NoNewPrivs)" = 1 ] || fail "$side: parent may gain privileges"
-	children=$(ps -o pid= --ppid "$parent")
+	children=$(vtid_children "$side")
 	[ "$(echo "$children" | wc -w)" = 2 ] || fail "$side: want 2 children, have: $children"
 	names=""
 	for c in $children; do
