@@ -150,7 +150,7 @@ static void daemon_reload(struct daemon *d)
 	struct buf errors;
 
 	buf_init(&errors);
-	if (ps_reload(d->conf_path, &nc, &errors)) {
+	if (ps_reload(&nc, &errors)) {
 		print_errors(&errors);
 		log_err(NULL, "reload of %s failed; keeping the running configuration",
 			d->conf_path);

@@ -642,8 +642,10 @@ static int ps_call(uint16_t type, const void *rq, size_t rqlen, uint16_t want, v
 			return (int)n;
 		if (h.type == want) {
 			if ((size_t)n != replen) {
-				if (fd_out && *fd_out >= 0)
+				if (fd_out && *fd_out >= 0) {
 					close(*fd_out);
+					*fd_out = -1;
+				}
 				return -EBADMSG;
 			}
 			memcpy(rep, buf, replen);
@@ -690,10 +692,8 @@ int ps_tun_open(const char *name, int *ifindex, bool *offload)
 {
 	struct ps_name rq;
 	struct ps_tun_reply rep;
-	int fd, r;
+	int fd = -1, r;
 
-	if (!ps.active)
-		return tun_open(name, ifindex, offload);
 	memset(&rq, 0, sizeof(rq));
 	snprintf(rq.name, sizeof(rq.name), "%s", name);
 	r = ps_call(PS_TUN_OPEN, &rq, sizeof(rq), PS_TUN_REPLY, &rep, sizeof(rep), &fd);
@@ -719,29 +719,25 @@ int ps_netif_setup(int ifindex, unsigned mtu)
 {
 	struct ps_netif rq = { .ifindex = ifindex, .mtu = mtu };
 
-	return ps.active ? status_call(PS_NETIF_SETUP, &rq, sizeof(rq)) : netif_setup(ifindex, mtu);
+	return status_call(PS_NETIF_SETUP, &rq, sizeof(rq));
 }
 
 int ps_addr_add(int ifindex, const struct prefix *p)
 {
 	struct ps_addr rq;
 
-	if (!ps.active)
-		return netif_add_addr(ifindex, p);
 	memset(&rq, 0, sizeof(rq));
 	rq.ifindex = ifindex;
 	rq.p = *p;
 	return status_call(PS_ADDR_ADD, &rq, sizeof(rq));
 }
 
-int ps_reload(const char *path, struct conf *out, struct buf *errors)
+int ps_reload(struct conf *out, struct buf *errors)
 {
 	static struct ps_status st;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!ps.active)
-		return conf_load(path, out, errors) ? -EINVAL : 0;
 	r = ps_call(PS_RELOAD, NULL, 0, PS_STATUS, &st, sizeof(st), NULL);
 	if (r < 0 || st.err < 0) {
 		TERMINATE(st.text);
@@ -762,8 +758,6 @@ int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 	ssize_t got;
 
 	(void)arg;
-	if (!ps.active)
-		return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
 	for (i = 0; i < n; len += octets[i++].n) {
 		if (octets[i].n > sizeof(buf) - len)
 			return -EMSGSIZE;

@@ -40,15 +40,15 @@ struct chunk;
 int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path, char *err,
 		  size_t errlen);
 
-/* The net process's requests.  Without privsep_start they act directly. */
+/* The net process's requests, after privsep_start (-EIO before). */
 int ps_tun_open(const char *name, int *ifindex, bool *offload);
 int ps_netif_setup(int ifindex, unsigned mtu);
 int ps_addr_add(int ifindex, const struct prefix *p);
 /* An ike_psk_signer that asks the auth process. */
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out);
-/* Have the parent re-read the file: 0 with *out filled, or errors. */
-int ps_reload(const char *path, struct conf *out, struct buf *errors);
+/* Have the parent re-read its file: 0 with *out filled, or errors. */
+int ps_reload(struct conf *out, struct buf *errors);
 /* A configuration the parent pushed (it got SIGHUP), if one is waiting. */
 bool ps_pushed_conf(struct conf *out);
 /* The descriptor to watch for such pushes; -1 without privsep. */
