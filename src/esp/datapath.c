@@ -61,7 +61,8 @@ struct datapath {
 	struct ratelimit rl;
 	struct gro gro;		/* inner packets on their way to TUN */
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
-	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet */
+	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet;
+				 * what goes out is copied into the arena */
 	uint8_t *arena;		/* ESP packets of one outbound burst */
 };
 
@@ -83,7 +84,7 @@ struct datapath *dp_new(struct ev *ev)
 		dp->socks[i].fd = -1;
 	}
 	dp->rx = malloc((size_t)BATCH * SLOT);
-	dp->tun_in = malloc(SLOT);
+	dp->tun_in = malloc(PKT_MAX);
 	dp->arena = malloc(ARENA);
 	if (!dp->rx || !dp->tun_in || !dp->arena || gro_init(&dp->gro, to_tun, dp) < 0) {
 		dp_free(dp);
@@ -365,10 +366,10 @@ static void on_tun(void *arg)
 	int i;
 
 	for (i = 0; i < TUN_READS; i++) {
-		r = tun_read(v->tun_fd, v->offload, &m, q.dp->tun_in + ESP_HEADROOM, PKT_MAX);
+		r = tun_read(v->tun_fd, v->offload, &m, q.dp->tun_in, PKT_MAX);
 		if (r <= 0)
 			break;
-		tx_packet(&q, &m, q.dp->tun_in + ESP_HEADROOM, (size_t)r);
+		tx_packet(&q, &m, q.dp->tun_in, (size_t)r);
 	}
 	txq_send(&q);
 }
