@@ -201,26 +201,38 @@ void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ik
 	*n = t->conf.n_esp;
 }
 
+/* Our side of IKE_AUTH: the inbound SPI of the first Child SA, our ID and
+ * our AUTH value; false (and the IKE SA killed) if any cannot be had. */
+static bool own_auth(struct ike_sa *sa, const struct tunnel *t, bool as_initiator,
+		     struct id *me, uint8_t *auth)
+{
+	uint8_t body[4 + ID_MAX];
+	size_t bodylen;
+
+	sa->auth_in = ikesa_alloc_spi(sa);
+	own_id(t, me);
+	id_body(me, body, &bodylen);
+	if (!sa->auth_in || auth_data(sa, t, as_initiator, body, bodylen, auth)) {
+		ikesa_kill(sa, "cannot compute AUTH");
+		return false;
+	}
+	return true;
+}
+
 void ike_auth_start(struct ike_sa *sa)
 {
 	struct tunnel *t = sa->t;
 	struct ike_prop props[CONF_MAX_PROPOSALS];
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
-	uint8_t body[4 + ID_MAX], auth[PRF_MAX];
-	size_t bodylen;
+	uint8_t auth[PRF_MAX];
 	unsigned n, ni, nr;
 	struct id me, peer;
 	struct buf in;
 	struct ike_wr w;
 	int r;
 
-	sa->auth_in = ikesa_alloc_spi(sa);
-	own_id(t, &me);
-	id_body(&me, body, &bodylen);
-	if (!sa->auth_in || auth_data(sa, t, true, body, bodylen, auth)) {
-		ikesa_kill(sa, "cannot compute AUTH");
+	if (!own_auth(sa, t, true, &me, auth))
 		return;
-	}
 	ike_esp_props(t, sa->auth_in, false, props, &n);
 	ni = ike_ts_of_prefixes(t->conf.local_ts, t->conf.n_local_ts, tsi);
 	nr = ike_ts_of_prefixes(t->conf.remote_ts, t->conf.n_remote_ts, tsr);
@@ -405,8 +417,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS], chosen;
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], oi[IKE_MAX_TS], orr[IKE_MAX_TS];
 	unsigned np, no, nti, ntr, noi, nor;
-	uint8_t body[4 + ID_MAX], ad[PRF_MAX];
-	size_t bodylen;
+	uint8_t ad[PRF_MAX];
 	struct ike_notify n;
 	struct ike_id idi;
 	struct tunnel *t;
@@ -451,13 +462,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		for (o = sa->ctx->sas; o; o = o->next)
 			if (o != sa && o->t == t && o->state == IKE_S_ESTABLISHED)
 				ikesa_kill(o, "peer sent INITIAL_CONTACT");
-	sa->auth_in = ikesa_alloc_spi(sa);
-	own_id(t, &me);
-	id_body(&me, body, &bodylen);
-	if (!sa->auth_in || auth_data(sa, t, false, body, bodylen, ad)) {
-		ikesa_kill(sa, "cannot compute AUTH");
+	if (!own_auth(sa, t, false, &me, ad))
 		return;
-	}
 	be32_put(chosen.spi, sa->auth_in);
 	buf_init(&in);
 	ikew_init(&w, &in);
