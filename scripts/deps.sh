@@ -6,7 +6,7 @@ PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev libseccomp-de
 	iproute2 iputils-ping jq nftables tcpdump tshark iperf3
 	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
 	python3-cryptography-vectors util-linux procps
-	strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins
+	strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-standard-plugins libstrongswan-extra-plugins
 	conntrack bird2 groff-base)
 missing=()
 for p in "${PKGS[@]}"; do
