@@ -120,9 +120,8 @@ static bool auth_ok(struct ike_sa *sa, const struct tunnel *t, bool peer_is_init
 	if (ike_auth_parse(auth, &method, &data, &len) || method != AUTH_SHARED_KEY_MIC ||
 	    len != sa->keys.prf_len)
 		return false;
-	if (auth_data(sa, t, peer_is_initiator, id->body, id->bodylen, want))
-		return false;
-	ok = ct_equal(want, data, len);
+	ok = !auth_data(sa, t, peer_is_initiator, id->body, id->bodylen, want) &&
+	     ct_equal(want, data, len);
 	wipe(want, sizeof(want));
 	return ok;
 }
@@ -296,6 +295,7 @@ static void established(struct ike_sa *sa)
 		ikesa_kill(sa, "cannot install the Child SA");
 		return;
 	}
+	ikesa_half_open_end(sa);
 	sa->state = IKE_S_ESTABLISHED;
 	sa->op = OP_NONE;
 	sa->established_ms = now_ms();
@@ -381,6 +381,19 @@ static void reply_error(struct ike_sa *sa, uint32_t msgid, uint16_t type, const 
 	ikesa_kill(sa, why);
 }
 
+/* IKE_SA_INIT chose the IKE proposal for the first tunnel that could
+ * answer this address; the tunnel that IKE_AUTH's identities select must
+ * accept it too, or a peer could get a suite its own tunnel forbids. */
+static bool ike_suite_allowed(const struct tunnel *t, const struct ike_prop *chosen)
+{
+	struct ike_prop ours[IKE_MAX_PROPS];
+	unsigned n;
+	char err[128];
+
+	return !ike_props_parse(t->conf.ike, ours, IKE_MAX_PROPS, &n, err, sizeof(err)) &&
+	       ike_prop_offered(chosen, ours, n);
+}
+
 static struct tunnel *select_tunnel(struct ike_sa *sa, const struct ike_id *idi,
 				    const struct ike_pl *idr_pl, const struct ike_pl *auth)
 {
@@ -396,7 +409,7 @@ static struct tunnel *select_tunnel(struct ike_sa *sa, const struct ike_id *idi,
 	for (t = *sa->ctx->tunnels; t; t = t->next) {
 		if (t->conf.mode != MODE_IKE || t->admin_down || !peer_id_ok(t, idi) ||
 		    (t->conf.remote.family && !addr_equal(&t->conf.remote, &peer)) ||
-		    !addr_equal(&t->conf.local, &sa->local))
+		    !addr_equal(&t->conf.local, &sa->local) || !ike_suite_allowed(t, &sa->chosen))
 			continue;
 		if (idr_pl) {
 			own_id(t, &me);
@@ -437,8 +450,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	}
 	t = select_tunnel(sa, &idi, ike_find(m, PL_IDR, 0), auth);
 	if (!t) {
-		log_warn(NULL, "IKE_AUTH from peer failed: no tunnel whose identities and psk "
-			 "match (AUTHENTICATION_FAILED)");
+		log_rl(&sa->ctx->rl, LOG_WARN, NULL, "IKE_AUTH from peer failed: no tunnel whose "
+		       "identities, psk and IKE proposal match (AUTHENTICATION_FAILED)");
 		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
 		return;
 	}

@@ -199,6 +199,7 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (ours_redundant) {
 		/* Never installed here; the peer holds it: tell it to drop it. */
+		wipe(gir, sizeof(gir));
 		ike_delete_child(sa, sa->op_new_in);
 		return;
 	}
@@ -281,9 +282,8 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 		dh = dh_new(want);
 		if (!dh || dh_public(dh, pub, dh_pub_len(want)) ||
 		    dh_shared(dh, ke, kelen, gir, &girlen)) {
-			dh_free(dh);
 			reply_notify(sa, m->h.msgid, N_INVALID_SYNTAX, NULL, 0);
-			return;
+			goto out;
 		}
 		cg = (struct chunk){ gir, girlen };
 	}
@@ -558,6 +558,10 @@ void ike_child_response(struct ike_sa *sa, struct ike_msg *m)
 		child_rekey_done(sa, m);
 	else if (op == OP_REKEY_IKE)
 		ike_rekey_done(sa, m);
+	/* The PFS key pair served this one exchange (§1.3.1): forget it now,
+	 * not at the next rekey, so that it cannot outlive the keys it made. */
+	dh_free(sa->op_dh);
+	sa->op_dh = NULL;
 }
 
 int ike_rekey_now(struct ike_sa *sa, bool ike)

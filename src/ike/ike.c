@@ -31,12 +31,47 @@ const char *ikesa_name(const struct ike_sa *sa)
 
 static void on_sock(void *arg);
 
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			       &((const struct sockaddr_in *)b)->sin_addr, 4);
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+}
+
+/* Address and port, and nothing else of the structure (its padding and
+ * the IPv6 flow label are not part of where a peer is). */
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	struct addr x, y;
+	uint16_t px, py;
+
+	addr_from_sockaddr(a, &x, &px);
+	addr_from_sockaddr(b, &y, &py);
+	return px == py && addr_equal(&x, &y);
+}
+
 struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunnels)
 {
 	struct ike_ctx *ctx = calloc(1, sizeof(*ctx));
 
 	if (!ctx)
 		return NULL;
+	/* RFC 7296 §2.6: both cookie secrets are random from the start; an
+	 * all-zero "previous" secret would let anyone compute valid cookies. */
+	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) ||
+	    rand_bytes(ctx->secret[0], sizeof(ctx->secret[0])) ||
+	    rand_bytes(ctx->secret[1], sizeof(ctx->secret[1]))) {
+		htab_free(&ctx->by_spi);
+		htab_free(&ctx->by_peer);
+		wipe(ctx, sizeof(*ctx));
+		free(ctx);
+		return NULL;
+	}
+	ctx->secret_at = now_ms();
 	ctx->cookie_threshold = 64;
 	ike_set_psk_signer(ctx, NULL, NULL);
 	ctx->ev = ev;
@@ -72,12 +107,7 @@ const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx)
 
 unsigned ike_half_open(const struct ike_ctx *ctx)
 {
-	const struct ike_sa *sa;
-	unsigned n = 0;
-
-	for (sa = ctx->sas; sa; sa = sa->next)
-		n += !sa->initiator && sa->state == IKE_S_INIT_DONE;
-	return n;
+	return ctx->half_open;
 }
 
 struct sock_arg {
@@ -113,6 +143,9 @@ int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen)
 
 static void ikesa_free(struct ike_sa *sa)
 {
+	ikesa_half_open_end(sa);
+	htab_del(&sa->ctx->by_spi, &sa->hspi);
+	htab_del(&sa->ctx->by_peer, &sa->hpeer);
 	dh_free(sa->dh);
 	dh_free(sa->op_dh);
 	ike_sk_free(sa->sk);
@@ -145,6 +178,9 @@ void ike_free(struct ike_ctx *ctx)
 		ev_del(ctx->ev, ctx->sock[i]);
 		close(ctx->sock[i]);
 	}
+	htab_free(&ctx->by_spi);
+	htab_free(&ctx->by_peer);
+	wipe(ctx->secret, sizeof(ctx->secret));
 	free(ctx);
 }
 
@@ -160,6 +196,10 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
 			free(sa);
 			return NULL;
 		}
+	if (htab_add(&ctx->by_spi, &sa->hspi, spi)) {
+		free(sa);
+		return NULL;
+	}
 	sa->ctx = ctx;
 	sa->initiator = initiator;
 	if (initiator)
@@ -170,19 +210,77 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
 	buf_init(&sa->init_resp);
 	buf_init(&sa->req);
 	buf_init(&sa->resp);
-	sa->last_rx_ms = now_ms();
+	sa->last_rx_ms = sa->created_ms = now_ms();
 	sa->next = ctx->sas;
 	ctx->sas = sa;
 	return sa;
+}
+
+static uint64_t peer_key(const struct ike_ctx *ctx, const struct sockaddr_storage *ss)
+{
+	struct addr a;
+	uint16_t port;
+
+	addr_from_sockaddr(ss, &a, &port);
+	return htab_key(&ctx->by_peer, a.a, addr_len(a.family));
+}
+
+int ikesa_add_responder(struct ike_sa *sa)
+{
+	struct ike_ctx *ctx = sa->ctx;
+
+	if (htab_add(&ctx->by_peer, &sa->hpeer, peer_key(ctx, &sa->peer)))
+		return -ENOMEM;
+	sa->half_open = true;
+	ctx->half_open++;
+	return 0;
+}
+
+void ikesa_half_open_end(struct ike_sa *sa)
+{
+	if (!sa->half_open)
+		return;
+	sa->half_open = false;
+	sa->ctx->half_open--;
+}
+
+bool ike_half_open_admit(struct ike_ctx *ctx, const struct sockaddr_storage *from)
+{
+	struct hnode *n;
+	unsigned k = 0;
+
+	if (ctx->half_open >= HALF_OPEN_MAX)
+		return false;
+	for (n = htab_first(&ctx->by_peer, peer_key(ctx, from)); n; n = htab_next(n)) {
+		struct ike_sa *sa = htab_entry(n, struct ike_sa, hpeer);
+
+		k += sa->half_open && same_peer(&sa->peer, from);
+	}
+	return k < HALF_OPEN_PER_SOURCE;
+}
+
+void ike_msg_digest(const uint8_t *p, size_t len, uint8_t out[20])
+{
+	const uint8_t *parts[1] = { p };
+	size_t lens[1] = { len };
+
+	if (sha1(parts, lens, 1, out))
+		memset(out, 0, 20);
 }
 
 void ikesa_kill(struct ike_sa *sa, const char *why)
 {
 	if (sa->state == IKE_S_DEAD)
 		return;
-	if (why)
+	ikesa_half_open_end(sa);
+	/* An SA without a tunnel is an unauthenticated peer's: whoever can
+	 * send packets can make these, so their log lines are rate-limited. */
+	if (why && sa->t)
 		log_info(ikesa_name(sa), "IKE SA %016" PRIx64 "/%016" PRIx64 " closed: %s",
 			 sa->spi_i, sa->spi_r, why);
+	else if (why)
+		log_rl(&sa->ctx->rl, LOG_INFO, NULL, "IKE SA %016" PRIx64 "/%016" PRIx64
+		       " closed: %s", sa->spi_i, sa->spi_r, why);
 	ikesa_children_remove(sa);
 	/* An IKE SA it was giving birth to (rekey) dies with it. */
 	if (sa->op_new) {
@@ -237,7 +335,9 @@ void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
  * that far apart; negotiation backs off 1, 2, 4, 8, 16 s. */
 static uint64_t retx_interval(const struct ike_sa *sa, unsigned retries)
 {
-	uint64_t ms = (uint64_t)RETX_FIRST_MS << retries;
+	/* An established SA with dpd keeps retransmitting until dpd-timeout,
+	 * so retries can pass RETX_MAX: the interval stops doubling there. */
+	uint64_t ms = (uint64_t)RETX_FIRST_MS << (retries < RETX_MAX ? retries : RETX_MAX);
 
 	if (sa->state == IKE_S_ESTABLISHED && sa->t && sa->t->conf.dpd &&
 	    ms > sa->t->conf.dpd * 1000ULL)
@@ -257,10 +357,15 @@ static bool peer_dead(const struct ike_sa *sa, uint64_t now)
 
 int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
 {
+	struct ike_hdr h;
+
 	if (msg->bad)
 		return -ENOMEM;
+	if (ike_hdr_parse(msg->data, msg->len, &h))
+		return -EINVAL;
 	buf_reset(&sa->req);
 	buf_add(&sa->req, msg->data, msg->len);
+	sa->req_exchange = h.exchange;
 	sa->req_pending = true;
 	sa->retries = 0;
 	sa->req_first_ms = now_ms();
@@ -449,23 +554,15 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 
 /* ---- input ---- */
 
-static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-			       &((const struct sockaddr_in *)b)->sin_addr, 4);
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-}
-
 static struct ike_sa *find(struct ike_ctx *ctx, const struct ike_hdr *h)
 {
 	bool we_initiated = !(h->flags & IKE_FLAG_INITIATOR);
 	struct ike_sa *sa;
+	struct hnode *n;
 
-	for (sa = ctx->sas; sa; sa = sa->next) {
+	for (n = htab_first(&ctx->by_spi, we_initiated ? h->spi_i : h->spi_r); n;
+	     n = htab_next(n)) {
+		sa = htab_entry(n, struct ike_sa, hspi);
 		if (sa->state == IKE_S_DEAD || sa->initiator != we_initiated)
 			continue;
 		if (we_initiated && sa->spi_i == h->spi_i &&
@@ -477,27 +574,36 @@ static struct ike_sa *find(struct ike_ctx *ctx, const struct ike_hdr *h)
 	return NULL;
 }
 
-static struct ike_sa *find_half_open(struct ike_ctx *ctx, uint64_t spi_i,
+/* The responder SA that an IKE_SA_INIT request from here already made. */
+static struct ike_sa *find_responder(struct ike_ctx *ctx, uint64_t spi_i,
 				     const struct sockaddr_storage *from)
 {
 	struct ike_sa *sa;
+	struct hnode *n;
 
-	for (sa = ctx->sas; sa; sa = sa->next)
-		if (!sa->initiator && sa->spi_i == spi_i && same_peer(&sa->peer, from) &&
-		    sa->state != IKE_S_DEAD)
+	for (n = htab_first(&ctx->by_peer, peer_key(ctx, from)); n; n = htab_next(n)) {
+		sa = htab_entry(n, struct ike_sa, hpeer);
+		if (sa->spi_i == spi_i && same_peer(&sa->peer, from) && sa->state != IKE_S_DEAD)
 			return sa;
+	}
 	return NULL;
 }
 
 /* Requests of an established (or half-open) IKE SA; true if authentic. */
 static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 {
+	uint8_t digest[20];
 	int r;
 
+	ike_msg_digest(raw, m->rawlen, digest);
 	if (m->h.msgid + 1 == sa->peer_req && sa->have_resp) {
-		/* RFC 7296 §2.1: a retransmitted request gets the same answer. */
-		ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, sa->resp.data,
-			       sa->resp.len);
+		/* RFC 7296 §2.1: a retransmitted request gets the same answer;
+		 * only the same request (so a forged header draws nothing). */
+		if (ct_equal(digest, sa->resp_to, sizeof(digest)))
+			ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, sa->resp.data,
+				       sa->resp.len);
+		else
+			sa->ctx->st.rx_unexpected++;
 		return false;
 	}
 	if (m->h.msgid != sa->peer_req)
@@ -511,10 +617,15 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 	}
 	sa->peer_req++;
 	sa->last_rx_ms = now_ms();
+	memcpy(sa->resp_to, digest, sizeof(digest));
+	/* Until IKE_AUTH has authenticated the peer, nothing else counts. */
+	if ((sa->state == IKE_S_INIT_DONE) != (m->h.exchange == IKE_AUTH)) {
+		sa->ctx->st.rx_unexpected++;
+		return true;
+	}
 	switch (m->h.exchange) {
 	case IKE_AUTH:
-		if (sa->state == IKE_S_INIT_DONE)
-			ike_auth_request(sa, m);
+		ike_auth_request(sa, m);
 		break;
 	case INFORMATIONAL:
 		ike_info_request(sa, m);
@@ -531,8 +642,13 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 
 static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 {
-	if (!sa->req_pending || m->h.msgid + 1 != sa->next_req)
+	/* §2.2: a response answers our one outstanding request: same message
+	 * ID and the same exchange, or it is not an answer at all. */
+	if (!sa->req_pending || m->h.msgid + 1 != sa->next_req ||
+	    m->h.exchange != sa->req_exchange) {
+		sa->ctx->st.rx_unexpected++;
 		return false;
+	}
 	if (ike_sk_open(sa->sk, raw, m)) {
 		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa),
 		       "IKE response %u failed integrity check; dropped", m->h.msgid);
@@ -582,19 +698,28 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 		if (!(m.h.flags & IKE_FLAG_RESPONSE)) {
 			if (m.h.spi_r != 0 || !(m.h.flags & IKE_FLAG_INITIATOR))
 				return;
-			sa = find_half_open(ctx, m.h.spi_i, from);
+			sa = find_responder(ctx, m.h.spi_i, from);
 			if (sa) {
-				if (sa->have_resp && m.h.msgid == 0)
+				/* §2.1: the same IKE_SA_INIT again gets the same answer. */
+				if (sa->state == IKE_S_INIT_DONE && m.h.msgid == 0 &&
+				    len == sa->init_req.len &&
+				    !memcmp(msg, sa->init_req.data, len))
 					ikesa_send_raw(ctx, &sa->local, &sa->peer, sa->natt,
-						       sa->resp.data, sa->resp.len);
+						       sa->init_resp.data, sa->init_resp.len);
+				else
+					ctx->st.rx_unexpected++;
 				return;
 			}
 			ike_init_request(ctx, &m, from, natt);
 			return;
 		}
 		sa = find(ctx, &m.h);
-		if (sa && sa->state == IKE_S_INIT_SENT && m.h.msgid == 0)
+		/* Only an SA that IKE_SA_INIT started (one being made by an IKE
+		 * rekey has no tunnel yet and is not reachable this way). */
+		if (sa && sa->state == IKE_S_INIT_SENT && sa->t && m.h.msgid == 0)
 			ike_init_response(sa, &m);
+		else
+			ctx->st.rx_unexpected++;
 		return;
 	}
 	sa = find(ctx, &m.h);
@@ -604,11 +729,18 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 			log_rl(&ctx->rl, LOG_DEBUG, NULL, "IKE request for an unknown IKE SA dropped");
 		return;
 	}
+	/* An initiator waiting for IKE_SA_INIT's answer has no keys yet:
+	 * nothing but that answer can be read (or trusted). */
+	if (!sa->sk) {
+		ctx->st.rx_unexpected++;
+		return;
+	}
 	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw) : request(sa, &m, raw);
 	/* RFC 7296 §2.23: behind a NAT, follow the peer's mapping, but only
 	 * for a message that passed the integrity check. */
 	if (authentic && (sa->nat_local || sa->nat_remote) && natt && sa->state != IKE_S_DEAD &&
-	    memcmp(from, &sa->peer, sizeof(*from)) != 0) {
+	    !same_endpoint(from, &sa->peer)) {
+		ctx->st.peer_moved++;
 		sa->peer = *from;
 		if (sa->t)
 			tunnel_child_peer(sa->t, from);
@@ -747,6 +879,11 @@ static void keepalive(struct ike_sa *sa, uint64_t now)
 
 static void sa_timers(struct ike_sa *sa, uint64_t now)
 {
+	if ((sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) && sa->t &&
+	    now - sa->created_ms >= NEGOTIATE_MS) {
+		ikesa_kill(sa, "negotiation did not complete in time; starting over");
+		return;
+	}
 	if (sa->state == IKE_S_DELETING && !sa->req_pending && sa->kill_at && now >= sa->kill_at) {
 		ikesa_kill(sa, "replaced, and the peer never deleted it");
 		return;
@@ -834,6 +971,10 @@ void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
 		if (sa->state == IKE_S_ESTABLISHED)
 			ike_send_delete(sa);
 		ikesa_children_remove(sa);
+		if (sa->op_new) {
+			sa->op_new->state = IKE_S_DEAD;
+			sa->op_new = NULL;
+		}
 		sa->t = NULL;
 		sa->state = IKE_S_DEAD;
 	}

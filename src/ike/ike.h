@@ -33,7 +33,10 @@ struct ike_stats {
 	uint64_t rx;			/* datagrams on the IKE ports */
 	uint64_t rx_malformed;		/* failed to parse: dropped */
 	uint64_t rx_unknown_sa;		/* no IKE SA with those SPIs: dropped */
+	uint64_t rx_unexpected;		/* not expected by its SA in its state */
 	uint64_t cookies_sent;		/* RFC 7296 §2.6 COOKIE demands */
+	uint64_t half_open_refused;	/* IKE_SA_INIT over the half-open limits */
+	uint64_t peer_moved;		/* NAT mappings followed (§2.23) */
 };
 const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx);
 /* Tests: hand every outgoing IKE message to fn instead of a socket. */

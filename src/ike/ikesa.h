@@ -15,6 +15,7 @@
 #include "ike/keys.h"
 #include "ike/msg.h"
 #include "ike/sk.h"
+#include "lib/htab.h"
 #include "lib/log.h"
 #include "lib/prefix.h"
 
@@ -26,6 +27,17 @@
 #define KEEPALIVE_MS 20000	/* RFC 3948 §4: 20 s is the recommended default */
 #define REINIT_MIN_MS 1000
 #define REINIT_MAX_MS 30000
+/* IKE_SA_INIT + IKE_AUTH must finish within this, whatever happens on the
+ * way (cookies, INVALID_KE, an answer that makes no sense): past it the
+ * tunnel starts over.  Longer than one full retransmission schedule. */
+#define NEGOTIATE_MS 75000
+
+/* Half-open IKE SAs (IKE_SA_INIT answered, IKE_AUTH not yet) each cost a
+ * DH and two stored messages: bounded in total and per source address,
+ * so that one real (not spoofed) sender cannot fill the table that every
+ * other peer needs (cookies only stop spoofed ones). */
+#define HALF_OPEN_MAX 8192
+#define HALF_OPEN_PER_SOURCE 32
 
 #define IKE_MAX_CHILDREN 4
 
@@ -64,6 +76,9 @@ struct ike_ctx {
 	int sock[2];		/* UDP port 500, IPv4 and IPv6 */
 	uint16_t port;
 	struct ike_sa *sas;
+	struct htab by_spi;	/* every IKE SA, by the SPI we chose */
+	struct htab by_peer;	/* responder SAs, by the peer's address */
+	unsigned half_open;
 	struct ratelimit rl;
 	/* Anti-DoS cookies (RFC 7296 §2.6): demanded once this many IKE SAs
 	 * are half-open; the secret rotates, the previous one still counts. */
@@ -106,12 +121,14 @@ struct ike_sa {
 	uint32_t next_req;	/* our next request's message ID */
 	uint32_t peer_req;	/* the peer's next expected request ID */
 	struct buf req;		/* our outstanding request, for retransmission */
+	uint8_t req_exchange;	/* its exchange type: a response must match it */
 	bool req_pending;
 	unsigned retries;
 	uint64_t retx_at;
 	uint64_t req_first_ms;	/* when the outstanding request was first sent */
 	struct buf resp;	/* our last response, for the peer's retransmits */
 	bool have_resp;
+	uint8_t resp_to[20];	/* SHA-1 of the request it answered (§2.1) */
 
 	uint32_t auth_in;	/* inbound SPI offered in IKE_AUTH */
 	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
@@ -132,15 +149,26 @@ struct ike_sa {
 		uint8_t ni[NONCE_LEN * 8], nr[NONCE_LEN];
 		size_t ni_len;
 	} col;
+	uint64_t created_ms;
 	uint64_t established_ms;
 	uint64_t last_rx_ms;	/* anything authentic from the peer, IKE or ESP */
 	uint64_t esp_seen;	/* inbound ESP packets counted at the last tick */
 	uint64_t keepalive_at;	/* next RFC 3948 NAT keep-alive */
+	bool half_open;		/* counted in ctx->half_open */
+	struct hnode hspi, hpeer;
 	struct ike_sa *next;
 };
 
 /* ike.c */
 struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator);
+/* A responder SA made by IKE_SA_INIT: findable by its peer's SPI and
+ * address from now on, and counted as half-open until it authenticates. */
+int ikesa_add_responder(struct ike_sa *sa);
+void ikesa_half_open_end(struct ike_sa *sa);
+/* May a new half-open SA be made for this source? (HALF_OPEN_*) */
+bool ike_half_open_admit(struct ike_ctx *ctx, const struct sockaddr_storage *from);
+/* SHA-1 of a message, to recognise a retransmitted request. */
+void ike_msg_digest(const uint8_t *p, size_t len, uint8_t out[20]);
 void ikesa_kill(struct ike_sa *sa, const char *why);
 const char *ikesa_name(const struct ike_sa *sa);
 int ikesa_send_request(struct ike_sa *sa, struct buf *msg);

@@ -190,7 +190,6 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 	unsigned np, no, i;
 	char err[128], a[400];
 
-	sa->req_pending = false;
 	if (!ike_find_notify(m, N_COOKIE, &n) && n.len >= 1 && n.len <= sizeof(sa->cookie)) {
 		memcpy(sa->cookie, n.data, n.len);
 		sa->cookie_len = n.len;
@@ -226,20 +225,27 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 			return;
 		}
 	}
+	/* Anyone who saw our request can answer it first (it is not
+	 * protected): an answer that does not make sense is dropped and we
+	 * keep waiting for the real one, until retransmissions run out. */
 	if (!(pl = ike_find(m, PL_SA, 0)) || ike_sa_parse(pl, props, IKE_MAX_PROPS, &np) ||
 	    np != 1 || ike_props_parse(sa->t->conf.ike, offered, IKE_MAX_PROPS, &no, err,
 				       sizeof(err)) || !ike_prop_offered(&props[0], offered, no) ||
 	    props[0].n[TT_DH] != 1 || props[0].t[TT_DH][0].id != sa->group) {
-		ikesa_kill(sa, "responder chose a proposal we did not offer");
+		sa->ctx->st.rx_unexpected++;
+		log_rl(&sa->ctx->rl, LOG_WARN, name, "IKE_SA_INIT response with a proposal we "
+		       "did not offer; ignored");
 		return;
 	}
-	sa->chosen = props[0];
 	if (!(pl = ike_find(m, PL_KE, 0)) || ike_ke_parse(pl, &group, &ke, &kelen) ||
 	    group != sa->group || !(pl = ike_find(m, PL_NONCE, 0)) || pl->len < 16 ||
 	    pl->len > NONCE_LEN * 8 || pl->len > sizeof(sa->nr) || m->h.spi_r == 0) {
-		ikesa_kill(sa, "malformed IKE_SA_INIT response");
+		sa->ctx->st.rx_unexpected++;
+		log_rl(&sa->ctx->rl, LOG_WARN, name, "malformed IKE_SA_INIT response ignored");
 		return;
 	}
+	sa->req_pending = false;
+	sa->chosen = props[0];
 	memcpy(sa->nr, pl->body, pl->len);
 	sa->nr_len = pl->len;
 	sa->spi_r = m->h.spi_r;
@@ -281,9 +287,11 @@ static void rotate_secret(struct ike_ctx *ctx)
 
 	if (ctx->secret_at && now - ctx->secret_at < SECRET_MS)
 		return;
+	/* Without fresh randomness keep the current secret a while longer:
+	 * a predictable one would make cookies forgeable. */
+	if (rand_bytes(ctx->secret[(ctx->secret_ver + 1) & 1], 32))
+		return;
 	ctx->secret_ver++;
-	if (rand_bytes(ctx->secret[ctx->secret_ver & 1], 32))
-		memset(ctx->secret[ctx->secret_ver & 1], 0, 32);
 	ctx->secret_at = now;
 }
 
@@ -349,6 +357,12 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	/* Stateless until the peer proves it can receive at its address. */
 	if (!cookie_ok(ctx, m, nonce, &src, from, natt))
 		return;
+	if (!ike_half_open_admit(ctx, from)) {
+		ctx->st.half_open_refused++;
+		log_rl(&ctx->rl, LOG_WARN, NULL, "IKE_SA_INIT from %s dropped: too many half-open "
+		       "IKE SAs (%u)", addr_str(&src, err, sizeof(err)), ctx->half_open);
+		return;
+	}
 	for (t = *ctx->tunnels; t; t = t->next) {
 		if (!candidate(t, &src) ||
 		    ike_props_parse(t->conf.ike, ours, IKE_MAX_PROPS, &no, err, sizeof(err)))
@@ -383,6 +397,10 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 		return;
 	sa->spi_i = m->h.spi_i;
 	sa->peer = *from;
+	if (ikesa_add_responder(sa)) {
+		ikesa_kill(sa, NULL);
+		return;
+	}
 	sa->natt = natt;
 	sa->local = match->conf.local;
 	sa->chosen = chosen;

@@ -86,6 +86,8 @@ int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t
 	size_t sk_start, iv_off, pt_off, pad, ptlen, i;
 	uint8_t iv[CBC_BLOCK], nonce[AEAD_NONCE_LEN], mac[HMAC_MAX];
 
+	if (!s)
+		return -EINVAL;
 	ikew_begin(w, PL_SK);
 	sk_start = w->cur;
 	if (rand_bytes(iv, s->iv_len))
@@ -126,7 +128,7 @@ int ike_sk_open(struct ike_sk *s, uint8_t *raw, struct ike_msg *m)
 	size_t body_off, pt_off, ptlen, padlen;
 	uint8_t nonce[AEAD_NONCE_LEN], mac[HMAC_MAX], *pt;
 
-	if (!sk || sk->len < s->iv_len + s->icv_len + 1)
+	if (!s || !sk || sk->len < s->iv_len + s->icv_len + 1)
 		return -N_INVALID_SYNTAX;
 	body_off = (size_t)(sk->body - m->raw);
 	pt_off = body_off + s->iv_len;

@@ -227,9 +227,10 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 			   "\ntx errors        %" PRIu64 "\n", st->rx_unknown_spi, st->rx_short,
 			   st->rx_keepalive, st->rx_ike, st->tx_errors);
 		buf_printf(out, "IKE rx           %" PRIu64 "\nIKE malformed    %" PRIu64
-			   "\nIKE unknown SA   %" PRIu64 "\nIKE cookies sent %" PRIu64
-			   "\nIKE half-open    %u\n", is->rx, is->rx_malformed, is->rx_unknown_sa,
-			   is->cookies_sent, ike_half_open(ike));
+			   "\nIKE unknown SA   %" PRIu64 "\nIKE unexpected   %" PRIu64
+			   "\nIKE cookies sent %" PRIu64 "\nIKE half-open    %u\nIKE over limit   %"
+			   PRIu64 "\n", is->rx, is->rx_malformed, is->rx_unknown_sa, is->rx_unexpected,
+			   is->cookies_sent, ike_half_open(ike), is->half_open_refused);
 		return;
 	}
 	json_init(&j, out);
@@ -242,8 +243,10 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 	json_u64(&j, "ike_rx", is->rx);
 	json_u64(&j, "ike_malformed", is->rx_malformed);
 	json_u64(&j, "ike_unknown_sa", is->rx_unknown_sa);
+	json_u64(&j, "ike_unexpected", is->rx_unexpected);
 	json_u64(&j, "ike_cookies_sent", is->cookies_sent);
 	json_u64(&j, "ike_half_open", ike_half_open(ike));
+	json_u64(&j, "ike_half_open_refused", is->half_open_refused);
 	json_obj_close(&j);
 	buf_printf(out, "\n");
 }

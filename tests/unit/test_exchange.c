@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "esp/datapath.h"
+#include "crypto/prf.h"
 #include "esp/sadb.h"
 #include "ike/ike.h"
 #include "ike/ikesa.h"
@@ -463,6 +464,364 @@ static void t_liveness_delete(void)
 	teardown();
 }
 
+/* ---- hostile input in every state (issue: one datagram killed vtid) ---- */
+
+/* The 32-byte message that crashed an initiator waiting for IKE_SA_INIT:
+ * a header naming an SK payload, and an SK payload with no body. */
+static size_t sk_stub(uint8_t *p, uint64_t spi_i, uint64_t spi_r, uint8_t exchange,
+		      uint8_t flags, uint32_t msgid)
+{
+	memset(p, 0, 32);
+	be64_put(p, spi_i);
+	be64_put(p + 8, spi_r);
+	p[16] = 46;		/* SK */
+	p[17] = 0x20;
+	p[18] = exchange;
+	p[19] = flags;
+	be32_put(p + 20, msgid);
+	be32_put(p + 24, 32);
+	be16_put(p + 30, 4);	/* SK payload: header only */
+	return 32;
+}
+
+#define MAX_SNAP 16
+struct snap {
+	struct ike_sa *sa[MAX_SNAP];
+	int state[MAX_SNAP];
+	unsigned n;
+};
+
+static void snapshot(struct snap *s)
+{
+	struct ike_sa *sa;
+	int i;
+
+	s->n = 0;
+	for (i = 0; i < 2; i++)
+		for (sa = nodes[i].ike->sas; sa && s->n < MAX_SNAP; sa = sa->next) {
+			s->sa[s->n] = sa;
+			s->state[s->n++] = sa->state;
+		}
+}
+
+static bool unchanged(const struct snap *s)
+{
+	struct snap now;
+	unsigned i;
+
+	snapshot(&now);
+	if (now.n != s->n)
+		return false;
+	for (i = 0; i < s->n; i++)
+		if (now.sa[i] != s->sa[i] || now.state[i] != s->state[i])
+			return false;
+	return true;
+}
+
+/* Every variant of the stub at every SA of both nodes, from the other
+ * node's address: nothing may change and nothing may be sent. */
+static void hammer(const char *state)
+{
+	static const uint8_t exch[] = { INFORMATIONAL, IKE_AUTH, CREATE_CHILD_SA, IKE_SA_INIT };
+	static const uint8_t flags[] = { 0x20, 0x28, 0x00, 0x08 };
+	uint64_t spis[MAX_SNAP][2];
+	struct snap s;
+	unsigned i, e, f, k, q = qlen, sent = 0;
+	uint8_t p[32];
+
+	snapshot(&s);
+	for (i = 0; i < s.n; i++) {
+		spis[i][0] = s.sa[i]->spi_i;
+		spis[i][1] = s.sa[i]->spi_r;
+	}
+	for (i = 0; i < s.n; i++)
+		for (e = 0; e < sizeof(exch); e++)
+			for (f = 0; f < sizeof(flags); f++)
+				for (k = 0; k < 4; k++) {
+					uint32_t id = k < 2 ? k : k == 2 ? 5 : 0xffffffffu;
+					int to;
+
+					for (to = 0; to < 2; to++) {
+						struct sockaddr_storage from = nodes[1 - to].addr;
+
+						sk_stub(p, spis[i][0], k & 1 ? spis[i][1] : 0, exch[e],
+							flags[f], id);
+						ike_input(nodes[to].ike, p, 32, &from, false);
+						ike_input(nodes[to].ike, p, 32, &from, true);
+						/* A garbled IKE_SA_INIT request may be
+						 * answered with an error (§2.21.1). */
+						if (exch[e] != IKE_SA_INIT || !(flags[f] & 0x08))
+							sent += qlen - q;
+						qlen = q;
+						if (!unchanged(&s)) {
+							fprintf(stderr, "%s: changed by sa %u exch %u "
+								"flags %#x id %u to %d\n", state, i,
+								exch[e], flags[f], id, to);
+							snapshot(&s);
+						}
+					}
+				}
+	CHECK(unchanged(&s), "%s: the stub changed no IKE SA", state);
+	CHECK(sent == 0, "%s: the stub drew %u messages", state, sent);
+}
+
+static void t_hostile_states(void)
+{
+	/* Initiator waiting for IKE_SA_INIT's answer (the crash). */
+	setup("psk = hostile-secret-1\n", "psk = hostile-secret-1\n");
+	ike_tick(nodes[0].ike);
+	hammer("init-sent");
+	settle();
+	CHECK(consistent(), "init-sent: established afterwards");
+	teardown();
+
+	/* Responder half-open; initiator waiting for IKE_AUTH's answer. */
+	setup("psk = hostile-secret-2\n", "psk = hostile-secret-2\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	hammer("half-open");
+	deliver(0);
+	hammer("auth-sent");
+	settle();
+	CHECK(consistent(), "auth-sent: established afterwards");
+	hammer("established");
+	/* A Child SA rekey, then an IKE SA rekey, in flight. */
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "child rekey started");
+	hammer("child rekey in flight");
+	settle();
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, true) == 0, "IKE rekey started");
+	hammer("IKE rekey in flight");
+	settle();
+	CHECK(consistent(), "rekeys: still consistent");
+	/* Deleting: our DELETE is out. */
+	ike_tunnel_down(nodes[0].ike, nodes[0].t);
+	hammer("deleting");
+	settle();
+	teardown();
+
+	/* Cookie mode at the responder. */
+	setup("psk = hostile-secret-3\n", "psk = hostile-secret-3\n");
+	ike_set_cookie_threshold(nodes[1].ike, 0);
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	hammer("cookie demanded");
+	settle();
+	CHECK(consistent(), "cookie mode: established afterwards");
+	teardown();
+}
+
+/* An authentic answer of the wrong exchange type (a peer's bug, or a
+ * confused peer) must not end the outstanding request. */
+static void t_wrong_exchange(void)
+{
+	struct ike_sa *b;
+	struct buf in;
+	struct ike_wr w;
+
+	setup("psk = wrong-exchange-secret\n", "psk = wrong-exchange-secret\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	deliver(0);		/* a sent IKE_AUTH */
+	drop(0);		/* b never sees it */
+	for (b = nodes[1].ike->sas; b && b->state != IKE_S_INIT_DONE; b = b->next)
+		;
+	CHECK(b != NULL, "b half-open");
+	buf_init(&in);
+	ikew_init(&w, &in);
+	CHECK(b && ikesa_send_sk(b, INFORMATIONAL, true, 1, &w, &in) == 0,
+	      "b answers message 1 with an INFORMATIONAL response");
+	buf_free(&in);
+	deliver(0);
+	CHECK(nodes[0].ike->sas->req_pending && nodes[0].ike->sas->state == IKE_S_AUTH_SENT,
+	      "a still waits for its IKE_AUTH answer");
+	CHECK(ike_get_stats(nodes[0].ike)->rx_unexpected >= 1, "counted as unexpected");
+	/* b is gone for good: a starts over within the negotiation deadline,
+	 * however the retransmissions were spent. */
+	nodes[0].ike->sas->retries = 0;
+	advance(NEGOTIATE_MS + 200);
+	qlen = 0;
+	CHECK(nodes[0].t->state != TS_UP && nodes[0].ike->sas &&
+	      nodes[0].ike->sas->created_ms > 1000000 + NEGOTIATE_MS - 1000,
+	      "a started a new negotiation after the deadline");
+	teardown();
+}
+
+/* RFC 7296 §2.6 cookies: both secrets are random from the first moment. */
+static void t_cookie_secrets(void)
+{
+	uint8_t zero[32] = { 0 }, msg[4096], cookie[33], spi[8];
+	struct ike_msg m;
+	const struct ike_pl *nonce;
+	struct addr src;
+	uint16_t port;
+	struct chunk parts[3];
+	size_t len, i;
+
+	setup("psk = cookie-forge-secret\n", "psk = cookie-forge-secret\n");
+	CHECK(memcmp(nodes[1].ike->secret[0], zero, 32) && memcmp(nodes[1].ike->secret[1], zero, 32),
+	      "both cookie secrets random at start");
+	ike_set_cookie_threshold(nodes[1].ike, 0);
+	ike_tick(nodes[0].ike);
+	/* a's first IKE_SA_INIT, with a cookie forged from a zero secret of
+	 * either version, inserted where a would put a real one. */
+	len = queue[0].len;
+	memcpy(msg, queue[0].data, len);
+	qlen = 0;
+	CHECK(!ike_msg_parse(msg, len, &m) && (nonce = ike_find(&m, PL_NONCE, 0)), "parsed");
+	addr_from_sockaddr(&nodes[0].addr, &src, &port);
+	be64_put(spi, m.h.spi_i);
+	parts[0] = (struct chunk){ nonce->body, nonce->len };
+	parts[1] = (struct chunk){ src.a, 4 };
+	parts[2] = (struct chunk){ spi, 8 };
+	for (i = 0; i < 2; i++) {
+		struct sockaddr_storage from = nodes[0].addr;
+		struct ike_hdr h;
+		struct ike_wr w;
+		struct buf b;
+
+		cookie[0] = (uint8_t)(i ? 0xff : 0);
+		CHECK(prf(PRF_HMAC_SHA2_256, zero, 32, parts, 3, cookie + 1) == 0, "cookie made");
+		/* COOKIE notify first, then a's payloads as they were. */
+		h = m.h;
+		buf_init(&b);
+		ikew_header(&w, &b, &h);
+		ikew_notify(&w, 0, N_COOKIE, NULL, 0, cookie, sizeof(cookie));
+		buf_add(&b, msg + IKE_HDR_LEN, len - IKE_HDR_LEN);
+		b.data[IKE_HDR_LEN] = m.h.next;		/* the notify names a's first payload */
+		b.data[16] = PL_NOTIFY;
+		be32_put(b.data + 24, (uint32_t)b.len);
+		ike_input(nodes[1].ike, b.data, b.len, &from, false);
+		buf_free(&b);
+		CHECK(sas(1) == 0 && queued_notify(N_COOKIE),
+		      "forged cookie (version %zu) refused, a real one demanded", i);
+		qlen = 0;
+	}
+	teardown();
+}
+
+/* Half-open SAs are bounded per source address. */
+static void t_half_open_limits(void)
+{
+	uint8_t msg[4096];
+	size_t len;
+	unsigned i;
+	struct sockaddr_storage other;
+
+	setup("psk = half-open-secret\n", "psk = half-open-secret\n");
+	nodes[1].t->conf.remote.family = 0;	/* remote = any */
+	ike_set_cookie_threshold(nodes[1].ike, 100000);
+	ike_tick(nodes[0].ike);
+	len = queue[0].len;
+	memcpy(msg, queue[0].data, len);
+	qlen = 0;
+	for (i = 0; i < HALF_OPEN_PER_SOURCE + 10; i++) {
+		struct sockaddr_storage from = nodes[0].addr;
+
+		be64_put(msg, 0x1000 + i);	/* a new initiator SPI each time */
+		ike_input(nodes[1].ike, msg, len, &from, false);
+	}
+	qlen = 0;
+	CHECK(ike_half_open(nodes[1].ike) == HALF_OPEN_PER_SOURCE,
+	      "one source holds at most %u half-open SAs (%u)", HALF_OPEN_PER_SOURCE,
+	      ike_half_open(nodes[1].ike));
+	CHECK(ike_get_stats(nodes[1].ike)->half_open_refused == 10, "the rest counted (%llu)",
+	      (unsigned long long)ike_get_stats(nodes[1].ike)->half_open_refused);
+	sockaddr_set(&other, "192.0.2.77", 500);
+	be64_put(msg, 0x9999);
+	ike_input(nodes[1].ike, msg, len, &other, false);
+	CHECK(ike_half_open(nodes[1].ike) == HALF_OPEN_PER_SOURCE + 1, "another source still gets in");
+	qlen = 0;
+	advance(HALF_OPEN_MS + 200);
+	CHECK(ike_half_open(nodes[1].ike) == 0, "half-open SAs expire");
+	teardown();
+}
+
+/* IKE_SA_INIT chooses the IKE suite for the first tunnel that may answer
+ * the address; IKE_AUTH must not then land in a tunnel that forbids it. */
+static void t_suite_recheck(void)
+{
+	setup("psk = suite-recheck-secret\nlocal-id = @strict\nike = aes256-sha256-modp2048\n",
+	      "psk = suite-recheck-secret\nremote-id = @loose\nike = aes256-sha256-modp2048\n"
+	      "[tunnel u]\nlocal = 192.0.2.2\nremote = 192.0.2.1\naddress = 10.0.1.2/30\n"
+	      "start = no\npsk = suite-recheck-secret\nremote-id = @strict\n"
+	      "ike = aes128gcm16-prfsha256-x25519\n");
+	settle();
+	CHECK(!established(0) && !established(1),
+	      "an IKE suite the selected tunnel forbids is refused");
+	teardown();
+}
+
+/* A request whose message ID is the last one answered is only answered
+ * again if it is that same request (§2.1); anything else draws nothing. */
+static void t_retransmit_cache(void)
+{
+	struct ike_sa *b;
+	uint8_t p[32];
+
+	setup("psk = cache-secret-mem\n", "psk = cache-secret-mem\n");
+	settle();
+	b = established(1);
+	CHECK(b != NULL && b->peer_req == 2, "b answered message 1");
+	sk_stub(p, b->spi_i, b->spi_r, IKE_AUTH, IKE_FLAG_INITIATOR, 1);
+	ike_input(nodes[1].ike, p, 28, &nodes[0].addr, false);
+	CHECK(qlen == 0, "a bare header with the old message ID draws nothing (%u)", qlen);
+	teardown();
+}
+
+/* Behind a NAT the peer's mapping is followed; padding in the source
+ * address is not a new mapping. */
+static void t_nat_compare(void)
+{
+	struct ike_sa *a;
+	struct sockaddr_storage from;
+	struct buf in;
+	struct ike_wr w;
+
+	setup("psk = nat-compare-secret\nencap = yes\n", "psk = nat-compare-secret\nencap = yes\n");
+	settle();
+	CHECK(consistent(), "up with encap = yes");
+	a = established(0);
+	buf_init(&in);
+	ikew_init(&w, &in);
+	CHECK(ikesa_send_sk(established(1), INFORMATIONAL, false, established(1)->next_req, &w,
+			    &in) == 0, "b sends a liveness check");
+	buf_free(&in);
+	from = a->peer;
+	memset(((struct sockaddr_in *)&from)->sin_zero, 0xee, 8);
+	ike_input(nodes[0].ike, queue[0].data, queue[0].len, &from, true);
+	qlen = 0;
+	CHECK(ike_get_stats(nodes[0].ike)->peer_moved == 0, "no move for padding (%llu)",
+	      (unsigned long long)ike_get_stats(nodes[0].ike)->peer_moved);
+	teardown();
+}
+
+/* Retransmissions of a liveness check that dpd-timeout lets run long. */
+static void t_long_retransmission(void)
+{
+	setup("psk = long-retx-secret\ndpd = 1\ndpd-timeout = 200\n", "psk = long-retx-secret\n");
+	settle();
+	CHECK(consistent(), "up");
+	qlen = 0;
+	advance(90000);		/* b is silent: > 64 retransmissions */
+	qlen = 0;
+	CHECK(established(0) && established(0)->retries > 64, "still retrying (%u)",
+	      established(0) ? established(0)->retries : 0);
+	teardown();
+}
+
+/* The PFS key pair of a Child SA rekey dies with its exchange. */
+static void t_pfs_key_lifetime(void)
+{
+	setup("psk = pfs-life-secret\nesp = aes128gcm16-x25519\n",
+	      "psk = pfs-life-secret\nesp = aes128gcm16-x25519\n");
+	settle();
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "PFS rekey");
+	CHECK(established(0)->op_dh != NULL, "a key pair for the exchange");
+	settle();
+	CHECK(consistent() && established(0)->op_dh == NULL, "gone once the exchange is done");
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -477,5 +836,14 @@ int main(void)
 	t_rekeys();
 	t_pfs();
 	t_liveness_delete();
+	t_hostile_states();
+	t_wrong_exchange();
+	t_cookie_secrets();
+	t_half_open_limits();
+	t_suite_recheck();
+	t_retransmit_cache();
+	t_nat_compare();
+	t_long_retransmission();
+	t_pfs_key_lifetime();
 	return test_done();
 }
