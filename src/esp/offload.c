@@ -168,6 +168,13 @@ static struct seg seg_parse(const uint8_t *p, size_t len)
 	s.payload = len - s.iphl - s.thl;
 	/* ACK, maybe PSH, nothing else; and data to merge. */
 	s.ok = s.ok && (p[s.iphl + 13] & (uint8_t)~TCP_PSH) == TCP_ACK && s.payload > 0;
+	/* The glued packet goes to the kernel with a checksum to fill in
+	 * (NEEDS_CSUM), so whatever was wrong in a segment would be made
+	 * right: verify each one first.  A bad one passes alone, as it came,
+	 * for the kernel to count and drop. */
+	s.ok = s.ok && csum_fold(csum_partial(p + s.iphl, len - s.iphl,
+					      csum_pseudo(p, s.v6, IPPROTO_TCP_,
+							  (uint32_t)(len - s.iphl)))) == 0xffff;
 	return s;
 }
 

@@ -282,6 +282,21 @@ static void test_gro(void)
 	CHECK(n_got == 1 && got_len[0] == 60, "UDP passes straight through");
 	gro_flush(&g);
 	CHECK(n_got == 2 && got_segs[1] == 1, "then the pending TCP segment");
+	/* A segment whose TCP checksum is wrong is not glued to anything (the
+	 * glued packet's checksum would be made anew): it passes as it came. */
+	for (i = 0; i < 2; i++) {
+		size_t len;
+
+		n_got = 0;
+		gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false));
+		len = build(pkt, &(struct spec)P(1, 1000, 1000, ACK), false);
+		pkt[i ? len - 1 : 20 + 16] ^= 0x40;	/* payload or checksum field */
+		gro_add(&g, &g, pkt, len);
+		gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 2000, 1000, ACK), false));
+		gro_flush(&g);
+		CHECK(n_got == 3 && got_segs[0] == 1 && got_segs[1] == 1 && got_segs[2] == 1,
+		      "bad checksum (%s): not coalesced (%u packets)", i ? "payload" : "field", n_got);
+	}
 	/* Two owners (interfaces) never share a packet. */
 	n_got = 0;
 	gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false));
