@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include "esp/datapath.h"
 #include "crypto/prf.h"
@@ -822,6 +823,40 @@ static void t_pfs_key_lifetime(void)
 	teardown();
 }
 
+/* A stranger who fails IKE_AUTH over and over cannot fill the log: those
+ * lines go through the rate limiter (a few a second). */
+static void t_auth_fail_log(void)
+{
+	char path[] = "/tmp/vt-authlog.XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(2), i;
+	unsigned lines = 0;
+	FILE *f;
+
+	CHECK(fd >= 0 && saved >= 0, "temporary log file");
+	setup("psk = the-right-secret\n", "psk = the-wrong-secret\n");
+	log_set_level(LOG_INFO);
+	fflush(stderr);
+	dup2(fd, 2);
+	for (i = 0; i < 50; i++) {
+		ike_tunnel_up(nodes[0].ike, nodes[0].t);
+		settle();
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	log_set_level(LOG_ERR);
+	f = fdopen(fd, "r");
+	rewind(f);
+	while (f && fgets(line, sizeof(line), f))
+		lines += strstr(line, "IKE_AUTH from peer failed") ||
+			 strstr(line, "closed: authentication failed");
+	if (f)
+		fclose(f);
+	unlink(path);
+	CHECK(lines >= 1 && lines <= 12, "50 failed IKE_AUTH attempts in a second: %u lines", lines);
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -845,5 +880,6 @@ int main(void)
 	t_nat_compare();
 	t_long_retransmission();
 	t_pfs_key_lifetime();
+	t_auth_fail_log();
 	return test_done();
 }
