@@ -175,7 +175,17 @@ keymat_len() {
 # that several can run at once and none reads /etc (TESTPEERS.md).
 # The caller writes $VT_TMP/NS.swanctl.conf first.
 start_charon() {
-	local ns="$1" dir="$VT_TMP/charon-$1"
+	local ns="$1" dir="$VT_TMP/charon-$1" plugin pkg
+	# A missing plugin makes charon fail in ways that name neither it nor
+	# its package ("HASHER:HASH_SHA1 unmet"): check first, name the package.
+	[ -x /usr/lib/ipsec/charon ] || fail "charon is not installed: apt-get install strongswan-charon (or run scripts/deps.sh)"
+	command -v swanctl >/dev/null || fail "swanctl is not installed: apt-get install strongswan-swanctl (or run scripts/deps.sh)"
+	for plugin in openssl:libstrongswan-standard-plugins kernel-libipsec:libcharon-extra-plugins \
+		vici:strongswan-swanctl kdf:libstrongswan pem:libstrongswan x509:libstrongswan; do
+		pkg="${plugin#*:}" plugin="${plugin%%:*}"
+		[ -f "/usr/lib/ipsec/plugins/libstrongswan-$plugin.so" ] ||
+			fail "charon's $plugin plugin is missing: apt-get install $pkg (or run scripts/deps.sh)"
+	done
 	mkdir -p "$dir/run"
 	cat > "$dir/strongswan.conf" <<C
 charon {
