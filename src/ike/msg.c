@@ -376,7 +376,9 @@ void ikew_sa(struct ike_wr *w, const struct ike_prop *props, unsigned n)
 		buf_add_u8(w->b, i + 1 == n ? 0 : 2);
 		buf_add_u8(w->b, 0);
 		buf_add_u16(w->b, 0);
-		buf_add_u8(w->b, (uint8_t)(i + 1));
+		/* RFC 7296 §3.3.1: proposals are numbered from 1 in a request;
+		 * an accepted one keeps the number the initiator gave it. */
+		buf_add_u8(w->b, p->num ? p->num : (uint8_t)(i + 1));
 		buf_add_u8(w->b, p->proto);
 		buf_add_u8(w->b, p->spi_size);
 		buf_add_u8(w->b, (uint8_t)total);

@@ -857,6 +857,35 @@ static void t_auth_fail_log(void)
 	teardown();
 }
 
+/* RFC 7296 §3.3.1: the accepted proposal keeps the initiator's number,
+ * for IKE (IKE_SA_INIT) and for ESP (IKE_AUTH). */
+static void t_proposal_numbers(void)
+{
+	struct ike_prop props[IKE_MAX_PROPS];
+	struct ike_msg m;
+	const struct ike_pl *sa;
+	unsigned n = 0;
+	uint8_t copy[4096];
+
+	setup("psk = numbers-secret\nike = aes256-sha256-modp2048, aes128gcm16-prfsha256-x25519\n"
+	      "esp = aes256-sha256, aes128gcm16\n",
+	      "psk = numbers-secret\nike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	CHECK(queued_notify(N_INVALID_KE_PAYLOAD), "b wants x25519");
+	deliver(0);
+	deliver(0);		/* a's retry with x25519 */
+	memcpy(copy, queue[0].data, queue[0].len);
+	CHECK(!ike_msg_parse(copy, queue[0].len, &m) && (sa = ike_find(&m, PL_SA, 0)) &&
+	      !ike_sa_parse(sa, props, IKE_MAX_PROPS, &n) && n == 1 && props[0].num == 2,
+	      "IKE_SA_INIT: accepted proposal numbered 2 (%u)", n ? props[0].num : 0);
+	settle();
+	CHECK(consistent() && established(0)->auth_prop.num == 2,
+	      "IKE_AUTH: accepted ESP proposal numbered 2 (%u)",
+	      established(0) ? established(0)->auth_prop.num : 0);
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -881,5 +910,6 @@ int main(void)
 	t_long_retransmission();
 	t_pfs_key_lifetime();
 	t_auth_fail_log();
+	t_proposal_numbers();
 	return test_done();
 }
