@@ -300,6 +300,7 @@ static void established(struct ike_sa *sa)
 	sa->op = OP_NONE;
 	sa->established_ms = now_ms();
 	sa->rekey_at = ikesa_jitter(sa->established_ms, sa->t->conf.ike_lifetime);
+	sa->expire_at = sa->established_ms + sa->t->conf.ike_lifetime * 1000ULL;
 	sa->t->reinit_ms = 0;
 	ike_prop_str(&sa->chosen, p, sizeof(p));
 	ike_prop_str(&sa->auth_prop, c, sizeof(c));

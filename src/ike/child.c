@@ -153,11 +153,17 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 		return;
 	}
 	if (err) {
+		struct ike_child *c = ikesa_child_by_in(sa, old);
+
 		sa->col.active = false;
-		log_warn(ikesa_name(sa), "peer refused to re-key Child SA 0x%08x (notify %u)%s", old,
-			 err, err == N_TEMPORARY_FAILURE ? "; retrying shortly" : "");
-		if (ikesa_child_by_in(sa, old))
-			ikesa_child_by_in(sa, old)->rekey_at = now_ms() + 1000 + (sa->op_nonce[0] & 7) * 250;
+		/* §2.8.1: TEMPORARY_FAILURE is a collision, retried shortly;
+		 * anything else waits for the back-off set when it started. */
+		if (err == N_TEMPORARY_FAILURE && c)
+			c->rekey_at = now_ms() + 1000 + (sa->op_nonce[0] & 7) * 250;
+		log_msg(c && c->rekey_fails > 1 && err != N_TEMPORARY_FAILURE ? LOG_DEBUG : LOG_WARN,
+			ikesa_name(sa), "peer refused to re-key Child SA 0x%08x (notify %u); %s", old,
+			err, err == N_TEMPORARY_FAILURE ? "retrying shortly" :
+			"it serves until it expires, tried again later");
 		if (err == N_CHILD_SA_NOT_FOUND)
 			ikesa_child_del(sa, old);
 		return;
@@ -396,6 +402,7 @@ static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 	nsa->established_ms = now_ms();
 	nsa->last_rx_ms = nsa->established_ms;
 	nsa->rekey_at = ikesa_jitter(nsa->established_ms, nsa->t->conf.ike_lifetime);
+	nsa->expire_at = nsa->established_ms + nsa->t->conf.ike_lifetime * 1000ULL;
 	nsa->next_req = nsa->peer_req = 0;
 	dh_free(nsa->dh);
 	nsa->dh = NULL;
@@ -440,8 +447,12 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	first_error(m, &err, &n);
 	if (err) {
 		nsa->state = IKE_S_DEAD;
-		log_warn(ikesa_name(sa), "peer refused to re-key the IKE SA (notify %u)", err);
-		sa->rekey_at = now_ms() + 1000 + (nsa->ni[0] & 7) * 250;
+		if (err == N_TEMPORARY_FAILURE)
+			sa->rekey_at = now_ms() + 1000 + (nsa->ni[0] & 7) * 250;
+		log_msg(sa->rekey_fails > 1 && err != N_TEMPORARY_FAILURE ? LOG_DEBUG : LOG_WARN,
+			ikesa_name(sa), "peer refused to re-key the IKE SA (notify %u); %s", err,
+			err == N_TEMPORARY_FAILURE ? "retrying shortly" :
+			"it serves until it expires, tried again later");
 		return;
 	}
 	if (!sap || !nonce || !ke_pl || nonce->len < 16 || nonce->len > sizeof(nsa->nr) ||
@@ -452,7 +463,6 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	    props[0].t[TT_DH][0].id != group) {
 		nsa->state = IKE_S_DEAD;
 		log_warn(ikesa_name(sa), "malformed IKE rekey response; keeping the old IKE SA");
-		sa->rekey_at = now_ms() + 5000;
 		return;
 	}
 	nsa->chosen = props[0];

@@ -431,6 +431,18 @@ uint64_t ikesa_jitter(uint64_t base_ms, unsigned seconds)
 	return base_ms + (uint64_t)seconds * (850 + r % 100);
 }
 
+uint64_t ikesa_rekey_backoff(unsigned fails)
+{
+	uint64_t ms = 5000ULL << (fails < 6 ? fails : 6);
+	uint16_t r = 0;
+
+	if (ms > 300000)
+		ms = 300000;
+	if (rand_bytes((uint8_t *)&r, sizeof(r)))
+		r = 0;
+	return ms + ms * (r % 256) / 1024;	/* + 0-25% */
+}
+
 uint32_t ikesa_alloc_spi(struct ike_sa *sa)
 {
 	uint32_t spi = 0;
@@ -850,19 +862,37 @@ static void lifetimes(struct ike_sa *sa, uint64_t now)
 
 		if (!c->in)
 			continue;
+		if (now >= c->expire_at && !c->replaced) {
+			/* Make before break failed: the peer would not re-key it.
+			 * Negotiate everything again rather than run without it. */
+			log_warn(ikesa_name(sa), "Child SA 0x%08x expired before it was re-keyed "
+				 "(%u attempts); starting over", c->in, c->rekey_fails);
+			ike_send_delete(sa);
+			ikesa_kill(sa, "Child SA expired");
+			return;
+		}
 		if (now >= c->expire_at) {
-			log_warn(ikesa_name(sa), "Child SA 0x%08x expired before it was re-keyed",
-				 c->in);
 			ike_delete_child(sa, c->in);
 			return;
 		}
-		if (!c->replaced && (now >= c->rekey_at || child_worn(sa, c))) {
+		/* Volume forces the first attempt; after that, the back-off. */
+		if (!c->replaced && (now >= c->rekey_at || (!c->rekey_fails && child_worn(sa, c)))) {
+			c->rekey_at = now + ikesa_rekey_backoff(c->rekey_fails++);
 			ike_rekey_child_start(sa, c);
 			return;
 		}
 	}
-	if (sa->rekey_at && now >= sa->rekey_at)
+	if (sa->expire_at && now >= sa->expire_at) {
+		log_warn(ikesa_name(sa), "IKE SA expired before it was re-keyed (%u attempts); "
+			 "starting over", sa->rekey_fails);
+		ike_send_delete(sa);
+		ikesa_kill(sa, "IKE SA expired");
+		return;
+	}
+	if (sa->rekey_at && now >= sa->rekey_at) {
+		sa->rekey_at = now + ikesa_rekey_backoff(sa->rekey_fails++);
 		ike_rekey_ike_start(sa);
+	}
 }
 
 static void keepalive(struct ike_sa *sa, uint64_t now)

@@ -46,6 +46,7 @@ struct ike_child {
 	uint32_t in, out;
 	struct ike_prop prop;
 	uint64_t installed_ms, rekey_at, expire_at;
+	unsigned rekey_fails;	/* attempts that did not replace it */
 	bool replaced;		/* a rekey of it completed; it awaits DELETE */
 };
 
@@ -134,6 +135,8 @@ struct ike_sa {
 	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
 	struct ike_child child[IKE_MAX_CHILDREN];
 	uint64_t rekey_at;	/* of this IKE SA */
+	uint64_t expire_at;	/* past it, without a rekey, start over */
+	unsigned rekey_fails;
 
 	enum ike_op op;		/* our outstanding request (with req_pending) */
 	uint32_t op_spi, op_new_in;
@@ -198,6 +201,10 @@ unsigned ikesa_child_count(const struct ike_sa *sa);
 void ikesa_child_del(struct ike_sa *sa, uint32_t in);
 void ikesa_children_remove(struct ike_sa *sa);
 uint64_t ikesa_jitter(uint64_t base_ms, unsigned seconds);
+/* How long to wait before rekey attempt number fails + 1: 5 s, 10 s, 20 s
+ * ... up to 5 min, jittered, so that a peer that refuses is not asked
+ * every second for ever; the old SA serves until it expires. */
+uint64_t ikesa_rekey_backoff(unsigned fails);
 
 /* init.c */
 void ike_init_start(struct ike_ctx *ctx, struct tunnel *t);

@@ -886,6 +886,50 @@ static void t_proposal_numbers(void)
 	teardown();
 }
 
+/* Run the network for ms of fake time, delivering as it goes; counts the
+ * CREATE_CHILD_SA requests node i sends. */
+static unsigned run_counting(uint64_t ms, int i)
+{
+	uint64_t end = fake_now + ms;
+	unsigned n = 0;
+
+	while (fake_now < end) {
+		fake_now += 100;
+		ike_tick(nodes[0].ike);
+		ike_tick(nodes[1].ike);
+		while (qlen) {
+			/* The hook sees IKE messages without the non-ESP marker. */
+			if (queue[0].to == 1 - i && queue[0].len >= IKE_HDR_LEN)
+				n += queue[0].data[18] == CREATE_CHILD_SA &&
+				     !(queue[0].data[19] & IKE_FLAG_RESPONSE);
+			deliver(0);
+		}
+	}
+	return n;
+}
+
+/* A rekey the peer refuses (here: it wants PFS, we do not) is tried again
+ * with a growing back-off, not every second; when the Child SA expires
+ * the tunnel starts over with a new IKE SA. */
+static void t_rekey_refused(void)
+{
+	uint64_t spi;
+	unsigned n;
+
+	setup("psk = refused-secret\nesp = aes128gcm16\nesp-lifetime = 600\n",
+	      "psk = refused-secret\nesp = aes128gcm16-x25519\n");
+	settle();
+	CHECK(consistent(), "up");
+	spi = established(0)->spi_i;
+	n = run_counting(595000, 0);
+	CHECK(n >= 2 && n <= 8, "refused rekeys before expiry: %u attempts", n);
+	CHECK(established(0) && established(0)->spi_i == spi, "the old SAs served meanwhile");
+	run_counting(10000, 0);
+	CHECK(consistent() && established(0)->spi_i != spi,
+	      "after the Child SA expired: a new IKE SA and Child SA");
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -911,5 +955,6 @@ int main(void)
 	t_pfs_key_lifetime();
 	t_auth_fail_log();
 	t_proposal_numbers();
+	t_rekey_refused();
 	return test_done();
 }
