@@ -343,18 +343,27 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	uint16_t err;
 	unsigned np, no;
 	char why[96];
+	bool authentic;
 
 	notify_error(m, &err);
+	authentic = idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->t, &id) &&
+		    auth_ok(sa, sa->t, false, auth, &id);
 	if (err) {
 		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
 			 err == N_AUTHENTICATION_FAILED ? "AUTHENTICATION_FAILED - check psk and "
 			 "identities" : err == N_NO_PROPOSAL_CHOSEN ? "NO_PROPOSAL_CHOSEN for ESP" :
 			 err == N_TS_UNACCEPTABLE ? "TS_UNACCEPTABLE" : "error", err);
+		/* §2.21.2: with IDr and a valid AUTH the IKE SA exists at the
+		 * peer, only its Child SA failed.  A VTI has no use for an IKE
+		 * SA without one: delete it, or it would linger at the peer. */
+		if (authentic) {
+			sa->state = IKE_S_ESTABLISHED;
+			ike_send_delete(sa);
+		}
 		ikesa_kill(sa, why);
 		return;
 	}
-	if (!idr || !auth || ike_id_parse(idr, &id) || !peer_id_ok(sa->t, &id) ||
-	    !auth_ok(sa, sa->t, false, auth, &id)) {
+	if (!authentic) {
 		log_warn(ikesa_name(sa), "responder failed authentication: wrong psk or identity");
 		ikesa_kill(sa, "AUTHENTICATION_FAILED");
 		return;

@@ -930,6 +930,60 @@ static void t_rekey_refused(void)
 	teardown();
 }
 
+static int ike_psk_sign_conf(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+			     const struct chunk *octets, size_t n, uint8_t *out)
+{
+	(void)arg;
+	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
+}
+
+/* §2.21.2: an IKE_AUTH answer with IDr, a valid AUTH and a Child SA error
+ * (how strongSwan and libreswan refuse an ESP proposal) leaves an IKE SA
+ * at the peer: the initiator checks AUTH and deletes it.  With a wrong
+ * AUTH it sends nothing (there is nothing it may trust). */
+static void t_auth_error_with_auth(void)
+{
+	int bad;
+
+	for (bad = 0; bad < 2; bad++) {
+		uint8_t idb[8] = { ID_IPV4_ADDR, 0, 0, 0, 192, 0, 2, 2 }, ad[PRF_MAX];
+		struct chunk msg, nonce, body = { idb, 8 };
+		struct ike_sa *b;
+		struct buf in;
+		struct ike_wr w;
+
+		setup("psk = auth-error-secret\n", "psk = auth-error-secret\n");
+		ike_tick(nodes[0].ike);
+		deliver(0);
+		deliver(0);
+		drop(0);	/* b never sees the IKE_AUTH request: we answer for it */
+		for (b = nodes[1].ike->sas; b && b->state != IKE_S_INIT_DONE; b = b->next)
+			;
+		CHECK(b != NULL, "b half-open");
+		if (!b)
+			continue;
+		msg = (struct chunk){ b->init_resp.data, b->init_resp.len };
+		nonce = (struct chunk){ b->ni, b->ni_len };
+		CHECK(ike_psk_auth(&b->keys, false, ike_psk_sign_conf, NULL, &nodes[1].t->conf, &msg,
+				   &nonce, &body, ad) == 0, "AUTH computed");
+		ad[0] ^= (uint8_t)bad;
+		buf_init(&in);
+		ikew_init(&w, &in);
+		ikew_id(&w, PL_IDR, ID_IPV4_ADDR, idb + 4, 4);
+		ikew_auth(&w, AUTH_SHARED_KEY_MIC, ad, b->keys.prf_len);
+		ikew_notify(&w, 0, N_NO_PROPOSAL_CHOSEN, NULL, 0, NULL, 0);
+		CHECK(ikesa_send_sk(b, IKE_AUTH, true, 1, &w, &in) == 0, "b's answer");
+		buf_free(&in);
+		deliver(0);
+		CHECK(!established(0) && nodes[0].t->state == TS_DOWN, "%s: a gave up",
+		      bad ? "bad AUTH" : "good AUTH");
+		CHECK(bad ? qlen == 0 : qlen == 1 && queue[0].data[18] == INFORMATIONAL,
+		      "%s: %s", bad ? "bad AUTH" : "good AUTH",
+		      bad ? "nothing sent" : "a deleted the IKE SA at b");
+		teardown();
+	}
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -956,5 +1010,6 @@ int main(void)
 	t_auth_fail_log();
 	t_proposal_numbers();
 	t_rekey_refused();
+	t_auth_error_with_auth();
 	return test_done();
 }
