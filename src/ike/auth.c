@@ -182,6 +182,53 @@ unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct pref
 	return n;
 }
 
+typedef unsigned __int128 u128;
+
+static u128 ts_addr(const uint8_t *a, size_t alen)
+{
+	u128 v = 0;
+	size_t i;
+
+	for (i = 0; i < alen; i++)
+		v = v << 8 | a[i];
+	return v;
+}
+
+unsigned ike_ts_to_prefixes(const struct ike_ts *ts, unsigned n, struct prefix *out,
+			    unsigned max)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < n && k < max; i++) {
+		size_t alen = ts[i].type == TS_IPV4_ADDR_RANGE ? 4 : 16, b;
+		unsigned bits = (unsigned)alen * 8;
+		u128 lo = ts_addr(ts[i].start, alen), hi = ts_addr(ts[i].end, alen);
+
+		if (ts[i].type != TS_IPV4_ADDR_RANGE && ts[i].type != TS_IPV6_ADDR_RANGE)
+			continue;
+		while (lo <= hi && k < max) {
+			unsigned host = 0;	/* host bits of the largest block at lo */
+			u128 last;
+
+			while (host < bits && !((lo >> host) & 1) &&
+			       lo + (((u128)2 << host) - 1) <= hi && host + 1 < 128)
+				host++;
+			if (host == 127 && lo == 0 && hi == ~(u128)0)
+				host = 128;	/* all of IPv6 */
+			memset(&out[k], 0, sizeof(out[k]));
+			out[k].addr.family = alen == 4 ? AF_INET : AF_INET6;
+			for (b = 0; b < alen; b++)
+				out[k].addr.a[b] = (uint8_t)(lo >> (8 * (alen - 1 - b)));
+			out[k++].len = (uint8_t)(bits - host);
+			last = host == 128 ? ~(u128)0 : lo + (((u128)1 << host) - 1);
+			if (last == (alen == 4 ? (u128)0xffffffffu : ~(u128)0))
+				break;
+			lo = last + 1;
+		}
+	}
+	return k;
+}
+
 void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ike_prop *p,
 		   unsigned *n)
 {
@@ -295,6 +342,7 @@ static void established(struct ike_sa *sa)
 		ikesa_kill(sa, "cannot install the Child SA");
 		return;
 	}
+	tunnel_child_ts(sa->t, sa->ts_local, sa->n_ts_local, sa->ts_remote, sa->n_ts_remote);
 	ikesa_half_open_end(sa);
 	sa->state = IKE_S_ESTABLISHED;
 	sa->op = OP_NONE;
@@ -332,6 +380,25 @@ static void notify_error(const struct ike_msg *m, uint16_t *type)
 			*type = n.type;
 			return;
 		}
+}
+
+/* §2.9: the responder may narrow our selectors, never widen them: keep
+ * what lies within ours, and that is all the Child SA may carry. */
+static bool answer_ts(struct ike_sa *sa, const struct ike_msg *m)
+{
+	const struct ike_pl *tsi_pl = ike_find(m, PL_TSI, 0), *tsr_pl = ike_find(m, PL_TSR, 0);
+	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], li[IKE_MAX_TS], rr[IKE_MAX_TS];
+	const struct tunnel_conf *c = &sa->t->conf;
+	unsigned nti, ntr, nl, nr;
+
+	if (!tsi_pl || !tsr_pl || ike_ts_parse(tsi_pl, tsi, IKE_MAX_TS, &nti) ||
+	    ike_ts_parse(tsr_pl, tsr, IKE_MAX_TS, &ntr))
+		return false;
+	nl = ike_ts_narrow(tsi, nti, c->local_ts, c->n_local_ts, li);
+	nr = ike_ts_narrow(tsr, ntr, c->remote_ts, c->n_remote_ts, rr);
+	sa->n_ts_local = ike_ts_to_prefixes(li, nl, sa->ts_local, IKE_MAX_TS);
+	sa->n_ts_remote = ike_ts_to_prefixes(rr, nr, sa->ts_remote, IKE_MAX_TS);
+	return sa->n_ts_local && sa->n_ts_remote;
 }
 
 void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
@@ -372,6 +439,12 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	if (!sap || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) || np != 1 ||
 	    !ike_prop_offered(&props[0], ours, no) || child_from_sa(sa, &props[0])) {
 		ikesa_kill(sa, "responder chose an ESP proposal we did not offer");
+		return;
+	}
+	if (!answer_ts(sa, m)) {
+		sa->state = IKE_S_ESTABLISHED;
+		ike_send_delete(sa);
+		ikesa_kill(sa, "responder's traffic selectors are not within ours");
 		return;
 	}
 	established(sa);
@@ -476,7 +549,9 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	}
 	noi = ike_ts_narrow(tsi, nti, t->conf.remote_ts, t->conf.n_remote_ts, oi);
 	nor = ike_ts_narrow(tsr, ntr, t->conf.local_ts, t->conf.n_local_ts, orr);
-	if (!noi || !nor) {
+	sa->n_ts_remote = ike_ts_to_prefixes(oi, noi, sa->ts_remote, IKE_MAX_TS);
+	sa->n_ts_local = ike_ts_to_prefixes(orr, nor, sa->ts_local, IKE_MAX_TS);
+	if (!sa->n_ts_remote || !sa->n_ts_local) {
 		reply_error(sa, m->h.msgid, N_TS_UNACCEPTABLE, "traffic selectors unacceptable");
 		return;
 	}

@@ -133,6 +133,9 @@ struct ike_sa {
 
 	uint32_t auth_in;	/* inbound SPI offered in IKE_AUTH */
 	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
+	/* and the traffic selectors agreed there (§2.9), ours and the peer's */
+	struct prefix ts_local[IKE_MAX_TS], ts_remote[IKE_MAX_TS];
+	unsigned n_ts_local, n_ts_remote;
 	struct ike_child child[IKE_MAX_CHILDREN];
 	uint64_t rekey_at;	/* of this IKE SA */
 	uint64_t expire_at;	/* past it, without a rekey, start over */
@@ -224,6 +227,10 @@ void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ik
 unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts);
 unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
 		       unsigned no, struct ike_ts *out);
+/* Address ranges as the fewest prefixes that cover exactly them (at most
+ * max; a range that needs more is cut short, which only allows less). */
+unsigned ike_ts_to_prefixes(const struct ike_ts *ts, unsigned n, struct prefix *out,
+			    unsigned max);
 
 /* child.c: CREATE_CHILD_SA (§1.3) */
 void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c);

@@ -26,6 +26,17 @@ const char *tunnel_state_name(enum tunnel_state s)
 	return s == TS_UP ? "up" : s == TS_CONNECTING ? "connecting" : "down";
 }
 
+void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
+		     const struct prefix *remote, unsigned nr)
+{
+	nl = nl < VIF_MAX_TS ? nl : VIF_MAX_TS;
+	nr = nr < VIF_MAX_TS ? nr : VIF_MAX_TS;
+	memcpy(t->vif.local_ts, local, nl * sizeof(*local));
+	memcpy(t->vif.remote_ts, remote, nr * sizeof(*remote));
+	t->vif.n_local_ts = nl;
+	t->vif.n_remote_ts = nr;
+}
+
 int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 {
 	struct sadb *db = dp_sadb(t->dp);
@@ -298,10 +309,7 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 	t->ike = ike;
 	t->vif.tun_fd = -1;
 	strcpy(t->vif.name, c->name);
-	memcpy(t->vif.local_ts, c->local_ts, sizeof(c->local_ts));
-	memcpy(t->vif.remote_ts, c->remote_ts, sizeof(c->remote_ts));
-	t->vif.n_local_ts = c->n_local_ts;
-	t->vif.n_remote_ts = c->n_remote_ts;
+	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
 	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot watch %s", c->name);
@@ -340,10 +348,7 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	t->parked_in = t->parked_out = NULL;
 	wipe(&t->conf, sizeof(t->conf));
 	memcpy(&t->conf, c, sizeof(*c));
-	memcpy(t->vif.local_ts, c->local_ts, sizeof(c->local_ts));
-	memcpy(t->vif.remote_ts, c->remote_ts, sizeof(c->remote_ts));
-	t->vif.n_local_ts = c->n_local_ts;
-	t->vif.n_remote_ts = c->n_remote_ts;
+	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
 	t->admin_down = false;
 	t->reinit_at = t->reinit_ms = 0;
 	t->state = TS_DOWN;

@@ -74,6 +74,10 @@ int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool a
 	__attribute__((warn_unused_result));
 void tunnel_child_remove(struct tunnel *t, uint32_t spi_in);
 void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer);
+/* The traffic selectors IKE negotiated (RFC 7296 §2.9), narrower than or
+ * equal to the configured ones: from now on only they pass, both ways. */
+void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
+		     const struct prefix *remote, unsigned nr);
 /* Timers: forget drained inbound SAs. */
 void tunnel_tick(struct tunnel *t);
 

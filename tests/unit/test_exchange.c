@@ -153,9 +153,12 @@ static void setup(const char *extra_a, const char *extra_b)
 		n->t->ike = n->ike;
 		n->t->vif.tun_fd = -1;
 		strcpy(n->t->vif.name, "t");
-		prefix_parse("0.0.0.0/0", &n->t->vif.local_ts[0]);
-		prefix_parse("0.0.0.0/0", &n->t->vif.remote_ts[0]);
-		n->t->vif.n_local_ts = n->t->vif.n_remote_ts = 1;
+		/* The interface starts with the configured selectors, as in
+		 * tunnel_create(). */
+		memcpy(n->t->vif.local_ts, n->t->conf.local_ts, sizeof(n->t->vif.local_ts));
+		memcpy(n->t->vif.remote_ts, n->t->conf.remote_ts, sizeof(n->t->vif.remote_ts));
+		n->t->vif.n_local_ts = n->t->conf.n_local_ts;
+		n->t->vif.n_remote_ts = n->t->conf.n_remote_ts;
 		if (dp_add_vif(n->dp, &n->t->vif))
 			exit(2);
 		n->tunnels = n->t;
@@ -984,6 +987,76 @@ static void t_auth_error_with_auth(void)
 	}
 }
 
+/* Address ranges to prefixes: the fewest that cover exactly the range. */
+static void t_ts_to_prefixes(void)
+{
+	static const struct {
+		const char *start, *end, *want;	/* want: prefixes joined by ' ' */
+	} cases[] = {
+		{ "0.0.0.0", "255.255.255.255", "0.0.0.0/0" },
+		{ "10.0.0.0", "10.255.255.255", "10.0.0.0/8" },
+		{ "10.0.0.1", "10.0.0.1", "10.0.0.1/32" },
+		{ "10.0.0.1", "10.0.0.6", "10.0.0.1/32 10.0.0.2/31 10.0.0.4/31 10.0.0.6/32" },
+		{ "192.0.2.0", "192.0.3.255", "192.0.2.0/23" },
+		{ "255.255.255.254", "255.255.255.255", "255.255.255.254/31" },
+		{ "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::/0" },
+		{ "::", "7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::/1" },
+		{ "fd00::", "fd00::ffff:ffff:ffff:ffff", "fd00::/64" },
+		{ "2001:db8::1", "2001:db8::2", "2001:db8::1/128 2001:db8::2/128" },
+		{ "10.0.0.9", "10.0.0.8", "" },		/* empty */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ike_ts ts;
+		struct prefix out[IKE_MAX_TS];
+		struct addr a, b;
+		char got[512] = "", one[PREFIX_STRLEN];
+		unsigned n, k;
+
+		memset(&ts, 0, sizeof(ts));
+		addr_parse(cases[i].start, &a);
+		addr_parse(cases[i].end, &b);
+		ts.type = a.family == AF_INET ? TS_IPV4_ADDR_RANGE : TS_IPV6_ADDR_RANGE;
+		memcpy(ts.start, a.a, 16);
+		memcpy(ts.end, b.a, 16);
+		ts.eport = 0xffff;
+		n = ike_ts_to_prefixes(&ts, 1, out, IKE_MAX_TS);
+		for (k = 0; k < n; k++) {
+			prefix_str(&out[k], one, sizeof(one));
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? " " : "", one);
+		}
+		CHECK(!strcmp(got, cases[i].want), "%s-%s: '%s', want '%s'", cases[i].start,
+		      cases[i].end, got, cases[i].want);
+	}
+}
+
+/* §2.9: a responder that narrows 0/0 + ::/0 to IPv4 only gets IPv4 only:
+ * the initiator sends no IPv6 into that SA (and accepts none from it). */
+static void t_narrowed_ts(void)
+{
+	static const uint8_t v6[40] = { 0x60, 0, 0, 0, 0, 0, 59, 64,
+					0xfd, [23] = 1, [24] = 0xfd, [39] = 2 };
+	static const uint8_t v4[20] = { 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 59, 0, 0,
+					10, 0, 0, 1, 10, 0, 0, 2 };
+	int i;
+
+	setup("psk = narrow-secret\nlocal-ts = 0.0.0.0/0, ::/0\nremote-ts = 0.0.0.0/0, ::/0\n",
+	      "psk = narrow-secret\nlocal-ts = 0.0.0.0/0\nremote-ts = 0.0.0.0/0\n");
+	settle();
+	CHECK(consistent(), "up");
+	for (i = 0; i < 2; i++) {
+		const struct vif *v = &nodes[i].t->vif;
+
+		CHECK(v->n_local_ts == 1 && v->n_remote_ts == 1 && v->local_ts[0].addr.family == AF_INET,
+		      "%c: the SA's selectors are IPv4 only (%u, %u)", 'a' + i, v->n_local_ts,
+		      v->n_remote_ts);
+		CHECK(vif_ts_allows(v, v4, sizeof(v4), false) && !vif_ts_allows(v, v6, sizeof(v6), false),
+		      "%c: IPv4 goes out, IPv6 does not", 'a' + i);
+	}
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1011,5 +1084,7 @@ int main(void)
 	t_proposal_numbers();
 	t_rekey_refused();
 	t_auth_error_with_auth();
+	t_ts_to_prefixes();
+	t_narrowed_ts();
 	return test_done();
 }
