@@ -139,7 +139,7 @@ static int d_port(struct parser *p, char *v, uint16_t *out, const char *key)
 	unsigned long x;
 
 	if (parse_uint(v, 1, 65535, &x) < 0) {
-		err_at(p, p->line, "%s must be a UDP port number (1-65535), not '%s'", key, v);
+		err_at(p, p->line, "%s must be a port number (1-65535), not '%s'", key, v);
 		return -1;
 	}
 	*out = (uint16_t)x;
@@ -166,6 +166,32 @@ static int d_cookie_threshold(struct parser *p, char *v)
 	}
 	p->c->d.cookie_threshold = (unsigned)x;
 	return 0;
+}
+
+/* ADDRESS:PORT, with an IPv6 address in brackets: [::1]:9107. */
+static int d_metrics_listen(struct parser *p, char *v)
+{
+	char *colon = strrchr(v, ':'), *host = v;
+	size_t hl;
+
+	if (!colon || colon == v)
+		goto bad;
+	*colon = '\0';
+	hl = strlen(host);
+	if (host[0] == '[') {
+		if (hl < 3 || host[hl - 1] != ']')
+			goto bad;
+		host[hl - 1] = '\0';
+		host++;
+	}
+	if (addr_parse(host, &p->c->d.metrics_addr) < 0 ||
+	    (v[0] == '[') != (p->c->d.metrics_addr.family == AF_INET6))
+		goto bad;
+	return d_port(p, colon + 1, &p->c->d.metrics_port, "metrics-listen's port");
+bad:
+	err_at(p, p->line, "metrics-listen must be ADDRESS:PORT (an IPv6 address in brackets), "
+	       "e.g. 127.0.0.1:9107");
+	return -1;
 }
 
 static int d_name(struct parser *p, char *v, char *out, size_t cap, const char *what)
@@ -554,6 +580,7 @@ static const struct keydef daemon_keys[] = {
 	{ "group", d_group },
 	{ "user", d_user },
 	{ "cookie-threshold", d_cookie_threshold },
+	{ "metrics-listen", d_metrics_listen },
 };
 
 static const struct keydef tunnel_keys[] = {

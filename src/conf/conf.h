@@ -62,6 +62,8 @@ struct daemon_conf {
 	char user[64];			/* the network and auth processes run as */
 	uint16_t port, natt_port;
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
+	struct addr metrics_addr;	/* metrics-listen; family 0: off */
+	uint16_t metrics_port;
 };
 
 struct conf {

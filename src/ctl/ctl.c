@@ -15,6 +15,10 @@ const struct ctl_cmd ctl_cmds[CTL_NCMDS] = {
 	[CTL_REKEY] = { "rekey", "NAME [ike]", 1, 2, true,
 			"re-key the tunnel's Child SA (or its IKE SA) now" },
 	[CTL_RELOAD] = { "reload", "", 0, 0, true, "re-read the configuration (as SIGHUP)" },
+	[CTL_METRICS] = { "metrics", "", 0, 0, false,
+			  "every counter in the Prometheus text format" },
+	[CTL_MONITOR] = { "monitor", "", 0, 0, false,
+			  "events as they happen, one JSON object a line, until interrupted" },
 };
 
 int ctl_cmd_find(const char *name)

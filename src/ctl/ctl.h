@@ -14,7 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum ctl_cmd_id { CTL_SHOW, CTL_STATS, CTL_UP, CTL_DOWN, CTL_REKEY, CTL_RELOAD, CTL_NCMDS };
+enum ctl_cmd_id {
+	CTL_SHOW, CTL_STATS, CTL_UP, CTL_DOWN, CTL_REKEY, CTL_RELOAD, CTL_METRICS, CTL_MONITOR,
+	CTL_NCMDS
+};
 
 /* Exit statuses of vtictl; 0-2 follow the usual conventions. */
 enum ctl_status {

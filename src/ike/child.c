@@ -406,6 +406,7 @@ static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 	nsa->next_req = nsa->peer_req = 0;
 	dh_free(nsa->dh);
 	nsa->dh = NULL;
+	tunnel_ike_rekeyed(nsa->t);
 	log_info(ikesa_name(nsa), "IKE SA re-keyed: %016" PRIx64 "/%016" PRIx64 " replaces %016"
 		 PRIx64 "/%016" PRIx64, nsa->spi_i, nsa->spi_r, old->spi_i, old->spi_r);
 }

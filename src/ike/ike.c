@@ -110,6 +110,16 @@ unsigned ike_half_open(const struct ike_ctx *ctx)
 	return ctx->half_open;
 }
 
+unsigned ike_sa_count(const struct ike_ctx *ctx)
+{
+	const struct ike_sa *sa;
+	unsigned n = 0;
+
+	for (sa = ctx->sas; sa; sa = sa->next)
+		n += sa->state != IKE_S_DEAD;
+	return n;
+}
+
 struct sock_arg {
 	struct ike_ctx *ctx;
 	int fd;
@@ -273,6 +283,8 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 	if (sa->state == IKE_S_DEAD)
 		return;
 	ikesa_half_open_end(sa);
+	if (sa->t && (sa->state == IKE_S_ESTABLISHED || sa->t->state != TS_UP))
+		tunnel_closing(sa->t, why, why && !strcmp(why, "peer dead"));
 	/* An SA without a tunnel is an unauthenticated peer's: whoever can
 	 * send packets can make these, so their log lines are rate-limited. */
 	if (why && sa->t)
@@ -282,6 +294,8 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 		log_rl(&sa->ctx->rl, LOG_INFO, NULL, "IKE SA %016" PRIx64 "/%016" PRIx64
 		       " closed: %s", sa->spi_i, sa->spi_r, why);
 	ikesa_children_remove(sa);
+	if (sa->t)
+		tunnel_closing(sa->t, NULL, false);
 	/* An IKE SA it was giving birth to (rekey) dies with it. */
 	if (sa->op_new) {
 		sa->op_new->state = IKE_S_DEAD;

@@ -27,6 +27,8 @@ void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
 /* Who applies PSKs to AUTH octets; NULL: the tunnel's own conf.psk. */
 void ike_set_psk_signer(struct ike_ctx *ctx, ike_psk_signer fn, void *arg);
 unsigned ike_half_open(const struct ike_ctx *ctx);
+/* IKE SAs held, in any state but dead. */
+unsigned ike_sa_count(const struct ike_ctx *ctx);
 
 /* Daemon-wide IKE counters (vtictl stats). */
 struct ike_stats {

@@ -55,18 +55,21 @@ static int connect_daemon(const char *path)
 	return -CTL_ENODAEMON;
 }
 
-/* Read the whole reply; print its body; return the status code. */
+/* Read the status line, then relay the body as it comes (monitor's never
+ * ends); return the status code. */
 static int relay_reply(int fd)
 {
-	char buf[65536], *nl;
+	char buf[65536], *nl = NULL;
 	size_t got = 0;
 	ssize_t n;
 	int code;
 
-	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+	while (!nl && got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
 		got += (size_t)n;
+		buf[got] = '\0';
+		nl = strchr(buf, '\n');
+	}
 	buf[got] = '\0';
-	nl = strchr(buf, '\n');
 	if (!nl || sscanf(buf, "%d", &code) != 1) {
 		fprintf(stderr, "vtictl: no valid reply from vtid\n");
 		return CTL_EFAIL;
@@ -75,9 +78,11 @@ static int relay_reply(int fd)
 	if (code != CTL_OK)
 		fprintf(stderr, "vtictl: %s\n", strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);
 	fputs(nl + 1, stdout);
-	/* A body longer than the buffer is streamed on. */
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	fflush(stdout);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		fwrite(buf, 1, (size_t)n, stdout);
+		fflush(stdout);
+	}
 	return code;
 }
 

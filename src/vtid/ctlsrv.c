@@ -18,11 +18,14 @@
 #include "ctl/ctl.h"
 #include "lib/log.h"
 
+#define HTTP_MAX_REQUEST 2048
+
 struct conn {
 	struct ctlsrv *srv;
 	int fd;
 	bool replying;
-	char line[CTL_MAX_REQUEST + 1];
+	bool streaming;		/* stays open for broadcasts; no deadline */
+	char line[HTTP_MAX_REQUEST + 1];
 	size_t got;
 	struct buf out;
 	size_t sent;
@@ -33,6 +36,7 @@ struct conn {
 struct ctlsrv {
 	struct ev *ev;
 	int fd;
+	enum ctlsrv_proto proto;
 	ctlsrv_allow_fn allow;
 	ctlsrv_handle_fn handle;
 	void *arg;
@@ -68,37 +72,87 @@ static bool conn_flush(struct conn *c)
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			return false;
-		if (w <= 0)
-			break;
+		if (w <= 0) {
+			conn_close(c);
+			return true;
+		}
 		c->sent += (size_t)w;
 	}
-	conn_close(c);
-	return true;
+	if (!c->streaming) {
+		conn_close(c);
+		return true;
+	}
+	buf_reset(&c->out);
+	c->sent = 0;
+	/* Caught up: wake only when it says something (or hangs up). */
+	if (ev_set_write(c->srv->ev, c->fd, false) < 0) {
+		conn_close(c);
+		return true;
+	}
+	return false;
+}
+
+/* Write now what fits; the rest goes out as the client reads. */
+static void conn_push(struct conn *c)
+{
+	if (!conn_flush(c) && c->sent < c->out.len && ev_set_write(c->srv->ev, c->fd, true) < 0)
+		conn_close(c);
 }
 
 static void conn_reply(struct conn *c, int code, const char *msg, struct buf *body)
 {
-	buf_printf(&c->out, "%d %s\n", code, msg);
-	if (body)
-		buf_add(&c->out, body->data, body->len);
+	size_t blen = body ? body->len : 0;
+
+	if (c->srv->proto == CTLSRV_HTTP)
+		buf_printf(&c->out, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			   "Connection: close\r\n\r\n", code == CTL_OK ? "200 OK" : msg,
+			   code == CTL_OK ? "text/plain; version=0.0.4; charset=utf-8" :
+			   "text/plain", blen);
+	else
+		buf_printf(&c->out, "%d %s\n", code, msg);
+	if (blen)
+		buf_add(&c->out, body->data, blen);
 	c->replying = true;
 	c->deadline = now_ms() + CTLSRV_REPLY_MS;
-	if (conn_flush(c))
-		return;
-	/* The rest goes out as the client reads. */
-	if (ev_set_write(c->srv->ev, c->fd, true) < 0)
-		conn_close(c);
+	conn_push(c);
+}
+
+/* HTTP: the request line of a complete request, or NULL while it is not.
+ * Only "GET /metrics" is anything; it becomes the control request. */
+static const char *http_request(struct conn *c, const char **status)
+{
+	if (!strstr(c->line, "\r\n\r\n") && !strstr(c->line, "\n\n"))
+		return NULL;
+	if (!strncmp(c->line, "GET /metrics ", 13) || !strncmp(c->line, "GET /metrics\r", 13))
+		return "text metrics\n";
+	*status = strncmp(c->line, "GET ", 4) ? "405 Method Not Allowed" : "404 Not Found";
+	return "";
 }
 
 static void conn_request(struct conn *c)
 {
 	struct ctlsrv *s = c->srv;
+	const char *status = NULL, *rq = c->line;
 	char msg[256];
 	struct buf body;
+	bool stream = false;
 	int code;
 
+	if (s->proto == CTLSRV_HTTP) {
+		rq = http_request(c, &status);
+		if (!rq)
+			return;		/* more to come */
+		if (!rq[0]) {
+			conn_reply(c, CTL_EUSAGE, status, NULL);
+			return;
+		}
+		snprintf(c->line, sizeof(c->line), "%s", rq);
+	} else if (!memchr(c->line, '\n', c->got)) {
+		return;
+	}
 	buf_init(&body);
-	code = s->handle(s->arg, c->line, &body, msg, sizeof(msg));
+	code = s->handle(s->arg, c->line, &body, msg, sizeof(msg), &stream);
+	c->streaming = stream && s->proto == CTLSRV_CTL && code == CTL_OK;
 	conn_reply(c, code, msg, &body);
 	buf_free(&body);
 }
@@ -106,28 +160,57 @@ static void conn_request(struct conn *c)
 static void on_conn(void *arg)
 {
 	struct conn *c = arg;
+	size_t max = c->srv->proto == CTLSRV_HTTP ? HTTP_MAX_REQUEST : CTL_MAX_REQUEST;
+	char sink[256];
 	ssize_t n;
 
 	if (c->replying) {
+		/* A streaming client says nothing; reading finds its hang-up. */
+		if (c->streaming) {
+			n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				conn_close(c);
+				return;
+			}
+		}
 		conn_flush(c);
 		return;
 	}
 	for (;;) {
-		n = recv(c->fd, c->line + c->got, CTL_MAX_REQUEST - c->got, MSG_DONTWAIT);
+		n = recv(c->fd, c->line + c->got, max - c->got, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0)
 			break;
 		c->got += (size_t)n;
 		c->line[c->got] = '\0';
-		if (memchr(c->line, '\n', c->got)) {
-			conn_request(c);
+		conn_request(c);
+		if (c->replying)
 			return;
-		}
-		if (c->got == CTL_MAX_REQUEST)
+		if (c->got == max)
 			break;
 	}
-	conn_reply(c, CTL_EUSAGE, "request too long or incomplete", NULL);
+	conn_reply(c, CTL_EUSAGE, c->srv->proto == CTLSRV_HTTP ? "400 Bad Request" :
+		   "request too long or incomplete", NULL);
+}
+
+void ctlsrv_broadcast(struct ctlsrv *s, const char *data, size_t len)
+{
+	struct conn *c, *next;
+
+	for (c = s ? s->conns : NULL; c; c = next) {
+		next = c->next;
+		if (!c->streaming)
+			continue;
+		if (c->out.len - c->sent + len > CTLSRV_MAX_BACKLOG) {
+			log_rl(&s->rl, LOG_WARN, NULL, "control socket: a monitor fell %zu bytes "
+			       "behind; closed", c->out.len - c->sent);
+			conn_close(c);
+			continue;
+		}
+		buf_add(&c->out, data, len);
+		conn_push(c);
+	}
 }
 
 static void on_listen(void *arg)
@@ -157,14 +240,14 @@ static void on_listen(void *arg)
 		s->n++;
 		/* Refused before anything is read: an unprivileged peer gets
 		 * the refusal and nothing else. */
-		if (!s->allow(s->arg, fd))
+		if (s->allow && !s->allow(s->arg, fd))
 			conn_reply(c, CTL_EPERM, "permission denied: run as root or as a member "
 				   "of the control group", NULL);
 	}
 }
 
-struct ctlsrv *ctlsrv_new(struct ev *ev, int fd, ctlsrv_allow_fn allow, ctlsrv_handle_fn handle,
-			  void *arg)
+struct ctlsrv *ctlsrv_new(struct ev *ev, int fd, enum ctlsrv_proto proto, ctlsrv_allow_fn allow,
+			  ctlsrv_handle_fn handle, void *arg)
 {
 	struct ctlsrv *s = calloc(1, sizeof(*s));
 
@@ -172,6 +255,7 @@ struct ctlsrv *ctlsrv_new(struct ev *ev, int fd, ctlsrv_allow_fn allow, ctlsrv_h
 		return NULL;
 	s->ev = ev;
 	s->fd = fd;
+	s->proto = proto;
 	s->allow = allow;
 	s->handle = handle;
 	s->arg = arg;
@@ -189,7 +273,7 @@ void ctlsrv_tick(struct ctlsrv *s)
 
 	for (c = s ? s->conns : NULL; c; c = next) {
 		next = c->next;
-		if (now < c->deadline)
+		if (c->streaming || now < c->deadline)
 			continue;
 		log_rl(&s->rl, LOG_WARN, NULL, "control socket: a client %s in time; closed",
 		       c->replying ? "did not read its reply" : "did not send its request");

@@ -21,15 +21,27 @@
 
 /* Is the peer on fd allowed to ask anything at all? */
 typedef bool (*ctlsrv_allow_fn)(void *arg, int fd);
-/* Answer one request line: fill body, return a ctl_status and msg. */
+/* Answer one request line: fill body, return a ctl_status and msg.  Set
+ * *stream to keep the connection open afterwards for ctlsrv_broadcast(). */
 typedef int (*ctlsrv_handle_fn)(void *arg, char *line, struct buf *body, char *msg,
-				size_t msglen);
+				size_t msglen, bool *stream);
+
+enum ctlsrv_proto {
+	CTLSRV_CTL,	/* ctl.h: a request line, a status line, the body */
+	CTLSRV_HTTP,	/* GET /metrics only; handed over as "text metrics" */
+};
+
+/* A subscriber whose unread backlog passes this is dropped, not waited for. */
+#define CTLSRV_MAX_BACKLOG (1024 * 1024)
 
 struct ctlsrv;
 
-/* Serve the listening socket fd (non-blocking); NULL on failure. */
-struct ctlsrv *ctlsrv_new(struct ev *ev, int fd, ctlsrv_allow_fn allow, ctlsrv_handle_fn handle,
-			  void *arg);
+/* Serve the listening socket fd (non-blocking); allow may be NULL (every
+ * peer); NULL on failure. */
+struct ctlsrv *ctlsrv_new(struct ev *ev, int fd, enum ctlsrv_proto proto, ctlsrv_allow_fn allow,
+			  ctlsrv_handle_fn handle, void *arg);
+/* Append to every streaming connection's output. */
+void ctlsrv_broadcast(struct ctlsrv *s, const char *data, size_t len);
 /* Close connections past their deadline; call from the daemon's tick. */
 void ctlsrv_tick(struct ctlsrv *s);
 /* Close every connection and the listening socket. */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
@@ -23,9 +25,14 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "vtid/ctlsrv.h"
+#include "vtid/events.h"
+#include "vtid/metrics.h"
 #include "vtid/privsep.h"
 #include "vtid/show.h"
 #include "vtid/tunnel.h"
+
+struct daemon;
+static void on_event(void *arg, const char *line, unsigned long len);
 
 struct daemon {
 	const char *conf_path;
@@ -36,6 +43,7 @@ struct daemon {
 	struct ike_ctx *ike;
 	struct tunnel *tunnels;
 	struct ctlsrv *ctl;
+	struct ctlsrv *metrics;		/* [daemon] metrics-listen, or NULL */
 	int sig_fd;
 	char sock_path[108];
 	gid_t ctl_gid;
@@ -188,7 +196,8 @@ static bool peer_allowed(void *arg, int fd)
 	return d->have_gid && cr.gid == d->ctl_gid;
 }
 
-static int handle_request(void *arg, char *line, struct buf *body, char *msg, size_t msglen)
+static int handle_request(void *arg, char *line, struct buf *body, char *msg, size_t msglen,
+			  bool *stream)
 {
 	struct daemon *d = arg;
 	char *argv[5], *save = NULL, *tok;
@@ -219,6 +228,12 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 		break;
 	case CTL_STATS:
 		show_stats(body, dp_stats(d->dp), d->ike, json);
+		break;
+	case CTL_METRICS:
+		metrics_render(body, d->ike, dp_stats(d->dp), d->tunnels);
+		break;
+	case CTL_MONITOR:
+		*stream = true;
 		break;
 	case CTL_UP:
 		log_info(t->conf.name, "up requested by vtictl");
@@ -304,13 +319,50 @@ static int open_ctl(struct daemon *d, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	d->ctl = ctlsrv_new(d->ev, fd, peer_allowed, handle_request, d);
+	d->ctl = ctlsrv_new(d->ev, fd, CTLSRV_CTL, peer_allowed, handle_request, d);
 	if (!d->ctl) {
 		snprintf(err, errlen, "control socket: out of memory");
 		close(fd);
 		return -1;
 	}
 	return 0;
+}
+
+/* [daemon] metrics-listen: GET /metrics over HTTP, nothing else. */
+static int open_metrics(struct daemon *d, char *err, size_t errlen)
+{
+	const struct daemon_conf *c = &d->conf.d;
+	struct sockaddr_storage ss;
+	int fd, one = 1;
+
+	if (!c->metrics_addr.family)
+		return 0;
+	addr_to_sockaddr(&c->metrics_addr, c->metrics_port, &ss);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, ss.ss_family == AF_INET ?
+		 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0 ||
+	    listen(fd, 16) < 0) {
+		snprintf(err, errlen, "metrics-listen: cannot listen on port %u: %s",
+			 c->metrics_port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	d->metrics = ctlsrv_new(d->ev, fd, CTLSRV_HTTP, NULL, handle_request, d);
+	if (!d->metrics) {
+		close(fd);
+		snprintf(err, errlen, "metrics-listen: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_event(void *arg, const char *line, unsigned long len)
+{
+	struct daemon *d = arg;
+
+	ctlsrv_broadcast(d->ctl, line, len);
 }
 
 static void on_signal(void *arg)
@@ -362,6 +414,9 @@ static void teardown(struct daemon *d)
 		tunnel_destroy(t);
 	}
 	d->tunnels = NULL;
+	events_set_sink(NULL, NULL);
+	ctlsrv_free(d->metrics);
+	d->metrics = NULL;
 	if (d->ctl) {
 		ctlsrv_free(d->ctl);
 		d->ctl = NULL;
@@ -393,6 +448,7 @@ static void on_tick(void *arg)
 	for (t = d->tunnels; t; t = t->next)
 		tunnel_tick(t);
 	ctlsrv_tick(d->ctl);
+	ctlsrv_tick(d->metrics);
 }
 
 static int start(struct daemon *d)
@@ -429,16 +485,20 @@ static int start(struct daemon *d)
 	ev_set_tick(d->ev, 100, on_tick, d);
 	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
 	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||
-	    open_ctl(d, err, sizeof(err)) < 0) {
+	    open_ctl(d, err, sizeof(err)) < 0 || open_metrics(d, err, sizeof(err)) < 0) {
 		log_err(NULL, "%s", err);
 		return EXIT_RUNTIME;
 	}
+	/* glibc reads the time zone file on the first time conversion, even
+	 * for gmtime_r (events' timestamps): do it while files may be read. */
+	tzset();
 	/* From here on this is the unprivileged network process. */
 	if (privsep_start(&d->conf, d->conf_path, d->sock_path, err, sizeof(err)) < 0) {
 		log_err(NULL, "%s", err);
 		return EXIT_RUNTIME;
 	}
 	ike_set_psk_signer(d->ike, ps_psk_sign, NULL);
+	events_set_sink(on_event, d);
 	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
 		log_err(NULL, "cannot watch the parent or signals: %s", strerror(errno));
 		return EXIT_RUNTIME;

@@ -19,6 +19,7 @@
 #include "ike/ike.h"
 #include "lib/log.h"
 #include "platform/platform.h"
+#include "vtid/events.h"
 #include "vtid/privsep.h"
 
 const char *tunnel_state_name(enum tunnel_state s)
@@ -60,8 +61,14 @@ int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool a
 	out->vif = &t->vif;
 	if (activate || !t->vif.out)
 		sadb_set_out(&t->vif, out);
-	if (t->state != TS_UP)
+	if (t->state != TS_UP) {
 		t->up_since_ms = now_ms();
+		t->down_reason[0] = '\0';
+		event_emit("up", t->conf.name, NULL, NULL);
+	} else {
+		t->rekeys_child++;
+		event_emit("rekey", t->conf.name, NULL, "child");
+	}
 	t->state = TS_UP;
 	return 0;
 fail:
@@ -70,6 +77,28 @@ fail:
 	sa_free(in);
 	sa_free(out);
 	return r;
+}
+
+/* Carrier is off now: say so once, with the reason IKE gave if any. */
+static void went_down(struct tunnel *t, const char *why)
+{
+	if (t->state == TS_UP)
+		event_emit("down", t->conf.name, why ? why : t->down_reason[0] ? t->down_reason :
+			   "SAs removed", NULL);
+	t->state = TS_DOWN;
+}
+
+void tunnel_closing(struct tunnel *t, const char *why, bool dead)
+{
+	snprintf(t->down_reason, sizeof(t->down_reason), "%s", why ? why : "");
+	if (dead)
+		event_emit("dead", t->conf.name, t->down_reason, NULL);
+}
+
+void tunnel_ike_rekeyed(struct tunnel *t)
+{
+	t->rekeys_ike++;
+	event_emit("rekey", t->conf.name, NULL, "ike");
 }
 
 static void drop_child(struct tunnel *t, unsigned i)
@@ -91,7 +120,7 @@ static void drop_child(struct tunnel *t, unsigned i)
 	}
 	sa_free(out);
 	if (!t->vif.out)
-		t->state = TS_DOWN;
+		went_down(t, NULL);
 }
 
 #define DRAIN_MS 2000
@@ -226,7 +255,7 @@ void tunnel_down(struct tunnel *t)
 		t->child[i].in = t->child[i].out = NULL;
 	}
 	sadb_set_out(&t->vif, NULL);
-	t->state = TS_DOWN;
+	went_down(t, "closed by vtictl");
 	log_info(t->conf.name, "SAs removed");
 }
 
@@ -318,6 +347,7 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 	}
 	log_info(c->name, "interface created (mtu %u, %u address%s)", t->mtu, c->n_addrs,
 		 c->n_addrs == 1 ? "" : "es");
+	event_emit("created", c->name, NULL, NULL);
 	/* IKE tunnels are started by the IKE timer, so a reload can add
 	 * many without blocking; manual ones install their SAs now. */
 	if (c->mode == MODE_MANUAL && c->start && tunnel_up(t, err, errlen) < 0) {
@@ -379,6 +409,8 @@ void tunnel_destroy(struct tunnel *t)
 	/* Closing a non-persistent TUN descriptor removes the interface. */
 	if (t->vif.tun_fd >= 0)
 		close(t->vif.tun_fd);
+	if (t->vif.name[0])
+		event_emit("removed", t->vif.name, NULL, NULL);
 	wipe(&t->conf, sizeof(t->conf));
 	free(t);
 }

@@ -33,6 +33,8 @@ struct tunnel {
 	unsigned mtu;			/* of the interface */
 	bool admin_down;		/* "vtictl down": do not re-initiate */
 	uint64_t up_since_ms;
+	uint64_t rekeys_child, rekeys_ike;	/* SAs replaced (vti_tunnel_rekeys_total) */
+	char down_reason[96];		/* why the next "down" event happens */
 	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
 	struct child child[VIF_MAX_IN];
 	/* Inbound SAs of deleted children, kept a moment for stragglers. */
@@ -78,6 +80,12 @@ void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer);
  * equal to the configured ones: from now on only they pass, both ways. */
 void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
 		     const struct prefix *remote, unsigned nr);
+/* IKE is closing the tunnel's SAs for this reason (the "down" event's);
+ * dead: because the peer stopped answering (a "dead" event first).  A
+ * NULL reason forgets the last one once the SAs are gone. */
+void tunnel_closing(struct tunnel *t, const char *why, bool dead);
+/* The tunnel's IKE SA was replaced by a rekey. */
+void tunnel_ike_rekeyed(struct tunnel *t);
 /* Timers: forget drained inbound SAs. */
 void tunnel_tick(struct tunnel *t);
 

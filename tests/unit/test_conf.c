@@ -83,8 +83,8 @@ static char long_line[5000];
 
 static const struct bad bads[] = {
 	{ "[daemon]\nsocket = relative\n", "socket must be an absolute path", 2 },
-	{ "[daemon]\nport = 70000\n", "port must be a UDP port number", 2 },
-	{ "[daemon]\nnatt-port = x\n", "natt-port must be a UDP port number", 2 },
+	{ "[daemon]\nport = 70000\n", "port must be a port number", 2 },
+	{ "[daemon]\nnatt-port = x\n", "natt-port must be a port number", 2 },
 	{ "[daemon]\ngroup = " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "group must be a group name", 2 },
 	{ "[daemon]\nuser = " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
@@ -120,7 +120,7 @@ static const struct bad bads[] = {
 	{ T "address = 1.1.1.1/8,1.1.1.2/8,1.1.1.3/8,1.1.1.4/8,1.1.1.5/8,1.1.1.6/8,1.1.1.7/8,"
 	    "1.1.1.8/8,1.1.1.9/8\n", "address: give 1 to 8 addresses", 10 },
 	{ T "mtu = 100\n", "mtu must be 576-65535, not '100'", 10 },
-	{ T "remote-port = 0\n", "remote-port must be a UDP port number", 10 },
+	{ T "remote-port = 0\n", "remote-port must be a port number", 10 },
 	{ T "address = fd00::1/64\nmtu = 1000\n", "IPv6 needs mtu >= 1280", 11 },
 	{ "[tunnel t0]\nesp = aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,"
 	  "aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16\n", "esp: give 1 to 8 proposals", 2 },

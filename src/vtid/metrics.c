@@ -1,0 +1,152 @@
+/*
+ * metrics.c - Prometheus text exposition of the daemon's state (see
+ * metrics.h).  Each family is written whole (HELP, TYPE, then every
+ * series) as the format asks; label values are escaped.
+ */
+#include "vtid/metrics.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+
+#include "esp/vif.h"
+#include "ike/ike.h"
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values escape backslash, double quote and newline. */
+static void label_value(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_printf(b, "\\n");
+		else
+			buf_add_u8(b, (uint8_t)*v);
+	}
+}
+
+static void series(struct buf *b, const char *name, const char *tunnel, const char *lname,
+		   const char *lvalue, uint64_t v)
+{
+	buf_printf(b, "%s", name);
+	if (tunnel || lname) {
+		buf_printf(b, "{");
+		if (tunnel) {
+			buf_printf(b, "tunnel=\"");
+			label_value(b, tunnel);
+			buf_printf(b, "\"%s", lname ? "," : "");
+		}
+		if (lname) {
+			buf_printf(b, "%s=\"", lname);
+			label_value(b, lvalue);
+			buf_printf(b, "\"");
+		}
+		buf_printf(b, "}");
+	}
+	buf_printf(b, " %" PRIu64 "\n", v);
+}
+
+/* A per-tunnel counter: the field of vif_stats at offset off. */
+static void per_tunnel(struct buf *b, const struct tunnel *list, const char *name,
+		       const char *type, const char *help, size_t off)
+{
+	const struct tunnel *t;
+
+	family(b, name, type, help);
+	for (t = list; t; t = t->next)
+		series(b, name, t->conf.name, NULL, NULL,
+		       *(const uint64_t *)(const void *)((const char *)&t->vif.st + off));
+}
+
+static void tunnels(struct buf *b, const struct tunnel *list)
+{
+	static const struct {
+		const char *reason;
+		size_t off;
+	} drops[] = {
+		{ "auth", offsetof(struct vif_stats, rx_auth_fail) },
+		{ "replay", offsetof(struct vif_stats, rx_replay) },
+		{ "malformed", offsetof(struct vif_stats, rx_malformed) },
+		{ "selector", offsetof(struct vif_stats, rx_selector) },
+	};
+	const struct tunnel *t;
+	size_t i;
+
+	family(b, "vti_tunnel_up", "gauge", "1 while the interface has carrier (a Child SA pair)");
+	for (t = list; t; t = t->next)
+		series(b, "vti_tunnel_up", t->conf.name, NULL, NULL, t->vif.carrier);
+	family(b, "vti_tunnel_up_since_seconds", "gauge",
+	       "seconds since carrier came on; 0 while down");
+	for (t = list; t; t = t->next)
+		series(b, "vti_tunnel_up_since_seconds", t->conf.name, NULL, NULL,
+		       t->vif.carrier ? (now_ms() - t->up_since_ms) / 1000 : 0);
+	per_tunnel(b, list, "vti_tunnel_tx_packets_total", "counter",
+		   "inner packets sent into the tunnel", offsetof(struct vif_stats, tx_packets));
+	per_tunnel(b, list, "vti_tunnel_tx_bytes_total", "counter",
+		   "inner bytes sent into the tunnel", offsetof(struct vif_stats, tx_bytes));
+	per_tunnel(b, list, "vti_tunnel_tx_dropped_total", "counter",
+		   "inner packets not sent (no SA, outside the selectors, no buffer)",
+		   offsetof(struct vif_stats, tx_dropped));
+	per_tunnel(b, list, "vti_tunnel_rx_packets_total", "counter",
+		   "inner packets received from the tunnel", offsetof(struct vif_stats, rx_packets));
+	per_tunnel(b, list, "vti_tunnel_rx_bytes_total", "counter",
+		   "inner bytes received from the tunnel", offsetof(struct vif_stats, rx_bytes));
+	family(b, "vti_tunnel_rx_dropped_total", "counter",
+	       "ESP packets for the tunnel dropped, by reason");
+	for (t = list; t; t = t->next) {
+		uint64_t known = 0;
+
+		for (i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+			uint64_t v = *(const uint64_t *)(const void *)((const char *)&t->vif.st +
+								       drops[i].off);
+
+			known += v;
+			series(b, "vti_tunnel_rx_dropped_total", t->conf.name, "reason",
+			       drops[i].reason, v);
+		}
+		series(b, "vti_tunnel_rx_dropped_total", t->conf.name, "reason", "other",
+		       t->vif.st.rx_dropped > known ? t->vif.st.rx_dropped - known : 0);
+	}
+	family(b, "vti_tunnel_rekeys_total", "counter", "SAs replaced by a rekey, by kind");
+	for (t = list; t; t = t->next) {
+		series(b, "vti_tunnel_rekeys_total", t->conf.name, "sa", "child", t->rekeys_child);
+		series(b, "vti_tunnel_rekeys_total", t->conf.name, "sa", "ike", t->rekeys_ike);
+	}
+}
+
+static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stats *dp)
+{
+	const struct ike_stats *is = ike_get_stats(ike);
+
+	family(b, "vti_ike_sas", "gauge", "IKE SAs held, in any state");
+	series(b, "vti_ike_sas", NULL, NULL, NULL, ike_sa_count(ike));
+	family(b, "vti_ike_half_open", "gauge", "responder IKE SAs waiting for IKE_AUTH");
+	series(b, "vti_ike_half_open", NULL, NULL, NULL, ike_half_open(ike));
+	family(b, "vti_ike_messages_received_total", "counter", "datagrams on the IKE ports");
+	series(b, "vti_ike_messages_received_total", NULL, NULL, NULL, is->rx);
+	family(b, "vti_ike_messages_dropped_total", "counter", "IKE messages dropped, by reason");
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "malformed", is->rx_malformed);
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "unknown_sa", is->rx_unknown_sa);
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "unexpected", is->rx_unexpected);
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "half_open_limit",
+	       is->half_open_refused);
+	family(b, "vti_ike_cookies_sent_total", "counter", "RFC 7296 2.6 cookie demands");
+	series(b, "vti_ike_cookies_sent_total", NULL, NULL, NULL, is->cookies_sent);
+	family(b, "vti_esp_dropped_total", "counter",
+	       "datagrams on the ESP paths that match no tunnel, by reason");
+	series(b, "vti_esp_dropped_total", NULL, "reason", "unknown_spi", dp->rx_unknown_spi);
+	series(b, "vti_esp_dropped_total", NULL, "reason", "short", dp->rx_short);
+	family(b, "vti_send_errors_total", "counter", "sends the kernel refused");
+	series(b, "vti_send_errors_total", NULL, NULL, NULL, dp->tx_errors);
+}
+
+void metrics_render(struct buf *out, struct ike_ctx *ike, const struct dp_stats *dp,
+		    const struct tunnel *list)
+{
+	tunnels(out, list);
+	daemon_wide(out, ike, dp);
+}
