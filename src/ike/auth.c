@@ -538,7 +538,10 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
 		return;
 	}
-	sa->t = t;
+	if (ikesa_set_tunnel(sa, t)) {
+		reply_error(sa, m->h.msgid, N_TEMPORARY_FAILURE, "out of memory");
+		return;
+	}
 	ike_esp_props(t, 0, false, ours, &no);
 	if (ike_props_select(props, np, ours, no, true, &chosen) || child_from_sa(sa, &chosen)) {
 		ike_props_str(props, np, a, sizeof(a));

@@ -388,7 +388,8 @@ void ike_rekey_ike_start(struct ike_sa *sa)
 /* The new IKE SA takes over the tunnel and the Child SAs (§2.18). */
 static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 {
-	nsa->t = old->t;
+	if (ikesa_set_tunnel(nsa, old->t))
+		log_warn(ikesa_name(old), "the new IKE SA is not indexed (out of memory)");
 	nsa->local = old->local;
 	nsa->peer = old->peer;
 	nsa->natt = old->natt;

@@ -62,11 +62,12 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunn
 		return NULL;
 	/* RFC 7296 §2.6: both cookie secrets are random from the start; an
 	 * all-zero "previous" secret would let anyone compute valid cookies. */
-	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) ||
+	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) || htab_init(&ctx->by_tunnel) ||
 	    rand_bytes(ctx->secret[0], sizeof(ctx->secret[0])) ||
 	    rand_bytes(ctx->secret[1], sizeof(ctx->secret[1]))) {
 		htab_free(&ctx->by_spi);
 		htab_free(&ctx->by_peer);
+		htab_free(&ctx->by_tunnel);
 		wipe(ctx, sizeof(*ctx));
 		free(ctx);
 		return NULL;
@@ -156,6 +157,7 @@ static void ikesa_free(struct ike_sa *sa)
 	ikesa_half_open_end(sa);
 	htab_del(&sa->ctx->by_spi, &sa->hspi);
 	htab_del(&sa->ctx->by_peer, &sa->hpeer);
+	htab_del(&sa->ctx->by_tunnel, &sa->htun);
 	dh_free(sa->dh);
 	dh_free(sa->op_dh);
 	ike_sk_free(sa->sk);
@@ -190,6 +192,7 @@ void ike_free(struct ike_ctx *ctx)
 	}
 	htab_free(&ctx->by_spi);
 	htab_free(&ctx->by_peer);
+	htab_free(&ctx->by_tunnel);
 	wipe(ctx->secret, sizeof(ctx->secret));
 	free(ctx);
 }
@@ -244,6 +247,19 @@ int ikesa_add_responder(struct ike_sa *sa)
 	sa->half_open = true;
 	ctx->half_open++;
 	return 0;
+}
+
+static uint64_t tunnel_key(const struct tunnel *t)
+{
+	return (uint64_t)(uintptr_t)t;
+}
+
+int ikesa_set_tunnel(struct ike_sa *sa, struct tunnel *t)
+{
+	if (sa->t)
+		htab_del(&sa->ctx->by_tunnel, &sa->htun);
+	sa->t = t;
+	return t ? htab_add(&sa->ctx->by_tunnel, &sa->htun, tunnel_key(t)) : 0;
 }
 
 void ikesa_half_open_end(struct ike_sa *sa)
@@ -811,8 +827,10 @@ static void reap(struct ike_ctx *ctx)
 static struct ike_sa *tunnel_sa(struct ike_ctx *ctx, const struct tunnel *t)
 {
 	struct ike_sa *sa, *any = NULL;
+	struct hnode *n;
 
-	for (sa = ctx->sas; sa; sa = sa->next) {
+	for (n = htab_first(&ctx->by_tunnel, tunnel_key(t)); n; n = htab_next(n)) {
+		sa = htab_entry(n, struct ike_sa, htun);
 		if (sa->t != t || sa->state == IKE_S_DEAD)
 			continue;
 		if (sa->state == IKE_S_ESTABLISHED)
@@ -1008,8 +1026,11 @@ void ike_tunnel_down(struct ike_ctx *ctx, struct tunnel *t)
 void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
 {
 	struct ike_sa *sa;
+	struct hnode *n, *next;
 
-	for (sa = ctx->sas; sa; sa = sa->next) {
+	for (n = htab_first(&ctx->by_tunnel, tunnel_key(t)); n; n = next) {
+		next = htab_next(n);
+		sa = htab_entry(n, struct ike_sa, htun);
 		if (sa->t != t)
 			continue;
 		if (sa->state == IKE_S_ESTABLISHED)
@@ -1019,7 +1040,7 @@ void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
 			sa->op_new->state = IKE_S_DEAD;
 			sa->op_new = NULL;
 		}
-		sa->t = NULL;
+		ikesa_set_tunnel(sa, NULL);
 		sa->state = IKE_S_DEAD;
 	}
 	reap(ctx);

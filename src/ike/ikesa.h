@@ -79,6 +79,7 @@ struct ike_ctx {
 	struct ike_sa *sas;
 	struct htab by_spi;	/* every IKE SA, by the SPI we chose */
 	struct htab by_peer;	/* responder SAs, by the peer's address */
+	struct htab by_tunnel;	/* SAs that serve a tunnel, by the tunnel */
 	unsigned half_open;
 	struct ratelimit rl;
 	/* Anti-DoS cookies (RFC 7296 §2.6): demanded once this many IKE SAs
@@ -161,7 +162,7 @@ struct ike_sa {
 	uint64_t esp_seen;	/* inbound ESP packets counted at the last tick */
 	uint64_t keepalive_at;	/* next RFC 3948 NAT keep-alive */
 	bool half_open;		/* counted in ctx->half_open */
-	struct hnode hspi, hpeer;
+	struct hnode hspi, hpeer, htun;
 	struct ike_sa *next;
 };
 
@@ -171,6 +172,9 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator);
  * address from now on, and counted as half-open until it authenticates. */
 int ikesa_add_responder(struct ike_sa *sa);
 void ikesa_half_open_end(struct ike_sa *sa);
+/* The tunnel this SA serves from now on (NULL: none); always set it here,
+ * so that the tunnel's SAs are found without a scan. */
+int ikesa_set_tunnel(struct ike_sa *sa, struct tunnel *t);
 /* May a new half-open SA be made for this source? (HALF_OPEN_*) */
 bool ike_half_open_admit(struct ike_ctx *ctx, const struct sockaddr_storage *from);
 /* SHA-1 of a message, to recognise a retransmitted request. */

@@ -127,7 +127,10 @@ void ike_init_start(struct ike_ctx *ctx, struct tunnel *t)
 
 	if (!sa)
 		return;
-	sa->t = t;
+	if (ikesa_set_tunnel(sa, t)) {
+		ikesa_kill(sa, NULL);
+		return;
+	}
 	sa->local = t->conf.local;
 	addr_to_sockaddr(&t->conf.remote, t->conf.remote_port, &sa->peer);
 	sa->force_encap = t->conf.encap == ENCAP_MODE_YES;
