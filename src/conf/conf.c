@@ -134,6 +134,17 @@ static int d_socket(struct parser *p, char *v)
 	return 0;
 }
 
+static int d_state_dir(struct parser *p, char *v)
+{
+	if (v[0] != '/' || strlen(v) >= sizeof(p->c->d.state_dir)) {
+		err_at(p, p->line, "state-dir must be an absolute path shorter than %zu bytes",
+		       sizeof(p->c->d.state_dir));
+		return -1;
+	}
+	strcpy(p->c->d.state_dir, v);
+	return 0;
+}
+
 static int d_port(struct parser *p, char *v, uint16_t *out, const char *key)
 {
 	unsigned long x;
@@ -581,6 +592,7 @@ static const struct keydef daemon_keys[] = {
 	{ "user", d_user },
 	{ "cookie-threshold", d_cookie_threshold },
 	{ "metrics-listen", d_metrics_listen },
+	{ "state-dir", d_state_dir },
 };
 
 static const struct keydef tunnel_keys[] = {
@@ -671,6 +683,12 @@ static void check_manual(struct parser *p, struct tunnel_conf *t)
 	if (given(p, "key-out") && t->key_out_len != want)
 		err_at(p, line_of(p, "key-out"), "tunnel %s: key-out is %zu bytes but %s needs %zu",
 		       t->name, t->key_out_len, name, want);
+	/* Both directions would count sequence numbers, and so nonces, from
+	 * 1 under one key (RFC 4106 §3.1, RFC 7634 §2.1: never repeat). */
+	if (given(p, "key-in") && given(p, "key-out") && t->key_in_len == t->key_out_len &&
+	    ct_equal(t->key_in, t->key_out, t->key_in_len))
+		err_at(p, line_of(p, "key-out"), "tunnel %s: key-out equals key-in; each direction "
+		       "needs its own key", t->name);
 }
 
 static void check_ike(struct parser *p, struct tunnel_conf *t)
@@ -739,6 +757,24 @@ static bool valid_ifname(const char *n)
 	return true;
 }
 
+/*
+ * Room for one more tunnel.  Not realloc: sections hold PSKs and manual
+ * keys, and realloc would leave them behind in the block it frees.
+ */
+static struct tunnel_conf *grow_tunnels(struct tunnel_conf *t, size_t n)
+{
+	struct tunnel_conf *nt = calloc(n + 1, sizeof(*nt));
+
+	if (!nt)
+		return NULL;
+	if (t) {
+		memcpy(nt, t, n * sizeof(*t));
+		wipe(t, n * sizeof(*t));
+		free(t);
+	}
+	return nt;
+}
+
 static void start_section(struct parser *p, char *hdr)
 {
 	char *name;
@@ -770,7 +806,7 @@ static void start_section(struct parser *p, char *hdr)
 		if (strcmp(p->c->t[i].name, name) == 0)
 			err_at(p, p->line, "tunnel %s is defined twice (first at line %u)", name,
 			       p->c->t[i].line);
-	nt = realloc(p->c->t, (p->c->n + 1) * sizeof(*nt));
+	nt = grow_tunnels(p->c->t, p->c->n);
 	if (!nt) {
 		err_at(p, p->line, "out of memory");
 		return;
@@ -872,6 +908,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	out->d.natt_port = 4500;
 	out->d.cookie_threshold = 64;
 	strcpy(out->d.user, "vtid");
+	strcpy(out->d.state_dir, "/var/lib/vti");
 	while (i < len) {
 		p.line++;
 		for (n = 0; i < len && text[i] != '\n'; i++) {

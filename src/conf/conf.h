@@ -64,6 +64,7 @@ struct daemon_conf {
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
+	char state_dir[256];		/* manual SAs' sequence high-water marks */
 };
 
 struct conf {

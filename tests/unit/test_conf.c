@@ -10,10 +10,13 @@
 #include "test.h"
 
 #define K20 "000102030405060708090a0b0c0d0e0f10111213"
+#define K20B "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff00112233"
+/* K20 again, spelt with colons. */
+#define K20C "00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13"
 /* A valid manual tunnel in 9 lines; a case's extra line is line 10. */
 #define T "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n" \
 	  "esp = aes128gcm16\nspi-in = 0x1001\nspi-out = 0x2001\n"               \
-	  "key-in = 0x" K20 "\nkey-out = 0x" K20 "\n"
+	  "key-in = 0x" K20 "\nkey-out = 0x" K20B "\n"
 
 static const char good[] =
 	"# a full file\n"
@@ -21,6 +24,7 @@ static const char good[] =
 	"socket = /run/x.sock   # comment after a value\n"
 	"port = 500\n"
 	"natt-port = 4500\n"
+	"state-dir = /var/lib/vti-test\n"
 	"\n"
 	"[tunnel sti15]\n"
 	"local = 2001:db8::1\n"
@@ -53,6 +57,7 @@ static void good_file(void)
 	buf_init(&e);
 	CHECK(conf_parse("good", good, sizeof(good) - 1, &c, &e) == 0, "errors: %s", buf_str(&e));
 	CHECK(strcmp(c.d.socket, "/run/x.sock") == 0, "socket '%s'", c.d.socket);
+	CHECK(strcmp(c.d.state_dir, "/var/lib/vti-test") == 0, "state-dir '%s'", c.d.state_dir);
 	t = conf_find(&c, "sti15");
 	CHECK(t != NULL, "tunnel found");
 	if (t) {
@@ -91,6 +96,7 @@ static const struct bad bads[] = {
 	  "user must be a user name", 2 },
 	{ "[daemon]\nport = 4500\n", "port and natt-port must differ", 2 },
 	{ "[daemon]\ncookie-threshold = -1\n", "cookie-threshold must be 0-100000", 2 },
+	{ "[daemon]\nstate-dir = var/lib/vti\n", "state-dir must be an absolute path", 2 },
 	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },
 	{ "[bogus]\n", "unknown section [bogus]", 1 },
 	{ "[tunnel a/b]\n", "is not a valid interface name", 1 },
@@ -133,7 +139,7 @@ static const struct bad bads[] = {
 	{ "[tunnel t0]\nesp = -\n", "esp: empty ESP proposal", 2 },
 	{ "[tunnel t0]\nesp = aes128gcm16-x25519-ecp256\n", "more than one key exchange", 2 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes128gcm16-x25519\n"
-	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20B "\n",
 	  "manual keys have no key exchange", 5 },
 	{ T "local-ts = 10.0.0.0/33\n", "local-ts: '10.0.0.0/33' is not a prefix", 10 },
 	{ T "remote-ts = ,\n", "remote-ts: give 1 to 16 prefixes", 10 },
@@ -154,16 +160,16 @@ static const struct bad bads[] = {
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n",
 	  "mode = manual needs key-out", 1 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes128gcm16, "
-	  "aes256gcm16\nspi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "aes256gcm16\nspi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20B "\n",
 	  "mode = manual takes exactly one esp proposal", 5 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = any\nmode = manual\nesp = aes128gcm16\n"
-	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20B "\n",
 	  "mode = manual needs a remote address, not 'any'", 3 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes256gcm16\n"
-	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20B "\n",
 	  "key-in is 20 bytes but aes256gcm16 needs 36", 8 },
 	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes256gcm16\n"
-	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20B "\n",
 	  "key-out is 20 bytes but aes256gcm16 needs 36", 9 },
 	{ "[tunnel t0]\nremote = 192.0.2.2\n", "tunnel t0: local address missing", 1 },
 	{ "[tunnel t0]\nlocal = 192.0.2.2\n", "tunnel t0: remote address missing", 1 },
@@ -186,8 +192,21 @@ static const struct bad bads[] = {
 	  "remote = any can only wait for the peer; set start = no", 3 },
 	{ T "[tunnel t1]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n"
 	  "esp = aes128gcm16\nspi-in = 0x1001\nspi-out = 0x2002\n"
-	  "key-in = 0x" K20 "\nkey-out = 0x" K20 "\n", "spi-in 0x1001 is already used by tunnel t0",
+	  "key-in = 0x" K20 "\nkey-out = 0x" K20B "\n", "spi-in 0x1001 is already used by tunnel t0",
 	  15 },
+	/* One key both ways: both directions' nonces count from 1 under it. */
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\nesp = aes128gcm16\n"
+	  "spi-in = 0x1001\nspi-out = 0x2001\nkey-in = 0x" K20 "\nkey-out = 0x" K20 "\n",
+	  "tunnel t0: key-out equals key-in; each direction needs its own key", 9 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n"
+	  "esp = chacha20poly1305\nspi-in = 0x1001\nspi-out = 0x2001\nkey-out = " K20C
+	  ":00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f\nkey-in = 0x" K20
+	  "000102030405060708090a0b0c0d0e0f\n",
+	  "tunnel t0: key-out equals key-in; each direction needs its own key", 8 },
+	{ "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n"
+	  "esp = aes128-sha256\nspi-in = 0x1001\nspi-out = 0x2001\nkey-out = 0x" K20 K20
+	  "0001020304050607\nkey-in = 0x" K20 K20 "0001020304050607\n",
+	  "tunnel t0: key-out equals key-in; each direction needs its own key", 8 },
 	{ long_line, "line longer than 4095 bytes", 1 },
 	{ NULL, "NUL byte in line", 10 },
 };
