@@ -248,6 +248,10 @@ static struct sa *encap_one(struct vif *v, uint8_t *inner, size_t len, struct io
 		log_rl(&v->rl, LOG_ERR, v->name,
 		       "outbound SA 0x%08x has used every sequence number; it is stopped "
 		       "until re-keyed", sa->spi);
+	else if (r == ESP_UNRESERVED)
+		log_rl(&v->rl, LOG_WARN, v->name,
+		       "outbound SA 0x%08x: no sequence number reserved in state-dir yet; "
+		       "packet dropped rather than risk a repeated nonce", sa->spi);
 	if (r != ESP_OK) {
 		v->st.tx_dropped++;
 		return NULL;

@@ -37,6 +37,7 @@ struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
 	sa->iv_len = esp_suite_iv_len(suite);
 	sa->icv_len = esp_suite_icv_len(suite);
 	sa->align = esp_suite_align(suite);
+	sa->seq_limit = sa->seq_check = sa_seq_max(sa);
 	if (esp_suite_is_aead(suite)) {
 		enum aead_alg alg = suite->encr == ENCR_CHACHA20_POLY1305 ?
 				    AEAD_CHACHA20_POLY1305 : AEAD_AES_GCM;
@@ -75,6 +76,47 @@ void sa_free(struct sa *sa)
 uint64_t sa_seq_max(const struct sa *sa)
 {
 	return sa->suite.esn ? UINT64_MAX : UINT32_MAX;
+}
+
+void sa_seq_hold(struct sa *sa)
+{
+	sa->seq_limit = sa->seq_check = 0;
+}
+
+void sa_seq_grant(struct sa *sa, uint64_t next, uint64_t limit)
+{
+	if (next) {
+		sa->seq = next - 1;
+		sa->seq_limit = 0;
+	}
+	if (limit > sa_seq_max(sa))
+		limit = sa_seq_max(sa);
+	if (limit <= sa->seq_limit)
+		return;		/* a reservation only ever grows */
+	sa->seq_limit = limit;
+	/* Ask for the next block half way through this one, so that it is
+	 * on disk before this one runs out. */
+	sa->seq_check = sa->seq < limit ? sa->seq + (limit - sa->seq) / 2 : limit;
+	sa->seq_want = false;
+}
+
+/* Off the fast path: at seq_check, or at the end of the reserved block. */
+static enum esp_result seq_slow(struct sa *sa)
+{
+	if (sa->seq < sa->seq_limit) {
+		sa->seq_want = sa->seq_limit < sa_seq_max(sa);
+		sa->seq_check = sa->seq_limit;
+		return ESP_OK;
+	}
+	/* RFC 4303 §3.3.3: the counter must never cycle; stop the SA. */
+	if (sa->seq_limit >= sa_seq_max(sa)) {
+		sa->exhausted = true;
+		return ESP_EXHAUSTED;
+	}
+	/* Never a number that is not on disk: that could repeat a nonce
+	 * after a restart (RFC 4106 §3.1).  Drop until the grant comes. */
+	sa->seq_want = true;
+	return ESP_UNRESERVED;
 }
 
 size_t esp_max_inner(const struct esp_suite *s, size_t avail)
@@ -174,10 +216,11 @@ enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
 	nh = (inner[0] >> 4) == 4 ? NH_IPV4 : (inner[0] >> 4) == 6 ? NH_IPV6 : 0;
 	if (!nh)
 		return ESP_MALFORMED;
-	/* RFC 4303 §3.3.3: the counter must never cycle; stop the SA. */
-	if (sa->exhausted || sa->seq >= sa_seq_max(sa)) {
-		sa->exhausted = true;
-		return ESP_EXHAUSTED;
+	if (sa->seq >= sa->seq_check) {
+		enum esp_result r = seq_slow(sa);
+
+		if (r != ESP_OK)
+			return r;
 	}
 	seq = sa->seq + 1;
 

@@ -30,6 +30,7 @@ enum esp_result {
 	ESP_REPLAY,		/* duplicate or left of the window */
 	ESP_AUTH,		/* ICV did not verify */
 	ESP_EXHAUSTED,		/* outbound: sequence numbers used up */
+	ESP_UNRESERVED,		/* outbound: the next number is not reserved yet */
 	ESP_INTERNAL,		/* a crypto library failure */
 };
 

@@ -35,6 +35,15 @@ struct sa {
 	uint8_t salt[4];
 
 	uint64_t seq;		/* outbound: last sequence number sent */
+	/*
+	 * Outbound: the last sequence number it may send.  Its whole space,
+	 * or for manual keys the end of the block reserved on disk first
+	 * (sa_seq_grant).  esp_encap compares seq with seq_check only, one
+	 * compare a packet; at seq_check it looks at the limit and, half way
+	 * through a reserved block, raises seq_want for the control plane.
+	 */
+	uint64_t seq_limit, seq_check;
+	bool seq_want;
 	bool exhausted;		/* outbound: no sequence number left */
 	struct replay replay;	/* inbound */
 
@@ -59,5 +68,12 @@ struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
 void sa_free(struct sa *sa);
 /* The highest sequence number this SA may send (RFC 4303 §3.3.3). */
 uint64_t sa_seq_max(const struct sa *sa);
+/*
+ * Manual keys: numbers up to limit are reserved (written down) for this
+ * SA; with next != 0 it is new and sends next first.  Nothing is sent
+ * until the first grant: sa_seq_hold stops a new SA before that.
+ */
+void sa_seq_hold(struct sa *sa);
+void sa_seq_grant(struct sa *sa, uint64_t next, uint64_t limit);
 
 #endif

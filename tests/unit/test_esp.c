@@ -252,6 +252,79 @@ static void exhaustion(void)
 	sa_free(e);
 }
 
+/*
+ * Manual keys: an SA sends only numbers reserved for it (sa_seq_grant),
+ * asks for more half way through a block, and drops rather than send an
+ * unreserved number.  Steps run in order on one SA.
+ */
+static void reservations(void)
+{
+	static const struct {
+		int no;
+		const char *suite;
+		int op;			/* 0: send one packet; 1: grant; 2: hold (new SA) */
+		uint64_t next, limit;	/* grant */
+		enum esp_result want;
+		uint64_t wire;		/* sent: low 32 bits on the wire */
+		bool want_more;		/* seq_want afterwards */
+	} steps[] = {
+		{ 1, "aes128gcm16", 2, 0, 0, ESP_OK, 0, false },
+		{ 2, "aes128gcm16", 0, 0, 0, ESP_UNRESERVED, 0, true },
+		{ 3, "aes128gcm16", 1, 1000, 1003, ESP_OK, 0, false },
+		{ 4, "aes128gcm16", 0, 0, 0, ESP_OK, 1000, false },
+		{ 5, "aes128gcm16", 0, 0, 0, ESP_OK, 1001, false },
+		{ 6, "aes128gcm16", 0, 0, 0, ESP_OK, 1002, true },	/* half used */
+		{ 7, "aes128gcm16", 0, 0, 0, ESP_OK, 1003, true },
+		{ 8, "aes128gcm16", 0, 0, 0, ESP_UNRESERVED, 0, true },	/* 1004 is not on disk */
+		{ 9, "aes128gcm16", 1, 0, 1002, ESP_OK, 0, true },	/* shrinking: ignored */
+		{ 10, "aes128gcm16", 0, 0, 0, ESP_UNRESERVED, 0, true },
+		{ 11, "aes128gcm16", 1, 0, 2003, ESP_OK, 0, false },
+		{ 12, "aes128gcm16", 0, 0, 0, ESP_OK, 1004, false },
+		/* The space ends before the reservation does: stop, never wrap. */
+		{ 13, "aes128gcm16", 2, 0, 0, ESP_OK, 0, false },
+		{ 14, "aes128gcm16", 1, UINT32_MAX, UINT32_MAX + 100ULL, ESP_OK, 0, false },
+		{ 15, "aes128gcm16", 0, 0, 0, ESP_OK, UINT32_MAX, false },
+		{ 16, "aes128gcm16", 0, 0, 0, ESP_EXHAUSTED, 0, false },
+		/* With ESN the block may cross 2^32. */
+		{ 17, "aes128gcm16-esn", 2, 0, 0, ESP_OK, 0, false },
+		{ 18, "aes128gcm16-esn", 1, UINT32_MAX, UINT32_MAX + 1ULL, ESP_OK, 0, false },
+		{ 19, "aes128gcm16-esn", 0, 0, 0, ESP_OK, UINT32_MAX, false },
+		{ 20, "aes128gcm16-esn", 0, 0, 0, ESP_OK, 0, true },
+		{ 21, "aes128gcm16-esn", 0, 0, 0, ESP_UNRESERVED, 0, true },
+	};
+	uint8_t km[20] = { 9 }, buf[ROOM], *out;
+	struct sa *o = NULL;
+	const char *cur = "";
+	size_t i, outlen;
+	enum esp_result r;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (strcmp(cur, steps[i].suite) || steps[i].op == 2) {
+			sa_free(o);
+			cur = steps[i].suite;
+			o = mk(cur, 0x7777, false, km);
+		}
+		if (steps[i].op == 2) {
+			sa_seq_hold(o);
+			continue;
+		}
+		if (steps[i].op == 1) {
+			sa_seq_grant(o, steps[i].next, steps[i].limit);
+		} else {
+			fake_inner(buf + ESP_HEADROOM, 40, 4);
+			r = esp_encap(o, buf + ESP_HEADROOM, 40, &out, &outlen);
+			CHECK(r == steps[i].want, "reservation #%d: result %d, want %d", steps[i].no,
+			      r, steps[i].want);
+			if (r == ESP_OK)
+				CHECK(be32_get(out + 4) == (uint32_t)steps[i].wire,
+				      "reservation #%d: sent %u", steps[i].no, be32_get(out + 4));
+		}
+		CHECK(o->seq_want == steps[i].want_more, "reservation #%d: seq_want %d",
+		      steps[i].no, o->seq_want);
+	}
+	sa_free(o);
+}
+
 /* ESN: the high half is authenticated though never sent (RFC 4303 §2.2.1). */
 static void esn_high_bits(void)
 {
@@ -291,6 +364,7 @@ int main(void)
 	refusals();
 	crafted();
 	exhaustion();
+	reservations();
 	esn_high_bits();
 	return test_done();
 }

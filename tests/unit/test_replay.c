@@ -100,6 +100,20 @@ static const struct step plain4096[] = {
 	{ 8, 9999, REPLAY, 9999 },	/* 4096 behind now */
 };
 
+/*
+ * Manual keys: a receiver that restarted has an empty window, and the
+ * sender continues above its high-water mark, a reserved block (2^20)
+ * or more past anything the receiver remembers: all of it is new.
+ */
+static const struct step restarted1024[] = {
+	{ 1, 0x00100001, ACCEPT, 0x00100001 },	/* first packet after a restart */
+	{ 2, 0x00100000, ACCEPT, 0x00100000 },	/* late, inside the window */
+	{ 3, 0x00200001, ACCEPT, 0x00200001 },	/* the sender restarted again */
+	{ 4, 0x00100001, REPLAY, 0x00100001 },	/* the old run is far behind */
+	{ 5, 0x00200001, REPLAY, 0x00200001 },
+	{ 6, 0x00200002, ACCEPT, 0x00200002 },
+};
+
 #define SC(n, w, e, s) { n, w, e, s, sizeof(s) / sizeof(s[0]) }
 
 static const struct scenario scenarios[] = {
@@ -107,6 +121,7 @@ static const struct scenario scenarios[] = {
 	SC("ESN, window 64", 64, true, esn64),
 	SC("plain, window 1024", 1024, false, plain1024),
 	SC("plain, window 4096", 4096, false, plain4096),
+	SC("restarted receiver, window 1024", 1024, false, restarted1024),
 };
 
 static void run(const struct scenario *sc)
