@@ -29,6 +29,7 @@
 #include "lib/log.h"
 #include "platform/platform.h"
 #include "vtid/daemon.h"
+#include "vtid/hwm.h"
 
 enum ps_type {
 	PS_TUN_OPEN = 1,	/* net -> parent: ps_name; reply PS_TUN_REPLY + fd */
@@ -42,6 +43,7 @@ enum ps_type {
 	PS_CONF_END,
 	PS_AUTH,		/* net -> auth: ps_auth + octets; reply PS_AUTH_REPLY */
 	PS_AUTH_REPLY,
+	PS_SEQ_RESERVE,		/* net -> parent: ps_seq; the parent answers in kind */
 };
 
 struct ps_hdr {
@@ -91,6 +93,23 @@ struct ps_auth_reply {
 	int32_t err;
 	uint32_t len;
 	uint8_t out[PRF_MAX];
+};
+
+/*
+ * Sequence numbers for a manual outbound SA (hwm.h).  The request names
+ * the tunnel, its spi-out and the fingerprint of the key-out the SA uses
+ * (so a request for a key the parent no longer has is refused); the reply
+ * carries err, next and limit.
+ */
+struct ps_seq {
+	char name[16];
+	uint32_t spi;
+	uint32_t block;
+	uint8_t fp[HWM_FP_LEN];
+	uint64_t from;		/* 0: a new SA; else the last number it holds */
+	int32_t err;
+	uint32_t zero;
+	uint64_t next, limit;
 };
 
 #define PS_MAX_PAYLOAD 65536
@@ -207,6 +226,7 @@ static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *
 		TERMINATE(rx->c.d.socket);
 		TERMINATE(rx->c.d.group);
 		TERMINATE(rx->c.d.user);
+		TERMINATE(rx->c.d.state_dir);
 		rx->c.t = calloc(b->n ? b->n : 1, sizeof(struct tunnel_conf));
 		if (!rx->c.t)
 			return -1;
@@ -300,6 +320,7 @@ struct parent {
 	pid_t net, auth;
 	int net_fd, auth_fd, sig_fd;
 	uint8_t fp_key[32];
+	char state_dir[sizeof(((struct daemon_conf *)0)->state_dir)];	/* as at start */
 	struct owned_if *ifs;
 	size_t n_ifs;
 	bool stopping;
@@ -390,6 +411,41 @@ static int do_addr_add(struct parent *p, const struct ps_addr *rq)
 	return -EPERM;
 }
 
+/*
+ * Reserve sequence numbers for a manual SA: only for a configured manual
+ * tunnel, its spi-out and its current key-out, in bounded blocks; the
+ * mark on disk only grows (hwm_reserve).
+ */
+static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
+{
+	static struct ratelimit rl;
+	const struct tunnel_conf *t;
+	uint8_t fp[HWM_FP_LEN];
+	char why[512] = "";
+	int r = -EPERM;
+
+	TERMINATE(rq->name);
+	t = conf_find(&p->conf, rq->name);
+	if (t && t->mode == MODE_MANUAL && t->spi_out == rq->spi && !hwm_fingerprint(t, fp))
+		r = ct_equal(fp, rq->fp, sizeof(fp)) ? 0 : -ESTALE;
+	if (!r && (rq->block == 0 || rq->block > HWM_BLOCK_MAX))
+		r = -EINVAL;
+	if (!r)
+		r = hwm_reserve(p->state_dir, t, rq->from, rq->block, &rq->next, &rq->limit, why,
+				sizeof(why));
+	if (r == -EPERM || r == -EINVAL)
+		log_warn(NULL, "privsep: refused sequence numbers for '%s': not a manual tunnel "
+			 "with that spi-out, or a bad block", rq->name);
+	else if (r && r != -ESTALE)
+		log_rl(&rl, LOG_ERR, rq->name, "no sequence numbers reserved, nothing is sent: %s",
+		       why[0] ? why : strerror(-r));
+	rq->err = r;
+	if (r)
+		rq->next = rq->limit = 0;
+	wipe(fp, sizeof(fp));
+	ps_send(p->net_fd, PS_SEQ_RESERVE, rq, sizeof(*rq), NULL, 0, -1);
+}
+
 /* Re-read the file; on success push it to auth first, then to net. */
 static int parent_reload(struct parent *p, struct buf *errors)
 {
@@ -413,6 +469,7 @@ static void parent_request(struct parent *p)
 		struct ps_name name;
 		struct ps_netif netif;
 		struct ps_addr addr;
+		struct ps_seq seq;
 		uint8_t raw[512];
 	} rq;
 	struct ps_hdr h;
@@ -429,6 +486,10 @@ static void parent_request(struct parent *p)
 		return;
 	if (n >= 0 && h.type == PS_TUN_OPEN && n == sizeof(rq.name)) {
 		do_tun_open(p, &rq.name);
+		return;
+	}
+	if (n >= 0 && h.type == PS_SEQ_RESERVE && n == sizeof(rq.seq)) {
+		do_seq_reserve(p, &rq.seq);
 		return;
 	}
 	if (n >= 0 && h.type == PS_RELOAD && n == 0) {
@@ -747,6 +808,35 @@ int ps_reload(struct conf *out, struct buf *errors)
 	return ps_pushed_conf(out) ? 0 : -EBADMSG;
 }
 
+int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, uint64_t *next,
+		   uint64_t *limit)
+{
+	struct ps_seq rq, rep;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
+	rq.spi = tc->spi_out;
+	rq.block = block;
+	rq.from = from;
+	r = hwm_fingerprint(tc, rq.fp);
+	if (!r)
+		r = ps_call(PS_SEQ_RESERVE, &rq, sizeof(rq), PS_SEQ_RESERVE, &rep, sizeof(rep),
+			    NULL);
+	wipe(&rq, sizeof(rq));
+	if (r < 0)
+		return r;
+	/* Whatever net asked, the parent's word bounds it: a grant is sane
+	 * or it is refused. */
+	if (rep.err < 0)
+		return rep.err;
+	if (rep.limit < (from ? from : rep.next) || (!from && !rep.next))
+		return -EBADMSG;
+	*next = rep.next;
+	*limit = rep.limit;
+	return 0;
+}
+
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out)
 {
@@ -841,6 +931,7 @@ int privsep_start(struct conf *conf, const char *conf_path, const char *sock_pat
 	}
 	p.conf_path = conf_path;
 	p.sock_path = sock_path;
+	snprintf(p.state_dir, sizeof(p.state_dir), "%s", conf->d.state_dir);
 	p.auth = fork();
 	if (p.auth < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));

@@ -47,6 +47,13 @@ int ps_addr_add(int ifindex, const struct prefix *p);
 /* An ike_psk_signer that asks the auth process. */
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out);
+/*
+ * Have the parent reserve sequence numbers for tc's manual outbound SA
+ * (hwm.h): from = 0 for a new SA, which starts at *next; else the SA's
+ * current limit.  *limit: the last number it may send.
+ */
+int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, uint64_t *next,
+		   uint64_t *limit) __attribute__((warn_unused_result));
 /* Have the parent re-read its file: 0 with *out filled, or errors. */
 int ps_reload(struct conf *out, struct buf *errors);
 /* A configuration the parent pushed (it got SIGHUP), if one is waiting. */

@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "platform/platform.h"
 #include "vtid/events.h"
+#include "vtid/hwm.h"
 #include "vtid/privsep.h"
 
 const char *tunnel_state_name(enum tunnel_state s)
@@ -168,14 +169,41 @@ void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
 	}
 }
 
+/*
+ * A manual SA half way through its reserved sequence numbers: have the
+ * parent write down the next block before this one runs out.  If it
+ * cannot, the SA stops at the end of its block (esp_encap drops, counted)
+ * and this tries again a second later.
+ */
+static void seq_refill(struct tunnel *t, struct sa *out, uint64_t now)
+{
+	uint64_t next, limit;
+	int r;
+
+	if (now < t->seq_retry_at)
+		return;
+	r = ps_seq_reserve(&t->conf, out->seq_limit, HWM_BLOCK, &next, &limit);
+	if (r < 0) {
+		t->seq_retry_at = now + 1000;
+		log_rl(&t->vif.rl, LOG_ERR, t->conf.name, "cannot reserve more sequence numbers "
+		       "for SA 0x%08x: %s; it stops at %llu", out->spi, strerror(-r),
+		       (unsigned long long)out->seq_limit);
+		return;
+	}
+	sa_seq_grant(out, 0, limit);
+}
+
 void tunnel_tick(struct tunnel *t)
 {
 	uint64_t now = now_ms();
 	unsigned k;
 
-	for (k = 0; k < VIF_MAX_IN; k++)
+	for (k = 0; k < VIF_MAX_IN; k++) {
 		if (t->draining[k] && now >= t->drain_until[k])
 			drain_free(t, k);
+		if (t->conf.mode == MODE_MANUAL && t->child[k].out && t->child[k].out->seq_want)
+			seq_refill(t, t->child[k].out, now);
+	}
 }
 
 void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
@@ -191,6 +219,8 @@ static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
 {
 	const struct tunnel_conf *c = &t->conf;
 	bool udp = c->encap == ENCAP_MODE_YES;
+	uint64_t next, limit;
+	int r;
 
 	*in = sa_new(c->spi_in, true, &c->esp[0], c->key_in, c->key_in_len, c->replay_window);
 	*out = sa_new(c->spi_out, false, &c->esp[0], c->key_out, c->key_out_len, 0);
@@ -199,6 +229,19 @@ static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
 		sa_free(*out);
 		return -ENOMEM;
 	}
+	/* Not one packet before its first sequence numbers are on disk. */
+	sa_seq_hold(*out);
+	r = ps_seq_reserve(c, 0, HWM_BLOCK, &next, &limit);
+	if (r < 0) {
+		sa_free(*in);
+		sa_free(*out);
+		*in = *out = NULL;
+		return r;
+	}
+	sa_seq_grant(*out, next, limit);
+	if (next > 1)
+		log_info(c->name, "key-out was used before: SA 0x%08x continues at sequence "
+			 "number %llu", c->spi_out, (unsigned long long)next);
 	/* Manual keying has no NAT detection: "auto" means raw ESP. */
 	(*out)->encap = udp ? ENCAP_UDP : ENCAP_RAW;
 	(*out)->local = c->local;
@@ -223,7 +266,12 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 		out = t->parked_out;
 		t->parked_in = t->parked_out = NULL;
 	} else if ((r = manual_sas(t, &in, &out)) < 0) {
-		snprintf(err, errlen, "cannot create SAs: %s", strerror(-r));
+		if (r == -ENOMEM)
+			snprintf(err, errlen, "cannot create SAs: %s", strerror(-r));
+		else
+			snprintf(err, errlen, "cannot reserve outbound sequence numbers in "
+				 "state-dir (%s): the SAs stay down rather than risk repeating a "
+				 "nonce", strerror(-r));
 		return r;
 	}
 	r = tunnel_child_install(t, in, out, true);

@@ -46,6 +46,7 @@ struct tunnel {
 	 * the same keys would restart at 1 and the peer would drop it all.
 	 */
 	struct sa *parked_in, *parked_out;
+	uint64_t seq_retry_at;		/* manual: next try to reserve sequence numbers */
 	struct tunnel *next;
 };
 
