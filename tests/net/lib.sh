@@ -80,12 +80,28 @@ link_ab() {
 # start_vtid NS CONF [extra args]: run vtid in NS; waits for its socket.
 start_vtid() { local ns="$1"; shift; start_vtid_as "$ns" "$ns" "$@"; }
 
+# vt_state_dir CONF DIR: give CONF's [daemon] section state-dir = DIR unless
+# it names one.  Manual tunnels keep sequence marks there (SPEC "Staying
+# up"); each test daemon has its own, never the shared /var/lib/vti.
+vt_state_dir() {
+	local conf="$1" dir="$2"
+	grep -q '^[[:space:]]*state-dir[[:space:]]*=' "$conf" && return 0
+	if grep -q '^[[:space:]]*\[daemon\]' "$conf"; then
+		sed -i "0,/^[[:space:]]*\[daemon\]/s||[daemon]\nstate-dir = $dir|" "$conf"
+	else
+		printf '[daemon]\nstate-dir = %s\n' "$dir" | cat - "$conf" > "$conf.new"
+		cat "$conf.new" > "$conf"
+		rm -f "$conf.new"
+	fi
+}
+
 # start_vtid_as KEY NS CONF [extra args]: a vtid in NS whose socket, log
 # and PID variable are named KEY (several daemons in one namespace).
 start_vtid_as() {
 	local key="$1" ns="$2" conf="$3"; shift 3
 	local sock="$VT_TMP/$key.sock" log="$VT_TMP/$key.log"
 	chmod 600 "$conf"
+	vt_state_dir "$conf" "$VT_TMP/$key.state"
 	ip netns exec "$VT_ID$ns" "$VTID" -c "$conf" -S "$sock" "$@" >>"$log" 2>&1 &
 	VT_PIDS+=("$!")
 	eval "PID_$key=$!"
