@@ -17,6 +17,7 @@
 
 #include "crypto/prf.h"
 #include "ike/keys.h"
+#include "vtid/hwm.h"
 #include "vtid/privsep.h"
 #include "test.h"
 
@@ -83,6 +84,48 @@ static void auth(const struct conf *c, const char *psk)
 	      "no PSK for an unknown tunnel");
 }
 
+/*
+ * Sequence numbers for manual SAs: granted only for a configured manual
+ * tunnel, its spi-out and its key, in bounded blocks, always upwards.
+ * The file's [tunnel pm0] is manual; pv0 is not.
+ */
+static void seq_reserve(const struct conf *c)
+{
+	const struct tunnel_conf *pm = conf_find(c, "pm0"), *pv = conf_find(c, "pv0");
+	struct tunnel_conf other;
+	uint64_t next = 0, limit = 0, next2 = 0, limit2 = 0;
+
+	CHECK(pm && pv, "pm0 and pv0 configured");
+	if (!pm || !pv)
+		return;
+	CHECK(ps_seq_reserve(pm, 0, HWM_BLOCK, &next, &limit) == 0 && next == 1 &&
+	      limit == HWM_BLOCK, "a new SA gets 1..2^20: %llu..%llu", (unsigned long long)next,
+	      (unsigned long long)limit);
+	CHECK(ps_seq_reserve(pm, limit, HWM_BLOCK, &next2, &limit2) == 0 &&
+	      limit2 == 2ULL * HWM_BLOCK, "half way, the next block: up to %llu",
+	      (unsigned long long)limit2);
+	CHECK(ps_seq_reserve(pm, 0, 10, &next, &limit) == 0 && next == limit2 + 1,
+	      "a re-created SA starts above both: %llu", (unsigned long long)next);
+	other = *pv;	/* the parent's pv0 has no keys, whatever net says */
+	memcpy(other.key_out, pm->key_out, sizeof(other.key_out));
+	other.key_out_len = pm->key_out_len;
+	other.spi_out = pm->spi_out;
+	CHECK(ps_seq_reserve(&other, 0, 10, &next, &limit) == -EPERM, "an IKE tunnel refused");
+	other = *pm;
+	strcpy(other.name, "nosuch");
+	CHECK(ps_seq_reserve(&other, 0, 10, &next, &limit) == -EPERM, "unknown tunnel refused");
+	other = *pm;
+	other.spi_out ^= 1;
+	CHECK(ps_seq_reserve(&other, 0, 10, &next, &limit) == -EPERM, "another spi-out refused");
+	other = *pm;
+	other.key_out[0] ^= 1;
+	CHECK(ps_seq_reserve(&other, 0, 10, &next, &limit) == -ESTALE,
+	      "a key-out the parent does not have refused");
+	CHECK(ps_seq_reserve(pm, 0, 0, &next, &limit) == -EINVAL, "an empty block refused");
+	CHECK(ps_seq_reserve(pm, 0, HWM_BLOCK_MAX + 1, &next, &limit) == -EINVAL,
+	      "a block over 2^24 refused");
+}
+
 int main(int argc, char **argv)
 {
 	struct conf c;
@@ -120,6 +163,7 @@ int main(int argc, char **argv)
 	CHECK(ps_addr_add(ifindex, &p) == -EPERM, "unconfigured address refused");
 	bad_messages(ifindex);
 	auth(&c, argv[2]);
+	seq_reserve(&c);
 	if (fd >= 0)
 		close(fd);
 	conf_free(&c);
