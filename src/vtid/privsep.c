@@ -677,11 +677,13 @@ static struct {
 	bool pushed;		/* rx holds a whole configuration */
 } ps = { .parent_fd = -1, .auth_fd = -1 };
 
-/* Messages from the parent that are not the reply: configurations. */
-static void take_push(const struct ps_hdr *h, const void *p, size_t len)
+/* Messages from the parent that are not the reply: configurations.  The
+ * receive buffer is wiped after: a tunnel's manual keys passed through. */
+static void take_push(const struct ps_hdr *h, void *p, size_t len)
 {
 	int r = conf_rx_feed(&ps.rx, h, p, len);
 
+	wipe(p, len);
 	if (r < 0)
 		conf_rx_reset(&ps.rx);
 	ps.pushed = r > 0;
