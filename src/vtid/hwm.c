@@ -48,25 +48,29 @@ static uint64_t seq_space(const struct tunnel_conf *t)
 	return t->esp[0].esn ? UINT64_MAX - 1 : UINT32_MAX;
 }
 
+static int dir_error(const char *what, const char *dir, char *why, size_t whylen)
+{
+	int e = errno;
+
+	snprintf(why, whylen, "cannot %s state-dir %s: %s", what, dir, strerror(e));
+	return -e;
+}
+
 static int open_dir(const char *dir, char *why, size_t whylen)
 {
-	int fd;
+	int fd, r;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(why, whylen, "cannot create state-dir %s: %s", dir, strerror(errno));
-		return -errno;
-	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return dir_error("create", dir, why, whylen);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot open state-dir %s: %s", dir, strerror(errno));
-		return -errno;
-	}
+	if (fd < 0)
+		return dir_error("open", dir, why, whylen);
 	/* Two daemons sharing a directory and a key must not both read the
 	 * same mark and hand out the same block. */
 	if (flock(fd, LOCK_EX) < 0) {
-		snprintf(why, whylen, "cannot lock state-dir %s: %s", dir, strerror(errno));
+		r = dir_error("lock", dir, why, whylen);
 		close(fd);
-		return -errno;
+		return r;
 	}
 	return fd;
 }

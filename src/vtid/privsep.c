@@ -430,15 +430,18 @@ static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
 		r = ct_equal(fp, rq->fp, sizeof(fp)) ? 0 : -ESTALE;
 	if (!r && (rq->block == 0 || rq->block > HWM_BLOCK_MAX))
 		r = -EINVAL;
-	if (!r)
-		r = hwm_reserve(p->state_dir, t, rq->from, rq->block, &rq->next, &rq->limit, why,
-				sizeof(why));
-	if (r == -EPERM || r == -EINVAL)
+	if (r == -EPERM || r == -EINVAL) {
 		log_warn(NULL, "privsep: refused sequence numbers for '%s': not a manual tunnel "
 			 "with that spi-out, or a bad block", rq->name);
-	else if (r && r != -ESTALE)
-		log_rl(&rl, LOG_ERR, rq->name, "no sequence numbers reserved, nothing is sent: %s",
-		       why[0] ? why : strerror(-r));
+	} else if (!r) {
+		/* -ESTALE is no news: a reload replaced the key, and the
+		 * SA that asked is about to go. */
+		r = hwm_reserve(p->state_dir, t, rq->from, rq->block, &rq->next, &rq->limit, why,
+				sizeof(why));
+		if (r)
+			log_rl(&rl, LOG_ERR, rq->name, "no sequence numbers reserved, nothing is "
+			       "sent: %s", why[0] ? why : strerror(-r));
+	}
 	rq->err = r;
 	if (r)
 		rq->next = rq->limit = 0;

@@ -268,6 +268,9 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 	} else if ((r = manual_sas(t, &in, &out)) < 0) {
 		if (r == -ENOMEM)
 			snprintf(err, errlen, "cannot create SAs: %s", strerror(-r));
+		else if (r == -ENOSPC)
+			snprintf(err, errlen, "key-out has sent every sequence number it may: "
+				 "change key-out (and the peer's key-in)");
 		else
 			snprintf(err, errlen, "cannot reserve outbound sequence numbers in "
 				 "state-dir (%s): the SAs stay down rather than risk repeating a "
