@@ -205,3 +205,33 @@ set -e
 grep -q "state-dir" <<<"$out" || fail "exit 3 without naming state-dir: $out"
 pass "read-only state-dir at start-up: exit 3"
 chmod 0700 "$VT_TMP/a.state"
+
+# The end of the 32-bit space: a key whose mark (as an operator would
+# find it in state-dir) is 5 short of 2^32 sends those 5, then stops,
+# never wrapping to 0; restarted, vtid refuses the key (exit 3).
+command -v openssl >/dev/null || fail "openssl is not installed (apt-get install openssl)"
+KX=$(key 20 nearly-used)
+fp=$(printf 'vti manual SA sequence high-water mark' |
+	openssl dgst -sha256 -mac HMAC -macopt "hexkey:${KX#0x}" | awk '{ print $NF }')
+printf 'fingerprint %s\nnext 4294967291\n' "$fp" > "$VT_TMP/a.state/${fp:0:32}.hwm"
+conf_a "$KX"; conf_b "$KX"
+vtictl b reload >/dev/null
+mark
+KEYSTART=$SEEN
+start_vtid a "$VT_TMP/a.conf"
+wait_until 5 has_carrier a sti0 || fail "no carrier with the nearly used key"
+in_ns a ping -c 8 -i 0.2 -W 1 -q 10.9.0.2 >/dev/null 2>&1 || true
+phase "the last numbers"
+[ "$FIRST" = 4294967291 ] || fail "the key's mark was not honoured: first number $FIRST"
+[ "$LAST" = 4294967295 ] && [ "$(wc -l <<<"$NEW")" = 5 ] ||
+	fail "want exactly 4294967291..4294967295 on the wire, got $(tr '\n' ' ' <<<"$NEW")"
+grep -q "has used every sequence number" "$VT_TMP/a.log" || fail "exhaustion not logged"
+accepted "the last numbers" 0
+stop_vtid a
+rm -f "$VT_TMP/a.sock"
+set +e
+out=$(in_ns a timeout 20 "$VTID" -c "$VT_TMP/a.conf" -S "$VT_TMP/a.sock" 2>&1); rc=$?
+set -e
+[ "$rc" = 3 ] && grep -q "change key-out" <<<"$out" ||
+	fail "a used-up key at start: exit $rc, want 3 and 'change key-out': $out"
+pass "the end of the 32-bit space: 4294967291..4294967295 sent, then nothing (no wrap); restart refused (exit 3)"
