@@ -171,6 +171,17 @@ static void daemon_reload(struct daemon *d)
 	daemon_apply(d, &nc);
 }
 
+/* Sequence numbers the parent wrote down for manual SAs (privsep.h). */
+static void take_seq_answers(struct daemon *d)
+{
+	struct ps_seq_answer a;
+	struct tunnel *t;
+
+	while (ps_seq_answer(&a))
+		if ((t = find_tunnel(d, a.name, NULL)))
+			tunnel_seq_answer(t, a.spi, a.from, a.limit, a.err);
+}
+
 /* The parent got SIGHUP and sent the configuration it read. */
 static void on_parent(void *arg)
 {
@@ -179,6 +190,7 @@ static void on_parent(void *arg)
 
 	if (ps_pushed_conf(&nc))
 		daemon_apply(d, &nc);
+	take_seq_answers(d);
 }
 
 /* ---- control socket ---- */
@@ -445,6 +457,8 @@ static void on_tick(void *arg)
 	struct tunnel *t;
 
 	ike_tick(d->ike);
+	/* Answers a synchronous request read past wake nobody: take them. */
+	take_seq_answers(d);
 	for (t = d->tunnels; t; t = t->next)
 		tunnel_tick(t);
 	ctlsrv_tick(d->ctl);

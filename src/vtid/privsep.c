@@ -673,18 +673,32 @@ static void __attribute__((noreturn)) auth_run(int net_fd, int parent_fd, struct
 
 /* ---- the net process's side ---- */
 
+#define PS_SEQ_QUEUE 64
+
 static struct {
 	bool active;
 	int parent_fd, auth_fd;
 	struct conf_rx rx;
 	bool pushed;		/* rx holds a whole configuration */
+	/* Answers to ps_seq_ask, waiting for ps_seq_answer. */
+	struct ps_seq seq[PS_SEQ_QUEUE];
+	unsigned n_seq;
 } ps = { .parent_fd = -1, .auth_fd = -1 };
 
-/* Messages from the parent that are not the reply: configurations.  The
- * receive buffer is wiped after: a tunnel's manual keys passed through. */
+/* Messages from the parent that are not the reply: configurations, and
+ * answers to ps_seq_ask.  The receive buffer is wiped after: a tunnel's
+ * manual keys passed through. */
 static void take_push(const struct ps_hdr *h, void *p, size_t len)
 {
-	int r = conf_rx_feed(&ps.rx, h, p, len);
+	int r;
+
+	if (h->type == PS_SEQ_RESERVE) {
+		/* A full queue loses the answer; the SA asks again later. */
+		if (len == sizeof(struct ps_seq) && ps.n_seq < PS_SEQ_QUEUE)
+			memcpy(&ps.seq[ps.n_seq++], p, len);
+		return;
+	}
+	r = conf_rx_feed(&ps.rx, h, p, len);
 
 	wipe(p, len);
 	if (r < 0)
@@ -813,10 +827,9 @@ int ps_reload(struct conf *out, struct buf *errors)
 	return ps_pushed_conf(out) ? 0 : -EBADMSG;
 }
 
-int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, uint64_t *next,
-		   uint64_t *limit)
+static int seq_send(const struct tunnel_conf *tc, uint64_t from, uint32_t block)
 {
-	struct ps_seq rq, rep;
+	struct ps_seq rq;
 	int r;
 
 	memset(&rq, 0, sizeof(rq));
@@ -826,20 +839,74 @@ int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, 
 	rq.from = from;
 	r = hwm_fingerprint(tc, rq.fp);
 	if (!r)
-		r = ps_call(PS_SEQ_RESERVE, &rq, sizeof(rq), PS_SEQ_RESERVE, &rep, sizeof(rep),
-			    NULL);
+		r = ps_send(ps.parent_fd, PS_SEQ_RESERVE, &rq, sizeof(rq), NULL, 0, -1);
 	wipe(&rq, sizeof(rq));
+	return r;
+}
+
+/* A grant is sane or it is refused: the SA relies on it. */
+static int seq_check_grant(const struct ps_seq *rep)
+{
+	if (rep->err < 0)
+		return rep->err;
+	if (rep->limit < (rep->from ? rep->from : rep->next) || (!rep->from && !rep->next))
+		return -EBADMSG;
+	return 0;
+}
+
+int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, uint64_t *next,
+		   uint64_t *limit)
+{
+	static uint8_t buf[sizeof(struct tunnel_conf) + sizeof(struct ps_status)];
+	struct ps_seq rep;
+	struct ps_hdr h;
+	ssize_t n;
+	int r;
+
+	r = seq_send(tc, from, block);
+	/* The parent answers in order: answers to earlier ps_seq_ask calls
+	 * come first and are queued. */
+	for (;;) {
+		if (r < 0)
+			return r;
+		n = ps_recv(ps.parent_fd, &h, buf, sizeof(buf), NULL);
+		if (n < 0)
+			return (int)n;
+		if (h.type == PS_SEQ_RESERVE && (size_t)n == sizeof(rep)) {
+			memcpy(&rep, buf, sizeof(rep));
+			if (rep.from == from && !strncmp(rep.name, tc->name, sizeof(rep.name)))
+				break;
+		}
+		take_push(&h, buf, (size_t)n);
+	}
+	r = seq_check_grant(&rep);
 	if (r < 0)
 		return r;
-	/* Whatever net asked, the parent's word bounds it: a grant is sane
-	 * or it is refused. */
-	if (rep.err < 0)
-		return rep.err;
-	if (rep.limit < (from ? from : rep.next) || (!from && !rep.next))
-		return -EBADMSG;
 	*next = rep.next;
 	*limit = rep.limit;
 	return 0;
+}
+
+int ps_seq_ask(const struct tunnel_conf *tc, uint64_t from, uint32_t block)
+{
+	return from ? seq_send(tc, from, block) : -EINVAL;
+}
+
+bool ps_seq_answer(struct ps_seq_answer *a)
+{
+	struct ps_seq rep;
+
+	if (!ps.n_seq)
+		return false;
+	rep = ps.seq[0];
+	memmove(&ps.seq[0], &ps.seq[1], --ps.n_seq * sizeof(ps.seq[0]));
+	memset(a, 0, sizeof(*a));
+	memcpy(a->name, rep.name, sizeof(a->name) - 1);
+	a->spi = rep.spi;
+	a->from = rep.from;
+	a->limit = rep.limit;
+	a->err = seq_check_grant(&rep);
+	return true;
 }
 
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,

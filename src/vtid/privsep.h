@@ -54,6 +54,20 @@ int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
  */
 int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, uint64_t *next,
 		   uint64_t *limit) __attribute__((warn_unused_result));
+/*
+ * The same for an SA that holds numbers up to from (!= 0), without
+ * waiting: the parent's fsync must not stall the datapath.  The answer
+ * comes back through ps_seq_answer (after on_parent or a tick).
+ */
+int ps_seq_ask(const struct tunnel_conf *tc, uint64_t from, uint32_t block)
+	__attribute__((warn_unused_result));
+struct ps_seq_answer {
+	char name[16];
+	uint32_t spi;
+	uint64_t from, limit;	/* the SA may now send up to limit */
+	int err;
+};
+bool ps_seq_answer(struct ps_seq_answer *a);
 /* Have the parent re-read its file: 0 with *out filled, or errors. */
 int ps_reload(struct conf *out, struct buf *errors);
 /* A configuration the parent pushed (it got SIGHUP), if one is waiting. */

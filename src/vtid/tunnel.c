@@ -171,26 +171,45 @@ void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
 
 /*
  * A manual SA half way through its reserved sequence numbers: have the
- * parent write down the next block before this one runs out.  If it
- * cannot, the SA stops at the end of its block (esp_encap drops, counted)
- * and this tries again a second later.
+ * parent write down the next block before this one runs out, without
+ * waiting for its fsync (tunnel_seq_answer takes the answer).  Until the
+ * answer the SA stops at the end of its block (esp_encap drops, counted);
+ * an answer that is lost is asked for again after a few seconds.
  */
 static void seq_refill(struct tunnel *t, struct sa *out, uint64_t now)
 {
-	uint64_t next, limit;
 	int r;
 
 	if (now < t->seq_retry_at)
 		return;
-	r = ps_seq_reserve(&t->conf, out->seq_limit, HWM_BLOCK, &next, &limit);
-	if (r < 0) {
-		t->seq_retry_at = now + 1000;
-		log_rl(&t->vif.rl, LOG_ERR, t->conf.name, "cannot reserve more sequence numbers "
-		       "for SA 0x%08x: %s; it stops at %llu", out->spi, strerror(-r),
-		       (unsigned long long)out->seq_limit);
-		return;
+	r = ps_seq_ask(&t->conf, out->seq_limit, HWM_BLOCK);
+	t->seq_retry_at = now + (r < 0 ? 1000 : 5000);
+	if (r < 0)
+		log_rl(&t->vif.rl, LOG_ERR, t->conf.name, "cannot ask for more sequence numbers "
+		       "for SA 0x%08x: %s", out->spi, strerror(-r));
+}
+
+void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t limit, int err)
+{
+	struct sa *out;
+	unsigned k;
+
+	for (k = 0; k < VIF_MAX_IN; k++) {
+		out = t->child[k].out;
+		/* Only for the block it asked about: an SA re-created since
+		 * then has its own numbers. */
+		if (!out || out->spi != spi || out->seq_limit != from)
+			continue;
+		if (err) {
+			t->seq_retry_at = now_ms() + 1000;
+			log_rl(&t->vif.rl, LOG_ERR, t->conf.name, "cannot reserve more sequence "
+			       "numbers for SA 0x%08x: %s; it stops at %llu", spi, strerror(-err),
+			       (unsigned long long)from);
+			continue;
+		}
+		sa_seq_grant(out, 0, limit);
+		t->seq_retry_at = 0;
 	}
-	sa_seq_grant(out, 0, limit);
 }
 
 void tunnel_tick(struct tunnel *t)

@@ -87,7 +87,10 @@ void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
 void tunnel_closing(struct tunnel *t, const char *why, bool dead);
 /* The tunnel's IKE SA was replaced by a rekey. */
 void tunnel_ike_rekeyed(struct tunnel *t);
-/* Timers: forget drained inbound SAs. */
+/* Timers: forget drained inbound SAs; ask for manual SAs' next sequence
+ * numbers half way through a block. */
 void tunnel_tick(struct tunnel *t);
+/* The parent's answer to that (ps_seq_answer): err, or up to limit. */
+void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t limit, int err);
 
 #endif
