@@ -655,7 +655,7 @@ static void t_cookie_secrets(void)
 {
 	uint8_t zero[32] = { 0 }, msg[4096], cookie[33], spi[8];
 	struct ike_msg m;
-	const struct ike_pl *nonce;
+	const struct ike_pl *nonce = NULL;
 	struct addr src;
 	uint16_t port;
 	struct chunk parts[3];
@@ -672,6 +672,10 @@ static void t_cookie_secrets(void)
 	memcpy(msg, queue[0].data, len);
 	qlen = 0;
 	CHECK(!ike_msg_parse(msg, len, &m) && (nonce = ike_find(&m, PL_NONCE, 0)), "parsed");
+	if (!nonce) {
+		teardown();
+		return;
+	}
 	addr_from_sockaddr(&nodes[0].addr, &src, &port);
 	be64_put(spi, m.h.spi_i);
 	parts[0] = (struct chunk){ nonce->body, nonce->len };
