@@ -1,0 +1,325 @@
+/*
+ * fuzz_ikes.c - stateful libFuzzer target for the IKE engine.  For every
+ * input, two engines (tests/inmem.h: node 0 initiates, node 1 responds)
+ * are driven in memory into one protocol state, the input is delivered
+ * to one of them as a datagram, the timers run, and everything is freed.
+ * This reaches what an engine with no SAs never does: the lookup of a
+ * live SA, the SK payload of each exchange, and the exchange handlers
+ * (auth.c, child.c, info.c) behind the integrity check.
+ *
+ * Byte 0: state (bits 0-2, see build()), target node (bit 3), delivered
+ * on the NAT-T port (bit 4), mode (bits 5-6), unused (bit 7).
+ * Byte 1: IKE suite (bits 0-1), what runs afterwards (bits 2-3: only the
+ * target's timer, one round of the network, +1.1 s, +70 s), which of the
+ * target's IKE SAs (bit 4), exchange for mode 2 (bits 5-6: IKE_AUTH,
+ * CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT), flip the response flag
+ * (bit 7).
+ * Modes: 0 the rest is a datagram; 1 byte 2 picks the message ID (exact,
+ * +1, -1, 0), the rest is a datagram whose SPIs and message ID are
+ * patched to the SA's; 2 the same message ID byte, byte 3 is the first
+ * inner payload type and the rest an inner payload chain, sealed into an
+ * SK payload with the SA's own keys, so the receiver decrypts it; 3 byte
+ * 2 picks a message captured while the state was built (sent to the
+ * target), the rest are edits (offset 2 bytes, xor 1 byte; xor 0
+ * truncates there).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inmem.h"
+#include "crypto/cipher.h"
+#include "ike/sk.h"
+#include "lib/cursor.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum { S_INIT_SENT, S_AUTH_SENT, S_HALF_OPEN, S_UP, S_REKEY_CHILD, S_REKEY_IKE, S_DELETING,
+       S_COOKIE };
+
+static const char *const suites[4] = {
+	"psk = fuzz-secret\nike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16\n",
+	"psk = fuzz-secret\nike = aes128-sha256-x25519\nesp = aes128-sha256-x25519\n",
+	"psk = fuzz-secret\nike = chacha20poly1305-prfsha256-x25519\nesp = chacha20poly1305-esn\n",
+	"psk = fuzz-secret\nike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\n",
+};
+
+/* Messages sent while the state was built: the material of mode 3. */
+#define CAPS 16
+static struct pkt caps[CAPS];
+static unsigned ncaps;
+
+static void tap(const struct pkt *p)
+{
+	if (ncaps < CAPS)
+		caps[ncaps++] = *p;
+}
+
+/* Deterministic randomness (SPIs, nonces, IVs), restarted per input, so
+ * that an input replays the same way; DH key pairs stay OpenSSL's. */
+static uint64_t rng;
+
+static int fuzz_rand(uint8_t *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		out[i] = (uint8_t)(z ^ (z >> 31));
+	}
+	return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	clock_set_source(fake_clock);
+	rand_set_source(fuzz_rand);
+	log_set_level(LOG_ERR);
+	inmem_tap = tap;
+	return 0;
+}
+
+/* Drive the pair into a state; side is the node the input goes to, and
+ * the one that starts a rekey or a DELETE.  What the peer answered to
+ * the last step is left queued (and captured), not delivered. */
+static void build(unsigned state, int side)
+{
+	switch (state) {
+	case S_COOKIE:
+		ike_set_cookie_threshold(nodes[0].ike, 0);
+		ike_set_cookie_threshold(nodes[1].ike, 0);
+		ike_tick(nodes[0].ike);
+		deliver(0);	/* COOKIE demanded */
+		deliver(0);	/* IKE_SA_INIT again, with it */
+		deliver(0);	/* answered: node 1 half-open */
+		break;
+	case S_INIT_SENT:
+		ike_tick(nodes[0].ike);
+		deliver(0);	/* node 1 answered; node 0 still waits */
+		break;
+	case S_AUTH_SENT:
+		ike_tick(nodes[0].ike);
+		deliver(0);
+		deliver(0);
+		deliver(0);	/* node 1 is up, its IKE_AUTH response held */
+		break;
+	case S_HALF_OPEN:
+		ike_tick(nodes[0].ike);
+		deliver(0);
+		deliver(0);	/* node 0's IKE_AUTH request held */
+		break;
+	default:
+		settle();
+		if (state == S_REKEY_CHILD || state == S_REKEY_IKE)
+			(void)ike_tunnel_rekey(nodes[side].ike, nodes[side].t, state == S_REKEY_IKE);
+		else if (state == S_DELETING)
+			ike_tunnel_down(nodes[side].ike, nodes[side].t);
+		if (qlen)
+			deliver(0);
+		break;
+	}
+}
+
+static struct ike_sa *pick_sa(int side, bool last)
+{
+	struct ike_sa *sa, *found = NULL;
+
+	for (sa = nodes[side].ike->sas; sa; sa = sa->next) {
+		if (sa->state == IKE_S_DEAD)
+			continue;
+		found = sa;
+		if (!last)
+			break;
+	}
+	return found;
+}
+
+static uint32_t msgid_for(const struct ike_sa *sa, bool response, uint8_t how)
+{
+	uint32_t id = response ? sa->next_req - 1 : sa->peer_req;
+
+	switch (how & 3) {
+	case 1: return id + 1;
+	case 2: return id - 1;
+	case 3: return 0;
+	default: return id;
+	}
+}
+
+/* The SK context the target's peer would seal with: from the target's
+ * keys with the roles swapped, or the peer's own while the target has
+ * none yet (node 0 waiting for IKE_SA_INIT: the answer may still carry
+ * an SK payload).  *owned: the caller frees it. */
+static struct ike_sk *peer_sk(const struct ike_sa *sa, int side, bool *owned)
+{
+	struct ike_sa *p;
+
+	*owned = false;
+	if (sa->sk) {
+		*owned = true;
+		return ike_sk_new(&sa->keys, !sa->initiator);
+	}
+	for (p = nodes[1 - side].ike->sas; p; p = p->next)
+		if (p->sk && p->spi_i == sa->spi_i && p->state != IKE_S_DEAD)
+			return p->sk;
+	return NULL;
+}
+
+static void feed(int side, const uint8_t *msg, size_t len, bool natt)
+{
+	struct sockaddr_storage from = nodes[1 - side].addr;
+
+	if (natt)
+		((struct sockaddr_in *)&from)->sin_port = htons(4500);
+	ike_input(nodes[side].ike, msg, len, &from, natt);
+}
+
+/* Mode 1: the fuzzer's header, with the live SA's SPIs and message ID. */
+static void patched(int side, struct ike_sa *sa, const uint8_t *d, size_t len, bool natt)
+{
+	uint8_t *copy;
+
+	if (len < 1)
+		return;
+	copy = malloc(len - 1 ? len - 1 : 1);
+	if (!copy)
+		return;
+	memcpy(copy, d + 1, len - 1);
+	if (len - 1 >= 28 && sa) {
+		be64_put(copy, sa->spi_i);
+		be64_put(copy + 8, sa->spi_r);
+		be32_put(copy + 20, msgid_for(sa, copy[19] & IKE_FLAG_RESPONSE, d[0]));
+	}
+	feed(side, copy, len - 1, natt);
+	free(copy);
+}
+
+/* Mode 2: SK { fuzzed inner chain } in a header the SA accepts. */
+static void sealed(int side, struct ike_sa *sa, uint8_t b1, const uint8_t *d, size_t len,
+		   bool natt)
+{
+	static const uint8_t exch[4] = { IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT };
+	struct ike_hdr h = { 0 };
+	struct ike_sk *sk;
+	struct ike_wr w;
+	struct buf b;
+	bool owned, response;
+
+	if (!sa || len < 2)
+		return;
+	sk = peer_sk(sa, side, &owned);
+	if (!sk)
+		return;
+	response = sa->req_pending ^ (b1 >> 7);
+	h.spi_i = sa->spi_i;
+	h.spi_r = sa->spi_r;
+	h.exchange = exch[(b1 >> 5) & 3];
+	h.flags = (sa->initiator ? 0 : IKE_FLAG_INITIATOR) | (response ? IKE_FLAG_RESPONSE : 0);
+	h.msgid = msgid_for(sa, response, d[0]);
+	buf_init(&b);
+	ikew_header(&w, &b, &h);
+	if (!ike_sk_seal(sk, &w, d[1], d + 2, len - 2) && !b.bad)
+		feed(side, b.data, b.len, natt);
+	buf_free(&b);
+	if (owned)
+		ike_sk_free(sk);
+}
+
+/* Mode 3: a real message of this exchange, edited. */
+static void replayed(int side, const uint8_t *d, size_t len, bool natt)
+{
+	unsigned i, n = 0, want;
+	struct pkt *p = NULL;
+	uint8_t *copy;
+	size_t mlen;
+
+	if (len < 1)
+		return;
+	for (i = 0; i < ncaps; i++)
+		n += caps[i].to == side;
+	if (!n)
+		return;
+	want = d[0] % n;
+	for (i = 0; i < ncaps && !p; i++)
+		if (caps[i].to == side && want-- == 0)
+			p = &caps[i];
+	mlen = p->len;
+	copy = malloc(mlen);
+	if (!copy)
+		return;
+	memcpy(copy, p->data, mlen);
+	for (d++, len--; len >= 3 && mlen; d += 3, len -= 3) {
+		size_t off = be16_get(d) % mlen;
+
+		if (d[2] == 0)
+			mlen = off;
+		else
+			copy[off] ^= d[2];
+	}
+	feed(side, copy, mlen, natt);
+	free(copy);
+}
+
+static void after(unsigned how)
+{
+	unsigned i, steps = how == 2 ? 11 : 70;
+
+	switch (how) {
+	case 0:
+		break;
+	case 1:
+		for (i = 0; i < 3 && qlen; i++) {
+			ike_tick(nodes[0].ike);
+			ike_tick(nodes[1].ike);
+			while (qlen)
+				deliver(0);
+		}
+		break;
+	default:
+		/* Retransmissions, give-ups, half-open expiry, DPD. */
+		for (i = 0; i < steps; i++) {
+			fake_now += how == 2 ? 100 : 1000;
+			ike_tick(nodes[0].ike);
+			ike_tick(nodes[1].ike);
+			qlen = 0;
+		}
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned state, mode;
+	struct ike_sa *sa;
+	bool natt;
+	int side;
+
+	if (size < 2 || size > 8192)
+		return 0;
+	state = data[0] & 7;
+	side = (data[0] >> 3) & 1;
+	natt = (data[0] >> 4) & 1;
+	mode = (data[0] >> 5) & 3;
+	fake_now = 1000000;
+	rng = 0;
+	ncaps = 0;
+	setup(suites[data[1] & 3], suites[data[1] & 3]);
+	build(state, side);
+	sa = pick_sa(side, (data[1] >> 4) & 1);
+	switch (mode) {
+	case 0: feed(side, data + 2, size - 2, natt); break;
+	case 1: patched(side, sa, data + 2, size - 2, natt); break;
+	case 2: sealed(side, sa, data[1], data + 2, size - 2, natt); break;
+	case 3: replayed(side, data + 2, size - 2, natt); break;
+	}
+	ike_tick(nodes[side].ike);
+	after((data[1] >> 2) & 3);
+	teardown();
+	return 0;
+}
