@@ -378,6 +378,11 @@ static void on_tun(void *arg)
 	txq_send(&q);
 }
 
+void dp_output_tun(struct vif *v)
+{
+	on_tun(v);
+}
+
 /* RFC 3948 §2.2, §2.3 demultiplexing on the NAT-T port. */
 void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
 		  const struct sockaddr_storage *from)

@@ -59,6 +59,9 @@ void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
 		  const struct sockaddr_storage *from);
 /* A packet from the raw IPv4 ESP socket, IPv4 header first. */
 void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len);
+/* Read and send a burst from v's TUN descriptor, as when it is readable
+ * (the daemon's event loop does this; tests and fuzzers call it). */
+void dp_output_tun(struct vif *v);
 /* Hand over what the dp_input_* calls left coalescing: after a burst. */
 void dp_rx_flush(struct datapath *dp);
 
