@@ -12,16 +12,32 @@
  * metadata, then the packet) and coalesces the segments again, 6 feeds a
  * length-prefixed list of inner packets to receive coalescing; both check
  * that every packet put in comes out exactly once.
+ *
+ * Modes 7-9 use "lanes": inbound SAs of several suites (GCM, ChaCha20,
+ * CBC+HMAC, with and without ESN, raw and in UDP), each on its own
+ * interface whose TUN is a socketpair, plus a lane whose SAs were
+ * negotiated by two in-memory IKE engines (tests/inmem.h).  Byte 1 picks
+ * the lane, byte 2 the delivery (bits 0-1: raw ESP, UDP, raw IPv4 with
+ * its header; bit 2: fix the inner IP length fields; bit 3: inner IPv6;
+ * bit 4: deliver twice).  7: the rest is an ESP packet whose SPI is set
+ * to the lane's.  8: the rest is an inner packet, encapsulated with the
+ * lane's keys, so the inner checks, coalescing and the TUN write run.
+ * 9: the rest is what the lane's TUN device gives (a virtio-net header
+ * first where it offloads): TSO cut, selectors, ESP encapsulation.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "crypto/cipher.h"
 #include "esp/datapath.h"
 #include "esp/esp.h"
 #include "esp/offload.h"
 #include "esp/sadb.h"
+#include "inmem.h"
 #include "lib/cursor.h"
 
 #define SPI_GCM 0x100
@@ -33,7 +49,7 @@ static struct vif vif;
 static struct sa *out_gcm, *in_gcm;
 static struct sa *rt_out, *rt_in;	/* a private pair for mode 4 */
 static struct aead *sealer;
-static const uint8_t key[96] = { 0x42, 0x13, 0x37 };
+static const uint8_t key[128] = { 0x42, 0x13, 0x37 };
 
 static struct sa *mk(const char *name, uint32_t spi, bool in)
 {
@@ -45,7 +61,200 @@ static struct sa *mk(const char *name, uint32_t spi, bool in)
 	return sa_new(spi, in, &s, key, esp_suite_keymat_len(&s), 128);
 }
 
-static void setup(void)
+/* An inbound SA to aim at, the outbound twin that seals for it, and the
+ * interface (TUN: a socketpair, tun[1] the "kernel" end) it delivers to. */
+struct lane {
+	struct datapath *dp;
+	struct vif *vif;
+	struct sa *in, *twin;
+	int tun[2];
+};
+
+#define LANES 8
+static struct lane lanes[LANES];
+static unsigned nlanes;
+static struct vif mvif[LANES];
+
+static const struct {
+	const char *suite;
+	bool udp, offload;
+	unsigned mss;
+} manual[] = {
+	{ "aes128gcm16", false, true, 0 },
+	{ "aes256gcm16-esn", true, false, 1360 },
+	{ "chacha20poly1305", true, true, 0 },
+	{ "chacha20poly1305-esn", false, false, 0 },
+	{ "aes256-sha256", false, true, 1400 },
+	{ "aes128-sha512-esn", true, false, 0 },
+	{ "aes256-sha384", true, true, 0 },
+};
+
+static void lane_tun(struct lane *l)
+{
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, l->tun) < 0 ||
+	    fcntl(l->tun[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(l->tun[1], F_SETFL, O_NONBLOCK) < 0)
+		abort();
+	l->vif->tun_fd = l->tun[0];
+}
+
+static void manual_lanes(void)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(manual) / sizeof(manual[0]); i++) {
+		struct lane *l = &lanes[nlanes++];
+		struct vif *v = &mvif[i];
+		struct sa *out;
+
+		snprintf(v->name, sizeof(v->name), "m%u", i);
+		v->offload = manual[i].offload;
+		v->mss_mtu = manual[i].mss;
+		prefix_parse("0.0.0.0/0", &v->local_ts[0]);
+		prefix_parse("::/0", &v->local_ts[1]);
+		prefix_parse(i & 1 ? "10.0.0.0/8" : "0.0.0.0/0", &v->remote_ts[0]);
+		prefix_parse(i & 1 ? "fd00::/8" : "::/0", &v->remote_ts[1]);
+		v->n_local_ts = v->n_remote_ts = 2;
+		l->dp = dp;
+		l->vif = v;
+		lane_tun(l);
+		if (dp_add_vif(dp, v))
+			abort();
+		l->in = mk(manual[i].suite, 0x1000 + i, true);
+		l->twin = mk(manual[i].suite, 0x1000 + i, false);
+		out = mk(manual[i].suite, 0x2000 + i, false);
+		out->encap = manual[i].udp ? ENCAP_UDP : ENCAP_RAW;
+		sockaddr_set(&out->peer, "192.0.2.2", manual[i].udp ? 4500 : 0);
+		if (sadb_add_in(dp_sadb(dp), v, l->in))
+			abort();
+		sadb_set_out(v, out);
+	}
+}
+
+/* Node 1's Child SA, negotiated by IKE_AUTH with node 0 (whose outbound
+ * SA seals for it). */
+static void negotiated_lane(void)
+{
+	struct lane *l = &lanes[nlanes++];
+
+	log_set_level(LOG_ERR);
+	setup("psk = fuzz-secret\nesp = aes256gcm16-esn\n",
+	      "psk = fuzz-secret\nesp = aes256gcm16-esn\n");
+	settle();
+	if (!nodes[0].t->vif.out)
+		abort();
+	l->dp = nodes[1].dp;
+	l->vif = &nodes[1].t->vif;
+	l->twin = nodes[0].t->vif.out;
+	l->in = sadb_lookup(dp_sadb(l->dp), l->twin->spi);
+	if (!l->in)
+		abort();
+	lane_tun(l);
+}
+
+static void drain(const struct lane *l)
+{
+	uint8_t junk[256];
+
+	while (recv(l->tun[1], junk, sizeof(junk), MSG_TRUNC) >= 0)
+		;
+}
+
+/* Bytes 1 and 2, then the packet, for modes 7 and 8. */
+static void deliver_to(struct lane *l, uint8_t how, uint8_t *pkt, size_t len)
+{
+	struct sockaddr_storage from;
+	uint8_t *ip;
+	int n;
+
+	sockaddr_set(&from, "192.0.2.2", 4500);
+	for (n = how & 16 ? 2 : 1; n > 0; n--) {
+		switch (how & 3) {
+		case 1:
+			dp_input_udp(l->dp, pkt, len, &from);
+			break;
+		case 2:
+			ip = malloc(20 + len);
+			if (!ip)
+				return;
+			memset(ip, 0, 20);
+			ip[0] = 0x45;
+			be16_put(ip + 2, (uint16_t)(20 + len));
+			ip[9] = 50;
+			memcpy(ip + 20, pkt, len);
+			dp_input_ip4(l->dp, ip, 20 + len);
+			free(ip);
+			break;
+		default:
+			dp_input_esp(l->dp, pkt, len);
+			break;
+		}
+	}
+	dp_rx_flush(l->dp);
+}
+
+/* Mode 7: any ESP packet, with a live SPI. */
+static void patched(const uint8_t *d, size_t len)
+{
+	struct lane *l;
+	uint8_t *pkt;
+
+	if (len < 6)
+		return;
+	l = &lanes[d[0] % nlanes];
+	pkt = malloc(len - 2);
+	if (!pkt)
+		return;
+	memcpy(pkt, d + 2, len - 2);
+	be32_put(pkt, l->in->spi);
+	deliver_to(l, d[1], pkt, len - 2);
+	free(pkt);
+	drain(l);
+}
+
+/* Mode 8: a fuzzed inner packet, sealed with the lane's keys. */
+static void inner(const uint8_t *d, size_t len)
+{
+	struct lane *l;
+	uint8_t *buf, *p, *pkt;
+	size_t n, plen;
+
+	if (len < 3 || len - 2 > 65000)
+		return;
+	l = &lanes[d[0] % nlanes];
+	n = len - 2;
+	buf = malloc(ESP_HEADROOM + n + ESP_TAILROOM);
+	if (!buf)
+		return;
+	p = buf + ESP_HEADROOM;
+	memcpy(p, d + 2, n);
+	p[0] = (uint8_t)((d[1] & 8 ? 0x60 : 0x40) | (p[0] & 0x0f));
+	if (d[1] & 4) {
+		if (!(d[1] & 8) && n >= 20)
+			be16_put(p + 2, (uint16_t)n);
+		else if (d[1] & 8 && n >= 40)
+			be16_put(p + 4, (uint16_t)(n - 40));
+	}
+	if (esp_encap(l->twin, p, n, &pkt, &plen) == ESP_OK)
+		deliver_to(l, d[1], pkt, plen);
+	free(buf);
+	drain(l);
+}
+
+/* Mode 9: a packet from the lane's TUN device, out through ESP. */
+static void outbound(const uint8_t *d, size_t len)
+{
+	struct lane *l;
+
+	if (len < 1)
+		return;
+	l = &lanes[d[0] % nlanes];
+	if (send(l->tun[1], d + 1, len - 1, 0) < 0)
+		return;
+	dp_output_tun(l->vif);
+	drain(l);
+}
+
+static void setup_dp(void)
 {
 	struct sadb *db;
 
@@ -70,6 +279,8 @@ static void setup(void)
 	sealer = aead_new(AEAD_AES_GCM, key, 16, true);
 	rt_out = mk("aes256-sha384-esn", 0x200, false);
 	rt_in = mk("aes256-sha384-esn", 0x200, true);
+	manual_lanes();
+	negotiated_lane();
 }
 
 /* Mode 3: data = seq(4) || payload; sealed with a valid ICV. */
@@ -197,7 +408,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *copy;
 
 	if (!dp) {
-		setup();
+		setup_dp();
 		if (gro_init(&gro, gro_count, NULL) < 0)
 			abort();
 	}
@@ -208,7 +419,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data + 1, size - 1);
-	switch (data[0] % 7) {
+	switch (data[0] % 10) {
 	case 0: dp_input_udp(dp, copy, size - 1, &from); break;
 	case 1: dp_input_ip4(dp, copy, size - 1); break;
 	case 2: dp_input_esp(dp, copy, size - 1); break;
@@ -216,6 +427,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4: round_trip(copy, size - 1); break;
 	case 5: tso(copy, size - 1); break;
 	case 6: coalesce(copy, size - 1); break;
+	case 7: patched(copy, size - 1); break;
+	case 8: inner(copy, size - 1); break;
+	case 9: outbound(copy, size - 1); break;
 	}
 	dp_rx_flush(dp);
 	free(copy);
