@@ -74,14 +74,24 @@ static int fuzz_rand(uint8_t *out, size_t n)
 	return 0;
 }
 
+static void build(unsigned state, int side);
+static struct ike_sa *pick_sa(int side, bool last);
+static void write_seeds(const char *dir);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	const char *dir = getenv("FUZZ_IKES_SEEDS");
+
 	(void)argc;
 	(void)argv;
 	clock_set_source(fake_clock);
 	rand_set_source(fuzz_rand);
 	log_set_level(LOG_ERR);
 	inmem_tap = tap;
+	if (dir) {
+		write_seeds(dir);
+		exit(0);
+	}
 	return 0;
 }
 
@@ -291,6 +301,95 @@ static void after(unsigned how)
 		}
 		break;
 	}
+}
+
+static void write_seed(const char *dir, const char *name, const uint8_t *head, size_t hlen,
+		       const uint8_t *body, size_t blen)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(head, 1, hlen, f) != hlen || fwrite(body, 1, blen, f) != blen)
+		abort();
+	fclose(f);
+}
+
+/* The inner chain of a captured message, decrypted with the receiver's
+ * keys, in the header of mode 2 (the seal in the harness redoes it). */
+static void sealed_seed(const char *dir, unsigned state, int side, unsigned k,
+			const struct pkt *p)
+{
+	struct ike_sa *sa = pick_sa(side, false), *o = NULL;
+	uint8_t raw[4096], head[4];
+	struct ike_msg m;
+	unsigned first;
+	size_t start, end;
+	char name[64];
+	int i, r = -1;
+
+	/* Whichever SA still holds the keys: the receiver's, or the
+	 * sender's with the roles swapped (a DELETE's receiver forgot). */
+	for (i = 0; i < 2 && r; i++)
+		for (o = nodes[i].ike->sas; o && r; o = o->next) {
+			struct ike_sk *sk;
+
+			if (!o->sk || o->spi_i != ((uint64_t)be32_get(p->data) << 32 | be32_get(p->data + 4)))
+				continue;
+			memcpy(raw, p->data, p->len);
+			if (ike_msg_parse(raw, p->len, &m) || !m.sk)
+				return;
+			first = m.npl;
+			sk = i == side ? o->sk : ike_sk_new(&o->keys, !o->initiator);
+			r = sk ? ike_sk_open(sk, raw, &m) : -1;
+			if (sk != o->sk)
+				ike_sk_free(sk);
+		}
+	if (r || !sa || m.npl == first)
+		return;
+	start = (size_t)(m.pl[first].start - raw);
+	end = (size_t)(m.pl[m.npl - 1].body + m.pl[m.npl - 1].len - raw);
+	head[0] = (uint8_t)(state | (unsigned)side << 3 | 2u << 5);
+	head[1] = (uint8_t)(((m.h.exchange == IKE_AUTH ? 0u : m.h.exchange == CREATE_CHILD_SA ? 1u :
+			      m.h.exchange == INFORMATIONAL ? 2u : 3u) << 5) |
+			    (unsigned)(!!(m.h.flags & IKE_FLAG_RESPONSE) != sa->req_pending) << 7);
+	head[2] = 0;
+	head[3] = m.sk_first;
+	snprintf(name, sizeof(name), "s%u-n%d-sk%u", state, side, k);
+	write_seed(dir, name, head, 4, raw + start, end - start);
+}
+
+/* FUZZ_IKES_SEEDS=dir: the messages of every state, as seeds (mode 3 as
+ * captured; mode 2 their decrypted inner chains; mode 0 as sent). */
+static void write_seeds(const char *dir)
+{
+	unsigned state, k, n;
+	int side;
+
+	for (state = 0; state < 8; state++)
+		for (side = 0; side < 2; side++) {
+			fake_now = 1000000;
+			rng = 0;
+			ncaps = 0;
+			setup(suites[0], suites[0]);
+			build(state, side);
+			for (k = n = 0; k < ncaps; k++) {
+				uint8_t head[3] = { (uint8_t)(state | (unsigned)side << 3), 0, 0 };
+				char name[64];
+
+				if (caps[k].to != side)
+					continue;
+				snprintf(name, sizeof(name), "s%u-n%d-raw%u", state, side, k);
+				write_seed(dir, name, head, 2, caps[k].data, caps[k].len);
+				head[0] |= 3u << 5;
+				head[2] = (uint8_t)n++;
+				snprintf(name, sizeof(name), "s%u-n%d-cap%u", state, side, k);
+				write_seed(dir, name, head, 3, NULL, 0);
+				sealed_seed(dir, state, side, k, &caps[k]);
+			}
+			teardown();
+		}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

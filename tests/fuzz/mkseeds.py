@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """Write the seed corpora for the fuzz targets (run from the repo root):
 valid ESP packets for the keys and SPIs fuzz_esp.c installs, in each of
-its input modes, and sample configuration files."""
+its input modes, sample configuration files, and for fuzz_ikes the
+messages of a real in-memory vtid<->vtid exchange in every IKE state
+(written by the fuzz binary itself: FUZZ_IKES_SEEDS=dir, so it needs
+build-fuzz/ first) plus the known reproducers."""
 import os
 import struct
+import subprocess
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY = bytes([0x42, 0x13, 0x37]) + bytes(93)
@@ -67,3 +71,40 @@ write("conf", "ike", b"[tunnel a]\nlocal = 192.0.2.1\nremote = any\npsk = 0x0102
 # message); sealed-* is an inner chain the harness encrypts (first byte 1).
 write("ike", "sealed-notify-delete", b"\x01\x29" + bytes([42, 0, 0, 8, 0, 0, 0x40, 0]) +
       bytes([0, 0, 0, 8, 1, 0, 0, 0]))
+
+# Modes 7-9 of fuzz_esp: lane (byte 1), delivery (byte 2), then the packet.
+def ipv6(payload=b"y" * 8):
+    return (b"\x60" + bytes(3) + struct.pack("!H", len(payload)) + bytes([17, 64]) +
+            bytes(15) + b"\x01" + b"\xfd" + bytes(14) + b"\x02" + payload)
+
+
+for lane in range(8):
+    write("esp", "lane%d-inner" % lane, bytes([8, lane, (lane % 3) | 4]) + ipv4())
+    vnet = bytes(10) if lane in (0, 2, 4, 6) else b""
+    write("esp", "lane%d-tun" % lane, bytes([9, lane]) + vnet +
+          ipv4(src=b"\x0a\x00\x00\x02", dst=b"\x0a\x00\x00\x01"))
+    write("esp", "lane%d-spi" % lane, bytes([7, lane, lane % 3]) + bytes(8) + bytes(range(64)))
+write("esp", "lane4-inner6", bytes([8, 4, 0x0c]) + ipv6())
+syn = tcp4(1, b"", 0x02)
+write("esp", "lane1-inner-mss", bytes([8, 1, 0x04]) + syn[:20] +
+      struct.pack("!HHIIBBHHH", 1, 2, 3, 0, 6 << 4, 2, 512, 0, 0) + b"\x02\x04\x05\xb4")
+write("esp", "lane0-tun-tso", bytes([9, 0]) + struct.pack("<BBHHHH", 1, 1, 40, 500, 20, 16) +
+      tcp4(7, bytes(range(256)) * 8))
+
+# fuzz_ikes: byte 0 = state | node << 3 | natt << 4 | mode << 5 (see the
+# comment at the top of fuzz_ikes.c).
+os.makedirs(os.path.join(D, "ikes"), exist_ok=True)
+if os.path.exists("build-fuzz/tests/fuzz_ikes"):
+    subprocess.run(["build-fuzz/tests/fuzz_ikes"], check=True,
+                   env=dict(os.environ, FUZZ_IKES_SEEDS=os.path.join(D, "ikes")))
+# Issue 10: node 0 waits for its IKE_SA_INIT response and gets 32 bytes:
+# its SPI (patched in by mode 1), SPIr 0, SK (46), 2.0, INFORMATIONAL,
+# Response, ID 0, length 32, and an empty SK payload (vtid: SIGSEGV).
+write("ikes", "sk-before-keys", bytes([0x20, 0x00, 0x00]) +
+      struct.pack("!QQBBBBII", 0x1111, 0, 46, 0x20, 37, 0x20, 0, 32) + bytes([0, 0, 0, 4]))
+# Established (state 3), node 1, sealed (mode 2) INFORMATIONAL requests:
+# DELETE of the IKE SA; DELETE of an ESP SPI; an empty one (liveness).
+write("ikes", "up-delete-ike", bytes([0x4b, 0x40, 0, 42]) + bytes([0, 0, 0, 8, 1, 0, 0, 0]))
+write("ikes", "up-delete-esp", bytes([0x4b, 0x40, 0, 42]) +
+      bytes([0, 0, 0, 12, 3, 4, 0, 1]) + bytes([0x12, 0x34, 0x56, 0x78]))
+write("ikes", "up-dpd", bytes([0x43, 0x40, 0, 0]))
