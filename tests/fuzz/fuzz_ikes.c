@@ -284,10 +284,13 @@ static void after(unsigned how)
 	case 0:
 		break;
 	case 1:
+		/* Three rounds: what is queued now, then what that drew. */
 		for (i = 0; i < 3 && qlen; i++) {
+			unsigned n = qlen;
+
 			ike_tick(nodes[0].ike);
 			ike_tick(nodes[1].ike);
-			while (qlen)
+			while (n-- && qlen)
 				deliver(0);
 		}
 		break;
