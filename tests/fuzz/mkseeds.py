@@ -108,3 +108,55 @@ write("ikes", "up-delete-ike", bytes([0x4b, 0x40, 0, 42]) + bytes([0, 0, 0, 8, 1
 write("ikes", "up-delete-esp", bytes([0x4b, 0x40, 0, 42]) +
       bytes([0, 0, 0, 12, 3, 4, 0, 1]) + bytes([0x12, 0x34, 0x56, 0x78]))
 write("ikes", "up-dpd", bytes([0x43, 0x40, 0, 0]))
+
+
+# fuzz_ikes from a real vtid<->charon session (tests/fuzz/charon.pcap,
+# made by charon-capture.sh, suite 0 of fuzz_ikes): each of charon's
+# messages goes to the in-memory state that expects it.  IKE_SA_INIT is
+# delivered as it is (mode 0: the answer with node 0's SPI, which the
+# harness's deterministic randomness makes the same every time), the
+# encrypted ones with the live SA's SPIs and message ID (mode 1: they
+# fail the ICV, but their headers and outer chains are charon's).
+def pcap_ike(path):
+    d = open(path, "rb").read()
+    assert struct.unpack("<I", d[:4])[0] == 0xa1b2c3d4 and struct.unpack("<I", d[20:24])[0] == 1
+    off = 24
+    while off + 16 <= len(d):
+        n = struct.unpack("<I", d[off + 8:off + 12])[0]
+        frame = d[off + 16:off + 16 + n]
+        off += 16 + n
+        ip = frame[14:]
+        if frame[12:14] != b"\x08\x00" or ip[9] != 17:
+            continue
+        ihl = (ip[0] & 15) * 4
+        sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+        msg = ip[ihl + 8:]
+        natt = sport == 4500 or dport == 4500
+        if natt and msg[:4] == bytes(4) and (sport == 4500 and dport == 4500 or dport == 4500):
+            msg = msg[4:]
+        yield ip[12:16] == bytes([192, 0, 2, 2]), natt, msg
+
+
+if os.path.exists("tests/fuzz/charon.pcap"):
+    spi0 = open(os.path.join(D, "ikes", "s0-n0-raw1"), "rb").read()[2:10] \
+        if os.path.exists(os.path.join(D, "ikes", "s0-n0-raw1")) else None
+    for i, (from_charon, natt, msg) in enumerate(pcap_ike("tests/fuzz/charon.pcap")):
+        if not from_charon or len(msg) < 28:
+            continue
+        exch, flags = msg[18], msg[19]
+        resp, charon_init = bool(flags & 0x20), bool(flags & 0x08)
+        node = 1 if charon_init else 0
+        if exch == 34:
+            if resp and spi0:
+                targets = [(0, 0, 0, spi0 + msg[8:])]
+            elif not resp:
+                targets = [(3, 1, 0, msg), (7, 1, 0, msg), (3, 0, 0, msg)]
+            else:
+                targets = []
+        else:
+            states = {(35, True): [1], (35, False): [2], (36, False): [3], (36, True): [4, 5],
+                      (37, False): [3], (37, True): [6]}.get((exch, resp), [])
+            targets = [(s, node, 1, msg) for s in states]
+        for state, n, mode, m in targets:
+            head = bytes([state | n << 3 | natt << 4 | mode << 5, 0]) + (b"\x00" if mode else b"")
+            write("ikes", "charon-%02d-s%d-n%d" % (i, state, n), head + m)
