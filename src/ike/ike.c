@@ -632,7 +632,22 @@ static struct ike_sa *find_responder(struct ike_ctx *ctx, uint64_t spi_i,
 }
 
 /* Requests of an established (or half-open) IKE SA; true if authentic. */
-static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
+/* RFC 7296 §2.11: a request is answered from the address and port it
+ * came to (and to where it came from); §2.23: a peer that moved IKE to
+ * the NAT-T port stays there, and so do we.  Only for a message that
+ * passed the integrity check, and before it is answered. */
+static void follow_natt(struct ike_sa *sa, const struct sockaddr_storage *from, bool natt)
+{
+	if (!natt || sa->natt)
+		return;
+	sa->natt = true;
+	sa->peer = *from;
+	if (sa->t)
+		tunnel_child_peer(sa->t, from);
+}
+
+static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
+		    const struct sockaddr_storage *from, bool natt)
 {
 	uint8_t digest[20];
 	int r;
@@ -660,6 +675,7 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 	sa->peer_req++;
 	sa->last_rx_ms = now_ms();
 	memcpy(sa->resp_to, digest, sizeof(digest));
+	follow_natt(sa, from, natt);
 	/* Until IKE_AUTH has authenticated the peer, nothing else counts. */
 	if ((sa->state == IKE_S_INIT_DONE) != (m->h.exchange == IKE_AUTH)) {
 		sa->ctx->st.rx_unexpected++;
@@ -777,7 +793,8 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 		ctx->st.rx_unexpected++;
 		return;
 	}
-	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw) : request(sa, &m, raw);
+	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw)
+						    : request(sa, &m, raw, from, natt);
 	/* RFC 7296 §2.23: behind a NAT, follow the peer's mapping, but only
 	 * for a message that passed the integrity check. */
 	if (authentic && (sa->nat_local || sa->nat_remote) && natt && sa->state != IKE_S_DEAD &&
