@@ -8,7 +8,9 @@
  * (auth.c, child.c, info.c) behind the integrity check.
  *
  * Byte 0: state (bits 0-2, see build()), target node (bit 3), delivered
- * on the NAT-T port (bit 4), mode (bits 5-6), unused (bit 7).
+ * on the NAT-T port (bit 4), mode (bits 5-6), IKE port 500 (bit 7: the
+ * engines know their port, so NAT detection finds none and IKE stays on
+ * 500; without it they see port 0 and move to NAT-T as if behind a NAT).
  * Byte 1: IKE suite (bits 0-1), what runs afterwards (bits 2-3: only the
  * target's timer, one round of the network, +1.1 s, +70 s), which of the
  * target's IKE SAs (bit 4), exchange for mode 2 (bits 5-6: IKE_AUTH,
@@ -412,6 +414,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rng = 0;
 	ncaps = 0;
 	setup(suites[data[1] & 3], suites[data[1] & 3]);
+	if (data[0] & 0x80)
+		nodes[0].ike->port = nodes[1].ike->port = 500;
 	build(state, side);
 	sa = pick_sa(side, (data[1] >> 4) & 1);
 	switch (mode) {
