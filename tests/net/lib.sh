@@ -40,7 +40,7 @@ vt_cleanup() {
 			echo "---- $f"; tail -n 30 "$f"
 		done
 	fi
-	rm -rf "$VT_TMP"
+	[ -n "${VT_KEEP:-}" ] || rm -rf "$VT_TMP"
 	exit "$rc"
 }
 trap vt_cleanup EXIT
@@ -189,7 +189,8 @@ keymat_len() {
 # start_charon NS: strongSwan's charon in namespace NS with userspace ESP
 # (kernel-libipsec), its own config directory, vici socket and /run, so
 # that several can run at once and none reads /etc (TESTPEERS.md).
-# The caller writes $VT_TMP/NS.swanctl.conf first.
+# The caller writes $VT_TMP/NS.swanctl.conf first.  CHARON_EXTRA: more
+# lines for the charon section; CHARON_IKE_LOG=4 logs the IKE and ESP keys.
 start_charon() {
 	local ns="$1" dir="$VT_TMP/charon-$1" plugin pkg
 	# A missing plugin makes charon fail in ways that name neither it nor
@@ -210,13 +211,15 @@ charon {
 	install_routes = no
 	retransmit_timeout = 1
 	retransmit_tries = 3
+	${CHARON_EXTRA:-}
 	plugins {
 		vici { socket = unix://$dir/charon.vici }
 	}
 	filelog {
 		log { path = $dir/charon.log
 		      default = 1
-		      ike = 2
+		      ike = ${CHARON_IKE_LOG:-2}
+		      chd = ${CHARON_IKE_LOG:-1}
 		      time_format = %T }
 	}
 }

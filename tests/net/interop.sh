@@ -1,0 +1,418 @@
+#!/bin/bash
+# interop.sh PEER: the interop matrix of vtid against one real IKEv2 peer,
+#   charon  strongSwan 5.9.8 (kernel-libipsec: ESP in UDP, in userspace)
+#   pluto   libreswan 4.10, unpacked by ../shared/peers/libreswan/install.sh
+#           and run with its XFRM shim: it negotiates but carries no ESP, so
+#           scapy (esp_peer.py) does its ESP with the keys the shim logs.
+# Each case starts a fresh vtid, gets a tunnel up, and passes only when
+# traffic went through it both ways (charon: ping through the tunnel;
+# pluto: ESP that vtid accepts and vtid's ESP decrypted).  Prints the
+# matrix at the end: peer, vtid's role, case, result, ms to carrier.
+. "$(dirname "$0")/lib.sh"
+PEER=${1:?usage: interop.sh charon|pluto}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+$PY -c 'import scapy.layers.ipsec' 2>/dev/null || fail "python3-scapy is not installed (scripts/deps.sh)"
+PSK=an-interop-secret-$$
+ms() { date +%s%3N; }
+
+# Addresses: vtid in a at 192.0.2.1, the peer in b at 192.0.2.2 (or, in the
+# NAT cases, at 198.51.100.2 behind namespace r, whose 192.0.2.2 it
+# masquerades to).  Inner: vtid 10.255.0.1, peer 10.255.0.2.
+PEER_IP=192.0.2.2
+setup_direct() {
+	ns_add a; ns_add b; link_ab a b
+	in_ns b ip addr add 10.255.0.2/32 dev lo
+}
+
+# ---- the peers --------------------------------------------------------
+# peer_conf ROLE IKE ESP ENCAP [OPTIONS...]: proposals in strongSwan's words;
+# ROLE is vtid's (the peer's is the other); OPTIONS: pfs, narrow (0/0 only),
+# cookies (the peer demands them), rekey=CHILD/IKE seconds, nat.
+# peer_start; peer_initiate; peer_rekey child|ike; peer_terminate; peer_sas.
+
+if [ "$PEER" = charon ]; then
+	command -v /usr/lib/ipsec/charon >/dev/null || fail "strongswan-charon is not installed (scripts/deps.sh)"
+	peer_conf() {
+		local role=$1 ike=$2 esp=$3 encap=$4 opt o rekey="" ikerekey="" ts=0.0.0.0/0
+		shift 4
+		PEER_OPTS="$*"
+		for o in "$@"; do
+			case "$o" in
+			narrow) ts=0.0.0.0/0 ;;
+			rekey=*) o=${o#rekey=}
+				rekey="rekey_time = ${o%/*}s
+				life_time = $((${o%/*} * 3))s
+				rand_time = 0"
+				ikerekey="rekey_time = ${o#*/}s
+		over_time = 30s
+		rand_time = 0" ;;
+			esac
+		done
+		[ "$encap" = yes ] && encap=yes || encap=no
+		cat > "$VT_TMP/b.swanctl.conf" <<C
+connections {
+	vti {
+		version = 2
+		local_addrs = $PEER_IP
+		remote_addrs = 192.0.2.1
+		proposals = $ike
+		encap = $encap
+		mobike = no
+		$ikerekey
+		local { auth = psk
+			id = $PEER_IP }
+		remote { auth = psk
+			 id = 192.0.2.1 }
+		children {
+			vti {
+				local_ts = $ts
+				remote_ts = $ts
+				esp_proposals = $esp
+				$rekey
+			}
+		}
+	}
+}
+secrets {
+	ike-vti {
+		id-a = 192.0.2.1
+		id-b = $PEER_IP
+		secret = "$PSK"
+	}
+}
+C
+	}
+	CHARON_UP=""
+	peer_start() {
+		local want=""
+		case " $PEER_OPTS " in *" cookies "*) want=cookies ;; esac
+		# charon's cookie threshold is global: restart it when it changes
+		if [ -n "$CHARON_UP" ] && [ "$CHARON_UP" = "run:$want" ]; then
+			swanctl_load b; return 0
+		fi
+		[ -n "$CHARON_UP" ] && stop_charon b
+		if [ "$want" = cookies ]; then CHARON_EXTRA="cookie_threshold = 0"; else CHARON_EXTRA=""; fi
+		start_charon b
+		CHARON_UP="run:$want"
+	}
+	peer_initiate() { swanctl b --initiate --child vti --timeout 15 >/dev/null 2>&1; }
+	peer_rekey() { swanctl b --rekey "--$1" vti >/dev/null 2>&1; }
+	peer_terminate() { swanctl b --terminate --ike vti --timeout 10 >/dev/null 2>&1; }
+	peer_sas() { swanctl b --list-sas 2>/dev/null | grep -c "ESTABLISHED" || true; }
+	peer_reset() { swanctl b --terminate --ike vti --force --timeout 3 >/dev/null 2>&1 || true; }
+	# charon routes everything into ipsec0 from table 220; keep only the
+	# tunnel's inner host route.
+	peer_routes() {
+		while in_ns b ip rule del pref 220 2>/dev/null; do :; done
+		in_ns b ip route replace 10.255.0.1/32 dev ipsec0 src 10.255.0.2 2>/dev/null
+	}
+	# traffic: ping through the tunnel both ways
+	traffic() {
+		peer_routes
+		ping_ok a 10.255.0.2 || { echo "ping vtid -> charon failed"; return 1; }
+		ping_ok b 10.255.0.1 || { echo "ping charon -> vtid failed"; return 1; }
+	}
+elif [ "$PEER" = pluto ]; then
+	LSW=/tmp/libreswan-vti
+	SHARED=$(cd "$HERE/../../.." && pwd)/shared
+	[ -x "$SHARED/peers/libreswan/install.sh" ] || SHARED=/work/shared
+	[ -x "$SHARED/peers/libreswan/install.sh" ] ||
+		fail "no shared/peers/libreswan/install.sh beside the repository"
+	"$SHARED/peers/libreswan/install.sh" "$LSW" >"$VT_TMP/install.out" 2>&1 ||
+		{ cat "$VT_TMP/install.out" >&2; fail "libreswan could not be installed"; }
+	# shellcheck source=/dev/null
+	. "$LSW/env"
+	PL=$VT_TMP/pluto
+	lsw() { echo "$1" | sed 's/aes128gcm16/aes_gcm128/g; s/aes256gcm16/aes_gcm256/g; s/prfsha256/sha2_256/g;
+		s/sha256/sha2_256/g; s/ecp256/dh19/g; s/modp2048/dh14/g; s/x25519/dh31/g; s/, /,/g'; }
+	peer_conf() {
+		local role=$1 ike=$2 esp=$3 encap=$4 o pfs=no ts="0.0.0.0/0" setup="" extra="" auto=add
+		shift 4
+		PEER_OPTS="$*"
+		for o in "$@"; do
+			case "$o" in
+			pfs) pfs=yes ;;
+			cookies) setup="ddos-mode=busy" ;;
+			rekey=*) o=${o#rekey=}
+				extra="salifetime=$((${o%/*} * 3))s
+    rekeymargin=$((${o%/*} * 2))s
+    rekeyfuzz=0%
+    ikelifetime=$((${o#*/} * 3))s" ;;
+			esac
+		done
+		[ "$encap" = yes ] && encap=yes || encap=auto
+		mkdir -p "$PL"
+		cat > "$PL/ipsec.conf" <<C
+config setup
+    logfile=$PL/pluto.log
+    logappend=yes
+    plutodebug="base"
+    dumpdir=$PL/run
+    $setup
+conn vti
+    authby=secret
+    ikev2=insist
+    left=$PEER_IP
+    leftid=$PEER_IP
+    right=192.0.2.1
+    rightid=192.0.2.1
+    leftsubnet=$ts
+    rightsubnet=$ts
+    ike=$(lsw "$ike")
+    esp=$(lsw "$esp")
+    pfs=$pfs
+    encapsulation=$encap
+    leftupdown=%disabled
+    auto=$auto
+    $extra
+C
+		echo "$PEER_IP 192.0.2.1 : PSK \"$PSK\"" > "$PL/ipsec.secrets"
+	}
+	PLUTO_PID=""
+	peer_start() {
+		peer_stop
+		PLUTO_PID=$(bash "$SHARED/peers/libreswan/pluto-ns.sh" "${VT_ID}b" "$PL" "$LSW") ||
+			fail "pluto did not start"
+		VT_PIDS+=("$PLUTO_PID")
+	}
+	peer_stop() {
+		[ -n "$PLUTO_PID" ] || return 0
+		kill -TERM "$PLUTO_PID" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$PLUTO_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PLUTO_PID" 2>/dev/null || true
+		wait "$PLUTO_PID" 2>/dev/null || true
+		PLUTO_PID=""
+	}
+	whack() { LD_LIBRARY_PATH=$LSW_LIB timeout 20 "$LSW_ROOT/usr/libexec/ipsec/whack" --rundir "$PL/run" "$@"; }
+	peer_initiate() { whack --initiate --name vti >/dev/null 2>&1; }
+	peer_rekey() { whack "--rekey-$([ "$1" = child ] && echo ipsec || echo ike)" --name vti >/dev/null 2>&1; }
+	peer_terminate() { whack --terminate --name vti >/dev/null 2>&1; }
+	peer_sas() { whack --showstates 2>/dev/null | grep -c "STATE_V2_ESTABLISHED_IKE_SA" || true; }
+	peer_reset() { peer_stop; }
+	# traffic: scapy, with the SA keys pluto's shim logged, sends ESP that
+	# vtid must accept and decrypts the ESP vtid answers with
+	traffic() {
+		local c in out rx0 rx1
+		c=$(vtictl a -j show sti0 | jq -c '.[0].child')
+		in=$(echo "$c" | jq -r .spi_in); out=$(echo "$c" | jq -r .spi_out)
+		[ "$in" != null ] || { echo "vtid has no Child SA"; return 1; }
+		rx0=$(counter a sti0 rx_packets)
+		in_ns b $PY "$HERE/esp_peer.py" "$PL/fakexfrm.log" "$PEER_IP" 192.0.2.1 \
+			10.255.0.2 10.255.0.1 "$in" "$out" 3 "$@" > "$VT_TMP/esp_peer.out" 2>&1 ||
+			{ cat "$VT_TMP/esp_peer.out"; return 1; }
+		rx1=$(counter a sti0 rx_packets)
+		[ $((rx1 - rx0)) -ge 3 ] || { echo "vtid counted $((rx1 - rx0)) packets in"; return 1; }
+	}
+else
+	fail "unknown peer $PEER (charon or pluto)"
+fi
+
+# ---- vtid -------------------------------------------------------------
+# vti_conf ROLE IKE ESP ENCAP [extra lines]
+vti_conf() {
+	local role=$1 ike=$2 esp=$3 encap=$4
+	shift 4
+	{
+		cat <<C
+[daemon]
+C
+		[ -n "${VTI_DAEMON:-}" ] && echo "$VTI_DAEMON"
+		cat <<C
+[tunnel sti0]
+local = 192.0.2.1
+remote = $REMOTE
+remote-id = $PEER_IP
+address = 10.255.0.1/30, fd00:255::1/64
+psk = $PSK
+ike = $ike
+esp = $esp
+encap = $encap
+start = $([ "$role" = init ] && echo yes || echo no)
+C
+		local l
+		for l in "$@"; do echo "$l"; done
+	} > "$VT_TMP/a.conf"
+}
+REMOTE=192.0.2.2
+
+# up ROLE: get the tunnel up from the given side; sets T_UP (ms)
+up() {
+	local t0
+	t0=$(ms)
+	start_vtid a "$VT_TMP/a.conf"
+	if [ "$1" = resp ]; then
+		peer_initiate || { echo "the peer could not initiate"; return 1; }
+	fi
+	wait_until 20 has_carrier a sti0 || { echo "no carrier"; return 1; }
+	T_UP=$(( $(ms) - t0 ))
+}
+down_vtid() {
+	[ -n "${PID_a:-}" ] || return 0
+	kill -TERM "$PID_a" 2>/dev/null || true
+	wait "$PID_a" 2>/dev/null || true
+	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	PID_a=""
+}
+
+MATRIX=()
+FAILED=0
+# run ROLE CASE FUNCTION: one row of the matrix.  The function runs in this
+# shell (vtid and the peer it starts are cleaned up by lib.sh), with errexit
+# off: it checks each step and returns 1 with a reason on stdout.
+run() {
+	local role=$1 name=$2 fn=$3
+	T_UP="-"
+	echo "-- $PEER $role $name"
+	if $fn "$role"; then
+		MATRIX+=("| $PEER | $role | $name | pass | $T_UP |")
+		echo "ok: $PEER $role $name ($T_UP ms to carrier)"
+	else
+		MATRIX+=("| $PEER | $role | $name | FAIL | $T_UP |")
+		echo "FAIL: $PEER $role $name"
+		tail -20 "$VT_TMP/a.log" 2>/dev/null | sed 's/^/   vtid: /'
+		FAILED=1
+	fi
+	down_vtid
+	peer_reset
+	: > "$VT_TMP/a.log"
+}
+establish() {	# ROLE IKE ESP VTI_ENCAP PEER_ENCAP [peer options...]
+	local role=$1 ike=$2 esp=$3 ve=$4 pe=$5
+	shift 5
+	peer_conf "$role" "$ike" "$esp" "$pe" "$@"
+	peer_start
+	vti_conf "$role" "${VTI_IKE:-$ike}" "${VTI_ESP:-$esp}" "$ve" ${VTI_EXTRA:+"$VTI_EXTRA"}
+	up "$role"
+}
+
+# ---- the cases ----------------------------------------------------------
+G=aes128gcm16-prfsha256-ecp256
+E=aes128gcm16
+no_carrier() { ! has_carrier a sti0; }
+ike_prop() { vtictl a -j show sti0 | jq -r '.[0].ike.proposal'; }
+
+c_basic() { establish "$1" $G $E auto auto && traffic; }
+c_encap_both() { establish "$1" $G $E yes yes && traffic; }
+c_encap_vti() { establish "$1" $G $E yes auto && traffic; }
+c_encap_peer() { establish "$1" $G $E auto yes && traffic; }
+# several proposals, the one both accept not first (on whichever side offers)
+c_proposals() {
+	if [ "$1" = init ]; then
+		VTI_IKE="aes256-sha256-modp2048, $G" VTI_ESP="aes256-sha256, $E" \
+			establish init $G $E auto auto || return 1
+	else
+		VTI_IKE=$G VTI_ESP=$E establish resp \
+			"aes256gcm16-prfsha256-ecp256, $G" "aes256gcm16, $E" auto auto || return 1
+	fi
+	[ "$(ike_prop)" = "$G" ] || { echo "IKE proposal $(ike_prop)"; return 1; }
+	traffic
+}
+# INVALID_KE_PAYLOAD: the initiator's KE is for a group the responder
+# accepts only second (RFC 7296 §1.2)
+c_invalid_ke() {
+	if [ "$1" = init ]; then
+		VTI_IKE="aes128gcm16-prfsha256-x25519, $G" establish init $G $E auto auto || return 1
+	else
+		local two=aes128gcm16-prfsha256-x25519-ecp256
+		[ "$PEER" = pluto ] && two=aes128gcm16-prfsha256-x25519+ecp256
+		VTI_IKE=$G establish resp "$two" $E auto auto || return 1
+	fi
+	traffic
+}
+# cookies (RFC 7296 §2.6): vtid demands them of an initiating peer, the
+# peer demands them of vtid
+c_cookies() {
+	if [ "$1" = resp ]; then
+		VTI_DAEMON="cookie-threshold = 0" establish resp $G $E auto auto || return 1
+		[ "$(vtictl a -j stats | jq .ike_cookies_sent)" -ge 1 ] || { echo "vtid sent no cookie"; return 1; }
+	else
+		establish init $G $E auto auto cookies || return 1
+	fi
+	traffic
+}
+# Child and IKE rekeys from both ends (PFS when $2 = pfs), traffic after each
+c_rekey() {
+	local esp=$E opt="" spi0 n
+	if [ "${2:-}" = pfs ]; then esp=$E-ecp256; opt=pfs; fi
+	establish "$1" $G "$esp" auto auto $opt || return 1
+	traffic || return 1
+	spi0=$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')
+	if [ "$PEER" = charon ]; then
+		in_ns a ping -i 0.02 -c 300 -q 10.255.0.2 > "$VT_TMP/ping.out" 2>&1 &
+		local ping=$!
+	fi
+	for step in "vtictl a rekey sti0" "peer_rekey child" "vtictl a rekey sti0 ike" \
+		"peer_rekey ike" "vtictl a rekey sti0" "peer_rekey child"; do
+		$step >/dev/null || { echo "$step failed"; return 1; }
+		sleep 1
+		[ "$PEER" = pluto ] && { traffic || { echo "after $step"; return 1; }; }
+	done
+	if [ "$PEER" = charon ]; then
+		wait $ping
+		grep -q " 0% packet loss" "$VT_TMP/ping.out" || { echo "lost: $(tail -2 "$VT_TMP/ping.out")"; return 1; }
+	fi
+	[ "$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')" != "$spi0" ] || { echo "SPI unchanged"; return 1; }
+	n=$(grep -c "re-keyed" "$VT_TMP/a.log")
+	[ "$n" -ge 6 ] || { echo "$n re-keyed events, not 6"; return 1; }
+	if [ -n "$opt" ] && ! grep -q "with PFS" "$VT_TMP/a.log"; then echo "the peer's rekey had no PFS"; return 1; fi
+	[ "$(peer_sas)" = 1 ] || { echo "the peer has $(peer_sas) IKE SAs"; return 1; }
+	traffic
+}
+c_rekey_pfs() { c_rekey "$1" pfs; }
+# the peer rekeys on its own timers (Child SA every 6 s, IKE SA every 14 s)
+# under 300 pings at 50 ms: not one may be lost (issue 11, item 3)
+c_rekey_timed() {
+	establish "$1" $G $E auto auto rekey=6/14 || return 1
+	traffic || return 1
+	in_ns a ping -i 0.05 -c 300 -q 10.255.0.2 > "$VT_TMP/ping.out" 2>&1
+	grep -q " 0% packet loss" "$VT_TMP/ping.out" || { echo "lost: $(tail -2 "$VT_TMP/ping.out")"; vtictl a -j show sti0; return 1; }
+	[ "$(grep -c "re-keyed" "$VT_TMP/a.log")" -ge 3 ] || { echo "too few rekeys: $(grep -c "re-keyed" "$VT_TMP/a.log")"; return 1; }
+	traffic
+}
+# DELETE from the peer: vtid's carrier drops (an initiating vtid then comes
+# back); DELETE from vtid (vtictl down): the peer keeps no SA
+c_delete() {
+	establish "$1" $G $E auto auto || return 1
+	traffic || return 1
+	peer_terminate || { echo "the peer could not terminate"; return 1; }
+	wait_until 10 grep -q "deleted by the peer\|peer deleted" "$VT_TMP/a.log" || { echo "vtid saw no DELETE"; return 1; }
+	if [ "$1" = init ]; then
+		wait_until 20 has_carrier a sti0 || { echo "vtid did not come back"; return 1; }
+	else
+		wait_until 5 no_carrier || { echo "carrier stayed up"; return 1; }
+		peer_initiate || { echo "the peer could not initiate again"; return 1; }
+		wait_until 20 has_carrier a sti0 || { echo "no carrier again"; return 1; }
+	fi
+	traffic || return 1
+	vtictl a down sti0 >/dev/null
+	wait_until 10 test "$(peer_sas)" = 0 || { echo "the peer kept $(peer_sas) SAs after vtictl down"; return 1; }
+}
+# the peer narrows 0/0 + ::/0 to 0/0: vtid must send no IPv6 into the SA
+c_narrow() {
+	local tx0 tx1
+	establish "$1" $G $E auto auto narrow || return 1
+	traffic || return 1
+	tx0=$(counter a sti0 tx_packets)
+	in_ns a ping -6 -c 3 -i 0.2 -W 1 -I sti0 fd00:255::2 >/dev/null 2>&1 || true
+	tx1=$(counter a sti0 tx_packets)
+	[ "$tx1" = "$tx0" ] || { echo "vtid sent $((tx1 - tx0)) IPv6 packets into an IPv4-only SA"; return 1; }
+	traffic
+}
+
+CASES=(basic encap_both encap_vti encap_peer proposals invalid_ke cookies rekey rekey_pfs delete narrow)
+[ "$PEER" = charon ] && CASES+=(rekey_timed)
+[ -n "${INTEROP_CASES:-}" ] && read -ra CASES <<<"$INTEROP_CASES"
+setup_direct
+for c in "${CASES[@]}"; do
+	for role in init resp; do
+		[ "$c" = rekey_timed ] && [ "$role" = init ] && continue
+		run "$role" "$c" "c_$c"
+	done
+done
+
+echo
+echo "| peer | vtid | case | result | ms to carrier |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${MATRIX[@]}"
+[ "$FAILED" = 0 ] || fail "$PEER: some cases failed"
