@@ -591,6 +591,7 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 	slot->installed_ms = now_ms();
 	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->t->conf.esp_lifetime);
 	slot->expire_at = slot->installed_ms + sa->t->conf.esp_lifetime * 1000ULL;
+	sa->childless_at = 0;
 	return 0;
 }
 
@@ -962,6 +963,15 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 	    now - sa->created_ms >= NEGOTIATE_MS) {
 		ikesa_kill(sa, "negotiation did not complete in time; starting over");
 		return;
+	}
+	if (sa->state == IKE_S_ESTABLISHED && sa->childless_at && now >= sa->childless_at &&
+	    !sa->req_pending) {
+		sa->childless_at = 0;
+		if (!ikesa_child_count(sa)) {
+			ike_send_delete(sa);
+			ikesa_kill(sa, "the peer deleted the last Child SA and made no other");
+			return;
+		}
 	}
 	if (sa->state == IKE_S_DELETING && !sa->req_pending && sa->kill_at && now >= sa->kill_at) {
 		ikesa_kill(sa, "replaced, and the peer never deleted it");

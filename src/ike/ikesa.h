@@ -31,6 +31,11 @@
  * way (cookies, INVALID_KE, an answer that makes no sense): past it the
  * tunnel starts over.  Longer than one full retransmission schedule. */
 #define NEGOTIATE_MS 75000
+/* How long an IKE SA whose last Child SA the peer deleted waits for the
+ * peer to create another before it is closed (charon sends its
+ * CREATE_CHILD_SA right after the DELETE; a tunnel with start = yes should
+ * not stay down long if none comes). */
+#define CHILDLESS_MS 2000
 
 /* Half-open IKE SAs (IKE_SA_INIT answered, IKE_AUTH not yet) each cost a
  * DH and two stored messages: bounded in total and per source address,
@@ -148,6 +153,7 @@ struct ike_sa {
 	struct dh *op_dh;
 	struct ike_sa *op_new;	/* OP_REKEY_IKE: the IKE SA being made */
 	uint64_t kill_at;	/* a replaced IKE SA waiting for its DELETE */
+	uint64_t childless_at;	/* the peer deleted the last Child SA: until then it may make another */
 	uint16_t pfs_group;	/* the peer asked for this one (INVALID_KE_PAYLOAD) */
 	/* The peer rekeyed the child we are rekeying (RFC 7296 §2.8.1). */
 	struct {

@@ -100,9 +100,13 @@ void ike_info_request(struct ike_sa *sa, struct ike_msg *m)
 		ikesa_kill(sa, "deleted by the peer");
 	} else if (n && !ikesa_child_count(sa) && sa->op != OP_REKEY_CHILD) {
 		/* The peer closed the tunnel's last Child SA without replacing
-		 * it: close the IKE SA too, and let start = yes rebuild both. */
-		ike_send_delete(sa);
-		ikesa_kill(sa, "the peer deleted the last Child SA");
+		 * it.  An IKE SA may live without Child SAs and the peer may
+		 * create the next one in it (§1.3; strongSwan does so when a
+		 * Child SA hard-expires): closing the IKE SA at once cost a
+		 * whole new IKE_SA_INIT + IKE_AUTH (about a second of lost
+		 * traffic).  If none comes within CHILDLESS_MS, the timer closes
+		 * it and start = yes rebuilds both. */
+		sa->childless_at = now_ms() + CHILDLESS_MS;
 	}
 }
 

@@ -805,6 +805,81 @@ static void t_auth_error_with_auth(void)
 	}
 }
 
+/* The peer deletes the tunnel's last Child SA and creates the next one in
+ * the same IKE SA (strongSwan does this when a Child SA hard-expires:
+ * DELETE, then CREATE_CHILD_SA without REKEY_SA).  a used to close the
+ * IKE SA on the DELETE, so the CREATE_CHILD_SA found no IKE SA and the
+ * tunnel was down for a whole new IKE_SA_INIT + IKE_AUTH (issue 11,
+ * item 3: pings lost across charon's rekeys).  If no Child SA comes, the
+ * IKE SA is closed after CHILDLESS_MS and start = yes rebuilds it. */
+#ifndef CHILDLESS_MS
+#define CHILDLESS_MS 2000	/* (so that this test builds, and fails, without the fix) */
+#endif
+static void t_peer_recreates_child(void)
+{
+	struct ike_prop props[CONF_MAX_PROPOSALS];
+	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
+	struct ike_sa *b;
+	uint8_t nonce[32];
+	uint64_t spi;
+	unsigned n, ni, nr;
+	struct buf in;
+	struct ike_wr w;
+
+	setup("psk = recreate-secret\n", "psk = recreate-secret\n");
+	settle();
+	CHECK(consistent(), "up");
+	spi = established(0)->spi_i;
+	b = established(1);
+	ike_delete_child(b, b->child[0].in);
+	settle();
+	CHECK(established(0) && established(0)->spi_i == spi && installed_in(0) == 0,
+	      "a keeps its IKE SA when the peer deletes the last Child SA");
+	/* b creates a new Child SA in the same IKE SA, no REKEY_SA. */
+	b = established(1);
+	CHECK(b != NULL, "b still has the IKE SA");
+	if (!b) {
+		teardown();
+		return;
+	}
+	ike_esp_props(b->t, ikesa_alloc_spi(b), false, props, &n);
+	memset(nonce, 0x5c, sizeof(nonce));
+	ni = ike_ts_of_prefixes(b->t->conf.local_ts, b->t->conf.n_local_ts, tsi);
+	nr = ike_ts_of_prefixes(b->t->conf.remote_ts, b->t->conf.n_remote_ts, tsr);
+	buf_init(&in);
+	ikew_init(&w, &in);
+	ikew_sa(&w, props, n);
+	ikew_bytes(&w, PL_NONCE, nonce, sizeof(nonce));
+	ikew_ts(&w, PL_TSI, tsi, ni);
+	ikew_ts(&w, PL_TSR, tsr, nr);
+	CHECK(ikesa_send_sk(b, CREATE_CHILD_SA, false, b->next_req, &w, &in) == 0, "b's request");
+	buf_free(&in);
+	deliver(0);
+	CHECK(established(0) && established(0)->spi_i == spi && installed_in(0) == 1 &&
+	      nodes[0].t->vif.out && nodes[0].t->vif.carrier,
+	      "a installed the peer's new Child SA in the same IKE SA");
+	qlen = 0;	/* b is not waiting for this answer: nothing of it here */
+	advance(CHILDLESS_MS + 1000);
+	CHECK(established(0) && established(0)->spi_i == spi, "and keeps the IKE SA");
+	teardown();
+
+	/* No new Child SA: a closes the IKE SA and starts over. */
+	setup("psk = recreate-secret2\n", "psk = recreate-secret2\n");
+	settle();
+	spi = established(0)->spi_i;
+	b = established(1);
+	ike_delete_child(b, b->child[0].in);
+	settle();
+	CHECK(established(0) && established(0)->spi_i == spi, "childless IKE SA kept a while");
+	advance(CHILDLESS_MS + 500);
+	settle();
+	CHECK(sas(0) == 0 && sas(1) == 0, "then closed at both ends");
+	run_counting(10000, 0);
+	CHECK(consistent() && established(0)->spi_i != spi && sas(0) == 1 && sas(1) == 1,
+	      "after %u ms without a Child SA: a new IKE SA and Child SA", CHILDLESS_MS);
+	teardown();
+}
+
 /* Address ranges to prefixes: the fewest that cover exactly the range. */
 static void t_ts_to_prefixes(void)
 {
@@ -929,5 +1004,6 @@ int main(void)
 	t_ts_to_prefixes();
 	t_narrowed_ts();
 	t_natt_responder();
+	t_peer_recreates_child();
 	return test_done();
 }
