@@ -132,7 +132,7 @@ elif [ "$PEER" = pluto ]; then
 		PEER_OPTS="$*"
 		for o in "$@"; do
 			case "$o" in
-			pfs) pfs=yes ;;
+			pfs) pfs=yes ;;	# its PFS group is the IKE SA's
 			cookies) setup="ddos-mode=busy" ;;
 			rekey=*) o=${o#rekey=}
 				extra="salifetime=$((${o%/*} * 3))s
@@ -160,7 +160,7 @@ conn vti
     leftsubnet=$ts
     rightsubnet=$ts
     ike=$(lsw "$ike")
-    esp=$(lsw "$esp")
+    esp=$(lsw "$esp" | sed 's/-dh[0-9]*//g')
     pfs=$pfs
     encapsulation=$encap
     leftupdown=%disabled
