@@ -92,7 +92,7 @@ C
 		fi
 		[ -n "$CHARON_UP" ] && stop_charon "${CHARON_UP##*:}"
 		if [ "$want" = cookies ]; then CHARON_EXTRA="cookie_threshold = 0"; else CHARON_EXTRA=""; fi
-		start_charon "$PNS"
+		CHARON_IKE_LOG=4 start_charon "$PNS"
 		CHARON_UP="run:$want:$PNS"
 	}
 	peer_initiate() { swanctl $PNS --initiate --child vti --timeout 15 >/dev/null 2>&1; }
@@ -200,7 +200,8 @@ C
 		rx0=$(counter a sti0 rx_packets)
 		in_ns $PNS $PY "$HERE/esp_peer.py" "$PL/fakexfrm.log" "$PEER_IP" "$VTI_IP" \
 			10.255.0.2 10.255.0.1 "$in" "$out" 3 "$@" > "$VT_TMP/esp_peer.out" 2>&1 ||
-			{ cat "$VT_TMP/esp_peer.out"; return 1; }
+			{ cat "$VT_TMP/esp_peer.out"; vtictl a -j show sti0 | jq -c '.[0] | [.child, .counters]'
+			  vtictl a -j stats | jq -c .; return 1; }
 		rx1=$(counter a sti0 rx_packets)
 		[ $((rx1 - rx0)) -ge 3 ] || { echo "vtid counted $((rx1 - rx0)) packets in"; return 1; }
 	}
@@ -473,13 +474,58 @@ c_nat_steps() {
 	echo "NAT mapping changed; vtid follows (peer_moved $mv0 -> $(vtictl a -j stats | jq '.ike_peer_moved // 0'))"
 }
 
-CASES=(basic encap_both encap_vti encap_peer proposals invalid_ke cookies rekey rekey_pfs delete narrow nat)
+# A third reading of the wire: tshark decodes a whole negotiation and its
+# ESP, with keys from the peer's logs (charon: IKE keys at ike = 4; pluto:
+# the ESP keys its shim logged), and finds no malformed packet and no
+# expert error.  The capture is one small case (basic, tens of packets).
+c_wire() {
+	local cap=$VT_TMP/wire.pcap opts=() k n bad dec
+	# ip netns exec execs tcpdump: $! is tcpdump's own PID
+	ip netns exec "${VT_ID}a" tcpdump -i eth0 -U --immediate-mode -s 0 -w "$cap" udp or esp >/dev/null 2>&1 &
+	local tcpd=$!
+	VT_PIDS+=("$tcpd")
+	sleep 0.5
+	c_basic "$1" || return 1
+	sleep 0.5
+	kill -TERM "$tcpd"; wait "$tcpd" 2>/dev/null
+	if [ "$PEER" = charon ]; then
+		local spis keys
+		spis=$(tshark -r "$cap" -Y 'isakmp.exchangetype == 35' -T fields \
+			-e isakmp.ispi -e isakmp.rspi 2>/dev/null | head -1)
+		keys=$($PY "$HERE/charon_keys.py" "$VT_TMP/charon-$PNS/charon.log") || { echo "$keys"; return 1; }
+		declare -A K
+		for k in $keys; do K[${k%%=*}]=${k#*=}; done
+		read -r si sr <<<"$spis"
+		[ -n "${sr:-}" ] || { echo "no IKE_AUTH in the capture"; return 1; }
+		# charon's keys are named from the IKE initiator's side
+		opts=(-o "uat:ikev2_decryption_table:${si//:/},${sr//:/},${K[Sk_ei]},${K[Sk_er]},\"AES-GCM-128 with 16 octet ICV [RFC5282]\",,,\"NONE [RFC4306]\"")
+		dec=$(tshark -r "$cap" "${opts[@]}" -Y 'isakmp.exchangetype == 35 && isakmp.id.data' 2>/dev/null | wc -l)
+		[ "$dec" -ge 2 ] || { echo "tshark decrypted $dec IKE_AUTH messages (keys from charon's log)"; return 1; }
+	else
+		local e=()
+		while read -r spi src dst key; do
+			e+=("\"IPv4\",\"$src\",\"$dst\",\"$spi\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x$key\",\"NULL\",\"\"")
+		done < <(sed -n 's/.* [NU][EP][WD]SA spi=\(0x[0-9a-f]*\) proto=50 src=\([0-9.]*\) dst=\([0-9.]*\) .*aead=rfc4106.* key=\([0-9a-f]*\).*/\1 \2 \3 \4/p' "$PL/fakexfrm.log")
+		[ ${#e[@]} -ge 2 ] || { echo "no ESP keys in pluto's shim log"; return 1; }
+		opts=(-o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE)
+		for k in "${e[@]}"; do opts+=(-o "uat:esp_sa:$k"); done
+		n=$(tshark -r "$cap" "${opts[@]}" -Y esp 2>/dev/null | wc -l)
+		dec=$(tshark -r "$cap" "${opts[@]}" -Y 'esp.icv_good == 1 && icmp' 2>/dev/null | wc -l)
+		[ "$n" -ge 6 ] && [ "$dec" = "$n" ] ||
+			{ echo "tshark: $dec of $n ESP packets decrypted and authenticated (keys from pluto's shim)"; return 1; }
+	fi
+	bad=$(tshark -r "$cap" "${opts[@]}" -Y '_ws.malformed || _ws.expert.severity >= "Error"' 2>/dev/null | wc -l)
+	[ "$bad" = 0 ] || { echo "tshark: $bad malformed or erroneous packets"; tshark -r "$cap" "${opts[@]}" -Y '_ws.malformed || _ws.expert.severity >= "Error"' 2>/dev/null | head; return 1; }
+	echo "tshark: $(tshark -r "$cap" 2>/dev/null | wc -l) packets, $dec decrypted with the peer's keys, none malformed"
+}
+
+CASES=(wire basic encap_both encap_vti encap_peer proposals invalid_ke cookies rekey rekey_pfs delete narrow nat)
 [ "$PEER" = charon ] && CASES+=(rekey_timed)
 [ -n "${INTEROP_CASES:-}" ] && read -ra CASES <<<"$INTEROP_CASES"
 setup_direct
 for c in "${CASES[@]}"; do
 	for role in init resp; do
-		case "$c" in rekey_timed | nat) [ "$role" = init ] && continue ;; esac
+		case "$c" in rekey_timed | nat) [ "$role" = init ] && continue ;; wire) [ "$role" = resp ] && continue ;; esac
 		run "$role" "$c" "c_$c"
 	done
 done
