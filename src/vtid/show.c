@@ -40,19 +40,29 @@ static void json_counters(struct json *j, const struct vif_stats *s)
 	json_obj_close(j);
 }
 
-static const struct sa *first_in(const struct vif *v)
+/* The inbound half of the pair whose outbound half carries traffic.  After
+ * a rekey the interface also holds the replaced inbound SA for a while
+ * (draining), and it may come first in in[]: shown, it sent a peer that
+ * reads the SPI here to an SA about to go (rx_unknown_spi, seen with
+ * libreswan's keys in the interop matrix). */
+static const struct sa *current_in(const struct tunnel *t)
 {
+	const struct sa *best = NULL;
 	unsigned i;
 
 	for (i = 0; i < VIF_MAX_IN; i++)
-		if (v->in[i])
-			return v->in[i];
-	return NULL;
+		if (t->child[i].in && t->vif.out && t->child[i].out == t->vif.out)
+			return t->child[i].in;
+	/* manual keying: one pair, no child table */
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (t->vif.in[i] && (!best || t->vif.in[i]->installed_ms > best->installed_ms))
+			best = t->vif.in[i];
+	return best;
 }
 
 static void json_tunnel(struct json *j, struct ike_ctx *ike, const struct tunnel *t)
 {
-	const struct sa *in = first_in(&t->vif), *out = t->vif.out;
+	const struct sa *in = current_in(t), *out = t->vif.out;
 	char a[ADDR_STRLEN], name[64], spi[16];
 
 	json_obj_open(j, NULL);
@@ -151,7 +161,7 @@ static void table_row(struct buf *b, struct ike_ctx *ike, const struct tunnel *t
 /* Everything about one tunnel. */
 static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
 {
-	const struct sa *in = first_in(&t->vif), *out = t->vif.out;
+	const struct sa *in = current_in(t), *out = t->vif.out;
 	const struct vif_stats *s = &t->vif.st;
 	char l[ADDR_STRLEN], r[ADDR_STRLEN], name[64], up[24], rk1[24], rk2[24];
 	long ike_s, child_s;

@@ -11,6 +11,7 @@
 #include "inmem.h"
 #include "lib/cursor.h"
 #include "test.h"
+#include "vtid/show.h"
 
 /* Both sides up, with matching IKE SPIs and crossed Child SA SPIs. */
 static bool consistent(void)
@@ -880,6 +881,35 @@ static void t_peer_recreates_child(void)
 	teardown();
 }
 
+/* vtictl show names the inbound SA of the pair in use.  Right after a
+ * rekey the replaced inbound SA drains for 2 s and comes first on the
+ * interface: show named it, and a peer (the interop test's scapy, with
+ * libreswan's keys) that sent to that SPI was dropped as unknown once it
+ * drained. */
+static void t_show_current_child(void)
+{
+	char want[32];
+	uint32_t in = 0;
+	unsigned k;
+	struct buf b;
+
+	setup("psk = show-secret-mem\n", "psk = show-secret-mem\n");
+	settle();
+	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "rekey by a");
+	settle();
+	for (k = 0; established(0) && k < IKE_MAX_CHILDREN; k++)
+		if (established(0)->child[k].in)
+			in = established(0)->child[k].in;
+	CHECK(in && vif_in_count(&nodes[0].t->vif) == 2, "re-keyed; the old inbound SA drains");
+	snprintf(want, sizeof(want), "\"spi_in\":\"0x%08x\"", in);
+	buf_init(&b);
+	show_tunnels(&b, nodes[0].ike, nodes[0].t, NULL, true);
+	CHECK(!b.bad && strstr(buf_str(&b), want) != NULL, "show names the new inbound SA 0x%08x: %s",
+	      in, buf_str(&b));
+	buf_free(&b);
+	teardown();
+}
+
 /* Address ranges to prefixes: the fewest that cover exactly the range. */
 static void t_ts_to_prefixes(void)
 {
@@ -1005,5 +1035,6 @@ int main(void)
 	t_narrowed_ts();
 	t_natt_responder();
 	t_peer_recreates_child();
+	t_show_current_child();
 	return test_done();
 }
