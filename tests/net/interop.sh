@@ -444,12 +444,12 @@ nat_rule() {	# PORTS: "" keeps ports where it can, ":30000-30999" moves them
 	in_ns r nft -f - <<N
 flush ruleset
 table ip nat {
-	chain post { type nat hook postrouting priority srcnat; oifname "eth0" masquerade $([ -n "$1" ] && echo "to $1"); }
+	chain post { type nat hook postrouting priority srcnat; $([ -n "$1" ] && echo "oifname \"eth0\" meta l4proto udp masquerade to $1;") oifname "eth0" masquerade; }
 }
 N
 }
 c_nat() {
-	local mv0 mv1 rc=0
+	local rc=0
 	command -v conntrack >/dev/null || { echo "conntrack is not installed (scripts/deps.sh)"; return 1; }
 	setup_nat
 	PNS=c PEER_IP=198.51.100.2 VTI_IP=203.0.113.1 REMOTE=203.0.113.2
@@ -467,11 +467,12 @@ c_nat_steps() {
 	traffic || return 1
 	nat_rule ":30000-30999"
 	in_ns r conntrack -F >/dev/null 2>&1
-	mv0=$(vtictl a -j stats | jq '.ike_peer_moved // 0')
 	peer_rekey child || { echo "the peer could not rekey after the NAT change"; return 1; }
 	sleep 1
 	traffic || { echo "no traffic after the NAT mapping changed"; return 1; }
-	echo "NAT mapping changed; vtid follows (peer_moved $mv0 -> $(vtictl a -j stats | jq '.ike_peer_moved // 0'))"
+	in_ns r conntrack -L -p udp 2>/dev/null | grep -Eq 'dport=30[0-9]{3}' ||
+		{ echo "the NAT did not move the peer to a new port"; in_ns r conntrack -L -p udp; return 1; }
+	echo "NAT mapping changed (the peer's 4500 now leaves from a port in 30000-30999); vtid followed"
 }
 
 # A third reading of the wire: tshark decodes a whole negotiation and its
