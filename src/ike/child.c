@@ -546,7 +546,7 @@ static void ike_rekey_request(struct ike_sa *sa, struct ike_msg *m, const struct
 	take_over(sa, nsa);
 	/* The old SA only waits for the peer's DELETE now. */
 	sa->state = IKE_S_DELETING;
-	sa->kill_at = now_ms() + 30000;
+	sa->kill_at = now_ms() + REPLACED_KEEP_MS;
 }
 
 void ike_child_request(struct ike_sa *sa, struct ike_msg *m)

@@ -31,6 +31,11 @@
  * way (cookies, INVALID_KE, an answer that makes no sense): past it the
  * tunnel starts over.  Longer than one full retransmission schedule. */
 #define NEGOTIATE_MS 75000
+/* An IKE SA replaced by the peer's rekey answers the peer's retransmitted
+ * rekey request from its cache until the peer deletes it; if our answer
+ * was lost, the peer retries for up to dpd-timeout (90 s by default), so
+ * the old SA waits that long and more before it gives up on the DELETE. */
+#define REPLACED_KEEP_MS 120000
 /* How long an IKE SA whose last Child SA the peer deleted waits for the
  * peer to create another before it is closed (charon sends its
  * CREATE_CHILD_SA right after the DELETE; a tunnel with start = yes should
