@@ -308,3 +308,38 @@ bg_in_ns() {
 	ip netns exec "$ns" "$@" &
 	VT_PIDS+=("$!")
 }
+
+# start_frr NS CONF DAEMON...: FRR's zebra and the DAEMONs (ospfd, ospf6d,
+# bgpd ...) in namespace NS, then CONF (an integrated frr.conf) loaded with
+# vtysh -b, as FRR's own init script does.  Each namespace's FRR has its
+# own directory $VT_TMP/frr-NS (config, pid files, vty sockets, zebra's
+# API socket), so nothing reads or writes /etc/frr or /run/frr and no
+# system service is involved.  The daemons run in the foreground as the
+# frr user (they refuse root without the frrvty group); cleanup kills them
+# by PID.  The daemons start from an empty file, so none of them reads the
+# host's /etc/frr/frr.conf.
+start_frr() {
+	local ns="$1" conf="$2" dir="$VT_TMP/frr-$1" d; shift 2
+	[ -x /usr/lib/frr/zebra ] || fail "frr is not installed: apt-get install frr (or run scripts/deps.sh)"
+	command -v vtysh >/dev/null || fail "vtysh is not installed (package frr)"
+	getent passwd frr >/dev/null || fail "the frr user is missing (package frr)"
+	# The frr user must reach its directory (files holding PSKs stay 0600).
+	chmod 711 "$VT_TMP"
+	mkdir -p "$dir"
+	cp "$conf" "$dir/frr.conf"
+	: > "$dir/empty.conf"
+	echo "service integrated-vtysh-config" > "$dir/vtysh.conf"
+	chown -R frr:frr "$dir"
+	for d in zebra "$@"; do
+		bg_in_ns "$ns" "/usr/lib/frr/$d" -f "$dir/empty.conf" -i "$dir/$d.pid" \
+			--vty_socket "$dir" -z "$dir/zserv.api" --log "file:$dir/$d.log" \
+			>"$dir/$d.out" 2>&1
+		ln -sf "$dir/$d.log" "$VT_TMP/frr-$ns-$d.log"
+		wait_until 10 test -S "$dir/$d.vty" || { cat "$dir/$d.out" >&2; fail "$d in $ns did not start"; }
+	done
+	in_ns "$ns" vtysh --config_dir "$dir" --vty_socket "$dir" -b >"$dir/boot.out" 2>&1 ||
+		{ cat "$dir/boot.out" >&2; fail "vtysh could not load $conf in $ns"; }
+}
+
+# vty NS COMMAND: one vtysh command to the FRR of namespace NS.
+vty() { local ns="$1"; shift; in_ns "$ns" vtysh --config_dir "$VT_TMP/frr-$ns" --vty_socket "$VT_TMP/frr-$ns" -c "$*"; }
