@@ -8,6 +8,7 @@
 #include "ike/ikesa.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -306,8 +307,17 @@ void ike_auth_start(struct ike_sa *sa)
 }
 
 /* Keep one IKE SA per tunnel when both ends initiated at once: both
- * sides drop the one whose smaller nonce is the smallest, and only its
- * initiator sends the DELETE (the rule of RFC 7296 §2.8.1). */
+ * sides drop the one whose smaller nonce is the smallest (the rule of
+ * RFC 7296 §2.8.1) and both send a DELETE for it.  §2.8.1 is written for
+ * rekey collisions and leaves the DELETE to the loser's initiator, but a
+ * peer that does not apply it to a simultaneous start (strongSwan keeps
+ * both) would go on sending on the loser's Child SA, which we no longer
+ * read, until its liveness check gave up.  The loser's Child SAs go at
+ * once; the IKE SA itself waits for the DELETE's answer, because a peer
+ * still finishing the exchange that made it may ignore the first copy
+ * (charon drops an INFORMATIONAL that overtakes its IKE_AUTH response)
+ * and only act on a retransmission.  Two vtids both deleting it answer
+ * each other's DELETE (§1.4.1). */
 static void resolve_duplicates(struct ike_sa *sa)
 {
 	struct ike_sa *o;
@@ -322,9 +332,10 @@ static void resolve_duplicates(struct ike_sa *sa)
 		a = memcmp(sa->ni, sa->nr, 16) < 0 ? sa->ni : sa->nr;
 		b = memcmp(o->ni, o->nr, 16) < 0 ? o->ni : o->nr;
 		loser = memcmp(a, b, 16) < 0 ? sa : o;
-		if (loser->initiator)
-			ike_send_delete(loser);
-		ikesa_kill(loser, "duplicate IKE SA for the tunnel");
+		log_info(ikesa_name(loser), "IKE SA %016" PRIx64 "/%016" PRIx64
+			 " is a duplicate for the tunnel: deleting it", loser->spi_i, loser->spi_r);
+		ikesa_children_remove(loser);
+		ike_send_delete(loser);
 		return;
 	}
 }

@@ -1004,6 +1004,49 @@ static void t_natt_responder(void)
 	teardown();
 }
 
+/* Both ends initiate at once and each completes both IKE SAs.  A peer
+ * such as strongSwan keeps both (the lowest-nonce rule of RFC 7296 §2.8.1
+ * is written for rekey collisions); had vtid dropped its copy of the loser
+ * silently, the peer would go on sending on the loser's Child SA until
+ * its DPD gave up (33 s against charon).  So each side that drops the
+ * loser says so with a DELETE, whichever role it had. */
+static void t_simultaneous_start(void)
+{
+	uint64_t from[2][2];
+	unsigned nfrom[2] = { 0, 0 }, rounds, i, k;
+	bool both = false;
+
+	setup("psk = simultaneous-mem\n", "psk = simultaneous-mem\n");
+	ike_tick(nodes[0].ike);
+	ike_tunnel_up(nodes[1].ike, nodes[1].t);
+	CHECK(qlen == 2, "both sent IKE_SA_INIT (%u)", qlen);
+	for (rounds = 0; rounds < 200 && (qlen || rounds < 3); rounds++) {
+		ike_tick(nodes[0].ike);
+		ike_tick(nodes[1].ike);
+		while (qlen) {
+			const uint8_t *h = queue[0].data;
+			int sender = 1 - queue[0].to;
+
+			/* INFORMATIONAL requests: exchange 37, no response flag. */
+			if (h[18] == INFORMATIONAL && !(h[19] & IKE_FLAG_RESPONSE) &&
+			    nfrom[sender] < 2) {
+				memcpy(&from[sender][nfrom[sender]], h, 8);
+				nfrom[sender]++;
+			}
+			deliver(0);
+		}
+	}
+	CHECK(consistent() && sas(0) == 1 && sas(1) == 1, "one IKE SA left on each side (%u, %u)",
+	      sas(0), sas(1));
+	/* The same IKE SA (by initiator SPI) deleted from both ends. */
+	for (i = 0; i < nfrom[0]; i++)
+		for (k = 0; k < nfrom[1]; k++)
+			both |= from[0][i] == from[1][k];
+	CHECK(both, "both sides sent a DELETE for the dropped IKE SA (%u, %u requests)", nfrom[0],
+	      nfrom[1]);
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1036,5 +1079,6 @@ int main(void)
 	t_natt_responder();
 	t_peer_recreates_child();
 	t_show_current_child();
+	t_simultaneous_start();
 	return test_done();
 }
