@@ -1,7 +1,8 @@
 #!/bin/bash
 # Cloud VPN peers: vtid with examples/aws.conf, azure.conf and gcp.conf as
 # they ship (addresses, proposals, lifetimes, DPD, MTU), FRR on its side
-# with examples/cloud/*-frr.conf, against two strongSwan charons per
+# with examples/cloud/aws-frr.conf and gcp-frr.conf, BIRD with
+# examples/cloud/azure-bird.conf, against two strongSwan charons per
 # profile -- one per cloud tunnel endpoint, each in its own namespace, as
 # the cloud has one endpoint per tunnel -- configured the way that cloud
 # behaves (its proposals, lifetimes and rekey margins, DPD interval, who
@@ -118,8 +119,8 @@ swan_rule_watch() {
 }
 
 RES=()
-profile() {	# NAME T1 T2 CLOUD-ASN IN1 IN2 KEEPALIVE HOLD
-	local p="$1" t1="$2" t2="$3" asn="$4" g="${1}g" c1="${1}1" c2="${1}2"
+profile() {	# NAME T1 T2 CLOUD-ASN IN1 IN2 KEEPALIVE HOLD ROUTER
+	local p="$1" t1="$2" t2="$3" asn="$4" g="${1}g" c1="${1}1" c2="${1}2" router="$9"
 	local conf="$VT_TMP/$p.conf" psk1 psk2 t0 tc tf act other actns deadms=-
 
 	ns_add "$g"; ns_add "$c1"; ns_add "$c2"
@@ -153,18 +154,36 @@ profile() {	# NAME T1 T2 CLOUD-ASN IN1 IN2 KEEPALIVE HOLD
 	start_vtid "$g" "$conf"
 	wait_until 30 has_carrier "$g" "$t1" || fail "$p: tunnel 1 did not come up"
 	wait_until 30 has_carrier "$g" "$t2" || fail "$p: tunnel 2 did not come up"
-	[ "$(swanctl "$c1" --list-sas | grep -c ESTABLISHED)" = 1 ] || fail "$p: not one IKE SA at endpoint 1"
-	[ "$(swanctl "$c1" --list-sas | grep -c INSTALLED)" = 1 ] || fail "$p: not one Child SA at endpoint 1"
+	# One IKE SA and one Child SA pair per tunnel, also where both ends
+	# initiated at once: vtid deletes the duplicate it drops (charon keeps
+	# both otherwise and sends on the one vtid dropped until its DPD).
+	one_sa() { [ "$(swanctl "$1" --list-sas | grep -c ESTABLISHED)" = 1 ] &&
+		   [ "$(swanctl "$1" --list-sas | grep -c INSTALLED)" = 1 ]; }
+	wait_until 15 one_sa "$c1" || fail "$p: not one IKE SA and one Child SA at endpoint 1: $(swanctl "$c1" --list-sas)"
+	wait_until 15 one_sa "$c2" || fail "$p: not one IKE SA and one Child SA at endpoint 2: $(swanctl "$c2" --list-sas)"
 	local prop; prop=$(vtictl "$g" -j show "$t1" | jq -r '.[0].ike.proposal + " / " + .[0].child.proposal')
 
 	bird_cloud "$c1" "$asn" "$5.1" "$5.2" "$7" "$8"
 	bird_cloud "$c2" "$asn" "$6.1" "$6.2" "$7" "$8"
 	in_ns "$g" sysctl -qw net.ipv4.ip_forward=1
-	start_frr "$g" "$EX/cloud/$p-frr.conf" bgpd
+	# The customer side's BGP: examples/cloud/P-frr.conf or P-bird.conf.
+	if [ "$router" = frr ]; then
+		start_frr "$g" "$EX/cloud/$p-frr.conf" bgpd
+	else
+		bg_in_ns "$g" bird -f -c "$EX/cloud/$p-bird.conf" -s "$VT_TMP/bird-$g.ctl" \
+			>"$VT_TMP/bird-$g.log" 2>&1
+	fi
 
 	via() { in_ns "$g" ip route get 10.50.0.1 2>/dev/null | grep -o 'dev [a-z0-9-]*' | cut -d' ' -f2; }
 	lan_ok() { in_ns "$g" ping -c 1 -W 0.5 -I 10.1.0.1 10.50.0.1 >/dev/null 2>&1; }
-	both() { [ "$(vty "$g" "show ip bgp 10.50.0.0/16" | grep -c 'from 169.254')" = 2 ]; }
+	both() {
+		if [ "$router" = frr ]; then
+			[ "$(vty "$g" "show ip bgp 10.50.0.0/16" | grep -c 'from 169.254')" = 2 ]
+		else
+			[ "$(in_ns "$g" birdc -s "$VT_TMP/bird-$g.ctl" show route for 10.50.0.1 |
+			     grep -c 'via 169.254')" = 2 ]
+		fi
+	}
 	t0=$(ms)
 	wait_until 60 both || fail "$p: 10.50.0.0/16 not learned over both tunnels: $(vty "$g" "show ip bgp summary")"
 	wait_until 10 lan_ok || fail "$p: no traffic to the cloud network (route via $(via))"
@@ -175,7 +194,7 @@ profile() {	# NAME T1 T2 CLOUD-ASN IN1 IN2 KEEPALIVE HOLD
 	"$t2") other=$t1 actns=$c2 ;;
 	*) fail "$p: the cloud route goes via '$act'" ;;
 	esac
-	pass "$p: both tunnels up ($prop), BGP learned 10.50.0.0/16 over both in $tl ms, traffic via $act"
+	pass "$p: both tunnels up ($prop), BGP ($router) learned 10.50.0.0/16 over both in $tl ms, traffic via $act"
 
 	# The active cloud endpoint closes its tunnel (DELETE).
 	t0=$(ms)
@@ -206,7 +225,7 @@ profile() {	# NAME T1 T2 CLOUD-ASN IN1 IN2 KEEPALIVE HOLD
 		pass "$p: endpoint of $act killed: DPD declared it dead after $deadms ms, traffic via $other after $tk ms"
 		deadms="$deadms ms (traffic after $tk ms)"
 	fi
-	RES+=("| $p | $prop | $tl ms | $tc ms | $tf ms | $tb ms | $deadms |")
+	RES+=("| $p | $router | $prop | $tl ms | $tc ms | $tf ms | $tb ms | $deadms |")
 	# Free the CPU for the next profile.
 	vt_stop_all
 }
@@ -223,10 +242,10 @@ vt_stop_all() {
 	VT_PIDS=()
 }
 
-profile aws aws-tun1 aws-tun2 64512 169.254.10 169.254.11 10 30
-profile azure az-tun1 az-tun2 65515 169.254.21 169.254.22 10 30
-profile gcp gcp-tun0 gcp-tun1 64514 169.254.0 169.254.1 20 60
+profile aws aws-tun1 aws-tun2 64512 169.254.10 169.254.11 10 30 frr
+profile azure az-tun1 az-tun2 65515 169.254.21 169.254.22 10 30 bird
+profile gcp gcp-tun0 gcp-tun1 64514 169.254.0 169.254.1 20 60 frr
 echo
-echo "| profile | negotiated (tunnel 1) | BGP learned + traffic | cloud DELETE -> carrier down | -> traffic on the other tunnel | tunnel + BGP back | endpoint killed -> DPD dead |"
-echo "|---|---|---|---|---|---|---|"
+echo "| profile | vtid side BGP | negotiated (tunnel 1) | BGP learned + traffic | cloud DELETE -> carrier down | -> traffic on the other tunnel | tunnel + BGP back | endpoint killed -> DPD dead |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${RES[@]}"
