@@ -12,6 +12,7 @@
 
 struct ev_handler {
 	int fd;
+	uint32_t events;	/* EPOLLIN, maybe EPOLLOUT (for ev_renew) */
 	ev_fd_cb cb;
 	void *arg;
 	struct ev_handler *next;
@@ -58,7 +59,7 @@ void ev_free(struct ev *ev)
 		return;
 	free_list(ev->handlers);
 	free_list(ev->dead);
-	close(ev->epfd);
+	ev_detach(ev);
 	free(ev);
 }
 
@@ -70,6 +71,7 @@ int ev_add(struct ev *ev, int fd, ev_fd_cb cb, void *arg)
 	if (!h)
 		return -ENOMEM;
 	h->fd = fd;
+	h->events = e.events;
 	h->cb = cb;
 	h->arg = arg;
 	e.data.ptr = h;
@@ -112,7 +114,36 @@ int ev_set_write(struct ev *ev, int fd, bool on)
 	if (!h)
 		return -ENOENT;
 	e.data.ptr = h;
-	return epoll_ctl(ev->epfd, EPOLL_CTL_MOD, fd, &e) < 0 ? -errno : 0;
+	if (epoll_ctl(ev->epfd, EPOLL_CTL_MOD, fd, &e) < 0)
+		return -errno;
+	h->events = e.events;
+	return 0;
+}
+
+void ev_detach(struct ev *ev)
+{
+	if (ev && ev->epfd >= 0) {
+		close(ev->epfd);
+		ev->epfd = -1;
+	}
+}
+
+int ev_renew(struct ev *ev)
+{
+	struct epoll_event e;
+	struct ev_handler *h;
+
+	ev_detach(ev);
+	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ev->epfd < 0)
+		return -errno;
+	for (h = ev->handlers; h; h = h->next) {
+		e.events = h->events;
+		e.data.ptr = h;
+		if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, h->fd, &e) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg)

@@ -22,5 +22,13 @@ void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg);
 /* Runs until ev_stop(); returns 0 or a negative errno from epoll. */
 int ev_run(struct ev *ev);
 void ev_stop(struct ev *ev);
+/*
+ * After fork: one epoll set is shared by every process holding it, and a
+ * registration lives as long as its file is open anywhere.  ev_detach
+ * closes this process's handle and keeps the list of descriptors;
+ * ev_renew gives this process a set of its own watching that list.
+ */
+void ev_detach(struct ev *ev);
+int ev_renew(struct ev *ev) __attribute__((warn_unused_result));
 
 #endif

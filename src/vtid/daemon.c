@@ -495,7 +495,6 @@ static int start(struct daemon *d)
 		return EXIT_RUNTIME;
 	}
 	dp_set_ike_handler(d->dp, on_natt_ike, d);
-	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ev_set_tick(d->ev, 100, on_tick, d);
 	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
 	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||
@@ -507,10 +506,12 @@ static int start(struct daemon *d)
 	 * for gmtime_r (events' timestamps): do it while files may be read. */
 	tzset();
 	/* From here on this is the unprivileged network process. */
-	if (privsep_start(&d->conf, d->conf_path, d->sock_path, err, sizeof(err)) < 0) {
+	if (privsep_start(&d->conf, d->conf_path, d->sock_path, d->ev, err, sizeof(err)) < 0) {
 		log_err(NULL, "%s", err);
 		return EXIT_RUNTIME;
 	}
+	/* A restarted network process gets the configuration of the moment. */
+	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ike_set_psk_signer(d->ike, ps_psk_sign, NULL);
 	events_set_sink(on_event, d);
 	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
@@ -522,6 +523,7 @@ static int start(struct daemon *d)
 			return EXIT_RUNTIME;
 	log_info(NULL, "running with %zu tunnel%s, control socket %s", d->conf.n,
 		 d->conf.n == 1 ? "" : "s", d->sock_path);
+	ps_ready();
 	return EXIT_OK;
 }
 

@@ -27,9 +27,11 @@
 #include "crypto/prf.h"
 #include "ike/keys.h"
 #include "lib/log.h"
+#include "lib/ev.h"
 #include "platform/platform.h"
 #include "vtid/daemon.h"
 #include "vtid/hwm.h"
+#include "vtid/tunnel.h"
 
 enum ps_type {
 	PS_TUN_OPEN = 1,	/* net -> parent: ps_name; reply PS_TUN_REPLY + fd */
@@ -44,6 +46,8 @@ enum ps_type {
 	PS_AUTH,		/* net -> auth: ps_auth + octets; reply PS_AUTH_REPLY */
 	PS_AUTH_REPLY,
 	PS_SEQ_RESERVE,		/* net -> parent: ps_seq; the parent answers in kind */
+	PS_READY,		/* net -> parent: empty, start-up done; no reply */
+	PS_AUTH_CHANNEL,	/* parent -> net: empty + fd, to a restarted auth */
 };
 
 struct ps_hdr {
@@ -309,14 +313,39 @@ static int send_conf(int fd, const struct conf *c, enum redact how, const uint8_
 
 /* ---- the parent: root, vti's own interfaces only ---- */
 
+/*
+ * The parent holds a descriptor of its own for every TUN device it made,
+ * and that is what keeps an interface (its ifindex, addresses and routes)
+ * while a dead network process is replaced.  IFF_PERSIST would keep it
+ * too, but beyond vtid's life: a parent killed by SIGKILL would leave
+ * interfaces behind for the administrator to delete.  A descriptor goes
+ * with the last process that holds it, so however vtid ends, the kernel
+ * removes its interfaces.
+ */
 struct owned_if {
 	char name[16];
 	int ifindex;
+	int fd;			/* the parent's own; -1 if it could not keep one */
+	bool offload;
+};
+
+/* SPEC "Staying up": at most 5 restarts of a child in 60 s. */
+#define RESTART_MAX 5
+#define RESTART_WINDOW_MS 60000
+
+struct restarts {
+	uint64_t at[RESTART_MAX];	/* when the last ones happened */
+	unsigned n;
 };
 
 struct parent {
 	struct conf conf;
+	struct conf *net_conf;	/* where a new network process takes its own */
 	const char *conf_path, *sock_path;
+	struct ev *ev;		/* the network process's loop, renewed in each */
+	uid_t uid;
+	gid_t gid;
+	sigset_t child_mask;	/* the signal mask children start with */
 	pid_t net, auth;
 	int net_fd, auth_fd, sig_fd;
 	uint8_t fp_key[32];
@@ -324,6 +353,10 @@ struct parent {
 	struct owned_if *ifs;
 	size_t n_ifs;
 	bool stopping;
+	bool net_ran;		/* a network process finished starting */
+	bool respawn_net, respawn_auth;
+	int exit_code;		/* of a stop the parent began itself */
+	struct restarts net_restarts, auth_restarts;
 };
 
 static int status_reply(int fd, int err, const char *text)
@@ -351,27 +384,70 @@ static const struct tunnel_conf *owned(struct parent *p, int ifindex)
 	return NULL;
 }
 
-static void remember_if(struct parent *p, const char *name, int ifindex)
+/* Keep fd for the device name (ifindex); false if it cannot be kept. */
+static bool remember_if(struct parent *p, const char *name, int ifindex, int fd, bool offload)
 {
 	struct owned_if *n;
 	size_t i;
 
+	for (i = 0; i < p->n_ifs && strcmp(p->ifs[i].name, name); i++)
+		;
+	if (i == p->n_ifs) {
+		n = realloc(p->ifs, (p->n_ifs + 1) * sizeof(*n));
+		if (!n)
+			return false;	/* then requests for it are refused */
+		p->ifs = n;
+		snprintf(p->ifs[i].name, sizeof(p->ifs[0].name), "%s", name);
+		p->n_ifs++;
+	} else if (p->ifs[i].fd >= 0) {
+		close(p->ifs[i].fd);
+	}
+	p->ifs[i].ifindex = ifindex;
+	p->ifs[i].fd = fd;
+	p->ifs[i].offload = offload;
+	return true;
+}
+
+static void forget_if(struct parent *p, size_t i)
+{
+	if (p->ifs[i].fd >= 0)
+		close(p->ifs[i].fd);
+	p->ifs[i] = p->ifs[--p->n_ifs];
+}
+
+/* A device kept from an earlier network process, if it is still there
+ * under its name (an administrator may have deleted it). */
+static struct owned_if *kept_if(struct parent *p, const char *name)
+{
+	char now[IF_NAMESIZE];
+	size_t i;
+
+	for (i = 0; i < p->n_ifs; i++) {
+		if (strcmp(p->ifs[i].name, name) || p->ifs[i].fd < 0)
+			continue;
+		if (if_indextoname((unsigned)p->ifs[i].ifindex, now) && !strcmp(now, name))
+			return &p->ifs[i];
+		forget_if(p, i);
+		return NULL;
+	}
+	return NULL;
+}
+
+/* No SA, so no carrier (SPEC "The interface"), until a new network
+ * process has negotiated again. */
+static void carrier_off_all(struct parent *p)
+{
+	size_t i;
+
 	for (i = 0; i < p->n_ifs; i++)
-		if (!strcmp(p->ifs[i].name, name)) {
-			p->ifs[i].ifindex = ifindex;
-			return;
-		}
-	n = realloc(p->ifs, (p->n_ifs + 1) * sizeof(*n));
-	if (!n)
-		return;	/* then requests for it are refused */
-	p->ifs = n;
-	snprintf(p->ifs[p->n_ifs].name, sizeof(p->ifs[0].name), "%s", name);
-	p->ifs[p->n_ifs++].ifindex = ifindex;
+		if (p->ifs[i].fd >= 0 && tun_set_carrier(p->ifs[i].fd, false) < 0)
+			log_warn(p->ifs[i].name, "cannot take the carrier down");
 }
 
 static void do_tun_open(struct parent *p, struct ps_name *rq)
 {
 	struct ps_tun_reply rep = { 0 };
+	struct owned_if *k;
 	bool offload = true;
 	int fd;
 
@@ -383,14 +459,24 @@ static void do_tun_open(struct parent *p, struct ps_name *rq)
 		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, -1);
 		return;
 	}
+	k = kept_if(p, rq->name);
+	if (k) {
+		/* A restarted network process: the same device, with the
+		 * addresses and routes it has, carrier off until SAs exist. */
+		tun_set_carrier(k->fd, false);
+		rep.ifindex = k->ifindex;
+		rep.offload = k->offload;
+		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, k->fd);
+		log_info(rq->name, "interface handed to the network process again (ifindex %d)",
+			 k->ifindex);
+		return;
+	}
 	fd = tun_open(rq->name, &rep.ifindex, &offload);
 	rep.err = fd < 0 ? fd : 0;
 	rep.offload = offload;
-	if (fd >= 0)
-		remember_if(p, rq->name, rep.ifindex);
 	ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, fd);
-	if (fd >= 0)
-		close(fd);	/* the interface lives as long as net's copy */
+	if (fd >= 0 && !remember_if(p, rq->name, rep.ifindex, fd, offload))
+		close(fd);	/* then the interface lives as long as net's copy */
 }
 
 static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
@@ -449,6 +535,26 @@ static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
 	ps_send(p->net_fd, PS_SEQ_RESERVE, rq, sizeof(*rq), NULL, 0, -1);
 }
 
+/*
+ * Let go of the devices of tunnels that are gone or whose interface
+ * changes: the network process closes its descriptor too, and the
+ * interface goes (or is made anew) as it did before the parent kept one.
+ */
+static void forget_changed(struct parent *p, const struct conf *nc)
+{
+	const struct tunnel_conf *old, *now;
+	size_t i = 0;
+
+	while (i < p->n_ifs) {
+		old = conf_find(&p->conf, p->ifs[i].name);
+		now = conf_find(nc, p->ifs[i].name);
+		if (old && now && tunnel_same_interface(old, now))
+			i++;
+		else
+			forget_if(p, i);
+	}
+}
+
 /* Re-read the file; on success push it to auth first, then to net. */
 static int parent_reload(struct parent *p, struct buf *errors)
 {
@@ -458,10 +564,17 @@ static int parent_reload(struct parent *p, struct buf *errors)
 		conf_free(&nc);
 		return -EINVAL;
 	}
+	forget_changed(p, &nc);
 	conf_free(&p->conf);
 	p->conf = nc;
-	if (send_conf(p->auth_fd, &p->conf, FOR_AUTH, p->fp_key) < 0 ||
-	    send_conf(p->net_fd, &p->conf, FOR_NET, p->fp_key) < 0)
+	if (p->auth > 0 && send_conf(p->auth_fd, &p->conf, FOR_AUTH, p->fp_key) < 0) {
+		/* Dying already, or stuck: its successor starts with this one. */
+		log_warn(NULL, "auth process did not take the configuration; restarting it");
+		kill(p->auth, SIGKILL);
+	}
+	if (p->net < 0)
+		return 0;	/* being restarted: the new one gets this configuration */
+	if (send_conf(p->net_fd, &p->conf, FOR_NET, p->fp_key) < 0)
 		return -EIO;
 	return 0;
 }
@@ -482,11 +595,16 @@ static void parent_request(struct parent *p)
 
 	if (n == -EPIPE) {
 		/* net is exiting; its SIGCHLD tells how. */
+		close(p->net_fd);
 		p->net_fd = -1;
 		return;
 	}
 	if (n < 0 && n != -EBADMSG)
 		return;
+	if (n == 0 && h.type == PS_READY) {
+		p->net_ran = true;
+		return;
+	}
 	if (n >= 0 && h.type == PS_TUN_OPEN && n == sizeof(rq.name)) {
 		do_tun_open(p, &rq.name);
 		return;
@@ -514,32 +632,125 @@ static void parent_request(struct parent *p)
 	status_reply(p->net_fd, r, NULL);
 }
 
-/* Reap children; the parent lives exactly as long as net. */
+static int spawn_auth(struct parent *p);
+static pid_t spawn_net(struct parent *p, int auth_end);
+
+static void __attribute__((noreturn)) parent_exit(struct parent *p, int code)
+{
+	if (p->auth > 0)
+		kill(p->auth, SIGKILL);
+	if (p->net > 0)
+		kill(p->net, SIGKILL);
+	unlink(p->sock_path);
+	exit(code);	/* and with the kept descriptors the interfaces go */
+}
+
+static void describe(int st, char *out, size_t len)
+{
+	const char *abbrev;
+
+	if (!WIFSIGNALED(st)) {
+		snprintf(out, len, "exited with status %d", WEXITSTATUS(st));
+		return;
+	}
+	abbrev = sigabbrev_np(WTERMSIG(st));
+	snprintf(out, len, "was killed by signal %d (SIG%s)%s", WTERMSIG(st), abbrev ? abbrev : "?",
+		 WTERMSIG(st) == SIGSYS ? ": a system call outside its seccomp allow-list" : "");
+}
+
+/* Room for one more restart in the window (recorded), or none left. */
+static bool restart_allowed(struct restarts *r, unsigned *crashes)
+{
+	uint64_t now = now_ms();
+	unsigned i, k = 0;
+
+	for (i = 0; i < r->n; i++)
+		if (now - r->at[i] < RESTART_WINDOW_MS)
+			r->at[k++] = r->at[i];
+	r->n = k;
+	*crashes = k + 1;
+	if (k == RESTART_MAX)
+		return false;
+	r->at[r->n++] = now;
+	return true;
+}
+
+/*
+ * The network process is gone.  Its own clean exit (status 0: it got
+ * SIGTERM, from us or anyone, and said DELETE to its peers) and a failure
+ * to start end vtid with its status, as before supervision; anything else
+ * is a crash: keep the interfaces, start a new one.
+ */
+static void net_died(struct parent *p, int st)
+{
+	char how[128];
+	unsigned crashes;
+
+	p->net = -1;
+	describe(st, how, sizeof(how));
+	if (p->stopping || (WIFEXITED(st) && WEXITSTATUS(st) == 0) || !p->net_ran) {
+		if (WIFSIGNALED(st) && !(p->stopping && WTERMSIG(st) == SIGTERM))
+			log_err(NULL, "network process %s", how);
+		parent_exit(p, WIFSIGNALED(st)	       ? EXIT_RUNTIME
+			       : WEXITSTATUS(st) == 0 ? p->exit_code
+						      : WEXITSTATUS(st));
+	}
+	if (!restart_allowed(&p->net_restarts, &crashes)) {
+		log_err(NULL, "network process %s", how);
+		log_err(NULL, "network process crashed %u times in %d s; giving up", crashes,
+			RESTART_WINDOW_MS / 1000);
+		parent_exit(p, EXIT_RUNTIME);
+	}
+	log_err(NULL, "network process %s; restarting it (restart %u of %d in %d s), "
+		"interfaces kept", how, crashes, RESTART_MAX, RESTART_WINDOW_MS / 1000);
+	carrier_off_all(p);
+	/* A new auth process too: the old one served the dead process's
+	 * channel and leaves with it. */
+	if (p->auth > 0)
+		kill(p->auth, SIGKILL);
+	p->auth = -1;
+	p->respawn_net = true;
+}
+
+/* The auth process is gone while the network process runs: a new one,
+ * and a new channel to it handed to the network process (tunnels stay). */
+static void auth_died(struct parent *p, int st)
+{
+	char how[128];
+	unsigned crashes;
+
+	p->auth = -1;
+	/* Status 0: the network process closed its channel, so it is on its
+	 * way out, and its own restart brings a new auth process. */
+	if (p->stopping || p->net < 0 || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		return;
+	describe(st, how, sizeof(how));
+	if (!restart_allowed(&p->auth_restarts, &crashes)) {
+		log_err(NULL, "auth process %s", how);
+		log_err(NULL, "auth process crashed %u times in %d s; giving up", crashes,
+			RESTART_WINDOW_MS / 1000);
+		/* The network process says DELETE to its peers, then we exit. */
+		p->exit_code = EXIT_RUNTIME;
+		p->stopping = true;
+		kill(p->net, SIGTERM);
+		return;
+	}
+	log_err(NULL, "auth process %s; restarting it (restart %u of %d in %d s)", how, crashes,
+		RESTART_MAX, RESTART_WINDOW_MS / 1000);
+	p->respawn_auth = true;
+}
+
 static void parent_reap(struct parent *p)
 {
-	int st, code;
+	int st;
 	pid_t pid;
 
+	/* Another pid is an auth process already replaced. */
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		code = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_RUNTIME;
-		if (WIFSIGNALED(st) && !(p->stopping && WTERMSIG(st) == SIGTERM))
-			log_err(NULL, "%s process killed by signal %d%s",
-				pid == p->net ? "network" : "auth", WTERMSIG(st),
-				WTERMSIG(st) == SIGSYS ? " (a system call outside its seccomp "
-							 "allow-list)" : "");
-		if (pid == p->auth) {
-			p->auth = -1;
-			if (p->net > 0 && !p->stopping) {
-				log_err(NULL, "auth process exited; stopping");
-				kill(p->net, SIGTERM);
-				p->stopping = true;
-			}
-		} else if (pid == p->net) {
-			if (p->auth > 0)
-				kill(p->auth, SIGKILL);
-			unlink(p->sock_path);
-			exit(p->stopping && code == 0 ? EXIT_OK : code);
-		}
+		if (pid == p->net)
+			net_died(p, st);
+		else if (pid == p->auth)
+			auth_died(p, st);
 	}
 }
 
@@ -572,7 +783,42 @@ static void parent_signal(struct parent *p)
 	}
 }
 
-static void __attribute__((noreturn)) parent_run(struct parent *p)
+/* Start what parent_reap found dead.  1 in a new network process. */
+static int supervise(struct parent *p)
+{
+	pid_t pid;
+	int end;
+
+	if (p->stopping && p->net < 0)
+		parent_exit(p, p->exit_code);	/* asked to stop between two */
+	if (p->respawn_net) {
+		p->respawn_net = p->respawn_auth = false;
+		end = spawn_auth(p);
+		pid = end < 0 ? end : spawn_net(p, end);
+		if (pid == 0)
+			return 1;
+		if (pid < 0) {
+			log_err(NULL, "cannot restart the network process: %s", strerror((int)-pid));
+			parent_exit(p, EXIT_RUNTIME);
+		}
+		log_info(NULL, "network process restarted (pid %d)", (int)pid);
+	} else if (p->respawn_auth) {
+		p->respawn_auth = false;
+		end = spawn_auth(p);
+		if (end < 0) {
+			log_err(NULL, "cannot restart the auth process: %s", strerror(-end));
+			parent_exit(p, EXIT_RUNTIME);
+		}
+		if (ps_send(p->net_fd, PS_AUTH_CHANNEL, NULL, 0, NULL, 0, end) < 0)
+			log_warn(NULL, "cannot hand the new auth channel to the network process");
+		close(end);
+		log_info(NULL, "auth process restarted (pid %d)", (int)p->auth);
+	}
+	return 0;
+}
+
+/* The parent's loop; returns (0) only in a new network process. */
+static int parent_run(struct parent *p)
 {
 	struct pollfd pfd[2];
 	sigset_t set;
@@ -590,16 +836,16 @@ static void __attribute__((noreturn)) parent_run(struct parent *p)
 	p->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (p->sig_fd < 0) {
 		log_err(NULL, "signalfd: %s", strerror(errno));
-		kill(p->net, SIGKILL);
-		kill(p->auth, SIGKILL);
-		exit(EXIT_RUNTIME);
+		parent_exit(p, EXIT_RUNTIME);
 	}
 	parent_reap(p);		/* a child may have died before signalfd */
 	for (;;) {
+		if (supervise(p))
+			return 0;
 		pfd[0] = (struct pollfd){ .fd = p->sig_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = p->net_fd, .events = POLLIN };
 		if (poll(pfd, p->net_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-			exit(EXIT_RUNTIME);
+			parent_exit(p, EXIT_RUNTIME);
 		if (pfd[0].revents)
 			parent_signal(p);
 		if (p->net_fd >= 0 && pfd[1].revents)
@@ -686,12 +932,22 @@ static struct {
 } ps = { .parent_fd = -1, .auth_fd = -1 };
 
 /* Messages from the parent that are not the reply: configurations, and
- * answers to ps_seq_ask.  The receive buffer is wiped after: a tunnel's
- * manual keys passed through. */
-static void take_push(const struct ps_hdr *h, void *p, size_t len)
+ * answers to ps_seq_ask, and a channel to an auth process the parent
+ * restarted (fd).  The receive buffer is wiped after: a tunnel's manual
+ * keys passed through. */
+static void take_push(const struct ps_hdr *h, void *p, size_t len, int fd)
 {
 	int r;
 
+	if (h->type == PS_AUTH_CHANNEL && !len && fd >= 0) {
+		if (ps.auth_fd >= 0)
+			close(ps.auth_fd);
+		ps.auth_fd = fd;
+		log_info(NULL, "privsep: connected to the restarted auth process");
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (h->type == PS_SEQ_RESERVE) {
 		/* A full queue loses the answer; the SA asks again later. */
 		if (len == sizeof(struct ps_seq) && ps.n_seq < PS_SEQ_QUEUE)
@@ -713,25 +969,29 @@ static int ps_call(uint16_t type, const void *rq, size_t rqlen, uint16_t want, v
 	static uint8_t buf[sizeof(struct tunnel_conf) + sizeof(struct ps_status)];
 	struct ps_hdr h;
 	ssize_t n;
+	int fd;
 
+	if (fd_out)
+		*fd_out = -1;
 	if (ps_send(ps.parent_fd, type, rq, rqlen, NULL, 0, -1) < 0)
 		return -EIO;
 	for (;;) {
-		n = ps_recv(ps.parent_fd, &h, buf, sizeof(buf), fd_out);
+		n = ps_recv(ps.parent_fd, &h, buf, sizeof(buf), &fd);
 		if (n < 0)
 			return (int)n;
 		if (h.type == want) {
-			if ((size_t)n != replen) {
-				if (fd_out && *fd_out >= 0) {
-					close(*fd_out);
-					*fd_out = -1;
-				}
-				return -EBADMSG;
+			if ((size_t)n != replen || !fd_out) {
+				if (fd >= 0)
+					close(fd);
+				if ((size_t)n != replen)
+					return -EBADMSG;
+			} else {
+				*fd_out = fd;
 			}
 			memcpy(rep, buf, replen);
 			return 0;
 		}
-		take_push(&h, buf, (size_t)n);
+		take_push(&h, buf, (size_t)n, fd);
 	}
 }
 
@@ -745,10 +1005,11 @@ bool ps_pushed_conf(struct conf *out)
 	static uint8_t buf[sizeof(struct tunnel_conf) + 64];
 	struct ps_hdr h;
 	ssize_t n;
+	int fd;
 
 	/* Called when the parent's socket is readable: take what is there. */
 	while (ps.active && !ps.pushed) {
-		n = ps_recv_flags(ps.parent_fd, &h, buf, sizeof(buf), NULL, MSG_DONTWAIT);
+		n = ps_recv_flags(ps.parent_fd, &h, buf, sizeof(buf), &fd, MSG_DONTWAIT);
 		if (n == -EAGAIN)
 			break;
 		if (n == -EPIPE) {
@@ -759,13 +1020,19 @@ bool ps_pushed_conf(struct conf *out)
 		if (n < 0)
 			conf_rx_reset(&ps.rx);
 		else
-			take_push(&h, buf, (size_t)n);
+			take_push(&h, buf, (size_t)n, fd);
 	}
 	if (!ps.pushed)
 		return false;
 	conf_rx_take(&ps.rx, out);
 	ps.pushed = false;
 	return true;
+}
+
+void ps_ready(void)
+{
+	if (ps.active && ps_send(ps.parent_fd, PS_READY, NULL, 0, NULL, 0, -1) < 0)
+		log_warn(NULL, "privsep: cannot tell the parent that start-up is done");
 }
 
 int ps_tun_open(const char *name, int *ifindex, bool *offload)
@@ -861,7 +1128,7 @@ int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, 
 	struct ps_seq rep;
 	struct ps_hdr h;
 	ssize_t n;
-	int r;
+	int r, fd;
 
 	r = seq_send(tc, from, block);
 	/* The parent answers in order: answers to earlier ps_seq_ask calls
@@ -869,15 +1136,15 @@ int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, 
 	for (;;) {
 		if (r < 0)
 			return r;
-		n = ps_recv(ps.parent_fd, &h, buf, sizeof(buf), NULL);
+		n = ps_recv(ps.parent_fd, &h, buf, sizeof(buf), &fd);
 		if (n < 0)
 			return (int)n;
-		if (h.type == PS_SEQ_RESERVE && (size_t)n == sizeof(rep)) {
+		if (h.type == PS_SEQ_RESERVE && (size_t)n == sizeof(rep) && fd < 0) {
 			memcpy(&rep, buf, sizeof(rep));
 			if (rep.from == from && !strncmp(rep.name, tc->name, sizeof(rep.name)))
 				break;
 		}
-		take_push(&h, buf, (size_t)n);
+		take_push(&h, buf, (size_t)n, fd);
 	}
 	r = seq_check_grant(&rep);
 	if (r < 0)
@@ -963,84 +1230,171 @@ static void redact_all(struct conf *c, enum redact how, const uint8_t fp_key[32]
 		redact(&c->t[i], how, fp_key);
 }
 
-static void __attribute__((noreturn)) become_auth(int net_fd, int parent_fd, struct conf *c,
-						   uid_t uid, gid_t gid)
+static void __attribute__((noreturn)) become_auth(struct parent *p, int net_fd, int parent_fd)
 {
 	char err[256];
 	int keep[2] = { net_fd, parent_fd };
 
 	prctl(PR_SET_NAME, "vtid: auth", 0, 0, 0);
+	sigprocmask(SIG_SETMASK, &p->child_mask, NULL);
 	close_others(keep, 2);
-	redact_all(c, FOR_AUTH, NULL);
-	if (sandbox_enter(uid, gid, SANDBOX_AUTH, err, sizeof(err)) < 0) {
+	wipe(p->fp_key, sizeof(p->fp_key));
+	redact_all(&p->conf, FOR_AUTH, NULL);
+	if (sandbox_enter(p->uid, p->gid, SANDBOX_AUTH, err, sizeof(err)) < 0) {
 		log_err(NULL, "auth process: %s", err);
 		exit(EXIT_RUNTIME);
 	}
-	auth_run(net_fd, parent_fd, c);
+	auth_run(net_fd, parent_fd, &p->conf);
 }
 
-int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path, char *err,
-		  size_t errlen)
+/* Fork an auth process: the network process's end of a fresh channel to
+ * it, or -errno. */
+static int spawn_auth(struct parent *p)
+{
+	int na[2], pa[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, na) < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pa) < 0) {
+		r = -errno;
+		close(na[0]);
+		close(na[1]);
+		return r;
+	}
+	pid = fork();
+	if (pid == 0)
+		become_auth(p, na[1], pa[1]);
+	r = -errno;
+	close(na[1]);
+	close(pa[1]);
+	if (pid < 0) {
+		close(na[0]);
+		close(pa[0]);
+		return r;
+	}
+	if (p->auth_fd >= 0)
+		close(p->auth_fd);
+	p->auth_fd = pa[0];
+	p->auth = pid;
+	return na[0];
+}
+
+/*
+ * In the new network process: nothing of the parent's (its channels, its
+ * signals, the TUN devices it keeps: this process asks for them by name),
+ * the current configuration with fingerprints for PSKs, an epoll set of
+ * its own, then the sandbox.
+ */
+static void become_net(struct parent *p, int parent_end, int parent_fd, int auth_fd)
+{
+	char err[256];
+	size_t i;
+
+	prctl(PR_SET_NAME, "vtid: net", 0, 0, 0);
+	sigprocmask(SIG_SETMASK, &p->child_mask, NULL);
+	close(parent_end);
+	if (p->net_fd >= 0)
+		close(p->net_fd);
+	if (p->auth_fd >= 0)
+		close(p->auth_fd);
+	if (p->sig_fd >= 0)
+		close(p->sig_fd);
+	for (i = 0; i < p->n_ifs; i++)
+		if (p->ifs[i].fd >= 0)
+			close(p->ifs[i].fd);
+	*p->net_conf = p->conf;
+	memset(&p->conf, 0, sizeof(p->conf));
+	redact_all(p->net_conf, FOR_NET, p->fp_key);
+	wipe(p->fp_key, sizeof(p->fp_key));
+	if (p->ev && ev_renew(p->ev) < 0) {
+		log_err(NULL, "network process: epoll: %s", strerror(errno));
+		exit(EXIT_RUNTIME);
+	}
+	if (sandbox_enter(p->uid, p->gid, SANDBOX_NET, err, sizeof(err)) < 0) {
+		log_err(NULL, "network process: %s", err);
+		exit(EXIT_RUNTIME);
+	}
+	ps.parent_fd = parent_fd;
+	ps.auth_fd = auth_fd;
+	ps.active = true;
+}
+
+/* Fork a network process whose channel to auth is auth_end (taken).
+ * Returns 0 in it, its pid in the parent, or -errno. */
+static pid_t spawn_net(struct parent *p, int auth_end)
+{
+	int np[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, np) < 0) {
+		r = -errno;
+		close(auth_end);
+		return r;
+	}
+	pid = fork();
+	if (pid == 0) {
+		become_net(p, np[0], np[1], auth_end);
+		return 0;
+	}
+	r = -errno;
+	close(np[1]);
+	close(auth_end);
+	if (pid < 0) {
+		close(np[0]);
+		return r;
+	}
+	if (p->net_fd >= 0)
+		close(p->net_fd);
+	p->net_fd = np[0];
+	p->net = pid;
+	return pid;
+}
+
+int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path,
+		  struct ev *ev, char *err, size_t errlen)
 {
 	static struct parent p;
-	int np[2], na[2], pa[2];
-	uid_t uid;
-	gid_t gid;
+	pid_t pid;
+	int end;
 
-	if (sandbox_lookup(conf->d.user, &uid, &gid) < 0) {
+	if (sandbox_lookup(conf->d.user, &p.uid, &p.gid) < 0) {
 		snprintf(err, errlen, "user '%s' does not exist or is root: create it (useradd "
 			 "--system %s) or set [daemon] user", conf->d.user, conf->d.user);
 		return -1;
 	}
 	/* Load OpenSSL's configuration and providers while files can be read. */
 	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
-	if (rand_bytes(p.fp_key, sizeof(p.fp_key)) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, np) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, na) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pa) < 0) {
-		snprintf(err, errlen, "privilege separation: %s", strerror(errno));
+	if (rand_bytes(p.fp_key, sizeof(p.fp_key)) < 0) {
+		snprintf(err, errlen, "privilege separation: no random bytes");
 		return -1;
 	}
+	/* The parent keeps the configuration with its secrets: it re-sends
+	 * them to auth on reload, and starts new children with it. */
+	p.conf = *conf;
+	p.net_conf = conf;
 	p.conf_path = conf_path;
 	p.sock_path = sock_path;
 	snprintf(p.state_dir, sizeof(p.state_dir), "%s", conf->d.state_dir);
-	p.auth = fork();
-	if (p.auth < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
-	}
-	if (p.auth == 0)
-		become_auth(na[1], pa[1], conf, uid, gid);
-	p.net = fork();
-	if (p.net < 0) {
-		kill(p.auth, SIGKILL);
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
-	}
-	if (p.net == 0) {
-		prctl(PR_SET_NAME, "vtid: net", 0, 0, 0);
-		close(np[0]);
-		close(na[1]);
-		close(pa[0]);
-		close(pa[1]);
-		redact_all(conf, FOR_NET, p.fp_key);
-		wipe(p.fp_key, sizeof(p.fp_key));
-		if (sandbox_enter(uid, gid, SANDBOX_NET, err, errlen) < 0)
-			return -1;
-		ps.parent_fd = np[1];
-		ps.auth_fd = na[0];
-		ps.active = true;
+	p.ev = ev;
+	p.net = p.auth = -1;
+	p.net_fd = p.auth_fd = p.sig_fd = -1;
+	sigprocmask(SIG_BLOCK, NULL, &p.child_mask);
+	end = spawn_auth(&p);
+	pid = end < 0 ? end : spawn_net(&p, end);
+	if (pid == 0)
 		return 0;
+	if (pid < 0) {
+		if (p.auth > 0)
+			kill(p.auth, SIGKILL);
+		snprintf(err, errlen, "privilege separation: %s", strerror((int)-pid));
+		return -1;
 	}
-	/* The parent keeps the configuration with its secrets: it re-sends
-	 * them to auth on reload.  Everything network-facing is closed. */
-	p.conf = *conf;
-	p.net_fd = np[0];
-	p.auth_fd = pa[0];
-	{
-		int keep[2] = { p.net_fd, p.auth_fd };
-
-		close_others(keep, 2);
-	}
-	parent_run(&p);
+	/*
+	 * The parent keeps the sockets the network process inherited (IKE,
+	 * ESP, the control socket), never reading them, so that a new one can
+	 * take over the same bound ports; the epoll set is the child's.
+	 */
+	ev_detach(ev);
+	return parent_run(&p);
 }

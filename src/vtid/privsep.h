@@ -1,11 +1,15 @@
 /*
  * privsep.h - vtid's three processes, and the only ways they talk.
  *
- *   vtid         root, keeping CAP_NET_ADMIN and CAP_KILL only.  Reads the
- *   (parent)     configuration; creates TUN devices and sets MTU and
- *                addresses on request, each request checked against its
- *                own copy of the configuration (vti's interfaces, their
- *                configured addresses, nothing else).  Never sees a packet.
+ *   vtid         root, keeping CAP_NET_ADMIN, CAP_KILL, CAP_SETUID and
+ *   (parent)     CAP_SETGID only.  Reads the configuration; creates TUN
+ *                devices and sets MTU and addresses on request, each
+ *                request checked against its own copy of the configuration
+ *                (vti's interfaces, their configured addresses, nothing
+ *                else).  Never sees a packet.  Supervises the other two:
+ *                keeps a descriptor of each TUN device and the sockets, so
+ *                that a crashed child is replaced (SPEC "Staying up")
+ *                while the interfaces keep their ifindex and routes.
  *   vtid: auth   the configured user, no capabilities, seccomp.  Holds the
  *                pre-shared keys and applies them to AUTH octets on request.
  *                Parses nothing from the network.
@@ -31,14 +35,24 @@
 struct tunnel_conf;
 struct chunk;
 
+struct ev;
+
 /*
  * Fork the auth and net processes.  Returns 0 in the net process, with
- * privileges dropped and conf's PSKs redacted; the parent and auth
- * processes never return (they exit when net does).  Returns -1 with err
- * set if nothing was forked.
+ * privileges dropped and conf's PSKs redacted; the auth process never
+ * returns.  The parent supervises: a net process that crashes (dies other
+ * than by exiting 0, after it called ps_ready) is replaced by a new one
+ * forked from the parent, which returns 0 here with the current
+ * configuration in *conf and its own epoll set in ev (ev_renew); a dead
+ * auth process is replaced too.  The parent exits with net's status when
+ * net exits, or 3 after 5 restarts of one child in 60 s.  Returns -1 with
+ * err set if nothing was forked.
  */
-int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path, char *err,
-		  size_t errlen);
+int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path,
+		  struct ev *ev, char *err, size_t errlen);
+/* Start-up is done: from now on this process's death is a crash that the
+ * parent recovers from, not a failure to start. */
+void ps_ready(void);
 
 /* The net process's requests, after privsep_start (-EIO before). */
 int ps_tun_open(const char *name, int *ifindex, bool *offload);

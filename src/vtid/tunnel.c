@@ -427,13 +427,17 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 	return t;
 }
 
+bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b)
+{
+	return a->n_addrs == b->n_addrs && !memcmp(a->addrs, b->addrs, sizeof(a->addrs)) &&
+	       a->mtu == b->mtu && a->mss_clamp == b->mss_clamp && a->mode == b->mode;
+}
+
 int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err, size_t errlen)
 {
 	unsigned i;
 
-	if (c->n_addrs != t->conf.n_addrs || memcmp(c->addrs, t->conf.addrs, sizeof(c->addrs)) ||
-	    c->mtu != t->conf.mtu || c->mss_clamp != t->conf.mss_clamp ||
-	    c->mode != t->conf.mode)
+	if (!tunnel_same_interface(c, &t->conf))
 		return -EAGAIN;
 	if (t->conf.mode == MODE_IKE) {
 		ike_tunnel_down(t->ike, t);	/* DELETE to the peer */

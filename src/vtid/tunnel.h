@@ -61,6 +61,9 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
  * (addresses, MTU) and the tunnel must be re-created.
  */
 int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err, size_t errlen);
+/* Whether a and b configure the interface alike (else it is re-created);
+ * the privileged parent decides by the same rule which devices it keeps. */
+bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b);
 /* Remove SAs and interface. */
 void tunnel_destroy(struct tunnel *t);
 int tunnel_up(struct tunnel *t, char *err, size_t errlen);

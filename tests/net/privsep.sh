@@ -3,8 +3,9 @@
 # capabilities, no_new_privs and seccomp mode of every vtid process
 # (/proc/PID/status), the descriptors each holds, and the PSK found in the
 # auth process's memory and nowhere in the network process's.  Then
-# test_privsep, run as a daemon inside a namespace, makes the requests the
-# privileged parent must refuse.
+# test_privsep, run as a daemon inside a namespace, tries socket options
+# inside the network process's seccomp filter (IP_HDRINCL must kill) and
+# makes the requests the privileged parent must refuse.
 . "$(dirname "$0")/lib.sh"
 : "${TEST_PRIVSEP:?TEST_PRIVSEP must point at the test_privsep binary}"
 MEMSCAN="$(dirname "$0")/memscan.py"
@@ -23,10 +24,11 @@ field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/s
 uid=$(id -u vtid); gid=$(id -g vtid)
 for side in a b; do
 	parent=$(eval echo "\$PID_$side")
-	# The parent: root, CAP_NET_ADMIN (12) and CAP_KILL (5) only.
+	# The parent: root, CAP_NET_ADMIN (12), CAP_KILL (5), CAP_SETUID (7)
+	# and CAP_SETGID (6) only: the last two to start a child anew.
 	[ "$(field "$parent" Uid | awk '{ print $2 }')" = 0 ] || fail "$side: parent is not root"
-	[ "$(field "$parent" CapEff)" = 0000000000001020 ] ||
-		fail "$side: parent capabilities $(field "$parent" CapEff), want CAP_NET_ADMIN+CAP_KILL"
+	[ "$(field "$parent" CapEff)" = 00000000000010e0 ] ||
+		fail "$side: parent capabilities $(field "$parent" CapEff), want CAP_NET_ADMIN+CAP_KILL+CAP_SETUID+CAP_SETGID"
 	[ "$(field "$parent" CapBnd)" = 0000000000000000 ] || fail "$side: parent bounding set not empty"
 	[ "$(field "$parent" NoNewPrivs)" = 1 ] || fail "$side: parent may gain privileges"
 	children=$(vtid_children "$side")
@@ -55,7 +57,7 @@ for side in a b; do
 	[ "$names" = "[vtid: auth][vtid: net]" ] || [ "$names" = "[vtid: net][vtid: auth]" ] ||
 		fail "$side: processes $names"
 done
-pass "parent root with CAP_NET_ADMIN+CAP_KILL only; net and auth as vtid ($uid), no capabilities, no_new_privs, seccomp filter; the PSK in auth's memory, not in net's"
+pass "parent root with CAP_NET_ADMIN+CAP_KILL+CAP_SETUID+CAP_SETGID only; net and auth as vtid ($uid), no capabilities, no_new_privs, seccomp filter; the PSK in auth's memory, not in net's"
 
 # The control socket: root only (no group configured), not vtid's user.
 out=$(in_ns a setpriv --reuid vtid --regid vtid --clear-groups "$VTICTL" -S "$VT_TMP/a.sock" show 2>&1) &&
@@ -81,5 +83,5 @@ chmod 600 "$VT_TMP/pv.conf"
 in_ns a "$TEST_PRIVSEP" "$VT_TMP/pv.conf" "$PSK" > "$VT_TMP/tp.log" 2>&1 ||
 	{ cat "$VT_TMP/tp.log" >&2; fail "test_privsep failed"; }
 grep -q "privsep: refused" "$VT_TMP/tp.log" || fail "refusals are not logged"
-pass "parent refuses foreign interfaces, MTUs and addresses, and malformed requests; grants sequence numbers only for a manual tunnel's own key, upwards; auth signs with the PSK: $(tail -1 "$VT_TMP/tp.log")"
+pass "seccomp: the network process may read socket options but set none (IP_HDRINCL, IPV6_HDRINCL and others: SIGSYS); parent refuses foreign interfaces, MTUs and addresses, and malformed requests; grants sequence numbers only for a manual tunnel's own key, upwards; auth signs with the PSK: $(tail -1 "$VT_TMP/tp.log")"
 echo "privsep: all passed"

@@ -5,18 +5,26 @@
  * and change nothing, and the auth process signs AUTH octets with a
  * tunnel's PSK (checked against ike_psk_sign with the PSK the test knows)
  * while the network process's configuration holds only a fingerprint.
+ * Before that, children sandboxed as the network process (sandbox_enter,
+ * the same filter) try socket options: the ones vtid sets after start-up
+ * work, any other (IP_HDRINCL on the raw ESP socket above all) kills.
  *
  * Needs root and the user from the file's [daemon] user; run inside a
  * network namespace (tests/net/privsep.sh does), since it creates a TUN
  * device.  Usage: test_privsep CONF PSK
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/prf.h"
 #include "ike/keys.h"
+#include "platform/platform.h"
 #include "vtid/hwm.h"
 #include "vtid/privsep.h"
 #include "test.h"
@@ -59,6 +67,98 @@ static void bad_messages(int ifindex)
 	CHECK(write(fd, msg, sizeof(msg)) == (ssize_t)sizeof(msg) && refused(fd),
 	      "lying length answered with EBADMSG");
 	CHECK(ps_netif_setup(ifindex, 1400) == 0, "and the parent still serves requests");
+}
+
+#ifndef IPV6_HDRINCL
+#define IPV6_HDRINCL 36	/* linux/in6.h; glibc's netinet/in.h lacks it */
+#endif
+
+static const struct sockopt_case {
+	const char *what;
+	int family, type, proto, level, name;
+	bool allowed;
+} sockopt_cases[] = {
+	{ "SO_RCVTIMEO on a control connection", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_RCVTIMEO,
+	  true },
+	{ "SO_SNDTIMEO on a control connection", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_SNDTIMEO,
+	  true },
+	{ "IP_HDRINCL on raw ESP/IPv4", AF_INET, SOCK_RAW, IPPROTO_ESP, IPPROTO_IP, IP_HDRINCL,
+	  false },
+	{ "IPV6_HDRINCL on raw ESP/IPv6", AF_INET6, SOCK_RAW, IPPROTO_ESP, IPPROTO_IPV6,
+	  IPV6_HDRINCL, false },
+	{ "SO_RCVBUFFORCE (start-up only)", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_RCVBUFFORCE,
+	  false },
+	{ "SO_BINDTODEVICE", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_BINDTODEVICE, false },
+	{ "IP_TRANSPARENT", AF_INET, SOCK_DGRAM, 0, IPPROTO_IP, IP_TRANSPARENT, false },
+	{ "UDP_GRO (start-up only)", AF_INET, SOCK_DGRAM, 0, IPPROTO_UDP, 104 /* UDP_GRO */,
+	  false },
+};
+
+/*
+ * In a child: the socket (root may still make a raw one), the network
+ * process's sandbox, a byte down the pipe to say it got that far, then the
+ * option.  Exit 0 if it was set, 1 if refused with an error, 2 if the
+ * sandbox failed; the filter's verdict for a forbidden call is SIGSYS.
+ */
+static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c, uid_t uid,
+						     gid_t gid, int pipe_fd)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	char err[256];
+	int one = 1, fd = socket(c->family, c->type, c->proto);
+	bool is_tv = c->level == SOL_SOCKET && (c->name == SO_RCVTIMEO || c->name == SO_SNDTIMEO);
+
+	if (fd < 0 || sandbox_enter(uid, gid, SANDBOX_NET, err, sizeof(err)) < 0)
+		_exit(2);
+	if (write(pipe_fd, "s", 1) != 1)
+		_exit(2);
+	if (setsockopt(fd, c->level, c->name, is_tv ? (void *)&tv : (void *)&one,
+		       is_tv ? sizeof(tv) : sizeof(one)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static void sockopts(const struct conf *c)
+{
+	const struct sockopt_case *k;
+	uid_t uid;
+	gid_t gid;
+	size_t i;
+	int p[2], st;
+	pid_t pid;
+	char b;
+	bool sandboxed;
+
+	if (sandbox_lookup(c->d.user, &uid, &gid) < 0) {
+		CHECK(false, "user %s for the sandbox", c->d.user);
+		return;
+	}
+	for (i = 0; i < sizeof(sockopt_cases) / sizeof(sockopt_cases[0]); i++) {
+		k = &sockopt_cases[i];
+		if (pipe(p) < 0) {
+			CHECK(false, "pipe");
+			return;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			sockopt_child(k, uid, gid, p[1]);
+		}
+		close(p[1]);
+		sandboxed = pid > 0 && read(p[0], &b, 1) == 1;
+		close(p[0]);
+		if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+			CHECK(false, "%s: fork/wait", k->what);
+			continue;
+		}
+		CHECK(sandboxed, "%s: the child reached the call inside the sandbox", k->what);
+		if (k->allowed)
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "%s: allowed and set (status %#x)", k->what, st);
+		else
+			CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
+			      "%s: the filter kills the process (status %#x)", k->what, st);
+	}
 }
 
 static void auth(const struct conf *c, const char *psk)
@@ -144,7 +244,8 @@ int main(int argc, char **argv)
 		fputs(buf_str(&errors), stderr);
 		return 2;
 	}
-	if (privsep_start(&c, argv[1], "/nonexistent/sock", err, sizeof(err)) < 0) {
+	sockopts(&c);
+	if (privsep_start(&c, argv[1], "/nonexistent/sock", NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "privsep_start: %s\n", err);
 		return 2;
 	}

@@ -6,8 +6,9 @@
  * set included), PR_SET_NO_NEW_PRIVS, no core dumps or ptrace by its own
  * user, and a seccomp allow-list (libseccomp) of the system calls its
  * role makes; anything else kills the process.  The parent keeps only
- * CAP_NET_ADMIN (TUN devices, rtnetlink) and CAP_KILL (its children run as
- * another user).
+ * CAP_NET_ADMIN (TUN devices, rtnetlink), CAP_KILL (its children run as
+ * another user) and CAP_SETUID + CAP_SETGID (a child it starts to replace
+ * a crashed one must become that user).
  */
 #include "platform/platform.h"
 
@@ -55,7 +56,7 @@ static const int common[] = {
 static const int net[] = {
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
-	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(connect), SCMP_SYS(getsockname),
+	SCMP_SYS(getsockopt), SCMP_SYS(connect), SCMP_SYS(getsockname),
 	SCMP_SYS(geteuid), SCMP_SYS(getuid), SCMP_SYS(getegid), SCMP_SYS(getgid),
 	SCMP_SYS(signalfd4),
 };
@@ -104,6 +105,31 @@ static int allow_arg(scmp_filter_ctx ctx, int sys, unsigned a, scmp_datum_t x, u
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, sys, b ? 2 : 1, cmp);
 }
 
+/*
+ * setsockopt, by (level, option): only what the network process sets after
+ * start-up.  Everything else (buffer sizes, IPV6_V6ONLY, UDP_GRO) is set
+ * on the sockets before the filter exists.  Refused above all: IP_HDRINCL
+ * and IPV6_HDRINCL, with which the raw ESP socket would send any packet.
+ */
+static const struct sockopt {
+	int level, name;
+} net_sockopts[] = {
+	/* daemon.c: a control-socket client must not stall the process. */
+	{ SOL_SOCKET, SO_RCVTIMEO },
+	{ SOL_SOCKET, SO_SNDTIMEO },
+};
+
+static int allow_sockopts(scmp_filter_ctx ctx)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(net_sockopts) / sizeof(net_sockopts[0]); i++)
+		if (allow_arg(ctx, SCMP_SYS(setsockopt), 1, (scmp_datum_t)net_sockopts[i].level, 2,
+			      (scmp_datum_t)net_sockopts[i].name) < 0)
+			return -1;
+	return 0;
+}
+
 static int load_filter(enum sandbox_role role)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -118,7 +144,7 @@ static int load_filter(enum sandbox_role role)
 		goto out;
 #endif
 	if (role == SANDBOX_NET &&
-	    (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 ||
+	    (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 || allow_sockopts(ctx) < 0 ||
 	     /* Carrier on the TUN devices it was handed; isatty(). */
 	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TUNSETCARRIER, 0, 0) < 0 ||
 	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TCGETS, 0, 0) < 0 ||
@@ -132,14 +158,30 @@ out:
 	return r < 0 ? (r == -1 ? -EINVAL : r) : 0;
 }
 
+/* Whether the capability bounding set is empty already. */
+static bool bounding_empty(void)
+{
+	int cap, r;
+
+	for (cap = 0; (r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++)
+		if (r == 1)
+			return false;
+	return true;
+}
+
 int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_t errlen)
 {
+	capng_flags_t flags = CAPNG_DROP_SUPP_GRP;
 	int r;
 
+	/* A child of the running parent inherits its empty bounding set and
+	 * lacks the CAP_SETPCAP that clearing it (again) would take. */
+	if (!bounding_empty())
+		flags |= CAPNG_CLEAR_BOUNDING;
 	capng_clear(CAPNG_SELECT_BOTH);
 	/* setgroups(0), setgid, setuid; then no capabilities, bounding set
 	 * cleared, so nothing can come back. */
-	r = capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
+	r = capng_change_id((int)uid, (int)gid, flags);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot change to uid %u gid %u (libcap-ng error %d)",
 			 (unsigned)uid, (unsigned)gid, r);
@@ -162,10 +204,13 @@ int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_
 int sandbox_parent(char *err, size_t errlen)
 {
 	capng_clear(CAPNG_SELECT_BOTH);
+	/* CAP_SETUID and CAP_SETGID add little to a root process (it owns
+	 * /etc/passwd anyway); without them it could not replace a child. */
 	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN, CAP_KILL,
-			  -1) < 0 ||
+			  CAP_SETUID, CAP_SETGID, -1) < 0 ||
 	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
-		snprintf(err, errlen, "cannot drop capabilities to CAP_NET_ADMIN + CAP_KILL");
+		snprintf(err, errlen, "cannot drop capabilities to CAP_NET_ADMIN, CAP_KILL, "
+			 "CAP_SETUID and CAP_SETGID");
 		return -EPERM;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
