@@ -77,6 +77,22 @@ check_kept() {	# WHAT
 		fail "$1: vtictl show: $(vtictl a show 2>&1)"
 	[ "$(vtid_children a | wc -w)" = 2 ] || fail "$1: children: $(vtid_children a)"
 }
+field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+# sandboxed PID: a child the parent started anew is as confined as the
+# first: vtid's user, no capabilities at all, no_new_privs, seccomp, and
+# none of the parent's files.
+sandboxed() {
+	local c="$1" uid cap files
+	uid=$(id -u vtid)
+	[ "$(field "$c" Uid)" = "$uid $uid $uid $uid" ] || fail "$c: uid $(field "$c" Uid)"
+	for cap in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(field "$c" $cap)" = 0000000000000000 ] || fail "$c: $cap $(field "$c" $cap)"
+	done
+	[ "$(field "$c" NoNewPrivs)" = 1 ] && [ "$(field "$c" Seccomp)" = 2 ] ||
+		fail "$c: no_new_privs $(field "$c" NoNewPrivs), seccomp $(field "$c" Seccomp)"
+	files=$(ls -l "/proc/$c/fd" | awk '/ -> \// { print $NF }' | grep -v -e "^$VT_TMP/a.log$" -e "^/dev/net/tun$" -e "^/dev/null$" || true)
+	[ -z "$files" ] || fail "$c: holds files: $files"
+}
 auth_of() { local p; for p in $(vtid_children "$1"); do [ "$(cat "/proc/$p/comm")" = "vtid: auth" ] && echo "$p"; done; return 0; }
 
 # 1-2. The network process, by SIGKILL and by SIGSEGV.
@@ -92,6 +108,7 @@ for sig in KILL SEGV; do
 	check_kept "SIG$sig"
 	new=$(vtid_net a)
 	[ -n "$new" ] && [ "$new" != "$old" ] || fail "SIG$sig: network process not replaced ($old -> $new)"
+	sandboxed "$new"
 	grep -q "network process was killed by signal .*SIG$sig\|network process exited with status" "$VT_TMP/a.log" ||
 		fail "SIG$sig: restart not logged"
 	pass "network process SIG$sig: parent kept sti0 (same ifindex, addresses, route), new process $new, first reply to a request sent after the kill: $ms ms ($lost requests lost)"
@@ -113,6 +130,7 @@ r=$(wait_back "$t0" "auth"); ms=${r% *}; lost=${r#* }
 new=$(auth_of a)
 [ -n "$new" ] && [ "$new" != "$old" ] && [ "$(vtid_net a)" = "$net" ] ||
 	fail "auth: not replaced alone (auth $old -> $new, net $net -> $(vtid_net a))"
+sandboxed "$new"
 vtictl a down sti0 >/dev/null
 wait_until 5 eval '! has_carrier a sti0' || fail "auth: down left the carrier up"
 t1=$(date +%s.%N)
