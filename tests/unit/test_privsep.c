@@ -6,8 +6,8 @@
  * tunnel's PSK (checked against ike_psk_sign with the PSK the test knows)
  * while the network process's configuration holds only a fingerprint.
  * Before that, children sandboxed as the network process (sandbox_enter,
- * the same filter) try socket options: the ones vtid sets after start-up
- * work, any other (IP_HDRINCL on the raw ESP socket above all) kills.
+ * the same filter) try socket options: reading the ones vtid reads works,
+ * setting any (IP_HDRINCL on the raw ESP socket above all) kills.
  *
  * Needs root and the user from the file's [daemon] user; run inside a
  * network namespace (tests/net/privsep.sh does), since it creates a TUN
@@ -76,46 +76,55 @@ static void bad_messages(int ifindex)
 static const struct sockopt_case {
 	const char *what;
 	int family, type, proto, level, name;
+	bool set;	/* setsockopt; else getsockopt */
 	bool allowed;
 } sockopt_cases[] = {
-	{ "SO_RCVTIMEO on a control connection", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_RCVTIMEO,
-	  true },
-	{ "SO_SNDTIMEO on a control connection", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_SNDTIMEO,
-	  true },
+	/* What the network process does ask: the control client's
+	 * credentials, a socket's type; the filter lets them through. */
+	{ "getsockopt SO_PEERCRED", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_PEERCRED, false, true },
+	{ "getsockopt SO_TYPE", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_TYPE, false, true },
+	/* Options set after start-up: none is needed, each one kills. */
 	{ "IP_HDRINCL on raw ESP/IPv4", AF_INET, SOCK_RAW, IPPROTO_ESP, IPPROTO_IP, IP_HDRINCL,
-	  false },
+	  true, false },
 	{ "IPV6_HDRINCL on raw ESP/IPv6", AF_INET6, SOCK_RAW, IPPROTO_ESP, IPPROTO_IPV6,
-	  IPV6_HDRINCL, false },
-	{ "SO_RCVBUFFORCE (start-up only)", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_RCVBUFFORCE,
+	  IPV6_HDRINCL, true, false },
+	{ "SO_RCVBUFFORCE (start-up only)", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_RCVBUFFORCE, true,
 	  false },
-	{ "SO_BINDTODEVICE", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_BINDTODEVICE, false },
-	{ "IP_TRANSPARENT", AF_INET, SOCK_DGRAM, 0, IPPROTO_IP, IP_TRANSPARENT, false },
-	{ "UDP_GRO (start-up only)", AF_INET, SOCK_DGRAM, 0, IPPROTO_UDP, 104 /* UDP_GRO */,
+	{ "SO_BINDTODEVICE", AF_INET, SOCK_DGRAM, 0, SOL_SOCKET, SO_BINDTODEVICE, true, false },
+	{ "IP_TRANSPARENT", AF_INET, SOCK_DGRAM, 0, IPPROTO_IP, IP_TRANSPARENT, true, false },
+	{ "UDP_GRO (start-up only)", AF_INET, SOCK_DGRAM, 0, IPPROTO_UDP, 104 /* UDP_GRO */, true,
 	  false },
+	{ "SO_RCVTIMEO", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_RCVTIMEO, true, false },
 };
 
 /*
  * In a child: the socket (root may still make a raw one), the network
  * process's sandbox, a byte down the pipe to say it got that far, then the
- * option.  Exit 0 if it was set, 1 if refused with an error, 2 if the
+ * call.  Exit 0 if it worked, 1 if it failed with an error, 2 if the
  * sandbox failed; the filter's verdict for a forbidden call is SIGSYS.
  */
 static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c, uid_t uid,
 						     gid_t gid, int pipe_fd)
 {
-	struct timeval tv = { .tv_sec = 1 };
+	uint8_t val[64] = { 1 };
+	socklen_t len = sizeof(val);
 	char err[256];
-	int one = 1, fd = socket(c->family, c->type, c->proto);
-	bool is_tv = c->level == SOL_SOCKET && (c->name == SO_RCVTIMEO || c->name == SO_SNDTIMEO);
+	int sv[2] = { -1, -1 }, fd, r;
 
+	if (c->family == AF_UNIX)
+		fd = socketpair(AF_UNIX, c->type, 0, sv) < 0 ? -1 : sv[0];
+	else
+		fd = socket(c->family, c->type, c->proto);
 	if (fd < 0 || sandbox_enter(uid, gid, SANDBOX_NET, err, sizeof(err)) < 0)
 		_exit(2);
 	if (write(pipe_fd, "s", 1) != 1)
 		_exit(2);
-	if (setsockopt(fd, c->level, c->name, is_tv ? (void *)&tv : (void *)&one,
-		       is_tv ? sizeof(tv) : sizeof(one)) < 0)
-		_exit(1);
-	_exit(0);
+	if (c->set)
+		r = setsockopt(fd, c->level, c->name, val,
+			       c->name == SO_RCVTIMEO ? (socklen_t)sizeof(struct timeval) : sizeof(int));
+	else
+		r = getsockopt(fd, c->level, c->name, val, &len);
+	_exit(r < 0 ? 1 : 0);
 }
 
 static void sockopts(const struct conf *c)
@@ -154,7 +163,7 @@ static void sockopts(const struct conf *c)
 		CHECK(sandboxed, "%s: the child reached the call inside the sandbox", k->what);
 		if (k->allowed)
 			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-			      "%s: allowed and set (status %#x)", k->what, st);
+			      "%s: allowed, and it worked (status %#x)", k->what, st);
 		else
 			CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
 			      "%s: the filter kills the process (status %#x)", k->what, st);

@@ -52,7 +52,13 @@ static const int common[] = {
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(poll), SCMP_SYS(ppoll),
 };
 
-/* The network process: IKE, ESP, TUN and the control socket. */
+/*
+ * The network process: IKE, ESP, TUN and the control socket.  No
+ * setsockopt at all: every option it needs (buffer sizes, IPV6_V6ONLY,
+ * UDP_GRO) is set before the filter exists, and one set later could only
+ * be an attacker's: IP_HDRINCL would let the raw ESP socket send any
+ * packet.  getsockopt stays (path MTU, the control client's credentials).
+ */
 static const int net[] = {
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
@@ -105,31 +111,6 @@ static int allow_arg(scmp_filter_ctx ctx, int sys, unsigned a, scmp_datum_t x, u
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, sys, b ? 2 : 1, cmp);
 }
 
-/*
- * setsockopt, by (level, option): only what the network process sets after
- * start-up.  Everything else (buffer sizes, IPV6_V6ONLY, UDP_GRO) is set
- * on the sockets before the filter exists.  Refused above all: IP_HDRINCL
- * and IPV6_HDRINCL, with which the raw ESP socket would send any packet.
- */
-static const struct sockopt {
-	int level, name;
-} net_sockopts[] = {
-	/* daemon.c: a control-socket client must not stall the process. */
-	{ SOL_SOCKET, SO_RCVTIMEO },
-	{ SOL_SOCKET, SO_SNDTIMEO },
-};
-
-static int allow_sockopts(scmp_filter_ctx ctx)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(net_sockopts) / sizeof(net_sockopts[0]); i++)
-		if (allow_arg(ctx, SCMP_SYS(setsockopt), 1, (scmp_datum_t)net_sockopts[i].level, 2,
-			      (scmp_datum_t)net_sockopts[i].name) < 0)
-			return -1;
-	return 0;
-}
-
 static int load_filter(enum sandbox_role role)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -144,7 +125,7 @@ static int load_filter(enum sandbox_role role)
 		goto out;
 #endif
 	if (role == SANDBOX_NET &&
-	    (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 || allow_sockopts(ctx) < 0 ||
+	    (allow(ctx, net, sizeof(net) / sizeof(net[0])) < 0 ||
 	     /* Carrier on the TUN devices it was handed; isatty(). */
 	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TUNSETCARRIER, 0, 0) < 0 ||
 	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TCGETS, 0, 0) < 0 ||
