@@ -6,7 +6,8 @@
 # ifindex, addresses and route, the ping comes back (the time from the
 # kill to the first reply after it is printed, in ms), and vtictl answers.
 # Then b's network process is crashed 6 times within 60 s: b's parent gives
-# up with status 3 and a clear message, and its interface is gone.
+# up with status 3 and a clear message, and its interface is gone; the
+# same for b's auth process, after b has started again.
 . "$(dirname "$0")/lib.sh"
 MEMSCAN="$(dirname "$0")/memscan.py"
 
@@ -100,6 +101,8 @@ FIG=""
 for sig in KILL SEGV; do
 	old=$(vtid_net a)
 	[ -n "$old" ] || fail "no network process"
+	# The kernel counts carrier losses; link messages may skip a short one.
+	downs=$(in_ns a cat /sys/class/net/sti0/carrier_down_count)
 	t0=$(date +%s.%N)
 	kill -$sig "$old"
 	wait_until 5 net_replaced a "$old" || fail "SIG$sig: network process not replaced"
@@ -109,9 +112,11 @@ for sig in KILL SEGV; do
 	new=$(vtid_net a)
 	[ -n "$new" ] && [ "$new" != "$old" ] || fail "SIG$sig: network process not replaced ($old -> $new)"
 	sandboxed "$new"
+	[ "$(in_ns a cat /sys/class/net/sti0/carrier_down_count)" -gt "$downs" ] ||
+		fail "SIG$sig: the carrier never went down"
 	grep -q "network process was killed by signal .*SIG$sig\|network process exited with status" "$VT_TMP/a.log" ||
 		fail "SIG$sig: restart not logged"
-	pass "network process SIG$sig: parent kept sti0 (same ifindex, addresses, route), new process $new, first reply to a request sent after the kill: $ms ms ($lost requests lost)"
+	pass "network process SIG$sig: parent kept sti0 (same ifindex, addresses, route; carrier down, then up), new process $new, first reply to a request sent after the kill: $ms ms ($lost requests lost)"
 	FIG="${FIG}net SIG$sig: ${ms} ms, $lost lost; "
 done
 grep -q "peer sent INITIAL_CONTACT" "$VT_TMP/b.log" || fail "b never saw INITIAL_CONTACT"
@@ -156,6 +161,24 @@ rc=0; wait "$PID_b" || rc=$?
 grep -q "network process crashed 6 times in 60 s; giving up" "$VT_TMP/b.log" || fail "no give-up message"
 in_ns b ip link show sti0 >/dev/null 2>&1 && fail "b's sti0 outlived vtid"
 pass "6 crashes in $((SECONDS - t0)) s: '$(grep -o "network process crashed.*" "$VT_TMP/b.log")', exit 3, sti0 gone"
+
+# 5. The same for the auth process: b again, its auth process killed 6
+# times; the network process says DELETE and vtid exits 3.
+start_vtid b "$VT_TMP/b.conf"
+wait_until 10 has_carrier b sti0 || fail "b restarted: no carrier"
+for i in 1 2 3 4 5 6; do
+	old=$(auth_of b)
+	[ -n "$old" ] || fail "auth crash $i: b has no auth process"
+	kill -KILL "$old"
+	[ $i = 6 ] && break
+	wait_until 5 eval '[ -n "$(auth_of b)" ] && [ "$(auth_of b)" != '"$old"' ]' ||
+		fail "auth crash $i: not restarted"
+done
+rc=0; wait "$PID_b" || rc=$?
+[ "$rc" = 3 ] || fail "after 6 auth crashes b exited with status $rc, want 3"
+grep -q "auth process crashed 6 times in 60 s; giving up" "$VT_TMP/b.log" || fail "no give-up message for auth"
+in_ns b ip link show sti0 >/dev/null 2>&1 && fail "b's sti0 outlived vtid"
+pass "6 auth crashes: '$(grep -o "auth process crashed.*" "$VT_TMP/b.log")', exit 3, sti0 gone"
 
 # a's parent is unharmed, and a clean stop still exits 0.
 alive "final"
