@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 	struct prefix p;
 	char err[256];
 	bool offload;
-	int ifindex, fd;
+	int ifindex, fd, ifindex2 = -1, fd2;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: test_privsep CONF PSK\n");
@@ -269,6 +269,15 @@ int main(int argc, char **argv)
 	ifaddr_parse("10.77.0.1/30", &p);
 	CHECK(ps_addr_add(1, &p) == -EPERM, "configured address on loopback refused");
 	CHECK(ps_addr_add(ifindex, &p) == 0, "configured address added");
+	CHECK(ps_addr_add(ifindex, &p) == 0, "added again: no error (a restarted process does it)");
+	/* What a restarted network process does: the parent hands over the
+	 * device it kept, same ifindex, instead of failing on the name. */
+	fd2 = ps_tun_open("pv0", &ifindex2, &offload);
+	CHECK(fd2 >= 0 && ifindex2 == ifindex, "asked again: the same device (ifindex %d, was %d)",
+	      ifindex2, ifindex);
+	CHECK(ps_netif_setup(ifindex, 1400) == 0, "its MTU set again");
+	if (fd2 >= 0)
+		close(fd2);
 	ifaddr_parse("10.66.0.1/24", &p);
 	CHECK(ps_addr_add(ifindex, &p) == -EPERM, "unconfigured address refused");
 	bad_messages(ifindex);
