@@ -129,7 +129,8 @@ static const char *http_request(struct conn *c, const char **status)
 	return "";
 }
 
-static void conn_request(struct conn *c)
+/* True once it has replied: then c may be closed and freed already. */
+static bool conn_request(struct conn *c)
 {
 	struct ctlsrv *s = c->srv;
 	const char *status = NULL, *rq = c->line;
@@ -141,20 +142,21 @@ static void conn_request(struct conn *c)
 	if (s->proto == CTLSRV_HTTP) {
 		rq = http_request(c, &status);
 		if (!rq)
-			return;		/* more to come */
+			return false;	/* more to come */
 		if (!rq[0]) {
 			conn_reply(c, CTL_EUSAGE, status, NULL);
-			return;
+			return true;
 		}
 		snprintf(c->line, sizeof(c->line), "%s", rq);
 	} else if (!memchr(c->line, '\n', c->got)) {
-		return;
+		return false;
 	}
 	buf_init(&body);
 	code = s->handle(s->arg, c->line, &body, msg, sizeof(msg), &stream);
 	c->streaming = stream && s->proto == CTLSRV_CTL && code == CTL_OK;
 	conn_reply(c, code, msg, &body);
 	buf_free(&body);
+	return true;
 }
 
 static void on_conn(void *arg)
@@ -184,8 +186,7 @@ static void on_conn(void *arg)
 			break;
 		c->got += (size_t)n;
 		c->line[c->got] = '\0';
-		conn_request(c);
-		if (c->replying)
+		if (conn_request(c))
 			return;
 		if (c->got == max)
 			break;
