@@ -200,16 +200,19 @@ unsigned ike_ts_to_prefixes(const struct ike_ts *ts, unsigned n, struct prefix *
 {
 	unsigned i, k = 0;
 
-	for (i = 0; i < n && k < max; i++) {
+	for (i = 0; i < n; i++) {
 		size_t alen = ts[i].type == TS_IPV4_ADDR_RANGE ? 4 : 16, b;
 		unsigned bits = (unsigned)alen * 8;
 		u128 lo = ts_addr(ts[i].start, alen), hi = ts_addr(ts[i].end, alen);
 
 		if (ts[i].type != TS_IPV4_ADDR_RANGE && ts[i].type != TS_IPV6_ADDR_RANGE)
 			continue;
-		while (lo <= hi && k < max) {
+		while (lo <= hi) {
 			unsigned host = 0;	/* host bits of the largest block at lo */
 			u128 last;
+
+			if (k == max)
+				return 0;	/* cut short, it would pass less than agreed */
 
 			while (host < bits && !((lo >> host) & 1) &&
 			       lo + (((u128)2 << host) - 1) <= hi && host + 1 < 128)

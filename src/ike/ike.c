@@ -229,13 +229,31 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
 	return sa;
 }
 
+/* Where half-open SAs come from, for their per-source cap: an IPv4
+ * address, or an IPv6 /64 (one host usually holds a whole /64; RFC 8019
+ * §4 counts by prefix for that reason). */
+static size_t source_len(int family)
+{
+	return family == AF_INET ? 4 : 8;
+}
+
 static uint64_t peer_key(const struct ike_ctx *ctx, const struct sockaddr_storage *ss)
 {
 	struct addr a;
 	uint16_t port;
 
 	addr_from_sockaddr(ss, &a, &port);
-	return htab_key(&ctx->by_peer, a.a, addr_len(a.family));
+	return htab_key(&ctx->by_peer, a.a, source_len(a.family));
+}
+
+static bool same_source(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
+{
+	struct addr a, b;
+	uint16_t pa, pb;
+
+	addr_from_sockaddr(x, &a, &pa);
+	addr_from_sockaddr(y, &b, &pb);
+	return a.family == b.family && !memcmp(a.a, b.a, source_len(a.family));
 }
 
 int ikesa_add_responder(struct ike_sa *sa)
@@ -280,7 +298,7 @@ bool ike_half_open_admit(struct ike_ctx *ctx, const struct sockaddr_storage *fro
 	for (n = htab_first(&ctx->by_peer, peer_key(ctx, from)); n; n = htab_next(n)) {
 		struct ike_sa *sa = htab_entry(n, struct ike_sa, hpeer);
 
-		k += sa->half_open && same_peer(&sa->peer, from);
+		k += sa->half_open && same_source(&sa->peer, from);
 	}
 	return k < HALF_OPEN_PER_SOURCE;
 }
@@ -640,6 +658,11 @@ static struct ike_sa *find_responder(struct ike_ctx *ctx, uint64_t spi_i,
 static void follow_natt(struct ike_sa *sa, const struct sockaddr_storage *from, bool natt)
 {
 	if (!natt || sa->natt)
+		return;
+	/* Without a NAT between us the peer only changes ports (§2.23 lets
+	 * the address follow only behind a NAT): a request replayed from
+	 * elsewhere must not move it. */
+	if (!sa->nat_local && !sa->nat_remote && !same_peer(&sa->peer, from))
 		return;
 	sa->natt = true;
 	sa->peer = *from;

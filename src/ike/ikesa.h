@@ -242,8 +242,9 @@ void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ik
 unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts);
 unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
 		       unsigned no, struct ike_ts *out);
-/* Address ranges as the fewest prefixes that cover exactly them (at most
- * max; a range that needs more is cut short, which only allows less). */
+/* Address ranges as the fewest prefixes that cover exactly them; 0 if
+ * that takes more than max (the caller refuses such selectors rather than
+ * pass less than was agreed). */
 unsigned ike_ts_to_prefixes(const struct ike_ts *ts, unsigned n, struct prefix *out,
 			    unsigned max);
 

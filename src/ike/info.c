@@ -98,7 +98,10 @@ void ike_info_request(struct ike_sa *sa, struct ike_msg *m)
 	buf_free(&in);
 	if (delete_ike) {
 		ikesa_kill(sa, "deleted by the peer");
-	} else if (n && !ikesa_child_count(sa) && sa->op != OP_REKEY_CHILD) {
+	} else if (n && !ikesa_child_count(sa)) {
+		/* (Also while our own rekey of it is in flight: the answer may
+		 * well be CHILD_SA_NOT_FOUND, and a rekey that does make a new
+		 * Child SA clears the timer.) */
 		/* The peer closed the tunnel's last Child SA without replacing
 		 * it.  An IKE SA may live without Child SAs and the peer may
 		 * create the next one in it (§1.3; strongSwan does so when a

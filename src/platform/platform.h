@@ -65,4 +65,12 @@ int sandbox_lookup(const char *user, uid_t *uid, gid_t *gid);
 int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_t errlen);
 int sandbox_parent(char *err, size_t errlen);
 
+/* Service manager (systemd Type=notify); no-ops without NOTIFY_SOCKET. */
+void notify_ready(const char *status);
+void notify_reloading(void);
+void notify_stopping(void);
+void notify_watchdog(void);
+/* How often to call notify_watchdog (ms), or 0 without a watchdog. */
+uint64_t notify_watchdog_ms(void);
+
 #endif

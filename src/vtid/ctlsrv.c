@@ -105,7 +105,8 @@ static void conn_reply(struct conn *c, int code, const char *msg, struct buf *bo
 
 	if (c->srv->proto == CTLSRV_HTTP)
 		buf_printf(&c->out, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			   "Connection: close\r\n\r\n", code == CTL_OK ? "200 OK" : msg,
+			   "Connection: close\r\n\r\n", code == CTL_OK ? "200 OK" :
+			   code == CTL_EUSAGE ? msg : "500 Internal Server Error",
 			   code == CTL_OK ? "text/plain; version=0.0.4; charset=utf-8" :
 			   "text/plain", blen);
 	else

@@ -179,7 +179,7 @@ static void take_seq_answers(struct daemon *d)
 
 	while (ps_seq_answer(&a))
 		if ((t = find_tunnel(d, a.name, NULL)))
-			tunnel_seq_answer(t, a.spi, a.from, a.limit, a.err);
+			tunnel_seq_answer(t, a.spi, a.from, a.next, a.limit, a.err);
 }
 
 /* The parent got SIGHUP and sent the configuration it read. */
@@ -463,6 +463,7 @@ static void on_tick(void *arg)
 		tunnel_tick(t);
 	ctlsrv_tick(d->ctl);
 	ctlsrv_tick(d->metrics);
+	ps_alive();
 }
 
 static int start(struct daemon *d)

@@ -48,6 +48,7 @@ enum ps_type {
 	PS_SEQ_RESERVE,		/* net -> parent: ps_seq; the parent answers in kind */
 	PS_READY,		/* net -> parent: empty, start-up done; no reply */
 	PS_AUTH_CHANNEL,	/* parent -> net: empty + fd, to a restarted auth */
+	PS_ALIVE,		/* net -> parent: empty, once a second; no reply */
 };
 
 struct ps_hdr {
@@ -354,6 +355,9 @@ struct parent {
 	size_t n_ifs;
 	bool stopping;
 	bool net_ran;		/* a network process finished starting */
+	/* The service manager's watchdog (notify_watchdog_ms): pinged only
+	 * while the network process says it is alive, at most this often. */
+	uint64_t watchdog_ms, watchdog_at;
 	bool respawn_net, respawn_auth;
 	int exit_code;		/* of a stop the parent began itself */
 	struct restarts net_restarts, auth_restarts;
@@ -603,6 +607,16 @@ static void parent_request(struct parent *p)
 		return;
 	if (n == 0 && h.type == PS_READY) {
 		p->net_ran = true;
+		notify_ready("running; every interface exists");
+		return;
+	}
+	if (n == 0 && h.type == PS_ALIVE) {
+		/* A stalled network process sends nothing: the manager's
+		 * watchdog then fires, which is the point. */
+		if (p->watchdog_ms && now_ms() >= p->watchdog_at) {
+			notify_watchdog();
+			p->watchdog_at = now_ms() + p->watchdog_ms;
+		}
 		return;
 	}
 	if (n >= 0 && h.type == PS_TUN_OPEN && n == sizeof(rq.name)) {
@@ -615,7 +629,9 @@ static void parent_request(struct parent *p)
 	}
 	if (n >= 0 && h.type == PS_RELOAD && n == 0) {
 		buf_init(&errors);
+		notify_reloading();
 		r = parent_reload(p, &errors);
+		notify_ready("running; configuration reloaded");
 		status_reply(p->net_fd, r, buf_str(&errors));
 		buf_free(&errors);
 		return;
@@ -758,6 +774,7 @@ static void parent_signal(struct parent *p)
 {
 	struct signalfd_siginfo si;
 	struct buf errors;
+	int r;
 
 	while (read(p->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
@@ -767,7 +784,10 @@ static void parent_signal(struct parent *p)
 		case SIGHUP:
 			log_info(NULL, "SIGHUP: reloading %s", p->conf_path);
 			buf_init(&errors);
-			if (parent_reload(p, &errors) < 0) {
+			notify_reloading();
+			r = parent_reload(p, &errors);
+			notify_ready("running; configuration reloaded");
+			if (r < 0) {
 				fputs(buf_str(&errors), stderr);
 				log_err(NULL, "reload of %s failed; keeping the running configuration",
 					p->conf_path);
@@ -776,6 +796,7 @@ static void parent_signal(struct parent *p)
 			break;
 		default:	/* SIGTERM, SIGINT: net says goodbye to its peers */
 			p->stopping = true;
+			notify_stopping();
 			if (p->net > 0)
 				kill(p->net, SIGTERM);
 			break;
@@ -825,6 +846,7 @@ static int parent_run(struct parent *p)
 	char err[256];
 
 	prctl(PR_SET_NAME, "vtid", 0, 0, 0);
+	p->watchdog_ms = notify_watchdog_ms();
 	if (sandbox_parent(err, sizeof(err)) < 0)
 		log_warn(NULL, "%s", err);
 	sigemptyset(&set);
@@ -1035,6 +1057,17 @@ void ps_ready(void)
 		log_warn(NULL, "privsep: cannot tell the parent that start-up is done");
 }
 
+void ps_alive(void)
+{
+	static uint64_t next;
+
+	if (!ps.active || now_ms() < next)
+		return;
+	next = now_ms() + 250;
+	if (ps_send(ps.parent_fd, PS_ALIVE, NULL, 0, NULL, 0, -1) < 0)
+		log_warn(NULL, "privsep: cannot tell the parent it is alive");
+}
+
 int ps_tun_open(const char *name, int *ifindex, bool *offload)
 {
 	struct ps_name rq;
@@ -1171,6 +1204,7 @@ bool ps_seq_answer(struct ps_seq_answer *a)
 	memcpy(a->name, rep.name, sizeof(a->name) - 1);
 	a->spi = rep.spi;
 	a->from = rep.from;
+	a->next = rep.next;
 	a->limit = rep.limit;
 	a->err = seq_check_grant(&rep);
 	return true;

@@ -53,6 +53,9 @@ int privsep_start(struct conf *conf, const char *conf_path, const char *sock_pat
 /* Start-up is done: from now on this process's death is a crash that the
  * parent recovers from, not a failure to start. */
 void ps_ready(void);
+/* A heartbeat to the parent, at most 4 times a second (call it often): the
+ * parent pings the service manager's watchdog only while they come. */
+void ps_alive(void);
 
 /* The net process's requests, after privsep_start (-EIO before). */
 int ps_tun_open(const char *name, int *ifindex, bool *offload);
@@ -79,6 +82,8 @@ struct ps_seq_answer {
 	char name[16];
 	uint32_t spi;
 	uint64_t from, limit;	/* the SA may now send up to limit */
+	uint64_t next;		/* from next on: the numbers between from and next
+				 * went to someone else sharing the key's mark */
 	int err;
 };
 bool ps_seq_answer(struct ps_seq_answer *a);

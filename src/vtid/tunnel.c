@@ -189,7 +189,8 @@ static void seq_refill(struct tunnel *t, struct sa *out, uint64_t now)
 		       "for SA 0x%08x: %s", out->spi, strerror(-r));
 }
 
-void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t limit, int err)
+void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t next,
+		       uint64_t limit, int err)
 {
 	struct sa *out;
 	unsigned k;
@@ -207,7 +208,11 @@ void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t l
 			       (unsigned long long)from);
 			continue;
 		}
-		sa_seq_grant(out, 0, limit);
+		/* The block starts where the parent says: another SA under the
+		 * same key (another daemon sharing state-dir) may have taken
+		 * the numbers right after ours. Skipping numbers is harmless;
+		 * sending one twice is not. */
+		sa_seq_grant(out, next > from + 1 ? next : 0, limit);
 		t->seq_retry_at = 0;
 	}
 }

@@ -94,6 +94,7 @@ void tunnel_ike_rekeyed(struct tunnel *t);
  * numbers half way through a block. */
 void tunnel_tick(struct tunnel *t);
 /* The parent's answer to that (ps_seq_answer): err, or up to limit. */
-void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t limit, int err);
+void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t next,
+		       uint64_t limit, int err);
 
 #endif

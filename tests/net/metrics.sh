@@ -18,16 +18,14 @@ tun 192.0.2.1 192.0.2.2 10.1.0.1/30 > "$VT_TMP/a.conf"
   tun 192.0.2.2 192.0.2.1 10.1.0.2/30 "start = no" "dpd = 1" "dpd-timeout = 3"; } > "$VT_TMP/b.conf"
 start_vtid b "$VT_TMP/b.conf"
 # Two monitors from the start, and one that connects and never reads.
-in_ns b "$VTICTL" -S "$VT_TMP/b.sock" monitor > "$VT_TMP/mon1" 2>&1 &
-MON1=$!; VT_PIDS+=("$MON1")
-in_ns b "$VTICTL" -S "$VT_TMP/b.sock" monitor > "$VT_TMP/mon2" 2>&1 &
-MON2=$!; VT_PIDS+=("$MON2")
-in_ns b /usr/bin/python3 -c '
+bg_in_ns b "$VTICTL" -S "$VT_TMP/b.sock" monitor > "$VT_TMP/mon1" 2>&1
+bg_in_ns b "$VTICTL" -S "$VT_TMP/b.sock" monitor > "$VT_TMP/mon2" 2>&1
+bg_in_ns b /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-s.connect(sys.argv[1]); s.send(b"text monitor\n"); time.sleep(60)' "$VT_TMP/b.sock" &
-SLOW=$!; VT_PIDS+=("$SLOW")
+s.connect(sys.argv[1]); s.send(b"text monitor\n"); time.sleep(60)' "$VT_TMP/b.sock"
+SLOW=${VT_PIDS[-1]}
 sleep 0.3
 start_vtid a "$VT_TMP/a.conf"
 wait_until 10 has_carrier b t1 || fail "t1: no carrier"

@@ -951,6 +951,10 @@ static void t_ts_to_prefixes(void)
 		}
 		CHECK(!strcmp(got, cases[i].want), "%s-%s: '%s', want '%s'", cases[i].start,
 		      cases[i].end, got, cases[i].want);
+		if (n > 1)
+			CHECK(ike_ts_to_prefixes(&ts, 1, out, n - 1) == 0,
+			      "%s-%s: in fewer than %u prefixes: refused, not cut", cases[i].start,
+			      cases[i].end, n);
 	}
 }
 
