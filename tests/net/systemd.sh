@@ -38,7 +38,9 @@ wait_until 5 test "$(count 'WATCHDOG=1')" -gt "$after" || fail "watchdog did not
 kill -HUP "$PID_a"
 wait_until 5 seen 'RELOADING=1' || fail "no RELOADING=1 on SIGHUP"
 r=$(grep -n 'RELOADING=1' "$VT_TMP/notify.log" | head -1 | cut -d: -f1)
-tail -n +"$r" "$VT_TMP/notify.log" | grep -q 'READY=1' || fail "no READY=1 after the reload"
+# notify.py writes READY=1 only after it has looked for the interfaces.
+ready_after() { tail -n +"$r" "$VT_TMP/notify.log" | grep -q 'READY=1'; }
+wait_until 5 ready_after || fail "no READY=1 after the reload"
 vtictl a reload >/dev/null
 wait_until 5 test "$(count 'RELOADING=1')" -ge 2 || fail "no RELOADING=1 for vtictl reload"
 stop_vtid a
