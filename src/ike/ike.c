@@ -819,9 +819,11 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 	}
 	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw)
 						    : request(sa, &m, raw, from, natt);
-	/* RFC 7296 §2.23: behind a NAT, follow the peer's mapping, but only
-	 * for a message that passed the integrity check. */
-	if (authentic && (sa->nat_local || sa->nat_remote) && natt && sa->state != IKE_S_DEAD &&
+	/* RFC 7296 §2.23: follow a peer behind a NAT to its new mapping,
+	 * but only for a message that passed the integrity check, and never
+	 * from behind a NAT ourselves (SHOULD NOT: a forged source would
+	 * take the SA away from the only address that reaches us). */
+	if (authentic && sa->nat_remote && !sa->nat_local && natt && sa->state != IKE_S_DEAD &&
 	    !same_endpoint(from, &sa->peer)) {
 		ctx->st.peer_moved++;
 		sa->peer = *from;

@@ -136,6 +136,9 @@ static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stat
 	       is->half_open_refused);
 	family(b, "vti_ike_cookies_sent_total", "counter", "RFC 7296 2.6 cookie demands");
 	series(b, "vti_ike_cookies_sent_total", NULL, NULL, NULL, is->cookies_sent);
+	family(b, "vti_ike_peer_moved_total", "counter",
+	       "peers followed to a new NAT mapping (RFC 7296 2.23)");
+	series(b, "vti_ike_peer_moved_total", NULL, NULL, NULL, is->peer_moved);
 	family(b, "vti_esp_dropped_total", "counter",
 	       "datagrams on the ESP paths that match no tunnel, by reason");
 	series(b, "vti_esp_dropped_total", NULL, "reason", "unknown_spi", dp->rx_unknown_spi);

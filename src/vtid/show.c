@@ -255,6 +255,7 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 	json_u64(&j, "ike_unknown_sa", is->rx_unknown_sa);
 	json_u64(&j, "ike_unexpected", is->rx_unexpected);
 	json_u64(&j, "ike_cookies_sent", is->cookies_sent);
+	json_u64(&j, "ike_peer_moved", is->peer_moved);
 	json_u64(&j, "ike_half_open", ike_half_open(ike));
 	json_u64(&j, "ike_half_open_refused", is->half_open_refused);
 	json_obj_close(&j);

@@ -1008,6 +1008,53 @@ static void t_natt_responder(void)
 	teardown();
 }
 
+/* RFC 7296 §2.23: an authentic request from a new NAT mapping moves the
+ * IKE SA (and its Child SAs) there when the peer is behind a NAT; a host
+ * that is itself behind a NAT SHOULD NOT move: a forged or stray source
+ * would take the SA away from the one address that reaches it. */
+static void t_nat_follow(void)
+{
+	static const struct {
+		bool nat_local, nat_remote, moves;
+		const char *what;
+	} tv[] = {
+		{ false, true, true, "the peer behind a NAT: followed" },
+		{ true, false, false, "we behind a NAT: not followed" },
+		{ true, true, false, "both behind NATs: not followed" },
+		{ false, false, false, "no NAT: not followed" },
+	};
+	struct sockaddr_storage from;
+	struct ike_sa *a;
+	struct pkt p;
+	uint64_t moved;
+	unsigned i;
+
+	for (i = 0; i < sizeof(tv) / sizeof(tv[0]); i++) {
+		setup("psk = nat-follow-secret\nencap = yes\n", "psk = nat-follow-secret\n");
+		ike_tick(nodes[0].ike);
+		settle();
+		a = established(0);
+		CHECK(a && consistent(), "%s: up", tv[i].what);
+		if (!a) {
+			teardown();
+			continue;
+		}
+		a->nat_local = tv[i].nat_local;
+		a->nat_remote = tv[i].nat_remote;
+		moved = ike_get_stats(nodes[0].ike)->peer_moved;
+		CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0 && qlen == 1 &&
+		      queue[0].to == 0 && queue[0].natt, "%s: the peer's rekey request", tv[i].what);
+		p = queue[0];
+		qlen = 0;
+		from = nodes[1].addr;
+		((struct sockaddr_in *)&from)->sin_port = htons(31000);
+		ike_input(nodes[0].ike, p.data, p.len, &from, true);
+		CHECK((ntohs(((struct sockaddr_in *)&a->peer)->sin_port) == 31000) == tv[i].moves &&
+		      ike_get_stats(nodes[0].ike)->peer_moved - moved == tv[i].moves, "%s", tv[i].what);
+		teardown();
+	}
+}
+
 /* Both ends initiate at once and each completes both IKE SAs.  A peer
  * such as strongSwan keeps both (the lowest-nonce rule of RFC 7296 §2.8.1
  * is written for rekey collisions); had vtid dropped its copy of the loser
@@ -1081,6 +1128,7 @@ int main(void)
 	t_ts_to_prefixes();
 	t_narrowed_ts();
 	t_natt_responder();
+	t_nat_follow();
 	t_peer_recreates_child();
 	t_show_current_child();
 	t_simultaneous_start();
