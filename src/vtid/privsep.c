@@ -330,6 +330,24 @@ struct owned_if {
 	bool offload;
 };
 
+/*
+ * What the parent granted each manual tunnel's key (SPEC "Staying up"):
+ * the network process may continue only below what it was given, so a
+ * compromised one cannot jump to the end of a key's sequence space in
+ * one request, and it gets at most SEQ_GRANTS_PER_S blocks a second (a
+ * 2^20 block each: 8 Mpps, several times what one core sends), so
+ * burning a key's 2^32 numbers takes it minutes, in the log, not a
+ * moment.
+ */
+#define SEQ_GRANTS_PER_S 8
+struct seq_grant {
+	char name[sizeof(((struct tunnel_conf *)0)->name)];
+	uint8_t fp[HWM_FP_LEN];	/* the key-out these numbers are under */
+	uint64_t limit;		/* the highest number granted */
+	uint64_t second;	/* now_ms() / 1000 of the grants counted */
+	unsigned grants;
+};
+
 /* SPEC "Staying up": at most 5 restarts of a child in 60 s. */
 #define RESTART_MAX 5
 #define RESTART_WINDOW_MS 60000
@@ -353,6 +371,8 @@ struct parent {
 	char state_dir[sizeof(((struct daemon_conf *)0)->state_dir)];	/* as at start */
 	struct owned_if *ifs;
 	size_t n_ifs;
+	struct seq_grant *grants;
+	size_t n_grants;
 	bool stopping;
 	bool net_ran;		/* a network process finished starting */
 	/* The service manager's watchdog (notify_watchdog_ms): pinged only
@@ -506,10 +526,56 @@ static int do_addr_add(struct parent *p, const struct ps_addr *rq)
  * tunnel, its spi-out and its current key-out, in bounded blocks; the
  * mark on disk only grows (hwm_reserve).
  */
+/* The tunnel's grant record for key fp (a new key starts it over). */
+static struct seq_grant *grant_of(struct parent *p, const char *name, const uint8_t *fp)
+{
+	struct seq_grant *g;
+	size_t i;
+
+	for (i = 0; i < p->n_grants; i++)
+		if (!strcmp(p->grants[i].name, name))
+			break;
+	if (i == p->n_grants) {
+		g = realloc(p->grants, (p->n_grants + 1) * sizeof(*g));
+		if (!g)
+			return NULL;
+		p->grants = g;
+		p->n_grants++;
+		memset(&g[i], 0, sizeof(g[i]));
+		snprintf(g[i].name, sizeof(g[i].name), "%s", name);
+	}
+	g = &p->grants[i];
+	if (!ct_equal(g->fp, fp, sizeof(g->fp))) {
+		memcpy(g->fp, fp, sizeof(g->fp));
+		g->limit = 0;
+	}
+	return g;
+}
+
+/* 0, or why the network process may not have these numbers. */
+static int grant_check(struct seq_grant *g, uint64_t from)
+{
+	uint64_t second = now_ms() / 1000;
+
+	if (!g)
+		return -ENOMEM;
+	if (from > g->limit)
+		return -EPERM;	/* continuing numbers it was never given */
+	if (g->second != second) {
+		g->second = second;
+		g->grants = 0;
+	}
+	if (g->grants >= SEQ_GRANTS_PER_S)
+		return -EAGAIN;
+	g->grants++;
+	return 0;
+}
+
 static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
 {
 	static struct ratelimit rl;
 	const struct tunnel_conf *t;
+	struct seq_grant *g = NULL;
 	uint8_t fp[HWM_FP_LEN];
 	char why[512] = "";
 	int r = -EPERM;
@@ -526,11 +592,22 @@ static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
 	} else if (!r) {
 		/* -ESTALE is no news: a reload replaced the key, and the
 		 * SA that asked is about to go. */
+		g = grant_of(p, t->name, fp);
+		r = grant_check(g, rq->from);
+		if (r == -EPERM || r == -EAGAIN)
+			log_rl(&rl, LOG_WARN, rq->name, r == -EPERM ?
+			       "privsep: refused sequence numbers: asked to continue above what "
+			       "was granted" : "privsep: refused sequence numbers: more than %d "
+			       "blocks in a second", SEQ_GRANTS_PER_S);
+	}
+	if (!r) {
 		r = hwm_reserve(p->state_dir, t, rq->from, rq->block, &rq->next, &rq->limit, why,
 				sizeof(why));
 		if (r)
 			log_rl(&rl, LOG_ERR, rq->name, "no sequence numbers reserved, nothing is "
 			       "sent: %s", why[0] ? why : strerror(-r));
+		else if (rq->limit > g->limit)
+			g->limit = rq->limit;
 	}
 	rq->err = r;
 	if (r)

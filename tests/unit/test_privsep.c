@@ -24,6 +24,7 @@
 
 #include "crypto/prf.h"
 #include "ike/keys.h"
+#include "lib/log.h"
 #include "platform/platform.h"
 #include "vtid/hwm.h"
 #include "vtid/privsep.h"
@@ -202,7 +203,8 @@ static void seq_reserve(const struct conf *c)
 {
 	const struct tunnel_conf *pm = conf_find(c, "pm0"), *pv = conf_find(c, "pv0");
 	struct tunnel_conf other;
-	uint64_t next = 0, limit = 0, next2 = 0, limit2 = 0;
+	uint64_t next = 0, limit = 0, next2 = 0, limit2 = 0, top;
+	int n;
 
 	CHECK(pm && pv, "pm0 and pv0 configured");
 	if (!pm || !pv)
@@ -215,6 +217,7 @@ static void seq_reserve(const struct conf *c)
 	      (unsigned long long)limit2);
 	CHECK(ps_seq_reserve(pm, 0, 10, &next, &limit) == 0 && next == limit2 + 1,
 	      "a re-created SA starts above both: %llu", (unsigned long long)next);
+	top = limit;
 	other = *pv;	/* the parent's pv0 has no keys, whatever net says */
 	memcpy(other.key_out, pm->key_out, sizeof(other.key_out));
 	other.key_out_len = pm->key_out_len;
@@ -230,6 +233,19 @@ static void seq_reserve(const struct conf *c)
 	other.key_out[0] ^= 1;
 	CHECK(ps_seq_reserve(&other, 0, 10, &next, &limit) == -ESTALE,
 	      "a key-out the parent does not have refused");
+	/* A compromised network process may not continue numbers it was
+	 * never given (to burn the key's space in one request), nor take
+	 * blocks faster than any sender could use them. */
+	CHECK(ps_seq_reserve(pm, top + 1, 10, &next, &limit) == -EPERM,
+	      "continuing above the granted numbers refused");
+	CHECK(ps_seq_reserve(pm, 0xfffffff0, 10, &next, &limit) == -EPERM,
+	      "a jump to the end of the key refused");
+	/* Start just after a second begins (the parent counts per second of
+	 * the same monotonic clock), so that the burst fits in one. */
+	usleep((useconds_t)(1000 - now_ms() % 1000 + 20) * 1000);
+	for (n = 0; n < 20 && ps_seq_reserve(pm, 0, 10, &next, &limit) == 0; n++)
+		;
+	CHECK(n == 8, "8 blocks a second granted, then refused (%d)", n);
 	CHECK(ps_seq_reserve(pm, 0, 0, &next, &limit) == -EINVAL, "an empty block refused");
 	CHECK(ps_seq_reserve(pm, 0, HWM_BLOCK_MAX + 1, &next, &limit) == -EINVAL,
 	      "a block over 2^24 refused");
