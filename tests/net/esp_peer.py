@@ -14,6 +14,13 @@ Usage: esp_peer.py KEYLOG PEER VTID INNER_PEER INNER_VTID SPI_IN SPI_OUT [COUNT]
 With --only4 it listens 1 s longer (the caller routes IPv6 into the tunnel
 meanwhile) and fails if any IPv6 packet arrives inside the SA.
 SPI_IN/SPI_OUT are vtid's (vtictl show).  Prints one line, exits 1 on failure.
+
+esp_peer.py --stream SECONDS MAXLOST KEYLOG PEER VTID INNER_PEER INNER_VTID:
+traffic while the SAs change under it (rekeys).  Every 50 ms it sends an
+echo request on the newest SA the peer installed towards vtid and not yet
+deleted (as the peer's kernel would pick it), and decrypts vtid's ESP with
+whichever SA of the log its SPI names.  Fails if more than MAXLOST of the
+requests get no reply.
 """
 import re
 import sys
@@ -25,9 +32,12 @@ from scapy.layers.ipsec import ESP, SecurityAssociation
 conf.verb = 0
 args = [a for a in sys.argv[1:] if a != "--only4"]
 only4 = "--only4" in sys.argv
+stream = args[0] == "--stream"
+if stream:
+    seconds, maxlost = float(args[1]), int(args[2])
+    args = args[3:]
 keylog, peer, vtid, inner_peer, inner_vtid = args[:5]
-spi_in, spi_out = int(args[5], 16), int(args[6], 16)
-count = int(args[7]) if len(args) > 7 else 3
+icmp_id = 0x5b if stream else 0x5a  # a one-shot call beside a stream is not counted
 
 
 def fail(msg):
@@ -35,26 +45,51 @@ def fail(msg):
     sys.exit(1)
 
 
-def find_sa(spi):
-    """The last NEWSA/UPDSA line of the shim's log for this SPI."""
-    line = None
+def log_sas():
+    """Every SA of the shim's log, in the order it was installed or last
+    updated: [(spi, line)], and the set of SPIs deleted since."""
+    sas, gone = {}, set()
     with open(keylog) as f:
         for ln in f:
-            if re.search(r" (NEW|UPD)SA spi=0x0*%x " % spi, ln):
-                line = ln
+            m = re.search(r" (NEW|UPD|DEL)SA spi=0x([0-9a-f]+)", ln)
+            if not m:
+                continue
+            spi = int(m.group(2), 16)
+            if m.group(1) == "DEL":
+                gone.add(spi)
+            else:
+                sas.pop(spi, None)
+                sas[spi] = ln
+                gone.discard(spi)
+    return list(sas.items()), gone
+
+
+def find_sa(spi):
+    """The SA of the shim's log with this SPI (its last NEWSA/UPDSA line)."""
+    line = dict(log_sas()[0]).get(spi)
     if not line:
         fail("no SA 0x%x in %s" % (spi, keylog))
+    return sa_of(spi, line)
+
+
+def sa_of(spi, line):
     kv = dict(re.findall(r"(\w+)=(\S+)", line))
     keys = re.findall(r"(aead|enc|auth)=(\S+)(?: \w+=\d+)* key=([0-9a-f]+)", line)
     algo = {k: (name, bytes.fromhex(key)) for k, name, key in keys}
     encap = "encap" in kv
     src, dst = kv["src"], kv["dst"]
+    # the shim logs the UDP ports pluto was told to use: encap=udp:S->D
+    # (D is the NAT's mapping when vtid is behind one)
+    m = re.fullmatch(r"udp:(\d+)->(\d+)", kv.get("encap", ""))
+    nat_t = UDP(sport=int(m.group(1)), dport=int(m.group(2))) if m else None
+    if encap and not m:
+        fail("cannot read encap=%s" % kv["encap"])
     if "aead" in algo:
         if not algo["aead"][0].startswith("rfc4106"):
             fail("AEAD %s not handled" % algo["aead"][0])
         s = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=algo["aead"][1],
                                 tunnel_header=IP(src=src, dst=dst),
-                                nat_t_header=UDP(sport=4500, dport=4500) if encap else None)
+                                nat_t_header=nat_t)
     else:
         auth = {"hmac(sha256)": "SHA2-256-128"}.get(algo["auth"][0])
         if not auth:
@@ -62,22 +97,19 @@ def find_sa(spi):
         s = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-CBC", crypt_key=algo["enc"][1],
                                 auth_algo=auth, auth_key=algo["auth"][1],
                                 tunnel_header=IP(src=src, dst=dst),
-                                nat_t_header=UDP(sport=4500, dport=4500) if encap else None)
+                                nat_t_header=nat_t)
     return s, encap
 
 
-to_vtid, encap_in = find_sa(spi_in)
-from_vtid, encap_out = find_sa(spi_out)
 # Sequence numbers above any an earlier call used on this SA (replay window).
 seq0 = int(time.time() * 100) & 0x7FFFFFFF
-to_vtid.seq_num = seq0
 
 
 def esp_of(p):
     """The ESP header of one of vtid's packets on the wire, or None."""
     if IP not in p or p[IP].src != vtid:
         return None
-    if UDP in p and p[UDP].sport == 4500:
+    if UDP in p and 4500 in (p[UDP].sport, p[UDP].dport):  # dport: vtid behind a NAT
         body = bytes(p[UDP].payload)
         if len(body) < 8 or body[:4] == b"\0\0\0\0":
             return None  # IKE (non-ESP marker) or keep-alive
@@ -89,17 +121,71 @@ def esp_of(p):
     return None
 
 
+def send_echo(sa, i):
+    p = sa.encrypt(IP(src=inner_peer, dst=inner_vtid) / ICMP(id=icmp_id, seq=i) / (b"esp-peer-%d" % i))
+    if UDP in p:  # scapy 2.5 leaves the NAT-T UDP length at 8
+        del p[UDP].len, p[UDP].chksum
+    del p[IP].len, p[IP].chksum
+    send(IP(bytes(p)))
+
+
 seen = []
 sniffer = AsyncSniffer(iface="eth0", lfilter=lambda p: esp_of(p) is not None, store=False,
                        prn=seen.append)
 sniffer.start()
 time.sleep(0.5)  # the socket is open before the first request leaves
+
+
+def run_stream():
+    """Echo requests on the peer's newest outbound SA for SECONDS; the
+    replies are decrypted with the SA their SPI names."""
+    out, used, i = {}, [], 0
+    end = time.time() + seconds
+    while time.time() < end:
+        sas, gone = log_sas()
+        cur = [spi for spi, ln in sas if spi not in gone and " src=%s dst=%s " % (peer, vtid) in ln]
+        if cur:
+            spi = cur[-1]
+            if spi not in out:
+                out[spi] = sa_of(spi, dict(sas)[spi])[0]
+                out[spi].seq_num = seq0
+                used.append(spi)
+            i += 1
+            send_echo(out[spi], i)
+        time.sleep(0.05)
+    time.sleep(1.0)
+    sniffer.stop()
+    sas = dict(log_sas()[0])
+    replies, spis_back, bad = set(), [], []
+    for p in seen:
+        e = esp_of(p)
+        spi = e[ESP].spi
+        if spi not in sas:
+            bad.append("unknown SPI 0x%x" % spi)
+            continue
+        dec = sa_of(spi, sas[spi])[0].decrypt(e)  # raises if the ICV does not verify
+        if ICMP in dec and dec[ICMP].type == 0 and dec[ICMP].id == icmp_id:
+            replies.add(dec[ICMP].seq)
+            if spi not in spis_back:
+                spis_back.append(spi)
+    lost = sorted(set(range(1, i + 1)) - replies)
+    msg = ("%d echo requests on %d SAs to vtid, %d replies on %d SAs from it, lost %s%s"
+           % (i, len(used), len(replies), len(spis_back), lost or "none", "; " + ", ".join(bad) if bad else ""))
+    if i == 0 or len(lost) > maxlost or bad:
+        fail(msg)
+    print("ok: " + msg)
+    sys.exit(0)
+
+
+if stream:
+    run_stream()
+spi_in, spi_out = int(args[5], 16), int(args[6], 16)
+count = int(args[7]) if len(args) > 7 else 3
+to_vtid, encap_in = find_sa(spi_in)
+from_vtid, encap_out = find_sa(spi_out)
+to_vtid.seq_num = seq0
 for i in range(1, count + 1):
-    p = to_vtid.encrypt(IP(src=inner_peer, dst=inner_vtid) / ICMP(id=0x5a, seq=i) / (b"esp-peer-%d" % i))
-    if UDP in p:  # scapy 2.5 leaves the NAT-T UDP length at 8
-        del p[UDP].len, p[UDP].chksum
-    del p[IP].len, p[IP].chksum
-    send(IP(bytes(p)))
+    send_echo(to_vtid, i)
     time.sleep(0.05)
 # Two busy cores: wait for the replies (up to 5 s), not a fixed moment.
 end = time.time() + 5
@@ -115,7 +201,7 @@ for p in seen:
         other.append("SPI 0x%x" % e[ESP].spi)
         continue
     dec = from_vtid.decrypt(e)  # raises if the ICV does not verify
-    if ICMP in dec and dec[ICMP].type == 0 and dec[ICMP].id == 0x5a:
+    if ICMP in dec and dec[ICMP].type == 0 and dec[ICMP].id == icmp_id:
         replies.add(dec[ICMP].seq)
     elif IPv6 in dec or not only4:
         other.append(dec.summary())

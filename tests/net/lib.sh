@@ -220,6 +220,8 @@ charon {
 		      default = 1
 		      ike = ${CHARON_IKE_LOG:-2}
 		      chd = ${CHARON_IKE_LOG:-1}
+		      # unbuffered: interop.sh reads the keys as they are logged
+		      flush_line = yes
 		      time_format = %T }
 	}
 }
