@@ -6,14 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v bird >/dev/null || fail "bird2 is not installed"
 
-ns_add a; ns_add b; link_ab a b
-PSK=bgp-secret-$$
-printf '[tunnel sti0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\naddress = 10.255.0.1/30\npsk = %s\ndpd = 1\ndpd-timeout = 3\n' \
-	"$PSK" > "$VT_TMP/a.conf"
-printf '[tunnel sti0]\nlocal = 192.0.2.2\nremote = 192.0.2.1\naddress = 10.255.0.2/30\npsk = %s\nstart = no\ndpd = 1\ndpd-timeout = 3\n' \
-	"$PSK" > "$VT_TMP/b.conf"
-start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
-wait_until 10 has_carrier a sti0 || fail "no carrier"
+pair_up
 
 bird_conf() {	# ID MY-AS PEER PEER-AS STATIC
 	cat <<B

@@ -11,43 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v bird >/dev/null || fail "bird2 is not installed"
 
-for n in 1 2 3; do
-	ns_add r$n
-	in_ns r$n sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	# A LAN per site: one end of a veth pair carries the site prefix.
-	ip -n "${VT_ID}r$n" link add lan0 type veth peer name lan1
-	in_ns r$n ip link set lan0 up
-	in_ns r$n ip link set lan1 up
-	in_ns r$n ip addr add 10.$n.0.1/24 dev lan0
-	in_ns r$n ip addr add fd00:$n::1/64 dev lan0 nodad
-done
-underlay() {	# A B: veth uAB in rA (172.16.AB.1/30) <-> uBA in rB (.2)
-	ip link add "${VT_ID}u$1$2" netns "${VT_ID}r$1" type veth peer name "${VT_ID}v$1$2" \
-		netns "${VT_ID}r$2"
-	in_ns r$1 ip link set "${VT_ID}u$1$2" name u$1$2 up
-	in_ns r$2 ip link set "${VT_ID}v$1$2" name u$2$1 up
-	in_ns r$1 ip addr add 172.16.$1$2.1/30 dev u$1$2
-	in_ns r$2 ip addr add 172.16.$1$2.2/30 dev u$2$1
-}
-underlay 1 2; underlay 1 3; underlay 2 3
-
-PSK=triangle-secret-$$
-tun() {	# NAME LOCAL REMOTE INNER4 INNER6 START
-	printf '[tunnel %s]\nlocal = %s\nremote = %s\naddress = %s, %s\npsk = %s\nstart = %s\n' \
-		"$1" "$2" "$3" "$4" "$5" "$PSK" "$6"
-	printf 'dpd = 1\ndpd-timeout = 3\n'
-}
-{ tun t12 172.16.12.1 172.16.12.2 10.255.12.1/30 fd00:ff:12::1/64 yes
-  tun t13 172.16.13.1 172.16.13.2 10.255.13.1/30 fd00:ff:13::1/64 yes; } > "$VT_TMP/r1.conf"
-tun t21 172.16.12.2 172.16.12.1 10.255.12.2/30 fd00:ff:12::2/64 no > "$VT_TMP/r2a.conf"
-{ printf '[daemon]\nport = 1500\nnatt-port = 14500\n'
-  tun t23 172.16.23.1 172.16.23.2 10.255.23.1/30 fd00:ff:23::1/64 yes; } > "$VT_TMP/r2b.conf"
-{ tun t31 172.16.13.2 172.16.13.1 10.255.13.2/30 fd00:ff:13::2/64 no
-  tun t32 172.16.23.2 172.16.23.1 10.255.23.2/30 fd00:ff:23::2/64 no; } > "$VT_TMP/r3.conf"
-start_vtid r1 "$VT_TMP/r1.conf"
-start_vtid_as r2a r2 "$VT_TMP/r2a.conf"
-start_vtid_as r2b r2 "$VT_TMP/r2b.conf"
-start_vtid r3 "$VT_TMP/r3.conf"
+triangle_up
 
 for n in 1 2 3; do
 	cat > "$VT_TMP/bird$n.conf" <<B
