@@ -257,7 +257,7 @@ down_vtid() {
 	[ -n "${PID_a:-}" ] || return 0
 	kill -TERM "$PID_a" 2>/dev/null || true
 	wait "$PID_a" 2>/dev/null || true
-	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	forget_pid "$PID_a"
 	PID_a=""
 }
 
@@ -284,10 +284,10 @@ wire_start() {
 	WIRE=$VT_TMP/$PEER-$1-$2.pcap
 	# ip netns exec execs tcpdump: $! is tcpdump's own PID
 	ip netns exec "${VT_ID}a" tcpdump -i any -U -s 0 -w "$WIRE" \
-		'udp port 500 or udp port 4500 or esp' 2>"$VT_TMP/tcpdump.err" &
+		'udp port 500 or udp port 4500 or esp' 2>"$WIRE.err" &
 	TCPD=$!
 	VT_PIDS+=("$TCPD")
-	wait_until 5 grep -q "listening on" "$VT_TMP/tcpdump.err" || echo "tcpdump did not start"
+	wait_until 5 grep -q "listening on" "$WIRE.err" || echo "tcpdump did not start"
 	MARKS=$(log_marks)
 }
 wire_stop() {	# check the capture; prints why not

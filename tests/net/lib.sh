@@ -46,6 +46,16 @@ vt_cleanup() {
 trap vt_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# forget_pid PID: cleanup no longer ends PID (it has ended; the number may
+# be reused).  Exact matches only: a pattern would cut 123 out of 1234.
+forget_pid() {
+	local keep=() pid
+	for pid in "${VT_PIDS[@]}"; do
+		[ "$pid" = "$1" ] || keep+=("$pid")
+	done
+	VT_PIDS=("${keep[@]}")
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 

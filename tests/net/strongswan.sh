@@ -110,7 +110,7 @@ for set in "${SETS[@]}"; do
 	swan_routes
 	ping_ok a 10.255.0.2 || fail "$ike: no traffic after re-initiation"
 	stop_vtid a
-	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	forget_pid "$PID_a"
 	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtid exited"
 	pass "$ike / $esp: vtid initiator (${t_init} ms), traffic both ways (ping, 4 MB TCP each way intact), charon DELETE -> carrier down -> re-initiated, vtid exit -> DELETE"
 
@@ -127,7 +127,7 @@ for set in "${SETS[@]}"; do
 	no_carrier || fail "$ike: carrier up after vtictl down"
 	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtictl down"
 	stop_vtid a
-	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	forget_pid "$PID_a"
 	pass "$ike / $esp: vtid responder (${t_resp} ms), traffic both ways, vtictl down -> DELETE"
 	RESULTS+=("| $ike | $esp | ok, ${t_init} ms | ok, ${t_resp} ms |")
 done
@@ -161,7 +161,7 @@ for set in "${SETS[0]}" "${SETS[1]}" "aes128gcm16-prfsha256-x25519 aes128gcm16-x
 		grep -q "with PFS" "$VT_TMP/a.log" || fail "$esp: charon's rekey did not use PFS" ;;
 	esac
 	stop_vtid a
-	VT_PIDS=("${VT_PIDS[@]/$PID_a}")
+	forget_pid "$PID_a"
 	: > "$VT_TMP/a.log"
 	pass "$ike / $esp: 5 rekeys (Child and IKE, from vtid and from charon) under 500 pings at 10 ms: 0 lost ($n re-keyed events)"
 done

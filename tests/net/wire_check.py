@@ -200,6 +200,8 @@ def main():
         fail("%d malformed or erroneous packets, first: frame %s" % (len(bad), " ".join(bad[0])))
     if not any(f[2] == "35" for f in final):
         fail("no IKE_AUTH in the capture")
+    if not any(f[3] for f in final):
+        fail("no ESP in the capture (every case passes traffic)")
     ex = Counter(EXCH.get(f[2], f[2]) for f in final if f[2])
     nesp = sum(1 for f in final if f[3])
     print("tshark: %s; %d ESP packets in %d SAs: all decrypted and authenticated with %s's keys, none malformed"
