@@ -635,6 +635,45 @@ static struct ike_sa *find(struct ike_ctx *ctx, const struct ike_hdr *h)
 	return NULL;
 }
 
+/*
+ * An IKE_SA_INIT request's payloads after a leading COOKIE notify, and
+ * the type of the first of them: what RFC 7296 §2.6 keeps unchanged when
+ * the initiator retries with a cookie.  The message has parsed already.
+ */
+static void init_body(const uint8_t *msg, size_t len, const uint8_t **body, size_t *blen,
+		      uint8_t *first)
+{
+	size_t pl;
+
+	*first = msg[16];
+	*body = msg + IKE_HDR_LEN;
+	*blen = len - IKE_HDR_LEN;
+	/* notify header: next, flags, length (2), protocol, SPI size, type (2) */
+	if (*first != PL_NOTIFY || *blen < 8 || be16_get(*body + 6) != N_COOKIE)
+		return;
+	pl = be16_get(*body + 2);
+	if (pl < 8 || pl > *blen)
+		return;
+	*first = (*body)[0];
+	*body += pl;
+	*blen -= pl;
+}
+
+/* §2.1: a retransmission of the request this SA answered; §2.6: or the
+ * same request retried with a (new) cookie, which crossed our answer. */
+static bool same_init(const struct ike_sa *sa, const uint8_t *msg, size_t len)
+{
+	const uint8_t *a, *b;
+	size_t alen, blen;
+	uint8_t fa, fb;
+
+	if (sa->init_req.len < IKE_HDR_LEN)
+		return false;
+	init_body(sa->init_req.data, sa->init_req.len, &a, &alen, &fa);
+	init_body(msg, len, &b, &blen, &fb);
+	return fa == fb && alen == blen && !memcmp(a, b, alen);
+}
+
 /* The responder SA that an IKE_SA_INIT request from here already made. */
 static struct ike_sa *find_responder(struct ike_ctx *ctx, uint64_t spi_i,
 				     const struct sockaddr_storage *from)
@@ -782,13 +821,19 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 				return;
 			sa = find_responder(ctx, m.h.spi_i, from);
 			if (sa) {
-				/* §2.1: the same IKE_SA_INIT again gets the same answer. */
+				/* §2.1: the same IKE_SA_INIT again gets the same
+				 * answer.  Retried with a cookie, it is the one the
+				 * initiator will sign in IKE_AUTH (§2.15): keep it. */
 				if (sa->state == IKE_S_INIT_DONE && m.h.msgid == 0 &&
-				    len == sa->init_req.len &&
-				    !memcmp(msg, sa->init_req.data, len))
+				    same_init(sa, msg, len)) {
+					if (len != sa->init_req.len ||
+					    memcmp(msg, sa->init_req.data, len)) {
+						buf_reset(&sa->init_req);
+						buf_add(&sa->init_req, msg, len);
+					}
 					ikesa_send_raw(ctx, &sa->local, &sa->peer, sa->natt,
 						       sa->init_resp.data, sa->init_resp.len);
-				else
+				} else
 					ctx->st.rx_unexpected++;
 				return;
 			}

@@ -99,8 +99,12 @@ static int build_and_send_init(struct ike_sa *sa)
 		return -EINVAL;
 	if (!sa->group)
 		sa->group = props[0].t[TT_DH][0].id;
-	dh_free(sa->dh);
-	sa->dh = dh_new(sa->group);
+	/* RFC 7296 §2.6: retried with a cookie, the request is the same but
+	 * for the cookie in front, so the key pair stays.  A new one would
+	 * read an answer to the first request (the responder may have made
+	 * an SA for it too) with the wrong private key. */
+	if (!sa->dh)
+		sa->dh = dh_new(sa->group);
 	if (!sa->dh || dh_public(sa->dh, pub, dh_pub_len(sa->group)))
 		return -EIO;
 	buf_init(&msg);
@@ -206,6 +210,8 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 		if (group != sa->group && dh_supported(group) && group_offered(sa->t, group)) {
 			log_info(name, "responder prefers key exchange group %u; retrying", group);
 			sa->group = group;
+			dh_free(sa->dh);	/* a key pair of the new group */
+			sa->dh = NULL;
 			if (build_and_send_init(sa))
 				ikesa_kill(sa, "cannot resend IKE_SA_INIT");
 			return;
