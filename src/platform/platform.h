@@ -31,6 +31,11 @@ int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt
 /* Interface configuration (rtnetlink). */
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
 int netif_add_addr(int ifindex, const struct prefix *p);
+/* Link groups: netif_del_group removes every interface of a group in one
+ * request, which the kernel unregisters as one batch (closing TUN
+ * descriptors one by one costs an RCU grace period, ~16 ms, each). */
+int netif_set_group(int ifindex, uint32_t group);
+int netif_del_group(uint32_t group);
 
 /* MTU of the route towards a destination (the outer path), or -errno. */
 int path_mtu(const struct addr *dst);

@@ -1,6 +1,7 @@
 /*
  * netlink.c - interface configuration over rtnetlink with libmnl
- * (RTM_NEWLINK for MTU and flags, RTM_NEWADDR for addresses).  Each call
+ * (RTM_NEWLINK for MTU, flags and link group, RTM_NEWADDR for addresses,
+ * RTM_DELLINK for a group).  Each call
  * opens a socket, sends one request and waits for its acknowledgement;
  * this runs at start-up and reload, never per packet.
  */
@@ -82,5 +83,36 @@ int netif_add_addr(int ifindex, const struct prefix *p)
 	ifa->ifa_flags = p->addr.family == AF_INET6 ? IFA_F_NODAD : 0;
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr.a);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr.a);
+	return nl_request(nlh);
+}
+
+int netif_set_group(int ifindex, uint32_t group)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	return nl_request(nlh);
+}
+
+int netif_del_group(uint32_t group)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	/* Group 0 is every interface's default: never that one. */
+	if (group == 0)
+		return -EINVAL;
+	nlh->nlmsg_type = RTM_DELLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = 0;	/* by group, not by index */
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_request(nlh);
 }
