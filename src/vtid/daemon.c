@@ -121,26 +121,34 @@ static void remove_tunnel(struct daemon *d, struct tunnel *t)
 static void daemon_apply(struct daemon *d, struct conf *nc)
 {
 	struct tunnel *t, *next;
-	size_t i;
+	size_t i, at = 0;
+	bool *kept = calloc(nc->n ? nc->n : 1, sizeof(*kept));
 
 	for (t = d->tunnels; t; t = next) {
-		const struct tunnel_conf *tc = conf_find(nc, t->conf.name);
+		const struct tunnel_conf *tc = conf_find_next(nc, t->conf.name, &at);
 		char err[256] = "";
 
 		next = t->next;
-		if (tc && tunnel_conf_equal(tc, &t->conf))
-			continue;
-		/* Changed: re-key in place if the interface can stay. */
-		if (tc && tunnel_reconfigure(t, tc, err, sizeof(err)) != -EAGAIN) {
-			if (err[0])
-				log_err(t->conf.name, "%s", err);
+		if (!tc) {
+			remove_tunnel(d, t);
 			continue;
 		}
-		remove_tunnel(d, t);
+		/* Unchanged, or changed and re-keyed in place (the interface
+		 * can stay): kept, not one to add below. */
+		if (!tunnel_conf_equal(tc, &t->conf) &&
+		    tunnel_reconfigure(t, tc, err, sizeof(err)) == -EAGAIN) {
+			remove_tunnel(d, t);	/* made anew below */
+			continue;
+		}
+		if (err[0])
+			log_err(t->conf.name, "%s", err);
+		if (kept)
+			kept[tc - nc->t] = true;
 	}
 	for (i = 0; i < nc->n; i++)
-		if (!find_tunnel(d, nc->t[i].name, NULL))
+		if (kept ? !kept[i] : !find_tunnel(d, nc->t[i].name, NULL))
 			add_tunnel(d, &nc->t[i]);
+	free(kept);
 	conf_free(&d->conf);
 	d->conf = *nc;
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);

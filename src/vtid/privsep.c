@@ -624,11 +624,11 @@ static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
 static void forget_changed(struct parent *p, const struct conf *nc)
 {
 	const struct tunnel_conf *old, *now;
-	size_t i = 0;
+	size_t i = 0, at_old = 0, at_new = 0;
 
 	while (i < p->n_ifs) {
-		old = conf_find(&p->conf, p->ifs[i].name);
-		now = conf_find(nc, p->ifs[i].name);
+		old = conf_find_next(&p->conf, p->ifs[i].name, &at_old);
+		now = conf_find_next(nc, p->ifs[i].name, &at_new);
 		if (old && now && tunnel_same_interface(old, now))
 			i++;
 		else
