@@ -20,6 +20,8 @@
  *           IPv4 header built here; RX ring (TPACKET_V3) behind a classic
  *           BPF filter that accepts only ESP to the local address
  *   uring   io_uring: batches of sendmsg / recvmsg on the raw socket
+ *   uringms (receive only) io_uring multishot recvmsg on the raw socket,
+ *           into a ring of provided buffers
  *
  * Usage: iopath send|recv PATH -l LOCAL -p PEER -t SECONDS -s INNER -b BATCH
  *               [-i IFNAME] [-m PEER-MAC]
@@ -789,6 +791,93 @@ static int recv_uring(const struct opts *o, int fd, struct rx *rx)
 	return 0;
 }
 
+/* One multishot recvmsg (kernel 6.0) drawing from a ring of provided
+ * buffers: no request per datagram, completions only. */
+#define MS_BUFS 512
+#define MS_BGID 7
+
+static int recv_uring_ms(const struct opts *o, int fd, struct rx *rx)
+{
+	struct io_uring ring;
+	struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER |
+					      IORING_SETUP_DEFER_TASKRUN };
+	struct io_uring_buf_reg reg = { .ring_entries = MS_BUFS, .bgid = MS_BGID };
+	struct io_uring_buf_ring *br = MAP_FAILED;
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+	struct msghdr mh = { 0 };	/* no name, no control: sizes only */
+	size_t want = esp_len(o->inner), br_len = MS_BUFS * sizeof(struct io_uring_buf);
+	uint8_t *pool = malloc((size_t)MS_BUFS * SLOT);
+	double start = now();
+	bool armed = false;
+	unsigned i, head, n;
+	int r;
+
+	if (!pool)
+		return -ENOMEM;
+	r = io_uring_queue_init_params(64, &ring, &p);
+	if (r < 0) {
+		free(pool);
+		return r;
+	}
+	br = mmap(NULL, br_len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (br == MAP_FAILED) {
+		r = -errno;
+		goto out;
+	}
+	reg.ring_addr = (uintptr_t)br;
+	io_uring_buf_ring_init(br);
+	if ((r = io_uring_register_buf_ring(&ring, &reg, 0)) < 0)
+		goto out;
+	for (i = 0; i < MS_BUFS; i++)
+		io_uring_buf_ring_add(br, pool + (size_t)i * SLOT, SLOT, (unsigned short)i,
+				      io_uring_buf_ring_mask(MS_BUFS), (int)i);
+	io_uring_buf_ring_advance(br, MS_BUFS);
+	while (!rx_done(rx, start, o->secs)) {
+		if (!armed) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+			io_uring_prep_recvmsg_multishot(sqe, fd, &mh, 0);
+			sqe->flags |= IOSQE_BUFFER_SELECT;
+			sqe->buf_group = MS_BGID;
+			armed = true;
+		}
+		r = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+		if (r < 0 && r != -ETIME && r != -EINTR)
+			break;
+		n = 0;
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			n++;
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				armed = false;
+			if (cqe->res <= 0 || !(cqe->flags & IORING_CQE_F_BUFFER))
+				continue;
+			i = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			{
+				uint8_t *b = pool + (size_t)i * SLOT;
+				struct io_uring_recvmsg_out *out =
+					io_uring_recvmsg_validate(b, cqe->res, &mh);
+
+				if (out && !(out->flags & MSG_TRUNC))
+					rx_ip4(rx, io_uring_recvmsg_payload(out, &mh),
+					       io_uring_recvmsg_payload_length(out, cqe->res, &mh),
+					       want);
+				io_uring_buf_ring_add(br, b, SLOT, (unsigned short)i,
+						      io_uring_buf_ring_mask(MS_BUFS), 0);
+				io_uring_buf_ring_advance(br, 1);
+			}
+		}
+		io_uring_cq_advance(&ring, n);
+	}
+	r = 0;
+out:
+	io_uring_queue_exit(&ring);
+	if (br != MAP_FAILED)
+		munmap(br, br_len);
+	free(pool);
+	return r;
+}
+
 /* ---- main ---- */
 
 static int parse_mac(const char *s, uint8_t mac[ETH_ALEN])
@@ -886,7 +975,7 @@ static int run_recv(const char *path, const struct opts *o)
 	double c0 = cpu_seconds();
 	int fd = -1, err;
 
-	if (!strcmp(path, "raw") || !strcmp(path, "uring"))
+	if (!strcmp(path, "raw") || !strcmp(path, "uring") || !strcmp(path, "uringms"))
 		fd = open_raw();
 	else if (!strcmp(path, "udp") || !strcmp(path, "udpgso"))
 		fd = open_udp(o, true);
@@ -902,6 +991,8 @@ static int run_recv(const char *path, const struct opts *o)
 		err = recv_gro(o, fd, &rx);
 	else if (!strcmp(path, "uring"))
 		err = recv_uring(o, fd, &rx);
+	else if (!strcmp(path, "uringms"))
+		err = recv_uring_ms(o, fd, &rx);
 	else if (!strcmp(path, "packet"))
 		err = recv_packet(o, &rx);
 	else

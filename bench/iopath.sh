@@ -21,6 +21,7 @@ IOPATH="$PWD/build/iopath"
 export VTID="$PWD/build/vtid" VTICTL="$PWD/build/vtictl"
 . tests/net/lib.sh
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 ns_add a; ns_add b; link_ab a b
 A=192.0.2.1; B=192.0.2.2
 MAC_B=$(in_ns b cat /sys/class/net/eth0/address)
@@ -34,9 +35,9 @@ field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 declare -A KPPS GBPS DROP SCPU RCPU ACPU CHECK
 ORDER=()
 
-# run_case NAME PATH SEND-BATCH RECV-BATCH SIZE [drop]
+# run_case NAME SEND-PATH RECV-PATH SEND-BATCH RECV-BATCH SIZE [drop]
 run_case() {
-	local name="$1" path="$2" sb="$3" rb="$4" size="$5" drop="${6:-}" key="$1/$5"
+	local name="$1" spath="$2" path="$3" sb="$4" rb="$5" size="$6" drop="${7:-}" key="$1/$6"
 	local out="$VT_TMP/recv.out" err="$VT_TMP/recv.err" snd rcv b0 b1 rpid ppid=""
 	local sent rcvd secs scpu rcpu foreign
 	if [ "$drop" = drop ]; then
@@ -61,14 +62,14 @@ run_case() {
 	grep -q ready "$err" || fail "$name: receiver did not start: $(cat "$err")"
 	sleep 0.3
 	b0=$(busy_ticks)
-	if [ "$path" = packet ]; then
+	if [ "$path" = packet ] || [ "$spath" = packet ]; then
 		# A packet that is not ours must still reach the kernel: ping
 		# during the run, and the ring must have seen none of it.
 		in_ns a ping -c 20 -i 0.1 -W 1 -q $B >"$VT_TMP/ping.out" 2>&1 &
 		ppid=$!
 		VT_PIDS+=("$ppid")
 	fi
-	snd=$(in_ns a "$IOPATH" send "$path" -l $A -p $B -t "$T" -s "$size" -b "$sb" -i eth0 \
+	snd=$(in_ns a "$IOPATH" send "$spath" -l $A -p $B -t "$T" -s "$size" -b "$sb" -i eth0 \
 		-m "$MAC_B") || fail "$name: sender failed"
 	wait "$rpid" || fail "$name: receiver failed: $(cat "$err")"
 	b1=$(busy_ticks)
@@ -76,7 +77,8 @@ run_case() {
 	CHECK[$key]=""
 	if [ -n "$ppid" ]; then
 		wait "$ppid" || true
-		CHECK[$key]="ping $(awk '/received/ { print $4 }' "$VT_TMP/ping.out")/20, ring saw $(field foreign "$rcv") foreign"
+		CHECK[$key]="ping $(awk '/received/ { print $4 }' "$VT_TMP/ping.out")/20 during the run"
+		[ "$path" != packet ] || CHECK[$key]+=", RX ring saw $(field foreign "$rcv") frames not ours"
 	fi
 	if [ "$drop" = drop ]; then in_ns b nft delete table netdev vtiopath; fi
 	sent=$(field sent "$snd"); rcvd=$(field rcvd "$rcv"); secs=$(field secs "$rcv")
@@ -98,21 +100,25 @@ run_case() {
 
 RAW="raw mmsg 32"; UDP="UDP GSO/GRO"
 for size in 1400 64; do
-	run_case "raw mmsg 1" raw 1 1 $size
-	run_case "$RAW" raw 32 32 $size
-	run_case "raw mmsg 64" raw 64 64 $size
-	run_case "UDP mmsg 32" udp 32 32 $size
+	run_case "raw mmsg 1" raw raw 1 1 $size
+	run_case "$RAW" raw raw 32 32 $size
+	run_case "raw mmsg 64" raw raw 64 64 $size
+	run_case "UDP mmsg 32" udp udp 32 32 $size
 	# vtid sends up to 128 datagrams per burst (datapath.c TXQ) as GSO
 	# runs, and reads 32 GRO messages per recvmmsg.
-	run_case "$UDP" udpgso 128 32 $size
-	run_case "uring 64" uring 64 64 $size
-	run_case "packet rings" packet 64 64 $size
-	run_case "packet rings+nft" packet 64 64 $size drop
+	run_case "$UDP" udpgso udpgso 128 32 $size
+	run_case "uring 64" uring uring 64 64 $size
+	run_case "raw > uring-ms" raw uringms 64 64 $size
+	run_case "ring > ring" packet packet 64 64 $size
+	run_case "ring > ring+nft" packet packet 64 64 $size drop
+	run_case "ring > raw" packet raw 64 32 $size
+	run_case "raw > ring+nft" raw packet 32 64 $size drop
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo
-echo "iopath ${T} s per case, veth between two namespaces; $(nproc) cores, $(uname -r)."
+echo "iopath ${T} s per case, veth between two namespaces; $(nproc) cores, $(uname -r);"
+echo "load average before the run: $LOAD."
 echo "kpps and Gbit/s received (inner bytes); lost = (sent - received) / sent;"
 echo "CPU s per GB received: sender process, receiver process, whole machine (/proc/stat)."
 echo
