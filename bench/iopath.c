@@ -22,9 +22,11 @@
  *   uring   io_uring: batches of sendmsg / recvmsg on the raw socket
  *   uringms (receive only) io_uring multishot recvmsg on the raw socket,
  *           into a ring of provided buffers
+ *   xdp     AF_XDP in copy mode on queue 0: TX ring; RX behind the XDP
+ *           program iopath_xdp.bpf.c (-x), which passes all but our ESP
  *
  * Usage: iopath send|recv PATH -l LOCAL -p PEER -t SECONDS -s INNER -b BATCH
- *               [-i IFNAME] [-m PEER-MAC]
+ *               [-i IFNAME] [-m PEER-MAC] [-x XDP-OBJECT]
  * The sender prints "sent=N secs=S cpu=C"; the receiver prints
  * "rcvd=N bad=N foreign=N secs=S cpu=C kdrops=N", secs from the first
  * to the last datagram, cpu the process's user+system seconds.
@@ -36,6 +38,12 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <liburing.h>
+#ifdef IOPATH_XDP
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <xdp/xsk.h>
+#endif
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -75,6 +83,7 @@ struct opts {
 	size_t inner;
 	unsigned batch;
 	const char *ifname;
+	const char *bpf_obj;	/* the XDP program, for xdp receive */
 	uint8_t dmac[ETH_ALEN];
 	bool have_dmac;
 };
@@ -434,16 +443,22 @@ static uint16_t ip_csum(const uint8_t *p, size_t len)
 	return (uint16_t)~s;
 }
 
-static int if_mac(int fd, const char *ifname, uint8_t mac[ETH_ALEN])
+/* An AF_XDP socket has no ioctl: ask through a socket of our own. */
+static int if_mac(const char *ifname, uint8_t mac[ETH_ALEN])
 {
 	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
 
+	if (fd < 0)
+		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	return 0;
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	close(fd);
+	return err;
 }
 
 /* Ethernet + IPv4 header (protocol 50, DF, checksummed) for an ESP
@@ -517,7 +532,7 @@ static int send_packet(const struct opts *o, uint64_t *sent)
 		goto out;
 	}
 	ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ring == MAP_FAILED || (err = if_mac(fd, o->ifname, smac)) < 0 ||
+	if (ring == MAP_FAILED || (err = if_mac(o->ifname, smac)) < 0 ||
 	    (err = packet_bind(fd, o->ifname, ETH_P_IP)) < 0) {
 		err = err ? err : -errno;
 		goto out;
@@ -878,6 +893,196 @@ out:
 	return r;
 }
 
+/* ---- AF_XDP (copy mode: veth has no zero-copy) ---- */
+#ifdef IOPATH_XDP
+#define XSK_FRAMES 4096
+#define XSK_FRAME 4096
+
+struct xsk_side {
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	uint8_t *area;
+};
+
+static void xsk_side_free(struct xsk_side *x)
+{
+	xsk_socket__delete(x->xsk);
+	xsk_umem__delete(x->umem);
+	free(x->area);
+}
+
+/* A umem of XSK_FRAMES frames and a socket on queue 0 of ifname with the
+ * rings asked for (rx or tx); no XDP program is loaded by libxdp. */
+static int xsk_side_open(struct xsk_side *x, const char *ifname, bool rx)
+{
+	struct xsk_umem_config uc = {
+		.fill_size = XSK_RING_PROD__DEFAULT_NUM_DESCS,
+		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+		.frame_size = XSK_FRAME,
+	};
+	struct xsk_socket_config sc = {
+		.rx_size = rx ? XSK_RING_CONS__DEFAULT_NUM_DESCS : 0,
+		.tx_size = rx ? 0 : XSK_RING_PROD__DEFAULT_NUM_DESCS,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY,
+	};
+	size_t len = (size_t)XSK_FRAMES * XSK_FRAME;
+	int r;
+
+	memset(x, 0, sizeof(*x));
+	if (posix_memalign((void **)&x->area, 4096, len))
+		return -ENOMEM;
+	r = xsk_umem__create(&x->umem, x->area, len, &x->fill, &x->comp, &uc);
+	if (r < 0)
+		return r;
+	return xsk_socket__create(&x->xsk, ifname, 0, x->umem, rx ? &x->rx : NULL,
+				  rx ? NULL : &x->tx, &sc);
+}
+
+static int send_xdp(const struct opts *o, uint64_t *sent)
+{
+	struct xsk_side x;
+	size_t len = esp_len(o->inner), flen = ETH_HLEN + 20 + len;
+	uint8_t smac[ETH_ALEN];
+	uint32_t seq = 1, idx = 0, i, n, cur = 0, inflight = 0;
+	double end;
+	int r, fd;
+
+	if (!o->have_dmac || !o->ifname)
+		return -EINVAL;
+	if ((r = xsk_side_open(&x, o->ifname, false)) < 0)
+		goto out;
+	fd = xsk_socket__fd(x.xsk);
+	if ((r = if_mac(o->ifname, smac)) < 0)
+		goto out;
+	for (i = 0; i < XSK_FRAMES; i++) {
+		uint8_t *f = x.area + (size_t)i * XSK_FRAME;
+
+		frame_hdr(f, o, smac, len, (uint16_t)i);
+		esp_fill(f + ETH_HLEN + 20, len, 0, true);
+	}
+	end = now() + o->secs;
+	while (now() < end) {
+		n = xsk_ring_cons__peek(&x.comp, XSK_FRAMES, &idx);
+		if (n) {
+			xsk_ring_cons__release(&x.comp, n);
+			inflight -= n;
+			*sent += n;
+		}
+		if (inflight + o->batch > XSK_FRAMES ||
+		    xsk_ring_prod__reserve(&x.tx, o->batch, &idx) != o->batch) {
+			sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+			continue;
+		}
+		for (i = 0; i < o->batch; i++) {
+			struct xdp_desc *d = xsk_ring_prod__tx_desc(&x.tx, idx + i);
+
+			d->addr = (uint64_t)cur * XSK_FRAME;
+			d->len = (uint32_t)flen;
+			put32(x.area + d->addr + ETH_HLEN + 20 + 4, seq++);
+			cur = (cur + 1) % XSK_FRAMES;
+		}
+		xsk_ring_prod__submit(&x.tx, o->batch);
+		inflight += o->batch;
+		/* Copy mode sends a bounded number per call: kick per batch. */
+		sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+	}
+	/* What the kernel took but had not completed at the end. */
+	for (end = now() + 0.2; inflight && now() < end;) {
+		sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		n = xsk_ring_cons__peek(&x.comp, XSK_FRAMES, &idx);
+		xsk_ring_cons__release(&x.comp, n);
+		inflight -= n;
+		*sent += n;
+	}
+	r = 0;
+out:
+	xsk_side_free(&x);
+	return r;
+}
+
+/* Load iopath_xdp.bpf.o, point it at the local address and the socket,
+ * attach it in native (driver) mode. */
+static int xdp_prog_attach(const struct opts *o, int ifindex, int xsk_fd,
+			   struct bpf_object **objp)
+{
+	struct bpf_object *obj = bpf_object__open_file(o->bpf_obj, NULL);
+	struct bpf_program *prog;
+	uint32_t k = 0, a;
+	int r, mfd, cfd;
+
+	if (!obj)
+		return -errno;
+	*objp = obj;
+	if ((r = bpf_object__load(obj)) < 0)
+		return r;
+	prog = bpf_object__find_program_by_name(obj, "esp_to_xsk");
+	mfd = bpf_object__find_map_fd_by_name(obj, "xsks");
+	cfd = bpf_object__find_map_fd_by_name(obj, "cfg");
+	if (!prog || mfd < 0 || cfd < 0)
+		return -ENOENT;
+	memcpy(&a, &o->local, 4);
+	if (bpf_map_update_elem(cfd, &k, &a, 0) < 0 || bpf_map_update_elem(mfd, &k, &xsk_fd, 0) < 0)
+		return -errno;
+	return bpf_xdp_attach(ifindex, bpf_program__fd(prog), XDP_FLAGS_DRV_MODE, NULL);
+}
+
+static int recv_xdp(const struct opts *o, struct rx *rx)
+{
+	struct xsk_side x;
+	struct bpf_object *obj = NULL;
+	struct xdp_statistics st;
+	socklen_t sl = sizeof(st);
+	size_t want = esp_len(o->inner);
+	uint32_t idx = 0, fidx = 0, i, n;
+	int r, fd, ifindex = o->ifname ? (int)if_nametoindex(o->ifname) : 0;
+	bool attached = false;
+	double start = now();
+
+	if (!ifindex || !o->bpf_obj)
+		return -EINVAL;
+	if ((r = xsk_side_open(&x, o->ifname, true)) < 0)
+		goto out;
+	fd = xsk_socket__fd(x.xsk);
+	n = xsk_ring_prod__reserve(&x.fill, XSK_RING_PROD__DEFAULT_NUM_DESCS, &fidx);
+	for (i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&x.fill, fidx + i) = (uint64_t)i * XSK_FRAME;
+	xsk_ring_prod__submit(&x.fill, n);
+	if ((r = xdp_prog_attach(o, ifindex, fd, &obj)) < 0)
+		goto out;
+	attached = true;
+	while (!rx_done(rx, start, o->secs)) {
+		n = xsk_ring_cons__peek(&x.rx, o->batch, &idx);
+		if (!n) {
+			wait_fd(fd, POLLIN, 100);
+			continue;
+		}
+		while (xsk_ring_prod__reserve(&x.fill, n, &fidx) != n)
+			;
+		for (i = 0; i < n; i++) {
+			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x.rx, idx + i);
+
+			rx_frame(rx, o, x.area + d->addr, d->len, want);
+			*xsk_ring_prod__fill_addr(&x.fill, fidx + i) =
+				xsk_umem__extract_addr(d->addr);
+		}
+		xsk_ring_prod__submit(&x.fill, n);
+		xsk_ring_cons__release(&x.rx, n);
+	}
+	if (getsockopt(fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0)
+		rx->kdrops = st.rx_dropped + st.rx_ring_full;
+	r = 0;
+out:
+	if (attached)
+		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	bpf_object__close(obj);
+	xsk_side_free(&x);
+	return r;
+}
+#endif
+
 /* ---- main ---- */
 
 static int parse_mac(const char *s, uint8_t mac[ETH_ALEN])
@@ -899,7 +1104,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->secs = 5;
 	o->inner = 1400;
 	o->batch = 32;
-	while ((c = getopt(argc, argv, "l:p:t:s:b:i:m:")) != -1) {
+	while ((c = getopt(argc, argv, "l:p:t:s:b:i:m:x:")) != -1) {
 		switch (c) {
 		case 'l':
 			if (inet_pton(AF_INET, optarg, &o->local) != 1)
@@ -920,6 +1125,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'i':
 			o->ifname = optarg;
+			break;
+		case 'x':
+			o->bpf_obj = optarg;
 			break;
 		case 'm':
 			if (parse_mac(optarg, o->dmac) < 0)
@@ -946,7 +1154,7 @@ static int run_send(const char *path, const struct opts *o)
 		fd = open_raw();
 	else if (!strcmp(path, "udp") || !strcmp(path, "udpgso"))
 		fd = open_udp(o, false);
-	if (fd < 0 && strcmp(path, "packet"))
+	if (fd < 0 && strcmp(path, "packet") && strcmp(path, "xdp"))
 		return fd < 0 ? fd : -EINVAL;
 	if (!strcmp(path, "raw"))
 		err = send_mmsg(o, fd, 0, &sent);
@@ -958,6 +1166,10 @@ static int run_send(const char *path, const struct opts *o)
 		err = send_uring(o, fd, &sent);
 	else if (!strcmp(path, "packet"))
 		err = send_packet(o, &sent);
+#ifdef IOPATH_XDP
+	else if (!strcmp(path, "xdp"))
+		err = send_xdp(o, &sent);
+#endif
 	else
 		err = -EINVAL;
 	if (fd >= 0)
@@ -979,7 +1191,7 @@ static int run_recv(const char *path, const struct opts *o)
 		fd = open_raw();
 	else if (!strcmp(path, "udp") || !strcmp(path, "udpgso"))
 		fd = open_udp(o, true);
-	if (fd < 0 && strcmp(path, "packet"))
+	if (fd < 0 && strcmp(path, "packet") && strcmp(path, "xdp"))
 		return fd < 0 ? fd : -EINVAL;
 	/* The caller waits for this line before it starts the sender. */
 	fprintf(stderr, "ready\n");
@@ -995,6 +1207,10 @@ static int run_recv(const char *path, const struct opts *o)
 		err = recv_uring_ms(o, fd, &rx);
 	else if (!strcmp(path, "packet"))
 		err = recv_packet(o, &rx);
+#ifdef IOPATH_XDP
+	else if (!strcmp(path, "xdp"))
+		err = recv_xdp(o, &rx);
+#endif
 	else
 		err = -EINVAL;
 	if (fd >= 0)
@@ -1015,8 +1231,9 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc < 3 || parse(argc - 2, argv + 2, &o) < 0) {
-		fprintf(stderr, "usage: iopath send|recv raw|udp|udpgso|packet|uring -l LOCAL "
-				"-p PEER [-t SECS] [-s INNER] [-b BATCH] [-i IFNAME] [-m MAC]\n");
+		fprintf(stderr, "usage: iopath send|recv raw|udp|udpgso|packet|uring|uringms|xdp "
+				"-l LOCAL -p PEER [-t SECS] [-s INNER] [-b BATCH] [-i IFNAME] "
+				"[-m MAC] [-x XDP-OBJECT]\n");
 		return 2;
 	}
 	mode = argv[1];
