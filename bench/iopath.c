@@ -27,6 +27,8 @@
  *
  * Usage: iopath send|recv PATH -l LOCAL -p PEER -t SECONDS -s INNER -b BATCH
  *               [-i IFNAME] [-m PEER-MAC] [-x XDP-OBJECT]
+ * -U: once set up, run as nobody without capabilities (as vtid's network
+ * process would); the packet rings are mapped only after that.
  * The sender prints "sent=N secs=S cpu=C"; the receiver prints
  * "rcvd=N bad=N foreign=N secs=S cpu=C kdrops=N", secs from the first
  * to the last datagram, cpu the process's user+system seconds.
@@ -57,6 +59,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +87,7 @@ struct opts {
 	unsigned batch;
 	const char *ifname;
 	const char *bpf_obj;	/* the XDP program, for xdp receive */
+	bool unpriv;		/* -U: no uid 0, no capability after setup */
 	uint8_t dmac[ETH_ALEN];
 	bool have_dmac;
 };
@@ -218,6 +222,30 @@ static int wait_fd(int fd, short ev, int ms)
 	int r = poll(&p, 1, ms);
 
 	return r < 0 ? -errno : r == 0;
+}
+
+/* With -U, become nobody once the path is set up, as vtid's network
+ * process would be after the parent handed it the descriptors: changing
+ * every uid away from 0 clears the capability sets (capabilities(7)). */
+static int drop_privs(const struct opts *o)
+{
+	char line[256];
+	bool clear = false;
+	FILE *f;
+
+	if (!o->unpriv)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0)
+		return -errno;
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strcmp(line, "CapEff:\t0000000000000000\n"))
+			clear = true;
+	fclose(f);
+	return clear ? 0 : -EPERM;
 }
 
 /* Whether a receive should stop: idle after data, or nothing came. */
@@ -379,6 +407,13 @@ static size_t gro_size(struct msghdr *m)
 	return 0;
 }
 
+static bool enable_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
 union gro_cmsg {
 	char buf[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
@@ -393,14 +428,10 @@ static int recv_gro(const struct opts *o, int fd, struct rx *rx)
 	uint8_t *pool = malloc((size_t)o->batch * big);
 	double start = now();
 	unsigned i;
-	int n, one = 1;
+	int n;
 
 	if (!pool)
 		return -ENOMEM;
-	if (setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0) {
-		free(pool);
-		return -errno;
-	}
 	for (i = 0; i < o->batch; i++)
 		iov[i] = (struct iovec){ pool + (size_t)i * big, big };
 	while (!rx_done(rx, start, o->secs)) {
@@ -531,10 +562,14 @@ static int send_packet(const struct opts *o, uint64_t *sent)
 		err = -errno;
 		goto out;
 	}
+	if ((err = if_mac(o->ifname, smac)) < 0 ||
+	    (err = packet_bind(fd, o->ifname, ETH_P_IP)) < 0 || (err = drop_privs(o)) < 0)
+		goto out;
+	/* The ring is mapped after the privileges went: what a network
+	 * process handed the descriptor would do. */
 	ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (ring == MAP_FAILED || (err = if_mac(o->ifname, smac)) < 0 ||
-	    (err = packet_bind(fd, o->ifname, ETH_P_IP)) < 0) {
-		err = err ? err : -errno;
+	if (ring == MAP_FAILED) {
+		err = -errno;
 		goto out;
 	}
 	/* Headers and payload once; per send only the sequence number (the
@@ -659,13 +694,13 @@ static int recv_packet(const struct opts *o, struct rx *rx)
 		err = -errno;
 		goto out;
 	}
+	if ((err = packet_bind(fd, o->ifname, ETH_P_ALL)) < 0 || (err = drop_privs(o)) < 0)
+		goto out;
 	ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ring == MAP_FAILED) {
 		err = -errno;
 		goto out;
 	}
-	if ((err = packet_bind(fd, o->ifname, ETH_P_ALL)) < 0)
-		goto out;
 	while (!rx_done(rx, start, o->secs)) {
 		struct tpacket_block_desc *b = (void *)(ring + (size_t)cur * RING_BLOCK);
 
@@ -955,7 +990,7 @@ static int send_xdp(const struct opts *o, uint64_t *sent)
 	if ((r = xsk_side_open(&x, o->ifname, false)) < 0)
 		goto out;
 	fd = xsk_socket__fd(x.xsk);
-	if ((r = if_mac(o->ifname, smac)) < 0)
+	if ((r = if_mac(o->ifname, smac)) < 0 || (r = drop_privs(o)) < 0)
 		goto out;
 	for (i = 0; i < XSK_FRAMES; i++) {
 		uint8_t *f = x.area + (size_t)i * XSK_FRAME;
@@ -1053,6 +1088,8 @@ static int recv_xdp(const struct opts *o, struct rx *rx)
 	if ((r = xdp_prog_attach(o, ifindex, fd, &obj)) < 0)
 		goto out;
 	attached = true;
+	if ((r = drop_privs(o)) < 0)
+		goto out;
 	while (!rx_done(rx, start, o->secs)) {
 		n = xsk_ring_cons__peek(&x.rx, o->batch, &idx);
 		if (!n) {
@@ -1104,7 +1141,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->secs = 5;
 	o->inner = 1400;
 	o->batch = 32;
-	while ((c = getopt(argc, argv, "l:p:t:s:b:i:m:x:")) != -1) {
+	while ((c = getopt(argc, argv, "l:p:t:s:b:i:m:x:U")) != -1) {
 		switch (c) {
 		case 'l':
 			if (inet_pton(AF_INET, optarg, &o->local) != 1)
@@ -1128,6 +1165,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'x':
 			o->bpf_obj = optarg;
+			break;
+		case 'U':
+			o->unpriv = true;
 			break;
 		case 'm':
 			if (parse_mac(optarg, o->dmac) < 0)
@@ -1156,6 +1196,8 @@ static int run_send(const char *path, const struct opts *o)
 		fd = open_udp(o, false);
 	if (fd < 0 && strcmp(path, "packet") && strcmp(path, "xdp"))
 		return fd < 0 ? fd : -EINVAL;
+	if (fd >= 0 && (err = drop_privs(o)) < 0)
+		return err;
 	if (!strcmp(path, "raw"))
 		err = send_mmsg(o, fd, 0, &sent);
 	else if (!strcmp(path, "udp"))
@@ -1193,6 +1235,10 @@ static int run_recv(const char *path, const struct opts *o)
 		fd = open_udp(o, true);
 	if (fd < 0 && strcmp(path, "packet") && strcmp(path, "xdp"))
 		return fd < 0 ? fd : -EINVAL;
+	if (!strcmp(path, "udpgso") && !enable_gro(fd))
+		return -errno;
+	if (fd >= 0 && (err = drop_privs(o)) < 0)
+		return err;
 	/* The caller waits for this line before it starts the sender. */
 	fprintf(stderr, "ready\n");
 	if (!strcmp(path, "raw"))

@@ -12,7 +12,7 @@
 # receiver share the machine's cores.  Nothing here asserts a speed.
 # Usage: sudo bench/iopath.sh [SECONDS per case, default 5]
 # (IOPATH_ONLY=REGEX runs only the cases whose names match.)
-set -euo pipefail
+set -euo pipefail; set -E; trap 'echo "FAIL: status $? at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 T="${1:-5}"
 scripts/deps.sh
@@ -125,6 +125,47 @@ for size in 1400 64; do
 	run_case "xdp > raw" xdp raw 32 32 $size
 done
 
+# priv_case SEND-PATH RECV-PATH [drop]: the path set up as root, then both
+# ends as nobody without capabilities (-U): does the I/O still work, and
+# does a ping?
+PRIV=()
+priv_case() {
+	local spath="$1" path="$2" drop="${3:-}" out="$VT_TMP/priv.out" err="$VT_TMP/priv.err" rpid snd res
+	[[ "$path" =~ ${IOPATH_ONLY:-.} ]] || return 0
+	if [ "$drop" = drop ]; then
+		in_ns b nft -f - <<-N
+		table netdev vtiopath {
+			chain in {
+				type filter hook ingress device "eth0" priority 0; policy accept;
+				ip protocol esp ip daddr $B drop
+			}
+		}
+		N
+	fi
+	: > "$err"
+	in_ns b "$IOPATH" recv "$path" -U -l $B -p $A -t 1 -s 1400 -b 32 -i eth0 -x "$XDP_OBJ" \
+		>"$out" 2>"$err" &
+	rpid=$!
+	VT_PIDS+=("$rpid")
+	for _ in $(seq 50); do grep -q ready "$err" && break; sleep 0.05; done
+	sleep 0.3
+	if snd=$(in_ns a "$IOPATH" send "$spath" -U -l $A -p $B -t 1 -s 1400 -b 32 -i eth0 \
+		-m "$MAC_B" 2>&1) && wait "$rpid" && [ "$(field rcvd "$(cat "$out")")" -gt 0 ]; then
+		res="works without capabilities after setup ($(field rcvd "$(cat "$out")") received)"
+	else
+		wait "$rpid" 2>/dev/null || true
+		res="FAILS without capabilities: ${snd//$'\n'/ } $(grep -v ready "$err" | tr '\n' ' ' || true)"
+	fi
+	in_ns a ping -c 3 -i 0.2 -W 1 -q $B >/dev/null 2>&1 || res+="; ping FAILED"
+	if [ "$drop" = drop ]; then in_ns b nft delete table netdev vtiopath; fi
+	# nobody could not detach its XDP program (CAP_NET_ADMIN): we do.
+	in_ns b ip link set dev eth0 xdp off
+	PRIV+=("$spath > $path${drop:+ (+nft drop)}: $res")
+}
+for p in raw udpgso uring packet xdp; do priv_case $p $p; done
+priv_case raw uringms
+priv_case packet packet drop
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo
 echo "iopath ${T} s per case, veth between two namespaces; $(nproc) cores, $(uname -r);"
@@ -146,3 +187,5 @@ echo
 for k in "${ORDER[@]}"; do
 	[ -z "${CHECK[$k]}" ] || echo "$k: ${CHECK[$k]}"
 done
+echo
+for l in "${PRIV[@]}"; do echo "$l"; done
