@@ -584,7 +584,9 @@ static void do_seq_reserve(struct parent *p, struct ps_seq *rq)
 	t = conf_find(&p->conf, rq->name);
 	if (t && t->mode == MODE_MANUAL && t->spi_out == rq->spi && !hwm_fingerprint(t, fp))
 		r = ct_equal(fp, rq->fp, sizeof(fp)) ? 0 : -ESTALE;
-	if (!r && (rq->block == 0 || rq->block > HWM_BLOCK_MAX))
+	/* The network process asks for HWM_BLOCK at a time; more would let
+	 * a compromised one take 2^24 numbers a request. */
+	if (!r && (rq->block == 0 || rq->block > HWM_BLOCK))
 		r = -EINVAL;
 	if (r == -EPERM || r == -EINVAL) {
 		log_warn(NULL, "privsep: refused sequence numbers for '%s': not a manual tunnel "
@@ -729,17 +731,23 @@ static int spawn_auth(struct parent *p);
 static pid_t spawn_net(struct parent *p, int auth_end);
 
 /*
- * The interfaces go with vtid.  Put in one link group of their own (the
- * parent's PID makes it this vtid's alone), they are deleted in one
+ * The interfaces go with vtid.  Put in one link group of their own (a
+ * random one: this vtid's alone), they are deleted in one
  * request: 1,000 of them in well under a second, where closing their
  * descriptors at exit took 16 s (one RCU grace period each).  What is
  * not in the group still goes when its descriptor closes.
  */
 static void delete_interfaces(struct parent *p)
 {
-	uint32_t group = 0x40000000u | (uint32_t)getpid();
+	uint32_t group;
 	char now[IF_NAMESIZE];
 	size_t i, n = 0;
+
+	/* Random, not the PID: vtids in other PID namespaces may share this
+	 * network namespace.  Never 0 (every interface's group). */
+	if (rand_bytes((uint8_t *)&group, sizeof(group)))
+		return;
+	group |= 0x40000000u;
 
 	for (i = 0; i < p->n_ifs; i++)
 		if (p->ifs[i].fd >= 0 && if_indextoname((unsigned)p->ifs[i].ifindex, now) &&
@@ -749,6 +757,17 @@ static void delete_interfaces(struct parent *p)
 		log_warn(NULL, "cannot delete the interfaces at once; they go one by one");
 }
 
+static void reap_within(pid_t pid, unsigned ms)
+{
+	unsigned waited;
+
+	for (waited = 0; pid > 0 && waited < ms; waited += 10) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		usleep(10000);
+	}
+}
+
 static void __attribute__((noreturn)) parent_exit(struct parent *p, int code)
 {
 	if (p->auth > 0)
@@ -756,11 +775,10 @@ static void __attribute__((noreturn)) parent_exit(struct parent *p, int code)
 	if (p->net > 0)
 		kill(p->net, SIGKILL);
 	/* Gone before we are: a vtid started right after this one exits
-	 * must find the ports free (a child still dying holds them). */
-	if (p->auth > 0)
-		waitpid(p->auth, NULL, 0);
-	if (p->net > 0)
-		waitpid(p->net, NULL, 0);
+	 * must find the ports free (a child still dying holds them).  At
+	 * most 2 s: a child stuck in the kernel does not keep us. */
+	reap_within(p->auth, 2000);
+	reap_within(p->net, 2000);
 	delete_interfaces(p);
 	unlink(p->sock_path);
 	exit(code);	/* and with the kept descriptors any interface left goes */

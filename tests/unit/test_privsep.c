@@ -247,6 +247,8 @@ static void seq_reserve(const struct conf *c)
 		;
 	CHECK(n == 8, "8 blocks a second granted, then refused (%d)", n);
 	CHECK(ps_seq_reserve(pm, 0, 0, &next, &limit) == -EINVAL, "an empty block refused");
+	CHECK(ps_seq_reserve(pm, 0, HWM_BLOCK + 1, &next, &limit) == -EINVAL,
+	      "a block over the 2^20 the network process asks for refused");
 	CHECK(ps_seq_reserve(pm, 0, HWM_BLOCK_MAX + 1, &next, &limit) == -EINVAL,
 	      "a block over 2^24 refused");
 }

@@ -43,7 +43,10 @@ int tun_open(const char *name, int *ifindex, bool *offload)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (*offload ? IFF_VNET_HDR : 0);
+	/* IFF_TUN_EXCL: a detached persistent TUN device of that name
+	 * (ip tuntap add, OpenVPN's persist-tun) is someone else's; without
+	 * it TUNSETIFF would attach to it, and vtid's exit would delete it. */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL | (*offload ? IFF_VNET_HDR : 0);
 	strcpy(ifr.ifr_name, name);
 	/* Fails with EBUSY if an interface of that name already exists. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
