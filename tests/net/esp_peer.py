@@ -15,13 +15,15 @@ With --only4 it listens 1 s longer (the caller routes IPv6 into the tunnel
 meanwhile) and fails if any IPv6 packet arrives inside the SA.
 SPI_IN/SPI_OUT are vtid's (vtictl show).  Prints one line, exits 1 on failure.
 
-esp_peer.py --stream SECONDS MAXLOST KEYLOG PEER VTID INNER_PEER INNER_VTID:
-traffic while the SAs change under it (rekeys).  Every 50 ms it sends an
-echo request on the newest SA the peer installed towards vtid and not yet
-deleted (as the peer's kernel would pick it), and decrypts vtid's ESP with
-whichever SA of the log its SPI names.  Fails if more than MAXLOST of the
-requests get no reply.
+esp_peer.py --stream STOPFILE MAXLOST KEYLOG PEER VTID INNER_PEER INNER_VTID:
+traffic while the SAs change under it (rekeys), until STOPFILE exists (at
+most 120 s).  Every 50 ms it sends an echo request on the newest SA the
+peer installed towards vtid and not yet deleted (as the peer's kernel
+would pick it), and decrypts vtid's ESP with whichever SA of the log its
+SPI names.  Waits up to 5 s for the replies; fails if more than MAXLOST of
+the requests get none.
 """
+import os
 import re
 import sys
 import time
@@ -34,7 +36,7 @@ args = [a for a in sys.argv[1:] if a != "--only4"]
 only4 = "--only4" in sys.argv
 stream = args[0] == "--stream"
 if stream:
-    seconds, maxlost = float(args[1]), int(args[2])
+    stopfile, maxlost = args[1], int(args[2])
     args = args[3:]
 keylog, peer, vtid, inner_peer, inner_vtid = args[:5]
 icmp_id = 0x5b if stream else 0x5a  # a one-shot call beside a stream is not counted
@@ -117,7 +119,7 @@ def esp_of(p):
         q[UDP].decode_payload_as(ESP)
         return q
     if p[IP].proto == 50:
-        return p[IP]
+        return IP(bytes(p[IP]))  # a copy: decrypting may change it
     return None
 
 
@@ -140,8 +142,8 @@ def run_stream():
     """Echo requests on the peer's newest outbound SA for SECONDS; the
     replies are decrypted with the SA their SPI names."""
     out, used, i = {}, [], 0
-    end = time.time() + seconds
-    while time.time() < end:
+    end = time.time() + 120
+    while time.time() < end and not os.path.exists(stopfile):
         sas, gone = log_sas()
         cur = [spi for spi, ln in sas if spi not in gone and " src=%s dst=%s " % (peer, vtid) in ln]
         if cur:
@@ -153,21 +155,31 @@ def run_stream():
             i += 1
             send_echo(out[spi], i)
         time.sleep(0.05)
-    time.sleep(1.0)
+
+    def replied():
+        """The echo replies among what was caught so far (decrypted with
+        the SA their SPI names), and what else came."""
+        sas = dict(log_sas()[0])
+        got, spis, bad = set(), [], []
+        for p in list(seen):
+            e = esp_of(p)
+            spi = e[ESP].spi
+            if spi not in sas:
+                bad.append("unknown SPI 0x%x" % spi)
+                continue
+            dec = sa_of(spi, sas[spi])[0].decrypt(e)  # raises if the ICV does not verify
+            if ICMP in dec and dec[ICMP].type == 0 and dec[ICMP].id == icmp_id:
+                got.add(dec[ICMP].seq)
+                if spi not in spis:
+                    spis.append(spi)
+        return got, spis, bad
+
+    # two busy cores: wait for the replies (up to 5 s), not a fixed moment
+    wait_end = time.time() + 5
+    while time.time() < wait_end and len(replied()[0]) < i:
+        time.sleep(0.2)
     sniffer.stop()
-    sas = dict(log_sas()[0])
-    replies, spis_back, bad = set(), [], []
-    for p in seen:
-        e = esp_of(p)
-        spi = e[ESP].spi
-        if spi not in sas:
-            bad.append("unknown SPI 0x%x" % spi)
-            continue
-        dec = sa_of(spi, sas[spi])[0].decrypt(e)  # raises if the ICV does not verify
-        if ICMP in dec and dec[ICMP].type == 0 and dec[ICMP].id == icmp_id:
-            replies.add(dec[ICMP].seq)
-            if spi not in spis_back:
-                spis_back.append(spi)
+    replies, spis_back, bad = replied()
     lost = sorted(set(range(1, i + 1)) - replies)
     msg = ("%d echo requests on %d SAs to vtid, %d replies on %d SAs from it, lost %s%s"
            % (i, len(used), len(replies), len(spis_back), lost or "none", "; " + ", ".join(bad) if bad else ""))

@@ -263,6 +263,15 @@ down_vtid() {
 
 MATRIX=()
 FAILED=0
+FLOW=""
+# stop_flow: end the background traffic of a case that failed midway (it
+# would send into the next case's capture)
+stop_flow() {
+	[ -n "$FLOW" ] || return 0
+	kill -TERM "$FLOW" 2>/dev/null || true
+	wait "$FLOW" 2>/dev/null || true
+	FLOW=""
+}
 # run ROLE CASE FUNCTION: one row of the matrix.  The function runs in this
 # shell (vtid and the peer it starts are cleaned up by lib.sh), with errexit
 # off: it checks each step and returns 1 with a reason on stdout.
@@ -294,6 +303,8 @@ wire_stop() {	# check the capture; prints why not
 	local m marks=() f
 	sleep 0.3
 	kill -TERM "$TCPD" 2>/dev/null; wait "$TCPD" 2>/dev/null
+	forget_pid "$TCPD"
+	TCPD=""
 	# logs that appeared during the case are read from their start
 	for f in $(peer_logs); do
 		m=$(grep -F "$f@" <<<"$MARKS") || m="$f@0"
@@ -317,7 +328,13 @@ run() {
 		tail -20 "$VT_TMP/a.log" 2>/dev/null | sed 's/^/   vtid: /'
 		FAILED=1
 	fi
-	kill -TERM "$TCPD" 2>/dev/null || true
+	if [ -n "$TCPD" ]; then	# the case failed before wire_stop
+		kill -TERM "$TCPD" 2>/dev/null || true
+		wait "$TCPD" 2>/dev/null || true
+		forget_pid "$TCPD"
+		TCPD=""
+	fi
+	stop_flow
 	down_vtid
 	peer_reset
 	: > "$VT_TMP/a.log"
@@ -388,13 +405,16 @@ c_rekey() {
 	spi0=$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')
 	# traffic all the while: 300 pings at 20 ms through charon; with pluto,
 	# scapy's ESP on whichever SA pluto installed last (esp_peer.py --stream)
+	# (ip netns exec execs the program: $! is its own PID, for stop_flow)
 	if [ "$PEER" = charon ]; then
-		in_ns a ping -i 0.02 -c 300 -q 10.255.0.2 > "$VT_TMP/ping.out" 2>&1 &
+		ip netns exec "${VT_ID}a" ping -i 0.02 -c 300 -q 10.255.0.2 > "$VT_TMP/ping.out" 2>&1 &
 	else
-		in_ns $PNS $PY "$HERE/esp_peer.py" --stream 8 0 "$PL/fakexfrm.log" "$PEER_IP" "$VTI_SEEN" \
-			10.255.0.2 10.255.0.1 > "$VT_TMP/stream.out" 2>&1 &
+		rm -f "$VT_TMP/stream.stop"
+		ip netns exec "${VT_ID}$PNS" $PY "$HERE/esp_peer.py" --stream "$VT_TMP/stream.stop" 0 \
+			"$PL/fakexfrm.log" "$PEER_IP" "$VTI_SEEN" 10.255.0.2 10.255.0.1 \
+			> "$VT_TMP/stream.out" 2>&1 &
 	fi
-	local flow=$!
+	FLOW=$!
 	sleep 0.7
 	for step in "vtictl a rekey sti0" "peer_rekey child" "vtictl a rekey sti0 ike" \
 		"peer_rekey ike" "vtictl a rekey sti0" "peer_rekey child"; do
@@ -402,10 +422,13 @@ c_rekey() {
 		sleep 1
 	done
 	if [ "$PEER" = charon ]; then
-		wait $flow
+		wait $FLOW; FLOW=""
 		grep -q " 0% packet loss" "$VT_TMP/ping.out" || { echo "lost: $(tail -2 "$VT_TMP/ping.out")"; return 1; }
 	else
-		wait $flow || { cat "$VT_TMP/stream.out"; return 1; }
+		# the stream ends when told, after the last rekey
+		touch "$VT_TMP/stream.stop"
+		wait $FLOW || { FLOW=""; cat "$VT_TMP/stream.out"; return 1; }
+		FLOW=""
 		cat "$VT_TMP/stream.out"
 	fi
 	[ "$(vtictl a -j show sti0 | jq -r '.[0].child.spi_in')" != "$spi0" ] || { echo "SPI unchanged"; return 1; }
