@@ -128,6 +128,14 @@ INMEM_FN void advance(uint64_t ms)
 	}
 }
 
+/* One process: the PSK is in the configuration (no key-holding process). */
+INMEM_FN int inmem_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+			    const struct chunk *octets, size_t n, uint8_t *out)
+{
+	(void)arg;
+	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
+}
+
 static const char *const base[2] = {
 	"[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\naddress = 10.0.0.1/30\n",
 	"[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\naddress = 10.0.0.2/30\nstart = no\n",
@@ -155,7 +163,7 @@ INMEM_FN void setup(const char *extra_a, const char *extra_b)
 		}
 		buf_free(&e);
 		n->dp = dp_new(NULL);
-		n->ike = ike_new(NULL, n->dp, &n->tunnels);
+		n->ike = ike_new(NULL, n->dp);
 		n->t = calloc(1, sizeof(*n->t));
 		memcpy(&n->t->conf, &c.t[0], sizeof(c.t[0]));
 		conf_free(&c);
@@ -169,12 +177,13 @@ INMEM_FN void setup(const char *extra_a, const char *extra_b)
 		memcpy(n->t->vif.remote_ts, n->t->conf.remote_ts, sizeof(n->t->vif.remote_ts));
 		n->t->vif.n_local_ts = n->t->conf.n_local_ts;
 		n->t->vif.n_remote_ts = n->t->conf.n_remote_ts;
-		if (dp_add_vif(n->dp, &n->t->vif))
+		if (dp_add_vif(n->dp, &n->t->vif) || tunnel_attach_ike(n->t))
 			exit(2);
 		n->tunnels = n->t;
 		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
 		ike_set_send_hook(n->ike, hook, n);
 	}
+	tunnel_set_psk_signer(inmem_psk_sign);
 }
 
 INMEM_FN void teardown(void)
@@ -183,7 +192,8 @@ INMEM_FN void teardown(void)
 
 	for (i = 0; i < 2; i++) {
 		ike_set_send_hook(nodes[i].ike, NULL, NULL);
-		ike_tunnel_gone(nodes[i].ike, nodes[i].t);
+		ike_conn_del(nodes[i].t->conn);
+		nodes[i].t->conn = NULL;
 		ike_free(nodes[i].ike);
 		nodes[i].t->ike = NULL;
 		tunnel_destroy(nodes[i].t);

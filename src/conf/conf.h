@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "crypto/suite.h"
+#include "ike/msg.h"
 #include "lib/buf.h"
 #include "lib/prefix.h"
 
@@ -38,7 +39,9 @@ struct tunnel_conf {
 	unsigned n_addrs;
 	unsigned mtu;			/* 0: derived from the outer path */
 	bool mss_clamp;
-	char ike[512];
+	/* ike =, parsed once here (the IKE policy takes it as it is) */
+	struct ike_prop ike[CONF_MAX_PROPOSALS];
+	unsigned n_ike;
 	struct esp_suite esp[CONF_MAX_PROPOSALS];
 	unsigned n_esp;
 	struct prefix local_ts[CONF_MAX_TS], remote_ts[CONF_MAX_TS];

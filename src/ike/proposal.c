@@ -266,3 +266,24 @@ void ike_props_str(const struct ike_prop *p, unsigned n, char *out, size_t len)
 		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", one);
 	}
 }
+
+void ike_props_conf_str(const struct ike_prop *p, unsigned n, char *out, size_t len)
+{
+	struct ike_prop tmp[IKE_MAX_PROPS];
+	unsigned i, k;
+	bool derived;
+
+	if (n > IKE_MAX_PROPS)
+		n = IKE_MAX_PROPS;
+	for (i = 0; i < n; i++) {
+		tmp[i] = p[i];
+		/* The prf that parse_one added for a proposal without one. */
+		derived = tmp[i].n[TT_INTEG] && tmp[i].n[TT_PRF] == tmp[i].n[TT_INTEG];
+		for (k = 0; derived && k < tmp[i].n[TT_PRF]; k++)
+			derived = tmp[i].t[TT_PRF][k].id == tmp[i].t[TT_INTEG][k].id -
+							    AUTH_HMAC_SHA2_256_128 + PRF_HMAC_SHA2_256;
+		if (derived)
+			tmp[i].n[TT_PRF] = 0;
+	}
+	ike_props_str(tmp, n, out, len);
+}

@@ -28,8 +28,10 @@ const char *tunnel_state_name(enum tunnel_state s)
 	return s == TS_UP ? "up" : s == TS_CONNECTING ? "connecting" : "down";
 }
 
-void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
-		     const struct prefix *remote, unsigned nr)
+/* The traffic selectors IKE negotiated (RFC 7296 §2.9), narrower than or
+ * equal to the configured ones: from now on only they pass, both ways. */
+static void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
+			    const struct prefix *remote, unsigned nr)
 {
 	nl = nl < VIF_MAX_TS ? nl : VIF_MAX_TS;
 	nr = nr < VIF_MAX_TS ? nr : VIF_MAX_TS;
@@ -89,14 +91,17 @@ static void went_down(struct tunnel *t, const char *why)
 	t->state = TS_DOWN;
 }
 
-void tunnel_closing(struct tunnel *t, const char *why, bool dead)
+/* IKE is closing the tunnel's SAs for this reason (the "down" event's);
+ * dead: because the peer stopped answering (a "dead" event first).  A
+ * NULL reason forgets the last one once the SAs are gone. */
+static void tunnel_closing(struct tunnel *t, const char *why, bool dead)
 {
 	snprintf(t->down_reason, sizeof(t->down_reason), "%s", why ? why : "");
 	if (dead)
 		event_emit("dead", t->conf.name, t->down_reason, NULL);
 }
 
-void tunnel_ike_rekeyed(struct tunnel *t)
+static void tunnel_ike_rekeyed(struct tunnel *t)
 {
 	t->rekeys_ike++;
 	event_emit("rekey", t->conf.name, NULL, "ike");
@@ -133,7 +138,8 @@ static void drain_free(struct tunnel *t, unsigned k)
 	t->draining[k] = NULL;
 }
 
-void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
+/* Remove the pair by its inbound SPI. */
+static void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
 {
 	unsigned i, k, others = 0;
 
@@ -230,13 +236,126 @@ void tunnel_tick(struct tunnel *t)
 	}
 }
 
-void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
+/* Follow a peer whose NAT mapping moved (RFC 7296 §2.23). */
+static void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
 {
 	unsigned i;
 
 	for (i = 0; i < VIF_MAX_IN; i++)
 		if (t->child[i].out && t->child[i].out->encap == ENCAP_UDP)
 			t->child[i].out->peer = *peer;
+}
+
+/* ---- IKE's callbacks (ike.h struct ike_conn_ops) ---- */
+
+static int on_child_install(void *arg, struct sa *in, struct sa *out, bool activate)
+{
+	return tunnel_child_install(arg, in, out, activate);
+}
+
+static void on_child_remove(void *arg, uint32_t spi_in)
+{
+	tunnel_child_remove(arg, spi_in);
+}
+
+static void on_peer_moved(void *arg, const struct sockaddr_storage *peer)
+{
+	tunnel_child_peer(arg, peer);
+}
+
+static void on_ts_narrowed(void *arg, const struct prefix *local, unsigned nl,
+			   const struct prefix *remote, unsigned nr)
+{
+	tunnel_child_ts(arg, local, nl, remote, nr);
+}
+
+/* UP and the DOWN after the last Child SA come with install/remove. */
+static void on_state(void *arg, enum ike_conn_state s)
+{
+	struct tunnel *t = arg;
+
+	t->state = s == IKE_CONN_CONNECTING ? TS_CONNECTING : s == IKE_CONN_UP ? TS_UP : TS_DOWN;
+}
+
+static void on_closing(void *arg, const char *why, bool dead)
+{
+	tunnel_closing(arg, why, dead);
+}
+
+static void on_ike_rekeyed(void *arg)
+{
+	tunnel_ike_rekeyed(arg);
+}
+
+static tunnel_psk_signer psk_signer = ps_psk_sign;
+
+void tunnel_set_psk_signer(tunnel_psk_signer fn)
+{
+	psk_signer = fn ? fn : ps_psk_sign;
+}
+
+/* The PSK is in the key-holding process, which finds it by the tunnel's
+ * name; this process's copy of the configuration has it wiped. */
+static int on_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id,
+		       const struct chunk *octets, size_t n, uint8_t *out)
+{
+	struct tunnel *t = arg;
+
+	(void)pol;
+	return psk_signer(NULL, &t->conf, prf_id, octets, n, out);
+}
+
+static const struct ike_conn_ops tunnel_ike_ops = {
+	.child_install = on_child_install,
+	.child_remove = on_child_remove,
+	.peer_moved = on_peer_moved,
+	.ts_narrowed = on_ts_narrowed,
+	.state = on_state,
+	.closing = on_closing,
+	.ike_rekeyed = on_ike_rekeyed,
+	.psk_sign = on_psk_sign,
+};
+
+void tunnel_policy(const struct tunnel_conf *c, struct ike_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", c->name);
+	p->local = c->local;
+	p->remote = c->remote;
+	p->remote_port = c->remote_port;
+	/* conf.c checked both identities at load: they parse. */
+	if (c->local_id[0] && ike_id_from_string(c->local_id, &p->local_id.type,
+						 p->local_id.data, &p->local_id.len))
+		p->local_id.type = 0;
+	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &p->remote_id.type,
+						  p->remote_id.data, &p->remote_id.len))
+		p->remote_id.type = 0;
+	p->authby = IKE_AUTHBY_PSK;
+	memcpy(p->ike, c->ike, c->n_ike * sizeof(c->ike[0]));
+	p->n_ike = c->n_ike;
+	memcpy(p->esp, c->esp, c->n_esp * sizeof(c->esp[0]));
+	p->n_esp = c->n_esp;
+	memcpy(p->local_ts, c->local_ts, c->n_local_ts * sizeof(c->local_ts[0]));
+	p->n_local_ts = c->n_local_ts;
+	memcpy(p->remote_ts, c->remote_ts, c->n_remote_ts * sizeof(c->remote_ts[0]));
+	p->n_remote_ts = c->n_remote_ts;
+	p->ike_lifetime = c->ike_lifetime;
+	p->esp_lifetime = c->esp_lifetime;
+	p->dpd = c->dpd;
+	p->dpd_timeout = c->dpd_timeout;
+	p->encap = c->encap == ENCAP_MODE_YES ? IKE_ENCAP_FORCE :
+		   c->encap == ENCAP_MODE_NO ? IKE_ENCAP_NO : IKE_ENCAP_AUTO;
+	p->replay_window = c->replay_window;
+	p->initiate = c->start;
+}
+
+int tunnel_attach_ike(struct tunnel *t)
+{
+	if (t->conf.mode != MODE_IKE || !t->ike)
+		return 0;
+	tunnel_policy(&t->conf, &t->pol);
+	t->conn = ike_conn_add(t->ike, &t->pol, &tunnel_ike_ops, t);
+	return t->conn ? 0 : -ENOMEM;
 }
 
 static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
@@ -280,7 +399,7 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 	int r;
 
 	if (t->conf.mode == MODE_IKE) {
-		ike_tunnel_up(t->ike, t);
+		ike_conn_up(t->conn);
 		return 0;
 	}
 	if (t->state == TS_UP)
@@ -316,7 +435,7 @@ void tunnel_down(struct tunnel *t)
 	unsigned i;
 
 	if (t->conf.mode == MODE_IKE) {
-		ike_tunnel_down(t->ike, t);
+		ike_conn_down(t->conn);
 		return;
 	}
 	if (t->state == TS_DOWN)
@@ -414,7 +533,8 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 	t->vif.tun_fd = -1;
 	strcpy(t->vif.name, c->name);
 	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
-	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0) {
+	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0 ||
+	    tunnel_attach_ike(t) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot watch %s", c->name);
 		tunnel_destroy(t);
@@ -445,7 +565,7 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	if (!tunnel_same_interface(c, &t->conf))
 		return -EAGAIN;
 	if (t->conf.mode == MODE_IKE) {
-		ike_tunnel_down(t->ike, t);	/* DELETE to the peer */
+		ike_conn_down(t->conn);	/* DELETE to the peer */
 	} else {
 		for (i = 0; i < VIF_MAX_IN; i++)
 			if (t->child[i].in)
@@ -458,8 +578,12 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	wipe(&t->conf, sizeof(t->conf));
 	memcpy(&t->conf, c, sizeof(*c));
 	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
-	t->admin_down = false;
-	t->reinit_at = t->reinit_ms = 0;
+	/* IKE reads the policy in place (ike_conn_add): the new one takes
+	 * effect for everything negotiated from now on. */
+	if (t->conn) {
+		tunnel_policy(c, &t->pol);
+		ike_conn_reset(t->conn);
+	}
 	t->state = TS_DOWN;
 	log_info(c->name, "configuration changed: re-keying with the new settings");
 	if (c->start && c->mode == MODE_MANUAL)
@@ -473,8 +597,8 @@ void tunnel_destroy(struct tunnel *t)
 
 	if (!t)
 		return;
-	if (t->ike)
-		ike_tunnel_gone(t->ike, t);
+	ike_conn_del(t->conn);
+	t->conn = NULL;
 	for (i = 0; i < VIF_MAX_IN; i++) {
 		if (t->child[i].in)
 			drop_child(t, i);
@@ -491,5 +615,6 @@ void tunnel_destroy(struct tunnel *t)
 	if (t->vif.name[0])
 		event_emit("removed", t->vif.name, NULL, NULL);
 	wipe(&t->conf, sizeof(t->conf));
+	wipe(&t->pol, sizeof(t->pol));
 	free(t);
 }
