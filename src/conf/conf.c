@@ -21,6 +21,7 @@
 
 #include "crypto/cipher.h"
 #include "esp/replay.h"
+#include "ike/policy.h"
 #include "ike/proposal.h"
 #include "lib/hex.h"
 
@@ -1062,4 +1063,37 @@ bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 	wipe(&x, sizeof(x));
 	wipe(&y, sizeof(y));
 	return eq;
+}
+
+void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", c->name);
+	p->local = c->local;
+	p->remote = c->remote;
+	p->remote_port = c->remote_port;
+	/* conf.c checked both identities at load: they parse. */
+	if (c->local_id[0] && ike_id_from_string(c->local_id, &p->local_id.type,
+						 p->local_id.data, &p->local_id.len))
+		p->local_id.type = 0;
+	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &p->remote_id.type,
+						  p->remote_id.data, &p->remote_id.len))
+		p->remote_id.type = 0;
+	p->authby = IKE_AUTHBY_PSK;
+	memcpy(p->ike, c->ike, c->n_ike * sizeof(c->ike[0]));
+	p->n_ike = c->n_ike;
+	memcpy(p->esp, c->esp, c->n_esp * sizeof(c->esp[0]));
+	p->n_esp = c->n_esp;
+	memcpy(p->local_ts, c->local_ts, c->n_local_ts * sizeof(c->local_ts[0]));
+	p->n_local_ts = c->n_local_ts;
+	memcpy(p->remote_ts, c->remote_ts, c->n_remote_ts * sizeof(c->remote_ts[0]));
+	p->n_remote_ts = c->n_remote_ts;
+	p->ike_lifetime = c->ike_lifetime;
+	p->esp_lifetime = c->esp_lifetime;
+	p->dpd = c->dpd;
+	p->dpd_timeout = c->dpd_timeout;
+	p->encap = c->encap == ENCAP_MODE_YES ? IKE_ENCAP_FORCE :
+		   c->encap == ENCAP_MODE_NO ? IKE_ENCAP_NO : IKE_ENCAP_AUTO;
+	p->replay_window = c->replay_window;
+	p->initiate = c->start;
 }

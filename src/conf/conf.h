@@ -93,6 +93,10 @@ const struct tunnel_conf *conf_find(const struct conf *c, const char *name);
  * each lookup then costs one compare (an unchanged reload of thousands
  * of tunnels was quadratic). */
 const struct tunnel_conf *conf_find_next(const struct conf *c, const char *name, size_t *at);
+/* The IKE policy of a mode = ike tunnel (ike/policy.h), from its checked
+ * configuration: nothing is parsed again, and no secret goes in it. */
+struct ike_policy;
+void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p);
 /* Same settings (so a reload keeps the tunnel's SAs)? */
 bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b);
 

@@ -316,44 +316,11 @@ static const struct ike_conn_ops tunnel_ike_ops = {
 	.psk_sign = on_psk_sign,
 };
 
-void tunnel_policy(const struct tunnel_conf *c, struct ike_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", c->name);
-	p->local = c->local;
-	p->remote = c->remote;
-	p->remote_port = c->remote_port;
-	/* conf.c checked both identities at load: they parse. */
-	if (c->local_id[0] && ike_id_from_string(c->local_id, &p->local_id.type,
-						 p->local_id.data, &p->local_id.len))
-		p->local_id.type = 0;
-	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &p->remote_id.type,
-						  p->remote_id.data, &p->remote_id.len))
-		p->remote_id.type = 0;
-	p->authby = IKE_AUTHBY_PSK;
-	memcpy(p->ike, c->ike, c->n_ike * sizeof(c->ike[0]));
-	p->n_ike = c->n_ike;
-	memcpy(p->esp, c->esp, c->n_esp * sizeof(c->esp[0]));
-	p->n_esp = c->n_esp;
-	memcpy(p->local_ts, c->local_ts, c->n_local_ts * sizeof(c->local_ts[0]));
-	p->n_local_ts = c->n_local_ts;
-	memcpy(p->remote_ts, c->remote_ts, c->n_remote_ts * sizeof(c->remote_ts[0]));
-	p->n_remote_ts = c->n_remote_ts;
-	p->ike_lifetime = c->ike_lifetime;
-	p->esp_lifetime = c->esp_lifetime;
-	p->dpd = c->dpd;
-	p->dpd_timeout = c->dpd_timeout;
-	p->encap = c->encap == ENCAP_MODE_YES ? IKE_ENCAP_FORCE :
-		   c->encap == ENCAP_MODE_NO ? IKE_ENCAP_NO : IKE_ENCAP_AUTO;
-	p->replay_window = c->replay_window;
-	p->initiate = c->start;
-}
-
 int tunnel_attach_ike(struct tunnel *t)
 {
 	if (t->conf.mode != MODE_IKE || !t->ike)
 		return 0;
-	tunnel_policy(&t->conf, &t->pol);
+	tunnel_conf_policy(&t->conf, &t->pol);
 	t->conn = ike_conn_add(t->ike, &t->pol, &tunnel_ike_ops, t);
 	return t->conn ? 0 : -ENOMEM;
 }
@@ -581,7 +548,7 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	/* IKE reads the policy in place (ike_conn_add): the new one takes
 	 * effect for everything negotiated from now on. */
 	if (t->conn) {
-		tunnel_policy(c, &t->pol);
+		tunnel_conf_policy(c, &t->pol);
 		ike_conn_reset(t->conn);
 	}
 	t->state = TS_DOWN;

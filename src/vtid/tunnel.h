@@ -74,12 +74,11 @@ void tunnel_down(struct tunnel *t);
 const char *tunnel_state_name(enum tunnel_state s);
 
 /*
- * mode = ike: the policy IKE negotiates by, from the configuration (parsed
- * once, when it was loaded), and its registration with IKE, whose
- * callbacks (tunnel.c) put Child SAs into the SA table.  tunnel_create
- * does both; tests that build a tunnel by hand call tunnel_attach_ike.
+ * mode = ike: fill the policy IKE negotiates by from the configuration
+ * (tunnel_conf_policy: parsed once, when it was loaded) and register it
+ * with IKE, whose callbacks (tunnel.c) put Child SAs into the SA table.
+ * tunnel_create does this; tests that build a tunnel by hand call it.
  */
-void tunnel_policy(const struct tunnel_conf *c, struct ike_policy *p);
 int tunnel_attach_ike(struct tunnel *t);
 /* Who applies a tunnel's PSK to AUTH octets: the key-holding process
  * (ps_psk_sign), unless a test without one says otherwise. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crypto/prf.h"
+#define INMEM_TUNNEL
 #include "inmem.h"
 #include "lib/cursor.h"
 #include "test.h"
