@@ -186,13 +186,13 @@ static int sim_install(void *arg, struct sa *in, struct sa *out, bool activate)
 	return 0;
 }
 
-static void sim_remove(void *arg, uint32_t spi_in)
+static void sim_remove(void *arg, struct sa *in)
 {
 	struct node *n = arg;
 	unsigned k, j;
 
 	for (k = 0; k < INMEM_PAIRS; k++) {
-		if (!n->in[k] || n->in[k]->spi != spi_in)
+		if (!n->in[k] || n->in[k] != in)
 			continue;
 		if (n->active == n->out[k]) {
 			n->active = NULL;

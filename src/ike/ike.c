@@ -541,7 +541,7 @@ void ikesa_child_del(struct ike_sa *sa, uint32_t in)
 	if (!c)
 		return;
 	if (conn) {
-		conn->ops->child_remove(conn->arg, c->in);
+		conn->ops->child_remove(conn->arg, c->sa);
 		/* The callee's carrier went with the last one. */
 		if (conn->children && !--conn->children)
 			conn->state = IKE_CONN_DOWN;
@@ -602,6 +602,9 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 		else
 			((struct sockaddr_in6 *)&out->peer)->sin6_port = 0;
 	}
+	/* One Child SA, one pair: each half knows the other. */
+	in->pair = out;
+	out->pair = in;
 	r = sa->conn->ops->child_install(sa->conn->arg, in, out, activate);
 	if (r)
 		return r;
@@ -609,8 +612,7 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 	sa->conn->state = IKE_CONN_UP;
 	slot->in = in_spi;
 	slot->out = out_spi;
-	slot->sa_in = in;
-	slot->sa_out = out;
+	slot->sa = in;
 	slot->prop = *prop;
 	slot->installed_ms = now_ms();
 	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->conn->pol->esp_lifetime);
@@ -952,7 +954,7 @@ static void esp_liveness(struct ike_sa *sa, uint64_t now)
 
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
 		if (sa->child[i].in)
-			total += sa->child[i].sa_in->packets;
+			total += sa->child[i].sa->packets;
 	if (total != sa->esp_seen) {
 		sa->esp_seen = total;
 		sa->last_rx_ms = now;
@@ -963,7 +965,7 @@ static void esp_liveness(struct ike_sa *sa, uint64_t now)
  * let a sequence number near its end (RFC 4303 §3.3.3). */
 static bool child_worn(const struct ike_child *c)
 {
-	const struct sa *out = c->sa_out;
+	const struct sa *out = c->sa->pair;
 
 	return out->seq >= sa_seq_max(out) - (sa_seq_max(out) >> 4);
 }

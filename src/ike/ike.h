@@ -64,9 +64,10 @@ struct ike_conn_ops {
 	 * new outbound SA takes over sending unless activate is false (a
 	 * rekey responder: the peer may not have the inbound half yet). */
 	int (*child_install)(void *arg, struct sa *in, struct sa *out, bool activate);
-	/* The pair whose inbound SA has this SPI is gone (deleted, replaced
-	 * or expired); the callee frees both. */
-	void (*child_remove)(void *arg, uint32_t spi_in);
+	/* That Child SA is gone (deleted, replaced or expired): in is the
+	 * inbound half given to child_install, in->pair the outbound one.
+	 * The callee takes both out of the SA table and frees them. */
+	void (*child_remove)(void *arg, struct sa *in);
 	/* RFC 7296 §2.23: the peer's NAT mapping moved; UDP-encapsulated
 	 * outbound SAs follow it. */
 	void (*peer_moved)(void *arg, const struct sockaddr_storage *peer);

@@ -52,12 +52,13 @@
 
 #define IKE_MAX_CHILDREN 4
 
-/* A Child SA as the IKE SA knows it: the pair it handed to the SA table
- * (owned there; valid until IKE removes the child), and what IKE needs
- * to re-key it. */
+/* A Child SA as the IKE SA knows it: its SPIs (the names the protocol
+ * uses for it), the pair it handed over (the SA table's, reached through
+ * sa->pair; valid until IKE removes the child) and what IKE needs to
+ * re-key it. */
 struct ike_child {
 	uint32_t in, out;
-	struct sa *sa_in, *sa_out;
+	struct sa *sa;		/* inbound half; sa->pair is the outbound */
 	struct ike_prop prop;
 	uint64_t installed_ms, rekey_at, expire_at;
 	unsigned rekey_fails;	/* attempts that did not replace it */

@@ -50,10 +50,8 @@ static const struct sa *current_in(const struct tunnel *t)
 	const struct sa *best = NULL;
 	unsigned i;
 
-	for (i = 0; i < VIF_MAX_IN; i++)
-		if (t->child[i].in && t->vif.out && t->child[i].out == t->vif.out)
-			return t->child[i].in;
-	/* manual keying: one pair, no child table */
+	if (t->vif.out && t->vif.out->pair)
+		return t->vif.out->pair;
 	for (i = 0; i < VIF_MAX_IN; i++)
 		if (t->vif.in[i] && (!best || t->vif.in[i]->installed_ms > best->installed_ms))
 			best = t->vif.in[i];

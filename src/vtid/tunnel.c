@@ -41,24 +41,35 @@ static void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsign
 	t->vif.n_remote_ts = nr;
 }
 
+/*
+ * The tunnel's Child SAs are its interface's inbound SAs that have an
+ * outbound half (sa->pair); an inbound SA without one is draining.  The
+ * newest outbound half but one's (except) carries traffic next.
+ */
+static struct sa *newest_out(const struct tunnel *t, const struct sa *except)
+{
+	struct sa *next = NULL, *out;
+	unsigned k;
+
+	for (k = 0; k < VIF_MAX_IN; k++) {
+		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
+		if (out && out != except && (!next || out->installed_ms > next->installed_ms))
+			next = out;
+	}
+	return next;
+}
+
 int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 {
 	struct sadb *db = dp_sadb(t->dp);
-	unsigned i;
 	int r;
 
-	for (i = 0; i < VIF_MAX_IN && t->child[i].in; i++)
-		;
-	if (i == VIF_MAX_IN) {
-		r = -ENOSPC;
-		goto fail;
-	}
 	r = sadb_add_in(db, &t->vif, in);
 	if (r < 0)
 		goto fail;
 	in->installed_ms = out->installed_ms = now_ms();
-	t->child[i].in = in;
-	t->child[i].out = out;
+	in->pair = out;
+	out->pair = in;
 	/* Make before break: the inbound SA is in place before the new
 	 * outbound one carries anything. */
 	out->vif = &t->vif;
@@ -107,23 +118,14 @@ static void tunnel_ike_rekeyed(struct tunnel *t)
 	event_emit("rekey", t->conf.name, NULL, "ike");
 }
 
-static void drop_child(struct tunnel *t, unsigned i)
+static void drop_child(struct tunnel *t, struct sa *in)
 {
-	struct sa *out = t->child[i].out;
-	unsigned k;
+	struct sa *out = in->pair;
 
-	sadb_del_in(dp_sadb(t->dp), t->child[i].in);
-	sa_free(t->child[i].in);
-	t->child[i].in = t->child[i].out = NULL;
-	if (t->vif.out == out) {
-		struct sa *next = NULL;
-
-		for (k = 0; k < VIF_MAX_IN; k++)
-			if (t->child[k].out && (!next ||
-						t->child[k].out->installed_ms > next->installed_ms))
-				next = t->child[k].out;
-		sadb_set_out(&t->vif, next);
-	}
+	sadb_del_in(dp_sadb(t->dp), in);
+	sa_free(in);
+	if (t->vif.out == out)
+		sadb_set_out(&t->vif, newest_out(t, out));
 	sa_free(out);
 	if (!t->vif.out)
 		went_down(t, NULL);
@@ -138,41 +140,29 @@ static void drain_free(struct tunnel *t, unsigned k)
 	t->draining[k] = NULL;
 }
 
-/* Remove the pair by its inbound SPI. */
-static void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
+/* Remove a Child SA (in and its pair). */
+static void tunnel_child_remove(struct tunnel *t, struct sa *in)
 {
+	struct sa *out = in->pair;
 	unsigned i, k, others = 0;
 
 	for (i = 0; i < VIF_MAX_IN; i++)
-		others += t->child[i].in && t->child[i].in->spi != spi_in;
-	for (i = 0; i < VIF_MAX_IN; i++) {
-		if (!t->child[i].in || t->child[i].in->spi != spi_in)
-			continue;
-		/* Replaced by another child: packets the peer sent on the old
-		 * SA may still be on their way (ESP and IKE travel on different
-		 * sockets), so its inbound half lingers a moment. */
-		for (k = 0; others && k < VIF_MAX_IN && t->draining[k]; k++)
-			;
-		if (!others || k == VIF_MAX_IN) {
-			drop_child(t, i);
-			continue;
-		}
-		t->draining[k] = t->child[i].in;
-		t->drain_until[k] = now_ms() + DRAIN_MS;
-		t->child[i].in = NULL;
-		if (t->vif.out == t->child[i].out) {
-			struct sa *next = NULL;
-			unsigned j;
-
-			for (j = 0; j < VIF_MAX_IN; j++)
-				if (t->child[j].out && j != i &&
-				    (!next || t->child[j].out->installed_ms > next->installed_ms))
-					next = t->child[j].out;
-			sadb_set_out(&t->vif, next);
-		}
-		sa_free(t->child[i].out);
-		t->child[i].out = NULL;
+		others += t->vif.in[i] && t->vif.in[i] != in && t->vif.in[i]->pair;
+	/* Replaced by another child: packets the peer sent on the old SA
+	 * may still be on their way (ESP and IKE travel on different
+	 * sockets), so its inbound half lingers a moment. */
+	for (k = 0; others && k < VIF_MAX_IN && t->draining[k]; k++)
+		;
+	if (!others || k == VIF_MAX_IN) {
+		drop_child(t, in);
+		return;
 	}
+	t->draining[k] = in;
+	t->drain_until[k] = now_ms() + DRAIN_MS;
+	in->pair = out->pair = NULL;
+	if (t->vif.out == out)
+		sadb_set_out(&t->vif, newest_out(t, out));
+	sa_free(out);
 }
 
 /*
@@ -202,7 +192,7 @@ void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t n
 	unsigned k;
 
 	for (k = 0; k < VIF_MAX_IN; k++) {
-		out = t->child[k].out;
+		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
 		/* Only for the block it asked about: an SA re-created since
 		 * then has its own numbers. */
 		if (!out || out->spi != spi || out->seq_limit != from)
@@ -228,22 +218,29 @@ void tunnel_tick(struct tunnel *t)
 	uint64_t now = now_ms();
 	unsigned k;
 
-	for (k = 0; k < VIF_MAX_IN; k++) {
+	struct sa *out;
+
+	for (k = 0; k < VIF_MAX_IN; k++)
 		if (t->draining[k] && now >= t->drain_until[k])
 			drain_free(t, k);
-		if (t->conf.mode == MODE_MANUAL && t->child[k].out && t->child[k].out->seq_want)
-			seq_refill(t, t->child[k].out, now);
+	for (k = 0; t->conf.mode == MODE_MANUAL && k < VIF_MAX_IN; k++) {
+		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
+		if (out && out->seq_want)
+			seq_refill(t, out, now);
 	}
 }
 
 /* Follow a peer whose NAT mapping moved (RFC 7296 §2.23). */
 static void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
 {
+	struct sa *out;
 	unsigned i;
 
-	for (i = 0; i < VIF_MAX_IN; i++)
-		if (t->child[i].out && t->child[i].out->encap == ENCAP_UDP)
-			t->child[i].out->peer = *peer;
+	for (i = 0; i < VIF_MAX_IN; i++) {
+		out = t->vif.in[i] ? t->vif.in[i]->pair : NULL;
+		if (out && out->encap == ENCAP_UDP)
+			out->peer = *peer;
+	}
 }
 
 /* ---- IKE's callbacks (ike.h struct ike_conn_ops) ---- */
@@ -253,9 +250,9 @@ static int on_child_install(void *arg, struct sa *in, struct sa *out, bool activ
 	return tunnel_child_install(arg, in, out, activate);
 }
 
-static void on_child_remove(void *arg, uint32_t spi_in)
+static void on_child_remove(void *arg, struct sa *in)
 {
-	tunnel_child_remove(arg, spi_in);
+	tunnel_child_remove(arg, in);
 }
 
 static void on_peer_moved(void *arg, const struct sockaddr_storage *peer)
@@ -399,6 +396,7 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 
 void tunnel_down(struct tunnel *t)
 {
+	struct sa *in;
 	unsigned i;
 
 	if (t->conf.mode == MODE_IKE) {
@@ -408,12 +406,12 @@ void tunnel_down(struct tunnel *t)
 	if (t->state == TS_DOWN)
 		return;
 	for (i = 0; i < VIF_MAX_IN; i++) {
-		if (!t->child[i].in)
+		in = t->vif.in[i];
+		if (!in || !in->pair)
 			continue;
-		sadb_del_in(dp_sadb(t->dp), t->child[i].in);
-		t->parked_in = t->child[i].in;
-		t->parked_out = t->child[i].out;
-		t->child[i].in = t->child[i].out = NULL;
+		sadb_del_in(dp_sadb(t->dp), in);
+		t->parked_in = in;
+		t->parked_out = in->pair;
 	}
 	sadb_set_out(&t->vif, NULL);
 	went_down(t, "closed by vtictl");
@@ -535,8 +533,8 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 		ike_conn_down(t->conn);	/* DELETE to the peer */
 	} else {
 		for (i = 0; i < VIF_MAX_IN; i++)
-			if (t->child[i].in)
-				drop_child(t, i);
+			if (t->vif.in[i] && t->vif.in[i]->pair)
+				drop_child(t, t->vif.in[i]);
 	}
 	/* Manual SAs kept for "vtictl up" carry the old keys: drop them. */
 	sa_free(t->parked_in);
@@ -566,12 +564,12 @@ void tunnel_destroy(struct tunnel *t)
 		return;
 	ike_conn_del(t->conn);
 	t->conn = NULL;
-	for (i = 0; i < VIF_MAX_IN; i++) {
-		if (t->child[i].in)
-			drop_child(t, i);
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (t->vif.in[i] && t->vif.in[i]->pair)
+			drop_child(t, t->vif.in[i]);
+	for (i = 0; i < VIF_MAX_IN; i++)
 		if (t->draining[i])
 			drain_free(t, i);
-	}
 	if (t->dp)
 		dp_del_vif(t->dp, &t->vif);
 	sa_free(t->parked_in);

@@ -22,11 +22,6 @@ enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
 struct ike_ctx;
 struct ike_conn;
 
-/* An inbound/outbound SA pair; several exist while one is being replaced. */
-struct child {
-	struct sa *in, *out;
-};
-
 struct tunnel {
 	struct tunnel_conf conf;
 	struct vif vif;
@@ -39,8 +34,12 @@ struct tunnel {
 	uint64_t up_since_ms;
 	uint64_t rekeys_child, rekeys_ike;	/* SAs replaced (vti_tunnel_rekeys_total) */
 	char down_reason[96];		/* why the next "down" event happens */
-	struct child child[VIF_MAX_IN];
-	/* Inbound SAs of deleted children, kept a moment for stragglers. */
+	/*
+	 * Its Child SAs are in the interface (vif.in[], each with its
+	 * outbound half in sa->pair; vif.out the one in use); several while
+	 * one is being replaced.  Inbound SAs of deleted children, kept a
+	 * moment for stragglers, are there too, without a pair, and here:
+	 */
 	struct sa *draining[VIF_MAX_IN];
 	uint64_t drain_until[VIF_MAX_IN];
 	/*

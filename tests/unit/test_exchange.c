@@ -25,13 +25,15 @@ static bool consistent(void)
 	       sadb_lookup(dp_sadb(nodes[0].dp), vb->out->spi) && va->carrier && vb->carrier;
 }
 
-/* Child SA pairs installed (inbound SAs still draining not counted). */
+/* Child SA pairs installed (inbound SAs still draining, without their
+ * outbound half, not counted). */
 static unsigned installed_in(int i)
 {
+	const struct vif *v = &nodes[i].t->vif;
 	unsigned k, n = 0;
 
 	for (k = 0; k < VIF_MAX_IN; k++)
-		n += nodes[i].t->child[k].in != NULL;
+		n += v->in[k] && v->in[k]->pair;
 	return n;
 }
 
