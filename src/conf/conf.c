@@ -1065,6 +1065,9 @@ bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 	return eq;
 }
 
+_Static_assert(CONF_MAX_PROPOSALS <= IKE_POL_MAX_PROPS && CONF_MAX_TS <= IKE_POL_MAX_TS,
+	       "the IKE policy holds what a [tunnel] may configure");
+
 void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -1080,14 +1083,16 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 						  p->remote_id.data, &p->remote_id.len))
 		p->remote_id.type = 0;
 	p->authby = IKE_AUTHBY_PSK;
-	memcpy(p->ike, c->ike, c->n_ike * sizeof(c->ike[0]));
-	p->n_ike = c->n_ike;
-	memcpy(p->esp, c->esp, c->n_esp * sizeof(c->esp[0]));
-	p->n_esp = c->n_esp;
-	memcpy(p->local_ts, c->local_ts, c->n_local_ts * sizeof(c->local_ts[0]));
-	p->n_local_ts = c->n_local_ts;
-	memcpy(p->remote_ts, c->remote_ts, c->n_remote_ts * sizeof(c->remote_ts[0]));
-	p->n_remote_ts = c->n_remote_ts;
+	/* The counts are the parser's (bounded), or came from the privileged
+	 * parent: bounded again rather than trusted with a memcpy. */
+	p->n_ike = c->n_ike < CONF_MAX_PROPOSALS ? c->n_ike : CONF_MAX_PROPOSALS;
+	memcpy(p->ike, c->ike, p->n_ike * sizeof(c->ike[0]));
+	p->n_esp = c->n_esp < CONF_MAX_PROPOSALS ? c->n_esp : CONF_MAX_PROPOSALS;
+	memcpy(p->esp, c->esp, p->n_esp * sizeof(c->esp[0]));
+	p->n_local_ts = c->n_local_ts < CONF_MAX_TS ? c->n_local_ts : CONF_MAX_TS;
+	memcpy(p->local_ts, c->local_ts, p->n_local_ts * sizeof(c->local_ts[0]));
+	p->n_remote_ts = c->n_remote_ts < CONF_MAX_TS ? c->n_remote_ts : CONF_MAX_TS;
+	memcpy(p->remote_ts, c->remote_ts, p->n_remote_ts * sizeof(c->remote_ts[0]));
 	p->ike_lifetime = c->ike_lifetime;
 	p->esp_lifetime = c->esp_lifetime;
 	p->dpd = c->dpd;

@@ -387,6 +387,33 @@ static void vocabulary(void)
 	CHECK(alg_encr_key_bits(ENCR_CHACHA20_POLY1305, 0) == 256, "chacha20 key size");
 }
 
+/* Proposals printed as they would be configured: the prf that parsing
+ * added for an integrity algorithm is left out, an explicit other one is
+ * kept (the "we accept" log line). */
+static void conf_strings(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "aes256-sha384-modp3072", "aes256-sha384-modp3072" },
+		{ "aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048",
+		  "aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048" },
+		{ "aes256-sha256-prfsha512-ecp256", "aes256-sha256-prfsha512-ecp256" },
+		{ "curve25519-aes256gcm128-prfsha384", "aes256gcm16-prfsha384-x25519" },
+	};
+	struct ike_prop p[4];
+	char err[128], got[400];
+	unsigned n;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(!ike_props_parse(cases[i].in, p, 4, &n, err, sizeof(err)), "%s: %s",
+		      cases[i].in, err);
+		ike_props_conf_str(p, n, got, sizeof(got));
+		CHECK(!strcmp(got, cases[i].want), "%s: printed %s", cases[i].in, got);
+	}
+}
+
 int main(void)
 {
 	identities();
@@ -395,6 +422,7 @@ int main(void)
 	codec();
 	selection();
 	vocabulary();
+	conf_strings();
 	encrypted_payload();
 	return test_done();
 }
