@@ -102,8 +102,13 @@ static int auth_data(struct ike_sa *sa, const struct ike_conn *c, bool as_initia
 		msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
 		nonce = (struct chunk){ sa->ni, sa->ni_len };
 	}
-	return ike_psk_auth(&sa->keys, as_initiator, c->ops->psk_sign, c->arg, c->pol, &msg, &nonce,
-			    &idb, out);
+	/* The policy's method; certificates (RFC 7427) will be the next case. */
+	switch (c->pol->authby) {
+	case IKE_AUTHBY_PSK:
+		return ike_psk_auth(&sa->keys, as_initiator, c->ops->psk_sign, c->arg, c->pol, &msg,
+				    &nonce, &idb, out);
+	}
+	return -EOPNOTSUPP;
 }
 
 static bool auth_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_initiator,
