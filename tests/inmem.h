@@ -68,6 +68,7 @@ struct node {
 	struct tunnel *t;
 #else
 	/* What the callbacks were told. */
+	struct tunnel_conf conf;	/* the policy points into it */
 	struct ike_policy pol;
 	uint8_t psk[CONF_MAX_PSK];
 	size_t psk_len;
@@ -271,7 +272,8 @@ static const struct ike_conn_ops sim_ops = {
 
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
 {
-	tunnel_conf_policy(tc, &n->pol);
+	n->conf = *tc;
+	tunnel_conf_policy(&n->conf, &n->pol);
 	memcpy(n->psk, tc->psk, tc->psk_len);
 	n->psk_len = tc->psk_len;
 	n->conn = ike_conn_add(n->ike, &n->pol, &sim_ops, n);
@@ -290,6 +292,7 @@ static void node_detach(struct node *n)
 		sa_free(n->out[k]);
 	}
 	wipe(n->psk, sizeof(n->psk));
+	wipe(&n->conf, sizeof(n->conf));
 }
 #else
 /* One process: the PSK is in the configuration (no key-holding process). */

@@ -1086,13 +1086,13 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 	/* The counts are the parser's (bounded), or came from the privileged
 	 * parent: bounded again rather than trusted with a memcpy. */
 	p->n_ike = c->n_ike < CONF_MAX_PROPOSALS ? c->n_ike : CONF_MAX_PROPOSALS;
-	memcpy(p->ike, c->ike, p->n_ike * sizeof(c->ike[0]));
+	p->ike = c->ike;
 	p->n_esp = c->n_esp < CONF_MAX_PROPOSALS ? c->n_esp : CONF_MAX_PROPOSALS;
 	memcpy(p->esp, c->esp, p->n_esp * sizeof(c->esp[0]));
 	p->n_local_ts = c->n_local_ts < CONF_MAX_TS ? c->n_local_ts : CONF_MAX_TS;
-	memcpy(p->local_ts, c->local_ts, p->n_local_ts * sizeof(c->local_ts[0]));
+	p->local_ts = c->local_ts;
 	p->n_remote_ts = c->n_remote_ts < CONF_MAX_TS ? c->n_remote_ts : CONF_MAX_TS;
-	memcpy(p->remote_ts, c->remote_ts, p->n_remote_ts * sizeof(c->remote_ts[0]));
+	p->remote_ts = c->remote_ts;
 	p->ike_lifetime = c->ike_lifetime;
 	p->esp_lifetime = c->esp_lifetime;
 	p->dpd = c->dpd;

@@ -94,7 +94,8 @@ const struct tunnel_conf *conf_find(const struct conf *c, const char *name);
  * of tunnels was quadratic). */
 const struct tunnel_conf *conf_find_next(const struct conf *c, const char *name, size_t *at);
 /* The IKE policy of a mode = ike tunnel (ike/policy.h), from its checked
- * configuration: nothing is parsed again, and no secret goes in it. */
+ * configuration: nothing is parsed again, and no secret goes in it.  The
+ * policy points into c (proposals, selectors): c must outlive it. */
 struct ike_policy;
 void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p);
 /* Same settings (so a reload keeps the tunnel's SAs)? */

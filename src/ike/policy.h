@@ -9,6 +9,11 @@
  * Secrets are not in it: the policy names the authentication method and
  * the name under which the key-holding process finds the secret, and
  * IKE asks the daemon to apply it (ike_conn_ops.psk_sign).
+ *
+ * The IKE proposals and the selectors, its two large parts, are not
+ * copied: they point into the configuration that filled the policy
+ * (parsed there once), which must outlive it.  Every [tunnel] keeps its
+ * configuration anyway, and a template's one policy serves many peers.
  */
 #ifndef VTI_IKE_POLICY_H
 #define VTI_IKE_POLICY_H
@@ -46,11 +51,11 @@ struct ike_policy {
 	uint16_t remote_port;		/* the peer's IKE port, when we initiate */
 	struct ike_ident local_id, remote_id;
 	enum ike_authby authby;
-	struct ike_prop ike[IKE_POL_MAX_PROPS];	/* offered/accepted for the IKE SA */
+	const struct ike_prop *ike;	/* offered/accepted for the IKE SA */
 	unsigned n_ike;
 	struct esp_suite esp[IKE_POL_MAX_PROPS];	/* for Child SAs */
 	unsigned n_esp;
-	struct prefix local_ts[IKE_POL_MAX_TS], remote_ts[IKE_POL_MAX_TS];
+	const struct prefix *local_ts, *remote_ts;	/* traffic selectors */
 	unsigned n_local_ts, n_remote_ts;
 	unsigned ike_lifetime, esp_lifetime;	/* seconds */
 	unsigned dpd, dpd_timeout;		/* seconds; dpd 0: no liveness checks */

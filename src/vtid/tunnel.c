@@ -546,7 +546,7 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	/* IKE reads the policy in place (ike_conn_add): the new one takes
 	 * effect for everything negotiated from now on. */
 	if (t->conn) {
-		tunnel_conf_policy(c, &t->pol);
+		tunnel_conf_policy(&t->conf, &t->pol);
 		ike_conn_reset(t->conn);
 	}
 	t->state = TS_DOWN;

@@ -925,6 +925,38 @@ static void t_peer_recreates_child(void)
  * interface: show named it, and a peer (the interop test's scapy, with
  * libreswan's keys) that sent to that SPI was dropped as unknown once it
  * drained. */
+/* A reload that changes a tunnel re-keys it with the new settings, and its
+ * IKE policy points into the tunnel's own copy of them: the reloaded
+ * configuration the daemon was handed is freed at the next reload. */
+static void t_reconfigure_policy(void)
+{
+	const char *text = "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			   "address = 10.0.0.1/30\npsk = reconf-secret\ndpd = 7\n"
+			   "ike = aes256gcm16-prfsha384-ecp384\n";
+	char err[128] = "";
+	struct conf c;
+	struct buf e;
+
+	setup("psk = reconf-secret\n", "psk = reconf-secret\nike = aes128gcm16-prfsha256-x25519, "
+	      "aes256gcm16-prfsha384-ecp384\n");
+	settle();
+	CHECK(consistent(), "up before the reload");
+	buf_init(&e);
+	CHECK(conf_parse("mem", text, strlen(text), &c, &e) == 0, "%s", buf_str(&e));
+	buf_free(&e);
+	CHECK(tunnel_reconfigure(nodes[0].t, &c.t[0], err, sizeof(err)) == 0, "reconfigured: %s",
+	      err);
+	CHECK(nodes[0].t->pol.ike == nodes[0].t->conf.ike &&
+	      nodes[0].t->pol.local_ts == nodes[0].t->conf.local_ts && nodes[0].t->pol.dpd == 7,
+	      "the policy is the tunnel's own");
+	memset(c.t, 0xa5, sizeof(c.t[0]));	/* what freeing it may leave */
+	conf_free(&c);
+	settle();
+	CHECK(consistent() && established(0)->chosen.t[TT_DH][0].id == 20,
+	      "re-keyed with the new proposal after the reloaded text is gone");
+	teardown();
+}
+
 static void t_show_current_child(void)
 {
 	char want[32];
@@ -1171,6 +1203,7 @@ int main(void)
 	t_nat_follow();
 	t_peer_recreates_child();
 	t_show_current_child();
+	t_reconfigure_policy();
 	t_simultaneous_start();
 	return test_done();
 }
