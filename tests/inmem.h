@@ -2,24 +2,38 @@
  * inmem.h - two IKE engines (node 0 initiates, node 1 responds) run
  * against each other in memory: no sockets, no TUN, a clock the caller
  * moves and a "network" (a queue) it can deliver, reorder or lose.
- * Shared by tests/unit/test_exchange.c and the stateful fuzz target
- * tests/fuzz/fuzz_ikes.c, which drives the pair into each IKE state.
+ * Shared by tests/unit/test_exchange.c, tests/unit/test_seam.c and the
+ * stateful fuzz target tests/fuzz/fuzz_ikes.c, which drives the pair into
+ * each IKE state.
+ *
+ * By default each engine's user is the small implementation of IKE's
+ * callbacks (ike.h struct ike_conn_ops) below: it keeps the Child SAs
+ * it is given and records what it is told, so IKE runs here without the
+ * daemon.  With INMEM_TUNNEL defined, each node is a daemon tunnel
+ * (vtid/tunnel.h, without its TUN device) and the daemon's own callbacks
+ * put the SAs into its interface: test_exchange checks carrier, draining
+ * and "show" that way.
  */
 #ifndef VTI_TESTS_INMEM_H
 #define VTI_TESTS_INMEM_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
+#include "crypto/cipher.h"
 #include "esp/datapath.h"
 #include "esp/sadb.h"
 #include "ike/ike.h"
 #include "ike/ikesa.h"
+#include "ike/policy.h"
+#ifdef INMEM_TUNNEL
 #include "vtid/tunnel.h"
+#endif
 
 /* Not every user calls every helper. */
 #define INMEM_FN static __attribute__((unused))
@@ -44,11 +58,27 @@ static unsigned qlen;
 /* Sees every message either engine sends (the fuzzer keeps captures). */
 static void (*inmem_tap)(const struct pkt *p);
 
+#define INMEM_PAIRS 8
+
 struct node {
 	struct ike_ctx *ike;
 	struct datapath *dp;
-	struct tunnel *tunnels;
+	struct ike_conn *conn;
+#ifdef INMEM_TUNNEL
 	struct tunnel *t;
+#else
+	/* What the callbacks were told. */
+	struct tunnel_conf conf;	/* the policy points into it */
+	struct ike_policy pol;
+	uint8_t psk[CONF_MAX_PSK];
+	size_t psk_len;
+	struct sa *in[INMEM_PAIRS], *out[INMEM_PAIRS];	/* Child SAs installed */
+	struct sa *active;		/* the outbound SA in use */
+	enum ike_conn_state state;	/* last reported, UP with an install */
+	unsigned installs, removes, ike_rekeys, moves, deaths;
+	char why[96];			/* the last reason given for closing */
+	unsigned n_ts_local, n_ts_remote;	/* as last narrowed */
+#endif
 	struct sockaddr_storage addr;
 	int idx;
 };
@@ -133,6 +163,173 @@ static const char *const base[2] = {
 	"[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\naddress = 10.0.0.2/30\nstart = no\n",
 };
 
+#ifndef INMEM_TUNNEL
+/* ---- the callbacks' small implementation (no daemon) ---- */
+
+static int sim_install(void *arg, struct sa *in, struct sa *out, bool activate)
+{
+	struct node *n = arg;
+	unsigned k;
+
+	for (k = 0; k < INMEM_PAIRS && n->in[k]; k++)
+		;
+	if (k == INMEM_PAIRS) {
+		sa_free(in);
+		sa_free(out);
+		return -ENOSPC;
+	}
+	n->in[k] = in;
+	n->out[k] = out;
+	if (activate || !n->active)
+		n->active = out;
+	n->installs++;
+	n->state = IKE_CONN_UP;
+	return 0;
+}
+
+static void sim_remove(void *arg, struct sa *in)
+{
+	struct node *n = arg;
+	unsigned k, j;
+
+	for (k = 0; k < INMEM_PAIRS; k++) {
+		if (!n->in[k] || n->in[k] != in)
+			continue;
+		if (n->active == n->out[k]) {
+			n->active = NULL;
+			for (j = 0; j < INMEM_PAIRS; j++)
+				if (j != k && n->out[j])
+					n->active = n->out[j];
+		}
+		sa_free(n->in[k]);
+		sa_free(n->out[k]);
+		n->in[k] = n->out[k] = NULL;
+		n->removes++;
+	}
+	for (k = 0; k < INMEM_PAIRS && !n->in[k]; k++)
+		;
+	if (k == INMEM_PAIRS)
+		n->state = IKE_CONN_DOWN;
+}
+
+static void sim_moved(void *arg, const struct sockaddr_storage *peer)
+{
+	struct node *n = arg;
+
+	(void)peer;
+	n->moves++;
+}
+
+static void sim_ts(void *arg, const struct prefix *local, unsigned nl,
+		   const struct prefix *remote, unsigned nr)
+{
+	struct node *n = arg;
+
+	(void)local;
+	(void)remote;
+	n->n_ts_local = nl;
+	n->n_ts_remote = nr;
+}
+
+static void sim_state(void *arg, enum ike_conn_state st)
+{
+	((struct node *)arg)->state = st;
+}
+
+static void sim_closing(void *arg, const char *why, bool dead)
+{
+	struct node *n = arg;
+
+	if (why)
+		snprintf(n->why, sizeof(n->why), "%s", why);
+	n->deaths += dead;
+}
+
+static void sim_ike_rekeyed(void *arg)
+{
+	((struct node *)arg)->ike_rekeys++;
+}
+
+static int sim_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id,
+			const struct chunk *octets, size_t count, uint8_t *out)
+{
+	struct node *n = arg;
+
+	(void)pol;
+	return ike_psk_sign(prf_id, n->psk, n->psk_len, octets, count, out);
+}
+
+static const struct ike_conn_ops sim_ops = {
+	.child_install = sim_install,
+	.child_remove = sim_remove,
+	.peer_moved = sim_moved,
+	.ts_narrowed = sim_ts,
+	.state = sim_state,
+	.closing = sim_closing,
+	.ike_rekeyed = sim_ike_rekeyed,
+	.psk_sign = sim_psk_sign,
+};
+
+static void node_attach(struct node *n, const struct tunnel_conf *tc)
+{
+	n->conf = *tc;
+	tunnel_conf_policy(&n->conf, &n->pol);
+	memcpy(n->psk, tc->psk, tc->psk_len);
+	n->psk_len = tc->psk_len;
+	n->conn = ike_conn_add(n->ike, &n->pol, &sim_ops, n);
+	if (!n->conn)
+		exit(2);
+}
+
+static void node_detach(struct node *n)
+{
+	unsigned k;
+
+	ike_conn_del(n->conn);
+	n->conn = NULL;
+	for (k = 0; k < INMEM_PAIRS; k++) {
+		sa_free(n->in[k]);
+		sa_free(n->out[k]);
+	}
+	wipe(n->psk, sizeof(n->psk));
+	wipe(&n->conf, sizeof(n->conf));
+}
+#else
+/* One process: the PSK is in the configuration (no key-holding process). */
+INMEM_FN int inmem_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+			    const struct chunk *octets, size_t n, uint8_t *out)
+{
+	(void)arg;
+	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
+}
+
+static void node_attach(struct node *n, const struct tunnel_conf *tc)
+{
+	n->t = calloc(1, sizeof(*n->t));
+	memcpy(&n->t->conf, tc, sizeof(*tc));
+	n->t->dp = n->dp;
+	n->t->ike = n->ike;
+	n->t->vif.tun_fd = -1;
+	strcpy(n->t->vif.name, "t");
+	/* The interface starts with the configured selectors, as in
+	 * tunnel_create(). */
+	memcpy(n->t->vif.local_ts, n->t->conf.local_ts, sizeof(n->t->vif.local_ts));
+	memcpy(n->t->vif.remote_ts, n->t->conf.remote_ts, sizeof(n->t->vif.remote_ts));
+	n->t->vif.n_local_ts = n->t->conf.n_local_ts;
+	n->t->vif.n_remote_ts = n->t->conf.n_remote_ts;
+	if (dp_add_vif(n->dp, &n->t->vif) || tunnel_attach_ike(n->t))
+		exit(2);
+	n->conn = n->t->conn;
+	tunnel_set_psk_signer(inmem_psk_sign);
+}
+
+static void node_detach(struct node *n)
+{
+	ike_conn_del(n->conn);
+	n->conn = n->t->conn = NULL;
+}
+#endif
+
 INMEM_FN void setup(const char *extra_a, const char *extra_b)
 {
 	const char *extra[2] = { extra_a, extra_b };
@@ -155,23 +352,9 @@ INMEM_FN void setup(const char *extra_a, const char *extra_b)
 		}
 		buf_free(&e);
 		n->dp = dp_new(NULL);
-		n->ike = ike_new(NULL, n->dp, &n->tunnels);
-		n->t = calloc(1, sizeof(*n->t));
-		memcpy(&n->t->conf, &c.t[0], sizeof(c.t[0]));
+		n->ike = ike_new(NULL, n->dp);
+		node_attach(n, &c.t[0]);
 		conf_free(&c);
-		n->t->dp = n->dp;
-		n->t->ike = n->ike;
-		n->t->vif.tun_fd = -1;
-		strcpy(n->t->vif.name, "t");
-		/* The interface starts with the configured selectors, as in
-		 * tunnel_create(). */
-		memcpy(n->t->vif.local_ts, n->t->conf.local_ts, sizeof(n->t->vif.local_ts));
-		memcpy(n->t->vif.remote_ts, n->t->conf.remote_ts, sizeof(n->t->vif.remote_ts));
-		n->t->vif.n_local_ts = n->t->conf.n_local_ts;
-		n->t->vif.n_remote_ts = n->t->conf.n_remote_ts;
-		if (dp_add_vif(n->dp, &n->t->vif))
-			exit(2);
-		n->tunnels = n->t;
 		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
 		ike_set_send_hook(n->ike, hook, n);
 	}
@@ -183,10 +366,12 @@ INMEM_FN void teardown(void)
 
 	for (i = 0; i < 2; i++) {
 		ike_set_send_hook(nodes[i].ike, NULL, NULL);
-		ike_tunnel_gone(nodes[i].ike, nodes[i].t);
+		node_detach(&nodes[i]);
 		ike_free(nodes[i].ike);
+#ifdef INMEM_TUNNEL
 		nodes[i].t->ike = NULL;
 		tunnel_destroy(nodes[i].t);
+#endif
 		dp_free(nodes[i].dp);
 	}
 	qlen = 0;

@@ -21,6 +21,7 @@
 
 #include "crypto/cipher.h"
 #include "esp/replay.h"
+#include "ike/policy.h"
 #include "ike/proposal.h"
 #include "lib/hex.h"
 
@@ -393,11 +394,12 @@ static int t_mss_clamp(struct parser *p, char *v)
 
 static int t_ike(struct parser *p, char *v)
 {
-	if (strlen(v) >= sizeof(p->t->ike)) {
-		err_at(p, p->line, "ike: proposal list too long");
+	char why[160];
+
+	if (ike_props_parse(v, p->t->ike, CONF_MAX_PROPOSALS, &p->t->n_ike, why, sizeof(why))) {
+		err_at(p, p->line, "tunnel %s: ike: %s", p->t->name, why);
 		return -1;
 	}
-	strcpy(p->t->ike, v);
 	return 0;
 }
 
@@ -647,7 +649,9 @@ static void tunnel_defaults(struct tunnel_conf *t)
 	t->ike_lifetime = 14400;
 	t->esp_lifetime = 3600;
 	t->replay_window = REPLAY_WINDOW_DEFAULT;
-	strcpy(t->ike, "aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048");
+	if (ike_props_parse("aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048", t->ike,
+			    CONF_MAX_PROPOSALS, &t->n_ike, NULL, 0))
+		t->n_ike = 0;	/* cannot happen: the words are in crypto/alg.c */
 	/* SPEC.md: a VTI carries anything routed into it. */
 	for (i = 0; i < 2; i++) {
 		prefix_parse(any[i], &t->local_ts[i]);
@@ -693,16 +697,11 @@ static void check_manual(struct parser *p, struct tunnel_conf *t)
 
 static void check_ike(struct parser *p, struct tunnel_conf *t)
 {
-	struct ike_prop props[IKE_MAX_PROPS];
 	uint8_t type, data[CONF_MAX_ID];
 	size_t len;
-	unsigned n;
-	char why[160];
 
 	if (!t->psk_len)
 		err_at(p, t->line, "tunnel %s: mode = ike needs psk or psk-file", t->name);
-	if (ike_props_parse(t->ike, props, IKE_MAX_PROPS, &n, why, sizeof(why)))
-		err_at(p, line_of(p, "ike"), "tunnel %s: ike: %s", t->name, why);
 	if (t->local_id[0] && ike_id_from_string(t->local_id, &type, data, &len))
 		err_at(p, line_of(p, "local-id"), "tunnel %s: local-id is not a valid identity",
 		       t->name);
@@ -1064,4 +1063,42 @@ bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 	wipe(&x, sizeof(x));
 	wipe(&y, sizeof(y));
 	return eq;
+}
+
+_Static_assert(CONF_MAX_PROPOSALS <= IKE_POL_MAX_PROPS && CONF_MAX_TS <= IKE_POL_MAX_TS,
+	       "the IKE policy holds what a [tunnel] may configure");
+
+void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", c->name);
+	p->local = c->local;
+	p->remote = c->remote;
+	p->remote_port = c->remote_port;
+	/* conf.c checked both identities at load: they parse. */
+	if (c->local_id[0] && ike_id_from_string(c->local_id, &p->local_id.type,
+						 p->local_id.data, &p->local_id.len))
+		p->local_id.type = 0;
+	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &p->remote_id.type,
+						  p->remote_id.data, &p->remote_id.len))
+		p->remote_id.type = 0;
+	p->authby = IKE_AUTHBY_PSK;
+	/* The counts are the parser's (bounded), or came from the privileged
+	 * parent: bounded again rather than trusted with a memcpy. */
+	p->n_ike = c->n_ike < CONF_MAX_PROPOSALS ? c->n_ike : CONF_MAX_PROPOSALS;
+	p->ike = c->ike;
+	p->n_esp = c->n_esp < CONF_MAX_PROPOSALS ? c->n_esp : CONF_MAX_PROPOSALS;
+	memcpy(p->esp, c->esp, p->n_esp * sizeof(c->esp[0]));
+	p->n_local_ts = c->n_local_ts < CONF_MAX_TS ? c->n_local_ts : CONF_MAX_TS;
+	p->local_ts = c->local_ts;
+	p->n_remote_ts = c->n_remote_ts < CONF_MAX_TS ? c->n_remote_ts : CONF_MAX_TS;
+	p->remote_ts = c->remote_ts;
+	p->ike_lifetime = c->ike_lifetime;
+	p->esp_lifetime = c->esp_lifetime;
+	p->dpd = c->dpd;
+	p->dpd_timeout = c->dpd_timeout;
+	p->encap = c->encap == ENCAP_MODE_YES ? IKE_ENCAP_FORCE :
+		   c->encap == ENCAP_MODE_NO ? IKE_ENCAP_NO : IKE_ENCAP_AUTO;
+	p->replay_window = c->replay_window;
+	p->initiate = c->start;
 }

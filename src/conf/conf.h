@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "crypto/suite.h"
+#include "ike/msg.h"
 #include "lib/buf.h"
 #include "lib/prefix.h"
 
@@ -38,7 +39,9 @@ struct tunnel_conf {
 	unsigned n_addrs;
 	unsigned mtu;			/* 0: derived from the outer path */
 	bool mss_clamp;
-	char ike[512];
+	/* ike =, parsed once here (the IKE policy takes it as it is) */
+	struct ike_prop ike[CONF_MAX_PROPOSALS];
+	unsigned n_ike;
 	struct esp_suite esp[CONF_MAX_PROPOSALS];
 	unsigned n_esp;
 	struct prefix local_ts[CONF_MAX_TS], remote_ts[CONF_MAX_TS];
@@ -90,6 +93,11 @@ const struct tunnel_conf *conf_find(const struct conf *c, const char *name);
  * each lookup then costs one compare (an unchanged reload of thousands
  * of tunnels was quadratic). */
 const struct tunnel_conf *conf_find_next(const struct conf *c, const char *name, size_t *at);
+/* The IKE policy of a mode = ike tunnel (ike/policy.h), from its checked
+ * configuration: nothing is parsed again, and no secret goes in it.  The
+ * policy points into c (proposals, selectors): c must outlive it. */
+struct ike_policy;
+void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p);
 /* Same settings (so a reload keeps the tunnel's SAs)? */
 bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b);
 

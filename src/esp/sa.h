@@ -53,6 +53,13 @@ struct sa {
 	struct sockaddr_storage peer;	/* with port for ENCAP_UDP */
 
 	struct vif *vif;	/* the tunnel this SA belongs to */
+	/*
+	 * The other half of its Child SA (inbound <-> outbound): a Child SA
+	 * is this pair, installed in the SA table, and nothing else keeps a
+	 * copy of it.  NULL for an inbound SA whose outbound half is gone
+	 * (draining after a rekey).
+	 */
+	struct sa *pair;
 	struct sa *hnext;	/* SA table hash chain */
 
 	uint64_t packets, bytes;

@@ -1,9 +1,9 @@
 /*
  * auth.c - the IKE_AUTH exchange (RFC 7296 §1.2, §2.15 pre-shared key
  * authentication, §2.9 traffic selectors, §2.17 the first Child SA).
- * The responder picks the tunnel by the peer's address and identities
- * and a PSK that verifies, so several tunnels between the same two
- * addresses work.
+ * The responder picks the connection (policy) by the peer's address and
+ * identities and a PSK that verifies, so several tunnels between the same
+ * two addresses work.
  */
 #include "ike/ikesa.h"
 
@@ -17,15 +17,8 @@
 #include "ike/proposal.h"
 #include "lib/cursor.h"
 #include "lib/hex.h"
-#include "vtid/tunnel.h"
 
-#define ID_MAX 256
-
-struct id {
-	uint8_t type;
-	uint8_t data[ID_MAX];
-	size_t len;
-};
+#define ID_MAX IKE_ID_MAX
 
 int ike_id_from_string(const char *s, uint8_t *type, uint8_t *data, size_t *len)
 {
@@ -56,28 +49,31 @@ int ike_id_from_string(const char *s, uint8_t *type, uint8_t *data, size_t *len)
 	return 0;
 }
 
-static void own_id(const struct tunnel *t, struct id *id)
+/* The policy's identity; without one, the address stands in (§3.5). */
+static void addr_id(const struct addr *a, struct ike_ident *id)
 {
-	if (!t->conf.local_id[0] ||
-	    ike_id_from_string(t->conf.local_id, &id->type, id->data, &id->len)) {
-		id->type = t->conf.local.family == AF_INET ? ID_IPV4_ADDR : ID_IPV6_ADDR;
-		id->len = addr_len(t->conf.local.family);
-		memcpy(id->data, t->conf.local.a, id->len);
-	}
+	id->type = a->family == AF_INET ? ID_IPV4_ADDR : ID_IPV6_ADDR;
+	id->len = addr_len(a->family);
+	memcpy(id->data, a->a, id->len);
 }
 
-/* Does the peer's ID match what the tunnel expects of it? */
-static bool peer_id_ok(const struct tunnel *t, const struct ike_id *got)
+static void own_id(const struct ike_policy *pol, struct ike_ident *id)
 {
-	struct id want;
+	if (pol->local_id.type)
+		*id = pol->local_id;
+	else
+		addr_id(&pol->local, id);
+}
 
-	if (t->conf.remote_id[0]) {
-		if (ike_id_from_string(t->conf.remote_id, &want.type, want.data, &want.len))
-			return false;
-	} else if (t->conf.remote.family) {
-		want.type = t->conf.remote.family == AF_INET ? ID_IPV4_ADDR : ID_IPV6_ADDR;
-		want.len = addr_len(t->conf.remote.family);
-		memcpy(want.data, t->conf.remote.a, want.len);
+/* Does the peer's ID match what the policy expects of it? */
+static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
+{
+	struct ike_ident want;
+
+	if (pol->remote_id.type) {
+		want = pol->remote_id;
+	} else if (pol->remote.family) {
+		addr_id(&pol->remote, &want);
 	} else {
 		return true;	/* remote = any without remote-id: the PSK decides */
 	}
@@ -85,7 +81,7 @@ static bool peer_id_ok(const struct tunnel *t, const struct ike_id *got)
 	       !memcmp(got->data, want.data, want.len);
 }
 
-static void id_body(const struct id *id, uint8_t *out, size_t *len)
+static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
 {
 	out[0] = id->type;
 	out[1] = out[2] = out[3] = 0;
@@ -93,7 +89,7 @@ static void id_body(const struct id *id, uint8_t *out, size_t *len)
 	*len = 4 + id->len;
 }
 
-static int auth_data(struct ike_sa *sa, const struct tunnel *t, bool as_initiator,
+static int auth_data(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
 		     const uint8_t *body, size_t bodylen, uint8_t *out)
 {
 	struct chunk msg, nonce, idb = { body, bodylen };
@@ -106,11 +102,16 @@ static int auth_data(struct ike_sa *sa, const struct tunnel *t, bool as_initiato
 		msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
 		nonce = (struct chunk){ sa->ni, sa->ni_len };
 	}
-	return ike_psk_auth(&sa->keys, as_initiator, sa->ctx->psk_sign, sa->ctx->psk_arg, &t->conf,
-			    &msg, &nonce, &idb, out);
+	/* The policy's method; certificates (RFC 7427) will be the next case. */
+	switch (c->pol->authby) {
+	case IKE_AUTHBY_PSK:
+		return ike_psk_auth(&sa->keys, as_initiator, c->ops->psk_sign, c->arg, c->pol, &msg,
+				    &nonce, &idb, out);
+	}
+	return -EOPNOTSUPP;
 }
 
-static bool auth_ok(struct ike_sa *sa, const struct tunnel *t, bool peer_is_initiator,
+static bool auth_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_initiator,
 		    const struct ike_pl *auth, const struct ike_id *id)
 {
 	uint8_t want[PRF_MAX], method;
@@ -121,7 +122,7 @@ static bool auth_ok(struct ike_sa *sa, const struct tunnel *t, bool peer_is_init
 	if (ike_auth_parse(auth, &method, &data, &len) || method != AUTH_SHARED_KEY_MIC ||
 	    len != sa->keys.prf_len)
 		return false;
-	ok = !auth_data(sa, t, peer_is_initiator, id->body, id->bodylen, want) &&
+	ok = !auth_data(sa, c, peer_is_initiator, id->body, id->bodylen, want) &&
 	     ct_equal(want, data, len);
 	wipe(want, sizeof(want));
 	return ok;
@@ -233,13 +234,13 @@ unsigned ike_ts_to_prefixes(const struct ike_ts *ts, unsigned n, struct prefix *
 	return k;
 }
 
-void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ike_prop *p,
+void ike_esp_props(const struct ike_policy *pol, uint32_t spi, bool with_dh, struct ike_prop *p,
 		   unsigned *n)
 {
 	unsigned i;
 
-	for (i = 0; i < t->conf.n_esp; i++) {
-		struct esp_suite s = t->conf.esp[i];
+	for (i = 0; i < pol->n_esp; i++) {
+		struct esp_suite s = pol->esp[i];
 
 		/* §1.2: IKE_AUTH has no KE payload, so no DH transform either. */
 		if (!with_dh)
@@ -248,21 +249,21 @@ void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ik
 		p[i].num = (uint8_t)(i + 1);
 		be32_put(p[i].spi, spi);
 	}
-	*n = t->conf.n_esp;
+	*n = pol->n_esp;
 }
 
 /* Our side of IKE_AUTH: the inbound SPI of the first Child SA, our ID and
  * our AUTH value; false (and the IKE SA killed) if any cannot be had. */
-static bool own_auth(struct ike_sa *sa, const struct tunnel *t, bool as_initiator,
-		     struct id *me, uint8_t *auth)
+static bool own_auth(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
+		     struct ike_ident *me, uint8_t *auth)
 {
 	uint8_t body[4 + ID_MAX];
 	size_t bodylen;
 
 	sa->auth_in = ikesa_alloc_spi(sa);
-	own_id(t, me);
+	own_id(c->pol, me);
 	id_body(me, body, &bodylen);
-	if (!sa->auth_in || auth_data(sa, t, as_initiator, body, bodylen, auth)) {
+	if (!sa->auth_in || auth_data(sa, c, as_initiator, body, bodylen, auth)) {
 		ikesa_kill(sa, "cannot compute AUTH");
 		return false;
 	}
@@ -271,27 +272,26 @@ static bool own_auth(struct ike_sa *sa, const struct tunnel *t, bool as_initiato
 
 void ike_auth_start(struct ike_sa *sa)
 {
-	struct tunnel *t = sa->t;
-	struct ike_prop props[CONF_MAX_PROPOSALS];
+	const struct ike_policy *pol = sa->conn->pol;
+	struct ike_prop props[IKE_POL_MAX_PROPS];
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
 	uint8_t auth[PRF_MAX];
 	unsigned n, ni, nr;
-	struct id me, peer;
+	struct ike_ident me;
 	struct buf in;
 	struct ike_wr w;
 	int r;
 
-	if (!own_auth(sa, t, true, &me, auth))
+	if (!own_auth(sa, sa->conn, true, &me, auth))
 		return;
-	ike_esp_props(t, sa->auth_in, false, props, &n);
-	ni = ike_ts_of_prefixes(t->conf.local_ts, t->conf.n_local_ts, tsi);
-	nr = ike_ts_of_prefixes(t->conf.remote_ts, t->conf.n_remote_ts, tsr);
+	ike_esp_props(pol, sa->auth_in, false, props, &n);
+	ni = ike_ts_of_prefixes(pol->local_ts, pol->n_local_ts, tsi);
+	nr = ike_ts_of_prefixes(pol->remote_ts, pol->n_remote_ts, tsr);
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_id(&w, PL_IDI, me.type, me.data, me.len);
-	if (t->conf.remote_id[0] &&
-	    !ike_id_from_string(t->conf.remote_id, &peer.type, peer.data, &peer.len))
-		ikew_id(&w, PL_IDR, peer.type, peer.data, peer.len);
+	if (pol->remote_id.type)
+		ikew_id(&w, PL_IDR, pol->remote_id.type, pol->remote_id.data, pol->remote_id.len);
 	ikew_auth(&w, AUTH_SHARED_KEY_MIC, auth, sa->keys.prf_len);
 	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
 	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
@@ -329,7 +329,7 @@ static void resolve_duplicates(struct ike_sa *sa)
 		const uint8_t *a, *b;
 		struct ike_sa *loser;
 
-		if (o == sa || o->t != sa->t || o->state != IKE_S_ESTABLISHED)
+		if (o == sa || o->conn != sa->conn || o->state != IKE_S_ESTABLISHED)
 			continue;
 		/* Nonces are at least 16 bytes (§2.10); compare that much. */
 		a = memcmp(sa->ni, sa->nr, 16) < 0 ? sa->ni : sa->nr;
@@ -356,14 +356,15 @@ static void established(struct ike_sa *sa)
 		ikesa_kill(sa, "cannot install the Child SA");
 		return;
 	}
-	tunnel_child_ts(sa->t, sa->ts_local, sa->n_ts_local, sa->ts_remote, sa->n_ts_remote);
+	sa->conn->ops->ts_narrowed(sa->conn->arg, sa->ts_local, sa->n_ts_local, sa->ts_remote,
+				   sa->n_ts_remote);
 	ikesa_half_open_end(sa);
 	sa->state = IKE_S_ESTABLISHED;
 	sa->op = OP_NONE;
 	sa->established_ms = now_ms();
-	sa->rekey_at = ikesa_jitter(sa->established_ms, sa->t->conf.ike_lifetime);
-	sa->expire_at = sa->established_ms + sa->t->conf.ike_lifetime * 1000ULL;
-	sa->t->reinit_ms = 0;
+	sa->rekey_at = ikesa_jitter(sa->established_ms, sa->conn->pol->ike_lifetime);
+	sa->expire_at = sa->established_ms + sa->conn->pol->ike_lifetime * 1000ULL;
+	sa->conn->reinit_ms = 0;
 	ike_prop_str(&sa->chosen, p, sizeof(p));
 	ike_prop_str(&sa->auth_prop, c, sizeof(c));
 	log_info(ikesa_name(sa), "IKE SA established (%s, %s); Child SA %s in 0x%08x out 0x%08x%s",
@@ -402,7 +403,7 @@ static bool answer_ts(struct ike_sa *sa, const struct ike_msg *m)
 {
 	const struct ike_pl *tsi_pl = ike_find(m, PL_TSI, 0), *tsr_pl = ike_find(m, PL_TSR, 0);
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], li[IKE_MAX_TS], rr[IKE_MAX_TS];
-	const struct tunnel_conf *c = &sa->t->conf;
+	const struct ike_policy *c = sa->conn->pol;
 	unsigned nti, ntr, nl, nr;
 
 	if (!tsi_pl || !tsr_pl || ike_ts_parse(tsi_pl, tsi, IKE_MAX_TS, &nti) ||
@@ -419,7 +420,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct ike_pl *idr = ike_find(m, PL_IDR, 0), *auth = ike_find(m, PL_AUTH, 0);
 	const struct ike_pl *sap = ike_find(m, PL_SA, 0);
-	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS];
+	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_POL_MAX_PROPS];
 	struct ike_id id;
 	uint16_t err;
 	unsigned np, no;
@@ -427,8 +428,8 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	bool authentic;
 
 	notify_error(m, &err);
-	authentic = idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->t, &id) &&
-		    auth_ok(sa, sa->t, false, auth, &id);
+	authentic = idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->conn->pol, &id) &&
+		    auth_ok(sa, sa->conn, false, auth, &id);
 	if (err) {
 		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
 			 err == N_AUTHENTICATION_FAILED ? "AUTHENTICATION_FAILED - check psk and "
@@ -449,7 +450,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		ikesa_kill(sa, "AUTHENTICATION_FAILED");
 		return;
 	}
-	ike_esp_props(sa->t, sa->auth_in, false, ours, &no);
+	ike_esp_props(sa->conn->pol, sa->auth_in, false, ours, &no);
 	if (!sap || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) || np != 1 ||
 	    !ike_prop_offered(&props[0], ours, no) || child_from_sa(sa, &props[0])) {
 		ikesa_kill(sa, "responder chose an ESP proposal we did not offer");
@@ -478,43 +479,40 @@ static void reply_error(struct ike_sa *sa, uint32_t msgid, uint16_t type, const 
 	ikesa_kill(sa, why);
 }
 
-/* IKE_SA_INIT chose the IKE proposal for the first tunnel that could
- * answer this address; the tunnel that IKE_AUTH's identities select must
+/* IKE_SA_INIT chose the IKE proposal for the first connection that could
+ * answer this address; the one that IKE_AUTH's identities select must
  * accept it too, or a peer could get a suite its own tunnel forbids. */
-static bool ike_suite_allowed(const struct tunnel *t, const struct ike_prop *chosen)
+static bool ike_suite_allowed(const struct ike_policy *pol, const struct ike_prop *chosen)
 {
-	struct ike_prop ours[IKE_MAX_PROPS];
-	unsigned n;
-	char err[128];
-
-	return !ike_props_parse(t->conf.ike, ours, IKE_MAX_PROPS, &n, err, sizeof(err)) &&
-	       ike_prop_offered(chosen, ours, n);
+	return ike_prop_offered(chosen, pol->ike, pol->n_ike);
 }
 
-static struct tunnel *select_tunnel(struct ike_sa *sa, const struct ike_id *idi,
+static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_id *idi,
 				    const struct ike_pl *idr_pl, const struct ike_pl *auth)
 {
+	const struct ike_policy *pol;
 	struct addr peer;
 	uint16_t port;
 	struct ike_id idr;
-	struct tunnel *t;
-	struct id me;
+	struct ike_conn *c;
+	struct ike_ident me;
 
 	ikesa_peer_addr(sa, &peer, &port);
 	if (idr_pl && ike_id_parse(idr_pl, &idr))
 		return NULL;
-	for (t = *sa->ctx->tunnels; t; t = t->next) {
-		if (t->conf.mode != MODE_IKE || t->admin_down || !peer_id_ok(t, idi) ||
-		    (t->conf.remote.family && !addr_equal(&t->conf.remote, &peer)) ||
-		    !addr_equal(&t->conf.local, &sa->local) || !ike_suite_allowed(t, &sa->chosen))
+	for (c = sa->ctx->conns; c; c = c->next) {
+		pol = c->pol;
+		if (c->admin_down || !peer_id_ok(pol, idi) ||
+		    (pol->remote.family && !addr_equal(&pol->remote, &peer)) ||
+		    !addr_equal(&pol->local, &sa->local) || !ike_suite_allowed(pol, &sa->chosen))
 			continue;
 		if (idr_pl) {
-			own_id(t, &me);
+			own_id(pol, &me);
 			if (idr.type != me.type || idr.len != me.len || memcmp(idr.data, me.data, me.len))
 				continue;
 		}
-		if (auth_ok(sa, t, true, auth, idi))
-			return t;
+		if (auth_ok(sa, c, true, auth, idi))
+			return c;
 	}
 	return NULL;
 }
@@ -524,15 +522,16 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	const struct ike_pl *idi_pl = ike_find(m, PL_IDI, 0), *auth = ike_find(m, PL_AUTH, 0);
 	const struct ike_pl *sap = ike_find(m, PL_SA, 0), *tsi_pl = ike_find(m, PL_TSI, 0);
 	const struct ike_pl *tsr_pl = ike_find(m, PL_TSR, 0);
-	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS], chosen;
+	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_POL_MAX_PROPS], chosen;
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], oi[IKE_MAX_TS], orr[IKE_MAX_TS];
 	unsigned np, no, nti, ntr, noi, nor;
 	uint8_t ad[PRF_MAX];
 	struct ike_notify n;
 	struct ike_id idi;
-	struct tunnel *t;
+	const struct ike_policy *pol;
+	struct ike_conn *c;
 	struct ike_sa *o;
-	struct id me;
+	struct ike_ident me;
 	struct buf in;
 	struct ike_wr w;
 	char a[400];
@@ -545,27 +544,28 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_error(sa, m->h.msgid, N_INVALID_SYNTAX, "malformed IKE_AUTH request");
 		return;
 	}
-	t = select_tunnel(sa, &idi, ike_find(m, PL_IDR, 0), auth);
-	if (!t) {
+	c = select_conn(sa, &idi, ike_find(m, PL_IDR, 0), auth);
+	if (!c) {
 		log_rl(&sa->ctx->rl, LOG_WARN, NULL, "IKE_AUTH from peer failed: no tunnel whose "
 		       "identities, psk and IKE proposal match (AUTHENTICATION_FAILED)");
 		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
 		return;
 	}
-	if (ikesa_set_tunnel(sa, t)) {
+	if (ikesa_set_conn(sa, c)) {
 		reply_error(sa, m->h.msgid, N_TEMPORARY_FAILURE, "out of memory");
 		return;
 	}
-	ike_esp_props(t, 0, false, ours, &no);
+	pol = c->pol;
+	ike_esp_props(pol, 0, false, ours, &no);
 	if (ike_props_select(props, np, ours, no, true, &chosen) || child_from_sa(sa, &chosen)) {
 		ike_props_str(props, np, a, sizeof(a));
-		log_warn(t->conf.name, "no ESP proposal chosen: peer offered %s; we accept %s", a,
+		log_warn(pol->name, "no ESP proposal chosen: peer offered %s; we accept %s", a,
 			 "the esp = list");
 		reply_error(sa, m->h.msgid, N_NO_PROPOSAL_CHOSEN, "no ESP proposal chosen");
 		return;
 	}
-	noi = ike_ts_narrow(tsi, nti, t->conf.remote_ts, t->conf.n_remote_ts, oi);
-	nor = ike_ts_narrow(tsr, ntr, t->conf.local_ts, t->conf.n_local_ts, orr);
+	noi = ike_ts_narrow(tsi, nti, pol->remote_ts, pol->n_remote_ts, oi);
+	nor = ike_ts_narrow(tsr, ntr, pol->local_ts, pol->n_local_ts, orr);
 	sa->n_ts_remote = ike_ts_to_prefixes(oi, noi, sa->ts_remote, IKE_MAX_TS);
 	sa->n_ts_local = ike_ts_to_prefixes(orr, nor, sa->ts_local, IKE_MAX_TS);
 	if (!sa->n_ts_remote || !sa->n_ts_local) {
@@ -575,9 +575,9 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	/* §2.4: the peer restarted; whatever we still hold for it is stale. */
 	if (!ike_find_notify(m, N_INITIAL_CONTACT, &n))
 		for (o = sa->ctx->sas; o; o = o->next)
-			if (o != sa && o->t == t && o->state == IKE_S_ESTABLISHED)
+			if (o != sa && o->conn == c && o->state == IKE_S_ESTABLISHED)
 				ikesa_kill(o, "peer sent INITIAL_CONTACT");
-	if (!own_auth(sa, t, false, &me, ad))
+	if (!own_auth(sa, c, false, &me, ad))
 		return;
 	be32_put(chosen.spi, sa->auth_in);
 	buf_init(&in);

@@ -13,7 +13,6 @@
 #include "crypto/cipher.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
-#include "vtid/tunnel.h"
 
 static void first_error(const struct ike_msg *m, uint16_t *type, struct ike_notify *out)
 {
@@ -69,7 +68,7 @@ void ike_delete_child(struct ike_sa *sa, uint32_t in)
 
 void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 {
-	struct ike_prop props[CONF_MAX_PROPOSALS];
+	struct ike_prop props[IKE_POL_MAX_PROPS];
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
 	uint8_t spi[4], pub[DH_MAX_PUB];
 	uint16_t group = 0;
@@ -82,7 +81,7 @@ void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 		return;
 	sa->op_spi = c->in;
 	sa->col.active = false;
-	ike_esp_props(sa->t, sa->op_new_in, true, props, &n);
+	ike_esp_props(sa->conn->pol, sa->op_new_in, true, props, &n);
 	/* PFS (§1.3.1): a KE for the group we prefer, or the one the peer
 	 * asked for after an INVALID_KE_PAYLOAD. */
 	dh_free(sa->op_dh);
@@ -100,8 +99,8 @@ void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 			return;
 		group = g;
 	}
-	ni = ike_ts_of_prefixes(sa->t->conf.local_ts, sa->t->conf.n_local_ts, tsi);
-	nr = ike_ts_of_prefixes(sa->t->conf.remote_ts, sa->t->conf.n_remote_ts, tsr);
+	ni = ike_ts_of_prefixes(sa->conn->pol->local_ts, sa->conn->pol->n_local_ts, tsi);
+	nr = ike_ts_of_prefixes(sa->conn->pol->remote_ts, sa->conn->pol->n_remote_ts, tsr);
 	be32_put(spi, c->in);
 	buf_init(&in);
 	ikew_init(&w, &in);
@@ -130,7 +129,7 @@ static const uint8_t *lowest(const uint8_t *a, size_t al, const uint8_t *b, size
 
 static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 {
-	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS];
+	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_POL_MAX_PROPS];
 	const struct ike_pl *sap = ike_find(m, PL_SA, 0), *nonce = ike_find(m, PL_NONCE, 0);
 	struct chunk ni = { sa->op_nonce, NONCE_LEN }, nr, g = { NULL, 0 };
 	uint8_t gir[DH_MAX_SHARED];
@@ -168,7 +167,7 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 			ikesa_child_del(sa, old);
 		return;
 	}
-	ike_esp_props(sa->t, sa->op_new_in, true, ours, &no);
+	ike_esp_props(sa->conn->pol, sa->op_new_in, true, ours, &no);
 	if (!sap || !nonce || nonce->len < 16 || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) ||
 	    np != 1 || !ike_prop_offered(&props[0], ours, no) || props[0].spi_size != 4 ||
 	    (out = be32_get(props[0].spi)) < 256) {
@@ -229,7 +228,7 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct ike_pl *sap = ike_find(m, PL_SA, 0), *nonce = ike_find(m, PL_NONCE, 0);
 	const struct ike_pl *tsi_pl = ike_find(m, PL_TSI, 0), *tsr_pl = ike_find(m, PL_TSR, 0);
-	struct ike_prop props[IKE_MAX_PROPS], ours[CONF_MAX_PROPOSALS], chosen;
+	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_POL_MAX_PROPS], chosen;
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], oi[IKE_MAX_TS], orr[IKE_MAX_TS];
 	unsigned np, no, nti, ntr, noi, nor;
 	struct ike_child *old = NULL;
@@ -263,7 +262,7 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_notify(sa, m->h.msgid, N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	ike_esp_props(sa->t, 0, true, ours, &no);
+	ike_esp_props(sa->conn->pol, 0, true, ours, &no);
 	if (ike_props_select(props, np, ours, no, false, &chosen) ||
 	    chosen.spi_size != 4 || (out = be32_get(chosen.spi)) < 256) {
 		ike_props_str(props, np, a, sizeof(a));
@@ -293,8 +292,8 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 		}
 		cg = (struct chunk){ gir, girlen };
 	}
-	noi = ike_ts_narrow(tsi, nti, sa->t->conf.remote_ts, sa->t->conf.n_remote_ts, oi);
-	nor = ike_ts_narrow(tsr, ntr, sa->t->conf.local_ts, sa->t->conf.n_local_ts, orr);
+	noi = ike_ts_narrow(tsi, nti, sa->conn->pol->remote_ts, sa->conn->pol->n_remote_ts, oi);
+	nor = ike_ts_narrow(tsr, ntr, sa->conn->pol->local_ts, sa->conn->pol->n_local_ts, orr);
 	new_in = ikesa_alloc_spi(sa);
 	if (!noi || !nor || !new_in || rand_bytes(nr, sizeof(nr))) {
 		reply_notify(sa, m->h.msgid, noi && nor ? N_TEMPORARY_FAILURE : N_TS_UNACCEPTABLE,
@@ -343,16 +342,15 @@ out:
 
 void ike_rekey_ike_start(struct ike_sa *sa)
 {
-	struct ike_prop props[IKE_MAX_PROPS];
+	const struct ike_policy *pol = sa->conn->pol;
+	struct ike_prop props[IKE_POL_MAX_PROPS];
 	struct ike_sa *nsa;
 	uint8_t pub[DH_MAX_PUB];
-	unsigned n, i;
-	char err[128];
+	unsigned n = pol->n_ike, i;
 	struct buf in;
 	struct ike_wr w;
 
-	if (ike_props_parse(sa->t->conf.ike, props, IKE_MAX_PROPS, &n, err, sizeof(err)))
-		return;
+	memcpy(props, pol->ike, n * sizeof(props[0]));
 	nsa = ikesa_new(sa->ctx, true);
 	if (!nsa)
 		return;
@@ -385,10 +383,10 @@ void ike_rekey_ike_start(struct ike_sa *sa)
 	buf_free(&in);
 }
 
-/* The new IKE SA takes over the tunnel and the Child SAs (§2.18). */
+/* The new IKE SA takes over the connection and the Child SAs (§2.18). */
 static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 {
-	if (ikesa_set_tunnel(nsa, old->t))
+	if (ikesa_set_conn(nsa, old->conn))
 		log_warn(ikesa_name(old), "the new IKE SA is not indexed (out of memory)");
 	nsa->local = old->local;
 	nsa->peer = old->peer;
@@ -402,12 +400,12 @@ static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 	nsa->state = IKE_S_ESTABLISHED;
 	nsa->established_ms = now_ms();
 	nsa->last_rx_ms = nsa->established_ms;
-	nsa->rekey_at = ikesa_jitter(nsa->established_ms, nsa->t->conf.ike_lifetime);
-	nsa->expire_at = nsa->established_ms + nsa->t->conf.ike_lifetime * 1000ULL;
+	nsa->rekey_at = ikesa_jitter(nsa->established_ms, nsa->conn->pol->ike_lifetime);
+	nsa->expire_at = nsa->established_ms + nsa->conn->pol->ike_lifetime * 1000ULL;
 	nsa->next_req = nsa->peer_req = 0;
 	dh_free(nsa->dh);
 	nsa->dh = NULL;
-	tunnel_ike_rekeyed(nsa->t);
+	nsa->conn->ops->ike_rekeyed(nsa->conn->arg);
 	log_info(ikesa_name(nsa), "IKE SA re-keyed: %016" PRIx64 "/%016" PRIx64 " replaces %016"
 		 PRIx64 "/%016" PRIx64, nsa->spi_i, nsa->spi_r, old->spi_i, old->spi_r);
 }
@@ -435,13 +433,12 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	struct ike_sa *nsa = sa->op_new;
 	const struct ike_pl *sap = ike_find(m, PL_SA, 0), *nonce = ike_find(m, PL_NONCE, 0);
 	const struct ike_pl *ke_pl = ike_find(m, PL_KE, 0);
-	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_MAX_PROPS];
+	struct ike_prop props[IKE_MAX_PROPS];
 	struct ike_notify n;
 	const uint8_t *ke;
 	size_t kelen;
 	uint16_t err, group;
-	unsigned np, no;
-	char why[128];
+	unsigned np;
 
 	sa->op_new = NULL;
 	if (!nsa)
@@ -459,8 +456,8 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (!sap || !nonce || !ke_pl || nonce->len < 16 || nonce->len > sizeof(nsa->nr) ||
 	    ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) || np != 1 ||
-	    ike_props_parse(sa->t->conf.ike, ours, IKE_MAX_PROPS, &no, why, sizeof(why)) ||
-	    !ike_prop_offered(&props[0], ours, no) || props[0].spi_size != 8 ||
+	    !ike_prop_offered(&props[0], sa->conn->pol->ike, sa->conn->pol->n_ike) ||
+	    props[0].spi_size != 8 ||
 	    ike_ke_parse(ke_pl, &group, &ke, &kelen) || group != nsa->group ||
 	    props[0].t[TT_DH][0].id != group) {
 		nsa->state = IKE_S_DEAD;
@@ -484,13 +481,12 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 static void ike_rekey_request(struct ike_sa *sa, struct ike_msg *m, const struct ike_pl *sap)
 {
 	const struct ike_pl *nonce = ike_find(m, PL_NONCE, 0), *ke_pl = ike_find(m, PL_KE, 0);
-	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_MAX_PROPS], chosen;
+	struct ike_prop props[IKE_MAX_PROPS], chosen;
 	uint8_t pub[DH_MAX_PUB], g[2];
 	const uint8_t *ke;
 	size_t kelen;
 	uint16_t group;
-	unsigned np, no;
-	char why[128];
+	unsigned np;
 	struct ike_sa *nsa;
 	struct buf in;
 	struct ike_wr w;
@@ -507,8 +503,8 @@ static void ike_rekey_request(struct ike_sa *sa, struct ike_msg *m, const struct
 		reply_notify(sa, m->h.msgid, N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
-	if (ike_props_parse(sa->t->conf.ike, ours, IKE_MAX_PROPS, &no, why, sizeof(why)) ||
-	    ike_props_select(props, np, ours, no, false, &chosen) || chosen.spi_size != 8) {
+	if (ike_props_select(props, np, sa->conn->pol->ike, sa->conn->pol->n_ike, false, &chosen) ||
+	    chosen.spi_size != 8) {
 		reply_notify(sa, m->h.msgid, N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
 	}

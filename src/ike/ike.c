@@ -22,11 +22,10 @@
 #include "lib/cursor.h"
 #include "lib/json.h"
 #include "platform/platform.h"
-#include "vtid/tunnel.h"
 
 const char *ikesa_name(const struct ike_sa *sa)
 {
-	return sa->t ? sa->t->conf.name : "vtid";
+	return sa->conn ? sa->conn->pol->name : "vtid";
 }
 
 static void on_sock(void *arg);
@@ -54,7 +53,7 @@ static bool same_endpoint(const struct sockaddr_storage *a, const struct sockadd
 	return px == py && addr_equal(&x, &y);
 }
 
-struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunnels)
+struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp)
 {
 	struct ike_ctx *ctx = calloc(1, sizeof(*ctx));
 
@@ -62,38 +61,23 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunn
 		return NULL;
 	/* RFC 7296 §2.6: both cookie secrets are random from the start; an
 	 * all-zero "previous" secret would let anyone compute valid cookies. */
-	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) || htab_init(&ctx->by_tunnel) ||
+	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) || htab_init(&ctx->by_conn) ||
 	    rand_bytes(ctx->secret[0], sizeof(ctx->secret[0])) ||
 	    rand_bytes(ctx->secret[1], sizeof(ctx->secret[1]))) {
 		htab_free(&ctx->by_spi);
 		htab_free(&ctx->by_peer);
-		htab_free(&ctx->by_tunnel);
+		htab_free(&ctx->by_conn);
 		wipe(ctx, sizeof(*ctx));
 		free(ctx);
 		return NULL;
 	}
 	ctx->secret_at = now_ms();
 	ctx->cookie_threshold = 64;
-	ike_set_psk_signer(ctx, NULL, NULL);
 	ctx->ev = ev;
 	ctx->dp = dp;
-	ctx->tunnels = tunnels;
+	ctx->conns_tail = &ctx->conns;
 	ctx->sock[0] = ctx->sock[1] = -1;
 	return ctx;
-}
-
-/* In a single process the PSK is in the tunnel's configuration. */
-static int local_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
-			  const struct chunk *octets, size_t n, uint8_t *out)
-{
-	(void)arg;
-	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
-}
-
-void ike_set_psk_signer(struct ike_ctx *ctx, ike_psk_signer fn, void *arg)
-{
-	ctx->psk_sign = fn ? fn : local_psk_sign;
-	ctx->psk_arg = arg;
 }
 
 void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n)
@@ -157,7 +141,7 @@ static void ikesa_free(struct ike_sa *sa)
 	ikesa_half_open_end(sa);
 	htab_del(&sa->ctx->by_spi, &sa->hspi);
 	htab_del(&sa->ctx->by_peer, &sa->hpeer);
-	htab_del(&sa->ctx->by_tunnel, &sa->htun);
+	htab_del(&sa->ctx->by_conn, &sa->htun);
 	dh_free(sa->dh);
 	dh_free(sa->op_dh);
 	ike_sk_free(sa->sk);
@@ -172,6 +156,7 @@ static void ikesa_free(struct ike_sa *sa)
 
 void ike_free(struct ike_ctx *ctx)
 {
+	struct ike_conn *c, *cnext;
 	struct ike_sa *sa, *next;
 	int i;
 
@@ -192,7 +177,11 @@ void ike_free(struct ike_ctx *ctx)
 	}
 	htab_free(&ctx->by_spi);
 	htab_free(&ctx->by_peer);
-	htab_free(&ctx->by_tunnel);
+	htab_free(&ctx->by_conn);
+	for (c = ctx->conns; c; c = cnext) {
+		cnext = c->next;
+		free(c);
+	}
 	wipe(ctx->secret, sizeof(ctx->secret));
 	free(ctx);
 }
@@ -267,17 +256,23 @@ int ikesa_add_responder(struct ike_sa *sa)
 	return 0;
 }
 
-static uint64_t tunnel_key(const struct tunnel *t)
+static uint64_t conn_key(const struct ike_conn *c)
 {
-	return (uint64_t)(uintptr_t)t;
+	return (uint64_t)(uintptr_t)c;
 }
 
-int ikesa_set_tunnel(struct ike_sa *sa, struct tunnel *t)
+int ikesa_set_conn(struct ike_sa *sa, struct ike_conn *c)
 {
-	if (sa->t)
-		htab_del(&sa->ctx->by_tunnel, &sa->htun);
-	sa->t = t;
-	return t ? htab_add(&sa->ctx->by_tunnel, &sa->htun, tunnel_key(t)) : 0;
+	if (sa->conn)
+		htab_del(&sa->ctx->by_conn, &sa->htun);
+	sa->conn = c;
+	return c ? htab_add(&sa->ctx->by_conn, &sa->htun, conn_key(c)) : 0;
+}
+
+void ike_conn_set_state(struct ike_conn *c, enum ike_conn_state s)
+{
+	c->state = s;
+	c->ops->state(c->arg, s);
 }
 
 void ikesa_half_open_end(struct ike_sa *sa)
@@ -314,22 +309,24 @@ void ike_msg_digest(const uint8_t *p, size_t len, uint8_t out[20])
 
 void ikesa_kill(struct ike_sa *sa, const char *why)
 {
+	struct ike_conn *c = sa->conn;
+
 	if (sa->state == IKE_S_DEAD)
 		return;
 	ikesa_half_open_end(sa);
-	if (sa->t && (sa->state == IKE_S_ESTABLISHED || sa->t->state != TS_UP))
-		tunnel_closing(sa->t, why, why && !strcmp(why, "peer dead"));
-	/* An SA without a tunnel is an unauthenticated peer's: whoever can
+	if (c && (sa->state == IKE_S_ESTABLISHED || c->state != IKE_CONN_UP))
+		c->ops->closing(c->arg, why, why && !strcmp(why, "peer dead"));
+	/* An SA without a connection is an unauthenticated peer's: whoever can
 	 * send packets can make these, so their log lines are rate-limited. */
-	if (why && sa->t)
+	if (why && c)
 		log_info(ikesa_name(sa), "IKE SA %016" PRIx64 "/%016" PRIx64 " closed: %s",
 			 sa->spi_i, sa->spi_r, why);
 	else if (why)
 		log_rl(&sa->ctx->rl, LOG_INFO, NULL, "IKE SA %016" PRIx64 "/%016" PRIx64
 		       " closed: %s", sa->spi_i, sa->spi_r, why);
 	ikesa_children_remove(sa);
-	if (sa->t)
-		tunnel_closing(sa->t, NULL, false);
+	if (c)
+		c->ops->closing(c->arg, NULL, false);
 	/* An IKE SA it was giving birth to (rekey) dies with it. */
 	if (sa->op_new) {
 		sa->op_new->state = IKE_S_DEAD;
@@ -338,14 +335,14 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 	sa->state = IKE_S_DEAD;
 	sa->req_pending = false;
 	sa->op = OP_NONE;
-	if (sa->t && sa->t->state != TS_UP) {
-		sa->t->state = TS_DOWN;
+	if (c && c->state != IKE_CONN_UP) {
+		ike_conn_set_state(c, IKE_CONN_DOWN);
 		/* Try again later, backing off, unless the operator said down. */
-		if (sa->t->conf.start && !sa->t->admin_down) {
-			sa->t->reinit_ms = sa->t->reinit_ms ? sa->t->reinit_ms * 2 : REINIT_MIN_MS;
-			if (sa->t->reinit_ms > REINIT_MAX_MS)
-				sa->t->reinit_ms = REINIT_MAX_MS;
-			sa->t->reinit_at = now_ms() + sa->t->reinit_ms;
+		if (c->pol->initiate && !c->admin_down) {
+			c->reinit_ms = c->reinit_ms ? c->reinit_ms * 2 : REINIT_MIN_MS;
+			if (c->reinit_ms > REINIT_MAX_MS)
+				c->reinit_ms = REINIT_MAX_MS;
+			c->reinit_at = now_ms() + c->reinit_ms;
 		}
 	}
 }
@@ -387,9 +384,9 @@ static uint64_t retx_interval(const struct ike_sa *sa, unsigned retries)
 	 * so retries can pass RETX_MAX: the interval stops doubling there. */
 	uint64_t ms = (uint64_t)RETX_FIRST_MS << (retries < RETX_MAX ? retries : RETX_MAX);
 
-	if (sa->state == IKE_S_ESTABLISHED && sa->t && sa->t->conf.dpd &&
-	    ms > sa->t->conf.dpd * 1000ULL)
-		ms = sa->t->conf.dpd * 1000ULL;
+	if (sa->state == IKE_S_ESTABLISHED && sa->conn && sa->conn->pol->dpd &&
+	    ms > sa->conn->pol->dpd * 1000ULL)
+		ms = sa->conn->pol->dpd * 1000ULL;
 	return ms;
 }
 
@@ -397,8 +394,8 @@ static uint64_t retx_interval(const struct ike_sa *sa, unsigned retries)
  * last thing heard; everything else gives up after RETX_MAX. */
 static bool peer_dead(const struct ike_sa *sa, uint64_t now)
 {
-	if (sa->state == IKE_S_ESTABLISHED && sa->t && sa->t->conf.dpd)
-		return now - sa->last_rx_ms >= sa->t->conf.dpd_timeout * 1000ULL;
+	if (sa->state == IKE_S_ESTABLISHED && sa->conn && sa->conn->pol->dpd)
+		return now - sa->last_rx_ms >= sa->conn->pol->dpd_timeout * 1000ULL;
 	/* The last retransmission gets its full interval too. */
 	return sa->retries >= RETX_MAX && now >= sa->retx_at;
 }
@@ -539,11 +536,16 @@ unsigned ikesa_child_count(const struct ike_sa *sa)
 void ikesa_child_del(struct ike_sa *sa, uint32_t in)
 {
 	struct ike_child *c = ikesa_child_by_in(sa, in);
+	struct ike_conn *conn = sa->conn;
 
 	if (!c)
 		return;
-	if (sa->t)
-		tunnel_child_remove(sa->t, c->in);
+	if (conn) {
+		conn->ops->child_remove(conn->arg, c->sa);
+		/* The callee's carrier went with the last one. */
+		if (conn->children && !--conn->children)
+			conn->state = IKE_CONN_DOWN;
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -574,14 +576,14 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 	for (i = 0; i < IKE_MAX_CHILDREN && !slot; i++)
 		if (!sa->child[i].in)
 			slot = &sa->child[i];
-	if (!slot || !sa->t || esp_suite_from_prop(prop, &suite))
+	if (!slot || !sa->conn || esp_suite_from_prop(prop, &suite))
 		return -EINVAL;
 	half = esp_suite_keymat_len(&suite);
 	r = ike_child_keymat(&sa->keys, gir, ni, nr, km, 2 * half);
 	if (r)
 		return r;
 	in = sa_new(in_spi, true, &suite, exch_initiator ? km + half : km, half,
-		    sa->t->conf.replay_window);
+		    sa->conn->pol->replay_window);
 	out = sa_new(out_spi, false, &suite, exch_initiator ? km : km + half, half, 0);
 	wipe(km, sizeof(km));
 	if (!in || !out) {
@@ -600,15 +602,21 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 		else
 			((struct sockaddr_in6 *)&out->peer)->sin6_port = 0;
 	}
-	r = tunnel_child_install(sa->t, in, out, activate);
+	/* One Child SA, one pair: each half knows the other. */
+	in->pair = out;
+	out->pair = in;
+	r = sa->conn->ops->child_install(sa->conn->arg, in, out, activate);
 	if (r)
 		return r;
+	sa->conn->children++;
+	sa->conn->state = IKE_CONN_UP;
 	slot->in = in_spi;
 	slot->out = out_spi;
+	slot->sa = in;
 	slot->prop = *prop;
 	slot->installed_ms = now_ms();
-	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->t->conf.esp_lifetime);
-	slot->expire_at = slot->installed_ms + sa->t->conf.esp_lifetime * 1000ULL;
+	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->conn->pol->esp_lifetime);
+	slot->expire_at = slot->installed_ms + sa->conn->pol->esp_lifetime * 1000ULL;
 	sa->childless_at = 0;
 	return 0;
 }
@@ -705,8 +713,8 @@ static void follow_natt(struct ike_sa *sa, const struct sockaddr_storage *from, 
 		return;
 	sa->natt = true;
 	sa->peer = *from;
-	if (sa->t)
-		tunnel_child_peer(sa->t, from);
+	if (sa->conn)
+		sa->conn->ops->peer_moved(sa->conn->arg, from);
 }
 
 static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
@@ -842,8 +850,8 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 		}
 		sa = find(ctx, &m.h);
 		/* Only an SA that IKE_SA_INIT started (one being made by an IKE
-		 * rekey has no tunnel yet and is not reachable this way). */
-		if (sa && sa->state == IKE_S_INIT_SENT && sa->t && m.h.msgid == 0)
+		 * rekey has no connection yet and is not reachable this way). */
+		if (sa && sa->state == IKE_S_INIT_SENT && sa->conn && m.h.msgid == 0)
 			ike_init_response(sa, &m);
 		else
 			ctx->st.rx_unexpected++;
@@ -872,8 +880,8 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 	    !same_endpoint(from, &sa->peer)) {
 		ctx->st.peer_moved++;
 		sa->peer = *from;
-		if (sa->t)
-			tunnel_child_peer(sa->t, from);
+		if (sa->conn)
+			sa->conn->ops->peer_moved(sa->conn->arg, from);
 	}
 }
 
@@ -895,7 +903,7 @@ static void on_sock(void *arg)
 	}
 }
 
-/* ---- timers and tunnel control ---- */
+/* ---- timers and connections ---- */
 
 static void reap(struct ike_ctx *ctx)
 {
@@ -911,15 +919,15 @@ static void reap(struct ike_ctx *ctx)
 	}
 }
 
-/* The tunnel's IKE SA: the established one if there is one. */
-static struct ike_sa *tunnel_sa(struct ike_ctx *ctx, const struct tunnel *t)
+/* The connection's IKE SA: the established one if there is one. */
+static struct ike_sa *conn_sa(const struct ike_conn *c)
 {
 	struct ike_sa *sa, *any = NULL;
 	struct hnode *n;
 
-	for (n = htab_first(&ctx->by_tunnel, tunnel_key(t)); n; n = htab_next(n)) {
+	for (n = htab_first(&c->ctx->by_conn, conn_key(c)); n; n = htab_next(n)) {
 		sa = htab_entry(n, struct ike_sa, htun);
-		if (sa->t != t || sa->state == IKE_S_DEAD)
+		if (sa->conn != c || sa->state == IKE_S_DEAD)
 			continue;
 		if (sa->state == IKE_S_ESTABLISHED)
 			return sa;
@@ -928,9 +936,9 @@ static struct ike_sa *tunnel_sa(struct ike_ctx *ctx, const struct tunnel *t)
 	return any;
 }
 
-int ike_tunnel_rekey(struct ike_ctx *ctx, struct tunnel *t, bool ike)
+int ike_conn_rekey(struct ike_conn *c, bool ike)
 {
-	struct ike_sa *sa = tunnel_sa(ctx, t);
+	struct ike_sa *sa = conn_sa(c);
 
 	if (!sa)
 		return -ENOENT;
@@ -944,13 +952,9 @@ static void esp_liveness(struct ike_sa *sa, uint64_t now)
 	uint64_t total = 0;
 	unsigned i;
 
-	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
-		const struct sa *in = sa->child[i].in ?
-				      sadb_lookup(dp_sadb(sa->ctx->dp), sa->child[i].in) : NULL;
-
-		if (in)
-			total += in->packets;
-	}
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].in)
+			total += sa->child[i].sa->packets;
 	if (total != sa->esp_seen) {
 		sa->esp_seen = total;
 		sa->last_rx_ms = now;
@@ -959,15 +963,11 @@ static void esp_liveness(struct ike_sa *sa, uint64_t now)
 
 /* Volume limits that force a Child SA rekey before the time does: never
  * let a sequence number near its end (RFC 4303 §3.3.3). */
-static bool child_worn(struct ike_sa *sa, const struct ike_child *c)
+static bool child_worn(const struct ike_child *c)
 {
-	const struct sa *out = sa->t ? sa->t->vif.out : NULL;
-	unsigned i;
+	const struct sa *out = c->sa->pair;
 
-	for (i = 0; i < VIF_MAX_IN; i++)
-		if (sa->t->child[i].out && sa->t->child[i].out->spi == c->out)
-			out = sa->t->child[i].out;
-	return out && out->spi == c->out && out->seq >= sa_seq_max(out) - (sa_seq_max(out) >> 4);
+	return out->seq >= sa_seq_max(out) - (sa_seq_max(out) >> 4);
 }
 
 /* Lifetimes: rekey children and the IKE SA before they expire. */
@@ -996,7 +996,7 @@ static void lifetimes(struct ike_sa *sa, uint64_t now)
 			return;
 		}
 		/* Volume forces the first attempt; after that, the back-off. */
-		if (!c->replaced && (now >= c->rekey_at || (!c->rekey_fails && child_worn(sa, c)))) {
+		if (!c->replaced && (now >= c->rekey_at || (!c->rekey_fails && child_worn(c)))) {
 			c->rekey_at = now + ikesa_rekey_backoff(c->rekey_fails++);
 			ike_rekey_child_start(sa, c);
 			return;
@@ -1029,7 +1029,7 @@ static void keepalive(struct ike_sa *sa, uint64_t now)
 
 static void sa_timers(struct ike_sa *sa, uint64_t now)
 {
-	if ((sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) && sa->t &&
+	if ((sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) && sa->conn &&
 	    now - sa->created_ms >= NEGOTIATE_MS) {
 		ikesa_kill(sa, "negotiation did not complete in time; starting over");
 		return;
@@ -1053,12 +1053,12 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 		ikesa_kill(sa, NULL);
 		return;
 	}
-	if (sa->state == IKE_S_ESTABLISHED && sa->t) {
+	if (sa->state == IKE_S_ESTABLISHED && sa->conn) {
 		esp_liveness(sa, now);
 		keepalive(sa, now);
 		lifetimes(sa, now);
-		if (sa->t->conf.dpd && !sa->req_pending &&
-		    now - sa->last_rx_ms >= sa->t->conf.dpd * 1000ULL)
+		if (sa->conn->pol->dpd && !sa->req_pending &&
+		    now - sa->last_rx_ms >= sa->conn->pol->dpd * 1000ULL)
 			ike_send_dpd(sa);
 	}
 	if (!sa->req_pending)
@@ -1081,54 +1081,81 @@ void ike_tick(struct ike_ctx *ctx)
 {
 	uint64_t now = now_ms();
 	struct ike_sa *sa;
-	struct tunnel *t;
+	struct ike_conn *c;
 
 	for (sa = ctx->sas; sa; sa = sa->next)
 		if (sa->state != IKE_S_DEAD)
 			sa_timers(sa, now);
 	reap(ctx);
-	for (t = *ctx->tunnels; t; t = t->next) {
-		if (t->conf.mode != MODE_IKE || !t->conf.start || t->admin_down ||
-		    !t->conf.remote.family || tunnel_sa(ctx, t) || now < t->reinit_at)
+	for (c = ctx->conns; c; c = c->next) {
+		if (!c->pol->initiate || c->admin_down || !c->pol->remote.family || conn_sa(c) ||
+		    now < c->reinit_at)
 			continue;
-		ike_init_start(ctx, t);
+		ike_init_start(ctx, c);
 	}
 }
 
-void ike_tunnel_up(struct ike_ctx *ctx, struct tunnel *t)
+struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
+			      const struct ike_conn_ops *ops, void *arg)
 {
-	struct ike_sa *sa = tunnel_sa(ctx, t);
+	struct ike_conn *c = calloc(1, sizeof(*c));
 
-	t->admin_down = false;
-	t->reinit_ms = 0;
-	if (sa)
-		ikesa_kill(sa, "restart requested");
-	if (t->conf.remote.family)
-		ike_init_start(ctx, t);
+	if (!c)
+		return NULL;
+	c->ctx = ctx;
+	c->pol = pol;
+	c->ops = ops;
+	c->arg = arg;
+	*ctx->conns_tail = c;
+	ctx->conns_tail = &c->next;
+	return c;
 }
 
-void ike_tunnel_down(struct ike_ctx *ctx, struct tunnel *t)
+void ike_conn_up(struct ike_conn *c)
+{
+	struct ike_sa *sa = conn_sa(c);
+
+	c->admin_down = false;
+	c->reinit_ms = 0;
+	if (sa)
+		ikesa_kill(sa, "restart requested");
+	if (c->pol->remote.family)
+		ike_init_start(c->ctx, c);
+}
+
+void ike_conn_down(struct ike_conn *c)
 {
 	struct ike_sa *sa;
 
-	t->admin_down = true;
-	while ((sa = tunnel_sa(ctx, t))) {
+	c->admin_down = true;
+	while ((sa = conn_sa(c))) {
 		if (sa->state == IKE_S_ESTABLISHED)
 			ike_send_delete(sa);
 		ikesa_kill(sa, "closed by vtictl");
 	}
-	t->state = TS_DOWN;
+	ike_conn_set_state(c, IKE_CONN_DOWN);
 }
 
-void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
+void ike_conn_reset(struct ike_conn *c)
 {
+	c->admin_down = false;
+	c->reinit_at = c->reinit_ms = 0;
+}
+
+void ike_conn_del(struct ike_conn *c)
+{
+	struct ike_ctx *ctx;
+	struct ike_conn **pp;
 	struct ike_sa *sa;
 	struct hnode *n, *next;
 
-	for (n = htab_first(&ctx->by_tunnel, tunnel_key(t)); n; n = next) {
+	if (!c)
+		return;
+	ctx = c->ctx;
+	for (n = htab_first(&ctx->by_conn, conn_key(c)); n; n = next) {
 		next = htab_next(n);
 		sa = htab_entry(n, struct ike_sa, htun);
-		if (sa->t != t)
+		if (sa->conn != c)
 			continue;
 		if (sa->state == IKE_S_ESTABLISHED)
 			ike_send_delete(sa);
@@ -1137,16 +1164,22 @@ void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t)
 			sa->op_new->state = IKE_S_DEAD;
 			sa->op_new = NULL;
 		}
-		ikesa_set_tunnel(sa, NULL);
+		ikesa_set_conn(sa, NULL);
 		sa->state = IKE_S_DEAD;
 	}
 	reap(ctx);
+	for (pp = &ctx->conns; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	if (ctx->conns_tail == &c->next)
+		ctx->conns_tail = pp;
+	free(c);
 }
 
-void ike_rekey_eta(struct ike_ctx *ctx, const struct tunnel *t, long *ike_s, long *child_s)
+void ike_rekey_eta(const struct ike_conn *c, long *ike_s, long *child_s)
 {
-	struct ike_sa *sa = ctx ? tunnel_sa(ctx, t) : NULL;
-	uint64_t now = now_ms(), c = 0;
+	struct ike_sa *sa = c ? conn_sa(c) : NULL;
+	uint64_t now = now_ms(), t = 0;
 	unsigned i;
 
 	*ike_s = *child_s = -1;
@@ -1155,10 +1188,10 @@ void ike_rekey_eta(struct ike_ctx *ctx, const struct tunnel *t, long *ike_s, lon
 	if (sa->rekey_at)
 		*ike_s = sa->rekey_at > now ? (long)((sa->rekey_at - now) / 1000) : 0;
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (sa->child[i].in && !sa->child[i].replaced && (!c || sa->child[i].rekey_at < c))
-			c = sa->child[i].rekey_at;
-	if (c)
-		*child_s = c > now ? (long)((c - now) / 1000) : 0;
+		if (sa->child[i].in && !sa->child[i].replaced && (!t || sa->child[i].rekey_at < t))
+			t = sa->child[i].rekey_at;
+	if (t)
+		*child_s = t > now ? (long)((t - now) / 1000) : 0;
 }
 
 static const char *state_name(enum ike_state s)
@@ -1169,9 +1202,9 @@ static const char *state_name(enum ike_state s)
 	return n[s];
 }
 
-void ike_show_json(struct ike_ctx *ctx, const struct tunnel *t, struct json *j)
+void ike_show_json(const struct ike_conn *c, struct json *j)
 {
-	struct ike_sa *sa = ctx ? tunnel_sa(ctx, t) : NULL;
+	struct ike_sa *sa = c ? conn_sa(c) : NULL;
 	char p[160], spi[20];
 
 	if (!sa) {
@@ -1192,9 +1225,9 @@ void ike_show_json(struct ike_ctx *ctx, const struct tunnel *t, struct json *j)
 	json_obj_close(j);
 }
 
-void ike_show_text(struct ike_ctx *ctx, const struct tunnel *t, struct buf *b)
+void ike_show_text(const struct ike_conn *c, struct buf *b)
 {
-	struct ike_sa *sa = ctx ? tunnel_sa(ctx, t) : NULL;
+	struct ike_sa *sa = c ? conn_sa(c) : NULL;
 	char p[160];
 
 	if (!sa)

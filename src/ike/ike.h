@@ -1,7 +1,7 @@
 /*
- * ike.h - the IKEv2 daemon component (RFC 7296): owns the IKE sockets
- * and IKE SAs, negotiates Child SAs for tunnels with mode = ike and
- * installs them through the tunnel's SA-table calls.
+ * ike.h - the IKEv2 component (RFC 7296): owns the IKE sockets and IKE
+ * SAs, negotiates Child SAs for connections (policy.h) and hands them to
+ * its user through struct ike_conn_ops.
  */
 #ifndef VTI_IKE_H
 #define VTI_IKE_H
@@ -15,17 +15,17 @@
 #include "lib/ev.h"
 
 struct datapath;
-struct tunnel;
 struct ike_ctx;
+struct ike_policy;
 struct json;
+struct prefix;
+struct sa;
 
-struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp, struct tunnel **tunnels);
+struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp);
 /* Open UDP port (500) for IPv4 and IPv6; 4500 arrives via the datapath. */
 int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen);
 /* Demand cookies once this many IKE SAs are half-open (0: always). */
 void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
-/* Who applies PSKs to AUTH octets; NULL: the tunnel's own conf.psk. */
-void ike_set_psk_signer(struct ike_ctx *ctx, ike_psk_signer fn, void *arg);
 unsigned ike_half_open(const struct ike_ctx *ctx);
 /* IKE SAs held, in any state but dead. */
 unsigned ike_sa_count(const struct ike_ctx *ctx);
@@ -50,20 +50,64 @@ void ike_free(struct ike_ctx *ctx);
 /* Timers: retransmission, liveness, re-initiation.  Call often. */
 void ike_tick(struct ike_ctx *ctx);
 
-/* Start (or restart) negotiation for a tunnel. */
-void ike_tunnel_up(struct ike_ctx *ctx, struct tunnel *t);
-/* Close the tunnel's IKE SA (DELETE to the peer) and its Child SA. */
-void ike_tunnel_down(struct ike_ctx *ctx, struct tunnel *t);
-/* Re-key the tunnel's Child SA (or its IKE SA) now; -EBUSY, -ENOENT. */
-int ike_tunnel_rekey(struct ike_ctx *ctx, struct tunnel *t, bool ike);
-/* The tunnel is going away: forget it without waiting for anything. */
-void ike_tunnel_gone(struct ike_ctx *ctx, struct tunnel *t);
+/*
+ * The seam between IKE and whoever uses it (the daemon's tunnels, or a
+ * test): IKE negotiates for a connection (one policy) and reports through
+ * these calls; it never looks at the caller's objects.  arg is the
+ * caller's, given to ike_conn_add.
+ */
+enum ike_conn_state { IKE_CONN_DOWN, IKE_CONN_CONNECTING, IKE_CONN_UP };
 
-/* Seconds until the tunnel's IKE SA / first Child SA re-key; -1 if none. */
-void ike_rekey_eta(struct ike_ctx *ctx, const struct tunnel *t, long *ike_s, long *child_s);
-/* For "show": IKE state of the tunnel, or null. */
-void ike_show_json(struct ike_ctx *ctx, const struct tunnel *t, struct json *j);
-void ike_show_text(struct ike_ctx *ctx, const struct tunnel *t, struct buf *b);
+struct ike_conn_ops {
+	/* A negotiated Child SA, as a pair for the SA table (src/esp): both
+	 * SAs belong to the callee from here on, also when it fails.  The
+	 * new outbound SA takes over sending unless activate is false (a
+	 * rekey responder: the peer may not have the inbound half yet). */
+	int (*child_install)(void *arg, struct sa *in, struct sa *out, bool activate);
+	/* That Child SA is gone (deleted, replaced or expired): in is the
+	 * inbound half given to child_install, in->pair the outbound one.
+	 * The callee takes both out of the SA table and frees them. */
+	void (*child_remove)(void *arg, struct sa *in);
+	/* RFC 7296 §2.23: the peer's NAT mapping moved; UDP-encapsulated
+	 * outbound SAs follow it. */
+	void (*peer_moved)(void *arg, const struct sockaddr_storage *peer);
+	/* RFC 7296 §2.9: the traffic selectors agreed, narrower than or equal
+	 * to the policy's; only they pass, both ways. */
+	void (*ts_narrowed)(void *arg, const struct prefix *local, unsigned nl,
+			    const struct prefix *remote, unsigned nr);
+	/* Negotiation started (CONNECTING) or gave up (DOWN); UP and the
+	 * DOWN after the last Child SA follow child_install/child_remove. */
+	void (*state)(void *arg, enum ike_conn_state s);
+	/* The SAs are being closed for this reason; dead: the peer stopped
+	 * answering.  A NULL reason: the SAs are gone, forget it. */
+	void (*closing)(void *arg, const char *why, bool dead);
+	/* The IKE SA was replaced by a rekey (RFC 7296 §2.18). */
+	void (*ike_rekeyed)(void *arg);
+	/* Apply the policy's PSK to AUTH octets (keys.h): the secret is held
+	 * where IKE cannot see it (the key-holding process). */
+	ike_psk_signer psk_sign;
+};
+
+/* Register a policy: IKE answers peers that match it, and initiates when
+ * pol->initiate.  pol and ops stay the caller's and must outlive it. */
+struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
+			      const struct ike_conn_ops *ops, void *arg);
+/* Close its SAs without a word to the peer and forget it. */
+void ike_conn_del(struct ike_conn *c);
+/* Start (or restart) negotiation. */
+void ike_conn_up(struct ike_conn *c);
+/* Close the IKE SA (DELETE to the peer) and its Child SAs; no more
+ * initiations or answers until ike_conn_up or ike_conn_reset. */
+void ike_conn_down(struct ike_conn *c);
+/* The policy changed in place: forget "down" and the back-off. */
+void ike_conn_reset(struct ike_conn *c);
+/* Re-key its Child SA (or its IKE SA) now; -EBUSY, -ENOENT. */
+int ike_conn_rekey(struct ike_conn *c, bool ike);
+/* Seconds until the IKE SA / first Child SA re-key; -1 if none (c may be NULL). */
+void ike_rekey_eta(const struct ike_conn *c, long *ike_s, long *child_s);
+/* For "show": IKE state of the connection, or null (c may be NULL). */
+void ike_show_json(const struct ike_conn *c, struct json *j);
+void ike_show_text(const struct ike_conn *c, struct buf *b);
 
 /* One IKE message received (non-ESP marker already stripped). */
 void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,

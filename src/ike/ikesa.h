@@ -14,6 +14,7 @@
 #include "ike/ike.h"
 #include "ike/keys.h"
 #include "ike/msg.h"
+#include "ike/policy.h"
 #include "ike/sk.h"
 #include "lib/htab.h"
 #include "lib/log.h"
@@ -51,9 +52,13 @@
 
 #define IKE_MAX_CHILDREN 4
 
-/* A Child SA as the IKE SA knows it; its SAs live in the SA table. */
+/* A Child SA as the IKE SA knows it: its SPIs (the names the protocol
+ * uses for it), the pair it handed over (the SA table's, reached through
+ * sa->pair; valid until IKE removes the child) and what IKE needs to
+ * re-key it. */
 struct ike_child {
 	uint32_t in, out;
+	struct sa *sa;		/* inbound half; sa->pair is the outbound */
 	struct ike_prop prop;
 	uint64_t installed_ms, rekey_at, expire_at;
 	unsigned rekey_fails;	/* attempts that did not replace it */
@@ -80,16 +85,29 @@ enum ike_state {
 	IKE_S_DEAD,		/* to be freed */
 };
 
+/* A registered policy and IKE's own state for it (ike.h ike_conn_add). */
+struct ike_conn {
+	struct ike_ctx *ctx;
+	const struct ike_policy *pol;
+	const struct ike_conn_ops *ops;
+	void *arg;
+	enum ike_conn_state state;	/* as last reported, or implied by children */
+	unsigned children;	/* Child SAs installed, over all its IKE SAs */
+	bool admin_down;	/* ike_conn_down: do not initiate or answer */
+	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
+	struct ike_conn *next;
+};
+
 struct ike_ctx {
 	struct ev *ev;
 	struct datapath *dp;
-	struct tunnel **tunnels;
+	struct ike_conn *conns, **conns_tail;	/* in the order they were added */
 	int sock[2];		/* UDP port 500, IPv4 and IPv6 */
 	uint16_t port;
 	struct ike_sa *sas;
 	struct htab by_spi;	/* every IKE SA, by the SPI we chose */
 	struct htab by_peer;	/* responder SAs, by the peer's address */
-	struct htab by_tunnel;	/* SAs that serve a tunnel, by the tunnel */
+	struct htab by_conn;	/* SAs that serve a connection, by the connection */
 	unsigned half_open;
 	struct ratelimit rl;
 	/* Anti-DoS cookies (RFC 7296 §2.6): demanded once this many IKE SAs
@@ -101,14 +119,12 @@ struct ike_ctx {
 	struct ike_stats st;
 	ike_send_hook hook;
 	void *hook_arg;
-	ike_psk_signer psk_sign;	/* where PSKs are applied (privsep) */
-	void *psk_arg;
 	uint8_t rx[65536];
 };
 
 struct ike_sa {
 	struct ike_ctx *ctx;
-	struct tunnel *t;	/* NULL for a responder before IKE_AUTH */
+	struct ike_conn *conn;	/* NULL for a responder before IKE_AUTH */
 	bool initiator;
 	enum ike_state state;
 	uint64_t spi_i, spi_r;
@@ -183,9 +199,11 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator);
  * address from now on, and counted as half-open until it authenticates. */
 int ikesa_add_responder(struct ike_sa *sa);
 void ikesa_half_open_end(struct ike_sa *sa);
-/* The tunnel this SA serves from now on (NULL: none); always set it here,
- * so that the tunnel's SAs are found without a scan. */
-int ikesa_set_tunnel(struct ike_sa *sa, struct tunnel *t);
+/* The connection this SA serves from now on (NULL: none); always set it
+ * here, so that the connection's SAs are found without a scan. */
+int ikesa_set_conn(struct ike_sa *sa, struct ike_conn *c);
+/* Tell the user of the connection (ike_conn_ops.state). */
+void ike_conn_set_state(struct ike_conn *c, enum ike_conn_state s);
 /* May a new half-open SA be made for this source? (HALF_OPEN_*) */
 bool ike_half_open_admit(struct ike_ctx *ctx, const struct sockaddr_storage *from);
 /* SHA-1 of a message, to recognise a retransmitted request. */
@@ -225,7 +243,7 @@ uint64_t ikesa_jitter(uint64_t base_ms, unsigned seconds);
 uint64_t ikesa_rekey_backoff(unsigned fails);
 
 /* init.c */
-void ike_init_start(struct ike_ctx *ctx, struct tunnel *t);
+void ike_init_start(struct ike_ctx *ctx, struct ike_conn *c);
 void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct sockaddr_storage *from,
 		      bool natt);
 void ike_init_response(struct ike_sa *sa, struct ike_msg *m);
@@ -237,7 +255,7 @@ void ike_auth_start(struct ike_sa *sa);
 void ike_auth_request(struct ike_sa *sa, struct ike_msg *m);
 void ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
 
-void ike_esp_props(const struct tunnel *t, uint32_t spi, bool with_dh, struct ike_prop *p,
+void ike_esp_props(const struct ike_policy *pol, uint32_t spi, bool with_dh, struct ike_prop *p,
 		   unsigned *n);
 unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *ts);
 unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,

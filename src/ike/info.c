@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "lib/cursor.h"
-#include "vtid/tunnel.h"
 
 void ike_send_delete(struct ike_sa *sa)
 {
@@ -38,7 +37,7 @@ void ike_send_dpd(struct ike_sa *sa)
 		log_warn(ikesa_name(sa), "cannot send a liveness check");
 	else
 		log_debug(ikesa_name(sa), "liveness check sent (nothing received for %u s)",
-			  sa->t->conf.dpd);
+			  sa->conn->pol->dpd);
 	buf_free(&in);
 }
 

@@ -13,9 +13,9 @@
 
 #include "crypto/cipher.h"
 #include "crypto/prf.h"
+#include "esp/datapath.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
-#include "vtid/tunnel.h"
 
 void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct addr *a, uint16_t port,
 		  uint8_t out[20])
@@ -85,20 +85,17 @@ static void nat_check(struct ike_sa *sa, const struct ike_msg *m, uint64_t spi_r
 
 static int build_and_send_init(struct ike_sa *sa)
 {
-	const struct tunnel *t = sa->t;
-	struct ike_prop props[IKE_MAX_PROPS];
+	const struct ike_policy *pol = sa->conn->pol;
 	uint8_t pub[DH_MAX_PUB];
-	unsigned n;
-	char err[128];
 	struct ike_hdr h;
 	struct ike_wr w;
 	struct buf msg;
 	int r;
 
-	if (ike_props_parse(t->conf.ike, props, IKE_MAX_PROPS, &n, err, sizeof(err)))
+	if (!pol->n_ike)
 		return -EINVAL;
 	if (!sa->group)
-		sa->group = props[0].t[TT_DH][0].id;
+		sa->group = pol->ike[0].t[TT_DH][0].id;
 	/* RFC 7296 §2.6: retried with a cookie, the request is the same but
 	 * for the cookie in front, so the key pair stays.  A new one would
 	 * read an answer to the first request (the responder may have made
@@ -112,7 +109,7 @@ static int build_and_send_init(struct ike_sa *sa)
 	ikew_header(&w, &msg, &h);
 	if (sa->cookie_len)	/* §2.6: the cookie goes first */
 		ikew_notify(&w, 0, N_COOKIE, NULL, 0, sa->cookie, sa->cookie_len);
-	ikew_sa(&w, props, n);
+	ikew_sa(&w, pol->ike, pol->n_ike);
 	ikew_ke(&w, sa->group, pub, dh_pub_len(sa->group));
 	ikew_bytes(&w, PL_NONCE, sa->ni, sa->ni_len);
 	nat_notifies(sa, &w);
@@ -125,40 +122,37 @@ static int build_and_send_init(struct ike_sa *sa)
 	return r;
 }
 
-void ike_init_start(struct ike_ctx *ctx, struct tunnel *t)
+void ike_init_start(struct ike_ctx *ctx, struct ike_conn *c)
 {
+	const struct ike_policy *pol = c->pol;
 	struct ike_sa *sa = ikesa_new(ctx, true);
 
 	if (!sa)
 		return;
-	if (ikesa_set_tunnel(sa, t)) {
+	if (ikesa_set_conn(sa, c)) {
 		ikesa_kill(sa, NULL);
 		return;
 	}
-	sa->local = t->conf.local;
-	addr_to_sockaddr(&t->conf.remote, t->conf.remote_port, &sa->peer);
-	sa->force_encap = t->conf.encap == ENCAP_MODE_YES;
+	sa->local = pol->local;
+	addr_to_sockaddr(&pol->remote, pol->remote_port, &sa->peer);
+	sa->force_encap = pol->encap == IKE_ENCAP_FORCE;
 	sa->ni_len = NONCE_LEN;
 	sa->state = IKE_S_INIT_SENT;
-	t->state = TS_CONNECTING;
+	ike_conn_set_state(c, IKE_CONN_CONNECTING);
 	if (rand_bytes(sa->ni, sa->ni_len) || build_and_send_init(sa)) {
 		ikesa_kill(sa, "cannot build IKE_SA_INIT");
 		return;
 	}
-	log_info(t->conf.name, "initiating IKE SA to %s", ikesa_name(sa));
+	log_info(pol->name, "initiating IKE SA to %s", ikesa_name(sa));
 }
 
-static bool group_offered(const struct tunnel *t, uint16_t group)
+static bool group_offered(const struct ike_policy *pol, uint16_t group)
 {
-	struct ike_prop props[IKE_MAX_PROPS];
-	unsigned n, i, k;
-	char err[128];
+	unsigned i, k;
 
-	if (ike_props_parse(t->conf.ike, props, IKE_MAX_PROPS, &n, err, sizeof(err)))
-		return false;
-	for (i = 0; i < n; i++)
-		for (k = 0; k < props[i].n[TT_DH]; k++)
-			if (props[i].t[TT_DH][k].id == group)
+	for (i = 0; i < pol->n_ike; i++)
+		for (k = 0; k < pol->ike[i].n[TT_DH]; k++)
+			if (pol->ike[i].t[TT_DH][k].id == group)
 				return true;
 	return false;
 }
@@ -188,13 +182,13 @@ static int derive(struct ike_sa *sa, const uint8_t *ke, size_t kelen)
 void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 {
 	const char *name = ikesa_name(sa);
-	struct ike_prop props[IKE_MAX_PROPS], offered[IKE_MAX_PROPS];
+	struct ike_prop props[IKE_MAX_PROPS];
 	const struct ike_pl *pl;
 	struct ike_notify n;
 	const uint8_t *ke;
 	size_t kelen;
 	uint16_t group;
-	unsigned np, no, i;
+	unsigned np, i;
 	char err[128], a[400];
 
 	if (!ike_find_notify(m, N_COOKIE, &n) && n.len >= 1 && n.len <= sizeof(sa->cookie)) {
@@ -207,7 +201,7 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (!ike_find_notify(m, N_INVALID_KE_PAYLOAD, &n) && n.len == 2) {
 		group = be16_get(n.data);
-		if (group != sa->group && dh_supported(group) && group_offered(sa->t, group)) {
+		if (group != sa->group && dh_supported(group) && group_offered(sa->conn->pol, group)) {
 			log_info(name, "responder prefers key exchange group %u; retrying", group);
 			sa->group = group;
 			dh_free(sa->dh);	/* a key pair of the new group */
@@ -224,10 +218,8 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 		    n.type < 16384) {
 			snprintf(err, sizeof(err), "peer refused IKE_SA_INIT with notify %u%s", n.type,
 				 n.type == N_NO_PROPOSAL_CHOSEN ? " (NO_PROPOSAL_CHOSEN)" : "");
-			if (n.type == N_NO_PROPOSAL_CHOSEN &&
-			    !ike_props_parse(sa->t->conf.ike, offered, IKE_MAX_PROPS, &no, a,
-					     sizeof(a))) {
-				ike_props_str(offered, no, a, sizeof(a));
+			if (n.type == N_NO_PROPOSAL_CHOSEN) {
+				ike_props_str(sa->conn->pol->ike, sa->conn->pol->n_ike, a, sizeof(a));
 				log_warn(name, "we offered: %s", a);
 			}
 			ikesa_kill(sa, err);
@@ -238,8 +230,7 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 	 * protected): an answer that does not make sense is dropped and we
 	 * keep waiting for the real one, until retransmissions run out. */
 	if (!(pl = ike_find(m, PL_SA, 0)) || ike_sa_parse(pl, props, IKE_MAX_PROPS, &np) ||
-	    np != 1 || ike_props_parse(sa->t->conf.ike, offered, IKE_MAX_PROPS, &no, err,
-				       sizeof(err)) || !ike_prop_offered(&props[0], offered, no) ||
+	    np != 1 || !ike_prop_offered(&props[0], sa->conn->pol->ike, sa->conn->pol->n_ike) ||
 	    props[0].n[TT_DH] != 1 || props[0].t[TT_DH][0].id != sa->group) {
 		sa->ctx->st.rx_unexpected++;
 		log_rl(&sa->ctx->rl, LOG_WARN, name, "IKE_SA_INIT response with a proposal we "
@@ -326,28 +317,27 @@ static bool cookie_ok(struct ike_ctx *ctx, const struct ike_msg *m, const struct
 	return false;
 }
 
-/* Tunnels that may answer a peer at this address. */
-static bool candidate(const struct tunnel *t, const struct addr *from)
+/* Connections that may answer a peer at this address. */
+static bool candidate(const struct ike_conn *c, const struct addr *from)
 {
-	return t->conf.mode == MODE_IKE && !t->admin_down &&
-	       (!t->conf.remote.family || addr_equal(&t->conf.remote, from)) &&
-	       t->conf.local.family == from->family;
+	return !c->admin_down && (!c->pol->remote.family || addr_equal(&c->pol->remote, from)) &&
+	       c->pol->local.family == from->family;
 }
 
 void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct sockaddr_storage *from,
 		      bool natt)
 {
-	struct ike_prop peer[IKE_MAX_PROPS], ours[IKE_MAX_PROPS], chosen;
+	struct ike_prop peer[IKE_MAX_PROPS], chosen;
 	const struct ike_pl *sa_pl = ike_find(m, PL_SA, 0), *ke_pl = ike_find(m, PL_KE, 0);
 	const struct ike_pl *nonce = ike_find(m, PL_NONCE, 0);
-	struct tunnel *t, *match = NULL;
+	struct ike_conn *c, *match = NULL;
 	struct addr src;
 	struct ike_sa *sa;
 	const uint8_t *ke;
 	size_t kelen;
 	uint16_t group, port;
-	unsigned np, no;
-	char err[128], a[400], b[600];
+	unsigned np;
+	char err[128], a[400], a2[400], b[900];
 	uint8_t pub[DH_MAX_PUB], g[2];
 	struct ike_hdr h;
 	struct ike_wr w;
@@ -372,21 +362,21 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 		       "IKE SAs (%u)", addr_str(&src, err, sizeof(err)), ctx->half_open);
 		return;
 	}
-	for (t = *ctx->tunnels; t; t = t->next) {
-		if (!candidate(t, &src) ||
-		    ike_props_parse(t->conf.ike, ours, IKE_MAX_PROPS, &no, err, sizeof(err)))
+	for (c = ctx->conns; c; c = c->next) {
+		if (!candidate(c, &src))
 			continue;
-		if (!ike_props_select(peer, np, ours, no, false, &chosen)) {
-			match = t;
+		if (!ike_props_select(peer, np, c->pol->ike, c->pol->n_ike, false, &chosen)) {
+			match = c;
 			break;
 		}
 	}
 	if (!match) {
 		ike_props_str(peer, np, a, sizeof(a));
 		b[0] = '\0';
-		for (t = *ctx->tunnels; t; t = t->next)
-			if (candidate(t, &src)) {
-				snprintf(b, sizeof(b), "%s (tunnel %s)", t->conf.ike, t->conf.name);
+		for (c = ctx->conns; c; c = c->next)
+			if (candidate(c, &src)) {
+				ike_props_conf_str(c->pol->ike, c->pol->n_ike, a2, sizeof(a2));
+				snprintf(b, sizeof(b), "%s (tunnel %s)", a2, c->pol->name);
 				break;
 			}
 		log_rl(&ctx->rl, LOG_WARN, NULL, "IKE_SA_INIT from %s: no proposal chosen; "
@@ -398,7 +388,7 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	if (group != chosen.t[TT_DH][0].id) {
 		/* §1.2: tell the initiator which group we want. */
 		be16_put(g, chosen.t[TT_DH][0].id);
-		ike_send_error(ctx, &m->h, N_INVALID_KE_PAYLOAD, &match->conf.local, from, natt, g, 2);
+		ike_send_error(ctx, &m->h, N_INVALID_KE_PAYLOAD, &match->pol->local, from, natt, g, 2);
 		return;
 	}
 	sa = ikesa_new(ctx, false);
@@ -411,10 +401,10 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 		return;
 	}
 	sa->natt = natt;
-	sa->local = match->conf.local;
+	sa->local = match->pol->local;
 	sa->chosen = chosen;
 	sa->group = group;
-	sa->force_encap = match->conf.encap == ENCAP_MODE_YES;
+	sa->force_encap = match->pol->encap == IKE_ENCAP_FORCE;
 	memcpy(sa->ni, nonce->body, nonce->len);
 	sa->ni_len = nonce->len;
 	sa->nr_len = NONCE_LEN;
@@ -446,5 +436,5 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	ikesa_send_response(sa, &msg);
 	buf_free(&msg);
 	log_debug(NULL, "IKE_SA_INIT from %s answered for tunnel %s", addr_str(&src, a, sizeof(a)),
-		  match->conf.name);
+		  match->pol->name);
 }

@@ -129,7 +129,7 @@ int ike_psk_sign(uint16_t prf_id, const uint8_t *psk, size_t psklen, const struc
 }
 
 int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, void *arg,
-		 const struct tunnel_conf *tc, const struct chunk *init_msg,
+		 const struct ike_policy *pol, const struct chunk *init_msg,
 		 const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *out)
 {
 	uint8_t macid[PRF_MAX];
@@ -141,7 +141,7 @@ int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, 
 		c[0] = *init_msg;
 		c[1] = *peer_nonce;
 		c[2] = (struct chunk){ macid, k->prf_len };
-		r = sign(arg, tc, k->prf, c, 3, out);
+		r = sign(arg, pol, k->prf, c, 3, out);
 	}
 	wipe(macid, sizeof(macid));
 	return r;

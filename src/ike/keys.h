@@ -43,13 +43,13 @@ int ike_child_keymat(const struct ike_keys *k, const struct chunk *gir, const st
  * where msg is the sender's IKE_SA_INIT message and nonce the peer's.
  * ike_psk_auth computes the last part with the session key and hands the
  * octets to sign, which applies the PSK: in the process that holds it
- * (vtid/privsep.c), or ike_psk_sign directly where there is only one.
+ * (the daemon asks the key-holding process), or ike_psk_sign directly in a test.
  */
-struct tunnel_conf;
-typedef int (*ike_psk_signer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+struct ike_policy;
+typedef int (*ike_psk_signer)(void *arg, const struct ike_policy *pol, uint16_t prf_id,
 			      const struct chunk *octets, size_t n, uint8_t *out);
 int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, void *arg,
-		 const struct tunnel_conf *tc, const struct chunk *init_msg,
+		 const struct ike_policy *pol, const struct chunk *init_msg,
 		 const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *out)
 	__attribute__((warn_unused_result));
 /* prf(prf(psk, "Key Pad for IKEv2"), octets[0..n)) */

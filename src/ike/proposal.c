@@ -7,68 +7,24 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/dh.h"
+#include "crypto/alg.h"
 #include "crypto/prf.h"
-
-struct kw {
-	const char *name;
-	uint8_t type;
-	uint16_t id;
-	uint16_t keylen;
-};
-
-static const struct kw kws[] = {
-	{ "aes128gcm16", TT_ENCR, ENCR_AES_GCM_16, 128 },
-	{ "aes128gcm128", TT_ENCR, ENCR_AES_GCM_16, 128 },
-	{ "aes256gcm16", TT_ENCR, ENCR_AES_GCM_16, 256 },
-	{ "aes256gcm128", TT_ENCR, ENCR_AES_GCM_16, 256 },
-	{ "chacha20poly1305", TT_ENCR, ENCR_CHACHA20_POLY1305, 0 },
-	{ "aes128", TT_ENCR, ENCR_AES_CBC, 128 },
-	{ "aes256", TT_ENCR, ENCR_AES_CBC, 256 },
-	{ "sha256", TT_INTEG, AUTH_HMAC_SHA2_256_128, 0 },
-	{ "sha384", TT_INTEG, AUTH_HMAC_SHA2_384_192, 0 },
-	{ "sha512", TT_INTEG, AUTH_HMAC_SHA2_512_256, 0 },
-	{ "prfsha256", TT_PRF, PRF_HMAC_SHA2_256, 0 },
-	{ "prfsha384", TT_PRF, PRF_HMAC_SHA2_384, 0 },
-	{ "prfsha512", TT_PRF, PRF_HMAC_SHA2_512, 0 },
-	{ "modp2048", TT_DH, DH_MODP2048, 0 },
-	{ "modp3072", TT_DH, DH_MODP3072, 0 },
-	{ "ecp256", TT_DH, DH_ECP256, 0 },
-	{ "ecp384", TT_DH, DH_ECP384, 0 },
-	{ "x25519", TT_DH, DH_X25519, 0 },
-	{ "curve25519", TT_DH, DH_X25519, 0 },
-	{ "esn", TT_ESN, 1, 0 },
-	{ "noesn", TT_ESN, 0, 0 },
-};
-
-static const struct kw *find_kw(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
-		if (!strcmp(kws[i].name, s))
-			return &kws[i];
-	return NULL;
-}
 
 static const char *kw_name(uint8_t type, const struct ike_alg *a)
 {
-	size_t i;
+	const struct alg *k = alg_by_wire(type, a->id, a->keylen);
 
-	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
-		if (kws[i].type == type && kws[i].id == a->id && kws[i].keylen == a->keylen)
-			return kws[i].name;
-	return NULL;
+	return k ? k->kw : NULL;
 }
 
 bool ike_encr_aead(uint16_t encr)
 {
-	return encr == ENCR_AES_GCM_16 || encr == ENCR_CHACHA20_POLY1305;
+	return alg_encr_aead(encr);
 }
 
 size_t ike_encr_keylen(const struct ike_alg *encr)
 {
-	return encr->id == ENCR_CHACHA20_POLY1305 ? 32 : encr->keylen / 8u;
+	return alg_encr_key_bits(encr->id, encr->keylen) / 8u;
 }
 
 static void add(struct ike_prop *p, uint8_t type, uint16_t id, uint16_t keylen)
@@ -87,19 +43,19 @@ static void add(struct ike_prop *p, uint8_t type, uint16_t id, uint16_t keylen)
 static int parse_one(char *s, struct ike_prop *p, char *err, size_t errlen)
 {
 	char *tok, *save = NULL;
-	const struct kw *k;
+	const struct alg *k;
 	unsigned i;
 	bool aead;
 
 	memset(p, 0, sizeof(*p));
 	p->proto = PROTO_IKE;
 	for (tok = strtok_r(s, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
-		k = find_kw(tok);
-		if (!k || k->type == TT_ESN) {
+		k = alg_find(tok);
+		if (!k || k->type == ALG_ESN) {
 			snprintf(err, errlen, "unknown IKE algorithm '%s'", tok);
 			return -EINVAL;
 		}
-		add(p, k->type, k->id, k->keylen);
+		add(p, k->type, k->id, alg_attr_bits(k));
 	}
 	if (!p->n[TT_ENCR] || !p->n[TT_DH]) {
 		snprintf(err, errlen, "an IKE proposal needs a cipher and a key exchange "
@@ -167,10 +123,12 @@ int ike_props_parse(const char *s, struct ike_prop *out, unsigned max, unsigned 
 
 void esp_prop_from_suite(const struct esp_suite *s, struct ike_prop *p)
 {
+	const struct alg *e = alg_encr(s->encr, s->key_bits);
+
 	memset(p, 0, sizeof(*p));
 	p->proto = PROTO_ESP;
 	p->spi_size = 4;
-	add(p, TT_ENCR, s->encr, s->encr == ENCR_CHACHA20_POLY1305 ? 0 : s->key_bits);
+	add(p, TT_ENCR, s->encr, e ? alg_attr_bits(e) : s->key_bits);
 	if (s->integ)
 		add(p, TT_INTEG, s->integ, 0);
 	if (s->dh)
@@ -184,7 +142,9 @@ int esp_suite_from_prop(const struct ike_prop *p, struct esp_suite *s)
 	if (p->proto != PROTO_ESP || p->n[TT_ENCR] != 1)
 		return -EINVAL;
 	s->encr = p->t[TT_ENCR][0].id;
-	s->key_bits = s->encr == ENCR_CHACHA20_POLY1305 ? 256 : p->t[TT_ENCR][0].keylen;
+	s->key_bits = alg_encr_key_bits(s->encr, p->t[TT_ENCR][0].keylen);
+	if (!s->key_bits)
+		return -EINVAL;
 	s->integ = p->n[TT_INTEG] ? p->t[TT_INTEG][0].id : AUTH_NONE;
 	s->esn = p->n[TT_ESN] && p->t[TT_ESN][0].id == 1;
 	s->esn_set = true;
@@ -305,4 +265,25 @@ void ike_props_str(const struct ike_prop *p, unsigned n, char *out, size_t len)
 		ike_prop_str(&p[i], one, sizeof(one));
 		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", one);
 	}
+}
+
+void ike_props_conf_str(const struct ike_prop *p, unsigned n, char *out, size_t len)
+{
+	struct ike_prop tmp[IKE_MAX_PROPS];
+	unsigned i, k;
+	bool derived;
+
+	if (n > IKE_MAX_PROPS)
+		n = IKE_MAX_PROPS;
+	for (i = 0; i < n; i++) {
+		tmp[i] = p[i];
+		/* The prf that parse_one added for a proposal without one. */
+		derived = tmp[i].n[TT_INTEG] && tmp[i].n[TT_PRF] == tmp[i].n[TT_INTEG];
+		for (k = 0; derived && k < tmp[i].n[TT_PRF]; k++)
+			derived = tmp[i].t[TT_PRF][k].id == tmp[i].t[TT_INTEG][k].id -
+							    AUTH_HMAC_SHA2_256_128 + PRF_HMAC_SHA2_256;
+		if (derived)
+			tmp[i].n[TT_PRF] = 0;
+	}
+	ike_props_str(tmp, n, out, len);
 }

@@ -34,6 +34,9 @@ bool ike_prop_offered(const struct ike_prop *chosen, const struct ike_prop *ours
 
 void ike_prop_str(const struct ike_prop *p, char *out, size_t n);
 void ike_props_str(const struct ike_prop *p, unsigned n, char *out, size_t len);
+/* As they would be configured: without the prf implied by the integrity
+ * algorithm (strongSwan's rule, which ike_props_parse applies). */
+void ike_props_conf_str(const struct ike_prop *p, unsigned n, char *out, size_t len);
 
 /* Sizes that follow from a chosen IKE proposal. */
 bool ike_encr_aead(uint16_t encr);

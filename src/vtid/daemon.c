@@ -244,7 +244,7 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 	}
 	switch ((enum ctl_cmd_id)id) {
 	case CTL_SHOW:
-		show_tunnels(body, d->ike, d->tunnels, t ? t->conf.name : NULL, json);
+		show_tunnels(body, d->tunnels, t ? t->conf.name : NULL, json);
 		break;
 	case CTL_STATS:
 		show_stats(body, dp_stats(d->dp), d->ike, json);
@@ -277,7 +277,7 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 				 t->conf.name);
 			return CTL_EFAIL;
 		}
-		r = ike_tunnel_rekey(d->ike, t, ike);
+		r = ike_conn_rekey(t->conn, ike);
 		if (r) {
 			snprintf(msg, msglen, "%s", r == -EBUSY ? "an exchange is in progress; try again"
 				 : "the tunnel has no established IKE SA");
@@ -425,12 +425,14 @@ static void teardown(struct daemon *d)
 {
 	struct tunnel *t, *next;
 
-	/* DELETE to every peer first, while the sockets are still open. */
+	/* DELETE to every peer first, while the sockets are still open;
+	 * that frees the tunnels' IKE connections too. */
 	ike_free(d->ike);
 	d->ike = NULL;
 	for (t = d->tunnels; t; t = next) {
 		next = t->next;
 		t->ike = NULL;
+		t->conn = NULL;
 		tunnel_destroy(t);
 	}
 	d->tunnels = NULL;
@@ -498,7 +500,7 @@ static int start(struct daemon *d)
 		log_err(NULL, "cannot block signals: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	d->ike = ike_new(d->ev, d->dp, &d->tunnels);
+	d->ike = ike_new(d->ev, d->dp);
 	if (!d->ike) {
 		log_err(NULL, "out of memory");
 		return EXIT_RUNTIME;
@@ -521,7 +523,6 @@ static int start(struct daemon *d)
 	}
 	/* A restarted network process gets the configuration of the moment. */
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
-	ike_set_psk_signer(d->ike, ps_psk_sign, NULL);
 	events_set_sink(on_event, d);
 	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
 		log_err(NULL, "cannot watch the parent or signals: %s", strerror(errno));

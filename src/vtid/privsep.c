@@ -245,7 +245,6 @@ static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *
 		TERMINATE(rx->c.t[rx->got].name);
 		TERMINATE(rx->c.t[rx->got].local_id);
 		TERMINATE(rx->c.t[rx->got].remote_id);
-		TERMINATE(rx->c.t[rx->got].ike);
 		rx->got++;
 		return 0;
 	case PS_CONF_END:

@@ -50,17 +50,15 @@ static const struct sa *current_in(const struct tunnel *t)
 	const struct sa *best = NULL;
 	unsigned i;
 
-	for (i = 0; i < VIF_MAX_IN; i++)
-		if (t->child[i].in && t->vif.out && t->child[i].out == t->vif.out)
-			return t->child[i].in;
-	/* manual keying: one pair, no child table */
+	if (t->vif.out && t->vif.out->pair)
+		return t->vif.out->pair;
 	for (i = 0; i < VIF_MAX_IN; i++)
 		if (t->vif.in[i] && (!best || t->vif.in[i]->installed_ms > best->installed_ms))
 			best = t->vif.in[i];
 	return best;
 }
 
-static void json_tunnel(struct json *j, struct ike_ctx *ike, const struct tunnel *t)
+static void json_tunnel(struct json *j, const struct tunnel *t)
 {
 	const struct sa *in = current_in(t), *out = t->vif.out;
 	char a[ADDR_STRLEN], name[64], spi[16];
@@ -75,7 +73,7 @@ static void json_tunnel(struct json *j, struct ike_ctx *ike, const struct tunnel
 	json_u64(j, "mtu", t->mtu);
 	json_u64(j, "mss_clamp_mtu", t->vif.mss_mtu);
 	json_u64(j, "uptime", t->state == TS_UP ? (now_ms() - t->up_since_ms) / 1000 : 0);
-	ike_show_json(ike, t, j);
+	ike_show_json(t->conn, j);
 	if (in && out) {
 		json_obj_open(j, "child");
 		snprintf(spi, sizeof(spi), "0x%08x", in->spi);
@@ -136,7 +134,7 @@ static void table_header(struct buf *b)
 		   "PEER", "UPTIME", "ESP", "TX-PKT", "TX-B", "RX-PKT", "RX-B", "DROPS", "REKEY");
 }
 
-static void table_row(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
+static void table_row(struct buf *b, const struct tunnel *t)
 {
 	const struct vif_stats *s = &t->vif.st;
 	char peer[ADDR_STRLEN], up[24], esp[64] = "-", tp[16], tb[16], rp[16], rb[16], rk[24];
@@ -150,7 +148,7 @@ static void table_row(struct buf *b, struct ike_ctx *ike, const struct tunnel *t
 	human(tb, sizeof(tb), s->tx_bytes);
 	human(rp, sizeof(rp), s->rx_packets);
 	human(rb, sizeof(rb), s->rx_bytes);
-	ike_rekey_eta(ike, t, &ike_s, &child_s);
+	ike_rekey_eta(t->conn, &ike_s, &child_s);
 	duration(rk, sizeof(rk), child_s);
 	buf_printf(b, "%-15s %-10s %-22s %-8s %-18s %7s %7s %7s %7s %6" PRIu64 " %7s\n",
 		   t->conf.name, t->vif.carrier ? tunnel_state_name(t->state) : t->state == TS_UP ?
@@ -159,7 +157,7 @@ static void table_row(struct buf *b, struct ike_ctx *ike, const struct tunnel *t
 }
 
 /* Everything about one tunnel. */
-static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel *t)
+static void text_detail(struct buf *b, const struct tunnel *t)
 {
 	const struct sa *in = current_in(t), *out = t->vif.out;
 	const struct vif_stats *s = &t->vif.st;
@@ -172,7 +170,7 @@ static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel 
 		   t->conf.mode == MODE_MANUAL ? "manual" : "ike",
 		   addr_str(&t->conf.local, l, sizeof(l)), addr_str(&t->conf.remote, r, sizeof(r)),
 		   up, t->mtu, t->vif.mss_mtu ? ", MSS clamped" : "");
-	ike_show_text(ike, t, b);
+	ike_show_text(t->conn, b);
 	if (in && out) {
 		suite_of(out, name, sizeof(name));
 		buf_printf(b, "  child   %s%s, in 0x%08x, out 0x%08x, seq %" PRIu64
@@ -182,7 +180,7 @@ static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel 
 	} else {
 		buf_printf(b, "  child   none\n");
 	}
-	ike_rekey_eta(ike, t, &ike_s, &child_s);
+	ike_rekey_eta(t->conn, &ike_s, &child_s);
 	if (ike_s >= 0 || child_s >= 0) {
 		duration(rk1, sizeof(rk1), ike_s);
 		duration(rk2, sizeof(rk2), child_s);
@@ -199,7 +197,7 @@ static void text_detail(struct buf *b, struct ike_ctx *ike, const struct tunnel 
 		   " packets coalesced on receive\n", s->tx_tso, s->rx_gro);
 }
 
-void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *list,
+void show_tunnels(struct buf *out, const struct tunnel *list,
 		  const char *only, bool json)
 {
 	const struct tunnel *t;
@@ -214,11 +212,11 @@ void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *lis
 		if (only && strcmp(only, t->conf.name) != 0)
 			continue;
 		if (json)
-			json_tunnel(&j, ike, t);
+			json_tunnel(&j, t);
 		else if (only)
-			text_detail(out, ike, t);
+			text_detail(out, t);
 		else
-			table_row(out, ike, t);
+			table_row(out, t);
 	}
 	if (json) {
 		json_arr_close(&j);

@@ -14,7 +14,7 @@
 /* One tunnel, or all of them when only is NULL. */
 struct ike_ctx;
 
-void show_tunnels(struct buf *out, struct ike_ctx *ike, const struct tunnel *list,
+void show_tunnels(struct buf *out, const struct tunnel *list,
 		  const char *only, bool json);
 void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike, bool json);
 

@@ -28,8 +28,10 @@ const char *tunnel_state_name(enum tunnel_state s)
 	return s == TS_UP ? "up" : s == TS_CONNECTING ? "connecting" : "down";
 }
 
-void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
-		     const struct prefix *remote, unsigned nr)
+/* The traffic selectors IKE negotiated (RFC 7296 §2.9), narrower than or
+ * equal to the configured ones: from now on only they pass, both ways. */
+static void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
+			    const struct prefix *remote, unsigned nr)
 {
 	nl = nl < VIF_MAX_TS ? nl : VIF_MAX_TS;
 	nr = nr < VIF_MAX_TS ? nr : VIF_MAX_TS;
@@ -39,24 +41,35 @@ void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
 	t->vif.n_remote_ts = nr;
 }
 
+/*
+ * The tunnel's Child SAs are its interface's inbound SAs that have an
+ * outbound half (sa->pair); an inbound SA without one is draining.  The
+ * newest outbound half but one's (except) carries traffic next.
+ */
+static struct sa *newest_out(const struct tunnel *t, const struct sa *except)
+{
+	struct sa *next = NULL, *out;
+	unsigned k;
+
+	for (k = 0; k < VIF_MAX_IN; k++) {
+		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
+		if (out && out != except && (!next || out->installed_ms > next->installed_ms))
+			next = out;
+	}
+	return next;
+}
+
 int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 {
 	struct sadb *db = dp_sadb(t->dp);
-	unsigned i;
 	int r;
 
-	for (i = 0; i < VIF_MAX_IN && t->child[i].in; i++)
-		;
-	if (i == VIF_MAX_IN) {
-		r = -ENOSPC;
-		goto fail;
-	}
 	r = sadb_add_in(db, &t->vif, in);
 	if (r < 0)
 		goto fail;
 	in->installed_ms = out->installed_ms = now_ms();
-	t->child[i].in = in;
-	t->child[i].out = out;
+	in->pair = out;
+	out->pair = in;
 	/* Make before break: the inbound SA is in place before the new
 	 * outbound one carries anything. */
 	out->vif = &t->vif;
@@ -89,36 +102,30 @@ static void went_down(struct tunnel *t, const char *why)
 	t->state = TS_DOWN;
 }
 
-void tunnel_closing(struct tunnel *t, const char *why, bool dead)
+/* IKE is closing the tunnel's SAs for this reason (the "down" event's);
+ * dead: because the peer stopped answering (a "dead" event first).  A
+ * NULL reason forgets the last one once the SAs are gone. */
+static void tunnel_closing(struct tunnel *t, const char *why, bool dead)
 {
 	snprintf(t->down_reason, sizeof(t->down_reason), "%s", why ? why : "");
 	if (dead)
 		event_emit("dead", t->conf.name, t->down_reason, NULL);
 }
 
-void tunnel_ike_rekeyed(struct tunnel *t)
+static void tunnel_ike_rekeyed(struct tunnel *t)
 {
 	t->rekeys_ike++;
 	event_emit("rekey", t->conf.name, NULL, "ike");
 }
 
-static void drop_child(struct tunnel *t, unsigned i)
+static void drop_child(struct tunnel *t, struct sa *in)
 {
-	struct sa *out = t->child[i].out;
-	unsigned k;
+	struct sa *out = in->pair;
 
-	sadb_del_in(dp_sadb(t->dp), t->child[i].in);
-	sa_free(t->child[i].in);
-	t->child[i].in = t->child[i].out = NULL;
-	if (t->vif.out == out) {
-		struct sa *next = NULL;
-
-		for (k = 0; k < VIF_MAX_IN; k++)
-			if (t->child[k].out && (!next ||
-						t->child[k].out->installed_ms > next->installed_ms))
-				next = t->child[k].out;
-		sadb_set_out(&t->vif, next);
-	}
+	sadb_del_in(dp_sadb(t->dp), in);
+	sa_free(in);
+	if (t->vif.out == out)
+		sadb_set_out(&t->vif, newest_out(t, out));
 	sa_free(out);
 	if (!t->vif.out)
 		went_down(t, NULL);
@@ -133,40 +140,29 @@ static void drain_free(struct tunnel *t, unsigned k)
 	t->draining[k] = NULL;
 }
 
-void tunnel_child_remove(struct tunnel *t, uint32_t spi_in)
+/* Remove a Child SA (in and its pair). */
+static void tunnel_child_remove(struct tunnel *t, struct sa *in)
 {
+	struct sa *out = in->pair;
 	unsigned i, k, others = 0;
 
 	for (i = 0; i < VIF_MAX_IN; i++)
-		others += t->child[i].in && t->child[i].in->spi != spi_in;
-	for (i = 0; i < VIF_MAX_IN; i++) {
-		if (!t->child[i].in || t->child[i].in->spi != spi_in)
-			continue;
-		/* Replaced by another child: packets the peer sent on the old
-		 * SA may still be on their way (ESP and IKE travel on different
-		 * sockets), so its inbound half lingers a moment. */
-		for (k = 0; others && k < VIF_MAX_IN && t->draining[k]; k++)
-			;
-		if (!others || k == VIF_MAX_IN) {
-			drop_child(t, i);
-			continue;
-		}
-		t->draining[k] = t->child[i].in;
-		t->drain_until[k] = now_ms() + DRAIN_MS;
-		t->child[i].in = NULL;
-		if (t->vif.out == t->child[i].out) {
-			struct sa *next = NULL;
-			unsigned j;
-
-			for (j = 0; j < VIF_MAX_IN; j++)
-				if (t->child[j].out && j != i &&
-				    (!next || t->child[j].out->installed_ms > next->installed_ms))
-					next = t->child[j].out;
-			sadb_set_out(&t->vif, next);
-		}
-		sa_free(t->child[i].out);
-		t->child[i].out = NULL;
+		others += t->vif.in[i] && t->vif.in[i] != in && t->vif.in[i]->pair;
+	/* Replaced by another child: packets the peer sent on the old SA
+	 * may still be on their way (ESP and IKE travel on different
+	 * sockets), so its inbound half lingers a moment. */
+	for (k = 0; others && k < VIF_MAX_IN && t->draining[k]; k++)
+		;
+	if (!others || k == VIF_MAX_IN) {
+		drop_child(t, in);
+		return;
 	}
+	t->draining[k] = in;
+	t->drain_until[k] = now_ms() + DRAIN_MS;
+	in->pair = out->pair = NULL;
+	if (t->vif.out == out)
+		sadb_set_out(&t->vif, newest_out(t, out));
+	sa_free(out);
 }
 
 /*
@@ -196,7 +192,7 @@ void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t n
 	unsigned k;
 
 	for (k = 0; k < VIF_MAX_IN; k++) {
-		out = t->child[k].out;
+		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
 		/* Only for the block it asked about: an SA re-created since
 		 * then has its own numbers. */
 		if (!out || out->spi != spi || out->seq_limit != from)
@@ -222,21 +218,108 @@ void tunnel_tick(struct tunnel *t)
 	uint64_t now = now_ms();
 	unsigned k;
 
-	for (k = 0; k < VIF_MAX_IN; k++) {
+	struct sa *out;
+
+	for (k = 0; k < VIF_MAX_IN; k++)
 		if (t->draining[k] && now >= t->drain_until[k])
 			drain_free(t, k);
-		if (t->conf.mode == MODE_MANUAL && t->child[k].out && t->child[k].out->seq_want)
-			seq_refill(t, t->child[k].out, now);
+	for (k = 0; t->conf.mode == MODE_MANUAL && k < VIF_MAX_IN; k++) {
+		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
+		if (out && out->seq_want)
+			seq_refill(t, out, now);
 	}
 }
 
-void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
+/* Follow a peer whose NAT mapping moved (RFC 7296 §2.23). */
+static void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer)
 {
+	struct sa *out;
 	unsigned i;
 
-	for (i = 0; i < VIF_MAX_IN; i++)
-		if (t->child[i].out && t->child[i].out->encap == ENCAP_UDP)
-			t->child[i].out->peer = *peer;
+	for (i = 0; i < VIF_MAX_IN; i++) {
+		out = t->vif.in[i] ? t->vif.in[i]->pair : NULL;
+		if (out && out->encap == ENCAP_UDP)
+			out->peer = *peer;
+	}
+}
+
+/* ---- IKE's callbacks (ike.h struct ike_conn_ops) ---- */
+
+static int on_child_install(void *arg, struct sa *in, struct sa *out, bool activate)
+{
+	return tunnel_child_install(arg, in, out, activate);
+}
+
+static void on_child_remove(void *arg, struct sa *in)
+{
+	tunnel_child_remove(arg, in);
+}
+
+static void on_peer_moved(void *arg, const struct sockaddr_storage *peer)
+{
+	tunnel_child_peer(arg, peer);
+}
+
+static void on_ts_narrowed(void *arg, const struct prefix *local, unsigned nl,
+			   const struct prefix *remote, unsigned nr)
+{
+	tunnel_child_ts(arg, local, nl, remote, nr);
+}
+
+/* UP and the DOWN after the last Child SA come with install/remove. */
+static void on_state(void *arg, enum ike_conn_state s)
+{
+	struct tunnel *t = arg;
+
+	t->state = s == IKE_CONN_CONNECTING ? TS_CONNECTING : s == IKE_CONN_UP ? TS_UP : TS_DOWN;
+}
+
+static void on_closing(void *arg, const char *why, bool dead)
+{
+	tunnel_closing(arg, why, dead);
+}
+
+static void on_ike_rekeyed(void *arg)
+{
+	tunnel_ike_rekeyed(arg);
+}
+
+static tunnel_psk_signer psk_signer = ps_psk_sign;
+
+void tunnel_set_psk_signer(tunnel_psk_signer fn)
+{
+	psk_signer = fn ? fn : ps_psk_sign;
+}
+
+/* The PSK is in the key-holding process, which finds it by the tunnel's
+ * name; this process's copy of the configuration has it wiped. */
+static int on_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id,
+		       const struct chunk *octets, size_t n, uint8_t *out)
+{
+	struct tunnel *t = arg;
+
+	(void)pol;
+	return psk_signer(NULL, &t->conf, prf_id, octets, n, out);
+}
+
+static const struct ike_conn_ops tunnel_ike_ops = {
+	.child_install = on_child_install,
+	.child_remove = on_child_remove,
+	.peer_moved = on_peer_moved,
+	.ts_narrowed = on_ts_narrowed,
+	.state = on_state,
+	.closing = on_closing,
+	.ike_rekeyed = on_ike_rekeyed,
+	.psk_sign = on_psk_sign,
+};
+
+int tunnel_attach_ike(struct tunnel *t)
+{
+	if (t->conf.mode != MODE_IKE || !t->ike)
+		return 0;
+	tunnel_conf_policy(&t->conf, &t->pol);
+	t->conn = ike_conn_add(t->ike, &t->pol, &tunnel_ike_ops, t);
+	return t->conn ? 0 : -ENOMEM;
 }
 
 static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
@@ -280,7 +363,7 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 	int r;
 
 	if (t->conf.mode == MODE_IKE) {
-		ike_tunnel_up(t->ike, t);
+		ike_conn_up(t->conn);
 		return 0;
 	}
 	if (t->state == TS_UP)
@@ -313,21 +396,22 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 
 void tunnel_down(struct tunnel *t)
 {
+	struct sa *in;
 	unsigned i;
 
 	if (t->conf.mode == MODE_IKE) {
-		ike_tunnel_down(t->ike, t);
+		ike_conn_down(t->conn);
 		return;
 	}
 	if (t->state == TS_DOWN)
 		return;
 	for (i = 0; i < VIF_MAX_IN; i++) {
-		if (!t->child[i].in)
+		in = t->vif.in[i];
+		if (!in || !in->pair)
 			continue;
-		sadb_del_in(dp_sadb(t->dp), t->child[i].in);
-		t->parked_in = t->child[i].in;
-		t->parked_out = t->child[i].out;
-		t->child[i].in = t->child[i].out = NULL;
+		sadb_del_in(dp_sadb(t->dp), in);
+		t->parked_in = in;
+		t->parked_out = in->pair;
 	}
 	sadb_set_out(&t->vif, NULL);
 	went_down(t, "closed by vtictl");
@@ -414,7 +498,8 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 	t->vif.tun_fd = -1;
 	strcpy(t->vif.name, c->name);
 	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
-	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0) {
+	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0 ||
+	    tunnel_attach_ike(t) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot watch %s", c->name);
 		tunnel_destroy(t);
@@ -445,11 +530,11 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	if (!tunnel_same_interface(c, &t->conf))
 		return -EAGAIN;
 	if (t->conf.mode == MODE_IKE) {
-		ike_tunnel_down(t->ike, t);	/* DELETE to the peer */
+		ike_conn_down(t->conn);	/* DELETE to the peer */
 	} else {
 		for (i = 0; i < VIF_MAX_IN; i++)
-			if (t->child[i].in)
-				drop_child(t, i);
+			if (t->vif.in[i] && t->vif.in[i]->pair)
+				drop_child(t, t->vif.in[i]);
 	}
 	/* Manual SAs kept for "vtictl up" carry the old keys: drop them. */
 	sa_free(t->parked_in);
@@ -458,8 +543,12 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	wipe(&t->conf, sizeof(t->conf));
 	memcpy(&t->conf, c, sizeof(*c));
 	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
-	t->admin_down = false;
-	t->reinit_at = t->reinit_ms = 0;
+	/* IKE reads the policy in place (ike_conn_add): the new one takes
+	 * effect for everything negotiated from now on. */
+	if (t->conn) {
+		tunnel_conf_policy(&t->conf, &t->pol);
+		ike_conn_reset(t->conn);
+	}
 	t->state = TS_DOWN;
 	log_info(c->name, "configuration changed: re-keying with the new settings");
 	if (c->start && c->mode == MODE_MANUAL)
@@ -473,14 +562,14 @@ void tunnel_destroy(struct tunnel *t)
 
 	if (!t)
 		return;
-	if (t->ike)
-		ike_tunnel_gone(t->ike, t);
-	for (i = 0; i < VIF_MAX_IN; i++) {
-		if (t->child[i].in)
-			drop_child(t, i);
+	ike_conn_del(t->conn);
+	t->conn = NULL;
+	for (i = 0; i < VIF_MAX_IN; i++)
+		if (t->vif.in[i] && t->vif.in[i]->pair)
+			drop_child(t, t->vif.in[i]);
+	for (i = 0; i < VIF_MAX_IN; i++)
 		if (t->draining[i])
 			drain_free(t, i);
-	}
 	if (t->dp)
 		dp_del_vif(t->dp, &t->vif);
 	sa_free(t->parked_in);
@@ -491,5 +580,6 @@ void tunnel_destroy(struct tunnel *t)
 	if (t->vif.name[0])
 		event_emit("removed", t->vif.name, NULL, NULL);
 	wipe(&t->conf, sizeof(t->conf));
+	wipe(&t->pol, sizeof(t->pol));
 	free(t);
 }

@@ -1,9 +1,10 @@
 /*
  * tunnel.h - the control plane's view of one configured tunnel: its
  * configuration, its interface (vif), and how its SAs are obtained.  With
- * mode = manual the SAs come straight from the configured keys; IKEv2
- * will install them through the same two calls (tunnel_install_sas,
- * tunnel_remove_sas) into the SA table.
+ * mode = manual the SAs come straight from the configured keys; with
+ * mode = ike the tunnel registers an IKE policy (filled from its
+ * configuration) and implements IKE's callbacks (ike.h ike_conn_ops),
+ * which install and remove SAs through the same calls.
  */
 #ifndef VTI_TUNNEL_H
 #define VTI_TUNNEL_H
@@ -14,30 +15,31 @@
 #include "conf/conf.h"
 #include "esp/datapath.h"
 #include "esp/vif.h"
+#include "ike/policy.h"
 
 enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
 
 struct ike_ctx;
-
-/* An inbound/outbound SA pair; several exist while one is being replaced. */
-struct child {
-	struct sa *in, *out;
-};
+struct ike_conn;
 
 struct tunnel {
 	struct tunnel_conf conf;
 	struct vif vif;
 	struct datapath *dp;
 	struct ike_ctx *ike;
+	struct ike_policy pol;		/* mode = ike: what IKE negotiates, from conf */
+	struct ike_conn *conn;		/* mode = ike: the policy registered with IKE */
 	enum tunnel_state state;
 	unsigned mtu;			/* of the interface */
-	bool admin_down;		/* "vtictl down": do not re-initiate */
 	uint64_t up_since_ms;
 	uint64_t rekeys_child, rekeys_ike;	/* SAs replaced (vti_tunnel_rekeys_total) */
 	char down_reason[96];		/* why the next "down" event happens */
-	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
-	struct child child[VIF_MAX_IN];
-	/* Inbound SAs of deleted children, kept a moment for stragglers. */
+	/*
+	 * Its Child SAs are in the interface (vif.in[], each with its
+	 * outbound half in sa->pair; vif.out the one in use); several while
+	 * one is being replaced.  Inbound SAs of deleted children, kept a
+	 * moment for stragglers, are there too, without a pair, and here:
+	 */
 	struct sa *draining[VIF_MAX_IN];
 	uint64_t drain_until[VIF_MAX_IN];
 	/*
@@ -71,25 +73,25 @@ void tunnel_down(struct tunnel *t);
 const char *tunnel_state_name(enum tunnel_state s);
 
 /*
- * The SA-table side of a negotiated (or manual) Child SA: install the
- * pair (the new outbound SA takes over sending at once; the inbound one
- * is added beside any older one), remove it by its inbound SPI, or follow
- * a peer whose NAT mapping moved.  Carrier follows.
+ * mode = ike: fill the policy IKE negotiates by from the configuration
+ * (tunnel_conf_policy: parsed once, when it was loaded) and register it
+ * with IKE, whose callbacks (tunnel.c) put Child SAs into the SA table.
+ * tunnel_create does this; tests that build a tunnel by hand call it.
+ */
+int tunnel_attach_ike(struct tunnel *t);
+/* Who applies a tunnel's PSK to AUTH octets: the key-holding process
+ * (ps_psk_sign), unless a test without one says otherwise. */
+struct chunk;
+typedef int (*tunnel_psk_signer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+				 const struct chunk *octets, size_t n, uint8_t *out);
+void tunnel_set_psk_signer(tunnel_psk_signer fn);
+/*
+ * The SA-table side of a Child SA: install the pair (the new outbound SA
+ * takes over sending at once unless activate is false; the inbound one
+ * is added beside any older one).  Carrier follows.
  */
 int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 	__attribute__((warn_unused_result));
-void tunnel_child_remove(struct tunnel *t, uint32_t spi_in);
-void tunnel_child_peer(struct tunnel *t, const struct sockaddr_storage *peer);
-/* The traffic selectors IKE negotiated (RFC 7296 §2.9), narrower than or
- * equal to the configured ones: from now on only they pass, both ways. */
-void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
-		     const struct prefix *remote, unsigned nr);
-/* IKE is closing the tunnel's SAs for this reason (the "down" event's);
- * dead: because the peer stopped answering (a "dead" event first).  A
- * NULL reason forgets the last one once the SAs are gone. */
-void tunnel_closing(struct tunnel *t, const char *why, bool dead);
-/* The tunnel's IKE SA was replaced by a rekey. */
-void tunnel_ike_rekeyed(struct tunnel *t);
 /* Timers: forget drained inbound SAs; ask for manual SAs' next sequence
  * numbers half way through a block. */
 void tunnel_tick(struct tunnel *t);

@@ -37,6 +37,7 @@
 #include "esp/esp.h"
 #include "esp/offload.h"
 #include "esp/sadb.h"
+#define INMEM_TUNNEL
 #include "inmem.h"
 #include "lib/cursor.h"
 

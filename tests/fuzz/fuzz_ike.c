@@ -20,7 +20,6 @@
 
 static struct ike_sk *init_sk, *resp_sk;
 static struct ike_ctx *ctx;
-static struct tunnel *no_tunnels;
 
 static void setup(void)
 {
@@ -36,7 +35,7 @@ static void setup(void)
 		abort();
 	init_sk = ike_sk_new(&k, true);
 	resp_sk = ike_sk_new(&k, false);
-	ctx = ike_new(NULL, NULL, &no_tunnels);
+	ctx = ike_new(NULL, NULL);
 	if (!init_sk || !resp_sk || !ctx)
 		abort();
 }

@@ -129,9 +129,9 @@ static void build(unsigned state, int side)
 	default:
 		settle();
 		if (state == S_REKEY_CHILD || state == S_REKEY_IKE)
-			(void)ike_tunnel_rekey(nodes[side].ike, nodes[side].t, state == S_REKEY_IKE);
+			(void)ike_conn_rekey(nodes[side].conn, state == S_REKEY_IKE);
 		else if (state == S_DELETING)
-			ike_tunnel_down(nodes[side].ike, nodes[side].t);
+			ike_conn_down(nodes[side].conn);
 		if (qlen)
 			deliver(0);
 		break;

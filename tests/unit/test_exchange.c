@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crypto/prf.h"
+#define INMEM_TUNNEL
 #include "inmem.h"
 #include "lib/cursor.h"
 #include "test.h"
@@ -24,13 +25,15 @@ static bool consistent(void)
 	       sadb_lookup(dp_sadb(nodes[0].dp), vb->out->spi) && va->carrier && vb->carrier;
 }
 
-/* Child SA pairs installed (inbound SAs still draining not counted). */
+/* Child SA pairs installed (inbound SAs still draining, without their
+ * outbound half, not counted). */
 static unsigned installed_in(int i)
 {
+	const struct vif *v = &nodes[i].t->vif;
 	unsigned k, n = 0;
 
 	for (k = 0; k < VIF_MAX_IN; k++)
-		n += nodes[i].t->child[k].in != NULL;
+		n += v->in[k] && v->in[k]->pair;
 	return n;
 }
 
@@ -74,7 +77,7 @@ static void t_failures(void)
 	settle();
 	CHECK(!established(0) && !established(1) && installed_in(0) == 0 && installed_in(1) == 0,
 	      "wrong psk: no SA");
-	CHECK(nodes[0].t->state == TS_DOWN && nodes[0].t->reinit_at > fake_now,
+	CHECK(nodes[0].t->state == TS_DOWN && nodes[0].t->conn->reinit_at > fake_now,
 	      "wrong psk: tunnel down, re-initiation scheduled with back-off");
 	teardown();
 
@@ -155,34 +158,34 @@ static void t_rekeys(void)
 	setup("psk = rekey-secret-mem\n", "psk = rekey-secret-mem\n");
 	settle();
 	old_out = nodes[0].t->vif.out->spi;
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "child rekey by a");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "child rekey by a");
 	settle();
 	CHECK(consistent() && nodes[0].t->vif.out->spi != old_out, "child re-keyed by a");
 	CHECK(installed_in(0) == 1 && installed_in(1) == 1, "old child gone (%u, %u)",
 	      installed_in(0), installed_in(1));
-	CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0, "child rekey by b");
+	CHECK(ike_conn_rekey(nodes[1].t->conn, false) == 0, "child rekey by b");
 	settle();
 	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1, "child re-keyed by b");
 
 	spi_i = established(0)->spi_i;
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, true) == 0, "IKE rekey by a");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, true) == 0, "IKE rekey by a");
 	settle();
 	a = established(0);
 	CHECK(consistent() && a->spi_i != spi_i && sas(0) == 1 && sas(1) == 1,
 	      "IKE SA re-keyed by a, old one deleted");
-	CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, true) == 0, "IKE rekey by b");
+	CHECK(ike_conn_rekey(nodes[1].t->conn, true) == 0, "IKE rekey by b");
 	settle();
 	b = established(1);
 	CHECK(consistent() && b->initiator && sas(0) == 1 && sas(1) == 1 && installed_in(0) == 1,
 	      "IKE SA re-keyed by b, children moved");
 	/* The new IKE SA still re-keys children. */
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "child rekey on new IKE SA");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "child rekey on new IKE SA");
 	settle();
 	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1, "and it worked");
 
 	/* Collision: both start a Child rekey; both requests cross. */
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0 &&
-	      ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0, "two rekeys started");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0 &&
+	      ike_conn_rekey(nodes[1].t->conn, false) == 0, "two rekeys started");
 	CHECK(qlen == 2, "two requests in flight");
 	deliver(0);
 	deliver(0);		/* both requests delivered before any response */
@@ -193,8 +196,8 @@ static void t_rekeys(void)
 	CHECK(nodes[0].t->vif.out && sadb_lookup(dp_sadb(nodes[1].dp), nodes[0].t->vif.out->spi),
 	      "collision: a sends on an SA b can read");
 	/* IKE rekey collision: one gets TEMPORARY_FAILURE and retries. */
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, true) == 0 &&
-	      ike_tunnel_rekey(nodes[1].ike, nodes[1].t, true) == 0, "two IKE rekeys");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, true) == 0 &&
+	      ike_conn_rekey(nodes[1].t->conn, true) == 0, "two IKE rekeys");
 	deliver(0);
 	deliver(0);
 	settle();
@@ -218,14 +221,14 @@ static void t_pfs(void)
 	      "psk = pfs-secret-mem\nesp = aes128gcm16-ecp256\n");
 	settle();
 	CHECK(consistent(), "PFS config: IKE_AUTH child without KE");
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "rekey by a");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "rekey by a");
 	ike_tick(nodes[0].ike);
 	deliver(0);
 	CHECK(queued_notify(N_INVALID_KE_PAYLOAD) || qlen == 1, "b answered");
 	settle();
 	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1 &&
 	      nodes[0].ike->sas->pfs_group == 19, "re-keyed with ecp256 after INVALID_KE_PAYLOAD");
-	CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0, "rekey by b");
+	CHECK(ike_conn_rekey(nodes[1].t->conn, false) == 0, "rekey by b");
 	settle();
 	CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1, "b re-keyed with PFS");
 	teardown();
@@ -234,7 +237,7 @@ static void t_pfs(void)
 	setup("psk = pfs-secret-mem2\nesp = aes128gcm16\n", "psk = pfs-secret-mem2\nesp = aes128gcm16-x25519\n");
 	settle();
 	CHECK(consistent(), "up without PFS in IKE_AUTH");
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "non-PFS rekey by a");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "non-PFS rekey by a");
 	ike_tick(nodes[0].ike);
 	deliver(0);
 	CHECK(queued_notify(N_NO_PROPOSAL_CHOSEN) || qlen == 1, "answered");
@@ -262,7 +265,7 @@ static void t_liveness_delete(void)
 
 	setup("psk = delete-secret-mem\n", "psk = delete-secret-mem\n");
 	settle();
-	ike_tunnel_down(nodes[0].ike, nodes[0].t);
+	ike_conn_down(nodes[0].t->conn);
 	settle();
 	CHECK(sas(0) == 0 && sas(1) == 0 && !nodes[1].t->vif.carrier && installed_in(1) == 0,
 	      "DELETE: both sides cleared");
@@ -434,15 +437,15 @@ static void t_hostile_states(void)
 	CHECK(consistent(), "auth-sent: established afterwards");
 	hammer("established");
 	/* A Child SA rekey, then an IKE SA rekey, in flight. */
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "child rekey started");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "child rekey started");
 	hammer("child rekey in flight");
 	settle();
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, true) == 0, "IKE rekey started");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, true) == 0, "IKE rekey started");
 	hammer("IKE rekey in flight");
 	settle();
 	CHECK(consistent(), "rekeys: still consistent");
 	/* Deleting: our DELETE is out. */
-	ike_tunnel_down(nodes[0].ike, nodes[0].t);
+	ike_conn_down(nodes[0].t->conn);
 	hammer("deleting");
 	settle();
 	teardown();
@@ -561,6 +564,7 @@ static void t_half_open_limits(void)
 
 	setup("psk = half-open-secret\n", "psk = half-open-secret\n");
 	nodes[1].t->conf.remote.family = 0;	/* remote = any */
+	nodes[1].t->pol.remote.family = 0;
 	ike_set_cookie_threshold(nodes[1].ike, 100000);
 	ike_tick(nodes[0].ike);
 	len = queue[0].len;
@@ -671,7 +675,7 @@ static void t_pfs_key_lifetime(void)
 	setup("psk = pfs-life-secret\nesp = aes128gcm16-x25519\n",
 	      "psk = pfs-life-secret\nesp = aes128gcm16-x25519\n");
 	settle();
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "PFS rekey");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "PFS rekey");
 	CHECK(established(0)->op_dh != NULL, "a key pair for the exchange");
 	settle();
 	CHECK(consistent() && established(0)->op_dh == NULL, "gone once the exchange is done");
@@ -693,7 +697,7 @@ static void t_auth_fail_log(void)
 	fflush(stderr);
 	dup2(fd, 2);
 	for (i = 0; i < 50; i++) {
-		ike_tunnel_up(nodes[0].ike, nodes[0].t);
+		ike_conn_up(nodes[0].t->conn);
 		settle();
 	}
 	fflush(stderr);
@@ -785,11 +789,13 @@ static void t_rekey_refused(void)
 	teardown();
 }
 
-static int ike_psk_sign_conf(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
-			     const struct chunk *octets, size_t n, uint8_t *out)
+static int psk_sign_node1(void *arg, const struct ike_policy *pol, uint16_t prf_id,
+			  const struct chunk *octets, size_t n, uint8_t *out)
 {
 	(void)arg;
-	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
+	(void)pol;
+	return ike_psk_sign(prf_id, nodes[1].t->conf.psk, nodes[1].t->conf.psk_len, octets, n,
+			    out);
 }
 
 /* §2.21.2: an IKE_AUTH answer with IDr, a valid AUTH and a Child SA error
@@ -819,7 +825,7 @@ static void t_auth_error_with_auth(void)
 			continue;
 		msg = (struct chunk){ b->init_resp.data, b->init_resp.len };
 		nonce = (struct chunk){ b->ni, b->ni_len };
-		CHECK(ike_psk_auth(&b->keys, false, ike_psk_sign_conf, NULL, &nodes[1].t->conf, &msg,
+		CHECK(ike_psk_auth(&b->keys, false, psk_sign_node1, NULL, &nodes[1].t->pol, &msg,
 				   &nonce, &body, ad) == 0, "AUTH computed");
 		ad[0] ^= (uint8_t)bad;
 		buf_init(&in);
@@ -876,10 +882,10 @@ static void t_peer_recreates_child(void)
 		teardown();
 		return;
 	}
-	ike_esp_props(b->t, ikesa_alloc_spi(b), false, props, &n);
+	ike_esp_props(b->conn->pol, ikesa_alloc_spi(b), false, props, &n);
 	memset(nonce, 0x5c, sizeof(nonce));
-	ni = ike_ts_of_prefixes(b->t->conf.local_ts, b->t->conf.n_local_ts, tsi);
-	nr = ike_ts_of_prefixes(b->t->conf.remote_ts, b->t->conf.n_remote_ts, tsr);
+	ni = ike_ts_of_prefixes(b->conn->pol->local_ts, b->conn->pol->n_local_ts, tsi);
+	nr = ike_ts_of_prefixes(b->conn->pol->remote_ts, b->conn->pol->n_remote_ts, tsr);
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_sa(&w, props, n);
@@ -919,6 +925,38 @@ static void t_peer_recreates_child(void)
  * interface: show named it, and a peer (the interop test's scapy, with
  * libreswan's keys) that sent to that SPI was dropped as unknown once it
  * drained. */
+/* A reload that changes a tunnel re-keys it with the new settings, and its
+ * IKE policy points into the tunnel's own copy of them: the reloaded
+ * configuration the daemon was handed is freed at the next reload. */
+static void t_reconfigure_policy(void)
+{
+	const char *text = "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			   "address = 10.0.0.1/30\npsk = reconf-secret\ndpd = 7\n"
+			   "ike = aes256gcm16-prfsha384-ecp384\n";
+	char err[128] = "";
+	struct conf c;
+	struct buf e;
+
+	setup("psk = reconf-secret\n", "psk = reconf-secret\nike = aes128gcm16-prfsha256-x25519, "
+	      "aes256gcm16-prfsha384-ecp384\n");
+	settle();
+	CHECK(consistent(), "up before the reload");
+	buf_init(&e);
+	CHECK(conf_parse("mem", text, strlen(text), &c, &e) == 0, "%s", buf_str(&e));
+	buf_free(&e);
+	CHECK(tunnel_reconfigure(nodes[0].t, &c.t[0], err, sizeof(err)) == 0, "reconfigured: %s",
+	      err);
+	CHECK(nodes[0].t->pol.ike == nodes[0].t->conf.ike &&
+	      nodes[0].t->pol.local_ts == nodes[0].t->conf.local_ts && nodes[0].t->pol.dpd == 7,
+	      "the policy is the tunnel's own");
+	memset(c.t, 0xa5, sizeof(c.t[0]));	/* what freeing it may leave */
+	conf_free(&c);
+	settle();
+	CHECK(consistent() && established(0)->chosen.t[TT_DH][0].id == 20,
+	      "re-keyed with the new proposal after the reloaded text is gone");
+	teardown();
+}
+
 static void t_show_current_child(void)
 {
 	char want[32];
@@ -928,7 +966,7 @@ static void t_show_current_child(void)
 
 	setup("psk = show-secret-mem\n", "psk = show-secret-mem\n");
 	settle();
-	CHECK(ike_tunnel_rekey(nodes[0].ike, nodes[0].t, false) == 0, "rekey by a");
+	CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "rekey by a");
 	settle();
 	for (k = 0; established(0) && k < IKE_MAX_CHILDREN; k++)
 		if (established(0)->child[k].in)
@@ -936,7 +974,7 @@ static void t_show_current_child(void)
 	CHECK(in && vif_in_count(&nodes[0].t->vif) == 2, "re-keyed; the old inbound SA drains");
 	snprintf(want, sizeof(want), "\"spi_in\":\"0x%08x\"", in);
 	buf_init(&b);
-	show_tunnels(&b, nodes[0].ike, nodes[0].t, NULL, true);
+	show_tunnels(&b, nodes[0].t, NULL, true);
 	CHECK(!b.bad && strstr(buf_str(&b), want) != NULL, "show names the new inbound SA 0x%08x: %s",
 	      in, buf_str(&b));
 	buf_free(&b);
@@ -1034,7 +1072,7 @@ static void t_natt_responder(void)
 	CHECK(qlen == 1 && queue[0].natt, "natt: IKE_AUTH answered from the NAT-T port");
 	settle();
 	CHECK(consistent(), "natt: up");
-	ike_tunnel_down(nodes[1].ike, nodes[1].t);
+	ike_conn_down(nodes[1].t->conn);
 	CHECK(qlen == 1 && queue[0].natt, "natt: the responder's DELETE leaves from the NAT-T port");
 	settle();
 	CHECK(sas(0) == 0 && sas(1) == 0, "natt: DELETE understood");
@@ -1075,7 +1113,7 @@ static void t_nat_follow(void)
 		a->nat_local = tv[i].nat_local;
 		a->nat_remote = tv[i].nat_remote;
 		moved = ike_get_stats(nodes[0].ike)->peer_moved;
-		CHECK(ike_tunnel_rekey(nodes[1].ike, nodes[1].t, false) == 0 && qlen == 1 &&
+		CHECK(ike_conn_rekey(nodes[1].t->conn, false) == 0 && qlen == 1 &&
 		      queue[0].to == 0 && queue[0].natt, "%s: the peer's rekey request", tv[i].what);
 		p = queue[0];
 		qlen = 0;
@@ -1102,7 +1140,7 @@ static void t_simultaneous_start(void)
 
 	setup("psk = simultaneous-mem\n", "psk = simultaneous-mem\n");
 	ike_tick(nodes[0].ike);
-	ike_tunnel_up(nodes[1].ike, nodes[1].t);
+	ike_conn_up(nodes[1].t->conn);
 	CHECK(qlen == 2, "both sent IKE_SA_INIT (%u)", qlen);
 	for (rounds = 0; rounds < 200 && (qlen || rounds < 3); rounds++) {
 		ike_tick(nodes[0].ike);
@@ -1165,6 +1203,7 @@ int main(void)
 	t_nat_follow();
 	t_peer_recreates_child();
 	t_show_current_child();
+	t_reconfigure_policy();
 	t_simultaneous_start();
 	return test_done();
 }

@@ -1,0 +1,67 @@
+/*
+ * policy.h - what IKE needs to know about one peer (or, with templates,
+ * about a class of peers): who we are and who it must be, what we offer
+ * and accept, what the Child SA carries, how long things live and how
+ * liveness is checked.  IKE owns the type; the daemon fills it from its
+ * configuration once, when the configuration is loaded, so that nothing
+ * in IKE parses configuration text again.
+ *
+ * Secrets are not in it: the policy names the authentication method and
+ * the name under which the key-holding process finds the secret, and
+ * IKE asks the daemon to apply it (ike_conn_ops.psk_sign).
+ *
+ * The IKE proposals and the selectors, its two large parts, are not
+ * copied: they point into the configuration that filled the policy
+ * (parsed there once), which must outlive it.  Every [tunnel] keeps its
+ * configuration anyway, and a template's one policy serves many peers.
+ */
+#ifndef VTI_IKE_POLICY_H
+#define VTI_IKE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/suite.h"
+#include "ike/msg.h"
+#include "lib/prefix.h"
+
+#define IKE_POL_MAX_PROPS 8	/* IKE proposals, and ESP suites */
+#define IKE_POL_MAX_TS 16
+#define IKE_ID_MAX 256
+
+/* RFC 7296 §2.15 and what comes next (RFC 7427 certificates). */
+enum ike_authby {
+	IKE_AUTHBY_PSK = 1,
+};
+
+/* RFC 3948 UDP encapsulation of ESP: when a NAT is found, always, never. */
+enum ike_encap { IKE_ENCAP_AUTO, IKE_ENCAP_FORCE, IKE_ENCAP_NO };
+
+/* An identity as it goes on the wire (RFC 7296 §3.5): ID type and data. */
+struct ike_ident {
+	uint8_t type;		/* 0: none configured (the address stands in) */
+	uint8_t data[IKE_ID_MAX];
+	size_t len;
+};
+
+struct ike_policy {
+	char name[16];			/* logs; the key-holder's name for the secret */
+	struct addr local, remote;	/* remote.family 0: any peer */
+	uint16_t remote_port;		/* the peer's IKE port, when we initiate */
+	struct ike_ident local_id, remote_id;
+	enum ike_authby authby;
+	const struct ike_prop *ike;	/* offered/accepted for the IKE SA */
+	unsigned n_ike;
+	struct esp_suite esp[IKE_POL_MAX_PROPS];	/* for Child SAs */
+	unsigned n_esp;
+	const struct prefix *local_ts, *remote_ts;	/* traffic selectors */
+	unsigned n_local_ts, n_remote_ts;
+	unsigned ike_lifetime, esp_lifetime;	/* seconds */
+	unsigned dpd, dpd_timeout;		/* seconds; dpd 0: no liveness checks */
+	enum ike_encap encap;
+	uint32_t replay_window;
+	bool initiate;			/* keep it up: initiate, and again after a loss */
+};
+
+#endif
