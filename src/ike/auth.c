@@ -90,13 +90,14 @@ static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
 }
 
 static int auth_data(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
-		     const uint8_t *body, size_t bodylen, uint8_t *out)
+		     const struct buf *init_req, const uint8_t *body, size_t bodylen,
+		     uint8_t *out)
 {
 	struct chunk msg, nonce, idb = { body, bodylen };
 
 	/* §2.15: each side signs its own IKE_SA_INIT message and the other's nonce. */
 	if (as_initiator) {
-		msg = (struct chunk){ sa->init_req.data, sa->init_req.len };
+		msg = (struct chunk){ init_req->data, init_req->len };
 		nonce = (struct chunk){ sa->nr, sa->nr_len };
 	} else {
 		msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
@@ -122,8 +123,13 @@ static bool auth_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_in
 	if (ike_auth_parse(auth, &method, &data, &len) || method != AUTH_SHARED_KEY_MIC ||
 	    len != sa->keys.prf_len)
 		return false;
-	ok = !auth_data(sa, c, peer_is_initiator, id->body, id->bodylen, want) &&
+	ok = !auth_data(sa, c, peer_is_initiator, &sa->init_req, id->body, id->bodylen, want) &&
 	     ct_equal(want, data, len);
+	/* §2.6: an initiator whose cookie retry crossed our answer signs the
+	 * request it sent last, the one with the cookie. */
+	if (!ok && peer_is_initiator && sa->init_req_alt.len)
+		ok = !auth_data(sa, c, true, &sa->init_req_alt, id->body, id->bodylen, want) &&
+		     ct_equal(want, data, len);
 	wipe(want, sizeof(want));
 	return ok;
 }
@@ -263,7 +269,7 @@ static bool own_auth(struct ike_sa *sa, const struct ike_conn *c, bool as_initia
 	sa->auth_in = ikesa_alloc_spi(sa);
 	own_id(c->pol, me);
 	id_body(me, body, &bodylen);
-	if (!sa->auth_in || auth_data(sa, c, as_initiator, body, bodylen, auth)) {
+	if (!sa->auth_in || auth_data(sa, c, as_initiator, &sa->init_req, body, bodylen, auth)) {
 		ikesa_kill(sa, "cannot compute AUTH");
 		return false;
 	}

@@ -147,6 +147,7 @@ static void ikesa_free(struct ike_sa *sa)
 	ike_sk_free(sa->sk);
 	ike_keys_wipe(&sa->keys);
 	buf_free(&sa->init_req);
+	buf_free(&sa->init_req_alt);
 	buf_free(&sa->init_resp);
 	buf_free(&sa->req);
 	buf_free(&sa->resp);
@@ -209,6 +210,7 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
 	else
 		sa->spi_r = spi;
 	buf_init(&sa->init_req);
+	buf_init(&sa->init_req_alt);
 	buf_init(&sa->init_resp);
 	buf_init(&sa->req);
 	buf_init(&sa->resp);
@@ -667,19 +669,30 @@ static void init_body(const uint8_t *msg, size_t len, const uint8_t **body, size
 	*blen -= pl;
 }
 
-/* §2.1: a retransmission of the request this SA answered; §2.6: or the
- * same request retried with a (new) cookie, which crossed our answer. */
-static bool same_init(const struct ike_sa *sa, const uint8_t *msg, size_t len)
+static bool same_bytes(const struct buf *b, const uint8_t *msg, size_t len)
 {
-	const uint8_t *a, *b;
+	return b->len == len && !memcmp(b->data, msg, len);
+}
+
+/*
+ * §2.6: the request this SA answered, retried with a cookie that we made
+ * (it crossed our answer): the header alike but for the next payload and
+ * the length, and every payload after the cookie alike.  Anything else
+ * (a flag flipped, a cookie we did not make) is not the initiator's.
+ */
+static bool cookie_retry(struct ike_ctx *ctx, const struct ike_sa *sa, const uint8_t *msg,
+			 size_t len, const struct ike_msg *m, const struct sockaddr_storage *from)
+{
+	const uint8_t *a, *b, *req = sa->init_req.data;
 	size_t alen, blen;
 	uint8_t fa, fb;
 
-	if (sa->init_req.len < IKE_HDR_LEN)
+	if (sa->init_req.len < IKE_HDR_LEN || memcmp(msg, req, 16) || memcmp(msg + 17, req + 17, 7))
 		return false;
-	init_body(sa->init_req.data, sa->init_req.len, &a, &alen, &fa);
+	init_body(req, sa->init_req.len, &a, &alen, &fa);
 	init_body(msg, len, &b, &blen, &fb);
-	return fa == fb && alen == blen && !memcmp(a, b, alen);
+	return b != msg + IKE_HDR_LEN && fa == fb && alen == blen && !memcmp(a, b, alen) &&
+	       ike_cookie_valid(ctx, m, from);
 }
 
 /* The responder SA that an IKE_SA_INIT request from here already made. */
@@ -830,18 +843,22 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 			sa = find_responder(ctx, m.h.spi_i, from);
 			if (sa) {
 				/* §2.1: the same IKE_SA_INIT again gets the same
-				 * answer.  Retried with a cookie, it is the one the
-				 * initiator will sign in IKE_AUTH (§2.15): keep it. */
-				if (sa->state == IKE_S_INIT_DONE && m.h.msgid == 0 &&
-				    same_init(sa, msg, len)) {
-					if (len != sa->init_req.len ||
-					    memcmp(msg, sa->init_req.data, len)) {
-						buf_reset(&sa->init_req);
-						buf_add(&sa->init_req, msg, len);
-					}
+				 * answer; so does that request retried with our
+				 * cookie (§2.6), which the initiator may then sign
+				 * in IKE_AUTH instead (§2.15): kept beside it. */
+				bool again = sa->state == IKE_S_INIT_DONE && m.h.msgid == 0 &&
+					     (same_bytes(&sa->init_req, msg, len) ||
+					      same_bytes(&sa->init_req_alt, msg, len));
+
+				if (!again && sa->state == IKE_S_INIT_DONE && m.h.msgid == 0 &&
+				    !sa->init_req_alt.len && cookie_retry(ctx, sa, msg, len, &m, from)) {
+					buf_add(&sa->init_req_alt, msg, len);
+					again = !sa->init_req_alt.bad;
+				}
+				if (again)
 					ikesa_send_raw(ctx, &sa->local, &sa->peer, sa->natt,
 						       sa->init_resp.data, sa->init_resp.len);
-				} else
+				else
 					ctx->st.rx_unexpected++;
 				return;
 			}

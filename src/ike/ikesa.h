@@ -137,6 +137,9 @@ struct ike_sa {
 	struct ike_keys keys;
 	struct ike_sk *sk;
 	struct buf init_req, init_resp;	/* what AUTH signs (RFC 7296 §2.15) */
+	/* Responder: the first request retried with a valid cookie after we
+	 * answered it (§2.6); the initiator may sign either. */
+	struct buf init_req_alt;
 	uint8_t cookie[64];
 	size_t cookie_len;
 
@@ -220,6 +223,10 @@ void ikesa_header(struct ike_sa *sa, struct ike_hdr *h, uint8_t exchange, bool r
 int ikesa_send_sk(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msgid,
 		  const struct ike_wr *inner, struct buf *inner_buf);
 void ikesa_peer_addr(const struct ike_sa *sa, struct addr *a, uint16_t *port);
+/* An IKE_SA_INIT request from this address carries a cookie we made (RFC
+ * 7296 §2.6: this secret or the one before). */
+bool ike_cookie_valid(struct ike_ctx *ctx, const struct ike_msg *m,
+		      const struct sockaddr_storage *from);
 uint32_t ikesa_alloc_spi(struct ike_sa *sa);
 /*
  * Derive KEYMAT from (Ni, Nr) of the exchange that created the child and

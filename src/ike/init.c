@@ -295,22 +295,46 @@ static void rotate_secret(struct ike_ctx *ctx)
 	ctx->secret_at = now;
 }
 
+static bool cookie_matches(struct ike_ctx *ctx, const struct ike_msg *m,
+			   const struct ike_pl *nonce, const struct addr *src)
+{
+	struct ike_notify n;
+	uint8_t want[33];
+
+	if (ike_find_notify(m, N_COOKIE, &n) || n.len != 33 ||
+	    (n.data[0] != ctx->secret_ver && n.data[0] != (uint8_t)(ctx->secret_ver - 1)))
+		return false;
+	make_cookie(ctx, n.data[0], nonce, src, m->h.spi_i, want);
+	return ct_equal(want, n.data, 33);
+}
+
+bool ike_cookie_valid(struct ike_ctx *ctx, const struct ike_msg *m,
+		      const struct sockaddr_storage *from)
+{
+	const struct ike_pl *nonce = ike_find(m, PL_NONCE, 0);
+	struct ike_sa tmp;
+	struct addr src;
+	uint16_t port;
+
+	if (!nonce)
+		return false;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.peer = *from;
+	ikesa_peer_addr(&tmp, &src, &port);
+	return cookie_matches(ctx, m, nonce, &src);
+}
+
 /* true: go on; false: the request was answered with a cookie demand. */
 static bool cookie_ok(struct ike_ctx *ctx, const struct ike_msg *m, const struct ike_pl *nonce,
 		      const struct addr *src, const struct sockaddr_storage *from, bool natt)
 {
-	struct ike_notify n;
 	uint8_t want[33];
 
 	if (ike_half_open(ctx) < ctx->cookie_threshold)
 		return true;
 	rotate_secret(ctx);
-	if (!ike_find_notify(m, N_COOKIE, &n) && n.len == 33 &&
-	    (n.data[0] == ctx->secret_ver || n.data[0] == (uint8_t)(ctx->secret_ver - 1))) {
-		make_cookie(ctx, n.data[0], nonce, src, m->h.spi_i, want);
-		if (ct_equal(want, n.data, 33))
-			return true;
-	}
+	if (cookie_matches(ctx, m, nonce, src))
+		return true;
 	make_cookie(ctx, ctx->secret_ver, nonce, src, m->h.spi_i, want);
 	ike_send_error(ctx, &m->h, N_COOKIE, NULL, from, natt, want, sizeof(want));
 	ctx->st.cookies_sent++;

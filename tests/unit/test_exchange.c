@@ -315,6 +315,52 @@ static void t_cookie_race(void)
 	teardown();
 }
 
+/* A copy of the initiator's IKE_SA_INIT, altered by someone on the path
+ * (a reserved header flag set, or a cookie we never made put in front),
+ * must not change what the responder checks IKE_AUTH against (§2.15):
+ * the genuine exchange still completes. */
+static void t_forged_retry(void)
+{
+	static const char *const what[] = { "a reserved flag set", "a forged cookie in front" };
+	struct sockaddr_storage from;
+	uint8_t msg[4096];
+	size_t len, body;
+	unsigned v;
+
+	for (v = 0; v < 2; v++) {
+		setup("psk = forged-retry-secret\n", "psk = forged-retry-secret\n");
+		ike_tick(nodes[0].ike);
+		CHECK(qlen == 1 && queue[0].to == 1, "%s: IKE_SA_INIT sent", what[v]);
+		len = queue[0].len;
+		memcpy(msg, queue[0].data, len);
+		deliver(0);	/* b answers; the answer waits in the queue */
+		if (v == 0) {
+			msg[19] |= 0x01;
+		} else {
+			/* N(COOKIE) with 33 bytes of junk before the first payload */
+			body = len - 28;
+			memmove(msg + 28 + 41, msg + 28, body);
+			msg[28] = msg[16];
+			msg[29] = 0;
+			be16_put(msg + 30, 41);
+			msg[32] = 0;
+			msg[33] = 0;
+			be16_put(msg + 34, N_COOKIE);
+			memset(msg + 36, 0x5a, 33);
+			msg[16] = PL_NOTIFY;
+			len += 41;
+			be32_put(msg + 24, (uint32_t)len);
+		}
+		from = nodes[0].addr;
+		ike_input(nodes[1].ike, msg, len, &from, false);
+		while (qlen && queue[qlen - 1].to == 0 && qlen > 1)
+			qlen--;	/* drop b's answer to the copy, if any */
+		settle();
+		CHECK(consistent(), "%s: the genuine exchange completes", what[v]);
+		teardown();
+	}
+}
+
 /* ---- hostile input in every state (issue: one datagram killed vtid) ---- */
 
 /* The 32-byte message that crashed an initiator waiting for IKE_SA_INIT:
@@ -1200,6 +1246,7 @@ int main(void)
 	t_narrowed_ts();
 	t_natt_responder();
 	t_cookie_race();
+	t_forged_retry();
 	t_nat_follow();
 	t_peer_recreates_child();
 	t_show_current_child();
