@@ -1080,8 +1080,10 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 						 p->local_id.data, &p->local_id.len))
 		p->local_id.type = 0;
 	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &p->remote_id.type,
-						  p->remote_id.data, &p->remote_id.len))
+						  p->remote_id.data, &p->remote_id.len)) {
 		p->remote_id.type = 0;
+		p->remote_id_bad = true;	/* fail closed, never "any peer" */
+	}
 	p->authby = IKE_AUTHBY_PSK;
 	/* The counts are the parser's (bounded), or came from the privileged
 	 * parent: bounded again rather than trusted with a memcpy. */

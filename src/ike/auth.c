@@ -70,6 +70,8 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 {
 	struct ike_ident want;
 
+	if (pol->remote_id_bad)
+		return false;
 	if (pol->remote_id.type) {
 		want = pol->remote_id;
 	} else if (pol->remote.family) {

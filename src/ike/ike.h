@@ -92,7 +92,7 @@ struct ike_conn_ops {
  * pol->initiate.  pol and ops stay the caller's and must outlive it. */
 struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
 			      const struct ike_conn_ops *ops, void *arg);
-/* Close its SAs without a word to the peer and forget it. */
+/* Close its SAs (DELETE to the peer for those established) and forget it. */
 void ike_conn_del(struct ike_conn *c);
 /* Start (or restart) negotiation. */
 void ike_conn_up(struct ike_conn *c);

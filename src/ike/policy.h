@@ -50,6 +50,7 @@ struct ike_policy {
 	struct addr local, remote;	/* remote.family 0: any peer */
 	uint16_t remote_port;		/* the peer's IKE port, when we initiate */
 	struct ike_ident local_id, remote_id;
+	bool remote_id_bad;		/* configured but unreadable: admits nobody */
 	enum ike_authby authby;
 	const struct ike_prop *ike;	/* offered/accepted for the IKE SA */
 	unsigned n_ike;

@@ -215,6 +215,29 @@ static void conf_rx_reset(struct conf_rx *rx)
 	memset(rx, 0, sizeof(*rx));
 }
 
+/*
+ * The counts in a pushed tunnel are bounded as the parser bounds them
+ * (defence in depth: the parsed proposals arrive as binary now, and IKE
+ * indexes its arrays with them).
+ */
+static bool conf_counts_ok(const struct tunnel_conf *t)
+{
+	unsigned i, k;
+
+	if (t->n_addrs > CONF_MAX_ADDRS || t->n_ike > CONF_MAX_PROPOSALS ||
+	    t->n_esp > CONF_MAX_PROPOSALS || t->n_local_ts > CONF_MAX_TS ||
+	    t->n_remote_ts > CONF_MAX_TS)
+		return false;
+	for (i = 0; i < t->n_ike; i++) {
+		if (t->ike[i].spi_size > sizeof(t->ike[i].spi))
+			return false;
+		for (k = 0; k < 6; k++)
+			if (t->ike[i].n[k] > PROP_MAX_TRANSFORMS)
+				return false;
+	}
+	return true;
+}
+
 /* 1 when a whole configuration has arrived, 0 for more, -1 if malformed. */
 static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *p, size_t len)
 {
@@ -245,6 +268,8 @@ static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *
 		TERMINATE(rx->c.t[rx->got].name);
 		TERMINATE(rx->c.t[rx->got].local_id);
 		TERMINATE(rx->c.t[rx->got].remote_id);
+		if (!conf_counts_ok(&rx->c.t[rx->got]))
+			return -1;
 		rx->got++;
 		return 0;
 	case PS_CONF_END:

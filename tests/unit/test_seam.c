@@ -4,9 +4,10 @@
  * of the callbacks and no daemon, and each callback is checked for what
  * it is told and when: Child SAs installed with crossed SPIs and removed
  * when replaced, the selectors agreed, connecting and down, the reason
- * for closing (and "dead"), the IKE SA's rekey, a DELETE.  That this
- * file builds without src/vtid is part of the test (see CMakeLists.txt:
- * unit_seam_includes checks that src/ike includes nothing from there).
+ * for closing (and "dead"), the IKE SA's rekey, a DELETE.  It includes
+ * nothing of src/vtid itself (it still links the library and fills the
+ * policy from src/conf); unit_seam_includes checks that src/ike includes
+ * nothing from either.
  */
 #include "inmem.h"
 #include "test.h"
