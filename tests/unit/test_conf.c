@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "ike/policy.h"
 #include "test.h"
 
 #define K20 "000102030405060708090a0b0c0d0e0f10111213"
@@ -314,11 +315,30 @@ static void reload_equality(void)
 	buf_free(&e);
 }
 
+/* A remote-id that does not parse (the parser refuses it; a tunnel
+ * pushed by the parent is not parsed again) admits no peer, never any:
+ * the policy says so. */
+static void policy_fail_closed(void)
+{
+	struct tunnel_conf t;
+	struct ike_policy pol;
+
+	memset(&t, 0, sizeof(t));
+	strcpy(t.name, "t");
+	strcpy(t.remote_id, "@");
+	tunnel_conf_policy(&t, &pol);
+	CHECK(pol.remote_id_bad && !pol.remote_id.type, "an unreadable remote-id admits nobody");
+	strcpy(t.remote_id, "peer.example");
+	tunnel_conf_policy(&t, &pol);
+	CHECK(!pol.remote_id_bad && pol.remote_id.type, "a readable one is the peer's");
+}
+
 int main(void)
 {
 	good_file();
 	bad_files();
 	file_modes();
 	reload_equality();
+	policy_fail_closed();
 	return test_done();
 }
