@@ -164,13 +164,21 @@ unsigned ike_ts_of_prefixes(const struct prefix *p, unsigned n, struct ike_ts *t
 	return i;
 }
 
-/* §2.9: the responder narrows to the intersection of both sides' selectors. */
+/*
+ * §2.9: the responder narrows to the intersection of both sides' selectors.
+ * A route-based tunnel passes whole address ranges: a selector limited to
+ * one protocol or to some ports is left out (the interface could not keep
+ * the Child SA to it), so a peer that offers only such gets
+ * TS_UNACCEPTABLE, and a responder that narrows us to one loses the SA.
+ */
 unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct prefix *ours,
 		       unsigned no, struct ike_ts *out)
 {
 	unsigned i, j, n = 0;
 
 	for (i = 0; i < np; i++) {
+		if (peer[i].proto != 0 || peer[i].sport != 0 || peer[i].eport != 0xffff)
+			continue;
 		for (j = 0; j < no && n < IKE_MAX_TS; j++) {
 			struct ike_ts o, x;
 			size_t alen;

@@ -1027,6 +1027,40 @@ static void t_show_current_child(void)
 	teardown();
 }
 
+/* Selectors limited to a protocol or to ports are never agreed to (the
+ * interface passes whole address ranges and could not keep the SA to
+ * them); whole ones are narrowed to ours.  Before, the peer's protocol
+ * and ports were echoed and then not enforced. */
+static void t_ts_proto_ports(void)
+{
+	static const struct {
+		uint8_t proto;
+		uint16_t sport, eport;
+		unsigned want;
+		const char *what;
+	} cases[] = {
+		{ 0, 0, 0xffff, 1, "any protocol, all ports: agreed" },
+		{ 6, 0, 0xffff, 0, "TCP only: refused" },
+		{ 17, 500, 500, 0, "UDP port 500: refused" },
+		{ 0, 1024, 0xffff, 0, "ports 1024-65535: refused" },
+		{ 1, 0x0800, 0x0800, 0, "ICMP echo only: refused" },
+	};
+	struct prefix ours;
+	struct ike_ts ts, out[IKE_MAX_TS];
+	size_t i;
+
+	CHECK(prefix_parse("10.0.0.0/8", &ours) == 0, "our selector");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&ts, 0, sizeof(ts));
+		ts.type = TS_IPV4_ADDR_RANGE;
+		ts.proto = cases[i].proto;
+		ts.sport = cases[i].sport;
+		ts.eport = cases[i].eport;
+		memset(ts.end, 0xff, 4);
+		CHECK(ike_ts_narrow(&ts, 1, &ours, 1, out) == cases[i].want, "%s", cases[i].what);
+	}
+}
+
 /* Address ranges to prefixes: the fewest that cover exactly the range. */
 static void t_ts_to_prefixes(void)
 {
@@ -1243,6 +1277,7 @@ int main(void)
 	t_rekey_refused();
 	t_auth_error_with_auth();
 	t_ts_to_prefixes();
+	t_ts_proto_ports();
 	t_narrowed_ts();
 	t_natt_responder();
 	t_cookie_race();
