@@ -463,17 +463,24 @@ static void forget_if(struct parent *p, size_t i)
 	p->ifs[i] = p->ifs[--p->n_ifs];
 }
 
-/* A device kept from an earlier network process, if it is still there
- * under its name (an administrator may have deleted it). */
-static struct owned_if *kept_if(struct parent *p, const char *name)
+/* Is the device still there under its name (an administrator may have
+ * deleted or renamed it, and the index be another's now)? */
+static bool still_there(const struct owned_if *o)
 {
 	char now[IF_NAMESIZE];
+
+	return o->fd >= 0 && if_indextoname((unsigned)o->ifindex, now) && !strcmp(now, o->name);
+}
+
+/* A device kept from an earlier network process, if it is still there. */
+static struct owned_if *kept_if(struct parent *p, const char *name)
+{
 	size_t i;
 
 	for (i = 0; i < p->n_ifs; i++) {
 		if (strcmp(p->ifs[i].name, name) || p->ifs[i].fd < 0)
 			continue;
-		if (if_indextoname((unsigned)p->ifs[i].ifindex, now) && !strcmp(now, name))
+		if (still_there(&p->ifs[i]))
 			return &p->ifs[i];
 		forget_if(p, i);
 		return NULL;
@@ -764,7 +771,6 @@ static pid_t spawn_net(struct parent *p, int auth_end);
 static void delete_interfaces(struct parent *p)
 {
 	uint32_t group;
-	char now[IF_NAMESIZE];
 	size_t i, n = 0;
 
 	/* Random, not the PID: vtids in other PID namespaces may share this
@@ -774,8 +780,7 @@ static void delete_interfaces(struct parent *p)
 	group |= 0x40000000u;
 
 	for (i = 0; i < p->n_ifs; i++)
-		if (p->ifs[i].fd >= 0 && if_indextoname((unsigned)p->ifs[i].ifindex, now) &&
-		    !strcmp(now, p->ifs[i].name) && !netif_set_group(p->ifs[i].ifindex, group))
+		if (still_there(&p->ifs[i]) && !netif_set_group(p->ifs[i].ifindex, group))
 			n++;
 	if (n && netif_del_group(group) < 0)
 		log_warn(NULL, "cannot delete the interfaces at once; they go one by one");

@@ -49,16 +49,24 @@ out:
 	return r;
 }
 
+/* An RTM_NEWLINK/RTM_DELLINK request for one interface (0: by attribute). */
+static struct ifinfomsg *link_msg(struct nlmsghdr *nlh, uint16_t type, int ifindex)
+{
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = type;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return ifi;
+}
+
 int netif_setup(int ifindex, unsigned mtu)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	struct ifinfomsg *ifi = link_msg(nlh, RTM_NEWLINK, ifindex);
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
 	/* Point-to-point, and multicast so that OSPF hellos cross it. */
 	ifi->ifi_flags = IFF_UP | IFF_MULTICAST | IFF_POINTOPOINT | IFF_NOARP;
 	ifi->ifi_change = ifi->ifi_flags;
@@ -90,12 +98,8 @@ int netif_set_group(int ifindex, uint32_t group)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	link_msg(nlh, RTM_NEWLINK, ifindex);
 	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_request(nlh);
 }
@@ -104,15 +108,11 @@ int netif_del_group(uint32_t group)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
 
 	/* Group 0 is every interface's default: never that one. */
 	if (group == 0)
 		return -EINVAL;
-	nlh->nlmsg_type = RTM_DELLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = 0;	/* by group, not by index */
+	link_msg(nlh, RTM_DELLINK, 0);	/* by group, not by index */
 	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_request(nlh);
 }
