@@ -61,7 +61,7 @@ C
 
 # Not through in_ns: $! must be tcpdump itself (ip netns exec execs it),
 # not a subshell that would ignore the SIGINT that ends the capture.
-ip netns exec "${VT_ID}a" tcpdump -i eth0 -U -s 0 -w "$VT_TMP/ike.pcap" \
+ip netns exec "${VT_ID}a" tcpdump --immediate-mode -i eth0 -U -s 0 -w "$VT_TMP/ike.pcap" \
 	'udp port 500 or (udp port 4500 and udp[8:4] = 0)' 2>"$VT_TMP/tcpdump.log" &
 VT_PIDS+=("$!")
 TCPDUMP=$!

@@ -291,8 +291,11 @@ log_marks() {	# each key log with its current size: LOG@BYTES
 }
 wire_start() {
 	WIRE=$VT_TMP/$PEER-$1-$2.pcap
-	# ip netns exec execs tcpdump: $! is tcpdump's own PID
-	ip netns exec "${VT_ID}a" tcpdump -i any -U -s 0 -w "$WIRE" \
+	# ip netns exec execs tcpdump: $! is tcpdump's own PID.  Immediate
+	# mode: otherwise packets wait in a TPACKET_V3 block until its 1 s
+	# timeout, and what came in the last second before the stop is lost
+	# (the ESP of a fast case, while its IKE was already read).
+	ip netns exec "${VT_ID}a" tcpdump --immediate-mode -i any -U -s 0 -w "$WIRE" \
 		'udp port 500 or udp port 4500 or esp' 2>"$WIRE.err" &
 	TCPD=$!
 	VT_PIDS+=("$TCPD")

@@ -31,7 +31,7 @@ conf_a "$KAB"; conf_b "$KAB"
 CAP="$VT_TMP/esp.pcap"
 # Only the first and last 4096 numbers of each 2^20 block (vtid reserves
 # 2^20 at a time): the flood below would fill the disk otherwise.
-bg_in_ns b tcpdump -i eth0 -U -nn -s 64 -w "$CAP" \
+bg_in_ns b tcpdump --immediate-mode -i eth0 -U -nn -s 64 -w "$CAP" \
 	'ip proto 50 and (ip[24:4] & 0xfffff < 4096 or ip[24:4] & 0xfffff >= 0xff000)' \
 	2>"$VT_TMP/tcpdump.err"
 wait_until 10 test -s "$CAP" || fail "tcpdump did not start: $(cat "$VT_TMP/tcpdump.err")"
