@@ -78,6 +78,8 @@ struct node {
 	unsigned installs, removes, ike_rekeys, moves, deaths;
 	char why[96];			/* the last reason given for closing */
 	unsigned n_ts_local, n_ts_remote;	/* as last narrowed */
+	struct prefix got[2];		/* address_given: what the peer gave */
+	unsigned n_got, givens, assigns;
 #endif
 	struct sockaddr_storage addr;
 	int idx;
@@ -259,6 +261,35 @@ static int sim_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id
 	return ike_psk_sign(prf_id, n->psk, n->psk_len, octets, count, out);
 }
 
+/* The pool's first addresses (index 5): enough to see them cross. */
+static unsigned sim_assign(void *arg, const struct ike_id *peer, bool want4, bool want6,
+			   struct prefix *out)
+{
+	struct node *n = arg;
+	unsigned i, k = 0;
+
+	(void)peer;
+	n->assigns++;
+	for (i = 0; i < n->conf.n_pool; i++) {
+		const struct prefix *p = &n->conf.pool[i];
+
+		if ((p->addr.family == AF_INET && !want4) || (p->addr.family == AF_INET6 && !want6))
+			continue;
+		out[k] = *p;
+		out[k++].addr.a[p->addr.family == AF_INET ? 3 : 15] |= 5;
+	}
+	return k;
+}
+
+static void sim_given(void *arg, const struct prefix *a, unsigned count)
+{
+	struct node *n = arg;
+
+	n->givens++;
+	n->n_got = count < 2 ? count : 2;
+	memcpy(n->got, a, n->n_got * sizeof(*a));
+}
+
 static const struct ike_conn_ops sim_ops = {
 	.child_install = sim_install,
 	.child_remove = sim_remove,
@@ -268,6 +299,8 @@ static const struct ike_conn_ops sim_ops = {
 	.closing = sim_closing,
 	.ike_rekeyed = sim_ike_rekeyed,
 	.psk_sign = sim_psk_sign,
+	.address_assign = sim_assign,
+	.address_given = sim_given,
 };
 
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
@@ -330,23 +363,22 @@ static void node_detach(struct node *n)
 }
 #endif
 
-INMEM_FN void setup(const char *extra_a, const char *extra_b)
+/* Both nodes from whole configuration texts (one [tunnel] each). */
+INMEM_FN void setup_texts(const char *text_a, const char *text_b)
 {
-	const char *extra[2] = { extra_a, extra_b };
+	const char *texts[2] = { text_a, text_b };
 	int i;
 
 	qlen = 0;
 	for (i = 0; i < 2; i++) {
 		struct node *n = &nodes[i];
-		char text[2048];
 		struct conf c;
 		struct buf e;
 
 		memset(n, 0, sizeof(*n));
 		n->idx = i;
-		snprintf(text, sizeof(text), "%s%s", base[i], extra[i] ? extra[i] : "");
 		buf_init(&e);
-		if (conf_parse("mem", text, strlen(text), &c, &e)) {
+		if (conf_parse("mem", texts[i], strlen(texts[i]), &c, &e)) {
 			fprintf(stderr, "%s", buf_str(&e));
 			exit(2);
 		}
@@ -358,6 +390,18 @@ INMEM_FN void setup(const char *extra_a, const char *extra_b)
 		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
 		ike_set_send_hook(n->ike, hook, n);
 	}
+}
+
+/* The base tunnels (a initiates, b waits) with extra lines each. */
+INMEM_FN void setup(const char *extra_a, const char *extra_b)
+{
+	char text[2][2048];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		snprintf(text[i], sizeof(text[i]), "%s%s", base[i],
+			 (i ? extra_b : extra_a) ? (i ? extra_b : extra_a) : "");
+	setup_texts(text[0], text[1]);
 }
 
 INMEM_FN void teardown(void)

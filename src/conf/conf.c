@@ -356,8 +356,12 @@ static int t_address(struct parser *p, char *v)
 	char *items[CONF_MAX_ADDRS];
 	int n = split_list(v, items, CONF_MAX_ADDRS), i;
 
+	if (n == 1 && !strcmp(items[0], "auto")) {
+		p->t->address_auto = true;	/* asked of the peer (RFC 7296 §3.15) */
+		return 0;
+	}
 	if (n <= 0) {
-		err_at(p, p->line, "address: give 1 to %d addresses with prefix length",
+		err_at(p, p->line, "address: give 1 to %d addresses with prefix length, or auto",
 		       CONF_MAX_ADDRS);
 		return -1;
 	}
@@ -368,6 +372,43 @@ static int t_address(struct parser *p, char *v)
 		}
 	}
 	p->t->n_addrs = (unsigned)n;
+	return 0;
+}
+
+/*
+ * pool = PREFIX[, PREFIX]: at most one a family.  Peers get addresses from
+ * it in order (the network and IPv4 broadcast addresses and the tunnel's
+ * own addresses left out); IPv4 needs room for one at least (/30).  Host
+ * bits are cleared, as in the selectors.
+ */
+static int t_pool(struct parser *p, char *v)
+{
+	char *items[3];
+	int n = split_list(v, items, 3), i;
+	struct prefix *x;
+
+	if (n <= 0 || n > 2) {
+		err_at(p, p->line, "pool: give one IPv4 and/or one IPv6 prefix");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		x = &p->t->pool[i];
+		if (!strchr(items[i], '/') || prefix_parse(items[i], x) < 0) {
+			err_at(p, p->line, "pool: '%s' is not PREFIX/LEN", items[i]);
+			return -1;
+		}
+		if ((x->addr.family == AF_INET && (x->len < 8 || x->len > 30)) ||
+		    (x->addr.family == AF_INET6 && (x->len < 8 || x->len > 126))) {
+			err_at(p, p->line, "pool: '%s': the prefix length must be 8-30 for IPv4, "
+			       "8-126 for IPv6", items[i]);
+			return -1;
+		}
+		if (i == 1 && x->addr.family == p->t->pool[0].addr.family) {
+			err_at(p, p->line, "pool: one prefix per address family");
+			return -1;
+		}
+	}
+	p->t->n_pool = (unsigned)n;
 	return 0;
 }
 
@@ -606,6 +647,7 @@ static const struct keydef tunnel_keys[] = {
 	{ "psk", t_psk },
 	{ "psk-file", t_psk_file },
 	{ "address", t_address },
+	{ "pool", t_pool },
 	{ "mtu", t_mtu },
 	{ "mss-clamp", t_mss_clamp },
 	{ "ike", t_ike },
@@ -733,6 +775,12 @@ static void end_tunnel(struct parser *p)
 	for (i = 0; i < t->n_addrs; i++)
 		if (t->addrs[i].addr.family == AF_INET6 && t->mtu && t->mtu < 1280)
 			err_at(p, line_of(p, "mtu"), "tunnel %s: IPv6 needs mtu >= 1280", t->name);
+	if (t->mode == MODE_MANUAL && (t->address_auto || t->n_pool))
+		err_at(p, line_of(p, t->n_pool ? "pool" : "address"), "tunnel %s: mode = manual "
+		       "has no IKE to ask for or hand out addresses (address = auto, pool)", t->name);
+	if (t->address_auto && t->n_pool)
+		err_at(p, line_of(p, "pool"), "tunnel %s: a tunnel that asks for its address "
+		       "(address = auto) cannot also hand them out (pool)", t->name);
 	if (t->mode == MODE_MANUAL)
 		check_manual(p, t);
 	else
@@ -1085,6 +1133,8 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 		p->remote_id_bad = true;	/* fail closed, never "any peer" */
 	}
 	p->authby = IKE_AUTHBY_PSK;
+	p->want_address = c->address_auto;
+	p->gives_address = c->n_pool > 0;
 	/* The counts are the parser's (bounded), or came from the privileged
 	 * parent: bounded again rather than trusted with a memcpy. */
 	p->n_ike = c->n_ike < CONF_MAX_PROPOSALS ? c->n_ike : CONF_MAX_PROPOSALS;

@@ -37,6 +37,9 @@ struct tunnel_conf {
 	size_t psk_len;
 	struct prefix addrs[CONF_MAX_ADDRS];
 	unsigned n_addrs;
+	bool address_auto;		/* address = auto: asked of the peer (§3.15) */
+	struct prefix pool[2];		/* addresses for peers that ask: one prefix a family */
+	unsigned n_pool;
 	unsigned mtu;			/* 0: derived from the outer path */
 	bool mss_clamp;
 	/* ike =, parsed once here (the IKE policy takes it as it is) */

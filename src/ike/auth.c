@@ -311,6 +311,11 @@ void ike_auth_start(struct ike_sa *sa)
 	ikew_auth(&w, AUTH_SHARED_KEY_MIC, auth, sa->keys.prf_len);
 	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
 	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
+	if (pol->want_address) {
+		struct ike_cp cp = { .type = CFG_REQUEST, .want4 = true, .want6 = true };
+
+		ikew_cp(&w, &cp);
+	}
 	ikew_sa(&w, props, n);
 	ikew_ts(&w, PL_TSI, tsi, ni);
 	ikew_ts(&w, PL_TSR, tsr, nr);
@@ -432,6 +437,20 @@ static bool answer_ts(struct ike_sa *sa, const struct ike_msg *m)
 	return sa->n_ts_local && sa->n_ts_remote;
 }
 
+/* §3.15: the addresses the responder gave us, to the daemon.  Without a
+ * CFG_REPLY the tunnel still comes up, unnumbered, and says so. */
+static void take_address(struct ike_sa *sa, const struct ike_msg *m)
+{
+	const struct ike_pl *pl = ike_find(m, PL_CP, 0);
+	struct ike_cp cp;
+
+	if (!pl || ike_cp_parse(pl, &cp) || cp.type != CFG_REPLY || !cp.n) {
+		log_warn(ikesa_name(sa), "asked the peer for an address (address = auto) and got none");
+		cp.n = 0;
+	}
+	sa->conn->ops->address_given(sa->conn->arg, cp.addr, cp.n);
+}
+
 void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct ike_pl *idr = ike_find(m, PL_IDR, 0), *auth = ike_find(m, PL_AUTH, 0);
@@ -450,7 +469,9 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
 			 err == N_AUTHENTICATION_FAILED ? "AUTHENTICATION_FAILED - check psk and "
 			 "identities" : err == N_NO_PROPOSAL_CHOSEN ? "NO_PROPOSAL_CHOSEN for ESP" :
-			 err == N_TS_UNACCEPTABLE ? "TS_UNACCEPTABLE" : "error", err);
+			 err == N_TS_UNACCEPTABLE ? "TS_UNACCEPTABLE" :
+			 err == N_INTERNAL_ADDRESS_FAILURE ? "INTERNAL_ADDRESS_FAILURE - no address "
+			 "to give us" : "error", err);
 		/* §2.21.2: with IDr and a valid AUTH the IKE SA exists at the
 		 * peer, only its Child SA failed.  A VTI has no use for an IKE
 		 * SA without one: delete it, or it would linger at the peer. */
@@ -478,6 +499,8 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		ikesa_kill(sa, "responder's traffic selectors are not within ours");
 		return;
 	}
+	if (sa->conn->pol->want_address)
+		take_address(sa, m);
 	established(sa);
 }
 
@@ -533,6 +556,44 @@ static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_id *idi,
 	return NULL;
 }
 
+/*
+ * §3.15: a peer that asks for an address gets one from the policy's pool
+ * (the daemon's), or INTERNAL_ADDRESS_FAILURE when there is none to give
+ * (§2.19; the IKE SA goes too: a VTI has no use for it without a Child
+ * SA).  A policy without a pool ignores the request, as §2.19 lets a
+ * responder that does not assign addresses do.  Fills the CFG_REPLY;
+ * nonzero when the request was answered with an error.
+ */
+static int give_address(struct ike_sa *sa, const struct ike_msg *m, struct ike_conn *c,
+			const struct ike_id *idi, struct ike_cp *reply)
+{
+	const struct ike_pl *pl = ike_find(m, PL_CP, 0);
+	struct ike_cp rq;
+
+	memset(reply, 0, sizeof(*reply));
+	reply->type = CFG_REPLY;
+	if (!pl)
+		return 0;
+	if (ike_cp_parse(pl, &rq)) {
+		reply_error(sa, m->h.msgid, N_INVALID_SYNTAX, "malformed configuration payload");
+		return -1;
+	}
+	if (rq.type != CFG_REQUEST || (!rq.want4 && !rq.want6))
+		return 0;
+	if (!c->pol->gives_address) {
+		log_info(c->pol->name, "peer asked for an inner address; this tunnel has no pool");
+		return 0;
+	}
+	reply->n = c->ops->address_assign(c->arg, idi, rq.want4, rq.want6, reply->addr);
+	if (!reply->n) {
+		log_warn(c->pol->name, "peer asked for an inner address and the pool has none to "
+			 "give (INTERNAL_ADDRESS_FAILURE)");
+		reply_error(sa, m->h.msgid, N_INTERNAL_ADDRESS_FAILURE, "no address to assign");
+		return -1;
+	}
+	return 0;
+}
+
 void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct ike_pl *idi_pl = ike_find(m, PL_IDI, 0), *auth = ike_find(m, PL_AUTH, 0);
@@ -544,6 +605,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	uint8_t ad[PRF_MAX];
 	struct ike_notify n;
 	struct ike_id idi;
+	struct ike_cp cp;
 	const struct ike_policy *pol;
 	struct ike_conn *c;
 	struct ike_sa *o;
@@ -593,6 +655,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		for (o = sa->ctx->sas; o; o = o->next)
 			if (o != sa && o->conn == c && o->state == IKE_S_ESTABLISHED)
 				ikesa_kill(o, "peer sent INITIAL_CONTACT");
+	if (give_address(sa, m, c, &idi, &cp))
+		return;
 	if (!own_auth(sa, c, false, &me, ad))
 		return;
 	be32_put(chosen.spi, sa->auth_in);
@@ -600,6 +664,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	ikew_init(&w, &in);
 	ikew_id(&w, PL_IDR, me.type, me.data, me.len);
 	ikew_auth(&w, AUTH_SHARED_KEY_MIC, ad, sa->keys.prf_len);
+	if (cp.n)
+		ikew_cp(&w, &cp);
 	ikew_sa(&w, &chosen, 1);
 	ikew_ts(&w, PL_TSI, oi, noi);
 	ikew_ts(&w, PL_TSR, orr, nor);

@@ -16,6 +16,7 @@
 
 struct datapath;
 struct ike_ctx;
+struct ike_id;
 struct ike_policy;
 struct json;
 struct prefix;
@@ -83,6 +84,15 @@ struct ike_conn_ops {
 	void (*closing)(void *arg, const char *why, bool dead);
 	/* The IKE SA was replaced by a rekey (RFC 7296 §2.18). */
 	void (*ike_rekeyed)(void *arg);
+	/* RFC 7296 §3.15, the responder of a policy that gives_address: the
+	 * authenticated peer asks for inner addresses of these families;
+	 * fill out[] (one a family at most) and return how many, 0 if there
+	 * are none to give (the peer is told INTERNAL_ADDRESS_FAILURE). */
+	unsigned (*address_assign)(void *arg, const struct ike_id *peer, bool want4, bool want6,
+				   struct prefix *out);
+	/* The initiator of a policy that want_address: what the peer gave
+	 * (n 0: nothing), before the Child SA is installed. */
+	void (*address_given)(void *arg, const struct prefix *a, unsigned n);
 	/* Apply the policy's PSK to AUTH octets (keys.h): the secret is held
 	 * where IKE cannot see it (the key-holding process). */
 	ike_psk_signer psk_sign;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "lib/cursor.h"
 
@@ -247,6 +248,88 @@ int ike_auth_parse(const struct ike_pl *pl, uint8_t *method, const uint8_t **dat
 	return 0;
 }
 
+/* An IPv4 netmask as a prefix length; -1 if its ones are not contiguous. */
+static int mask_len(const uint8_t *m)
+{
+	uint32_t v = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+	int n = 0;
+
+	while (n < 32 && (v & (0x80000000u >> n)))
+		n++;
+	return n < 32 && (v << n) ? -1 : n;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* One address attribute's value: empty (asked for) or the address. */
+static int cp_addr(struct ike_cp *cp, int family, const uint8_t *v, size_t len)
+{
+	size_t alen = addr_len(family);
+	struct prefix *a;
+	unsigned i;
+
+	if (family == AF_INET)
+		cp->want4 = true;
+	else
+		cp->want6 = true;
+	if (len == 0)
+		return 0;
+	if (len != alen + (family == AF_INET6) || (family == AF_INET6 && v[16] > 128))
+		return SYNTAX;
+	for (i = 0; i < cp->n; i++)
+		if (cp->addr[i].addr.family == family)
+			return 0;	/* only the first of a family counts */
+	if (all_zero(v, alen))
+		return 0;	/* "any address", in a request */
+	a = &cp->addr[cp->n++];
+	memset(a, 0, sizeof(*a));
+	a->addr.family = family;
+	memcpy(a->addr.a, v, alen);
+	a->len = family == AF_INET6 ? v[16] : 32;
+	return 0;
+}
+
+int ike_cp_parse(const struct ike_pl *pl, struct ike_cp *cp)
+{
+	struct cursor c;
+	uint16_t type, len;
+	const uint8_t *v;
+	int mask = -1, r;
+	unsigned i;
+
+	memset(cp, 0, sizeof(*cp));
+	cur_init(&c, pl->body, pl->len);
+	if (!cur_get_u8(&c, &cp->type) || !cur_skip(&c, 3))
+		return SYNTAX;
+	while (c.left) {
+		if (!cur_get_u16(&c, &type) || !cur_get_u16(&c, &len) || !(v = cur_take(&c, len)))
+			return SYNTAX;
+		type &= 0x7fff;		/* the R bit is reserved */
+		r = 0;
+		if (type == CFG_INTERNAL_IP4_ADDRESS)
+			r = cp_addr(cp, AF_INET, v, len);
+		else if (type == CFG_INTERNAL_IP6_ADDRESS)
+			r = cp_addr(cp, AF_INET6, v, len);
+		else if (type == CFG_INTERNAL_IP4_NETMASK && len == 4 && mask < 0)
+			r = (mask = mask_len(v)) < 0 ? SYNTAX : 0;
+		else if (type == CFG_INTERNAL_IP4_NETMASK && len != 0 && len != 4)
+			r = SYNTAX;
+		if (r)
+			return r;
+	}
+	/* §3.15.1: the netmask goes with the IPv4 address. */
+	for (i = 0; i < cp->n && mask > 0; i++)
+		if (cp->addr[i].addr.family == AF_INET)
+			cp->addr[i].len = (uint8_t)mask;
+	return 0;
+}
+
 int ike_ts_parse(const struct ike_pl *pl, struct ike_ts *ts, unsigned max, unsigned *n)
 {
 	struct cursor c, t;
@@ -455,6 +538,47 @@ void ikew_ts(struct ike_wr *w, uint8_t type, const struct ike_ts *ts, unsigned n
 		buf_add_u16(w->b, ts[i].eport);
 		buf_add(w->b, ts[i].start, alen);
 		buf_add(w->b, ts[i].end, alen);
+	}
+	ikew_end(w);
+}
+
+static void cp_attr(struct ike_wr *w, uint16_t type, const uint8_t *v, size_t len)
+{
+	buf_add_u16(w->b, type);
+	buf_add_u16(w->b, (uint16_t)len);
+	buf_add(w->b, v, len);
+}
+
+void ikew_cp(struct ike_wr *w, const struct ike_cp *cp)
+{
+	uint8_t v[17];
+	unsigned i;
+
+	ikew_begin(w, PL_CP);
+	buf_add_u8(w->b, cp->type);
+	buf_add(w->b, "\0\0\0", 3);
+	if (cp->type == CFG_REQUEST) {
+		if (cp->want4)
+			cp_attr(w, CFG_INTERNAL_IP4_ADDRESS, v, 0);
+		if (cp->want6)
+			cp_attr(w, CFG_INTERNAL_IP6_ADDRESS, v, 0);
+	}
+	for (i = 0; i < cp->n; i++) {
+		const struct prefix *a = &cp->addr[i];
+		uint32_t m = a->len ? 0xffffffffu << (32 - (a->len > 32 ? 32 : a->len)) : 0;
+
+		if (a->addr.family == AF_INET) {
+			cp_attr(w, CFG_INTERNAL_IP4_ADDRESS, a->addr.a, 4);
+			v[0] = (uint8_t)(m >> 24);
+			v[1] = (uint8_t)(m >> 16);
+			v[2] = (uint8_t)(m >> 8);
+			v[3] = (uint8_t)m;
+			cp_attr(w, CFG_INTERNAL_IP4_NETMASK, v, 4);
+		} else {
+			memcpy(v, a->addr.a, 16);
+			v[16] = a->len;
+			cp_attr(w, CFG_INTERNAL_IP6_ADDRESS, v, 17);
+		}
 	}
 	ikew_end(w);
 }

@@ -16,6 +16,7 @@
 
 #include "ike/proto.h"
 #include "lib/buf.h"
+#include "lib/prefix.h"
 
 struct ike_hdr {
 	uint64_t spi_i, spi_r;
@@ -108,6 +109,21 @@ int ike_auth_parse(const struct ike_pl *pl, uint8_t *method, const uint8_t **dat
 int ike_ts_parse(const struct ike_pl *pl, struct ike_ts *ts, unsigned max, unsigned *n);
 int ike_delete_parse(const struct ike_pl *pl, uint8_t *proto, uint8_t *spi_size,
 		     const uint8_t **spis, unsigned *count);
+/*
+ * A Configuration payload (§3.15) as vti uses it: a request for one inner
+ * address of either family, or a reply with them.  An IPv4 address
+ * carries the netmask sent with it as its prefix length (32 without one),
+ * an IPv6 address its own.  Other attributes are skipped; only the first
+ * address of each family counts.
+ */
+struct ike_cp {
+	uint8_t type;			/* CFG_REQUEST, CFG_REPLY, ... */
+	bool want4, want6;		/* an INTERNAL_IP4/6_ADDRESS attribute was in it */
+	struct prefix addr[2];		/* addresses that were in it (not 0.0.0.0 or ::) */
+	unsigned n;
+};
+int ike_cp_parse(const struct ike_pl *pl, struct ike_cp *cp);
+
 /* Find a notify of this type among m's payloads; 0 if found. */
 int ike_find_notify(const struct ike_msg *m, uint16_t type, struct ike_notify *out);
 
@@ -140,6 +156,9 @@ void ikew_notify(struct ike_wr *w, uint8_t proto, uint16_t type, const uint8_t *
 void ikew_id(struct ike_wr *w, uint8_t type, uint8_t id_type, const uint8_t *data, size_t len);
 void ikew_auth(struct ike_wr *w, uint8_t method, const uint8_t *data, size_t len);
 void ikew_ts(struct ike_wr *w, uint8_t type, const struct ike_ts *ts, unsigned n);
+/* A request asks for each wanted family (empty attributes); a reply
+ * carries cp->addr[] with IPv4 netmask / IPv6 prefix length. */
+void ikew_cp(struct ike_wr *w, const struct ike_cp *cp);
 void ikew_delete(struct ike_wr *w, uint8_t proto, const uint8_t *spis, uint8_t spi_size,
 		 unsigned count);
 

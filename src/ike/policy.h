@@ -63,6 +63,8 @@ struct ike_policy {
 	enum ike_encap encap;
 	uint32_t replay_window;
 	bool initiate;			/* keep it up: initiate, and again after a loss */
+	bool want_address;		/* ask the peer for inner addresses (§3.15) */
+	bool gives_address;		/* answer such a request (ike_conn_ops.address_assign) */
 };
 
 #endif

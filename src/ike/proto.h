@@ -96,4 +96,13 @@ enum ike_auth_method { AUTH_SHARED_KEY_MIC = 2 };
 
 enum ike_ts_type { TS_IPV4_ADDR_RANGE = 7, TS_IPV6_ADDR_RANGE = 8 };
 
+/* Configuration payloads (RFC 7296 §3.15): the types and the attributes
+ * that vti uses to ask for and hand out inner addresses. */
+enum ike_cfg_type { CFG_REQUEST = 1, CFG_REPLY = 2, CFG_SET = 3, CFG_ACK = 4 };
+enum ike_cfg_attr {
+	CFG_INTERNAL_IP4_ADDRESS = 1,
+	CFG_INTERNAL_IP4_NETMASK = 2,
+	CFG_INTERNAL_IP6_ADDRESS = 8,
+};
+
 #endif

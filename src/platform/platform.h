@@ -31,6 +31,9 @@ int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt
 /* Interface configuration (rtnetlink). */
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
 int netif_add_addr(int ifindex, const struct prefix *p);
+int netif_del_addr(int ifindex, const struct prefix *p);
+/* A route to p through the interface (main table), or its removal. */
+int netif_route(int ifindex, const struct prefix *p, bool add);
 /* Link groups: netif_del_group removes every interface of a group in one
  * request, which the kernel unregisters as one batch (closing TUN
  * descriptors one by one costs an RCU grace period, ~16 ms, each). */

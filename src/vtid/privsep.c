@@ -49,6 +49,9 @@ enum ps_type {
 	PS_READY,		/* net -> parent: empty, start-up done; no reply */
 	PS_AUTH_CHANNEL,	/* parent -> net: empty + fd, to a restarted auth */
 	PS_ALIVE,		/* net -> parent: empty, once a second; no reply */
+	PS_ADDR_DEL,		/* net -> parent: ps_addr; reply PS_STATUS */
+	PS_ROUTE_ADD,		/* net -> parent: ps_addr (a host route); reply PS_STATUS */
+	PS_ROUTE_DEL,
 };
 
 struct ps_hdr {
@@ -541,14 +544,50 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
 	return netif_setup(rq->ifindex, rq->mtu);
 }
 
-static int do_addr_add(struct parent *p, const struct ps_addr *rq)
+/*
+ * An address the peer handed us (address = auto, RFC 7296 §3.15), as the
+ * network process relays it: a unicast address that cannot capture the
+ * host's own traffic (not unspecified, loopback, multicast, broadcast or
+ * IPv6 link-local) with a prefix of at least /8.
+ */
+static bool given_ok(const struct prefix *x)
+{
+	const uint8_t *a = x->addr.a;
+	static const uint8_t zero[16];
+
+	if (x->addr.family == AF_INET)
+		return x->len >= 8 && x->len <= 32 && a[0] != 0 && a[0] != 127 && a[0] < 224;
+	if (x->addr.family == AF_INET6)
+		return x->len >= 8 && x->len <= 128 && memcmp(a, zero, 15) != 0 && a[0] != 0xff &&
+		       !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+	return false;
+}
+
+/* Addresses: those configured, or, with address = auto, what the peer gave. */
+static int do_addr(struct parent *p, const struct ps_addr *rq, bool add)
 {
 	const struct tunnel_conf *t = owned(p, rq->ifindex);
 	unsigned i;
 
-	for (i = 0; t && i < t->n_addrs; i++)
+	if (!t)
+		return -EPERM;
+	if (t->address_auto && given_ok(&rq->p))
+		return add ? netif_add_addr(rq->ifindex, &rq->p) : netif_del_addr(rq->ifindex, &rq->p);
+	for (i = 0; add && i < t->n_addrs; i++)
 		if (addr_equal(&t->addrs[i].addr, &rq->p.addr) && t->addrs[i].len == rq->p.len)
 			return netif_add_addr(rq->ifindex, &t->addrs[i]);
+	return -EPERM;
+}
+
+/* A host route to an address the tunnel's pool gave its peer. */
+static int do_route(struct parent *p, const struct ps_addr *rq, bool add)
+{
+	const struct tunnel_conf *t = owned(p, rq->ifindex);
+	unsigned i, host = rq->p.addr.family == AF_INET ? 32 : 128;
+
+	for (i = 0; t && i < t->n_pool && rq->p.len == host; i++)
+		if (prefix_match(&t->pool[i], rq->p.addr.family, rq->p.addr.a))
+			return netif_route(rq->ifindex, &rq->p, add);
 	return -EPERM;
 }
 
@@ -748,13 +787,18 @@ static void parent_request(struct parent *p)
 	}
 	if (n >= 0 && h.type == PS_NETIF_SETUP && n == sizeof(rq.netif))
 		r = do_netif_setup(p, &rq.netif);
-	else if (n >= 0 && h.type == PS_ADDR_ADD && n == sizeof(rq.addr))
-		r = do_addr_add(p, &rq.addr);
+	else if (n >= 0 && (h.type == PS_ADDR_ADD || h.type == PS_ADDR_DEL) &&
+		 n == sizeof(rq.addr))
+		r = do_addr(p, &rq.addr, h.type == PS_ADDR_ADD);
+	else if (n >= 0 && (h.type == PS_ROUTE_ADD || h.type == PS_ROUTE_DEL) &&
+		 n == sizeof(rq.addr))
+		r = do_route(p, &rq.addr, h.type == PS_ROUTE_ADD);
 	else
 		log_warn(NULL, "privsep: malformed request from the network process (type %u, "
 			 "%zd bytes) refused", h.type, n);
 	if (r == -EPERM)
-		log_warn(NULL, "privsep: refused a request for an interface vtid does not own");
+		log_warn(NULL, "privsep: refused a request for an interface vtid does not own, "
+			 "or an address or route its configuration does not allow");
 	status_reply(p->net_fd, r, NULL);
 }
 
@@ -1254,14 +1298,29 @@ int ps_netif_setup(int ifindex, unsigned mtu)
 	return status_call(PS_NETIF_SETUP, &rq, sizeof(rq));
 }
 
-int ps_addr_add(int ifindex, const struct prefix *p)
+static int addr_call(uint16_t type, int ifindex, const struct prefix *p)
 {
 	struct ps_addr rq;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.ifindex = ifindex;
 	rq.p = *p;
-	return status_call(PS_ADDR_ADD, &rq, sizeof(rq));
+	return status_call(type, &rq, sizeof(rq));
+}
+
+int ps_addr_add(int ifindex, const struct prefix *p)
+{
+	return addr_call(PS_ADDR_ADD, ifindex, p);
+}
+
+int ps_addr_del(int ifindex, const struct prefix *p)
+{
+	return addr_call(PS_ADDR_DEL, ifindex, p);
+}
+
+int ps_route(int ifindex, const struct prefix *p, bool add)
+{
+	return addr_call(add ? PS_ROUTE_ADD : PS_ROUTE_DEL, ifindex, p);
 }
 
 int ps_reload(struct conf *out, struct buf *errors)

@@ -61,6 +61,10 @@ void ps_alive(void);
 int ps_tun_open(const char *name, int *ifindex, bool *offload);
 int ps_netif_setup(int ifindex, unsigned mtu);
 int ps_addr_add(int ifindex, const struct prefix *p);
+/* Addresses the peer gave (address = auto) come and go; a host route to
+ * the address a tunnel's pool gave its peer. */
+int ps_addr_del(int ifindex, const struct prefix *p);
+int ps_route(int ifindex, const struct prefix *p, bool add);
 /* An ike_psk_signer that asks the auth process. */
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out);

@@ -58,6 +58,36 @@ static const struct sa *current_in(const struct tunnel *t)
 	return best;
 }
 
+/* §3.15 addresses: what the pool gave the peer (routed here), or what
+ * the peer gave us (address = auto). */
+static unsigned cp_addrs(const struct tunnel *t, const struct prefix **a, const char **what)
+{
+	unsigned n = tunnel_peer_addrs(t, a);
+
+	*what = "peer_addresses";
+	if (t->conf.address_auto) {
+		*a = t->given;
+		n = t->n_given;
+		*what = "given_addresses";
+	}
+	return t->conf.address_auto || t->conf.n_pool ? n : 0;
+}
+
+static void json_cp_addrs(struct json *j, const struct tunnel *t)
+{
+	const struct prefix *a;
+	const char *what;
+	char p[PREFIX_STRLEN];
+	unsigned i, n = cp_addrs(t, &a, &what);
+
+	if (!t->conf.address_auto && !t->conf.n_pool)
+		return;
+	json_arr_open(j, what);
+	for (i = 0; i < n; i++)
+		json_str(j, NULL, prefix_str(&a[i], p, sizeof(p)));
+	json_arr_close(j);
+}
+
 static void json_tunnel(struct json *j, const struct tunnel *t)
 {
 	const struct sa *in = current_in(t), *out = t->vif.out;
@@ -74,6 +104,7 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 	json_u64(j, "mss_clamp_mtu", t->vif.mss_mtu);
 	json_u64(j, "uptime", t->state == TS_UP ? (now_ms() - t->up_since_ms) / 1000 : 0);
 	ike_show_json(t->conn, j);
+	json_cp_addrs(j, t);
 	if (in && out) {
 		json_obj_open(j, "child");
 		snprintf(spi, sizeof(spi), "0x%08x", in->spi);
@@ -156,6 +187,22 @@ static void table_row(struct buf *b, const struct tunnel *t)
 		   s->rx_dropped + s->tx_dropped, rk);
 }
 
+static void text_cp_addrs(struct buf *b, const struct tunnel *t)
+{
+	const struct prefix *a;
+	const char *what;
+	char p[PREFIX_STRLEN];
+	unsigned i, n = cp_addrs(t, &a, &what);
+
+	if (!t->conf.address_auto && !t->conf.n_pool)
+		return;
+	buf_printf(b, "  %s", t->conf.address_auto ? "address given by the peer:" :
+		   "peer's address from the pool:");
+	for (i = 0; i < n; i++)
+		buf_printf(b, " %s", prefix_str(&a[i], p, sizeof(p)));
+	buf_printf(b, "%s\n", n ? "" : " none");
+}
+
 /* Everything about one tunnel. */
 static void text_detail(struct buf *b, const struct tunnel *t)
 {
@@ -171,6 +218,7 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 		   addr_str(&t->conf.local, l, sizeof(l)), addr_str(&t->conf.remote, r, sizeof(r)),
 		   up, t->mtu, t->vif.mss_mtu ? ", MSS clamped" : "");
 	ike_show_text(t->conn, b);
+	text_cp_addrs(b, t);
 	if (in && out) {
 		suite_of(out, name, sizeof(name));
 		buf_printf(b, "  child   %s%s, in 0x%08x, out 0x%08x, seq %" PRIu64

@@ -21,7 +21,17 @@
 #include "platform/platform.h"
 #include "vtid/events.h"
 #include "vtid/hwm.h"
+#include "vtid/pool.h"
 #include "vtid/privsep.h"
+
+/* pool =: the leases, and which peer holds the tunnel's (one at a time). */
+struct tunnel_pool {
+	struct pool pool;
+	uint8_t peer[4 + IKE_ID_MAX];	/* the holder's ID payload body */
+	size_t peer_len;
+	struct prefix routed[2];	/* its addresses, each with a host route here */
+	unsigned n_routed;
+};
 
 const char *tunnel_state_name(enum tunnel_state s)
 {
@@ -302,6 +312,103 @@ static int on_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id,
 	return psk_signer(NULL, &t->conf, prf_id, octets, n, out);
 }
 
+static bool in_list(const struct prefix *x, const struct prefix *l, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (addr_equal(&x->addr, &l[i].addr) && x->len == l[i].len)
+			return true;
+	return false;
+}
+
+/* The host routes to the peer's inner addresses: from old to now. */
+static void route_peer(struct tunnel *t, const struct prefix *now, unsigned n)
+{
+	struct tunnel_pool *tp = t->pool;
+	struct prefix host[2];
+	char a[PREFIX_STRLEN];
+	unsigned i;
+	int r;
+
+	for (i = 0; i < n && i < 2; i++) {
+		host[i] = now[i];
+		host[i].len = now[i].addr.family == AF_INET ? 32 : 128;
+	}
+	for (i = 0; i < tp->n_routed; i++)
+		if (!in_list(&tp->routed[i], host, n))
+			ps_route(t->vif.ifindex, &tp->routed[i], false);
+	for (i = 0; i < n && i < 2; i++) {
+		if (in_list(&host[i], tp->routed, tp->n_routed))
+			continue;
+		r = ps_route(t->vif.ifindex, &host[i], true);
+		if (r < 0)
+			log_warn(t->conf.name, "cannot route %s to the peer: %s",
+				 prefix_str(&host[i], a, sizeof(a)), strerror(-r));
+	}
+	memcpy(tp->routed, host, n * sizeof(host[0]));
+	tp->n_routed = n;
+}
+
+/* RFC 7296 §3.15 at the responder: the peer's addresses from the pool
+ * (the same ones each time it comes back), routed to it here.  A
+ * [tunnel] has one peer: another identity takes the holder's place. */
+static unsigned on_address_assign(void *arg, const struct ike_id *peer, bool want4, bool want6,
+				  struct prefix *out)
+{
+	struct tunnel *t = arg;
+	struct tunnel_pool *tp = t->pool;
+	char a[PREFIX_STRLEN], b[PREFIX_STRLEN];
+	unsigned n;
+
+	if (!tp || peer->bodylen > sizeof(tp->peer))
+		return 0;
+	if (tp->peer_len && (tp->peer_len != peer->bodylen ||
+			     memcmp(tp->peer, peer->body, peer->bodylen)))
+		pool_release(&tp->pool, tp->peer, tp->peer_len);
+	memcpy(tp->peer, peer->body, peer->bodylen);
+	tp->peer_len = peer->bodylen;
+	n = pool_lease(&tp->pool, peer->body, peer->bodylen, want4, want6, out);
+	route_peer(t, out, n);
+	if (n)
+		log_info(t->conf.name, "peer given %s%s%s", prefix_str(&out[0], a, sizeof(a)),
+			 n > 1 ? ", " : "", n > 1 ? prefix_str(&out[1], b, sizeof(b)) : "");
+	return n;
+}
+
+unsigned tunnel_peer_addrs(const struct tunnel *t, const struct prefix **a)
+{
+	*a = t->pool ? t->pool->routed : NULL;
+	return t->pool ? t->pool->n_routed : 0;
+}
+
+/* RFC 7296 §3.15 at the initiator (address = auto): what the peer gave
+ * goes on the interface, in place of what it gave before. */
+static void on_address_given(void *arg, const struct prefix *got, unsigned n)
+{
+	struct tunnel *t = arg;
+	char a[PREFIX_STRLEN];
+	unsigned i;
+	int r;
+
+	for (i = 0; i < t->n_given; i++)
+		if (!in_list(&t->given[i], got, n))
+			ps_addr_del(t->vif.ifindex, &t->given[i]);
+	for (i = 0; i < n && i < 2; i++) {
+		if (in_list(&got[i], t->given, t->n_given))
+			continue;
+		r = ps_addr_add(t->vif.ifindex, &got[i]);
+		if (r < 0)
+			log_warn(t->conf.name, "cannot add the address the peer gave, %s: %s",
+				 prefix_str(&got[i], a, sizeof(a)), strerror(-r));
+		else
+			log_info(t->conf.name, "address %s given by the peer",
+				 prefix_str(&got[i], a, sizeof(a)));
+	}
+	t->n_given = n < 2 ? n : 2;
+	memcpy(t->given, got, t->n_given * sizeof(got[0]));
+}
+
 static const struct ike_conn_ops tunnel_ike_ops = {
 	.child_install = on_child_install,
 	.child_remove = on_child_remove,
@@ -311,12 +418,20 @@ static const struct ike_conn_ops tunnel_ike_ops = {
 	.closing = on_closing,
 	.ike_rekeyed = on_ike_rekeyed,
 	.psk_sign = on_psk_sign,
+	.address_assign = on_address_assign,
+	.address_given = on_address_given,
 };
 
 int tunnel_attach_ike(struct tunnel *t)
 {
 	if (t->conf.mode != MODE_IKE || !t->ike)
 		return 0;
+	/* The pool lives as long as the interface (tunnel_same_interface). */
+	if (t->conf.n_pool && !t->pool &&
+	    (!(t->pool = calloc(1, sizeof(*t->pool))) ||
+	     pool_init(&t->pool->pool, t->conf.pool, t->conf.n_pool, t->conf.addrs,
+		       t->conf.n_addrs)))
+		return -ENOMEM;
 	tunnel_conf_policy(&t->conf, &t->pol);
 	t->conn = ike_conn_add(t->ike, &t->pol, &tunnel_ike_ops, t);
 	return t->conn ? 0 : -ENOMEM;
@@ -519,8 +634,12 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 
 bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b)
 {
+	/* A pool's leases and routes, or the peer's addresses, belong to
+	 * the interface: they change with it. */
 	return a->n_addrs == b->n_addrs && !memcmp(a->addrs, b->addrs, sizeof(a->addrs)) &&
-	       a->mtu == b->mtu && a->mss_clamp == b->mss_clamp && a->mode == b->mode;
+	       a->mtu == b->mtu && a->mss_clamp == b->mss_clamp && a->mode == b->mode &&
+	       a->address_auto == b->address_auto && a->n_pool == b->n_pool &&
+	       !memcmp(a->pool, b->pool, sizeof(a->pool));
 }
 
 int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err, size_t errlen)
@@ -579,6 +698,10 @@ void tunnel_destroy(struct tunnel *t)
 		close(t->vif.tun_fd);
 	if (t->vif.name[0])
 		event_emit("removed", t->vif.name, NULL, NULL);
+	if (t->pool) {
+		pool_free(&t->pool->pool);
+		free(t->pool);
+	}
 	wipe(&t->conf, sizeof(t->conf));
 	wipe(&t->pol, sizeof(t->pol));
 	free(t);

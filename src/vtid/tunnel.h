@@ -21,6 +21,7 @@ enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
 
 struct ike_ctx;
 struct ike_conn;
+struct tunnel_pool;
 
 struct tunnel {
 	struct tunnel_conf conf;
@@ -49,6 +50,11 @@ struct tunnel {
 	 */
 	struct sa *parked_in, *parked_out;
 	uint64_t seq_retry_at;		/* manual: next try to reserve sequence numbers */
+	/* RFC 7296 §3.15: pool = (the addresses its peer was given, and
+	 * routed to it), or address = auto (what the peer gave us). */
+	struct tunnel_pool *pool;
+	struct prefix given[2];
+	unsigned n_given;
 	struct tunnel *next;
 };
 
@@ -92,6 +98,8 @@ void tunnel_set_psk_signer(tunnel_psk_signer fn);
  */
 int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool activate)
 	__attribute__((warn_unused_result));
+/* The addresses the tunnel's pool gave its peer (show); returns how many. */
+unsigned tunnel_peer_addrs(const struct tunnel *t, const struct prefix **a);
 /* Timers: forget drained inbound SAs; ask for manual SAs' next sequence
  * numbers half way through a block. */
 void tunnel_tick(struct tunnel *t);

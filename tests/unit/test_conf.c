@@ -19,6 +19,9 @@
 	  "esp = aes128gcm16\nspi-in = 0x1001\nspi-out = 0x2001\n"               \
 	  "key-in = 0x" K20 "\nkey-out = 0x" K20B "\n"
 
+/* An IKE tunnel, 4 lines. */
+#define I "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = longenough1\n"
+
 static const char good[] =
 	"# a full file\n"
 	"[daemon]\n"
@@ -127,6 +130,16 @@ static const struct bad bads[] = {
 	{ T "address = 1.1.1.1/8,1.1.1.2/8,1.1.1.3/8,1.1.1.4/8,1.1.1.5/8,1.1.1.6/8,1.1.1.7/8,"
 	    "1.1.1.8/8,1.1.1.9/8\n", "address: give 1 to 8 addresses", 10 },
 	{ T "mtu = 100\n", "mtu must be 576-65535, not '100'", 10 },
+	{ T "pool = 10.0.0.0/24\n", "mode = manual has no IKE to ask for or hand out", 10 },
+	{ T "address = auto\n", "mode = manual has no IKE to ask for or hand out", 10 },
+	{ I "pool = 10.0.0.0/31\n", "the prefix length must be 8-30 for IPv4", 5 },
+	{ I "pool = fd00::/127\n", "8-126 for IPv6", 5 },
+	{ I "pool = 10.0.0.0/24, 10.1.0.0/24\n", "pool: one prefix per address family", 5 },
+	{ I "pool = 10.0.0.0/24, fd00::/64, 10.1.0.0/16\n", "give one IPv4 and/or one IPv6", 5 },
+	{ I "pool = 10.0.0.1\n", "pool: '10.0.0.1' is not PREFIX/LEN", 5 },
+	{ I "address = auto\npool = 10.0.0.0/24\n", "(address = auto) cannot also hand them out",
+	  6 },
+	{ I "address = auto, 10.0.0.1/24\n", "address: 'auto' is not ADDRESS/PREFIXLEN", 5 },
 	{ T "remote-port = 0\n", "remote-port must be a port number", 10 },
 	{ T "address = fd00::1/64\nmtu = 1000\n", "IPv6 needs mtu >= 1280", 11 },
 	{ "[tunnel t0]\nesp = aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,"
@@ -333,6 +346,37 @@ static void policy_fail_closed(void)
 	CHECK(!pol.remote_id_bad && pol.remote_id.type, "a readable one is the peer's");
 }
 
+/* RFC 7296 §3.15 keys: address = auto asks, a pool gives. */
+static void config_payload_keys(void)
+{
+	static const char text[] = I "address = auto\n"
+		"[tunnel t1]\nlocal = 192.0.2.1\nremote = 192.0.2.3\npsk = longenough1\n"
+		"address = 10.128.0.1/17\npool = 10.128.1.9/17, fd00:128::/64\n";
+	const struct tunnel_conf *t;
+	struct ike_policy pol;
+	struct conf c;
+	struct buf e;
+
+	buf_init(&e);
+	CHECK(conf_parse("mem", text, strlen(text), &c, &e) == 0, "parses: %s", buf_str(&e));
+	t = conf_find(&c, "t0");
+	CHECK(t && t->address_auto && t->n_addrs == 0 && t->n_pool == 0, "address = auto");
+	if (t) {
+		tunnel_conf_policy(t, &pol);
+		CHECK(pol.want_address && !pol.gives_address, "t0's policy asks");
+	}
+	t = conf_find(&c, "t1");
+	CHECK(t && !t->address_auto && t->n_pool == 2 && t->pool[0].len == 17 &&
+	      t->pool[0].addr.a[2] == 0 && t->pool[0].addr.a[3] == 0 && t->pool[1].len == 64,
+	      "pool: two families, host bits cleared");
+	if (t) {
+		tunnel_conf_policy(t, &pol);
+		CHECK(!pol.want_address && pol.gives_address, "t1's policy gives");
+	}
+	conf_free(&c);
+	buf_free(&e);
+}
+
 int main(void)
 {
 	good_file();
@@ -340,5 +384,6 @@ int main(void)
 	file_modes();
 	reload_equality();
 	policy_fail_closed();
+	config_payload_keys();
 	return test_done();
 }

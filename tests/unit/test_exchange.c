@@ -1249,6 +1249,69 @@ static void t_simultaneous_start(void)
 	teardown();
 }
 
+/*
+ * RFC 7296 §3.15: a tunnel with address = auto asks, one with a pool
+ * gives (the same address when the peer comes back), one without a pool
+ * ignores the request, and an empty pool answers INTERNAL_ADDRESS_FAILURE.
+ */
+static void t_config_payload(void)
+{
+	static const char *const hub_pool =
+		"address = 10.128.0.1/17, fd00:128::1/64\npool = 10.128.0.0/17, fd00:128::/64\n";
+	static const struct {
+		const char *branch_addr, *hub_extra;
+		bool up;
+		const char *given, *routed, *what;
+	} cases[] = {
+		{ "auto", NULL, true, "10.128.0.2/17 fd00:128::2/64",
+		  "10.128.0.2/32 fd00:128::2/128", "pool of both families" },
+		{ "auto", "address = 10.128.0.1/17\npool = 10.128.0.0/17\n", true, "10.128.0.2/17",
+		  "10.128.0.2/32", "IPv4 pool only" },
+		{ "auto", "address = 10.9.0.1/30\n", true, "", "", "hub without a pool: ignored" },
+		{ "auto", "address = 10.9.0.1/30, 10.9.0.2/30\npool = 10.9.0.0/30\n", false, "", "",
+		  "pool exhausted: INTERNAL_ADDRESS_FAILURE" },
+		{ "10.128.0.9/17", NULL, true, "", "", "branch with its own address asks nothing" },
+	};
+	char a[512], b[512], got[160], p[PREFIX_STRLEN];
+	const struct prefix *r;
+	size_t i;
+	unsigned k, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(a, sizeof(a), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = config-payload-psk\naddress = %s\n", cases[i].branch_addr);
+		snprintf(b, sizeof(b), "[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
+			 "psk = config-payload-psk\nstart = no\n%s",
+			 cases[i].hub_extra ? cases[i].hub_extra : hub_pool);
+		setup_texts(a, b);
+		settle();
+		CHECK(cases[i].up == consistent(), "%s: up %d", cases[i].what, cases[i].up);
+		got[0] = '\0';
+		for (k = 0; k < nodes[0].t->n_given; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? " " : "",
+				 prefix_str(&nodes[0].t->given[k], p, sizeof(p)));
+		CHECK(!strcmp(got, cases[i].given), "%s: branch given '%s'", cases[i].what, got);
+		got[0] = '\0';
+		n = tunnel_peer_addrs(nodes[1].t, &r);
+		for (k = 0; k < n; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? " " : "",
+				 prefix_str(&r[k], p, sizeof(p)));
+		CHECK(!strcmp(got, cases[i].routed), "%s: hub routes '%s'", cases[i].what, got);
+		if (i == 0) {
+			/* The branch comes back: the same addresses. */
+			tunnel_down(nodes[0].t);
+			settle();
+			CHECK(!consistent(), "down");
+			CHECK(!tunnel_up(nodes[0].t, a, sizeof(a)), "up again");
+			settle();
+			CHECK(consistent() && nodes[0].t->n_given == 2 &&
+			      !strcmp(prefix_str(&nodes[0].t->given[0], p, sizeof(p)), "10.128.0.2/17"),
+			      "back with the same address (%s)", p);
+		}
+		teardown();
+	}
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1287,5 +1350,6 @@ int main(void)
 	t_show_current_child();
 	t_reconfigure_policy();
 	t_simultaneous_start();
+	t_config_payload();
 	return test_done();
 }

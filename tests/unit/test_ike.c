@@ -14,6 +14,7 @@
 #include "ike/proposal.h"
 #include "ike/sk.h"
 #include "lib/cursor.h"
+#include "lib/hex.h"
 #include "test.h"
 
 /* RFC 7296 publishes no prf+ vectors; these were computed with Python's
@@ -414,6 +415,102 @@ static void conf_strings(void)
 	}
 }
 
+/* Configuration payloads (RFC 7296 §3.15): what a peer may send. */
+static void config_payload(void)
+{
+	static const struct {
+		const char *hex;	/* payload body */
+		int rc;
+		uint8_t type;
+		bool want4, want6;
+		const char *addrs;	/* as printed, comma-separated */
+		const char *what;
+	} cases[] = {
+		{ "01000000", 0, CFG_REQUEST, false, false, "", "empty request" },
+		{ "0100000000010000" "00080000", 0, CFG_REQUEST, true, true, "",
+		  "both families asked for (strongSwan's vips = 0.0.0.0, ::)" },
+		{ "0100000000010004" "00000000", 0, CFG_REQUEST, true, false, "",
+		  "0.0.0.0: any address" },
+		{ "0200000000010004" "0a800005" "00020004" "ffff8000", 0, CFG_REPLY, true, false,
+		  "10.128.0.5/17", "address with netmask" },
+		{ "0200000000010004" "0a800005", 0, CFG_REPLY, true, false, "10.128.0.5/32",
+		  "address without netmask: a host" },
+		{ "0200000000080011" "fd000128000000000000000000000007" "40", 0, CFG_REPLY, false, true,
+		  "fd00:128::7/64", "IPv6 with its prefix length" },
+		{ "0200000000010004" "0a800005" "00010004" "0a800006", 0, CFG_REPLY, true, false,
+		  "10.128.0.5/32", "a second IPv4 address: the first counts" },
+		{ "0200000080010004" "0a800005", 0, CFG_REPLY, true, false, "10.128.0.5/32",
+		  "the reserved R bit is ignored" },
+		{ "0200000000030004" "08080808" "00010004" "0a800005", 0, CFG_REPLY, true, false,
+		  "10.128.0.5/32", "an attribute we do not use (DNS) is skipped" },
+		{ "0200000000010003" "0a8000", -N_INVALID_SYNTAX, 0, false, false, "",
+		  "IPv4 address of 3 bytes" },
+		{ "0200000000080010" "fd000128000000000000000000000007", -N_INVALID_SYNTAX, 0, false,
+		  false, "", "IPv6 address without its prefix length" },
+		{ "0200000000080011" "fd000128000000000000000000000007" "81", -N_INVALID_SYNTAX, 0,
+		  false, false, "", "IPv6 prefix length 129" },
+		{ "0200000000010004" "0a800005" "00020004" "ff00ff00", -N_INVALID_SYNTAX, 0, false,
+		  false, "", "a netmask that is not contiguous" },
+		{ "0200000000010008" "0a800005", -N_INVALID_SYNTAX, 0, false, false, "",
+		  "attribute longer than the payload" },
+		{ "020000", -N_INVALID_SYNTAX, 0, false, false, "", "short header" },
+		{ "02000000000100", -N_INVALID_SYNTAX, 0, false, false, "", "cut attribute header" },
+	};
+	uint8_t raw[128];
+	char got[160], p[PREFIX_STRLEN];
+	struct ike_cp cp, back;
+	struct ike_pl pl;
+	struct buf b;
+	struct ike_wr w;
+	size_t i;
+	unsigned k;
+	int len, rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = hex_decode(cases[i].hex, raw, sizeof(raw));
+		CHECK(len > 0, "%s: test data", cases[i].what);
+		pl = (struct ike_pl){ .type = PL_CP, .body = raw, .len = (size_t)len };
+		rc = ike_cp_parse(&pl, &cp);
+		CHECK(rc == cases[i].rc, "%s: rc %d", cases[i].what, rc);
+		if (rc)
+			continue;
+		got[0] = '\0';
+		for (k = 0; k < cp.n; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? "," : "",
+				 prefix_str(&cp.addr[k], p, sizeof(p)));
+		CHECK(cp.type == cases[i].type && cp.want4 == cases[i].want4 &&
+		      cp.want6 == cases[i].want6 && !strcmp(got, cases[i].addrs),
+		      "%s: type %u want %d/%d addresses '%s'", cases[i].what, cp.type, cp.want4,
+		      cp.want6, got);
+	}
+
+	/* What we write reads back the same (a reply, then a request). */
+	memset(&cp, 0, sizeof(cp));
+	cp.type = CFG_REPLY;
+	CHECK(!ifaddr_parse("10.128.0.7/17", &cp.addr[0]) &&
+	      !ifaddr_parse("fd00:128::7/64", &cp.addr[1]), "addresses");
+	cp.n = 2;
+	buf_init(&b);
+	ikew_init(&w, &b);
+	ikew_cp(&w, &cp);
+	pl = (struct ike_pl){ .type = PL_CP, .body = b.data + 4, .len = b.len - 4 };
+	CHECK(!ike_cp_parse(&pl, &back) && back.type == CFG_REPLY && back.n == 2 &&
+	      addr_equal(&back.addr[0].addr, &cp.addr[0].addr) && back.addr[0].len == 17 &&
+	      addr_equal(&back.addr[1].addr, &cp.addr[1].addr) && back.addr[1].len == 64,
+	      "reply round trip");
+	buf_free(&b);
+	memset(&cp, 0, sizeof(cp));
+	cp.type = CFG_REQUEST;
+	cp.want4 = cp.want6 = true;
+	buf_init(&b);
+	ikew_init(&w, &b);
+	ikew_cp(&w, &cp);
+	pl = (struct ike_pl){ .type = PL_CP, .body = b.data + 4, .len = b.len - 4 };
+	CHECK(b.len == 4 + 4 + 8 && !ike_cp_parse(&pl, &back) && back.type == CFG_REQUEST &&
+	      back.want4 && back.want6 && back.n == 0, "request round trip (%zu bytes)", b.len);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	identities();
@@ -424,5 +521,6 @@ int main(void)
 	vocabulary();
 	conf_strings();
 	encrypted_payload();
+	config_payload();
 	return test_done();
 }

@@ -1,7 +1,8 @@
 /*
  * netlink.c - interface configuration over rtnetlink with libmnl
- * (RTM_NEWLINK for MTU, flags and link group, RTM_NEWADDR for addresses,
- * RTM_DELLINK for a group).  Each call
+ * (RTM_NEWLINK for MTU, flags and link group, RTM_NEWADDR/RTM_DELADDR
+ * for addresses, RTM_NEWROUTE/RTM_DELROUTE for host routes to peers'
+ * inner addresses, RTM_DELLINK for a group).  Each call
  * opens a socket, sends one request and waits for its acknowledgement;
  * this runs at start-up and reload, never per packet.
  */
@@ -74,15 +75,15 @@ int netif_setup(int ifindex, unsigned mtu)
 	return nl_request(nlh);
 }
 
-int netif_add_addr(int ifindex, const struct prefix *p)
+static int addr_request(int ifindex, const struct prefix *p, bool add)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 	size_t alen = addr_len(p->addr.family);
 
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+	nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_REPLACE : 0;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)p->addr.family;
 	ifa->ifa_prefixlen = p->len;
@@ -91,6 +92,36 @@ int netif_add_addr(int ifindex, const struct prefix *p)
 	ifa->ifa_flags = p->addr.family == AF_INET6 ? IFA_F_NODAD : 0;
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->addr.a);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->addr.a);
+	return nl_request(nlh);
+}
+
+int netif_add_addr(int ifindex, const struct prefix *p)
+{
+	return addr_request(ifindex, p, true);
+}
+
+int netif_del_addr(int ifindex, const struct prefix *p)
+{
+	return addr_request(ifindex, p, false);
+}
+
+int netif_route(int ifindex, const struct prefix *p, bool add)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)p->addr.family;
+	rtm->rtm_dst_len = p->len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_LINK;		/* on the link: a point-to-point device */
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, addr_len(p->addr.family), p->addr.a);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	return nl_request(nlh);
 }
 
