@@ -46,6 +46,7 @@ static void every_payload(const struct ike_msg *m)
 	struct ike_ts ts[IKE_MAX_TS];
 	struct ike_notify no;
 	struct ike_id id;
+	struct ike_cp cp;
 	const uint8_t *d;
 	size_t len;
 	unsigned i, n;
@@ -65,6 +66,7 @@ static void every_payload(const struct ike_msg *m)
 		case PL_TSI:
 		case PL_TSR: (void)ike_ts_parse(pl, ts, IKE_MAX_TS, &n); break;
 		case PL_DELETE: (void)ike_delete_parse(pl, &x, &y, &d, &n); break;
+		case PL_CP: (void)ike_cp_parse(pl, &cp); break;
 		default: break;
 		}
 	}

@@ -11,7 +11,7 @@
  * on the NAT-T port (bit 4), mode (bits 5-6), IKE port 500 (bit 7: the
  * engines know their port, so NAT detection finds none and IKE stays on
  * 500; without it they see port 0 and move to NAT-T as if behind a NAT).
- * Byte 1: IKE suite (bits 0-1), what runs afterwards (bits 2-3: only the
+ * Byte 1: IKE suite (bits 0-1; suite 3 with configuration payloads), what runs afterwards (bits 2-3: only the
  * target's timer, one round of the network, +1.1 s, +70 s), which of the
  * target's IKE SAs (bit 4), exchange for mode 2 (bits 5-6: IKE_AUTH,
  * CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT), flip the response flag
@@ -46,6 +46,25 @@ static const char *const suites[4] = {
 	"psk = fuzz-secret\nike = chacha20poly1305-prfsha256-x25519\nesp = chacha20poly1305-esn\n",
 	"psk = fuzz-secret\nike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\n",
 };
+
+/* Suite 3's pair also has the responder hand the initiator its inner
+ * addresses (RFC 7296 §3.15): configuration payloads in IKE_AUTH, read at
+ * both ends. */
+static void setup_suite(unsigned k)
+{
+	char a[512], b[512];
+
+	if (k != 3) {
+		setup(suites[k], suites[k]);
+		return;
+	}
+	snprintf(a, sizeof(a), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+		 "address = auto\n%s", suites[k]);
+	snprintf(b, sizeof(b), "[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
+		 "address = 10.0.0.1/24\npool = 10.0.0.0/24, fd00::/64\nstart = no\n%s",
+		 suites[k]);
+	setup_texts(a, b);
+}
 
 /* Messages sent while the state was built: the material of mode 3. */
 #define CAPS 16
@@ -413,7 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_now = 1000000;
 	rng = 0;
 	ncaps = 0;
-	setup(suites[data[1] & 3], suites[data[1] & 3]);
+	setup_suite(data[1] & 3);
 	if (data[0] & 0x80)
 		nodes[0].ike->port = nodes[1].ike->port = 500;
 	build(state, side);
