@@ -755,6 +755,20 @@ static void check_ike(struct parser *p, struct tunnel_conf *t)
 		       "peer; set start = no", t->name);
 }
 
+/* A [template] answers many peers and never calls one. */
+static void check_template(struct parser *p, struct tunnel_conf *t)
+{
+	if (t->mode == MODE_MANUAL)
+		err_at(p, line_of(p, "mode"), "template %s: mode = manual has no peers to tell "
+		       "apart; templates are for IKE", t->name);
+	if (given(p, "start") && t->start)
+		err_at(p, line_of(p, "start"), "template %s: a template waits for its peers; "
+		       "start = yes is for a [tunnel]", t->name);
+	if (t->address_auto)
+		err_at(p, line_of(p, "address"), "template %s: address = auto asks a peer; a "
+		       "template hands addresses out (pool)", t->name);
+}
+
 /* Checks that need the whole [tunnel] section. */
 static void end_tunnel(struct parser *p)
 {
@@ -781,6 +795,8 @@ static void end_tunnel(struct parser *p)
 	if (t->address_auto && t->n_pool)
 		err_at(p, line_of(p, "pool"), "tunnel %s: a tunnel that asks for its address "
 		       "(address = auto) cannot also hand them out (pool)", t->name);
+	if (t->is_template)
+		check_template(p, t);
 	if (t->mode == MODE_MANUAL)
 		check_manual(p, t);
 	else
@@ -835,6 +851,7 @@ static void start_section(struct parser *p, char *hdr)
 {
 	char *name;
 	struct tunnel_conf *nt;
+	bool is_template = false;
 
 	end_tunnel(p);
 	p->t = NULL;
@@ -847,14 +864,25 @@ static void start_section(struct parser *p, char *hdr)
 		p->in_daemon = p->seen_daemon = true;
 		return;
 	}
-	if (strncmp(hdr, "tunnel", 6) != 0 || !isspace((unsigned char)hdr[6])) {
-		err_at(p, p->line, "unknown section [%s]; expected [daemon] or [tunnel NAME]", hdr);
+	if (!strncmp(hdr, "tunnel", 6) && isspace((unsigned char)hdr[6])) {
+		name = trim(hdr + 6);
+	} else if (!strncmp(hdr, "template", 8) && isspace((unsigned char)hdr[8])) {
+		name = trim(hdr + 8);
+		is_template = true;
+	} else {
+		err_at(p, p->line, "unknown section [%s]; expected [daemon], [tunnel NAME] or "
+		       "[template NAME]", hdr);
 		return;
 	}
-	name = trim(hdr + 6);
 	if (!valid_ifname(name)) {
 		err_at(p, p->line, "tunnel name '%s' is not a valid interface name "
 		       "(1-15 of A-Z a-z 0-9 - _ .)", name);
+		return;
+	}
+	/* Room for the instance numbers in an interface name. */
+	if (is_template && strlen(name) > 15 - CONF_TEMPLATE_DIGITS) {
+		err_at(p, p->line, "template name '%s' is too long: its interfaces add up to %d "
+		       "digits, and interface names have 15 characters", name, CONF_TEMPLATE_DIGITS);
 		return;
 	}
 	nt = grow_tunnels(p->c->t, p->c->n);
@@ -868,6 +896,9 @@ static void start_section(struct parser *p, char *hdr)
 	strcpy(p->t->name, name);
 	p->t->line = p->line;
 	tunnel_defaults(p->t);
+	p->t->is_template = is_template;
+	if (is_template)
+		p->t->start = false;	/* it waits for its peers */
 }
 
 static void key_value(struct parser *p, char *line)
@@ -897,7 +928,8 @@ static void key_value(struct parser *p, char *line)
 		if (strcmp(defs[i].key, k) == 0)
 			break;
 	if (i == ndefs) {
-		err_at(p, p->line, "unknown key '%s' in [%s]", k, p->in_daemon ? "daemon" : "tunnel");
+		err_at(p, p->line, "unknown key '%s' in [%s]", k, p->in_daemon ? "daemon" :
+		       p->t->is_template ? "template" : "tunnel");
 		return;
 	}
 	if (given(p, defs[i].key)) {
@@ -954,6 +986,31 @@ static int by_name_line(const void *a, const void *b)
 	return r ? r : (x->line > y->line) - (x->line < y->line);
 }
 
+/* NAME followed by 1 to CONF_TEMPLATE_DIGITS digits, no leading zero. */
+static bool instance_of(const char *ifname, const char *tmpl)
+{
+	size_t n = strlen(tmpl), d = strlen(ifname);
+
+	if (d <= n || d - n > CONF_TEMPLATE_DIGITS || strncmp(ifname, tmpl, n) ||
+	    (ifname[n] == '0' && d - n > 1))
+		return false;
+	for (; n < d; n++)
+		if (!isdigit((unsigned char)ifname[n]))
+			return false;
+	return true;
+}
+
+/* The template whose interface ifname would be. */
+static const struct tunnel_conf *template_for(const struct conf *c, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->t[i].is_template && instance_of(ifname, c->t[i].name))
+			return &c->t[i];
+	return NULL;
+}
+
 /* Each tunnel name once.  Sorted, not compared pairwise: a hub's
  * thousands of sections made that quadratic. */
 static void check_names(struct parser *p)
@@ -980,6 +1037,12 @@ static void check_names(struct parser *p)
 		       first->line);
 	}
 	free(v);
+	for (i = 0; i < n; i++) {
+		first = p->c->t[i].is_template ? NULL : template_for(p->c, p->c->t[i].name);
+		if (first)
+			err_at(p, p->c->t[i].line, "tunnel %s has the name of an interface of "
+			       "template %s (line %u)", p->c->t[i].name, first->name, first->line);
+	}
 }
 
 int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
@@ -1097,6 +1160,13 @@ const struct tunnel_conf *conf_find_next(const struct conf *c, const char *name,
 	return NULL;
 }
 
+const struct tunnel_conf *conf_owner(const struct conf *c, const char *ifname)
+{
+	const struct tunnel_conf *t = conf_find(c, ifname);
+
+	return t && !t->is_template ? t : template_for(c, ifname);
+}
+
 bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 {
 	struct tunnel_conf x, y;
@@ -1134,6 +1204,9 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 	}
 	p->authby = IKE_AUTHBY_PSK;
 	p->want_address = c->address_auto;
+	p->is_template = c->is_template;
+	/* remote-id = *@branches.example.com: '*' matches any run. */
+	p->remote_id_glob = p->remote_id.type && memchr(p->remote_id.data, '*', p->remote_id.len);
 	p->gives_address = c->n_pool > 0;
 	/* The counts are the parser's (bounded), or came from the privileged
 	 * parent: bounded again rather than trusted with a memcpy. */

@@ -29,6 +29,7 @@ enum encap_mode { ENCAP_MODE_AUTO, ENCAP_MODE_YES, ENCAP_MODE_NO };
 struct tunnel_conf {
 	char name[16];
 	unsigned line;			/* of the [tunnel NAME] header */
+	bool is_template;		/* [template NAME]: one interface NAME<n> per peer */
 
 	struct addr local, remote;	/* remote.family 0: "any" */
 	uint16_t remote_port;		/* the peer's IKE port */
@@ -96,6 +97,14 @@ const struct tunnel_conf *conf_find(const struct conf *c, const char *name);
  * each lookup then costs one compare (an unchanged reload of thousands
  * of tunnels was quadratic). */
 const struct tunnel_conf *conf_find_next(const struct conf *c, const char *name, size_t *at);
+/*
+ * The section an interface belongs to: the [tunnel] of that name, or the
+ * [template] whose instance it is (NAME followed by a number).
+ */
+const struct tunnel_conf *conf_owner(const struct conf *c, const char *ifname);
+/* A template's interface names: NAME and at most this many digits. */
+#define CONF_TEMPLATE_DIGITS 5
+
 /* The IKE policy of a mode = ike tunnel (ike/policy.h), from its checked
  * configuration: nothing is parsed again, and no secret goes in it.  The
  * policy points into c (proposals, selectors): c must outlive it. */

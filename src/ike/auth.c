@@ -65,6 +65,29 @@ static void own_id(const struct ike_policy *pol, struct ike_ident *id)
 		addr_id(&pol->local, id);
 }
 
+bool ike_glob_match(const uint8_t *pat, size_t np, const uint8_t *s, size_t ns)
+{
+	size_t p = 0, i = 0, star = SIZE_MAX, mark = 0;
+
+	while (i < ns) {
+		if (p < np && pat[p] == '*') {
+			star = p++;
+			mark = i;
+		} else if (p < np && pat[p] == s[i]) {
+			p++;
+			i++;
+		} else if (star != SIZE_MAX) {
+			p = star + 1;	/* let the last '*' take one more byte */
+			i = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (p < np && pat[p] == '*')
+		p++;
+	return p == np;
+}
+
 /* Does the peer's ID match what the policy expects of it? */
 static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 {
@@ -72,6 +95,9 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 
 	if (pol->remote_id_bad)
 		return false;
+	if (pol->remote_id_glob)
+		return got->type == pol->remote_id.type &&
+		       ike_glob_match(pol->remote_id.data, pol->remote_id.len, got->data, got->len);
 	if (pol->remote_id.type) {
 		want = pol->remote_id;
 	} else if (pol->remote.family) {
@@ -526,33 +552,43 @@ static bool ike_suite_allowed(const struct ike_policy *pol, const struct ike_pro
 	return ike_prop_offered(chosen, pol->ike, pol->n_ike);
 }
 
+/* Does connection c admit this peer: address, identities, IKE suite? */
+static bool conn_admits(struct ike_sa *sa, const struct ike_conn *c, const struct addr *peer,
+			const struct ike_id *idi, const struct ike_id *idr)
+{
+	const struct ike_policy *pol = c->pol;
+	struct ike_ident me;
+
+	if (c->admin_down || !peer_id_ok(pol, idi) ||
+	    (pol->remote.family && !addr_equal(&pol->remote, peer)) ||
+	    !addr_equal(&pol->local, &sa->local) || !ike_suite_allowed(pol, &sa->chosen))
+		return false;
+	if (!idr)
+		return true;
+	own_id(pol, &me);
+	return idr->type == me.type && idr->len == me.len && !memcmp(idr->data, me.data, me.len);
+}
+
+/* [tunnel]s and templates' instances first, then the templates: a peer
+ * with a section (or an instance) of its own gets that. */
 static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_id *idi,
 				    const struct ike_pl *idr_pl, const struct ike_pl *auth)
 {
-	const struct ike_policy *pol;
 	struct addr peer;
 	uint16_t port;
 	struct ike_id idr;
 	struct ike_conn *c;
-	struct ike_ident me;
+	int pass;
 
 	ikesa_peer_addr(sa, &peer, &port);
 	if (idr_pl && ike_id_parse(idr_pl, &idr))
 		return NULL;
-	for (c = sa->ctx->conns; c; c = c->next) {
-		pol = c->pol;
-		if (c->admin_down || !peer_id_ok(pol, idi) ||
-		    (pol->remote.family && !addr_equal(&pol->remote, &peer)) ||
-		    !addr_equal(&pol->local, &sa->local) || !ike_suite_allowed(pol, &sa->chosen))
-			continue;
-		if (idr_pl) {
-			own_id(pol, &me);
-			if (idr.type != me.type || idr.len != me.len || memcmp(idr.data, me.data, me.len))
-				continue;
-		}
-		if (auth_ok(sa, c, true, auth, idi))
-			return c;
-	}
+	for (pass = 0; pass < 2; pass++)
+		for (c = sa->ctx->conns; c; c = c->next)
+			if (c->pol->is_template == (pass == 1) &&
+			    conn_admits(sa, c, &peer, idi, idr_pl ? &idr : NULL) &&
+			    auth_ok(sa, c, true, auth, idi))
+				return c;
 	return NULL;
 }
 
@@ -627,6 +663,12 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		log_rl(&sa->ctx->rl, LOG_WARN, NULL, "IKE_AUTH from peer failed: no tunnel whose "
 		       "identities, psk and IKE proposal match (AUTHENTICATION_FAILED)");
 		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
+		return;
+	}
+	/* A template admitted it: from now on it is the peer's own connection. */
+	if (c->pol->is_template && !(c = c->ops->instantiate(c->arg, &idi))) {
+		reply_error(sa, m->h.msgid, N_TEMPORARY_FAILURE, "cannot make an instance of the "
+			    "template for this peer");
 		return;
 	}
 	if (ikesa_set_conn(sa, c)) {

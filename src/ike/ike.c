@@ -953,6 +953,11 @@ static struct ike_sa *conn_sa(const struct ike_conn *c)
 	return any;
 }
 
+bool ike_conn_idle(const struct ike_conn *c)
+{
+	return !conn_sa(c);
+}
+
 int ike_conn_rekey(struct ike_conn *c, bool ike)
 {
 	struct ike_sa *sa = conn_sa(c);

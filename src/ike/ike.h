@@ -90,6 +90,10 @@ struct ike_conn_ops {
 	 * are none to give (the peer is told INTERNAL_ADDRESS_FAILURE). */
 	unsigned (*address_assign)(void *arg, const struct ike_id *peer, bool want4, bool want6,
 				   struct prefix *out);
+	/* A policy that is_template admitted this authenticated peer: the
+	 * connection of its own (an existing one for an identity seen
+	 * before) that its IKE SA belongs to from now on; NULL to refuse. */
+	struct ike_conn *(*instantiate)(void *arg, const struct ike_id *peer);
 	/* The initiator of a policy that want_address: what the peer gave
 	 * (n 0: nothing), before the Child SA is installed. */
 	void (*address_given)(void *arg, const struct prefix *a, unsigned n);
@@ -111,6 +115,8 @@ void ike_conn_up(struct ike_conn *c);
 void ike_conn_down(struct ike_conn *c);
 /* The policy changed in place: forget "down" and the back-off. */
 void ike_conn_reset(struct ike_conn *c);
+/* No IKE SA belongs to it (any more), in any state. */
+bool ike_conn_idle(const struct ike_conn *c);
 /* Re-key its Child SA (or its IKE SA) now; -EBUSY, -ENOENT. */
 int ike_conn_rekey(struct ike_conn *c, bool ike);
 /* Seconds until the IKE SA / first Child SA re-key; -1 if none (c may be NULL). */

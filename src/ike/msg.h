@@ -133,6 +133,9 @@ int ike_find_notify(const struct ike_msg *m, uint16_t type, struct ike_notify *o
  * "fqdn" (ID_FQDN), as strongSwan reads them.  data holds 256 bytes.
  */
 int ike_id_from_string(const char *s, uint8_t *type, uint8_t *data, size_t *len);
+/* A configured identity pattern, where '*' matches any run of bytes (none
+ * too), against an identity's data (remote-id = *@branches.example). */
+bool ike_glob_match(const uint8_t *pat, size_t np, const uint8_t *s, size_t ns);
 
 /* Writer: payloads are appended and chained by back-patching. */
 struct ike_wr {

@@ -51,6 +51,9 @@ struct ike_policy {
 	uint16_t remote_port;		/* the peer's IKE port, when we initiate */
 	struct ike_ident local_id, remote_id;
 	bool remote_id_bad;		/* configured but unreadable: admits nobody */
+	bool remote_id_glob;		/* remote_id holds '*': any run of characters */
+	bool is_template;		/* admits many peers, each its own instance
+					 * (ike_conn_ops.instantiate) */
 	enum ike_authby authby;
 	const struct ike_prop *ike;	/* offered/accepted for the IKE SA */
 	unsigned n_ike;

@@ -29,6 +29,7 @@
 #include "vtid/metrics.h"
 #include "vtid/privsep.h"
 #include "vtid/show.h"
+#include "vtid/template.h"
 #include "vtid/tunnel.h"
 
 struct daemon;
@@ -41,7 +42,9 @@ struct daemon {
 	struct ev *ev;
 	struct datapath *dp;
 	struct ike_ctx *ike;
-	struct tunnel *tunnels;
+	struct tunnel *tunnels;		/* [tunnel]s, and templates' instances */
+	struct tmpl **tmpls;		/* [template]s */
+	size_t n_tmpls;
 	struct ctlsrv *ctl;
 	struct ctlsrv *metrics;		/* [daemon] metrics-listen, or NULL */
 	int sig_fd;
@@ -102,6 +105,58 @@ static int add_tunnel(struct daemon *d, const struct tunnel_conf *tc)
 	return 0;
 }
 
+static int add_template(struct daemon *d, const struct tunnel_conf *tc)
+{
+	char err[256] = "";
+	struct tmpl **v = realloc(d->tmpls, (d->n_tmpls + 1) * sizeof(*v));
+
+	if (!v) {
+		log_err(tc->name, "out of memory");
+		return -1;
+	}
+	d->tmpls = v;
+	v[d->n_tmpls] = tmpl_create(tc, d->dp, d->ike, &d->tunnels, err, sizeof(err));
+	if (!v[d->n_tmpls]) {
+		log_err(tc->name, "%s", err);
+		return -1;
+	}
+	d->n_tmpls++;
+	return 0;
+}
+
+static int add_section(struct daemon *d, const struct tunnel_conf *tc)
+{
+	return tc->is_template ? add_template(d, tc) : add_tunnel(d, tc);
+}
+
+/* Templates whose section is gone or changed go, with their instances;
+ * new ones come.  Instances of an unchanged template keep their SAs. */
+static void apply_templates(struct daemon *d, const struct conf *nc)
+{
+	const struct tunnel_conf *tc;
+	size_t i, k = 0;
+
+	for (i = 0; i < d->n_tmpls; i++) {
+		tc = conf_find(nc, tmpl_conf(d->tmpls[i])->name);
+		if (tc && tc->is_template && tunnel_conf_equal(tc, tmpl_conf(d->tmpls[i]))) {
+			d->tmpls[k++] = d->tmpls[i];
+			continue;
+		}
+		log_info(tmpl_conf(d->tmpls[i])->name, "template %s: removing it and its interfaces",
+			 tc ? "changed" : "removed");
+		tmpl_destroy(d->tmpls[i], true);
+	}
+	d->n_tmpls = k;
+	for (i = 0; i < nc->n; i++) {
+		if (!nc->t[i].is_template)
+			continue;
+		for (k = 0; k < d->n_tmpls && strcmp(tmpl_conf(d->tmpls[k])->name, nc->t[i].name); k++)
+			;
+		if (k == d->n_tmpls)
+			add_template(d, &nc->t[i]);
+	}
+}
+
 static void remove_tunnel(struct daemon *d, struct tunnel *t)
 {
 	struct tunnel **pp;
@@ -124,12 +179,16 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 	size_t i, at = 0;
 	bool *kept = calloc(nc->n ? nc->n : 1, sizeof(*kept));
 
+	apply_templates(d, nc);
 	for (t = d->tunnels; t; t = next) {
-		const struct tunnel_conf *tc = conf_find_next(nc, t->conf.name, &at);
+		const struct tunnel_conf *tc;
 		char err[256] = "";
 
 		next = t->next;
-		if (!tc) {
+		if (tmpl_of(t))
+			continue;	/* its template's (above) */
+		tc = conf_find_next(nc, t->conf.name, &at);
+		if (!tc || tc->is_template) {
 			remove_tunnel(d, t);
 			continue;
 		}
@@ -146,7 +205,7 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 			kept[tc - nc->t] = true;
 	}
 	for (i = 0; i < nc->n; i++)
-		if (kept ? !kept[i] : !find_tunnel(d, nc->t[i].name, NULL))
+		if (!nc->t[i].is_template && (kept ? !kept[i] : !find_tunnel(d, nc->t[i].name, NULL)))
 			add_tunnel(d, &nc->t[i]);
 	free(kept);
 	conf_free(&d->conf);
@@ -424,7 +483,15 @@ static int open_signals(struct daemon *d, const sigset_t *set)
 static void teardown(struct daemon *d)
 {
 	struct tunnel *t, *next;
+	size_t i;
 
+	/* Templates and their instances first (DELETE to their peers), with
+	 * IKE still there; the parent removes every interface itself. */
+	for (i = 0; i < d->n_tmpls; i++)
+		tmpl_destroy(d->tmpls[i], false);
+	free(d->tmpls);
+	d->tmpls = NULL;
+	d->n_tmpls = 0;
 	/* DELETE to every peer first, while the sockets are still open;
 	 * that frees the tunnels' IKE connections too. */
 	ike_free(d->ike);
@@ -465,12 +532,15 @@ static void on_tick(void *arg)
 {
 	struct daemon *d = arg;
 	struct tunnel *t;
+	size_t i;
 
 	ike_tick(d->ike);
 	/* Answers a synchronous request read past wake nobody: take them. */
 	take_seq_answers(d);
 	for (t = d->tunnels; t; t = t->next)
 		tunnel_tick(t);
+	for (i = 0; i < d->n_tmpls; i++)
+		tmpl_tick(d->tmpls[i]);
 	ctlsrv_tick(d->ctl);
 	ctlsrv_tick(d->metrics);
 	ps_alive();
@@ -529,7 +599,7 @@ static int start(struct daemon *d)
 		return EXIT_RUNTIME;
 	}
 	for (i = 0; i < d->conf.n; i++)
-		if (add_tunnel(d, &d->conf.t[i]) < 0)
+		if (add_section(d, &d->conf.t[i]) < 0)
 			return EXIT_RUNTIME;
 	log_info(NULL, "running with %zu tunnel%s, control socket %s", d->conf.n,
 		 d->conf.n == 1 ? "" : "s", d->sock_path);

@@ -52,6 +52,7 @@ enum ps_type {
 	PS_ADDR_DEL,		/* net -> parent: ps_addr; reply PS_STATUS */
 	PS_ROUTE_ADD,		/* net -> parent: ps_addr (a host route); reply PS_STATUS */
 	PS_ROUTE_DEL,
+	PS_TUN_CLOSE,		/* net -> parent: ps_name, a template's instance gone; PS_STATUS */
 };
 
 struct ps_hdr {
@@ -430,7 +431,7 @@ static const struct tunnel_conf *owned(struct parent *p, int ifindex)
 			continue;
 		if (!if_indextoname((unsigned)ifindex, name) || strcmp(name, p->ifs[i].name))
 			return NULL;
-		return conf_find(&p->conf, p->ifs[i].name);
+		return conf_owner(&p->conf, p->ifs[i].name);
 	}
 	return NULL;
 }
@@ -510,9 +511,9 @@ static void do_tun_open(struct parent *p, struct ps_name *rq)
 	int fd;
 
 	TERMINATE(rq->name);
-	if (!conf_find(&p->conf, rq->name)) {
-		log_warn(NULL, "privsep: refused to create interface '%s': not a configured tunnel",
-			 rq->name);
+	if (!conf_owner(&p->conf, rq->name)) {
+		log_warn(NULL, "privsep: refused to create interface '%s': not a configured tunnel "
+			 "or template", rq->name);
 		rep.err = -EPERM;
 		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, -1);
 		return;
@@ -535,6 +536,41 @@ static void do_tun_open(struct parent *p, struct ps_name *rq)
 	ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, fd);
 	if (fd >= 0 && !remember_if(p, rq->name, rep.ifindex, fd, offload))
 		close(fd);	/* then the interface lives as long as net's copy */
+}
+
+/* A template's instance is gone: its interface must go too, so the
+ * parent lets go of it (a [tunnel]'s interface goes only with its section). */
+static int do_tun_close(struct parent *p, struct ps_name *rq)
+{
+	const struct tunnel_conf *t;
+	size_t i;
+
+	TERMINATE(rq->name);
+	t = conf_owner(&p->conf, rq->name);
+	if (!t || !t->is_template)
+		return -EPERM;
+	for (i = 0; i < p->n_ifs; i++)
+		if (!strcmp(p->ifs[i].name, rq->name)) {
+			forget_if(p, i);
+			break;
+		}
+	return 0;
+}
+
+/* A new network process makes the instances again as their peers come
+ * back: the dead one's are not kept. */
+static void forget_instances(struct parent *p)
+{
+	const struct tunnel_conf *t;
+	size_t i = 0;
+
+	while (i < p->n_ifs) {
+		t = conf_owner(&p->conf, p->ifs[i].name);
+		if (t && t->is_template)
+			forget_if(p, i);
+		else
+			i++;
+	}
 }
 
 static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
@@ -701,6 +737,10 @@ static void forget_changed(struct parent *p, const struct conf *nc)
 	while (i < p->n_ifs) {
 		old = conf_find_next(&p->conf, p->ifs[i].name, &at_old);
 		now = conf_find_next(nc, p->ifs[i].name, &at_new);
+		if (!old && !now) {	/* a template's instance */
+			old = conf_owner(&p->conf, p->ifs[i].name);
+			now = conf_owner(nc, p->ifs[i].name);
+		}
 		if (old && now && tunnel_same_interface(old, now))
 			i++;
 		else
@@ -793,6 +833,8 @@ static void parent_request(struct parent *p)
 	else if (n >= 0 && (h.type == PS_ROUTE_ADD || h.type == PS_ROUTE_DEL) &&
 		 n == sizeof(rq.addr))
 		r = do_route(p, &rq.addr, h.type == PS_ROUTE_ADD);
+	else if (n >= 0 && h.type == PS_TUN_CLOSE && n == sizeof(rq.name))
+		r = do_tun_close(p, &rq.name);
 	else
 		log_warn(NULL, "privsep: malformed request from the network process (type %u, "
 			 "%zd bytes) refused", h.type, n);
@@ -916,6 +958,7 @@ static void net_died(struct parent *p, int st)
 	log_err(NULL, "network process %s; restarting it (restart %u of %d in %d s), "
 		"interfaces kept", how, crashes, RESTART_MAX, RESTART_WINDOW_MS / 1000);
 	carrier_off_all(p);
+	forget_instances(p);
 	/* A new auth process too: the old one served the dead process's
 	 * channel and leaves with it. */
 	if (p->auth > 0)
@@ -1321,6 +1364,15 @@ int ps_addr_del(int ifindex, const struct prefix *p)
 int ps_route(int ifindex, const struct prefix *p, bool add)
 {
 	return addr_call(add ? PS_ROUTE_ADD : PS_ROUTE_DEL, ifindex, p);
+}
+
+int ps_tun_close(const char *name)
+{
+	struct ps_name rq;
+
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", name);
+	return status_call(PS_TUN_CLOSE, &rq, sizeof(rq));
 }
 
 int ps_reload(struct conf *out, struct buf *errors)

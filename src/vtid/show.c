@@ -11,6 +11,7 @@
 #include "ike/ike.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "vtid/template.h"
 
 static const char *encap_name(const struct sa *sa)
 {
@@ -99,6 +100,13 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 	json_str(j, "mode", t->conf.mode == MODE_MANUAL ? "manual" : "ike");
 	json_str(j, "local", addr_str(&t->conf.local, a, sizeof(a)));
 	json_str(j, "remote", addr_str(&t->conf.remote, a, sizeof(a)));
+	if (tmpl_of(t)) {
+		char id[IKE_ID_MAX + 1];
+
+		json_str(j, "template", tmpl_of(t));
+		tmpl_peer_id(t, id, sizeof(id));
+		json_str(j, "peer_id", id);
+	}
 	json_bool(j, "carrier", t->vif.carrier);
 	json_u64(j, "mtu", t->mtu);
 	json_u64(j, "mss_clamp_mtu", t->vif.mss_mtu);
@@ -217,6 +225,12 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 		   t->conf.mode == MODE_MANUAL ? "manual" : "ike",
 		   addr_str(&t->conf.local, l, sizeof(l)), addr_str(&t->conf.remote, r, sizeof(r)),
 		   up, t->mtu, t->vif.mss_mtu ? ", MSS clamped" : "");
+	if (tmpl_of(t)) {
+		char id[IKE_ID_MAX + 1];
+
+		tmpl_peer_id(t, id, sizeof(id));
+		buf_printf(b, "  template %s, peer %s\n", tmpl_of(t), id);
+	}
 	ike_show_text(t->conn, b);
 	text_cp_addrs(b, t);
 	if (in && out) {

@@ -24,9 +24,11 @@
 #include "vtid/pool.h"
 #include "vtid/privsep.h"
 
-/* pool =: the leases, and which peer holds the tunnel's (one at a time). */
+/* pool =: the leases (the tunnel's own, or its template's, shared by
+ * all its instances), and which peer holds the tunnel's (one at a time). */
 struct tunnel_pool {
-	struct pool pool;
+	struct pool own;
+	struct pool *pool;
 	uint8_t peer[4 + IKE_ID_MAX];	/* the holder's ID payload body */
 	size_t peer_len;
 	struct prefix routed[2];	/* its addresses, each with a host route here */
@@ -110,6 +112,8 @@ static void went_down(struct tunnel *t, const char *why)
 		event_emit("down", t->conf.name, why ? why : t->down_reason[0] ? t->down_reason :
 			   "SAs removed", NULL);
 	t->state = TS_DOWN;
+	if (t->on_idle)
+		t->on_idle(t);
 }
 
 /* IKE is closing the tunnel's SAs for this reason (the "down" event's);
@@ -117,6 +121,8 @@ static void went_down(struct tunnel *t, const char *why)
  * NULL reason forgets the last one once the SAs are gone. */
 static void tunnel_closing(struct tunnel *t, const char *why, bool dead)
 {
+	if (!why && t->on_idle)
+		t->on_idle(t);	/* an IKE SA is gone: perhaps the last */
 	snprintf(t->down_reason, sizeof(t->down_reason), "%s", why ? why : "");
 	if (dead)
 		event_emit("dead", t->conf.name, t->down_reason, NULL);
@@ -301,15 +307,22 @@ void tunnel_set_psk_signer(tunnel_psk_signer fn)
 	psk_signer = fn ? fn : ps_psk_sign;
 }
 
-/* The PSK is in the key-holding process, which finds it by the tunnel's
- * name; this process's copy of the configuration has it wiped. */
+int tunnel_psk_sign(const struct tunnel_conf *tc, uint16_t prf_id, const struct chunk *octets,
+		    size_t n, uint8_t *out)
+{
+	return psk_signer(NULL, tc, prf_id, octets, n, out);
+}
+
+/* The PSK is in the key-holding process, which finds it by the section's
+ * name (a template's, for its instances); this process's copy of the
+ * configuration has it wiped. */
 static int on_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id,
 		       const struct chunk *octets, size_t n, uint8_t *out)
 {
 	struct tunnel *t = arg;
 
 	(void)pol;
-	return psk_signer(NULL, &t->conf, prf_id, octets, n, out);
+	return psk_signer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, prf_id, octets, n, out);
 }
 
 static bool in_list(const struct prefix *x, const struct prefix *l, unsigned n)
@@ -365,10 +378,10 @@ static unsigned on_address_assign(void *arg, const struct ike_id *peer, bool wan
 		return 0;
 	if (tp->peer_len && (tp->peer_len != peer->bodylen ||
 			     memcmp(tp->peer, peer->body, peer->bodylen)))
-		pool_release(&tp->pool, tp->peer, tp->peer_len);
+		pool_release(tp->pool, tp->peer, tp->peer_len);
 	memcpy(tp->peer, peer->body, peer->bodylen);
 	tp->peer_len = peer->bodylen;
-	n = pool_lease(&tp->pool, peer->body, peer->bodylen, want4, want6, out);
+	n = pool_lease(tp->pool, peer->body, peer->bodylen, want4, want6, out);
 	route_peer(t, out, n);
 	if (n)
 		log_info(t->conf.name, "peer given %s%s%s", prefix_str(&out[0], a, sizeof(a)),
@@ -427,12 +440,23 @@ int tunnel_attach_ike(struct tunnel *t)
 	if (t->conf.mode != MODE_IKE || !t->ike)
 		return 0;
 	/* The pool lives as long as the interface (tunnel_same_interface). */
-	if (t->conf.n_pool && !t->pool &&
-	    (!(t->pool = calloc(1, sizeof(*t->pool))) ||
-	     pool_init(&t->pool->pool, t->conf.pool, t->conf.n_pool, t->conf.addrs,
-		       t->conf.n_addrs)))
-		return -ENOMEM;
+	if (t->conf.n_pool && !t->pool) {
+		if (!(t->pool = calloc(1, sizeof(*t->pool))))
+			return -ENOMEM;
+		t->pool->pool = &t->pool->own;
+		if (pool_init(&t->pool->own, t->conf.pool, t->conf.n_pool, t->conf.addrs,
+			      t->conf.n_addrs))
+			return -ENOMEM;
+	}
 	tunnel_conf_policy(&t->conf, &t->pol);
+	/* A template's instance admits the one peer it was made for. */
+	if (t->inst_id) {
+		t->pol.is_template = false;
+		t->pol.remote_id = *t->inst_id;
+		t->pol.remote_id_glob = false;
+		t->pol.remote_id_bad = false;
+		t->pol.initiate = false;
+	}
 	t->conn = ike_conn_add(t->ike, &t->pol, &tunnel_ike_ops, t);
 	return t->conn ? 0 : -ENOMEM;
 }
@@ -597,14 +621,34 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	return 0;
 }
 
-struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
-			     const struct tunnel_conf *c, char *err, size_t errlen)
+/* A template's instance: its template, shared pool and peer. */
+static int make_instance(struct tunnel *t, const struct tunnel_conf *tmpl, struct pool *pool,
+			 const struct ike_ident *peer)
+{
+	t->tmpl_conf = tmpl;
+	t->inst_id = malloc(sizeof(*t->inst_id));
+	if (!t->inst_id)
+		return -ENOMEM;
+	*t->inst_id = *peer;
+	if (!pool)
+		return 0;
+	t->pool = calloc(1, sizeof(*t->pool));
+	if (!t->pool)
+		return -ENOMEM;
+	t->pool->pool = pool;
+	return 0;
+}
+
+static struct tunnel *create(struct datapath *dp, struct ike_ctx *ike, const struct tunnel_conf *c,
+			     const struct tunnel_conf *tmpl, struct pool *pool,
+			     const struct ike_ident *peer, char *err, size_t errlen)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
 
 	err[0] = '\0';
-	if (!t) {
+	if (!t || (tmpl && make_instance(t, tmpl, pool, peer))) {
 		snprintf(err, errlen, "out of memory");
+		tunnel_destroy(t);
 		return NULL;
 	}
 	memcpy(&t->conf, c, sizeof(*c));
@@ -630,6 +674,20 @@ struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 		return NULL;
 	}
 	return t;
+}
+
+struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
+			     const struct tunnel_conf *c, char *err, size_t errlen)
+{
+	return create(dp, ike, c, NULL, NULL, NULL, err, errlen);
+}
+
+struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike,
+				      const struct tunnel_conf *c, const struct tunnel_conf *tmpl,
+				      struct pool *pool, const struct ike_ident *peer, char *err,
+				      size_t errlen)
+{
+	return create(dp, ike, c, tmpl, pool, peer, err, errlen);
 }
 
 bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b)
@@ -699,9 +757,12 @@ void tunnel_destroy(struct tunnel *t)
 	if (t->vif.name[0])
 		event_emit("removed", t->vif.name, NULL, NULL);
 	if (t->pool) {
-		pool_free(&t->pool->pool);
+		if (t->pool->pool != &t->pool->own && t->pool->peer_len)
+			pool_release(t->pool->pool, t->pool->peer, t->pool->peer_len);
+		pool_free(&t->pool->own);
 		free(t->pool);
 	}
+	free(t->inst_id);
 	wipe(&t->conf, sizeof(t->conf));
 	wipe(&t->pol, sizeof(t->pol));
 	free(t);

@@ -55,6 +55,17 @@ struct tunnel {
 	struct tunnel_pool *pool;
 	struct prefix given[2];
 	unsigned n_given;
+	/*
+	 * A template's instance (template.c): the template's section, which
+	 * names the secret for the key-holding process; the identity it was
+	 * made for (its policy admits that one peer); whom to tell when its
+	 * last SA is gone (IKE callbacks must not free it: the template's
+	 * tick does).
+	 */
+	const struct tunnel_conf *tmpl_conf;
+	struct ike_ident *inst_id;
+	void (*on_idle)(struct tunnel *t);
+	void *owner;
 	struct tunnel *next;
 };
 
@@ -72,6 +83,21 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 /* Whether a and b configure the interface alike (else it is re-created);
  * the privileged parent decides by the same rule which devices it keeps. */
 bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b);
+/*
+ * An instance of a template for one authenticated peer: c is the
+ * template's section under the instance's interface name, tmpl its own
+ * (it must outlive the instance), pool the template's shared pool (or
+ * NULL), peer the identity admitted.
+ */
+struct pool;
+struct chunk;
+struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike,
+				      const struct tunnel_conf *c, const struct tunnel_conf *tmpl,
+				      struct pool *pool, const struct ike_ident *peer, char *err,
+				      size_t errlen);
+/* Apply the section's PSK (through the key-holding process). */
+int tunnel_psk_sign(const struct tunnel_conf *tc, uint16_t prf_id, const struct chunk *octets,
+		    size_t n, uint8_t *out);
 /* Remove SAs and interface. */
 void tunnel_destroy(struct tunnel *t);
 int tunnel_up(struct tunnel *t, char *err, size_t errlen);
@@ -85,9 +111,9 @@ const char *tunnel_state_name(enum tunnel_state s);
  * tunnel_create does this; tests that build a tunnel by hand call it.
  */
 int tunnel_attach_ike(struct tunnel *t);
+struct chunk;
 /* Who applies a tunnel's PSK to AUTH octets: the key-holding process
  * (ps_psk_sign), unless a test without one says otherwise. */
-struct chunk;
 typedef int (*tunnel_psk_signer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 				 const struct chunk *octets, size_t n, uint8_t *out);
 void tunnel_set_psk_signer(tunnel_psk_signer fn);

@@ -140,6 +140,17 @@ static const struct bad bads[] = {
 	{ I "address = auto\npool = 10.0.0.0/24\n", "(address = auto) cannot also hand them out",
 	  6 },
 	{ I "address = auto, 10.0.0.1/24\n", "address: 'auto' is not ADDRESS/PREFIXLEN", 5 },
+	{ "[template abcdefghijk]\n", "template name 'abcdefghijk' is too long", 1 },
+	{ "[template br]\nlocal = 192.0.2.1\nremote = any\npsk = longenough1\nstart = yes\n",
+	  "template br: a template waits for its peers", 5 },
+	{ "[template br]\nlocal = 192.0.2.1\nremote = any\npsk = longenough1\n"
+	  "address = auto\n", "template br: address = auto asks a peer", 5 },
+	{ "[template br]\nlocal = 192.0.2.1\nremote = 192.0.2.2\nmode = manual\n",
+	  "template br: mode = manual has no peers", 4 },
+	{ "[template br]\nlocal = 192.0.2.1\nremote = any\npsk = longenough1\n"
+	  "[tunnel br7]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = longenough1\n",
+	  "tunnel br7 has the name of an interface of template br (line 1)", 5 },
+	{ "[template br]\ncolour = blue\n", "unknown key 'colour' in [template]", 2 },
 	{ T "remote-port = 0\n", "remote-port must be a port number", 10 },
 	{ T "address = fd00::1/64\nmtu = 1000\n", "IPv6 needs mtu >= 1280", 11 },
 	{ "[tunnel t0]\nesp = aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,"
@@ -377,6 +388,43 @@ static void config_payload_keys(void)
 	buf_free(&e);
 }
 
+/* [template NAME]: its interfaces NAME<n> belong to it; names that only
+ * look alike do not. */
+static void template_sections(void)
+{
+	static const char text[] =
+		"[template br]\nlocal = 192.0.2.1\nremote = any\nremote-id = *.example\n"
+		"psk = longenough1\n"
+		"[tunnel brx]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = longenough1\n";
+	static const struct {
+		const char *ifname, *owner;
+	} cases[] = {
+		{ "br0", "br" }, { "br17", "br" }, { "br99999", "br" }, { "br100000", NULL },
+		{ "br007", NULL }, { "br", NULL }, { "brx", "brx" }, { "br1x", NULL }, { "b1", NULL },
+	};
+	const struct tunnel_conf *t;
+	struct ike_policy pol;
+	struct conf c;
+	struct buf e;
+	size_t i;
+
+	buf_init(&e);
+	CHECK(conf_parse("mem", text, strlen(text), &c, &e) == 0, "parses: %s", buf_str(&e));
+	t = conf_find(&c, "br");
+	CHECK(t && t->is_template && !t->start, "a template, waiting");
+	if (t) {
+		tunnel_conf_policy(t, &pol);
+		CHECK(pol.is_template && pol.remote_id_glob && !pol.initiate, "its policy");
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t = conf_owner(&c, cases[i].ifname);
+		CHECK(cases[i].owner ? t && !strcmp(t->name, cases[i].owner) : !t, "%s: owner %s",
+		      cases[i].ifname, t ? t->name : "none");
+	}
+	conf_free(&c);
+	buf_free(&e);
+}
+
 int main(void)
 {
 	good_file();
@@ -385,5 +433,6 @@ int main(void)
 	reload_equality();
 	policy_fail_closed();
 	config_payload_keys();
+	template_sections();
 	return test_done();
 }

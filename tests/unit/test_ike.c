@@ -511,6 +511,40 @@ static void config_payload(void)
 	buf_free(&b);
 }
 
+/* remote-id patterns: '*' matches any run of characters, none too. */
+static void id_patterns(void)
+{
+	static const struct {
+		const char *pat, *id;
+		bool match;
+	} cases[] = {
+		{ "*.branches.example", "b1.branches.example", true },
+		{ "*.branches.example", "a.b.branches.example", true },
+		{ "*.branches.example", ".branches.example", true },
+		{ "*.branches.example", "branches.example", false },
+		{ "*.branches.example", "b1.branches.example.evil", false },
+		{ "*@branches.example.com", "r17@branches.example.com", true },
+		{ "*@branches.example.com", "r17@branches-example.com", false },
+		{ "branch*", "branch", true },
+		{ "branch*", "branc", false },
+		{ "*", "", true },
+		{ "*", "anything", true },
+		{ "a*b*c", "aXXbYYc", true },
+		{ "a*b*c", "aXXbYY", false },
+		{ "a*b*c", "abcbc", true },
+		{ "**x", "yyx", true },
+		{ "exact", "exact", true },
+		{ "exact", "exacT", false },
+		{ "exact", "exactly", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(ike_glob_match((const uint8_t *)cases[i].pat, strlen(cases[i].pat),
+				     (const uint8_t *)cases[i].id, strlen(cases[i].id)) ==
+		      cases[i].match, "'%s' against '%s'", cases[i].pat, cases[i].id);
+}
+
 int main(void)
 {
 	identities();
@@ -522,5 +556,6 @@ int main(void)
 	conf_strings();
 	encrypted_payload();
 	config_payload();
+	id_patterns();
 	return test_done();
 }
