@@ -20,7 +20,7 @@ for f in "$src"/examples/frr/*.conf "$src"/examples/cloud/*-frr.conf; do
 	out=$(vtysh --config_dir "$tmp" -C -f "$f" 2>&1) || { echo "FAIL: $f: $out"; exit 1; }
 	n=$((n + 1))
 done
-for f in "$src"/examples/cloud/*-bird.conf; do
+for f in "$src"/examples/cloud/*-bird.conf "$src"/examples/bird/*.conf; do
 	bird -p -c "$f" || { echo "FAIL: $f"; exit 1; }
 	n=$((n + 1))
 done
