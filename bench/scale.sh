@@ -15,7 +15,11 @@
 # takes to stop, and how long until every tunnel is back after a hub
 # restart and after a branch-side restart.  Only the hub's figures are
 # the point; the branch side is one vtid doing N tunnels' work too.
-# Usage: bench/scale.sh [N...]   (default: 100 1000)
+# With SCALE_MODE=template the hub has one [template s] instead (SPEC
+# "Templates"): each branch authenticates as bI.branches.example with the
+# one PSK and asks for its address (address = auto) from the template's
+# pool; the hub's interfaces s0, s1 ... appear as the branches come.
+# Usage: [SCALE_MODE=template] bench/scale.sh [N...]   (default: 100 1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS_LIST=("${@:-100 1000}")
@@ -52,8 +56,21 @@ setup() {
 	in_ns b ip route add local 100.64.0.0/16 dev lo
 }
 
+confs_template() {	# N: one template at the hub, N branches that ask for addresses
+	local n=$1 i
+	printf '[daemon]\ncookie-threshold = 100000\n[template s]\nlocal = 192.0.2.1\nremote = any\nremote-id = *.branches.example\npsk = scale-secret\naddress = 10.64.0.1/32\npool = 10.64.0.0/10\ndpd = 10\ndpd-timeout = 30\n' > "$VT_TMP/h.conf"
+	{
+		printf '[daemon]\n'
+		for ((i = 0; i < n; i++)); do
+			printf '[tunnel s%d]\nlocal = %s\nremote = 192.0.2.1\nlocal-id = b%d.branches.example\naddress = auto\npsk = scale-secret\ndpd = 10\ndpd-timeout = 30\n' \
+				"$i" "$(addr 100.64 "$i")" "$i"
+		done
+	} > "$VT_TMP/b.conf"
+}
+
 confs() {	# N: hub and branch configurations
 	local n=$1 i
+	[ "${SCALE_MODE:-}" = template ] && { confs_template "$n"; return; }
 	{
 		printf '[daemon]\ncookie-threshold = 100000\n'
 		for ((i = 0; i < n; i++)); do
@@ -126,7 +143,8 @@ for n in "${NS_LIST[@]}"; do
 	echo "-- N = $n" >&2
 	confs "$n"
 	start h "$VT_TMP/h.conf"
-	wait_until 600 hub_ifs "$n" || fail "the hub's interfaces did not appear"
+	[ "${SCALE_MODE:-}" = template ] ||
+		wait_until 600 hub_ifs "$n" || fail "the hub's interfaces did not appear"
 	rss0=$(rss_kib h)
 	start b "$VT_TMP/b.conf"
 	up=$(wait_up "$n")
@@ -150,6 +168,7 @@ for n in "${NS_LIST[@]}"; do
 	stop b; stop h
 done
 echo
+echo "${SCALE_MODE:-tunnel} mode"
 echo "| N | ms until all up | tunnels/s | hub RSS (up), per tunnel | vtictl show ms | unchanged reload ms | hub SIGTERM ms | ms all back after hub restart | branch SIGTERM ms | ms all back after branch restart |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
