@@ -65,8 +65,9 @@ int ps_addr_add(int ifindex, const struct prefix *p);
  * the address a tunnel's pool gave its peer. */
 int ps_addr_del(int ifindex, const struct prefix *p);
 int ps_route(int ifindex, const struct prefix *p, bool add);
-/* A template's instance is gone: the parent lets go of its interface. */
-int ps_tun_close(const char *name);
+/* Templates' instances are gone: the parent lets go of their interfaces
+ * (and deletes them at once); at most PS_MAX_CLOSE (256) names. */
+int ps_tun_close(const char (*names)[16], size_t n);
 /* An ike_psk_signer that asks the auth process. */
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out);

@@ -30,6 +30,7 @@
 #include "vtid/tunnel.h"
 
 #define TMPL_MAX_INSTANCES 100000	/* CONF_TEMPLATE_DIGITS digits */
+#define TMPL_CLOSE_BATCH 256		/* privsep.h: names per ps_tun_close */
 
 struct tmpl_peer {
 	struct hnode node;
@@ -50,6 +51,8 @@ struct tmpl {
 	struct htab peers;		/* struct tmpl_peer by identity */
 	unsigned next_num;
 	struct tmpl_peer *idle;		/* instances that may have lost their last SA */
+	char closing[TMPL_CLOSE_BATCH][16];	/* removed: interfaces for the parent to delete */
+	size_t n_closing;
 	struct datapath *dp;
 	struct ike_ctx *ike;
 	struct tunnel **list;
@@ -108,6 +111,20 @@ static void on_idle(struct tunnel *t)
 	p->tp->idle = p;
 }
 
+/* The parent deletes the removed instances' interfaces, all at once. */
+static void flush_closing(struct tmpl *tp)
+{
+	int r;
+
+	if (!tp->n_closing)
+		return;
+	r = ps_tun_close((const char (*)[16])tp->closing, tp->n_closing);
+	if (r < 0)
+		log_warn(tp->conf.name, "the parent did not delete %zu interfaces: %s",
+			 tp->n_closing, strerror(-r));
+	tp->n_closing = 0;
+}
+
 /* Remove the instance from the daemon's list and free it; tell_parent:
  * have the privileged parent let go of its interface (not when vtid
  * stops: the parent removes them all then). */
@@ -126,9 +143,12 @@ static void remove_instance(struct tmpl_peer *p, bool tell_parent)
 	tunnel_destroy(t);
 	p->t = NULL;
 	/* The parent keeps every interface it made across a restart of this
-	 * process; this one must go now. */
-	if (tell_parent)
-		ps_tun_close(name);
+	 * process; this one must go now (in a batch: flush_closing). */
+	if (!tell_parent)
+		return;
+	if (p->tp->n_closing == TMPL_CLOSE_BATCH)
+		flush_closing(p->tp);
+	memcpy(p->tp->closing[p->tp->n_closing++], name, sizeof(name));
 }
 
 static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
@@ -320,6 +340,7 @@ void tmpl_destroy(struct tmpl *tp, bool tell_parent)
 			htab_del(&tp->peers, &p->node);
 			free(p);
 		}
+	flush_closing(tp);
 	htab_free(&tp->peers);
 	if (tp->has_pool)
 		pool_free(&tp->pool);
@@ -348,6 +369,7 @@ void tmpl_tick(struct tmpl *tp)
 		}
 	}
 	tp->idle = keep;
+	flush_closing(tp);
 }
 
 const char *tmpl_of(const struct tunnel *t)
