@@ -19,16 +19,6 @@
 #include "lib/cursor.h"
 #include "platform/platform.h"
 
-struct ike_reasm {
-	uint32_t msgid;
-	uint16_t total, got;
-	uint8_t first;		/* fragment 1's Next Payload */
-	size_t bytes;
-	uint64_t until;
-	uint8_t *part[IKE_FRAG_MAX];
-	size_t len[IKE_FRAG_MAX];
-};
-
 /* §2.5.1: without a better figure, 576 octets for IPv4 and 1280 for IPv6. */
 #define FRAG_MTU_V4 576
 #define FRAG_MTU_V6 1280

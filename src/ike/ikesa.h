@@ -292,6 +292,16 @@ void ike_delete_child(struct ike_sa *sa, uint32_t in);
  * interval of a full schedule (RETX_FIRST_MS << (RETX_MAX - 1)): its
  * sender has sent every fragment again by then, or given up itself. */
 #define IKE_FRAG_REASM_MS 16000
+/* One message being reassembled: its fragments' content, by number. */
+struct ike_reasm {
+	uint32_t msgid;
+	uint16_t total, got;
+	uint8_t first;		/* fragment 1's Next Payload */
+	size_t bytes;
+	uint64_t until;
+	uint8_t *part[IKE_FRAG_MAX];
+	size_t len[IKE_FRAG_MAX];
+};
 /*
  * Protect inner (the payload chain starting with type first) for the
  * message with header h: one SK payload, or, when fragmentation was
