@@ -25,12 +25,20 @@
 /* A path MTU below this is not believed (nothing useful would fit). */
 #define FRAG_MTU_MIN 256
 
-/* The IP datagram a message may fill, and what goes before the IKE header:
- * IP and UDP headers, and the non-ESP marker on the NAT-T port (RFC 3948). */
-static size_t path_room(const struct ike_sa *sa)
+/* What goes before the IKE header: IP and UDP headers, and the non-ESP
+ * marker on the NAT-T port (RFC 3948). */
+static size_t path_over(const struct ike_sa *sa)
+{
+	return (sa->peer.ss_family == AF_INET ? 20 : 40) + 8 + (sa->natt ? 4 : 0);
+}
+
+/* Room for the IKE message in one IP datagram towards the peer.  size is
+ * the message's: one that fits §2.5.1's defaults goes whole without
+ * asking the kernel (most messages, such as every liveness check). */
+static size_t path_room(const struct ike_sa *sa, size_t size)
 {
 	bool v4 = sa->peer.ss_family == AF_INET;
-	size_t over = (v4 ? 20 : 40) + 8 + (sa->natt ? 4 : 0);
+	size_t over = path_over(sa);
 	size_t mtu = v4 ? FRAG_MTU_V4 : FRAG_MTU_V6;
 	struct addr peer;
 	uint16_t port;
@@ -38,7 +46,7 @@ static size_t path_room(const struct ike_sa *sa)
 
 	if (sa->ctx->frag_mtu) {
 		mtu = sa->ctx->frag_mtu;
-	} else {
+	} else if (size + over > mtu) {
 		/* The route's MTU, with what PMTU discovery has learnt. */
 		ikesa_peer_addr(sa, &peer, &port);
 		r = path_mtu(&peer);
@@ -60,7 +68,7 @@ static int seal_one(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 int ike_frag_seal(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 		  const uint8_t *inner, size_t len, struct buf *out)
 {
-	size_t room, chunk, total, i, n;
+	size_t size, room, chunk, total, i, n;
 	struct buf one;
 	struct ike_wr w;
 	int r = 0;
@@ -68,8 +76,9 @@ int ike_frag_seal(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 	/* §2.5: never IKE_SA_INIT; only messages that would not fit. */
 	if (!sa->frag || !sa->sk || h->exchange == IKE_SA_INIT)
 		return seal_one(sa, h, first, inner, len, out);
-	room = path_room(sa);
-	if (IKE_HDR_LEN + 4 + ike_sk_body_len(sa->sk, len) <= room)
+	size = IKE_HDR_LEN + 4 + ike_sk_body_len(sa->sk, len);
+	room = path_room(sa, size);
+	if (size <= room)
 		return seal_one(sa, h, first, inner, len, out);
 	/* Each fragment: IKE header, SKF header with its two numbers, body. */
 	chunk = room > IKE_HDR_LEN + 8 ? ike_sk_room(sa->sk, room - IKE_HDR_LEN - 8) : 0;
@@ -96,12 +105,13 @@ int ike_frag_seal(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 	return r;
 }
 
-static void reasm_free(struct ike_reasm *ra)
+static void reasm_free(struct ike_ctx *ctx, struct ike_reasm *ra)
 {
 	unsigned i;
 
 	if (!ra)
 		return;
+	ctx->reasm_bytes -= ra->bytes;
 	for (i = 0; i < IKE_FRAG_MAX; i++)
 		if (ra->part[i]) {
 			wipe(ra->part[i], ra->len[i]);
@@ -116,14 +126,14 @@ static void reasm_drop(struct ike_sa *sa, int d)
 {
 	if (sa->reasm[d] && sa->reasm[d]->got)
 		sa->ctx->st.frag_expired++;
-	reasm_free(sa->reasm[d]);
+	reasm_free(sa->ctx, sa->reasm[d]);
 	sa->reasm[d] = NULL;
 }
 
 void ike_frag_free(struct ike_sa *sa)
 {
-	reasm_free(sa->reasm[0]);
-	reasm_free(sa->reasm[1]);
+	reasm_free(sa->ctx, sa->reasm[0]);
+	reasm_free(sa->ctx, sa->reasm[1]);
 	sa->reasm[0] = sa->reasm[1] = NULL;
 }
 
@@ -171,7 +181,7 @@ static int reasm_finish(struct ike_sa *sa, int d, struct ike_msg *m, struct buf 
 		buf_add(whole, ra->part[i], ra->len[i]);
 	sa->reasm[d] = NULL;
 	r = whole->bad ? -ENOMEM : ike_chain_parse(m, ra->first, whole->data, whole->len);
-	reasm_free(ra);
+	reasm_free(sa->ctx, ra);
 	if (r) {
 		sa->ctx->st.frag_invalid++;
 		return r;
@@ -208,7 +218,7 @@ int ike_frag_input(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw, bool resp
 		sa->ctx->st.frag_duplicate++;	/* §2.6.2: a copy of one we hold */
 		return 0;
 	}
-	if (ra->bytes + len > IKE_MAX_MSG) {
+	if (ra->bytes + len > IKE_MAX_MSG || sa->ctx->reasm_bytes + len > IKE_FRAG_BUDGET) {
 		sa->ctx->st.frag_limit++;
 		reasm_drop(sa, d);
 		return -EMSGSIZE;
@@ -220,6 +230,7 @@ int ike_frag_input(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw, bool resp
 	ra->part[num - 1] = copy;
 	ra->len[num - 1] = len;
 	ra->bytes += len;
+	sa->ctx->reasm_bytes += len;
 	if (num == 1)
 		ra->first = m->sk_first;
 	ra->got++;

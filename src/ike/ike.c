@@ -1290,6 +1290,7 @@ void ike_show_json(const struct ike_conn *c, struct json *j)
 	json_str(j, "spi_r", spi);
 	json_bool(j, "natt", sa->natt);
 	json_bool(j, "nat_detected", sa->nat_local || sa->nat_remote);
+	json_bool(j, "fragmentation", sa->frag);	/* RFC 7383, both agreed */
 	json_obj_close(j);
 }
 

@@ -118,6 +118,7 @@ struct ike_ctx {
 	uint64_t secret_at;
 	struct ike_stats st;
 	unsigned frag_mtu;	/* tests: the path MTU fragments are cut for (0: ask) */
+	size_t reasm_bytes;	/* held by every reassembly (IKE_FRAG_BUDGET) */
 	ike_send_hook hook;
 	void *hook_arg;
 	uint8_t rx[65536];
@@ -292,6 +293,11 @@ void ike_delete_child(struct ike_sa *sa, uint32_t in);
  * interval of a full schedule (RETX_FIRST_MS << (RETX_MAX - 1)): its
  * sender has sent every fragment again by then, or given up itself. */
 #define IKE_FRAG_REASM_MS 16000
+/* What all reassemblies together may hold.  A peer that has done nothing
+ * but IKE_SA_INIT holds keys and can send authentic fragments, and
+ * HALF_OPEN_MAX such SAs at 64 KB each would be 512 MB; this budget is
+ * room for 256 certificate-sized IKE_AUTH messages at once. */
+#define IKE_FRAG_BUDGET (4u << 20)
 /* One message being reassembled: its fragments' content, by number. */
 struct ike_reasm {
 	uint32_t msgid;

@@ -102,6 +102,8 @@ for fam in 4 6; do
 	wait_until 5 has_carrier b sti0 || fail "IPv$fam vtid<->vtid: no carrier at the responder"
 	t_up=$(( $(ms) - t0 ))
 	traffic "IPv$fam vtid<->vtid" a 10.255.0.2 b 10.255.0.1
+	vtictl a -j show sti0 | jq -e '.[0].ike.fragmentation == true' >/dev/null ||
+		fail "IPv$fam vtid<->vtid: show does not say fragmentation is used"
 	cap_stop
 	cap_check "IPv$fam vtid<->vtid" "$A" "$B"
 	[ "$(dropped)" = "$d0" ] || fail "IPv$fam vtid<->vtid: IP fragments were dropped"

@@ -1537,6 +1537,20 @@ static struct ike_sa *responder_sa(void)
 	return nodes[1].ike->sas;
 }
 
+/* The daemon-wide count of bytes held (IKE_FRAG_BUDGET) is what the
+ * reassemblies hold. */
+static bool reasm_accounted(int i)
+{
+	const struct ike_sa *sa;
+	size_t held = 0;
+	int d;
+
+	for (sa = nodes[i].ike->sas; sa; sa = sa->next)
+		for (d = 0; d < 2; d++)
+			held += sa->reasm[d] ? sa->reasm[d]->bytes : 0;
+	return held == nodes[i].ike->reasm_bytes;
+}
+
 enum frag_case {
 	FC_IN_ORDER, FC_REVERSED, FC_DUPLICATES, FC_FORGED, FC_FORGED_TOTAL, FC_LOST,
 	FC_UNKNOWN, FC_TIMEOUT, FC_TOO_MANY, FC_TOO_LARGE, FC_TOTAL_CHANGES,
@@ -1687,6 +1701,7 @@ static void t_frag_reassembly(void)
 			settle();
 			CHECK(consistent(), "%s: established", what);
 		}
+		CHECK(reasm_accounted(0) && reasm_accounted(1), "%s: bytes held accounted", what);
 		frag_teardown();
 	}
 }
