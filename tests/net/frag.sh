@@ -48,7 +48,7 @@ vti_conf() {	# FILE LOCAL REMOTE INNER START [extra lines]
 
 cap_start() {	# NAME: capture everything on a's underlay
 	CAP=$VT_TMP/$1.pcap
-	ip netns exec "${VT_ID}a" tcpdump -i eth0 -U -s 0 -w "$CAP" 2>"$CAP.err" &
+	ip netns exec "${VT_ID}a" tcpdump -i eth0 --immediate-mode -U -s 0 -w "$CAP" 2>"$CAP.err" &
 	TCPD=$!
 	VT_PIDS+=("$TCPD")
 	wait_until 5 grep -q "listening on" "$CAP.err" || fail "tcpdump did not start"
