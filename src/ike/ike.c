@@ -764,7 +764,6 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
 		    const struct sockaddr_storage *from, bool natt, struct buf *whole)
 {
 	uint8_t digest[20];
-	int r;
 
 	ike_msg_digest(raw, m->rawlen, digest);
 	if (m->h.msgid + 1 == sa->peer_req && sa->have_resp) {
@@ -784,7 +783,7 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
 		/* RFC 7383 §2.6.2: handled once every fragment is in. */
 		if (ike_frag_input(sa, m, raw, false, whole) != 1)
 			return false;
-	} else if ((r = ike_sk_open(sa->sk, raw, m))) {
+	} else if (ike_sk_open(sa->sk, raw, m)) {
 		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa),
 		       "IKE request %u failed integrity check or did not parse; dropped",
 		       m->h.msgid);
