@@ -4,7 +4,8 @@
 # reassembly): tunnels whose IKE_AUTH is larger than one packet (16 local
 # and 16 remote traffic selectors, 15 of them IPv6) still come up,
 # vtid <-> vtid over IPv4 and IPv6 and vtid <-> charon in both roles;
-# traffic flows both ways; a capture (read by tshark) shows Encrypted
+# traffic flows both ways, also after each side re-keyed the Child SA; a
+# capture (read by tshark) shows IKE_AUTH and CREATE_CHILD_SA as Encrypted
 # Fragment payloads from both sides and not one IP fragment.  With
 # fragmentation = no the same tunnel does not come up (the test needs it).
 # Prints the IKE_AUTH messages' fragment counts and sizes.
@@ -59,9 +60,10 @@ cap_stop() {
 	forget_pid "$TCPD"
 }
 # cap_check NAME A B: the capture holds Encrypted Fragment payloads of
-# IKE_AUTH sent by each of A and B, and no IP fragment; prints a summary.
+# IKE_AUTH and CREATE_CHILD_SA sent by each of A and B, and no IP fragment;
+# SUMMARY says how IKE_AUTH went on the wire.
 cap_check() {
-	local name="$1" x ipf
+	local name="$1" x e ipf
 	ipf=$(tshark -r "$CAP" -Y 'ip.flags.mf == 1 || ip.frag_offset > 0 || ipv6.fragment' 2>/dev/null | wc -l)
 	[ "$ipf" = 0 ] || fail "$name: $ipf IP fragments on the wire"
 	# one line per Encrypted Fragment message: source exchange response number total length
@@ -71,8 +73,10 @@ cap_check() {
 		awk -F'|' '{ print ($1 != "" ? $1 : $2), $3, ($4 == "1" || $4 == "True" ? "response" : "request"), $5, $6, $7 }' \
 		> "$CAP.skf" || fail "$name: tshark failed"
 	for x in "$2" "$3"; do
-		awk -v x="$x" '$1 == x && $2 == 35 { f = 1 } END { exit !f }' "$CAP.skf" ||
-			{ cat "$CAP.skf" >&2; fail "$name: no IKE_AUTH Encrypted Fragment from $x"; }
+		for e in 35 36; do
+			awk -v x="$x" -v e="$e" '$1 == x && $2 == e { f = 1 } END { exit !f }' "$CAP.skf" ||
+				{ cat "$CAP.skf" >&2; fail "$name: no Encrypted Fragment of exchange $e from $x"; }
+		done
 	done
 	SUMMARY=$(awk '$2 == 35 { k = "IKE_AUTH " $3 " from " $1; n[k]++; s[k] = s[k] (s[k] ? "+" : "") $6 }
 		END { for (k in n) printf "%s: %d fragments (%s bytes); ", k, n[k], s[k] }' "$CAP.skf" | sort)
@@ -83,6 +87,15 @@ ms() { date +%s%3N; }
 traffic() {	# NAME NS-A ADDR-IN-B NS-B ADDR-IN-A
 	ping_ok "$2" "$3" || fail "$1: ping $2 -> $3"
 	ping_ok "$4" "$5" || fail "$1: ping $4 -> $5"
+}
+child_spi() { vtictl a -j show sti0 | jq -r '.[0].child.spi_in'; }
+# rekey NAME CMD...: the Child SA is re-keyed by CMD (its CREATE_CHILD_SA,
+# 16 selectors each way, does not fit one packet either).
+rekey() {
+	local name="$1" spi; shift
+	spi=$(child_spi)
+	"$@" >/dev/null || fail "$name: $* failed"
+	wait_until 10 test "$(child_spi)" != "$spi" || fail "$name: the Child SA was not re-keyed"
 }
 frag_stats() { vtictl "$1" -j stats | jq -r '"\(.ike_frag_tx) sent fragmented, \(.ike_frag_rx) fragments in, \(.ike_frag_reassembled) reassembled, \(.ike_frag_invalid) invalid"'; }
 
@@ -102,6 +115,9 @@ for fam in 4 6; do
 	wait_until 5 has_carrier b sti0 || fail "IPv$fam vtid<->vtid: no carrier at the responder"
 	t_up=$(( $(ms) - t0 ))
 	traffic "IPv$fam vtid<->vtid" a 10.255.0.2 b 10.255.0.1
+	rekey "IPv$fam vtid<->vtid" vtictl a rekey sti0
+	rekey "IPv$fam vtid<->vtid" vtictl b rekey sti0
+	traffic "IPv$fam vtid<->vtid, re-keyed" a 10.255.0.2 b 10.255.0.1
 	vtictl a -j show sti0 | jq -e '.[0].ike.fragmentation == true' >/dev/null ||
 		fail "IPv$fam vtid<->vtid: show does not say fragmentation is used"
 	cap_stop
@@ -113,7 +129,7 @@ for fam in 4 6; do
 		fail "IPv$fam vtid<->vtid: nothing reassembled (a: $sa; b: $sb)"
 	stop_vtid a; forget_pid "$PID_a"
 	stop_vtid b; forget_pid "$PID_b"
-	pass "IPv$fam vtid<->vtid: up in ${t_up} ms, ping both ways, no IP fragment; $SUMMARY a: $sa; b: $sb"
+	pass "IPv$fam vtid<->vtid: up in ${t_up} ms, Child SA re-keyed by each, ping both ways, no IP fragment; $SUMMARY a: $sa; b: $sb"
 	RESULTS+=("| vtid <-> vtid, IPv$fam | up in ${t_up} ms | $SUMMARY |")
 done
 
@@ -189,6 +205,10 @@ for role in initiator responder; do
 	t_up=$(( $(ms) - t0 ))
 	swan_routes
 	traffic "vtid $role with charon" a 10.255.0.2 b 10.255.0.1
+	rekey "vtid $role with charon" vtictl a rekey sti0
+	rekey "vtid $role with charon" swanctl b --rekey --child vti
+	swan_routes
+	traffic "vtid $role with charon, re-keyed" a 10.255.0.2 b 10.255.0.1
 	cap_stop
 	cap_check "vtid $role with charon" 192.0.2.1 192.0.2.2
 	[ "$(dropped)" = "$d0" ] || fail "vtid $role with charon: IP fragments were dropped"
@@ -197,7 +217,7 @@ for role in initiator responder; do
 	wait_until 5 test "$(swanctl b --list-sas 2>/dev/null | grep -c ESTABLISHED)" = 0 ||
 		fail "vtid $role with charon: charon kept the SA"
 	stop_vtid a; forget_pid "$PID_a"
-	pass "vtid $role with charon: up in ${t_up} ms, ping both ways, no IP fragment; $SUMMARY vtid: $sa"
+	pass "vtid $role with charon: up in ${t_up} ms, Child SA re-keyed by each, ping both ways, no IP fragment; $SUMMARY vtid: $sa"
 	RESULTS+=("| vtid $role <-> charon, IPv4 | up in ${t_up} ms | $SUMMARY |")
 done
 stop_charon b
