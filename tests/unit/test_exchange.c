@@ -1571,7 +1571,7 @@ static bool reasm_accounted(int i)
 
 enum frag_case {
 	FC_IN_ORDER, FC_REVERSED, FC_DUPLICATES, FC_FORGED, FC_FORGED_TOTAL, FC_LOST,
-	FC_UNKNOWN, FC_TIMEOUT, FC_TOO_MANY, FC_TOO_LARGE, FC_TOTAL_CHANGES,
+	FC_UNKNOWN, FC_TIMEOUT, FC_TOO_MANY, FC_TOO_LARGE, FC_TOTAL_CHANGES, FC_BUDGET,
 };
 
 /* b reassembles a's IKE_AUTH request however its fragments arrive. */
@@ -1592,6 +1592,7 @@ static void t_frag_reassembly(void)
 		{ FC_TOO_MANY, "authentic, 65 fragments" },
 		{ FC_TOO_LARGE, "authentic, over 64 KB" },
 		{ FC_TOTAL_CHANGES, "authentic, Total Fragments changing" },
+		{ FC_BUDGET, "authentic, over what all reassemblies may hold" },
 	};
 	const struct ike_stats *st;
 	unsigned i, k, n, resp;
@@ -1713,6 +1714,14 @@ static void t_frag_reassembly(void)
 			      responder_sa()->reasm[0]->got == 1 && st->frag_expired == 2,
 			      "%s: the larger set kept, the rest dropped", what);
 			complete = false;	/* a's own set is smaller now */
+			break;
+		case FC_BUDGET:
+			/* As if other SAs held all but 8 bytes of IKE_FRAG_BUDGET. */
+			nodes[1].ike->reasm_bytes = IKE_FRAG_BUDGET - 8;
+			forge_fragment(1, 2, 16);
+			CHECK(!responder_sa()->reasm[0] && st->frag_limit == 1 && st->frag_rx == 0,
+			      "%s: refused", what);
+			nodes[1].ike->reasm_bytes = 0;
 			break;
 		}
 		if (complete) {
