@@ -148,13 +148,14 @@ pass "fragmentation = no: not up after 8 s; $((d1 - d0)) IP fragments dropped"
 
 # ---- vtid <-> charon, both roles ----
 command -v /usr/lib/ipsec/charon >/dev/null || fail "strongswan-charon is not installed"
-cat > "$VT_TMP/b.swanctl.conf" <<C
+swan_conf() {	# IKE ESP
+	cat > "$VT_TMP/b.swanctl.conf" <<C
 connections {
 	vti {
 		version = 2
 		local_addrs = 192.0.2.2
 		remote_addrs = 192.0.2.1
-		proposals = aes128gcm16-prfsha256-x25519
+		proposals = $1
 		encap = yes
 		mobike = no
 		fragmentation = yes
@@ -166,7 +167,7 @@ connections {
 			vti {
 				local_ts = $TS
 				remote_ts = $TS
-				esp_proposals = aes128gcm16
+				esp_proposals = $2
 			}
 		}
 	}
@@ -179,6 +180,7 @@ secrets {
 	}
 }
 C
+}
 # charon routes everything through ipsec0 from table 220; keep only the
 # inner host route.
 swan_routes() {
@@ -188,37 +190,43 @@ swan_routes() {
 # kernel-libipsec routes each selector through ipsec0 from an address of
 # ours inside it: give b one in each IPv6 /48 (else "error installing route").
 for i in $(seq 1 15); do in_ns b ip addr add "fd00:$i::2/128" dev lo; done
+SUITES=("aes128gcm16-prfsha256-x25519 aes128gcm16" "aes256-sha256-modp2048 aes256-sha256")
+swan_conf ${SUITES[0]}
 start_charon b
-for role in initiator responder; do
-	st=yes; [ "$role" = responder ] && st=no
-	vti_conf "$VT_TMP/a.conf" 192.0.2.1 192.0.2.2 10.255.0.1/30 "$st"
-	d0=$(dropped)
-	cap_start "charon-$role"
-	t0=$(ms)
-	start_vtid a "$VT_TMP/a.conf"
-	if [ "$role" = responder ]; then
+for suite in "${SUITES[@]}"; do
+	read -r ike esp <<<"$suite"
+	swan_conf "$ike" "$esp"; swanctl_load b
+	for role in initiator responder; do
+		st=yes; [ "$role" = responder ] && st=no
+		vti_conf "$VT_TMP/a.conf" 192.0.2.1 192.0.2.2 10.255.0.1/30 "$st" "ike = $ike" "esp = $esp"
+		d0=$(dropped)
+		cap_start "charon-$role"
 		t0=$(ms)
-		swanctl b --initiate --child vti --timeout 15 >/dev/null ||
-			fail "vtid responder: charon could not initiate"
-	fi
-	wait_until 15 has_carrier a sti0 || fail "vtid $role with charon: no carrier"
-	t_up=$(( $(ms) - t0 ))
-	swan_routes
-	traffic "vtid $role with charon" a 10.255.0.2 b 10.255.0.1
-	rekey "vtid $role with charon" vtictl a rekey sti0
-	rekey "vtid $role with charon" swanctl b --rekey --child vti
-	swan_routes
-	traffic "vtid $role with charon, re-keyed" a 10.255.0.2 b 10.255.0.1
-	cap_stop
-	cap_check "vtid $role with charon" 192.0.2.1 192.0.2.2
-	[ "$(dropped)" = "$d0" ] || fail "vtid $role with charon: IP fragments were dropped"
-	sa=$(frag_stats a)
-	vtictl a down sti0 >/dev/null
-	wait_until 5 test "$(swanctl b --list-sas 2>/dev/null | grep -c ESTABLISHED)" = 0 ||
-		fail "vtid $role with charon: charon kept the SA"
-	stop_vtid a; forget_pid "$PID_a"
-	pass "vtid $role with charon: up in ${t_up} ms, Child SA re-keyed by each, ping both ways, no IP fragment; $SUMMARY vtid: $sa"
-	RESULTS+=("| vtid $role <-> charon, IPv4 | up in ${t_up} ms | $SUMMARY |")
+		start_vtid a "$VT_TMP/a.conf"
+		if [ "$role" = responder ]; then
+			t0=$(ms)
+			swanctl b --initiate --child vti --timeout 15 >/dev/null ||
+				fail "vtid responder: charon could not initiate"
+		fi
+		wait_until 15 has_carrier a sti0 || fail "vtid $role with charon: no carrier"
+		t_up=$(( $(ms) - t0 ))
+		swan_routes
+		traffic "vtid $role with charon" a 10.255.0.2 b 10.255.0.1
+		rekey "vtid $role with charon" vtictl a rekey sti0
+		rekey "vtid $role with charon" swanctl b --rekey --child vti
+		swan_routes
+		traffic "vtid $role with charon, re-keyed" a 10.255.0.2 b 10.255.0.1
+		cap_stop
+		cap_check "vtid $role with charon" 192.0.2.1 192.0.2.2
+		[ "$(dropped)" = "$d0" ] || fail "vtid $role with charon: IP fragments were dropped"
+		sa=$(frag_stats a)
+		vtictl a down sti0 >/dev/null
+		wait_until 5 test "$(swanctl b --list-sas 2>/dev/null | grep -c ESTABLISHED)" = 0 ||
+			fail "vtid $role with charon: charon kept the SA"
+		stop_vtid a; forget_pid "$PID_a"
+		pass "vtid $role with charon ($ike / $esp): up in ${t_up} ms, Child SA re-keyed by each, ping both ways, no IP fragment; $SUMMARY vtid: $sa"
+		RESULTS+=("| vtid $role <-> charon, IPv4, $ike | up in ${t_up} ms | $SUMMARY |")
+	done
 done
 stop_charon b
 echo
