@@ -389,6 +389,8 @@ INMEM_FN void setup_texts(const char *text_a, const char *text_b)
 		conf_free(&c);
 		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
 		ike_set_send_hook(n->ike, hook, n);
+		/* RFC 7383 fragments are cut for this MTU, not the host's routes. */
+		ike_set_frag_mtu(n->ike, 1500);
 	}
 }
 

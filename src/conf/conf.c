@@ -516,6 +516,15 @@ static int t_start(struct parser *p, char *v)
 	return 0;
 }
 
+static int t_fragmentation(struct parser *p, char *v)
+{
+	if (parse_bool(v, &p->t->fragmentation) < 0) {
+		err_at(p, p->line, "fragmentation must be yes or no, not '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int t_seconds(struct parser *p, char *v, unsigned *out, const char *key,
 		     unsigned long min, unsigned long max)
 {
@@ -661,6 +670,7 @@ static const struct keydef tunnel_keys[] = {
 	{ "ike-lifetime", t_ike_lifetime },
 	{ "esp-lifetime", t_esp_lifetime },
 	{ "replay-window", t_replay_window },
+	{ "fragmentation", t_fragmentation },
 	{ "mode", t_mode },
 	{ "spi-in", t_spi_in },
 	{ "spi-out", t_spi_out },
@@ -687,6 +697,7 @@ static void tunnel_defaults(struct tunnel_conf *t)
 	t->mss_clamp = true;
 	t->remote_port = 500;
 	t->start = true;
+	t->fragmentation = true;
 	t->dpd = 30;
 	t->ike_lifetime = 14400;
 	t->esp_lifetime = 3600;
@@ -1226,4 +1237,5 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 		   c->encap == ENCAP_MODE_NO ? IKE_ENCAP_NO : IKE_ENCAP_AUTO;
 	p->replay_window = c->replay_window;
 	p->initiate = c->start;
+	p->fragmentation = c->fragmentation;
 }

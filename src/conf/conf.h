@@ -54,6 +54,7 @@ struct tunnel_conf {
 	bool start;
 	unsigned dpd, dpd_timeout, ike_lifetime, esp_lifetime;
 	uint32_t replay_window;
+	bool fragmentation;		/* RFC 7383 IKE fragmentation offered */
 
 	enum tunnel_mode mode;
 	uint32_t spi_in, spi_out;

@@ -394,6 +394,7 @@ static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 	nsa->nat_local = old->nat_local;
 	nsa->nat_remote = old->nat_remote;
 	nsa->force_encap = old->force_encap;
+	nsa->frag = old->frag;	/* RFC 7383 §2.3: negotiated once, for the SA's line */
 	nsa->keepalive_at = old->keepalive_at;
 	memcpy(nsa->child, old->child, sizeof(nsa->child));
 	memset(old->child, 0, sizeof(old->child));

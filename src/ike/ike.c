@@ -145,6 +145,7 @@ static void ikesa_free(struct ike_sa *sa)
 	dh_free(sa->dh);
 	dh_free(sa->op_dh);
 	ike_sk_free(sa->sk);
+	ike_frag_free(sa);
 	ike_keys_wipe(&sa->keys);
 	buf_free(&sa->init_req);
 	buf_free(&sa->init_req_alt);
@@ -360,6 +361,11 @@ void ike_set_send_hook(struct ike_ctx *ctx, ike_send_hook fn, void *arg)
 	ctx->hook_arg = arg;
 }
 
+void ike_set_frag_mtu(struct ike_ctx *ctx, unsigned mtu)
+{
+	ctx->frag_mtu = mtu;
+}
+
 void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 		    const struct sockaddr_storage *dst, bool natt, const uint8_t *p, size_t len)
 {
@@ -376,6 +382,29 @@ void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 	}
 	if (fd < 0 || sock_send(fd, src, dst, p, len) < 0)
 		log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message");
+}
+
+/* Length of the first IKE message in p (0 if there is none). */
+static size_t first_len(const uint8_t *p, size_t len)
+{
+	size_t n = len >= IKE_HDR_LEN ? be32_get(p + 24) : 0;
+
+	return n >= IKE_HDR_LEN && n <= len ? n : 0;
+}
+
+/* Send each IKE message stored one after the other in b: one, or the
+ * fragments of one, which a retransmission sends again alike (RFC 7383
+ * §2.6.1). */
+static void send_stored(struct ike_sa *sa, const struct buf *b)
+{
+	const uint8_t *p = b->data;
+	size_t left = b->len, n;
+
+	while ((n = first_len(p, left))) {
+		ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, p, n);
+		p += n;
+		left -= n;
+	}
 }
 
 /* Liveness on an established SA answers within dpd: retransmit at most
@@ -408,7 +437,7 @@ int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
 
 	if (msg->bad)
 		return -ENOMEM;
-	if (ike_hdr_parse(msg->data, msg->len, &h))
+	if (ike_hdr_parse(msg->data, first_len(msg->data, msg->len), &h))
 		return -EINVAL;
 	buf_reset(&sa->req);
 	buf_add(&sa->req, msg->data, msg->len);
@@ -418,7 +447,7 @@ int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
 	sa->req_first_ms = now_ms();
 	sa->retx_at = now_ms() + retx_interval(sa, 0);
 	sa->next_req++;
-	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, msg->data, msg->len);
+	send_stored(sa, &sa->req);
 	return 0;
 }
 
@@ -429,7 +458,7 @@ void ikesa_send_response(struct ike_sa *sa, struct buf *msg)
 	buf_reset(&sa->resp);
 	buf_add(&sa->resp, msg->data, msg->len);
 	sa->have_resp = true;
-	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, msg->data, msg->len);
+	send_stored(sa, &sa->resp);
 }
 
 void ikesa_header(struct ike_sa *sa, struct ike_hdr *h, uint8_t exchange, bool response,
@@ -447,14 +476,15 @@ int ikesa_send_sk(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t m
 		  const struct ike_wr *inner, struct buf *inner_buf)
 {
 	struct ike_hdr h;
-	struct ike_wr w;
 	struct buf msg;
 	int r;
 
 	buf_init(&msg);
 	ikesa_header(sa, &h, exchange, response, msgid);
-	ikew_header(&w, &msg, &h);
-	r = ike_sk_seal(sa->sk, &w, inner->first, inner_buf->data, inner_buf->len);
+	r = ike_frag_seal(sa, &h, inner->first, inner_buf->data, inner_buf->len, &msg);
+	if (r == -EMSGSIZE)
+		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa), "IKE message of %zu bytes does not "
+		       "fit %u fragments; not sent", inner_buf->len, IKE_FRAG_MAX);
 	if (!r) {
 		if (response)
 			ikesa_send_response(sa, &msg);
@@ -731,26 +761,29 @@ static void follow_natt(struct ike_sa *sa, const struct sockaddr_storage *from, 
 }
 
 static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
-		    const struct sockaddr_storage *from, bool natt)
+		    const struct sockaddr_storage *from, bool natt, struct buf *whole)
 {
 	uint8_t digest[20];
-	int r;
 
 	ike_msg_digest(raw, m->rawlen, digest);
 	if (m->h.msgid + 1 == sa->peer_req && sa->have_resp) {
 		/* RFC 7296 §2.1: a retransmitted request gets the same answer;
-		 * only the same request (so a forged header draws nothing). */
-		if (ct_equal(digest, sa->resp_to, sizeof(digest)))
-			ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, sa->resp.data,
-				       sa->resp.len);
-		else
+		 * only the same request (so a forged header draws nothing).
+		 * RFC 7383 §2.6.1: fragmented, its first fragment does. */
+		if (m->skf ? ike_frag_retransmitted(sa, m, raw)
+			   : ct_equal(digest, sa->resp_to, sizeof(digest)))
+			send_stored(sa, &sa->resp);
+		else if (!m->skf)
 			sa->ctx->st.rx_unexpected++;
 		return false;
 	}
 	if (m->h.msgid != sa->peer_req)
 		return false;	/* §2.3: outside the window: drop silently */
-	r = ike_sk_open(sa->sk, raw, m);
-	if (r) {
+	if (m->skf) {
+		/* RFC 7383 §2.6.2: handled once every fragment is in. */
+		if (ike_frag_input(sa, m, raw, false, whole) != 1)
+			return false;
+	} else if (ike_sk_open(sa->sk, raw, m)) {
 		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa),
 		       "IKE request %u failed integrity check or did not parse; dropped",
 		       m->h.msgid);
@@ -782,7 +815,7 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
 	return true;
 }
 
-static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
+static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw, struct buf *whole)
 {
 	/* §2.2: a response answers our one outstanding request: same message
 	 * ID and the same exchange, or it is not an answer at all. */
@@ -791,7 +824,10 @@ static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw)
 		sa->ctx->st.rx_unexpected++;
 		return false;
 	}
-	if (ike_sk_open(sa->sk, raw, m)) {
+	if (m->skf) {
+		if (ike_frag_input(sa, m, raw, true, whole) != 1)
+			return false;
+	} else if (ike_sk_open(sa->sk, raw, m)) {
 		log_rl(&sa->ctx->rl, LOG_WARN, ikesa_name(sa),
 		       "IKE response %u failed integrity check; dropped", m->h.msgid);
 		return false;
@@ -821,6 +857,7 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 	struct ike_msg m;
 	struct ike_sa *sa;
 	uint8_t *raw = ctx->rx;
+	struct buf whole;
 	bool authentic;
 	int r;
 
@@ -887,8 +924,15 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 		ctx->st.rx_unexpected++;
 		return;
 	}
-	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw)
-						    : request(sa, &m, raw, from, natt);
+	/* RFC 7383 §2.3: fragments only from a peer that agreed to them. */
+	if (m.skf && !sa->frag) {
+		ctx->st.rx_unexpected++;
+		return;
+	}
+	buf_init(&whole);
+	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw, &whole)
+						    : request(sa, &m, raw, from, natt, &whole);
+	buf_free(&whole);
 	/* RFC 7296 §2.23: follow a peer behind a NAT to its new mapping,
 	 * but only for a message that passed the integrity check, and never
 	 * from behind a NAT ourselves (SHOULD NOT: a forged source would
@@ -1051,6 +1095,7 @@ static void keepalive(struct ike_sa *sa, uint64_t now)
 
 static void sa_timers(struct ike_sa *sa, uint64_t now)
 {
+	ike_frag_timers(sa, now);
 	if ((sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) && sa->conn &&
 	    now - sa->created_ms >= NEGOTIATE_MS) {
 		ikesa_kill(sa, "negotiation did not complete in time; starting over");
@@ -1096,7 +1141,7 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 	sa->retries++;
 	sa->retx_at = now + retx_interval(sa, sa->retries);
 	log_debug(ikesa_name(sa), "retransmitting request %u (%u)", sa->next_req - 1, sa->retries);
-	ikesa_send_raw(sa->ctx, &sa->local, &sa->peer, sa->natt, sa->req.data, sa->req.len);
+	send_stored(sa, &sa->req);
 }
 
 void ike_tick(struct ike_ctx *ctx)
@@ -1244,6 +1289,7 @@ void ike_show_json(const struct ike_conn *c, struct json *j)
 	json_str(j, "spi_r", spi);
 	json_bool(j, "natt", sa->natt);
 	json_bool(j, "nat_detected", sa->nat_local || sa->nat_remote);
+	json_bool(j, "fragmentation", sa->frag);	/* RFC 7383, both agreed */
 	json_obj_close(j);
 }
 

@@ -40,12 +40,22 @@ struct ike_stats {
 	uint64_t cookies_sent;		/* RFC 7296 §2.6 COOKIE demands */
 	uint64_t half_open_refused;	/* IKE_SA_INIT over the half-open limits */
 	uint64_t peer_moved;		/* NAT mappings followed (§2.23) */
+	/* RFC 7383 fragmentation */
+	uint64_t frag_tx;		/* messages sent as fragments */
+	uint64_t frag_rx;		/* fragments authenticated and kept */
+	uint64_t frag_reassembled;	/* messages made whole */
+	uint64_t frag_invalid;		/* dropped: integrity check failed, malformed */
+	uint64_t frag_duplicate;	/* dropped: that fragment was there already */
+	uint64_t frag_limit;		/* dropped: over IKE_FRAG_MAX or the size limit */
+	uint64_t frag_expired;		/* dropped: incomplete sets timed out or replaced */
 };
 const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx);
 /* Tests: hand every outgoing IKE message to fn instead of a socket. */
 typedef void (*ike_send_hook)(void *arg, const uint8_t *msg, size_t len,
 			      const struct sockaddr_storage *to, bool natt);
 void ike_set_send_hook(struct ike_ctx *ctx, ike_send_hook fn, void *arg);
+/* Tests: cut RFC 7383 fragments for this path MTU instead of the route's. */
+void ike_set_frag_mtu(struct ike_ctx *ctx, unsigned mtu);
 /* Send DELETE for every IKE SA and free everything. */
 void ike_free(struct ike_ctx *ctx);
 /* Timers: retransmission, liveness, re-initiation.  Call often. */

@@ -117,6 +117,8 @@ struct ike_ctx {
 	uint8_t secret_ver;
 	uint64_t secret_at;
 	struct ike_stats st;
+	unsigned frag_mtu;	/* tests: the path MTU fragments are cut for (0: ask) */
+	size_t reasm_bytes;	/* held by every reassembly (IKE_FRAG_BUDGET) */
 	ike_send_hook hook;
 	void *hook_arg;
 	uint8_t rx[65536];
@@ -148,6 +150,9 @@ struct ike_sa {
 	bool natt;		/* IKE moved to the NAT-T port */
 	bool nat_local, nat_remote;	/* NAT found in front of us / the peer */
 	bool force_encap;
+	bool frag;		/* RFC 7383: both sent IKEV2_FRAGMENTATION_SUPPORTED */
+	/* Messages being reassembled: the peer's request [0], its response [1]. */
+	struct ike_reasm *reasm[2];
 
 	uint32_t next_req;	/* our next request's message ID */
 	uint32_t peer_req;	/* the peer's next expected request ID */
@@ -281,6 +286,50 @@ int ike_rekey_now(struct ike_sa *sa, bool ike);
 void ike_child_request(struct ike_sa *sa, struct ike_msg *m);
 void ike_child_response(struct ike_sa *sa, struct ike_msg *m);
 void ike_delete_child(struct ike_sa *sa, uint32_t in);
+
+/* frag.c: RFC 7383 IKE message fragmentation */
+#define IKE_FRAG_MAX 64		/* fragments of one message we reassemble */
+/* An incomplete message is given up after the last retransmission
+ * interval of a full schedule (RETX_FIRST_MS << (RETX_MAX - 1)): its
+ * sender has sent every fragment again by then, or given up itself. */
+#define IKE_FRAG_REASM_MS 16000
+/* What all reassemblies together may hold.  A peer that has done nothing
+ * but IKE_SA_INIT holds keys and can send authentic fragments, and
+ * HALF_OPEN_MAX such SAs at 64 KB each would be 512 MB; this budget is
+ * room for 256 certificate-sized IKE_AUTH messages at once. */
+#define IKE_FRAG_BUDGET (4u << 20)
+/* One message being reassembled: its fragments' content, by number. */
+struct ike_reasm {
+	uint32_t msgid;
+	uint16_t total, got;
+	uint8_t first;		/* fragment 1's Next Payload */
+	size_t bytes;
+	uint64_t until;
+	uint8_t *part[IKE_FRAG_MAX];
+	size_t len[IKE_FRAG_MAX];
+};
+/*
+ * Protect inner (the payload chain starting with type first) for the
+ * message with header h: one SK payload, or, when fragmentation was
+ * negotiated and the message would not fit the path MTU, Encrypted
+ * Fragment messages one after the other in out (RFC 7383 §2.5).
+ */
+int ike_frag_seal(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
+		  const uint8_t *inner, size_t len, struct buf *out)
+	__attribute__((warn_unused_result));
+/*
+ * One Encrypted Fragment message of the peer's current request (response
+ * false) or of the answer to ours.  1: that was the last one missing; m
+ * now holds the message's inner payloads, whose bytes whole holds (the
+ * caller frees it).  0: kept, or a duplicate; <0: dropped (counted).
+ */
+int ike_frag_input(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw, bool response,
+		   struct buf *whole) __attribute__((warn_unused_result));
+/* A fragment of the request we answered last: true if it is an authentic
+ * first fragment, which is what draws the cached answer (§2.6.1). */
+bool ike_frag_retransmitted(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw);
+void ike_frag_timers(struct ike_sa *sa, uint64_t now);
+void ike_frag_free(struct ike_sa *sa);
 
 /* info.c */
 void ike_info_request(struct ike_sa *sa, struct ike_msg *m);

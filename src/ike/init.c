@@ -113,6 +113,8 @@ static int build_and_send_init(struct ike_sa *sa)
 	ikew_ke(&w, sa->group, pub, dh_pub_len(sa->group));
 	ikew_bytes(&w, PL_NONCE, sa->ni, sa->ni_len);
 	nat_notifies(sa, &w);
+	if (pol->fragmentation)	/* RFC 7383 §2.3 */
+		ikew_notify(&w, 0, N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
 	ikew_finish(&w);
 	buf_reset(&sa->init_req);
 	buf_add(&sa->init_req, msg.data, msg.len);
@@ -256,6 +258,9 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 	buf_reset(&sa->init_resp);
 	buf_add(&sa->init_resp, m->raw, m->rawlen);
 	nat_check(sa, m, sa->spi_r);
+	/* RFC 7383 §2.3: used only when both sides said they support it. */
+	sa->frag = sa->conn->pol->fragmentation &&
+		   !ike_find_notify(m, N_IKEV2_FRAGMENTATION_SUPPORTED, &n);
 	if (sa->nat_local || sa->nat_remote || sa->force_encap) {
 		/* §2.23: move to the NAT-T port for everything that follows. */
 		sa->natt = true;
@@ -367,6 +372,7 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	struct ike_wr w;
 	struct buf msg;
 	struct ike_sa tmp;
+	struct ike_notify fn;
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.peer = *from;
@@ -444,6 +450,9 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 		return;
 	}
 	nat_check(sa, m, 0);
+	/* RFC 7383 §2.3: answered only if asked; the tunnel chosen decides. */
+	sa->frag = match->pol->fragmentation &&
+		   !ike_find_notify(m, N_IKEV2_FRAGMENTATION_SUPPORTED, &fn);
 	buf_init(&msg);
 	ikesa_header(sa, &h, IKE_SA_INIT, true, 0);
 	ikew_header(&w, &msg, &h);
@@ -451,6 +460,8 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	ikew_ke(&w, group, pub, dh_pub_len(group));
 	ikew_bytes(&w, PL_NONCE, sa->nr, sa->nr_len);
 	nat_notifies(sa, &w);
+	if (sa->frag)
+		ikew_notify(&w, 0, N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
 	ikew_finish(&w);
 	buf_add(&sa->init_req, m->raw, m->rawlen);
 	buf_add(&sa->init_resp, msg.data, msg.len);

@@ -68,10 +68,14 @@ static int walk(struct ike_msg *m, uint8_t type, struct cursor *c, bool inner)
 		pl->start = start;
 		pl->body = start + 4;
 		pl->len = plen - 4u;
-		if (type == PL_SK) {
+		/* RFC 7383 §2.5: an SKF payload is last, like SK. */
+		if (type == PL_SK || type == PL_SKF) {
 			if (inner || c->left != 0)
 				return SYNTAX;	/* SK nested, or not last */
-			m->sk = pl;
+			if (type == PL_SK)
+				m->sk = pl;
+			else
+				m->skf = pl;
 			m->sk_first = next;
 			return 0;
 		}

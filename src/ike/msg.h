@@ -45,7 +45,8 @@ struct ike_msg {
 	struct ike_pl pl[IKE_MAX_PAYLOADS];
 	unsigned npl;
 	const struct ike_pl *sk;	/* the SK payload, if any (always last) */
-	uint8_t sk_first;		/* first payload inside SK */
+	const struct ike_pl *skf;	/* or the SKF payload (RFC 7383 §2.5) */
+	uint8_t sk_first;		/* first payload inside SK (or SKF) */
 	uint8_t unsupported;		/* type of an unknown critical payload */
 };
 

@@ -68,6 +68,7 @@ struct ike_policy {
 	bool initiate;			/* keep it up: initiate, and again after a loss */
 	bool want_address;		/* ask the peer for inner addresses (§3.15) */
 	bool gives_address;		/* answer such a request (ike_conn_ops.address_assign) */
+	bool fragmentation;		/* RFC 7383: offer and accept IKE fragmentation */
 };
 
 #endif

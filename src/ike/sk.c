@@ -1,5 +1,6 @@
 /*
- * sk.c - IKEv2 Encrypted payload protection (see sk.h).
+ * sk.c - IKEv2 Encrypted payload protection (see sk.h), and the Encrypted
+ * Fragment payload of RFC 7383 §2.5, protected the same way.
  */
 #include "ike/sk.h"
 
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "crypto/cipher.h"
+#include "lib/cursor.h"
 #include "ike/proposal.h"
 
 struct ike_sk {
@@ -79,24 +81,50 @@ void ike_sk_free(struct ike_sk *s)
 	free(s);
 }
 
-int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t *inner,
-		size_t len)
+size_t ike_sk_body_len(const struct ike_sk *s, size_t len)
+{
+	/* Pad Length last; CBC needs whole blocks, AEADs need nothing. */
+	size_t ct = s->aead ? len + 1 : (len + 1 + CBC_BLOCK - 1) / CBC_BLOCK * CBC_BLOCK;
+
+	return s->iv_len + ct + s->icv_len;
+}
+
+size_t ike_sk_room(const struct ike_sk *s, size_t body)
+{
+	size_t ct;
+
+	if (body <= s->iv_len + s->icv_len + 1)
+		return 0;
+	ct = body - s->iv_len - s->icv_len;
+	if (!s->aead)
+		ct -= ct % CBC_BLOCK;
+	return ct ? ct - 1 : 0;
+}
+
+/*
+ * Append an SK or SKF payload.  extra is what follows the generic header
+ * before the IV (SKF: Fragment Number and Total Fragments): RFC 7383 §2.5
+ * puts it inside what the AEAD's associated data and the ICV cover.
+ */
+static int seal(struct ike_sk *s, struct ike_wr *w, uint8_t type, uint8_t first,
+		const uint8_t *extra, size_t extra_len, const uint8_t *inner, size_t len)
 {
 	struct buf *b = w->b;
-	size_t sk_start, iv_off, pt_off, pad, ptlen, i;
+	size_t sk_start, hdr_end, iv_off, pt_off, pad, ptlen, i;
 	uint8_t iv[CBC_BLOCK], nonce[AEAD_NONCE_LEN], mac[HMAC_MAX];
 
 	if (!s)
 		return -EINVAL;
-	ikew_begin(w, PL_SK);
+	ikew_begin(w, type);
 	sk_start = w->cur;
+	buf_add(b, extra, extra_len);
+	hdr_end = b->len;
 	if (rand_bytes(iv, s->iv_len))
 		return -EIO;
 	iv_off = b->len;
 	buf_add(b, iv, s->iv_len);
 	pt_off = b->len;
 	buf_add(b, inner, len);
-	/* Pad Length last; CBC needs whole blocks, AEADs need nothing. */
 	pad = s->aead ? 0 : (CBC_BLOCK - (len + 1) % CBC_BLOCK) % CBC_BLOCK;
 	for (i = 0; i < pad; i++)
 		buf_add_u8(b, 0);
@@ -107,11 +135,11 @@ int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t
 	ikew_finish(w);
 	if (b->bad)
 		return -ENOMEM;
-	b->data[sk_start] = first;	/* the SK header names the first inner payload */
+	b->data[sk_start] = first;	/* the header names the first inner payload */
 	if (s->aead) {
 		memcpy(nonce, s->salt_out, 4);
 		memcpy(nonce + 4, b->data + iv_off, 8);
-		return aead_seal(s->a_out, nonce, b->data, sk_start + 4, NULL, 0, b->data + pt_off,
+		return aead_seal(s->a_out, nonce, b->data, hdr_end, NULL, 0, b->data + pt_off,
 				 ptlen, b->data + pt_off + ptlen);
 	}
 	if (cbc_crypt(s->c_out, b->data + iv_off, b->data + pt_off, ptlen) ||
@@ -122,32 +150,92 @@ int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t
 	return 0;
 }
 
-int ike_sk_open(struct ike_sk *s, uint8_t *raw, struct ike_msg *m)
+int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t *inner,
+		size_t len)
 {
-	const struct ike_pl *sk = m->sk;
-	size_t body_off, pt_off, ptlen, padlen;
+	return seal(s, w, PL_SK, first, NULL, 0, inner, len);
+}
+
+int ike_sk_seal_frag(struct ike_sk *s, struct ike_wr *w, uint8_t first, uint16_t num,
+		     uint16_t total, const uint8_t *inner, size_t len)
+{
+	uint8_t x[4];
+
+	be16_put(x, num);
+	be16_put(x + 2, total);
+	/* §2.5: only the first fragment names the first inner payload. */
+	return seal(s, w, PL_SKF, num == 1 ? first : PL_NONE, x, sizeof(x), inner, len);
+}
+
+/*
+ * Verify and decrypt, in place, the protected body at raw[off..off+len):
+ * IV, ciphertext, ICV.  Everything before it in the message is what the
+ * AEAD authenticates as associated data (RFC 5282 §5.1, RFC 7383 §2.5);
+ * the HMAC covers the message up to the ICV.  The ICV is checked before
+ * anything is decrypted.
+ */
+static int open_body(struct ike_sk *s, uint8_t *raw, size_t off, size_t len, uint8_t **out,
+		     size_t *outlen)
+{
+	size_t pt_off, ptlen, padlen;
 	uint8_t nonce[AEAD_NONCE_LEN], mac[HMAC_MAX], *pt;
 
-	if (!s || !sk || sk->len < s->iv_len + s->icv_len + 1)
+	if (!s || len < s->iv_len + s->icv_len + 1)
 		return -N_INVALID_SYNTAX;
-	body_off = (size_t)(sk->body - m->raw);
-	pt_off = body_off + s->iv_len;
-	ptlen = sk->len - s->iv_len - s->icv_len;
+	pt_off = off + s->iv_len;
+	ptlen = len - s->iv_len - s->icv_len;
 	pt = raw + pt_off;
 	if (s->aead) {
 		memcpy(nonce, s->salt_in, 4);
-		memcpy(nonce + 4, raw + body_off, 8);
-		if (aead_open(s->a_in, nonce, raw, body_off, NULL, 0, pt, ptlen, pt + ptlen))
+		memcpy(nonce + 4, raw + off, 8);
+		if (aead_open(s->a_in, nonce, raw, off, NULL, 0, pt, ptlen, pt + ptlen))
 			return -N_INVALID_SYNTAX;
 	} else {
 		if (ptlen % CBC_BLOCK || hmac_start(s->h_in) ||
 		    hmac_update(s->h_in, raw, pt_off + ptlen) || hmac_finish(s->h_in, mac) ||
 		    !ct_equal(mac, pt + ptlen, s->icv_len) ||
-		    cbc_crypt(s->c_in, raw + body_off, pt, ptlen))
+		    cbc_crypt(s->c_in, raw + off, pt, ptlen))
 			return -N_INVALID_SYNTAX;
 	}
 	padlen = pt[ptlen - 1];
 	if (padlen + 1 > ptlen)
 		return -N_INVALID_SYNTAX;
-	return ike_chain_parse(m, m->sk_first, pt, ptlen - padlen - 1);
+	*out = pt;
+	*outlen = ptlen - padlen - 1;
+	return 0;
+}
+
+int ike_sk_open(struct ike_sk *s, uint8_t *raw, struct ike_msg *m)
+{
+	const struct ike_pl *sk = m->sk;
+	uint8_t *pt;
+	size_t len;
+	int r;
+
+	if (!sk)
+		return -N_INVALID_SYNTAX;
+	r = open_body(s, raw, (size_t)(sk->body - m->raw), sk->len, &pt, &len);
+	return r ? r : ike_chain_parse(m, m->sk_first, pt, len);
+}
+
+int ike_sk_frag_hdr(const struct ike_msg *m, uint16_t *num, uint16_t *total)
+{
+	const struct ike_pl *f = m->skf;
+
+	if (!f || f->len < 4)
+		return -N_INVALID_SYNTAX;
+	*num = be16_get(f->body);
+	*total = be16_get(f->body + 2);
+	/* §2.5: neither is zero, and the number is at most the total. */
+	return *num && *total && *num <= *total ? 0 : -N_INVALID_SYNTAX;
+}
+
+int ike_sk_open_frag(struct ike_sk *s, uint8_t *raw, const struct ike_msg *m, uint8_t **pt,
+		     size_t *len)
+{
+	const struct ike_pl *f = m->skf;
+
+	if (!f || f->len < 4)
+		return -N_INVALID_SYNTAX;
+	return open_body(s, raw, (size_t)(f->body - m->raw) + 4, f->len - 4, pt, len);
 }

@@ -31,4 +31,23 @@ int ike_sk_seal(struct ike_sk *s, struct ike_wr *w, uint8_t first, const uint8_t
 int ike_sk_open(struct ike_sk *s, uint8_t *raw, struct ike_msg *m)
 	__attribute__((warn_unused_result));
 
+/*
+ * RFC 7383 §2.5 Encrypted Fragment payload: like SK, with Fragment
+ * Number and Total Fragments between its header and the IV, covered by
+ * the ICV.  first is written into fragment 1 only.
+ */
+int ike_sk_seal_frag(struct ike_sk *s, struct ike_wr *w, uint8_t first, uint16_t num,
+		     uint16_t total, const uint8_t *inner, size_t len)
+	__attribute__((warn_unused_result));
+/* m's SKF Fragment Number and Total Fragments (not yet authenticated). */
+int ike_sk_frag_hdr(const struct ike_msg *m, uint16_t *num, uint16_t *total)
+	__attribute__((warn_unused_result));
+/* Verify and decrypt m's SKF payload in place; *pt is its content. */
+int ike_sk_open_frag(struct ike_sk *s, uint8_t *raw, const struct ike_msg *m, uint8_t **pt,
+		     size_t *len) __attribute__((warn_unused_result));
+/* Size of a protected body (IV, ciphertext, ICV) for len bytes of content. */
+size_t ike_sk_body_len(const struct ike_sk *s, size_t len);
+/* The most content that fits a protected body of body bytes (0: none). */
+size_t ike_sk_room(const struct ike_sk *s, size_t body);
+
 #endif

@@ -134,6 +134,21 @@ static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stat
 	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "unexpected", is->rx_unexpected);
 	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "half_open_limit",
 	       is->half_open_refused);
+	/* RFC 7383 fragments: dropped ones, by why */
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "fragment_invalid",
+	       is->frag_invalid);
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "fragment_duplicate",
+	       is->frag_duplicate);
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "fragment_limit",
+	       is->frag_limit);
+	series(b, "vti_ike_messages_dropped_total", NULL, "reason", "fragment_expired",
+	       is->frag_expired);
+	family(b, "vti_ike_fragmented_sent_total", "counter",
+	       "IKE messages sent as RFC 7383 fragments");
+	series(b, "vti_ike_fragmented_sent_total", NULL, NULL, NULL, is->frag_tx);
+	family(b, "vti_ike_reassembled_total", "counter",
+	       "IKE messages reassembled from RFC 7383 fragments");
+	series(b, "vti_ike_reassembled_total", NULL, NULL, NULL, is->frag_reassembled);
 	family(b, "vti_ike_cookies_sent_total", "counter", "RFC 7296 2.6 cookie demands");
 	series(b, "vti_ike_cookies_sent_total", NULL, NULL, NULL, is->cookies_sent);
 	family(b, "vti_ike_peer_moved_total", "counter",

@@ -301,6 +301,11 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 			   "\nIKE cookies sent %" PRIu64 "\nIKE half-open    %u\nIKE over limit   %"
 			   PRIu64 "\n", is->rx, is->rx_malformed, is->rx_unknown_sa, is->rx_unexpected,
 			   is->cookies_sent, ike_half_open(ike), is->half_open_refused);
+		buf_printf(out, "IKE fragmented   %" PRIu64 " sent, %" PRIu64 " fragments in, %"
+			   PRIu64 " reassembled\nIKE frag dropped %" PRIu64 " invalid, %" PRIu64
+			   " duplicate, %" PRIu64 " over limit, %" PRIu64 " expired\n", is->frag_tx,
+			   is->frag_rx, is->frag_reassembled, is->frag_invalid, is->frag_duplicate,
+			   is->frag_limit, is->frag_expired);
 		return;
 	}
 	json_init(&j, out);
@@ -318,6 +323,13 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 	json_u64(&j, "ike_peer_moved", is->peer_moved);
 	json_u64(&j, "ike_half_open", ike_half_open(ike));
 	json_u64(&j, "ike_half_open_refused", is->half_open_refused);
+	json_u64(&j, "ike_frag_tx", is->frag_tx);
+	json_u64(&j, "ike_frag_rx", is->frag_rx);
+	json_u64(&j, "ike_frag_reassembled", is->frag_reassembled);
+	json_u64(&j, "ike_frag_invalid", is->frag_invalid);
+	json_u64(&j, "ike_frag_duplicate", is->frag_duplicate);
+	json_u64(&j, "ike_frag_limit", is->frag_limit);
+	json_u64(&j, "ike_frag_expired", is->frag_expired);
 	json_obj_close(&j);
 	buf_printf(out, "\n");
 }

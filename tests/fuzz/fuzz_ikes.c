@@ -24,6 +24,12 @@
  * 2 picks a message captured while the state was built (sent to the
  * target), the rest are edits (offset 2 bytes, xor 1 byte; xor 0
  * truncates there).
+ * RFC 7383 fragmentation (modes 1 and 2, byte 2 bit 2): the pair cuts
+ * its messages for a path MTU of FRAG_MTU, so the state is built from
+ * Encrypted Fragment messages (and what stays queued is fragments); mode
+ * 2 then seals the inner chain as Encrypted Fragments too: byte 2 bits
+ * 3-5 + 1 is Total Fragments, the chain cut into that many pieces,
+ * delivered starting with the one that bits 6-7 pick.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { S_INIT_SENT, S_AUTH_SENT, S_HALF_OPEN, S_UP, S_REKEY_CHILD, S_REKEY_IKE, S_DELETING,
        S_COOKIE };
+
+#define FRAG_MTU 240
 
 static const char *const suites[4] = {
 	"psk = fuzz-secret\nike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16\n",
@@ -96,6 +104,7 @@ static int fuzz_rand(uint8_t *out, size_t n)
 }
 
 static void build(unsigned state, int side);
+static void deliver_one(void);
 static struct ike_sa *pick_sa(int side, bool last);
 static void write_seeds(const char *dir);
 
@@ -126,24 +135,24 @@ static void build(unsigned state, int side)
 		ike_set_cookie_threshold(nodes[0].ike, 0);
 		ike_set_cookie_threshold(nodes[1].ike, 0);
 		ike_tick(nodes[0].ike);
-		deliver(0);	/* COOKIE demanded */
-		deliver(0);	/* IKE_SA_INIT again, with it */
-		deliver(0);	/* answered: node 1 half-open */
+		deliver_one();	/* COOKIE demanded */
+		deliver_one();	/* IKE_SA_INIT again, with it */
+		deliver_one();	/* answered: node 1 half-open */
 		break;
 	case S_INIT_SENT:
 		ike_tick(nodes[0].ike);
-		deliver(0);	/* node 1 answered; node 0 still waits */
+		deliver_one();	/* node 1 answered; node 0 still waits */
 		break;
 	case S_AUTH_SENT:
 		ike_tick(nodes[0].ike);
-		deliver(0);
-		deliver(0);
-		deliver(0);	/* node 1 is up, its IKE_AUTH response held */
+		deliver_one();
+		deliver_one();
+		deliver_one();	/* node 1 is up, its IKE_AUTH response held */
 		break;
 	case S_HALF_OPEN:
 		ike_tick(nodes[0].ike);
-		deliver(0);
-		deliver(0);	/* node 0's IKE_AUTH request held */
+		deliver_one();
+		deliver_one();	/* node 0's IKE_AUTH request held */
 		break;
 	default:
 		settle();
@@ -152,9 +161,30 @@ static void build(unsigned state, int side)
 		else if (state == S_DELETING)
 			ike_conn_down(nodes[side].conn);
 		if (qlen)
-			deliver(0);
+			deliver_one();
 		break;
 	}
+}
+
+/* The next message: one datagram, or every Encrypted Fragment of it
+ * (they are queued together), so that a state is reached alike. */
+static void deliver_one(void)
+{
+	uint8_t key[24];
+	int to;
+
+	if (!qlen)
+		return;
+	if (queue[0].len < IKE_HDR_LEN || queue[0].data[16] != PL_SKF) {
+		deliver(0);
+		return;
+	}
+	memcpy(key, queue[0].data, sizeof(key));	/* SPIs, type, exchange, flags, ID */
+	to = queue[0].to;
+	deliver(0);
+	while (qlen && queue[0].to == to && queue[0].len >= IKE_HDR_LEN &&
+	       !memcmp(queue[0].data, key, sizeof(key)))
+		deliver(0);
 }
 
 static struct ike_sa *pick_sa(int side, bool last)
@@ -231,6 +261,29 @@ static void patched(int side, struct ike_sa *sa, const uint8_t *d, size_t len, b
 	free(copy);
 }
 
+/* Mode 2 with byte 2 bit 2: the chain as Encrypted Fragments (§2.5). */
+static void sealed_fragments(int side, struct ike_sk *sk, const struct ike_hdr *h, uint8_t how,
+			     uint8_t first, const uint8_t *p, size_t len, bool natt)
+{
+	unsigned total = ((how >> 3) & 7) + 1, start = (how >> 6) & 3, k, idx;
+	size_t chunk = (len + total - 1) / total, off, n;
+	struct ike_wr w;
+	struct buf b;
+
+	buf_init(&b);
+	for (k = 0; k < total; k++) {
+		idx = (k + start) % total;
+		off = idx * chunk < len ? idx * chunk : len;
+		n = len - off < chunk ? len - off : chunk;
+		buf_reset(&b);
+		ikew_header(&w, &b, h);
+		if (!ike_sk_seal_frag(sk, &w, first, (uint16_t)(idx + 1), (uint16_t)total, p + off,
+				      n) && !b.bad)
+			feed(side, b.data, b.len, natt);
+	}
+	buf_free(&b);
+}
+
 /* Mode 2: SK { fuzzed inner chain } in a header the SA accepts. */
 static void sealed(int side, struct ike_sa *sa, uint8_t b1, const uint8_t *d, size_t len,
 		   bool natt)
@@ -254,9 +307,13 @@ static void sealed(int side, struct ike_sa *sa, uint8_t b1, const uint8_t *d, si
 	h.flags = (sa->initiator ? 0 : IKE_FLAG_INITIATOR) | (response ? IKE_FLAG_RESPONSE : 0);
 	h.msgid = msgid_for(sa, response, d[0]);
 	buf_init(&b);
-	ikew_header(&w, &b, &h);
-	if (!ike_sk_seal(sk, &w, d[1], d + 2, len - 2) && !b.bad)
-		feed(side, b.data, b.len, natt);
+	if (d[0] & 4) {
+		sealed_fragments(side, sk, &h, d[0], d[1], d + 2, len - 2, natt);
+	} else {
+		ikew_header(&w, &b, &h);
+		if (!ike_sk_seal(sk, &w, d[1], d + 2, len - 2) && !b.bad)
+			feed(side, b.data, b.len, natt);
+	}
 	buf_free(&b);
 	if (owned)
 		ike_sk_free(sk);
@@ -382,6 +439,34 @@ static void sealed_seed(const char *dir, unsigned state, int side, unsigned k,
 	head[3] = m.sk_first;
 	snprintf(name, sizeof(name), "s%u-n%d-sk%u", state, side, k);
 	write_seed(dir, name, head, 4, raw + start, end - start);
+	/* The same chain as three Encrypted Fragments, the second first. */
+	head[2] = 4 | 2u << 3 | 1u << 6;
+	snprintf(name, sizeof(name), "s%u-n%d-skf%u", state, side, k);
+	write_seed(dir, name, head, 4, raw + start, end - start);
+}
+
+/* Each state built with fragmentation (mode 1, byte 2 bit 2): its
+ * Encrypted Fragment messages to the target, as they were sent. */
+static void frag_seeds(const char *dir, unsigned state, int side)
+{
+	uint8_t head[3] = { (uint8_t)(state | (unsigned)side << 3 | 1u << 5), 0, 4 };
+	char name[64];
+	unsigned k;
+
+	fake_now = 1000000;
+	rng = 0;
+	ncaps = 0;
+	setup(suites[0], suites[0]);
+	ike_set_frag_mtu(nodes[0].ike, FRAG_MTU);
+	ike_set_frag_mtu(nodes[1].ike, FRAG_MTU);
+	build(state, side);
+	for (k = 0; k < ncaps; k++) {
+		if (caps[k].to != side || caps[k].len < IKE_HDR_LEN || caps[k].data[16] != PL_SKF)
+			continue;
+		snprintf(name, sizeof(name), "s%u-n%d-frag%u", state, side, k);
+		write_seed(dir, name, head, 3, caps[k].data, caps[k].len);
+	}
+	teardown();
 }
 
 /* FUZZ_IKES_SEEDS=dir: the messages of every state, as seeds (mode 3 as
@@ -413,6 +498,7 @@ static void write_seeds(const char *dir)
 				sealed_seed(dir, state, side, k, &caps[k]);
 			}
 			teardown();
+			frag_seeds(dir, state, side);
 		}
 }
 
@@ -433,6 +519,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rng = 0;
 	ncaps = 0;
 	setup_suite(data[1] & 3);
+	if ((mode == 1 || mode == 2) && size > 2 && (data[2] & 4)) {
+		ike_set_frag_mtu(nodes[0].ike, FRAG_MTU);
+		ike_set_frag_mtu(nodes[1].ike, FRAG_MTU);
+	}
 	if (data[0] & 0x80)
 		nodes[0].ike->port = nodes[1].ike->port = 500;
 	build(state, side);

@@ -170,6 +170,8 @@ static const struct bad bads[] = {
 	{ T "remote-ts = ,\n", "remote-ts: give 1 to 16 prefixes", 10 },
 	{ T "encap = maybe\n", "encap must be auto, yes or no, not 'maybe'", 10 },
 	{ T "start = perhaps\n", "start must be yes or no", 10 },
+	{ T "fragmentation = sometimes\n", "fragmentation must be yes or no, not 'sometimes'",
+	  10 },
 	{ T "dpd = 5000\n", "dpd must be 0-3600 seconds", 10 },
 	{ T "dpd-timeout = 2\n", "dpd-timeout must be 3-86400 seconds", 10 },
 	{ T "ike-lifetime = 10\n", "ike-lifetime must be 60-604800 seconds", 10 },
@@ -425,6 +427,44 @@ static void template_sections(void)
 	buf_free(&e);
 }
 
+/* fragmentation = yes|no (RFC 7383), on unless said otherwise, and into
+ * the IKE policy. */
+static void fragmentation_key(void)
+{
+	static const struct {
+		const char *line;
+		bool on;
+	} rows[] = {
+		{ "", true },
+		{ "fragmentation = yes\n", true },
+		{ "fragmentation = no\n", false },
+		{ "fragmentation = true\n", true },
+		{ "fragmentation = off\n", false },
+	};
+	char text[256];
+	unsigned i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ike_policy pol;
+		struct conf c;
+		struct buf e;
+		int r;
+
+		snprintf(text, sizeof(text), "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = fragmentation-test\n%s", rows[i].line);
+		buf_init(&e);
+		r = conf_parse("frag", text, strlen(text), &c, &e);
+		CHECK(r == 0, "'%s': %s", rows[i].line, buf_str(&e));
+		if (!r) {
+			tunnel_conf_policy(&c.t[0], &pol);
+			CHECK(c.t[0].fragmentation == rows[i].on && pol.fragmentation == rows[i].on,
+			      "'%s': fragmentation %s", rows[i].line, rows[i].on ? "on" : "off");
+			conf_free(&c);
+		}
+		buf_free(&e);
+	}
+}
+
 int main(void)
 {
 	good_file();
@@ -434,5 +474,6 @@ int main(void)
 	policy_fail_closed();
 	config_payload_keys();
 	template_sections();
+	fragmentation_key();
 	return test_done();
 }

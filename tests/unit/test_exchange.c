@@ -1312,6 +1312,427 @@ static void t_config_payload(void)
 	}
 }
 
+/* ---- RFC 7383 IKE fragmentation ---- */
+
+/* What each node sent of IKE_AUTH, CREATE_CHILD_SA and INFORMATIONAL
+ * (index exchange - IKE_AUTH), requests [0] and responses [1]: Encrypted
+ * Fragment messages, and messages sent whole. */
+static unsigned skf_sent[2][3][2], whole_sent[2][3][2];
+/* The path MTU fragments are cut for now; fragments that would not fit
+ * it as an IPv4 datagram (IP, UDP, non-ESP marker on 4500), and the
+ * largest one's room left unused. */
+static unsigned cut_mtu, skf_too_big, skf_slack = ~0u;
+
+static void frag_tap(const struct pkt *p)
+{
+	size_t dgram = p->len + 20 + 8 + (p->natt ? 4 : 0);
+	int from = 1 - p->to;
+	unsigned x;
+	bool resp;
+
+	if (p->len >= IKE_HDR_LEN && p->data[16] == PL_SKF) {
+		skf_too_big += dgram > cut_mtu;
+		if (dgram <= cut_mtu && cut_mtu - dgram < skf_slack)
+			skf_slack = (unsigned)(cut_mtu - dgram);
+	}
+	if (p->len < IKE_HDR_LEN || p->data[18] < IKE_AUTH || p->data[18] > INFORMATIONAL)
+		return;
+	x = p->data[18] - IKE_AUTH;
+	resp = p->data[19] & IKE_FLAG_RESPONSE;
+	if (p->data[16] == PL_SKF)
+		skf_sent[from][x][resp]++;
+	else
+		whole_sent[from][x][resp]++;
+}
+
+static void frag_setup(const char *extra_a, const char *extra_b, unsigned mtu)
+{
+	setup(extra_a, extra_b);
+	ike_set_frag_mtu(nodes[0].ike, mtu);
+	ike_set_frag_mtu(nodes[1].ike, mtu);
+	memset(skf_sent, 0, sizeof(skf_sent));
+	memset(whole_sent, 0, sizeof(whole_sent));
+	cut_mtu = mtu;
+	skf_too_big = 0;
+	skf_slack = ~0u;
+	inmem_tap = frag_tap;
+}
+
+static void frag_teardown(void)
+{
+	inmem_tap = NULL;
+	teardown();
+}
+
+static void frag_mtu(unsigned mtu)
+{
+	cut_mtu = mtu;
+	ike_set_frag_mtu(nodes[0].ike, mtu);
+	ike_set_frag_mtu(nodes[1].ike, mtu);
+}
+
+/* Fragmented both ways, and nothing of that exchange sent whole. */
+static bool frag_both_ways(unsigned x)
+{
+	return skf_sent[0][x][0] >= 2 && skf_sent[1][x][1] >= 2 && skf_sent[1][x][0] >= 2 &&
+	       skf_sent[0][x][1] >= 2 && !whole_sent[0][x][0] && !whole_sent[0][x][1] &&
+	       !whole_sent[1][x][0] && !whole_sent[1][x][1];
+}
+
+/* IKE_AUTH, rekeys of the Child SA and the IKE SA, and INFORMATIONAL, all
+ * cut small: each arrives in pieces and works as it did whole. */
+static void t_frag_exchanges(void)
+{
+	static const struct {
+		const char *ike;
+		unsigned mtu, info_mtu;	/* info_mtu 0: the suite's DELETE cannot be cut */
+	} rows[] = {
+		{ "aes128gcm16-prfsha256-x25519", 220, 100 },
+		{ "chacha20poly1305-prfsha256-x25519", 220, 100 },
+		{ "aes256-sha256-modp2048", 260, 0 },
+		{ "aes256gcm16-prfsha384-ecp384", 240, 100 },
+	};
+	char a[256];
+	unsigned i, k;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *ike = rows[i].ike;
+		struct ike_sa *sa;
+
+		snprintf(a, sizeof(a), "psk = fragment-secret\nike = %s\n", ike);
+		frag_setup(a, a, rows[i].mtu);
+		ike_tick(nodes[0].ike);
+		CHECK(queued_notify(N_IKEV2_FRAGMENTATION_SUPPORTED), "%s: offered", ike);
+		deliver(0);
+		CHECK(queued_notify(N_IKEV2_FRAGMENTATION_SUPPORTED), "%s: accepted", ike);
+		settle();
+		CHECK(consistent() && established(0)->frag && established(1)->frag,
+		      "%s: established with fragmentation", ike);
+		CHECK(skf_sent[0][0][0] >= 2 && skf_sent[1][0][1] >= 2 && !whole_sent[0][0][0] &&
+		      !whole_sent[1][0][1], "%s: IKE_AUTH fragmented both ways (%u, %u)", ike,
+		      skf_sent[0][0][0], skf_sent[1][0][1]);
+		CHECK(ike_get_stats(nodes[0].ike)->frag_reassembled == 1 &&
+		      ike_get_stats(nodes[1].ike)->frag_reassembled == 1,
+		      "%s: one message reassembled each", ike);
+
+		CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "%s: child rekey by a", ike);
+		settle();
+		CHECK(ike_conn_rekey(nodes[1].t->conn, false) == 0, "%s: child rekey by b", ike);
+		settle();
+		CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1 &&
+		      frag_both_ways(1), "%s: CREATE_CHILD_SA fragmented both ways (%u %u %u %u)",
+		      ike, skf_sent[0][1][0], skf_sent[1][1][1], skf_sent[1][1][0],
+		      skf_sent[0][1][1]);
+		CHECK(ike_conn_rekey(nodes[1].t->conn, true) == 0, "%s: IKE rekey by b", ike);
+		settle();
+		CHECK(consistent() && sas(0) == 1 && sas(1) == 1 && established(0)->frag &&
+		      established(1)->frag, "%s: IKE SA re-keyed, still fragmenting", ike);
+		CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "%s: child rekey on it", ike);
+		settle();
+		CHECK(consistent() && installed_in(0) == 1, "%s: and that worked", ike);
+		/* §2.5.1: every fragment fits the path MTU, and the largest fills
+		 * it (less what a CBC block leaves over). */
+		CHECK(skf_too_big == 0 && skf_slack < 16, "%s: fragments fit %u bytes (%u too big, "
+		      "%u left unused)", ike, rows[i].mtu, skf_too_big, skf_slack);
+		if (!rows[i].info_mtu) {
+			frag_teardown();
+			continue;
+		}
+		/* The smallest INFORMATIONAL that carries something: a DELETE of
+		 * the Child SA, and the answer with the peer's half. */
+		frag_mtu(rows[i].info_mtu);
+		sa = established(0);
+		for (k = 0; k < IKE_MAX_CHILDREN; k++)
+			if (sa->child[k].in && !sa->child[k].replaced) {
+				ike_delete_child(sa, sa->child[k].in);
+				break;
+			}
+		settle();
+		CHECK(installed_in(0) == 0 && installed_in(1) == 0 && skf_sent[0][2][0] >= 2 && skf_sent[1][2][1] >= 2,
+		      "%s: INFORMATIONAL DELETE fragmented both ways (%u, %u)", ike,
+		      skf_sent[0][2][0], skf_sent[1][2][1]);
+		frag_teardown();
+	}
+}
+
+/* Who negotiated what: used only when both said so (RFC 7383 §2.3). */
+static void t_frag_negotiation(void)
+{
+	static const struct {
+		const char *a, *b;
+		bool used;
+	} rows[] = {
+		{ "", "", true },
+		{ "fragmentation = yes\n", "fragmentation = no\n", false },
+		{ "fragmentation = no\n", "fragmentation = yes\n", false },
+		{ "fragmentation = no\n", "fragmentation = no\n", false },
+	};
+	char a[128], b[128];
+	unsigned i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(a, sizeof(a), "psk = negotiate-frag\n%s", rows[i].a);
+		snprintf(b, sizeof(b), "psk = negotiate-frag\n%s", rows[i].b);
+		frag_setup(a, b, 200);
+		ike_tick(nodes[0].ike);
+		CHECK(queued_notify(N_IKEV2_FRAGMENTATION_SUPPORTED) == !rows[i].a[0] ||
+		      !strcmp(rows[i].a, "fragmentation = yes\n"), "row %u: request", i);
+		settle();
+		CHECK(consistent(), "row %u: established (in memory nothing is too large)", i);
+		CHECK(established(0) && established(0)->frag == rows[i].used &&
+		      established(1)->frag == rows[i].used, "row %u: fragmentation %s", i,
+		      rows[i].used ? "used" : "not used");
+		CHECK((skf_sent[0][0][0] > 0) == rows[i].used &&
+		      (whole_sent[0][0][0] > 0) == !rows[i].used, "row %u: IKE_AUTH %s", i,
+		      rows[i].used ? "in fragments" : "whole");
+		frag_teardown();
+	}
+}
+
+static struct pkt frag_copy[QMAX];
+
+/* a's IKE_AUTH request, cut for a small MTU, queued to b (and copied). */
+static unsigned auth_fragments(void)
+{
+	unsigned n;
+
+	frag_setup("psk = reassembly-secret\n", "psk = reassembly-secret\n", 200);
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	deliver(0);
+	n = qlen;
+	memcpy(frag_copy, queue, n * sizeof(queue[0]));
+	return n;
+}
+
+static void input_copy(const struct pkt *p)
+{
+	struct sockaddr_storage from = nodes[1 - p->to].addr;
+
+	if (p->natt)
+		((struct sockaddr_in *)&from)->sin_port = htons(4500);
+	ike_input(nodes[p->to].ike, p->data, p->len, &from, p->natt);
+}
+
+/* Seal an Encrypted Fragment with a's own keys for b's current request
+ * window, and deliver it: authentic, whatever it says. */
+static void forge_fragment(uint16_t num, uint16_t total, size_t len)
+{
+	static uint8_t content[IKE_MAX_MSG];
+	struct ike_sa *sa = nodes[0].ike->sas;
+	struct pkt p;
+	struct ike_hdr h;
+	struct ike_wr w;
+	struct buf b;
+
+	memset(content, 0, len);
+	buf_init(&b);
+	ikesa_header(sa, &h, IKE_AUTH, false, 1);
+	ikew_header(&w, &b, &h);
+	if (ike_sk_seal_frag(sa->sk, &w, PL_NONE, num, total, content, len) || b.bad) {
+		CHECK(0, "cannot seal a fragment");
+		buf_free(&b);
+		return;
+	}
+	if (b.len <= sizeof(p.data)) {
+		p.to = 1;
+		p.natt = sa->natt;
+		p.len = b.len;
+		memcpy(p.data, b.data, b.len);
+		input_copy(&p);
+	} else {
+		struct sockaddr_storage from = nodes[0].addr;
+
+		if (sa->natt)
+			((struct sockaddr_in *)&from)->sin_port = htons(4500);
+		ike_input(nodes[1].ike, b.data, b.len, &from, sa->natt);
+	}
+	buf_free(&b);
+}
+
+static struct ike_sa *responder_sa(void)
+{
+	return nodes[1].ike->sas;
+}
+
+/* The daemon-wide count of bytes held (IKE_FRAG_BUDGET) is what the
+ * reassemblies hold. */
+static bool reasm_accounted(int i)
+{
+	const struct ike_sa *sa;
+	size_t held = 0;
+	int d;
+
+	for (sa = nodes[i].ike->sas; sa; sa = sa->next)
+		for (d = 0; d < 2; d++)
+			held += sa->reasm[d] ? sa->reasm[d]->bytes : 0;
+	return held == nodes[i].ike->reasm_bytes;
+}
+
+enum frag_case {
+	FC_IN_ORDER, FC_REVERSED, FC_DUPLICATES, FC_FORGED, FC_FORGED_TOTAL, FC_LOST,
+	FC_UNKNOWN, FC_TIMEOUT, FC_TOO_MANY, FC_TOO_LARGE, FC_TOTAL_CHANGES, FC_BUDGET,
+};
+
+/* b reassembles a's IKE_AUTH request however its fragments arrive. */
+static void t_frag_reassembly(void)
+{
+	static const struct {
+		enum frag_case c;
+		const char *what;
+	} rows[] = {
+		{ FC_IN_ORDER, "in order" },
+		{ FC_REVERSED, "reversed" },
+		{ FC_DUPLICATES, "each twice" },
+		{ FC_FORGED, "a forged copy (bad ICV) before each" },
+		{ FC_FORGED_TOTAL, "a forged larger Total Fragments" },
+		{ FC_LOST, "one lost, then retransmitted" },
+		{ FC_UNKNOWN, "for unknown messages and SAs" },
+		{ FC_TIMEOUT, "incomplete, timed out" },
+		{ FC_TOO_MANY, "authentic, 65 fragments" },
+		{ FC_TOO_LARGE, "authentic, over 64 KB" },
+		{ FC_TOTAL_CHANGES, "authentic, Total Fragments changing" },
+		{ FC_BUDGET, "authentic, over what all reassemblies may hold" },
+	};
+	const struct ike_stats *st;
+	unsigned i, k, n, resp;
+	struct pkt p;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *what = rows[i].what;
+		bool complete = true;
+
+		n = auth_fragments();
+		st = ike_get_stats(nodes[1].ike);
+		CHECK(n >= 3 && n <= 16, "%s: IKE_AUTH request in %u fragments", what, n);
+		switch (rows[i].c) {
+		case FC_IN_ORDER:
+			for (k = 0; k < n; k++)
+				deliver(0);
+			resp = qlen;
+			CHECK(resp >= 2 && st->frag_rx == n && st->frag_reassembled == 1,
+			      "%s: answered in %u fragments", what, resp);
+			settle();
+			CHECK(consistent(), "%s: established", what);
+			/* §2.6.1: a retransmitted fragmented request is answered
+			 * again, whole, on its first fragment only. */
+			input_copy(&frag_copy[1]);
+			CHECK(qlen == 0, "%s: a later fragment again draws nothing", what);
+			input_copy(&frag_copy[0]);
+			CHECK(qlen == resp, "%s: the first again draws the %u cached fragments (%u)",
+			      what, resp, qlen);
+			p = frag_copy[0];
+			p.data[p.len - 1] ^= 1;
+			qlen = 0;
+			input_copy(&p);
+			CHECK(qlen == 0, "%s: a forged first fragment draws nothing", what);
+			complete = false;
+			break;
+		case FC_REVERSED:
+			for (k = n; k-- > 0;)
+				deliver(k);
+			break;
+		case FC_DUPLICATES:
+			for (k = 0; k + 1 < n; k++)
+				input_copy(&frag_copy[k]);
+			for (k = 0; k < n; k++)
+				deliver(0);
+			CHECK(st->frag_duplicate == n - 1 && st->frag_rx == n,
+			      "%s: %u duplicates ignored (%llu)", what, n - 1,
+			      (unsigned long long)st->frag_duplicate);
+			break;
+		case FC_FORGED:
+			for (k = 0; k < n; k++) {
+				p = queue[0];
+				p.data[p.len - 1] ^= 0x80;
+				input_copy(&p);
+				deliver(0);
+			}
+			CHECK(st->frag_invalid == n && st->frag_rx == n,
+			      "%s: %u forged ones not counted", what, n);
+			break;
+		case FC_FORGED_TOTAL:
+			for (k = 0; k + 1 < n; k++)
+				deliver(0);
+			p = frag_copy[0];
+			be16_put(p.data + IKE_HDR_LEN + 6, (uint16_t)(n + 1));
+			input_copy(&p);
+			CHECK(st->frag_invalid == 1 && st->frag_expired == 0 &&
+			      responder_sa()->reasm[0] && responder_sa()->reasm[0]->got == n - 1,
+			      "%s: not counted, the set kept", what);
+			deliver(0);
+			break;
+		case FC_LOST:
+			drop(1);
+			while (qlen)
+				deliver(0);
+			CHECK(qlen == 0 && responder_sa()->reasm[0], "%s: no answer yet", what);
+			advance(1000);
+			CHECK(qlen == n, "%s: all %u fragments retransmitted (%u)", what, n, qlen);
+			for (k = 0; k < n && k < qlen; k++)
+				CHECK(queue[k].len == frag_copy[k].len &&
+				      !memcmp(queue[k].data, frag_copy[k].data, queue[k].len),
+				      "%s: fragment %u resent alike", what, k + 1);
+			break;
+		case FC_UNKNOWN:
+			p = frag_copy[0];
+			be32_put(p.data + 20, 2);	/* a message ID past the window */
+			input_copy(&p);
+			p = frag_copy[0];
+			p.data[0] ^= 1;			/* an IKE SA nobody has */
+			input_copy(&p);
+			CHECK(!responder_sa()->reasm[0] && st->frag_rx == 0 && st->frag_invalid == 0 &&
+			      st->rx_unknown_sa == 1, "%s: dropped before any work", what);
+			break;
+		case FC_TIMEOUT:
+			for (k = 0; k + 1 < n; k++)
+				deliver(0);
+			drop(0);
+			CHECK(responder_sa()->reasm[0] != NULL, "%s: kept a while", what);
+			advance(IKE_FRAG_REASM_MS + 200);
+			qlen = 0;	/* a's retransmissions are lost too */
+			CHECK(!responder_sa()->reasm[0] && st->frag_expired == 1,
+			      "%s: dropped after %u ms", what, IKE_FRAG_REASM_MS);
+			complete = false;
+			break;
+		case FC_TOO_MANY:
+			forge_fragment(1, IKE_FRAG_MAX + 1, 16);
+			CHECK(!responder_sa()->reasm[0] && st->frag_limit == 1 && st->frag_rx == 0,
+			      "%s: refused", what);
+			break;
+		case FC_TOO_LARGE:
+			forge_fragment(1, 2, 40000);
+			forge_fragment(2, 2, 30000);
+			CHECK(!responder_sa()->reasm[0] && st->frag_limit == 1 && st->frag_rx == 1,
+			      "%s: refused, the set dropped", what);
+			break;
+		case FC_TOTAL_CHANGES:
+			forge_fragment(1, 3, 16);
+			forge_fragment(1, 4, 16);	/* §2.6.2: larger, a new set */
+			forge_fragment(2, 3, 16);	/* smaller: dropped */
+			CHECK(responder_sa()->reasm[0] && responder_sa()->reasm[0]->total == 4 &&
+			      responder_sa()->reasm[0]->got == 1 && st->frag_expired == 2,
+			      "%s: the larger set kept, the rest dropped", what);
+			complete = false;	/* a's own set is smaller now */
+			break;
+		case FC_BUDGET:
+			/* As if other SAs held all but 8 bytes of IKE_FRAG_BUDGET. */
+			nodes[1].ike->reasm_bytes = IKE_FRAG_BUDGET - 8;
+			forge_fragment(1, 2, 16);
+			CHECK(!responder_sa()->reasm[0] && st->frag_limit == 1 && st->frag_rx == 0,
+			      "%s: refused", what);
+			nodes[1].ike->reasm_bytes = 0;
+			break;
+		}
+		if (complete) {
+			settle();
+			CHECK(consistent(), "%s: established", what);
+		}
+		CHECK(reasm_accounted(0) && reasm_accounted(1), "%s: bytes held accounted", what);
+		frag_teardown();
+	}
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1351,5 +1772,8 @@ int main(void)
 	t_reconfigure_policy();
 	t_simultaneous_start();
 	t_config_payload();
+	t_frag_negotiation();
+	t_frag_exchanges();
+	t_frag_reassembly();
 	return test_done();
 }
