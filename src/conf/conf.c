@@ -351,6 +351,87 @@ static int t_psk_file(struct parser *p, char *v)
 	return r;
 }
 
+/*
+ * RFC 8784 post-quantum preshared key.  Its strength is the point of it
+ * (RFC 8784 §6: 256 bits of entropy for 128-bit security against a
+ * quantum computer), so it is given as hex of at least 32 random bytes,
+ * never as a pass phrase.
+ */
+static int set_ppk(struct parser *p, const char *v, unsigned line)
+{
+	struct tunnel_conf *t = p->t;
+	int n = -EINVAL;
+
+	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+		n = hex_decode(v, t->ppk, sizeof(t->ppk));
+	if (n < CONF_PPK_MIN) {
+		t->ppk_len = 0;
+		wipe(t->ppk, sizeof(t->ppk));
+		err_at(p, line, "ppk must be 0x followed by the hex of %d to %d random bytes "
+		       "(RFC 8784: at least 256 bits of entropy)", CONF_PPK_MIN, CONF_MAX_PPK);
+		return -1;
+	}
+	t->ppk_len = (size_t)n;
+	return 0;
+}
+
+static int t_ppk(struct parser *p, char *v)
+{
+	p->t->has_secret = true;
+	return set_ppk(p, v, p->line);
+}
+
+/* Like psk-file: private to its owner, or refused. */
+static int t_ppk_file(struct parser *p, char *v)
+{
+	char data[CONF_MAX_PPK * 2 + 8];
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(v, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		err_at(p, p->line, "ppk-file %s: %s", v, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		close(fd);
+		err_at(p, p->line, "ppk-file %s: not a regular file private to its owner "
+		       "(mode %04o); run chmod 600 %s", v, (unsigned)(st.st_mode & 07777), v);
+		return -1;
+	}
+	n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (n < 0) {
+		err_at(p, p->line, "ppk-file %s: %s", v, strerror(errno));
+		return -1;
+	}
+	data[n] = '\0';
+	r = set_ppk(p, trim(data), p->line);
+	wipe(data, sizeof(data));
+	return r;
+}
+
+/* The PPK_ID goes on the wire after a type octet (RFC 8784 §5.1). */
+static int t_ppk_id(struct parser *p, char *v)
+{
+	if (!v[0] || strlen(v) > IKE_PPK_ID_MAX) {
+		err_at(p, p->line, "ppk-id must be 1 to %d characters", IKE_PPK_ID_MAX);
+		return -1;
+	}
+	strcpy(p->t->ppk_id, v);
+	return 0;
+}
+
+static int t_ppk_required(struct parser *p, char *v)
+{
+	if (parse_bool(v, &p->t->ppk_required) < 0) {
+		err_at(p, p->line, "ppk-required must be yes or no, not '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int t_address(struct parser *p, char *v)
 {
 	char *items[CONF_MAX_ADDRS];
@@ -676,6 +757,10 @@ static const struct keydef tunnel_keys[] = {
 	{ "spi-out", t_spi_out },
 	{ "key-in", t_key_in },
 	{ "key-out", t_key_out },
+	{ "ppk-id", t_ppk_id },
+	{ "ppk", t_ppk },
+	{ "ppk-file", t_ppk_file },
+	{ "ppk-required", t_ppk_required },
 };
 
 static bool given(const struct parser *p, const char *key)
@@ -780,6 +865,27 @@ static void check_template(struct parser *p, struct tunnel_conf *t)
 		       "template hands addresses out (pool)", t->name);
 }
 
+/* RFC 8784: a PPK is used under its identity, and only by IKE. */
+static void check_ppk(struct parser *p, struct tunnel_conf *t)
+{
+	bool value = given(p, "ppk") || given(p, "ppk-file");
+
+	if (!value && !given(p, "ppk-id") && !given(p, "ppk-required"))
+		return;
+	if (t->mode == MODE_MANUAL)
+		err_at(p, line_of(p, given(p, "ppk-id") ? "ppk-id" : value ? (given(p, "ppk") ?
+		       "ppk" : "ppk-file") : "ppk-required"), "tunnel %s: a PPK is for mode = ike",
+		       t->name);
+	else if (value && !given(p, "ppk-id"))
+		err_at(p, line_of(p, given(p, "ppk") ? "ppk" : "ppk-file"), "tunnel %s: ppk needs "
+		       "ppk-id (the name the peer knows it by)", t->name);
+	else if (!value && given(p, "ppk-id"))
+		err_at(p, line_of(p, "ppk-id"), "tunnel %s: ppk-id needs ppk or ppk-file", t->name);
+	else if (!value && given(p, "ppk-required"))
+		err_at(p, line_of(p, "ppk-required"), "tunnel %s: ppk-required needs ppk-id and "
+		       "ppk or ppk-file", t->name);
+}
+
 /* Checks that need the whole [tunnel] section. */
 static void end_tunnel(struct parser *p)
 {
@@ -812,6 +918,7 @@ static void end_tunnel(struct parser *p)
 		check_manual(p, t);
 	else
 		check_ike(p, t);
+	check_ppk(p, t);
 	/* Inbound SPIs select the tunnel: they must be unique. */
 	for (i = 0; t->mode == MODE_MANUAL && i + 1 < p->c->n; i++)
 		if (p->c->t[i].mode == MODE_MANUAL && p->c->t[i].spi_in == t->spi_in)
@@ -957,6 +1064,8 @@ static void key_value(struct parser *p, char *line)
 	}
 	if (p->t && !strcmp(k, "psk-file") && given(p, "psk"))
 		err_at(p, p->line, "give psk or psk-file, not both");
+	if (p->t && !strcmp(k, "ppk-file") && given(p, "ppk"))
+		err_at(p, p->line, "give ppk or ppk-file, not both");
 	defs[i].parse(p, v);
 }
 
@@ -1238,4 +1347,8 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 	p->replay_window = c->replay_window;
 	p->initiate = c->start;
 	p->fragmentation = c->fragmentation;
+	/* The PPK's value stays in the configuration (key holder's copy). */
+	p->ppk_id_len = c->ppk_len ? strnlen(c->ppk_id, IKE_PPK_ID_MAX) : 0;
+	memcpy(p->ppk_id, c->ppk_id, p->ppk_id_len);
+	p->ppk_required = p->ppk_id_len && c->ppk_required;
 }

@@ -22,6 +22,8 @@
 #define CONF_MAX_KEY 128
 #define CONF_MAX_PSK 256
 #define CONF_MAX_ID 256
+#define CONF_MAX_PPK 256
+#define CONF_PPK_MIN 32		/* bytes: RFC 8784 §6, 256 bits of entropy */
 
 enum tunnel_mode { MODE_IKE, MODE_MANUAL };
 enum encap_mode { ENCAP_MODE_AUTO, ENCAP_MODE_YES, ENCAP_MODE_NO };
@@ -62,6 +64,12 @@ struct tunnel_conf {
 	size_t key_in_len, key_out_len;
 
 	bool has_secret;		/* psk or key given inline in the file */
+
+	/* RFC 8784 post-quantum preshared key: ppk_len 0 without one */
+	char ppk_id[CONF_MAX_ID];
+	uint8_t ppk[CONF_MAX_PPK];
+	size_t ppk_len;
+	bool ppk_required;
 };
 
 struct daemon_conf {

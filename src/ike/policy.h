@@ -29,6 +29,7 @@
 #define IKE_POL_MAX_PROPS 8	/* IKE proposals, and ESP suites */
 #define IKE_POL_MAX_TS 16
 #define IKE_ID_MAX 256
+#define IKE_PPK_ID_MAX 255	/* RFC 8784 PPK_ID, after its type octet */
 
 /* RFC 7296 §2.15 and what comes next (RFC 7427 certificates). */
 enum ike_authby {
@@ -69,6 +70,12 @@ struct ike_policy {
 	bool want_address;		/* ask the peer for inner addresses (§3.15) */
 	bool gives_address;		/* answer such a request (ike_conn_ops.address_assign) */
 	bool fragmentation;		/* RFC 7383: offer and accept IKE fragmentation */
+	/* RFC 8784: the post-quantum preshared key's identity (its value
+	 * stays with the key holder, ike_conn_ops.ppk_mix); ppk_id_len 0: no
+	 * PPK.  ppk_required: refuse a peer that does not use it. */
+	uint8_t ppk_id[IKE_PPK_ID_MAX];
+	size_t ppk_id_len;
+	bool ppk_required;
 };
 
 #endif

@@ -21,6 +21,8 @@
 
 /* An IKE tunnel, 4 lines. */
 #define I "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = longenough1\n"
+/* 32 bytes: the shortest PPK accepted (RFC 8784 §6: 256 bits). */
+#define K32 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 static const char good[] =
 	"# a full file\n"
@@ -234,6 +236,24 @@ static const struct bad bads[] = {
 	  "esp = aes128-sha256\nspi-in = 0x1001\nspi-out = 0x2001\nkey-out = 0x" K20 K20
 	  "0001020304050607\nkey-in = 0x" K20 K20 "0001020304050607\n",
 	  "tunnel t0: key-out equals key-in; each direction needs its own key", 8 },
+	/* RFC 8784 post-quantum preshared keys */
+	{ I "ppk-id = p1\nppk = 0x0011\n", "ppk must be 0x followed by the hex of 32 to 256", 6 },
+	{ I "ppk-id = p1\nppk = 0x" K32 "zz\n", "ppk must be 0x followed by the hex", 6 },
+	{ I "ppk-id = p1\nppk = a-pass-phrase-longer-than-32-bytes-is-no-ppk\n",
+	  "ppk must be 0x followed by the hex of 32", 6 },
+	{ I "ppk-id = p1\nppk = 0x" K32 "\nppk-file = /nonexistent\n",
+	  "give ppk or ppk-file, not both", 7 },
+	{ I "ppk-file = /nonexistent/vti.ppk\n", "ppk-file /nonexistent/vti.ppk: No such file", 5 },
+	{ I "ppk-file = /\n", "ppk-file /: not a regular file", 5 },
+	{ I "ppk = 0x" K32 "\n", "tunnel t0: ppk needs ppk-id", 5 },
+	{ I "ppk-id = p1\n", "tunnel t0: ppk-id needs ppk or ppk-file", 5 },
+	{ I "ppk-required = yes\n", "tunnel t0: ppk-required needs ppk-id and ppk", 5 },
+	{ I "ppk-required = maybe\n", "ppk-required must be yes or no, not 'maybe'", 5 },
+	{ I "ppk-id = " "x123456789x123456789x123456789x123456789x123456789x123456789"
+	  "x123456789x123456789x123456789x123456789x123456789x123456789x123456789x123456789"
+	  "x123456789x123456789x123456789x123456789x123456789x123456789x123456789x123456789"
+	  "x123456789x123456789x123456789x12345\n", "ppk-id must be 1 to 255", 5 },
+	{ T "ppk-id = p1\nppk = 0x" K32 "\n", "tunnel t0: a PPK is for mode = ike", 10 },
 	{ long_line, "line longer than 4095 bytes", 1 },
 	{ NULL, "NUL byte in line", 10 },
 };
@@ -465,6 +485,47 @@ static void fragmentation_key(void)
 	}
 }
 
+/* RFC 8784: a PPK goes into the configuration, its identity into the
+ * policy, never its value; a ppk-file must be private like a psk-file. */
+static void ppk_conf(void)
+{
+	static const char text[] = I "ppk-id = site-ppk-2026\nppk = 0x" K32 "\n"
+				   "ppk-required = yes\n";
+	char ppk[] = "/tmp/vti-test-ppk-XXXXXX", t2[512];
+	struct ike_policy pol;
+	struct conf c;
+	struct buf e;
+	int fd;
+
+	buf_init(&e);
+	CHECK(conf_parse("p", text, strlen(text), &c, &e) == 0 && c.t[0].ppk_len == 32 &&
+	      c.t[0].ppk[31] == 0x1f && c.t[0].ppk_required && c.t[0].has_secret,
+	      "ppk parsed: %s", buf_str(&e));
+	tunnel_conf_policy(&c.t[0], &pol);
+	CHECK(pol.ppk_id_len == 13 && !memcmp(pol.ppk_id, "site-ppk-2026", 13) && pol.ppk_required,
+	      "the policy has the PPK's identity and the requirement");
+	conf_free(&c);
+	fd = mkstemp(ppk);
+	CHECK(fd >= 0 && write(fd, "0x" K32 "\n", 67) == 67, "write ppk file");
+	close(fd);
+	snprintf(t2, sizeof(t2), I "ppk-id = p\nppk-file = %s\n", ppk);
+	chmod(ppk, 0644);
+	buf_reset(&e);
+	CHECK(conf_parse("p", t2, strlen(t2), &c, &e) == 1 &&
+	      strstr(buf_str(&e), "not a regular file private to its owner (mode 0644)"),
+	      "readable ppk-file refused: %s", buf_str(&e));
+	conf_free(&c);
+	chmod(ppk, 0600);
+	buf_reset(&e);
+	CHECK(conf_parse("p", t2, strlen(t2), &c, &e) == 0 && c.t[0].ppk_len == 32 &&
+	      !c.t[0].ppk_required, "ppk-file read: %s", buf_str(&e));
+	tunnel_conf_policy(&c.t[0], &pol);
+	CHECK(pol.ppk_id_len == 1 && !pol.ppk_required, "optional PPK in the policy");
+	conf_free(&c);
+	buf_free(&e);
+	unlink(ppk);
+}
+
 int main(void)
 {
 	good_file();
@@ -475,5 +536,6 @@ int main(void)
 	config_payload_keys();
 	template_sections();
 	fragmentation_key();
+	ppk_conf();
 	return test_done();
 }
