@@ -86,6 +86,21 @@ struct node {
 };
 
 static struct node nodes[2];
+/* RFC 8784: the last SK_d given to the PPK mixer, and what came back. */
+static uint8_t inmem_ppk_in[PRF_MAX], inmem_ppk_out[PRF_MAX];
+static unsigned inmem_ppk_calls;
+
+INMEM_FN int inmem_mix(const uint8_t *ppk, size_t ppklen, uint16_t prf_id, size_t len,
+		       uint8_t sk[3][PRF_MAX])
+{
+	int r;
+
+	memcpy(inmem_ppk_in, sk[0], PRF_MAX);
+	r = ike_ppk_mix(prf_id, ppk, ppklen, len, sk);
+	memcpy(inmem_ppk_out, sk[0], PRF_MAX);
+	inmem_ppk_calls++;
+	return r;
+}
 
 INMEM_FN void hook(void *arg, const uint8_t *msg, size_t len, const struct sockaddr_storage *to,
 		   bool natt)
@@ -290,6 +305,15 @@ static void sim_given(void *arg, const struct prefix *a, unsigned count)
 	memcpy(n->got, a, n->n_got * sizeof(*a));
 }
 
+static int sim_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id, size_t len,
+		       uint8_t sk[3][PRF_MAX])
+{
+	struct node *n = arg;
+
+	(void)pol;
+	return inmem_mix(n->conf.ppk, n->conf.ppk_len, prf_id, len, sk);
+}
+
 static const struct ike_conn_ops sim_ops = {
 	.child_install = sim_install,
 	.child_remove = sim_remove,
@@ -301,6 +325,7 @@ static const struct ike_conn_ops sim_ops = {
 	.psk_sign = sim_psk_sign,
 	.address_assign = sim_assign,
 	.address_given = sim_given,
+	.ppk_mix = sim_ppk_mix,
 };
 
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
@@ -336,6 +361,13 @@ INMEM_FN int inmem_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t pr
 	return ike_psk_sign(prf_id, tc->psk, tc->psk_len, octets, n, out);
 }
 
+INMEM_FN int inmem_ppk_mix(void *arg, const struct tunnel_conf *tc, uint16_t prf_id, size_t len,
+			    uint8_t sk[3][PRF_MAX])
+{
+	(void)arg;
+	return inmem_mix(tc->ppk, tc->ppk_len, prf_id, len, sk);
+}
+
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
 {
 	n->t = calloc(1, sizeof(*n->t));
@@ -354,6 +386,7 @@ static void node_attach(struct node *n, const struct tunnel_conf *tc)
 		exit(2);
 	n->conn = n->t->conn;
 	tunnel_set_psk_signer(inmem_psk_sign);
+	tunnel_set_ppk_mixer(inmem_ppk_mix);
 }
 
 static void node_detach(struct node *n)

@@ -3,7 +3,8 @@
  * authentication, §2.9 traffic selectors, §2.17 the first Child SA).
  * The responder picks the connection (policy) by the peer's address and
  * identities and a PSK that verifies, so several tunnels between the same
- * two addresses work.
+ * two addresses work.  RFC 8784 §3: a PPK agreed in IKE_SA_INIT goes into
+ * AUTH and the keys from here on (ppk.c).
  */
 #include "ike/ikesa.h"
 
@@ -312,18 +313,110 @@ static bool own_auth(struct ike_sa *sa, const struct ike_conn *c, bool as_initia
 	return true;
 }
 
+/* RFC 8784 §3, initiator: with the PPK optional, first the AUTH that a
+ * responder without it checks (NO_PPK_AUTH, from the keys as they are);
+ * then SK_d, SK_pi and SK_pr take the PPK, for our AUTH and all after. */
+static bool ppk_initiator_keys(struct ike_sa *sa, uint8_t *no_ppk_auth, bool *have)
+{
+	const struct ike_conn *c = sa->conn;
+	uint8_t body[4 + ID_MAX];
+	struct ike_ident me;
+	size_t bodylen;
+
+	*have = false;
+	if (!c->pol->ppk_required) {
+		own_id(c->pol, &me);
+		id_body(&me, body, &bodylen);
+		if (auth_data(sa, c, true, &sa->init_req, body, bodylen, no_ppk_auth))
+			goto fail;
+		*have = true;
+	}
+	if (!ike_ppk_apply(sa, c))
+		return true;
+fail:
+	ikesa_kill(sa, "cannot apply the PPK");
+	return false;
+}
+
+/* RFC 8784 §3: a responder that used the PPK says so with PPK_IDENTITY;
+ * one that did not checked NO_PPK_AUTH, and the keys are those without
+ * it (false: we require the PPK). */
+static bool ppk_response_keys(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct ike_notify n;
+
+	if (!sa->ppk_offered)
+		return true;
+	if (!ike_find_notify(m, N_PPK_IDENTITY, &n)) {
+		sa->ppk_used = true;
+		ike_ppk_forget(sa);
+		log_info(ikesa_name(sa), "PPK used (RFC 8784)");
+		return true;
+	}
+	if (sa->conn->pol->ppk_required)
+		return false;
+	ike_ppk_revert(sa);
+	log_info(ikesa_name(sa), "responder does not have our PPK; authenticated without it "
+		 "(ppk-required = no)");
+	return true;
+}
+
+/*
+ * RFC 8784 §3, responder: does AUTH verify for connection c?  An
+ * initiator that sent PPK_IDENTITY computed AUTH with the PPK: if c has
+ * that PPK, AUTH is checked with it (and a different PPK fails, with no
+ * falling back); if not, NO_PPK_AUTH is checked instead, unless c
+ * requires the PPK.  A connection that requires it admits no one who did
+ * not use it.
+ */
+static bool ppk_auth_ok(struct ike_sa *sa, const struct ike_conn *c, const struct ike_msg *m,
+			const struct ike_pl *auth, const struct ike_id *idi)
+{
+	const struct ike_policy *pol = c->pol;
+	uint8_t body[4 + PRF_MAX];
+	struct ike_notify id, alt;
+	struct ike_pl no_ppk;
+	bool ok;
+
+	if (!sa->ppk_offered || ike_find_notify(m, N_PPK_IDENTITY, &id))
+		return !pol->ppk_required && auth_ok(sa, c, true, auth, idi);
+	if (ike_ppk_id_match(pol, &id)) {
+		if (ike_ppk_apply(sa, c))
+			return false;
+		ok = auth_ok(sa, c, true, auth, idi);
+		sa->ppk_used = ok;
+		if (ok)
+			ike_ppk_forget(sa);
+		else
+			ike_ppk_revert(sa);
+		return ok;
+	}
+	if (pol->ppk_required || ike_find_notify(m, N_NO_PPK_AUTH, &alt) || !auth->len ||
+	    alt.len > PRF_MAX)
+		return false;
+	/* NO_PPK_AUTH holds the Authentication Data only; the method is AUTH's. */
+	memset(body, 0, sizeof(body));
+	body[0] = auth->body[0];
+	memcpy(body + 4, alt.data, alt.len);
+	no_ppk = (struct ike_pl){ .type = PL_AUTH, .body = body, .len = 4 + alt.len };
+	return auth_ok(sa, c, true, &no_ppk, idi);
+}
+
 void ike_auth_start(struct ike_sa *sa)
 {
 	const struct ike_policy *pol = sa->conn->pol;
 	struct ike_prop props[IKE_POL_MAX_PROPS];
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
-	uint8_t auth[PRF_MAX];
+	uint8_t auth[PRF_MAX], no_ppk_auth[PRF_MAX];
 	unsigned n, ni, nr;
 	struct ike_ident me;
 	struct buf in;
 	struct ike_wr w;
+	bool with_no_ppk = false;
 	int r;
 
+	if (sa->ppk_offered && !ppk_initiator_keys(sa, no_ppk_auth, &with_no_ppk))
+		return;
 	if (!own_auth(sa, sa->conn, true, &me, auth))
 		return;
 	ike_esp_props(pol, sa->auth_in, false, props, &n);
@@ -335,6 +428,11 @@ void ike_auth_start(struct ike_sa *sa)
 	if (pol->remote_id.type)
 		ikew_id(&w, PL_IDR, pol->remote_id.type, pol->remote_id.data, pol->remote_id.len);
 	ikew_auth(&w, AUTH_SHARED_KEY_MIC, auth, sa->keys.prf_len);
+	if (sa->ppk_offered)
+		ike_ppk_identity(&w, pol);
+	if (with_no_ppk)
+		ikew_notify(&w, 0, N_NO_PPK_AUTH, NULL, 0, no_ppk_auth, sa->keys.prf_len);
+	wipe(no_ppk_auth, sizeof(no_ppk_auth));
 	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
 	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	if (pol->want_address) {
@@ -486,10 +584,11 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	uint16_t err;
 	unsigned np, no;
 	char why[96];
-	bool authentic;
+	bool authentic, ppk_ok;
 
 	notify_error(m, &err);
-	authentic = idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->conn->pol, &id) &&
+	ppk_ok = ppk_response_keys(sa, m);
+	authentic = ppk_ok && idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->conn->pol, &id) &&
 		    auth_ok(sa, sa->conn, false, auth, &id);
 	if (err) {
 		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
@@ -506,6 +605,11 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 			ike_send_delete(sa);
 		}
 		ikesa_kill(sa, why);
+		return;
+	}
+	if (!ppk_ok) {
+		log_warn(ikesa_name(sa), "responder did not use the PPK and ppk-required = yes");
+		ikesa_kill(sa, "PPK not used (RFC 8784)");
 		return;
 	}
 	if (!authentic) {
@@ -571,8 +675,9 @@ static bool conn_admits(struct ike_sa *sa, const struct ike_conn *c, const struc
 
 /* [tunnel]s and templates' instances first, then the templates: a peer
  * with a section (or an instance) of its own gets that. */
-static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_id *idi,
-				    const struct ike_pl *idr_pl, const struct ike_pl *auth)
+static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_msg *m,
+				    const struct ike_id *idi, const struct ike_pl *idr_pl,
+				    const struct ike_pl *auth)
 {
 	struct addr peer;
 	uint16_t port;
@@ -587,7 +692,7 @@ static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_id *idi,
 		for (c = sa->ctx->conns; c; c = c->next)
 			if (c->pol->is_template == (pass == 1) &&
 			    conn_admits(sa, c, &peer, idi, idr_pl ? &idr : NULL) &&
-			    auth_ok(sa, c, true, auth, idi))
+			    ppk_auth_ok(sa, c, m, auth, idi))
 				return c;
 	return NULL;
 }
@@ -658,10 +763,10 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_error(sa, m->h.msgid, N_INVALID_SYNTAX, "malformed IKE_AUTH request");
 		return;
 	}
-	c = select_conn(sa, &idi, ike_find(m, PL_IDR, 0), auth);
+	c = select_conn(sa, m, &idi, ike_find(m, PL_IDR, 0), auth);
 	if (!c) {
 		log_rl(&sa->ctx->rl, LOG_WARN, NULL, "IKE_AUTH from peer failed: no tunnel whose "
-		       "identities, psk and IKE proposal match (AUTHENTICATION_FAILED)");
+		       "identities, psk, ppk and IKE proposal match (AUTHENTICATION_FAILED)");
 		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
 		return;
 	}
@@ -676,6 +781,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		return;
 	}
 	pol = c->pol;
+	if (sa->ppk_used)
+		log_info(pol->name, "PPK used (RFC 8784)");
 	ike_esp_props(pol, 0, false, ours, &no);
 	if (ike_props_select(props, np, ours, no, true, &chosen) || child_from_sa(sa, &chosen)) {
 		ike_props_str(props, np, a, sizeof(a));
@@ -708,6 +815,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	ikew_auth(&w, AUTH_SHARED_KEY_MIC, ad, sa->keys.prf_len);
 	if (cp.n)
 		ikew_cp(&w, &cp);
+	if (sa->ppk_used)	/* RFC 8784 §3: tell the initiator, no data */
+		ikew_notify(&w, 0, N_PPK_IDENTITY, NULL, 0, NULL, 0);
 	ikew_sa(&w, &chosen, 1);
 	ikew_ts(&w, PL_TSI, oi, noi);
 	ikew_ts(&w, PL_TSR, orr, nor);

@@ -423,6 +423,8 @@ static int rekey_keys(struct ike_sa *old, struct ike_sa *nsa, const uint8_t *ke,
 	g = (struct chunk){ gir, girlen };
 	r = ike_keys_derive_rekey(&nsa->keys, &nsa->chosen, &old->keys, &ni, &nr, &g, nsa->spi_i,
 				  nsa->spi_r);
+	/* RFC 8784 §3: made from the old SK_d, which had the PPK in it. */
+	nsa->ppk_used = old->ppk_used;
 	wipe(gir, sizeof(gir));
 	if (!r)
 		nsa->sk = ike_sk_new(&nsa->keys, nsa->initiator);

@@ -1290,6 +1290,7 @@ void ike_show_json(const struct ike_conn *c, struct json *j)
 	json_bool(j, "natt", sa->natt);
 	json_bool(j, "nat_detected", sa->nat_local || sa->nat_remote);
 	json_bool(j, "fragmentation", sa->frag);	/* RFC 7383, both agreed */
+	json_bool(j, "ppk", sa->ppk_used);	/* RFC 8784 */
 	json_obj_close(j);
 }
 
@@ -1301,8 +1302,8 @@ void ike_show_text(const struct ike_conn *c, struct buf *b)
 	if (!sa)
 		return;
 	ike_prop_str(&sa->chosen, p, sizeof(p));
-	buf_printf(b, "  ike     %s, %s, %016" PRIx64 "/%016" PRIx64 "%s%s\n",
+	buf_printf(b, "  ike     %s, %s, %016" PRIx64 "/%016" PRIx64 "%s%s%s\n",
 		   state_name(sa->state), sa->chosen.n[TT_ENCR] ? p : "-", sa->spi_i, sa->spi_r,
 		   sa->initiator ? ", initiator" : ", responder",
-		   sa->nat_local || sa->nat_remote ? ", NAT" : "");
+		   sa->nat_local || sa->nat_remote ? ", NAT" : "", sa->ppk_used ? ", PPK" : "");
 }

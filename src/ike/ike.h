@@ -110,6 +110,10 @@ struct ike_conn_ops {
 	/* Apply the policy's PSK to AUTH octets (keys.h): the secret is held
 	 * where IKE cannot see it (the key-holding process). */
 	ike_psk_signer psk_sign;
+	/* RFC 8784 §3: mix the policy's PPK into SK_d, SK_pi and SK_pr
+	 * (keys.h); held, like the PSK, where IKE cannot see it.  Called
+	 * only for a policy with a ppk_id. */
+	ike_ppk_mixer ppk_mix;
 };
 
 /* Register a policy: IKE answers peers that match it, and initiates when

@@ -166,6 +166,11 @@ struct ike_sa {
 	bool have_resp;
 	uint8_t resp_to[20];	/* SHA-1 of the request it answered (§2.1) */
 
+	/* RFC 8784: both sides sent USE_PPK in IKE_SA_INIT; the PPK was
+	 * mixed into SK_d, SK_pi and SK_pr (so into everything made from
+	 * SK_d: Child SAs and the next IKE SA). */
+	bool ppk_offered, ppk_used;
+
 	uint32_t auth_in;	/* inbound SPI offered in IKE_AUTH */
 	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
 	/* and the traffic selectors agreed there (§2.9), ours and the peer's */
@@ -277,6 +282,17 @@ unsigned ike_ts_narrow(const struct ike_ts *peer, unsigned np, const struct pref
  * pass less than was agreed). */
 unsigned ike_ts_to_prefixes(const struct ike_ts *ts, unsigned n, struct prefix *out,
 			    unsigned max);
+
+/* ppk.c: RFC 8784 post-quantum preshared keys */
+/* Mix c's PPK into SK_d, SK_pi, SK_pr; the old ones are kept in
+ * keys.no_ppk until ike_ppk_revert or ike_ppk_forget. */
+int ike_ppk_apply(struct ike_sa *sa, const struct ike_conn *c) __attribute__((warn_unused_result));
+void ike_ppk_revert(struct ike_sa *sa);
+void ike_ppk_forget(struct ike_sa *sa);
+/* N(PPK_IDENTITY) with the policy's PPK_ID (§3, §5.1: PPK_ID_FIXED). */
+void ike_ppk_identity(struct ike_wr *w, const struct ike_policy *pol);
+/* Does a received PPK_IDENTITY name the policy's PPK? */
+bool ike_ppk_id_match(const struct ike_policy *pol, const struct ike_notify *n);
 
 /* child.c: CREATE_CHILD_SA (§1.3) */
 void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c);

@@ -115,6 +115,8 @@ static int build_and_send_init(struct ike_sa *sa)
 	nat_notifies(sa, &w);
 	if (pol->fragmentation)	/* RFC 7383 §2.3 */
 		ikew_notify(&w, 0, N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
+	if (pol->ppk_id_len)	/* RFC 8784 §3: we have a PPK for this peer */
+		ikew_notify(&w, 0, N_USE_PPK, NULL, 0, NULL, 0);
 	ikew_finish(&w);
 	buf_reset(&sa->init_req);
 	buf_add(&sa->init_req, msg.data, msg.len);
@@ -261,6 +263,14 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 	/* RFC 7383 §2.3: used only when both sides said they support it. */
 	sa->frag = sa->conn->pol->fragmentation &&
 		   !ike_find_notify(m, N_IKEV2_FRAGMENTATION_SUPPORTED, &n);
+	/* RFC 8784 §3: the PPK is used only if the responder sent USE_PPK
+	 * too; without it an initiator that requires the PPK gives up. */
+	sa->ppk_offered = sa->conn->pol->ppk_id_len && !ike_find_notify(m, N_USE_PPK, &n);
+	if (sa->conn->pol->ppk_required && !sa->ppk_offered) {
+		log_warn(name, "responder does not use a PPK (no USE_PPK) and ppk-required = yes");
+		ikesa_kill(sa, "peer does not support PPK (RFC 8784)");
+		return;
+	}
 	if (sa->nat_local || sa->nat_remote || sa->force_encap) {
 		/* §2.23: move to the NAT-T port for everything that follows. */
 		sa->natt = true;
@@ -353,6 +363,18 @@ static bool candidate(const struct ike_conn *c, const struct addr *from)
 	       c->pol->local.family == from->family;
 }
 
+/* RFC 8784 §3: answer USE_PPK when a tunnel that may answer this peer
+ * has a PPK (IKE_AUTH's identities choose the tunnel later). */
+static bool ppk_candidate(const struct ike_ctx *ctx, const struct addr *from)
+{
+	const struct ike_conn *c;
+
+	for (c = ctx->conns; c; c = c->next)
+		if (candidate(c, from) && c->pol->ppk_id_len)
+			return true;
+	return false;
+}
+
 void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct sockaddr_storage *from,
 		      bool natt)
 {
@@ -373,6 +395,7 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	struct buf msg;
 	struct ike_sa tmp;
 	struct ike_notify fn;
+	struct ike_notify n;
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.peer = *from;
@@ -453,6 +476,7 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	/* RFC 7383 §2.3: answered only if asked; the tunnel chosen decides. */
 	sa->frag = match->pol->fragmentation &&
 		   !ike_find_notify(m, N_IKEV2_FRAGMENTATION_SUPPORTED, &fn);
+	sa->ppk_offered = !ike_find_notify(m, N_USE_PPK, &n) && ppk_candidate(ctx, &src);
 	buf_init(&msg);
 	ikesa_header(sa, &h, IKE_SA_INIT, true, 0);
 	ikew_header(&w, &msg, &h);
@@ -462,6 +486,8 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	nat_notifies(sa, &w);
 	if (sa->frag)
 		ikew_notify(&w, 0, N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
+	if (sa->ppk_offered)
+		ikew_notify(&w, 0, N_USE_PPK, NULL, 0, NULL, 0);
 	ikew_finish(&w);
 	buf_add(&sa->init_req, m->raw, m->rawlen);
 	buf_add(&sa->init_resp, msg.data, msg.len);

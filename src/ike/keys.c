@@ -147,6 +147,26 @@ int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, 
 	return r;
 }
 
+int ike_ppk_mix(uint16_t prf_id, const uint8_t *ppk, size_t ppklen, size_t len,
+		uint8_t sk[3][PRF_MAX])
+{
+	uint8_t out[PRF_MAX];
+	struct chunk c;
+	int i, r = 0;
+
+	if (!ppklen || !len || len != prf_len(prf_id))
+		return -EINVAL;
+	/* RFC 8784 §3: each key K becomes prf+(PPK, K), cut to K's length. */
+	for (i = 0; i < 3 && !r; i++) {
+		c = (struct chunk){ sk[i], len };
+		r = prf_plus(prf_id, ppk, ppklen, &c, 1, out, len);
+		if (!r)
+			memcpy(sk[i], out, len);
+	}
+	wipe(out, sizeof(out));
+	return r;
+}
+
 void ike_keys_wipe(struct ike_keys *k)
 {
 	wipe(k, sizeof(*k));

@@ -1,7 +1,8 @@
 /*
  * keys.h - IKEv2 key material: SKEYSEED and the seven SK_* keys
  * (RFC 7296 §2.14), Child SA KEYMAT (§2.17), and the octets a pre-shared
- * key AUTH payload signs (§2.15).
+ * key AUTH payload signs (§2.15); RFC 8784 §3 mixes a post-quantum
+ * preshared key (PPK) into SK_d, SK_pi and SK_pr.
  */
 #ifndef VTI_IKE_KEYS_H
 #define VTI_IKE_KEYS_H
@@ -23,6 +24,9 @@ struct ike_keys {
 	uint8_t sk_d[PRF_MAX], sk_pi[PRF_MAX], sk_pr[PRF_MAX];
 	uint8_t sk_ai[PRF_MAX], sk_ar[PRF_MAX];
 	uint8_t sk_ei[SK_MAX_ENC], sk_er[SK_MAX_ENC];
+	/* RFC 8784 §3, initiator: SK_d, SK_pi and SK_pr without the PPK,
+	 * kept until the IKE_AUTH response says which the responder used. */
+	uint8_t no_ppk[3][PRF_MAX];
 };
 
 /* SKEYSEED = prf(Ni | Nr, g^ir); SK_* = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr). */
@@ -55,6 +59,18 @@ int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, 
 /* prf(prf(psk, "Key Pad for IKEv2"), octets[0..n)) */
 int ike_psk_sign(uint16_t prf_id, const uint8_t *psk, size_t psklen, const struct chunk *octets,
 		 size_t n, uint8_t *out) __attribute__((warn_unused_result));
+/*
+ * RFC 8784 §3: SK_d' = prf+(PPK, SK_d), SK_pi' = prf+(PPK, SK_pi),
+ * SK_pr' = prf+(PPK, SK_pr), each as long as the key it replaces (the
+ * prf's output, len).  sk[0..2] holds SK_d, SK_pi, SK_pr and gets the
+ * mixed keys.  An ike_ppk_mixer applies the PPK of the policy: in the
+ * process that holds it (the daemon asks the key-holding process), or
+ * ike_ppk_mix directly in a test.
+ */
+typedef int (*ike_ppk_mixer)(void *arg, const struct ike_policy *pol, uint16_t prf_id,
+			     size_t len, uint8_t sk[3][PRF_MAX]);
+int ike_ppk_mix(uint16_t prf_id, const uint8_t *ppk, size_t ppklen, size_t len,
+		uint8_t sk[3][PRF_MAX]) __attribute__((warn_unused_result));
 void ike_keys_wipe(struct ike_keys *k);
 
 #endif

@@ -83,6 +83,10 @@ enum ike_notify_type {
 	N_ESP_TFC_PADDING_NOT_SUPPORTED = 16394,
 	N_NON_FIRST_FRAGMENTS_ALSO = 16395,
 	N_IKEV2_FRAGMENTATION_SUPPORTED = 16430,	/* RFC 7383 §2.3 */
+	/* RFC 8784 §3: post-quantum preshared keys */
+	N_USE_PPK = 16435,
+	N_PPK_IDENTITY = 16436,
+	N_NO_PPK_AUTH = 16437,
 };
 
 enum ike_id_type {

@@ -53,6 +53,8 @@ enum ps_type {
 	PS_ROUTE_ADD,		/* net -> parent: ps_addr (a host route); reply PS_STATUS */
 	PS_ROUTE_DEL,
 	PS_TUN_CLOSE,		/* net -> parent: ps_names, templates' instances gone; PS_STATUS */
+	PS_PPK,			/* net -> auth: ps_ppk; reply PS_PPK_REPLY, ps_ppk */
+	PS_PPK_REPLY,
 };
 
 struct ps_hdr {
@@ -109,6 +111,16 @@ struct ps_auth_reply {
 	int32_t err;
 	uint32_t len;
 	uint8_t out[PRF_MAX];
+};
+
+/* RFC 8784 §3: SK_d, SK_pi, SK_pr in, mixed with the tunnel's PPK out. */
+struct ps_ppk {
+	char name[16];
+	uint16_t prf;
+	uint16_t zero;
+	int32_t err;
+	uint32_t len;
+	uint8_t sk[3][PRF_MAX];
 };
 
 /*
@@ -301,8 +313,8 @@ static void conf_rx_take(struct conf_rx *rx, struct conf *out)
 enum redact { FOR_NET, FOR_AUTH };
 
 /*
- * The net process gets a keyed fingerprint in place of each PSK: equal
- * PSKs compare equal across reloads, and it reveals nothing.  The auth
+ * The net process gets a keyed fingerprint in place of each PSK and PPK:
+ * equal secrets compare equal across reloads, and it reveals nothing.  The auth
  * process gets no manual ESP keys: it has no use for them.
  */
 static void redact(struct tunnel_conf *t, enum redact how, const uint8_t fp_key[32])
@@ -314,6 +326,15 @@ static void redact(struct tunnel_conf *t, enum redact how, const uint8_t fp_key[
 		wipe(t->key_in, sizeof(t->key_in));
 		wipe(t->key_out, sizeof(t->key_out));
 		return;
+	}
+	if (t->ppk_len) {	/* RFC 8784 PPK: the same treatment */
+		c = (struct chunk){ t->ppk, t->ppk_len };
+		if (prf(PRF_HMAC_SHA2_256, fp_key, 32, &c, 1, fp) < 0)
+			memset(fp, 0, sizeof(fp));
+		wipe(t->ppk, sizeof(t->ppk));
+		memcpy(t->ppk, fp, 32);
+		t->ppk_len = 32;
+		c = (struct chunk){ t->psk, t->psk_len };
 	}
 	if (!t->psk_len)
 		return;
@@ -1148,6 +1169,30 @@ static int parent_run(struct parent *p)
 
 /* ---- the auth process: the PSKs, and nothing else ---- */
 
+/* RFC 8784 §3: mix the tunnel's PPK into the three keys net sends. */
+static void ppk_request(int fd, const struct conf *c, const uint8_t *msg, size_t len)
+{
+	const struct tunnel_conf *t;
+	struct ps_ppk rq;
+
+	if (len != sizeof(rq)) {
+		memset(&rq, 0, sizeof(rq));
+		rq.err = -EBADMSG;
+		goto reply;
+	}
+	memcpy(&rq, msg, sizeof(rq));
+	TERMINATE(rq.name);
+	t = conf_find(c, rq.name);
+	rq.err = -EPERM;
+	if (t && t->mode == MODE_IKE && t->ppk_len && rq.len <= PRF_MAX)
+		rq.err = ike_ppk_mix(rq.prf, t->ppk, t->ppk_len, rq.len, rq.sk);
+reply:
+	if (rq.err)
+		wipe(rq.sk, sizeof(rq.sk));
+	ps_send(fd, PS_PPK_REPLY, &rq, sizeof(rq), NULL, 0, -1);
+	wipe(&rq, sizeof(rq));
+}
+
 static void auth_request(int fd, const struct conf *c)
 {
 	static uint8_t buf[PS_MAX_PAYLOAD];
@@ -1160,6 +1205,10 @@ static void auth_request(int fd, const struct conf *c)
 
 	if (n == -EPIPE)
 		exit(0);	/* net is gone */
+	if (n >= 0 && h.type == PS_PPK) {
+		ppk_request(fd, c, buf, (size_t)n);
+		return;
+	}
 	if (n < (ssize_t)sizeof(rq) || h.type != PS_AUTH) {
 		rep.err = -EBADMSG;
 		goto reply;
@@ -1538,6 +1587,35 @@ int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 	memcpy(out, rep.out, rep.len);
 	wipe(&rep, sizeof(rep));
 	return 0;
+}
+
+int ps_ppk_mix(void *arg, const struct tunnel_conf *tc, uint16_t prf_id, size_t len,
+	       uint8_t sk[3][PRF_MAX])
+{
+	struct ps_ppk rq;
+	struct ps_hdr h;
+	ssize_t got;
+	int r = -EIO;
+
+	(void)arg;
+	if (len > PRF_MAX)
+		return -EINVAL;
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
+	rq.prf = prf_id;
+	rq.len = (uint32_t)len;
+	memcpy(rq.sk, sk, sizeof(rq.sk));
+	if (ps_send(ps.auth_fd, PS_PPK, &rq, sizeof(rq), NULL, 0, -1) < 0)
+		goto out;
+	got = ps_recv(ps.auth_fd, &h, &rq, sizeof(rq), NULL);
+	if (got != sizeof(rq) || h.type != PS_PPK_REPLY || rq.len != len)
+		goto out;
+	r = rq.err < 0 ? rq.err : 0;
+	if (!r)
+		memcpy(sk, rq.sk, sizeof(rq.sk));
+out:
+	wipe(&rq, sizeof(rq));
+	return r;
 }
 
 /* ---- start-up ---- */

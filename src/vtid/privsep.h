@@ -11,7 +11,9 @@
  *                that a crashed child is replaced (SPEC "Staying up")
  *                while the interfaces keep their ifindex and routes.
  *   vtid: auth   the configured user, no capabilities, seccomp.  Holds the
- *                pre-shared keys and applies them to AUTH octets on request.
+ *                pre-shared keys and applies them to AUTH octets on request,
+ *                and the post-quantum PPKs (RFC 8784), mixed into keys on
+ *                request.
  *                Parses nothing from the network.
  *   vtid: net    the configured user, no capabilities, seccomp.  Everything
  *                that parses untrusted input: IKE, ESP, the control socket.
@@ -29,6 +31,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "crypto/prf.h"
 #include "lib/buf.h"
 #include "lib/prefix.h"
 
@@ -71,6 +74,10 @@ int ps_tun_close(const char (*names)[16], size_t n);
 /* An ike_psk_signer that asks the auth process. */
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out);
+/* An ike_ppk_mixer (RFC 8784) that asks the auth process, which holds
+ * the PPKs as it holds the PSKs. */
+int ps_ppk_mix(void *arg, const struct tunnel_conf *tc, uint16_t prf_id, size_t len,
+	       uint8_t sk[3][PRF_MAX]);
 /*
  * Have the parent reserve sequence numbers for tc's manual outbound SA
  * (hwm.h): from = 0 for a new SA, which starts at *next; else the SA's

@@ -422,6 +422,23 @@ static void on_address_given(void *arg, const struct prefix *got, unsigned n)
 	memcpy(t->given, got, t->n_given * sizeof(got[0]));
 }
 
+static tunnel_ppk_mixer ppk_mixer = ps_ppk_mix;
+
+void tunnel_set_ppk_mixer(tunnel_ppk_mixer fn)
+{
+	ppk_mixer = fn ? fn : ps_ppk_mix;
+}
+
+/* The PPK is where the PSK is, found the same way. */
+static int on_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id, size_t len,
+		      uint8_t sk[3][PRF_MAX])
+{
+	struct tunnel *t = arg;
+
+	(void)pol;
+	return ppk_mixer(NULL, &t->conf, prf_id, len, sk);
+}
+
 static const struct ike_conn_ops tunnel_ike_ops = {
 	.child_install = on_child_install,
 	.child_remove = on_child_remove,
@@ -433,6 +450,7 @@ static const struct ike_conn_ops tunnel_ike_ops = {
 	.psk_sign = on_psk_sign,
 	.address_assign = on_address_assign,
 	.address_given = on_address_given,
+	.ppk_mix = on_ppk_mix,
 };
 
 int tunnel_attach_ike(struct tunnel *t)

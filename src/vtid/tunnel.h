@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "crypto/prf.h"
 #include "esp/datapath.h"
 #include "esp/vif.h"
 #include "ike/policy.h"
@@ -117,6 +118,10 @@ struct chunk;
 typedef int (*tunnel_psk_signer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 				 const struct chunk *octets, size_t n, uint8_t *out);
 void tunnel_set_psk_signer(tunnel_psk_signer fn);
+/* The same for the PPK (RFC 8784): ps_ppk_mix unless a test says otherwise. */
+typedef int (*tunnel_ppk_mixer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
+				size_t len, uint8_t sk[3][PRF_MAX]);
+void tunnel_set_ppk_mixer(tunnel_ppk_mixer fn);
 /*
  * The SA-table side of a Child SA: install the pair (the new outbound SA
  * takes over sending at once unless activate is false; the inbound one

@@ -1733,6 +1733,89 @@ static void t_frag_reassembly(void)
 	}
 }
 
+/*
+ * RFC 8784 post-quantum preshared keys, one row per pairing: whether
+ * the tunnel comes up, and with the PPK or without it.
+ */
+#define PPK_A "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define PPK_B "0xf0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f"
+#define PPSK "psk = ppk-test-secret\n"
+static const struct {
+	const char *what, *a, *b;	/* a initiates */
+	bool up, ppk;
+} ppk_cases[] = {
+	{ "both have it, optional", PPSK "ppk-id = q1\nppk = " PPK_A "\n",
+	  PPSK "ppk-id = q1\nppk = " PPK_A "\n", true, true },
+	{ "both have it, required", PPSK "ppk-id = q1\nppk = " PPK_A "\nppk-required = yes\n",
+	  PPSK "ppk-id = q1\nppk = " PPK_A "\nppk-required = yes\n", true, true },
+	{ "optional vs responder without", PPSK "ppk-id = q1\nppk = " PPK_A "\n", PPSK, true,
+	  false },
+	{ "initiator without vs optional", PPSK, PPSK "ppk-id = q1\nppk = " PPK_A "\n", true,
+	  false },
+	{ "optional, IDs differ: NO_PPK_AUTH", PPSK "ppk-id = q1\nppk = " PPK_A "\n",
+	  PPSK "ppk-id = q2\nppk = " PPK_A "\n", true, false },
+	{ "required vs responder without",
+	  PPSK "ppk-id = q1\nppk = " PPK_A "\nppk-required = yes\n", PPSK, false, false },
+	{ "initiator without vs required", PPSK,
+	  PPSK "ppk-id = q1\nppk = " PPK_A "\nppk-required = yes\n", false, false },
+	{ "optional, values differ", PPSK "ppk-id = q1\nppk = " PPK_A "\n",
+	  PPSK "ppk-id = q1\nppk = " PPK_B "\n", false, false },
+	{ "required, values differ", PPSK "ppk-id = q1\nppk = " PPK_A "\nppk-required = yes\n",
+	  PPSK "ppk-id = q1\nppk = " PPK_B "\nppk-required = yes\n", false, false },
+	{ "initiator requires, IDs differ",
+	  PPSK "ppk-id = q1\nppk = " PPK_A "\nppk-required = yes\n",
+	  PPSK "ppk-id = q2\nppk = " PPK_A "\n", false, false },
+	{ "responder requires, IDs differ", PPSK "ppk-id = q1\nppk = " PPK_A "\n",
+	  PPSK "ppk-id = q2\nppk = " PPK_A "\nppk-required = yes\n", false, false },
+};
+
+static void t_ppk(void)
+{
+	struct ike_sa *a, *b;
+	size_t i;
+
+	for (i = 0; i < sizeof(ppk_cases) / sizeof(ppk_cases[0]); i++) {
+		setup(ppk_cases[i].a, ppk_cases[i].b);
+		inmem_ppk_calls = 0;
+		settle();
+		a = established(0);
+		b = established(1);
+		if (!ppk_cases[i].up) {
+			CHECK(!a && !b && installed_in(0) == 0 && installed_in(1) == 0,
+			      "ppk %s: refused", ppk_cases[i].what);
+			teardown();
+			continue;
+		}
+		CHECK(consistent(), "ppk %s: up", ppk_cases[i].what);
+		CHECK(a && b && a->ppk_used == ppk_cases[i].ppk && b->ppk_used == ppk_cases[i].ppk,
+		      "ppk %s: PPK %s", ppk_cases[i].what, ppk_cases[i].ppk ? "used" : "not used");
+		if (a && b && ppk_cases[i].ppk) {
+			/* SK_d is the mixed one, on both sides (§3). */
+			CHECK(!memcmp(b->keys.sk_d, inmem_ppk_out, b->keys.prf_len) &&
+			      !memcmp(a->keys.sk_d, b->keys.sk_d, a->keys.prf_len) &&
+			      memcmp(inmem_ppk_in, inmem_ppk_out, a->keys.prf_len),
+			      "ppk %s: SK_d is prf+(PPK, SK_d)", ppk_cases[i].what);
+			/* Child SAs and the next IKE SA come from SK_d'. */
+			CHECK(ike_conn_rekey(nodes[1].t->conn, false) == 0, "ppk child rekey");
+			settle();
+			CHECK(consistent() && installed_in(0) == 1, "ppk %s: child re-keyed",
+			      ppk_cases[i].what);
+			CHECK(ike_conn_rekey(nodes[0].t->conn, true) == 0, "ppk IKE rekey");
+			settle();
+			a = established(0);
+			CHECK(consistent() && a && a->ppk_used && sas(0) == 1,
+			      "ppk %s: IKE SA re-keyed from SK_d'", ppk_cases[i].what);
+			CHECK(ike_conn_rekey(nodes[0].t->conn, false) == 0, "ppk child rekey 2");
+			settle();
+			CHECK(consistent() && installed_in(0) == 1 && installed_in(1) == 1,
+			      "ppk %s: child re-keyed on the new IKE SA", ppk_cases[i].what);
+		}
+		CHECK(inmem_ppk_calls == (ppk_cases[i].ppk ? 2u : 0u) || !ppk_cases[i].ppk,
+		      "ppk %s: mixed once on each side (%u)", ppk_cases[i].what, inmem_ppk_calls);
+		teardown();
+	}
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1775,5 +1858,6 @@ int main(void)
 	t_frag_negotiation();
 	t_frag_exchanges();
 	t_frag_reassembly();
+	t_ppk();
 	return test_done();
 }

@@ -61,6 +61,64 @@ static void prf_plus_kats(void)
 	      "prf+ stops at 255 blocks");
 }
 
+/* RFC 8784 §3: SK_d' = prf+(PPK, SK_d), SK_pi' = prf+(PPK, SK_pi),
+ * SK_pr' = prf+(PPK, SK_pr), each as long as the prf's output.  The RFC
+ * gives no vectors; these were computed with Python's hmac module
+ * (hmac.new(PPK, SK + b"\x01", hash)) for PPK bytes ppk0, ppk0+1, ...
+ * and SK_d, SK_pi, SK_pr bytes 0x40+i, 0x60+i, 0x80+i (mod 256). */
+static const struct {
+	uint16_t prf;
+	uint8_t ppk0;
+	size_t ppklen;
+	const char *want[3];
+} ppk_kats[] = {
+	{ PRF_HMAC_SHA2_256, 0x00, 32,
+	  { "bbbb40f2c542c2c58846dc609224829eae0a8b9a5d31f500caff2964dc6bf9de",
+	    "c0a6730557450591d078e9fb880ca71dd4aa25672d4c4522038c125b42d65cae",
+	    "8d2f952e07a9c1cd3cea5b9b961cf91ff95cfedffe48886f85604d7874fbf953" } },
+	{ PRF_HMAC_SHA2_256, 0xa0, 40,
+	  { "0006495d1579b0abf89a01d09975e524bf9219abea052b07c676a43798957270",
+	    "2d1f7318ec6a8d1d782e720c89e6e356c255fd8dcf0d5e5959530b25de00e805",
+	    "4a168f0d74809855a406e72b05cce7608dd0e7d96521f50414b1817150336459" } },
+	{ PRF_HMAC_SHA2_384, 0x00, 32,
+	  { "54cc771b8cc46873c9a1e2775947dabcc6053ef44c51abf6bf805ee04f7428cac2fca4a36a35c776cd5f1e5ca43c98ea",
+	    "5610f38066ad84fe83de2cc88ac51731e22086145ef9bff7ec49c6c407b16cc8199535a1846399e4ffb02320082d26e6",
+	    "37280b86ae6f0c527f05e8af9bf5d05b44e99ce7250bcc94f98e6007f92df3876b2369480e47e0fdfd3b878b92bf9b03" } },
+	{ PRF_HMAC_SHA2_512, 0x00, 32,
+	  { "f91b7d51ef2bf03ad1404a159a53e5f83e501c7469aee27ff5f9e675905b0b78"
+	    "2e8229b2c9cb384da83b33eba77d956fae08e8d1662385faba09ec04d426844d",
+	    "38459c1ea886e572182bb88b6d78f96d831e8e00c997a7d3e4974d82c000dd01"
+	    "00df02a7b3afc4977e17190712e9a9ff1bef89c902d9f7f60a1d0ac95d88dc6e",
+	    "5a7ce100db7e7cb29a79bead06676c0b62bd63e5531651632882f8ab410a609a"
+	    "321dfb09f216b88abd94869c0814d8c26e7045c95368036ccc80ecc13c892883" } },
+};
+
+static void ppk_mix_kats(void)
+{
+	uint8_t ppk[64], sk[3][PRF_MAX], want[PRF_MAX];
+	size_t i, j, k, len;
+
+	for (i = 0; i < sizeof(ppk_kats) / sizeof(ppk_kats[0]); i++) {
+		len = prf_len(ppk_kats[i].prf);
+		for (k = 0; k < ppk_kats[i].ppklen; k++)
+			ppk[k] = (uint8_t)(ppk_kats[i].ppk0 + k);
+		for (j = 0; j < 3; j++)
+			for (k = 0; k < PRF_MAX; k++)
+				sk[j][k] = (uint8_t)(0x40 + 0x20 * j + k);
+		CHECK(ike_ppk_mix(ppk_kats[i].prf, ppk, ppk_kats[i].ppklen, len, sk) == 0,
+		      "ppk mix %zu", i);
+		for (j = 0; j < 3; j++) {
+			CHECK(unhex(ppk_kats[i].want[j], want, sizeof(want)) == len &&
+			      memcmp(sk[j], want, len) == 0, "ppk kat %zu key %zu", i, j);
+			/* Past the prf's length nothing is touched. */
+			CHECK(len == PRF_MAX || sk[j][len] == (uint8_t)(0x40 + 0x20 * j + len),
+			      "ppk kat %zu key %zu: only len bytes", i, j);
+		}
+	}
+	CHECK(ike_ppk_mix(PRF_HMAC_SHA2_256, ppk, 0, 32, sk) == -EINVAL, "no PPK");
+	CHECK(ike_ppk_mix(PRF_HMAC_SHA2_256, ppk, 32, 48, sk) == -EINVAL, "length is the prf's");
+}
+
 static void dh_groups(void)
 {
 	static const uint16_t groups[] = { DH_MODP2048, DH_MODP3072, DH_ECP256, DH_ECP384, DH_X25519 };
@@ -549,6 +607,7 @@ int main(void)
 {
 	identities();
 	prf_plus_kats();
+	ppk_mix_kats();
 	dh_groups();
 	codec();
 	selection();
