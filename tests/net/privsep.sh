@@ -1,8 +1,9 @@
 #!/bin/bash
 # Least privilege, checked from outside while tunnels are up: the uid,
 # capabilities, no_new_privs and seccomp mode of every vtid process
-# (/proc/PID/status), the descriptors each holds, and the PSK found in the
-# auth process's memory and nowhere in the network process's.  Then
+# (/proc/PID/status), the descriptors each holds, and the PSK and the
+# RFC 8784 PPK found in the auth process's memory and nowhere in the
+# network process's.  Then
 # test_privsep, run as a daemon inside a namespace, tries socket options
 # inside the network process's seccomp filter (IP_HDRINCL must kill) and
 # makes the requests the privileged parent must refuse.
@@ -12,13 +13,16 @@ MEMSCAN="$(dirname "$0")/memscan.py"
 
 ns_add a; ns_add b; link_ab a b
 PSK="privsep-psk-$$-$RANDOM$RANDOM"
+PPK=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 for side in a b; do
 	if [ $side = a ]; then l=192.0.2.1; r=192.0.2.2; ip=10.255.0.1/30; else l=192.0.2.2; r=192.0.2.1; ip=10.255.0.2/30; fi
-	printf '[tunnel sti0]\nlocal = %s\nremote = %s\naddress = %s\npsk = %s\n' $l $r $ip "$PSK" > "$VT_TMP/$side.conf"
+	printf '[tunnel sti0]\nlocal = %s\nremote = %s\naddress = %s\npsk = %s\nppk-id = privsep-ppk\nppk = 0x%s\nppk-required = yes\n' \
+		$l $r $ip "$PSK" "$PPK" > "$VT_TMP/$side.conf"
 done
 start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
 wait_until 10 has_carrier a sti0 || fail "no carrier"
 ping_ok a 10.255.0.2 || fail "no traffic"
+vtictl a -j show sti0 | jq -e '.[0].ike.ppk == true' >/dev/null || fail "the PPK was not used"
 
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 uid=$(id -u vtid); gid=$(id -g vtid)
@@ -48,16 +52,21 @@ for side in a b; do
 		files=$(ls -l "/proc/$c/fd" | awk '/ -> \// { print $NF }' | grep -v "^$VT_TMP/$side.log$" | grep -v -e "^/dev/net/tun$" -e "^/dev/null$" || true)
 		[ -z "$files" ] || fail "$side/$name: holds files: $files"
 		n=$(python3 "$MEMSCAN" "$c" "$PSK")
+		k=$(python3 "$MEMSCAN" "$c" "hex:$PPK")
+		x=$(python3 "$MEMSCAN" "$c" "$PPK")
 		case "$name" in
-		"vtid: auth") [ "$n" -ge 1 ] || fail "$side: the PSK is not in the auth process (scan broken?)" ;;
-		"vtid: net") [ "$n" = 0 ] || fail "$side: the PSK is in the network process's memory ($n times)" ;;
+		"vtid: auth") [ "$n" -ge 1 ] || fail "$side: the PSK is not in the auth process (scan broken?)"
+			[ "$k" -ge 1 ] || fail "$side: the PPK is not in the auth process (scan broken?)" ;;
+		"vtid: net") [ "$n" = 0 ] || fail "$side: the PSK is in the network process's memory ($n times)"
+			[ "$k" = 0 ] && [ "$x" = 0 ] ||
+				fail "$side: the PPK is in the network process's memory ($k times, $x as hex)" ;;
 		*) fail "$side: unexpected process $name" ;;
 		esac
 	done
 	[ "$names" = "[vtid: auth][vtid: net]" ] || [ "$names" = "[vtid: net][vtid: auth]" ] ||
 		fail "$side: processes $names"
 done
-pass "parent root with CAP_NET_ADMIN+CAP_KILL+CAP_SETUID+CAP_SETGID only; net and auth as vtid ($uid), no capabilities, no_new_privs, seccomp filter; the PSK in auth's memory, not in net's"
+pass "parent root with CAP_NET_ADMIN+CAP_KILL+CAP_SETUID+CAP_SETGID only; net and auth as vtid ($uid), no capabilities, no_new_privs, seccomp filter; the PSK and the PPK (used: \"ppk\": true) in auth's memory, not in net's"
 
 # The control socket: root only (no group configured), not vtid's user.
 out=$(in_ns a setpriv --reuid vtid --regid vtid --clear-groups "$VTICTL" -S "$VT_TMP/a.sock" show 2>&1) &&
