@@ -11,7 +11,9 @@
  * on the NAT-T port (bit 4), mode (bits 5-6), IKE port 500 (bit 7: the
  * engines know their port, so NAT detection finds none and IKE stays on
  * 500; without it they see port 0 and move to NAT-T as if behind a NAT).
- * Byte 1: IKE suite (bits 0-1; suite 3 with configuration payloads), what runs afterwards (bits 2-3: only the
+ * Byte 1: IKE suite (bits 0-1; suite 3 with configuration payloads and
+ * an RFC 8784 PPK on both sides, so IKE_AUTH carries PPK_IDENTITY and
+ * NO_PPK_AUTH), what runs afterwards (bits 2-3: only the
  * target's timer, one round of the network, +1.1 s, +70 s), which of the
  * target's IKE SAs (bit 4), exchange for mode 2 (bits 5-6: IKE_AUTH,
  * CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT), flip the response flag
@@ -52,7 +54,8 @@ static const char *const suites[4] = {
 	"psk = fuzz-secret\nike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16\n",
 	"psk = fuzz-secret\nike = aes128-sha256-x25519\nesp = aes128-sha256-x25519\n",
 	"psk = fuzz-secret\nike = chacha20poly1305-prfsha256-x25519\nesp = chacha20poly1305-esn\n",
-	"psk = fuzz-secret\nike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\n",
+	("psk = fuzz-secret\nike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\nppk-id = fuzz-ppk\n"
+	 "ppk = 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"),
 };
 
 /* Suite 3's pair also has the responder hand the initiator its inner
@@ -384,13 +387,17 @@ static void after(unsigned how)
 	}
 }
 
+/* write_seeds: the suite the seeds are for, and their names' prefix. */
+static unsigned seed_suite;
+static const char *seed_prefix = "";
+
 static void write_seed(const char *dir, const char *name, const uint8_t *head, size_t hlen,
 		       const uint8_t *body, size_t blen)
 {
 	char path[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s%s", dir, seed_prefix, name);
 	f = fopen(path, "wb");
 	if (!f || fwrite(head, 1, hlen, f) != hlen || fwrite(body, 1, blen, f) != blen)
 		abort();
@@ -434,7 +441,8 @@ static void sealed_seed(const char *dir, unsigned state, int side, unsigned k,
 	head[0] = (uint8_t)(state | (unsigned)side << 3 | 2u << 5);
 	head[1] = (uint8_t)(((m.h.exchange == IKE_AUTH ? 0u : m.h.exchange == CREATE_CHILD_SA ? 1u :
 			      m.h.exchange == INFORMATIONAL ? 2u : 3u) << 5) |
-			    (unsigned)(!!(m.h.flags & IKE_FLAG_RESPONSE) != sa->req_pending) << 7);
+			    (unsigned)(!!(m.h.flags & IKE_FLAG_RESPONSE) != sa->req_pending) << 7 |
+			    seed_suite);
 	head[2] = 0;
 	head[3] = m.sk_first;
 	snprintf(name, sizeof(name), "s%u-n%d-sk%u", state, side, k);
@@ -473,18 +481,23 @@ static void frag_seeds(const char *dir, unsigned state, int side)
  * captured; mode 2 their decrypted inner chains; mode 0 as sent). */
 static void write_seeds(const char *dir)
 {
-	unsigned state, k, n;
+	unsigned state, k, n, su;
 	int side;
 
+	/* Suite 0, and suite 3 (the PPK pair) as "ppk-..." */
+	for (su = 0; su < 2; su++)
 	for (state = 0; state < 8; state++)
 		for (side = 0; side < 2; side++) {
+			seed_suite = su ? 3 : 0;
+			seed_prefix = su ? "ppk-" : "";
 			fake_now = 1000000;
 			rng = 0;
 			ncaps = 0;
-			setup(suites[0], suites[0]);
+			setup_suite(seed_suite);
 			build(state, side);
 			for (k = n = 0; k < ncaps; k++) {
-				uint8_t head[3] = { (uint8_t)(state | (unsigned)side << 3), 0, 0 };
+				uint8_t head[3] = { (uint8_t)(state | (unsigned)side << 3),
+						    (uint8_t)seed_suite, 0 };
 				char name[64];
 
 				if (caps[k].to != side)
