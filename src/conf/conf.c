@@ -381,7 +381,8 @@ static int t_ppk(struct parser *p, char *v)
 	return set_ppk(p, v, p->line);
 }
 
-/* Like psk-file: private to its owner, or refused. */
+/* Like psk-file: private to its owner, or refused.  It holds what ppk =
+ * takes, or the PPK's raw bytes. */
 static int t_ppk_file(struct parser *p, char *v)
 {
 	char data[CONF_MAX_PPK * 2 + 8];
@@ -407,7 +408,18 @@ static int t_ppk_file(struct parser *p, char *v)
 		return -1;
 	}
 	data[n] = '\0';
-	r = set_ppk(p, trim(data), p->line);
+	if (n >= 2 && data[0] == '0' && (data[1] == 'x' || data[1] == 'X')) {
+		r = set_ppk(p, trim(data), p->line);
+	} else if (n >= CONF_PPK_MIN && n <= CONF_MAX_PPK) {
+		/* Raw bytes, as from head -c 32 /dev/urandom. */
+		memcpy(p->t->ppk, data, (size_t)n);
+		p->t->ppk_len = (size_t)n;
+		r = 0;
+	} else {
+		err_at(p, p->line, "ppk-file %s: want 0x and hex, or %d to %d raw bytes; it has %zd "
+		       "bytes", v, CONF_PPK_MIN, CONF_MAX_PPK, n);
+		r = -1;
+	}
 	wipe(data, sizeof(data));
 	return r;
 }

@@ -522,6 +522,23 @@ static void ppk_conf(void)
 	tunnel_conf_policy(&c.t[0], &pol);
 	CHECK(pol.ppk_id_len == 1 && !pol.ppk_required, "optional PPK in the policy");
 	conf_free(&c);
+	/* Raw bytes (here with a NUL and a newline in them), or too few. */
+	fd = open(ppk, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "\0\n" K32, 34) == 34, "write raw ppk file");
+	close(fd);
+	buf_reset(&e);
+	CHECK(conf_parse("p", t2, strlen(t2), &c, &e) == 0 && c.t[0].ppk_len == 34 &&
+	      c.t[0].ppk[0] == 0 && c.t[0].ppk[1] == '\n' && c.t[0].ppk[33] == 'f',
+	      "raw ppk-file read as it is: %s", buf_str(&e));
+	conf_free(&c);
+	fd = open(ppk, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, K32, 31) == 31, "write short ppk file");
+	close(fd);
+	buf_reset(&e);
+	CHECK(conf_parse("p", t2, strlen(t2), &c, &e) == 1 &&
+	      strstr(buf_str(&e), "p:6: ppk-file") && strstr(buf_str(&e), "it has 31 bytes"),
+	      "short raw ppk-file refused: %s", buf_str(&e));
+	conf_free(&c);
 	buf_free(&e);
 	unlink(ppk);
 }
