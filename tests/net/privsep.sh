@@ -86,11 +86,12 @@ VT_PIDS=()
 # The parent's checks, from inside a real network process.
 { printf '[daemon]\nuser = vtid\nstate-dir = %s\n' "$VT_TMP/pv.state"
   printf '[tunnel pv0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\naddress = 10.77.0.1/30\npsk = %s\nstart = no\n' "$PSK"
+  printf 'ppk-id = pv-ppk\nppk = 0x%s\n' "$PPK"
   manual_tunnel pm0 192.0.2.1 192.0.2.2 aes128gcm16 0x3001 0x4001 "$(key 20 pm-in)" \
 	"$(key 20 pm-out)" 10.78.0.1/30 "start = no"; } > "$VT_TMP/pv.conf"
 chmod 600 "$VT_TMP/pv.conf"
-in_ns a "$TEST_PRIVSEP" "$VT_TMP/pv.conf" "$PSK" > "$VT_TMP/tp.log" 2>&1 ||
+in_ns a "$TEST_PRIVSEP" "$VT_TMP/pv.conf" "$PSK" "$PPK" > "$VT_TMP/tp.log" 2>&1 ||
 	{ cat "$VT_TMP/tp.log" >&2; fail "test_privsep failed"; }
 grep -q "privsep: refused" "$VT_TMP/tp.log" || fail "refusals are not logged"
-pass "seccomp: the network process may read socket options but set none (IP_HDRINCL, IPV6_HDRINCL and others: SIGSYS); parent refuses foreign interfaces, MTUs and addresses, and malformed requests; grants sequence numbers only for a manual tunnel's own key, upwards; auth signs with the PSK: $(tail -1 "$VT_TMP/tp.log")"
+pass "seccomp: the network process may read socket options but set none (IP_HDRINCL, IPV6_HDRINCL and others: SIGSYS); parent refuses foreign interfaces, MTUs and addresses, and malformed requests; grants sequence numbers only for a manual tunnel's own key, upwards; auth signs with the PSK and mixes the PPK: $(tail -1 "$VT_TMP/tp.log")"
 echo "privsep: all passed"

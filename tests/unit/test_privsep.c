@@ -4,14 +4,15 @@
  * not vti's own are refused, malformed messages are answered with an error
  * and change nothing, and the auth process signs AUTH octets with a
  * tunnel's PSK (checked against ike_psk_sign with the PSK the test knows)
- * while the network process's configuration holds only a fingerprint.
+ * and mixes its RFC 8784 PPK into keys (against ike_ppk_mix) while the
+ * network process's configuration holds only fingerprints.
  * Before that, children sandboxed as the network process (sandbox_enter,
  * the same filter) try socket options: reading the ones vtid reads works,
  * setting any (IP_HDRINCL on the raw ESP socket above all) kills.
  *
  * Needs root and the user from the file's [daemon] user; run inside a
  * network namespace (tests/net/privsep.sh does), since it creates a TUN
- * device.  Usage: test_privsep CONF PSK
+ * device.  Usage: test_privsep CONF PSK PPK (PPK: the hex after ppk = 0x)
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto/cipher.h"
 #include "crypto/prf.h"
 #include "ike/keys.h"
 #include "lib/log.h"
@@ -194,6 +196,35 @@ static void auth(const struct conf *c, const char *psk)
 	      "no PSK for an unknown tunnel");
 }
 
+/* RFC 8784: the auth process mixes pv0's PPK into SK_d, SK_pi, SK_pr,
+ * and nothing for a tunnel without one or a length that is not the prf's. */
+static void ppk(const struct conf *c, const char *ppk_hex)
+{
+	const struct tunnel_conf *t = conf_find(c, "pv0"), *m = conf_find(c, "pm0");
+	uint8_t value[CONF_MAX_PPK], sk[3][PRF_MAX], want[3][PRF_MAX];
+	struct tunnel_conf other;
+	int n = hex_decode(ppk_hex, value, sizeof(value)), i;
+
+	CHECK(n >= 32 && t && t->ppk_len == 32 && memcmp(t->ppk, value, 32) != 0,
+	      "the network process holds a fingerprint, not the PPK");
+	if (n < 32 || !t || !m)
+		return;
+	for (i = 0; i < 3; i++)
+		memset(sk[i], 0x11 * (i + 1), PRF_MAX);
+	memcpy(want, sk, sizeof(want));
+	CHECK(ike_ppk_mix(PRF_HMAC_SHA2_256, value, (size_t)n, 32, want) == 0, "local mix");
+	CHECK(ps_ppk_mix(NULL, t, PRF_HMAC_SHA2_256, 32, sk) == 0 && !memcmp(sk, want, sizeof(sk)),
+	      "auth process mixes the PPK into the three keys");
+	CHECK(ps_ppk_mix(NULL, t, PRF_HMAC_SHA2_256, 48, sk) < 0, "a length not the prf's refused");
+	CHECK(ps_ppk_mix(NULL, t, 9999, 32, sk) < 0, "unknown PRF refused");
+	CHECK(ps_ppk_mix(NULL, m, PRF_HMAC_SHA2_256, 32, sk) < 0, "no PPK for a manual tunnel");
+	other = *t;
+	strcpy(other.name, "nosuch");
+	CHECK(ps_ppk_mix(NULL, &other, PRF_HMAC_SHA2_256, 32, sk) < 0,
+	      "no PPK for an unknown tunnel");
+	wipe(value, sizeof(value));
+}
+
 /*
  * Sequence numbers for manual SAs: granted only for a configured manual
  * tunnel, its spi-out and its key, in bounded blocks, always upwards.
@@ -262,8 +293,8 @@ int main(int argc, char **argv)
 	bool offload;
 	int ifindex, fd, ifindex2 = -1, fd2;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: test_privsep CONF PSK\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: test_privsep CONF PSK PPK\n");
 		return 2;
 	}
 	buf_init(&errors);
@@ -300,6 +331,7 @@ int main(int argc, char **argv)
 	CHECK(ps_addr_add(ifindex, &p) == -EPERM, "unconfigured address refused");
 	bad_messages(ifindex);
 	auth(&c, argv[2]);
+	ppk(&c, argv[3]);
 	seq_reserve(&c);
 	if (fd >= 0)
 		close(fd);
