@@ -340,7 +340,8 @@ fail:
 
 /* RFC 8784 §3: a responder that used the PPK says so with PPK_IDENTITY;
  * one that did not checked NO_PPK_AUTH, and the keys are those without
- * it (false: we require the PPK). */
+ * it (false: we require the PPK; the keys are put back all the same, to
+ * read the response and delete what the peer made). */
 static bool ppk_response_keys(struct ike_sa *sa, const struct ike_msg *m)
 {
 	struct ike_notify n;
@@ -353,9 +354,9 @@ static bool ppk_response_keys(struct ike_sa *sa, const struct ike_msg *m)
 		log_info(ikesa_name(sa), "PPK used (RFC 8784)");
 		return true;
 	}
+	ike_ppk_revert(sa);
 	if (sa->conn->pol->ppk_required)
 		return false;
-	ike_ppk_revert(sa);
 	log_info(ikesa_name(sa), "responder does not have our PPK; authenticated without it "
 		 "(ppk-required = no)");
 	return true;
@@ -588,7 +589,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 
 	notify_error(m, &err);
 	ppk_ok = ppk_response_keys(sa, m);
-	authentic = ppk_ok && idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->conn->pol, &id) &&
+	authentic = idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->conn->pol, &id) &&
 		    auth_ok(sa, sa->conn, false, auth, &id);
 	if (err) {
 		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
@@ -609,6 +610,10 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (!ppk_ok) {
 		log_warn(ikesa_name(sa), "responder did not use the PPK and ppk-required = yes");
+		if (authentic) {	/* it holds an IKE SA without the PPK: delete it */
+			sa->state = IKE_S_ESTABLISHED;
+			ike_send_delete(sa);
+		}
 		ikesa_kill(sa, "PPK not used (RFC 8784)");
 		return;
 	}

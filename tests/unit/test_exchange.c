@@ -1816,6 +1816,25 @@ static void t_ppk(void)
 	}
 }
 
+/* An initiator that requires the PPK gets an authentic answer made
+ * without it (here: it required the PPK only once its request, with
+ * NO_PPK_AUTH, was out): it refuses, and deletes the IKE SA the peer made
+ * rather than leave it there until a liveness check. */
+static void t_ppk_not_used(void)
+{
+	setup(PPSK "ppk-id = q1\nppk = " PPK_A "\n", PPSK "ppk-id = q2\nppk = " PPK_A "\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	deliver(0);	/* IKE_SA_INIT answered; IKE_AUTH request out */
+	deliver(0);	/* b falls back to NO_PPK_AUTH and answers without PPK_IDENTITY */
+	CHECK(established(1) != NULL, "ppk not used: b established");
+	nodes[0].t->pol.ppk_required = true;
+	settle();
+	CHECK(!established(0) && !established(1) && sas(1) == 0,
+	      "ppk not used: a refused and deleted b's IKE SA (b holds %u)", sas(1));
+	teardown();
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1859,5 +1878,6 @@ int main(void)
 	t_frag_exchanges();
 	t_frag_reassembly();
 	t_ppk();
+	t_ppk_not_used();
 	return test_done();
 }
