@@ -164,7 +164,19 @@ vs() {
 			# response, or acts on vtid's (§3).
 			grep -q "IKE_AUTH response 1 \[.*N(PPK_ID)" "$CLOG" ||
 				fail "charon $role $what: no N(PPK_ID) in the IKE_AUTH response in charon's log"
-			pass "charon, vtid $role, $what: up with the PPK in $t ms (vtid \"ppk\": true; charon: $(grep -ho "[a-z]* IKE_AUTH response 1 \[.*N(PPK_ID).*\]" "$CLOG" | head -1)), ping both ways"
+			# Rekeys from both ends derive from SK_d' on both sides (§3).
+			local spi0; spi0=$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i + .[0].child.spi_in')
+			vtictl a rekey sti0 ike >/dev/null; sleep 0.6
+			swanctl b --rekey --child vti >/dev/null; sleep 0.6
+			swanctl b --rekey --ike vti >/dev/null; sleep 0.6
+			vtictl a rekey sti0 >/dev/null; sleep 0.6
+			swan_routes
+			ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 ||
+				fail "charon $role $what: no traffic after IKE and Child rekeys"
+			[ "$(ppk_of a)" = true ] || fail "charon $role $what: rekeyed IKE SA lost the PPK mark"
+			[ "$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i + .[0].child.spi_in')" != "$spi0" ] ||
+				fail "charon $role $what: the SAs were not re-keyed"
+			pass "charon, vtid $role, $what: up with the PPK in $t ms (vtid \"ppk\": true; charon: $(grep -ho "[a-z]* IKE_AUTH response 1 \[.*N(PPK_ID).*\]" "$CLOG" | head -1)), ping both ways, also after IKE and Child rekeys from both ends"
 		else
 			[ "$p" = false ] || fail "charon $role $what: ppk $p, want false"
 			grep -q "IKE_AUTH response 1 \[.*N(PPK_ID)" "$CLOG" &&
