@@ -1207,6 +1207,7 @@ static void auth_request(int fd, const struct conf *c)
 		exit(0);	/* net is gone */
 	if (n >= 0 && h.type == PS_PPK) {
 		ppk_request(fd, c, buf, (size_t)n);
+		wipe(buf, (size_t)n);	/* SK_d, SK_pi, SK_pr */
 		return;
 	}
 	if (n < (ssize_t)sizeof(rq) || h.type != PS_AUTH) {
