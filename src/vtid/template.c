@@ -276,6 +276,16 @@ static int tmpl_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_i
 	return tunnel_psk_sign(&tp->conf, prf_id, octets, n, out);
 }
 
+/* RFC 8784: a peer of the template uses the template's PPK. */
+static int tmpl_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id, size_t len,
+			uint8_t sk[3][PRF_MAX])
+{
+	struct tmpl *tp = arg;
+
+	(void)pol;
+	return tunnel_ppk_mix(&tp->conf, prf_id, len, sk);
+}
+
 static const struct ike_conn_ops tmpl_ops = {
 	.child_install = no_install,
 	.child_remove = no_remove,
@@ -288,6 +298,7 @@ static const struct ike_conn_ops tmpl_ops = {
 	.address_assign = no_assign,
 	.address_given = no_given,
 	.instantiate = on_instantiate,
+	.ppk_mix = tmpl_ppk_mix,
 };
 
 struct tmpl *tmpl_create(const struct tunnel_conf *c, struct datapath *dp, struct ike_ctx *ike,

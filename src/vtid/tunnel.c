@@ -429,14 +429,21 @@ void tunnel_set_ppk_mixer(tunnel_ppk_mixer fn)
 	ppk_mixer = fn ? fn : ps_ppk_mix;
 }
 
-/* The PPK is where the PSK is, found the same way. */
+int tunnel_ppk_mix(const struct tunnel_conf *tc, uint16_t prf_id, size_t len,
+		   uint8_t sk[3][PRF_MAX])
+{
+	return ppk_mixer(NULL, tc, prf_id, len, sk);
+}
+
+/* The PPK is where the PSK is, found the same way (a template's
+ * instance: under the template's name). */
 static int on_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id, size_t len,
 		      uint8_t sk[3][PRF_MAX])
 {
 	struct tunnel *t = arg;
 
 	(void)pol;
-	return ppk_mixer(NULL, &t->conf, prf_id, len, sk);
+	return ppk_mixer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, prf_id, len, sk);
 }
 
 static const struct ike_conn_ops tunnel_ike_ops = {

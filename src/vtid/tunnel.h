@@ -99,6 +99,9 @@ struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike,
 /* Apply the section's PSK (through the key-holding process). */
 int tunnel_psk_sign(const struct tunnel_conf *tc, uint16_t prf_id, const struct chunk *octets,
 		    size_t n, uint8_t *out);
+/* Mix the section's PPK into SK_d, SK_pi, SK_pr (RFC 8784), the same way. */
+int tunnel_ppk_mix(const struct tunnel_conf *tc, uint16_t prf_id, size_t len,
+		   uint8_t sk[3][PRF_MAX]);
 /* Remove SAs and interface. */
 void tunnel_destroy(struct tunnel *t);
 int tunnel_up(struct tunnel *t, char *err, size_t errlen);

@@ -78,6 +78,28 @@ vv "a has none, b required" "" "$(ppk_lines site-ppk "$PPK1" yes)" refused
 vv "optional, values differ" "$(ppk_lines site-ppk "$PPK1" no)" "$(ppk_lines site-ppk "$PPK2" no)" refused
 vv "required, PPK_IDs differ" "$(ppk_lines site-ppk "$PPK1" yes)" "$(ppk_lines other-ppk "$PPK1" no)" refused
 
+# A [template] hub holds the PPK (required) for all its branches: the
+# instance it makes for a branch finds it under the template's name.
+vti_conf a yes "local-id = a.branches.example\n$(ppk_lines site-ppk "$PPK1" yes)"
+cat > "$VT_TMP/b.conf" <<C
+[template br]
+local = 192.0.2.2
+remote = any
+remote-id = *.branches.example
+psk = $PSK
+address = 10.255.0.2/30
+$(printf '%b' "$(ppk_lines site-ppk "$PPK1" yes)")
+C
+: > "$VT_TMP/a.log"; : > "$VT_TMP/b.log"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "template: no carrier"
+ping_ok a 10.255.0.2 || fail "template: no traffic"
+[ "$(ppk_of a)" = true ] || fail "template: branch ppk $(ppk_of a)"
+inst=$(vtictl b -j show | jq -r '.[] | select(.ike.ppk == true) | .name')
+[ -n "$inst" ] || fail "template: no instance with the PPK at the hub: $(vtictl b show)"
+pass "template hub with ppk-required = yes: branch up with the PPK (hub instance $inst, \"ppk\": true), ping"
+stop_vtid a; forget_pid "$PID_a"; stop_vtid b; forget_pid "$PID_b"
+
 # ---- strongSwan ----
 command -v /usr/lib/ipsec/charon >/dev/null || fail "strongswan-charon is not installed"
 in_ns b ip addr add 10.255.0.2/32 dev lo
