@@ -152,6 +152,7 @@ static void ikesa_free(struct ike_sa *sa)
 	buf_free(&sa->init_resp);
 	buf_free(&sa->req);
 	buf_free(&sa->resp);
+	free(sa->peer_cert);
 	wipe(sa, sizeof(*sa));
 	free(sa);
 }

@@ -110,6 +110,9 @@ struct ike_conn_ops {
 	/* Apply the policy's PSK to AUTH octets (keys.h): the secret is held
 	 * where IKE cannot see it (the key-holding process). */
 	ike_psk_signer psk_sign;
+	/* Sign AUTH octets with the policy's private key (RFC 7427), also
+	 * held by the key-holding process only. */
+	ike_signer sign;
 };
 
 /* Register a policy: IKE answers peers that match it, and initiates when
