@@ -209,6 +209,19 @@ void pki_put(struct pki *p)
 	pki_free(p);
 }
 
+void pki_forget_keys(void)
+{
+	struct pki *p;
+
+	for (p = cache; p; p = p->next)
+		if (p->kind == PKI_KEY) {
+			wipe(p->text, p->len);
+			p->len = 0;
+			sig_key_free(p->key);
+			p->key = NULL;
+		}
+}
+
 struct sig_key *pki_key(struct pki *p)
 {
 	if (p && p->kind == PKI_KEY && !p->key && p->len)

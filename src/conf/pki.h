@@ -47,6 +47,9 @@ int pki_read(enum pki_kind kind, const char *path, char **text, size_t *len, cha
 struct pki *pki_get(enum pki_kind kind, const char *path, const char *text, size_t len,
 		    char *why, size_t whylen);
 void pki_put(struct pki *p);
+/* Wipe and drop every private key's text and parsed key in this
+ * process (the network process, after fork: it must hold none). */
+void pki_forget_keys(void);
 /* The private key of a PKI_KEY (parsed once), or NULL. */
 struct sig_key *pki_key(struct pki *p);
 

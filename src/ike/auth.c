@@ -129,6 +129,17 @@ static bool peer_id_glob(const struct ike_ident *want, const struct ike_id *got)
 			      strlen(text));
 }
 
+/* The same identity?  A DN by RFC 5280 §7.1 comparison, not its
+ * encoding (a PrintableString and a UTF8String of the same name). */
+static bool ident_equal(const struct ike_id *got, const struct ike_ident *want)
+{
+	if (got->type != want->type)
+		return false;
+	if (got->type == ID_DER_ASN1_DN)
+		return x509_dn_equal(got->data, got->len, want->data, want->len);
+	return got->len == want->len && !memcmp(got->data, want->data, want->len);
+}
+
 /* Does the peer's ID match what the policy expects of it? */
 static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 {
@@ -139,9 +150,6 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 	if (pol->remote_id_glob)
 		return peer_id_glob(&pol->remote_id, got);
 	/* A DN matches by RFC 5280 §7.1 comparison, not its encoding. */
-	if (pol->remote_id.type == ID_DER_ASN1_DN)
-		return got->type == ID_DER_ASN1_DN &&
-		       x509_dn_equal(got->data, got->len, pol->remote_id.data, pol->remote_id.len);
 	if (pol->remote_id.type) {
 		want = pol->remote_id;
 	} else if (pol->remote.family) {
@@ -149,8 +157,7 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 	} else {
 		return true;	/* remote = any without remote-id: the PSK decides */
 	}
-	return got->type == want.type && got->len == want.len &&
-	       !memcmp(got->data, want.data, want.len);
+	return ident_equal(got, &want);
 }
 
 static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
@@ -824,7 +831,7 @@ static bool conn_admits(struct ike_sa *sa, const struct ike_conn *c, const struc
 	if (!idr)
 		return true;
 	own_id(pol, &me);
-	return idr->type == me.type && idr->len == me.len && !memcmp(idr->data, me.data, me.len);
+	return ident_equal(idr, &me);
 }
 
 /* [tunnel]s and templates' instances first, then the templates: a peer

@@ -422,6 +422,23 @@ static void on_address_given(void *arg, const struct prefix *got, unsigned n)
 	memcpy(t->given, got, t->n_given * sizeof(got[0]));
 }
 
+static tunnel_signer signer = ps_sign;
+
+void tunnel_set_signer(tunnel_signer fn)
+{
+	signer = fn ? fn : ps_sign;
+}
+
+/* RFC 7427: the private key is in the key-holding process too. */
+static int on_sign(void *arg, const struct ike_policy *pol, int hash, const struct chunk *octets,
+		   size_t n, uint8_t *out, size_t max)
+{
+	struct tunnel *t = arg;
+
+	(void)pol;
+	return signer(NULL, &t->conf, hash, octets, n, out, max);
+}
+
 static const struct ike_conn_ops tunnel_ike_ops = {
 	.child_install = on_child_install,
 	.child_remove = on_child_remove,
@@ -433,6 +450,7 @@ static const struct ike_conn_ops tunnel_ike_ops = {
 	.psk_sign = on_psk_sign,
 	.address_assign = on_address_assign,
 	.address_given = on_address_given,
+	.sign = on_sign,
 };
 
 int tunnel_attach_ike(struct tunnel *t)

@@ -117,6 +117,10 @@ struct chunk;
 typedef int (*tunnel_psk_signer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 				 const struct chunk *octets, size_t n, uint8_t *out);
 void tunnel_set_psk_signer(tunnel_psk_signer fn);
+/* And who signs with its local-key (ps_sign). */
+typedef int (*tunnel_signer)(void *arg, const struct tunnel_conf *tc, int hash,
+			     const struct chunk *octets, size_t n, uint8_t *out, size_t max);
+void tunnel_set_signer(tunnel_signer fn);
 /*
  * The SA-table side of a Child SA: install the pair (the new outbound SA
  * takes over sending at once unless activate is false; the inbound one

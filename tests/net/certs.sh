@@ -1,0 +1,142 @@
+#!/bin/bash
+# Certificate authentication (RFC 7427) between two vtids: strongSwan's
+# pki builds a root CA, an intermediate and leaf certificates (RSA,
+# ECDSA P-256 and P-384, Ed25519) in the test's directory.  Each key type:
+# the initiator's leaf via the intermediate (its chain in local-cert), the
+# responder's from the root, identified by DN (a's default: its subject)
+# and by a subjectAltName (b's @b.example), traffic both ways.  Refused,
+# with the log line naming the check and no tunnel: a wrong CA, an expired
+# leaf, a revoked leaf with a CRL loaded, an identity not in the certificate.
+. "$(dirname "$0")/lib.sh"
+
+command -v pki >/dev/null || fail "strongSwan's pki is not installed (scripts/deps.sh)"
+P="$VT_TMP/pki"
+mkdir -p "$P"
+pk() { pki "$@" 2>/dev/null; }
+
+# gen NAME TYPE: a private key (mode 0600) of TYPE: rsa, p256, p384, ed25519
+gen() {
+	case "$2" in
+	rsa) pk --gen --type rsa --size 2048 --outform pem ;;
+	p256) pk --gen --type ecdsa --size 256 --outform pem ;;
+	p384) pk --gen --type ecdsa --size 384 --outform pem ;;
+	ed25519) pk --gen --type ed25519 --outform pem ;;
+	esac > "$P/$1.key"
+	chmod 600 "$P/$1.key"
+}
+# issue NAME ISSUER DN [pki --issue options]: NAME.pem from NAME.key
+issue() {
+	local n="$1" i="$2" dn="$3"; shift 3
+	pk --pub --in "$P/$n.key" --type priv |
+		pk --issue --cacert "$P/$i.pem" --cakey "$P/$i.key" --dn "$dn" --outform pem "$@" \
+		> "$P/$n.pem"
+	[ -s "$P/$n.pem" ] || fail "pki could not issue $n"
+}
+
+gen root rsa
+pk --self --ca --lifetime 3650 --in "$P/root.key" --type rsa --dn "C=CH, O=vti test, CN=root" \
+	--outform pem > "$P/root.pem"
+gen other rsa
+pk --self --ca --lifetime 3650 --in "$P/other.key" --type rsa --dn "C=CH, O=vti test, CN=other" \
+	--outform pem > "$P/other.pem"
+gen int p256
+issue int root "C=CH, O=vti test, CN=intermediate" --ca
+
+ns_add a; ns_add b; link_ab a b
+
+conf() {	# NAME LOCAL REMOTE ADDR [extra lines]: one tunnel
+	printf '[tunnel %s]\nlocal = %s\nremote = %s\naddress = %s\n' "$1" "$2" "$3" "$4"
+	shift 4
+	local l
+	for l in "$@"; do echo "$l"; done
+}
+stop_both() {
+	local ns pid
+	for ns in a b; do
+		pid=$(eval echo "\${PID_$ns:-}")
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && stop_vtid "$ns"
+		eval "PID_$ns="
+	done
+	VT_PIDS=()
+}
+# pair A_CERT B_CERT B_CA [extra line for a] [extra line for b]
+pair() {
+	conf sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "local-cert = $P/$1.chain" \
+		"local-key = $P/$1.key" "ca = $P/root.pem" "remote-id = @b.example" "${4:-}" \
+		> "$VT_TMP/a.conf"
+	conf sti0 192.0.2.2 192.0.2.1 10.255.0.2/30 "local-cert = $P/$2.pem" \
+		"local-key = $P/$2.key" "ca = $3" "local-id = @b.example" \
+		"remote-id = \"${A_DN}\"" "start = no" "${5:-}" > "$VT_TMP/b.conf"
+	: > "$VT_TMP/a.log"; : > "$VT_TMP/b.log"
+	start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+}
+# a's leaf NAME of TYPE, from the intermediate, with its chain file
+leaf_a() {
+	gen "$1" "$2"
+	issue "$1" int "C=CH, O=vti test, CN=$1" --san a.example "${@:3}"
+	cat "$P/$1.pem" "$P/int.pem" > "$P/$1.chain"
+}
+
+# 1. Each key type both sides; traffic both ways.
+for t in rsa p256 p384 ed25519; do
+	leaf_a "a-$t" "$t"
+	gen "b-$t" "$t"
+	issue "b-$t" root "C=CH, O=vti test, CN=b-$t" --san b.example
+	A_DN="C=CH, O=vti test, CN=a-$t"
+	pair "a-$t" "b-$t" "$P/root.pem"
+	wait_until 10 has_carrier a sti0 || fail "$t: no carrier"
+	wait_until 5 has_carrier b sti0 || fail "$t: no carrier on the responder"
+	ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "$t: no traffic"
+	stop_both
+	pass "$t: certificates via an intermediate, DN and subjectAltName identities, traffic both ways"
+done
+
+# refused CASE LOGLINE: the responder says why, and no tunnel comes up.
+refused() {
+	wait_until 10 grep -q "$2" "$VT_TMP/b.log" || fail "$1: no '$2' in b's log"
+	wait_until 5 grep -q "AUTHENTICATION_FAILED" "$VT_TMP/a.log" ||
+		fail "$1: initiator not told AUTHENTICATION_FAILED"
+	has_carrier a sti0 && fail "$1: carrier up on a"
+	has_carrier b sti0 && fail "$1: carrier up on b"
+	stop_both
+	pass "$1: refused, logged: $2"
+}
+
+# 2. A CA that did not issue the peer's chain.
+A_DN="C=CH, O=vti test, CN=a-p256"
+pair a-p256 b-p256 "$P/other.pem"
+refused "wrong ca" "certificate of peer C=CH, O=vti test, CN=a-p256: not issued by a trusted ca: unable to get local issuer certificate"
+
+# 3. An expired leaf.
+leaf_a a-old p256 --not-before "01.01.20 00:00:00" --not-after "01.01.21 00:00:00"
+A_DN="C=CH, O=vti test, CN=a-old"
+pair a-old b-p256 "$P/root.pem"
+refused "expired" "certificate of peer C=CH, O=vti test, CN=a-old: expired at 2021-01-01T00:00:00Z"
+
+# 4. A revoked leaf, with the intermediate's CRL loaded.
+leaf_a a-revoked p256
+pk --signcrl --cacert "$P/int.pem" --cakey "$P/int.key" --reason key-compromise \
+	--cert "$P/a-revoked.pem" --outform pem > "$P/int.crl"
+A_DN="C=CH, O=vti test, CN=a-revoked"
+pair a-revoked b-p256 "$P/root.pem" "" "crl = $P/int.crl"
+refused "revoked" "certificate of peer C=CH, O=vti test, CN=a-revoked: revoked"
+
+# 5. An identity the certificate does not carry (a claims another name).
+conf sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "local-cert = $P/a-p256.chain" \
+	"local-key = $P/a-p256.key" "ca = $P/root.pem" "local-id = @c.example" \
+	"remote-id = \"C=CH, O=vti test, CN=b-p256\"" > "$VT_TMP/a.conf"
+conf sti0 192.0.2.2 192.0.2.1 10.255.0.2/30 "local-cert = $P/b-p256.pem" \
+	"local-key = $P/b-p256.key" "ca = $P/root.pem" "remote-id = @*.example" "start = no" \
+	> "$VT_TMP/b.conf"
+: > "$VT_TMP/a.log"; : > "$VT_TMP/b.log"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+refused "identity" "certificate of peer c.example: identity not in certificate"
+
+# 6. The same with a name it does carry, admitted by the pattern.
+sed -i 's/^local-id = @c.example$/local-id = @a.example/' "$VT_TMP/a.conf"
+: > "$VT_TMP/a.log"; : > "$VT_TMP/b.log"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "pattern: no carrier"
+ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "pattern: no traffic"
+stop_both
+pass "remote-id = @*.example admits a.example (subjectAltName dNSName)"
