@@ -470,6 +470,8 @@ static int dn_add(X509_NAME *n, char *rdn)
 		end[-1] = '\0';
 	while (*v == ' ')
 		v++;
+	for (end = v + strlen(v); end > v && end[-1] == ' '; )
+		*--end = '\0';
 	if (!*rdn || !*v)
 		return -EINVAL;
 	return X509_NAME_add_entry_by_txt(n, rdn, MBSTRING_UTF8, (const unsigned char *)v, -1,
