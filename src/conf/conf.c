@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/cipher.h"
@@ -831,6 +832,47 @@ static void check_manual(struct parser *p, struct tunnel_conf *t)
 		       "needs its own key", t->name);
 }
 
+/*
+ * Does the key belong to the certificate?  Asked in a child process that
+ * exits after: parsing a private key leaves pieces of it in freed memory
+ * (OpenSSL's decoders), and the daemon's parent forks the network process
+ * from its memory, which must hold no private key.  Once per pair.
+ */
+static bool key_mismatch(const struct pki *cert, const struct pki *key, char *why, size_t whylen)
+{
+	static uint8_t last_cert[32], last_key[32];	/* fingerprints: addresses are reused */
+	int fds[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (!memcmp(cert->fp, last_cert, 32) && !memcmp(key->fp, last_key, 32))
+		return false;
+	if (pipe(fds) < 0) {
+		snprintf(why, whylen, "cannot check: %s", strerror(errno));
+		return true;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		st = x509_key_matches(cert->certs, key->text, key->len, why, whylen);
+		if (st && write(fds[1], why, strlen(why)) < 0)
+			_exit(2);
+		_exit(st ? 1 : 0);
+	}
+	close(fds[1]);
+	n = pid > 0 ? read(fds[0], why, whylen - 1) : -1;
+	close(fds[0]);
+	why[n > 0 ? n : 0] = '\0';
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		if (!why[0])
+			snprintf(why, whylen, "cannot check it against the certificate");
+		return true;
+	}
+	memcpy(last_cert, cert->fp, 32);
+	memcpy(last_key, key->fp, 32);
+	return false;
+}
+
 /* We sign with local-cert + local-key or MAC with the psk; the peer's
  * signature is verified against `ca`, its MAC with the psk. */
 static void check_auth(struct parser *p, struct tunnel_conf *t)
@@ -846,8 +888,7 @@ static void check_auth(struct parser *p, struct tunnel_conf *t)
 	if (!cert != !key)
 		err_at(p, line_of(p, cert ? "local-cert" : "local-key"), "tunnel %s: local-cert "
 		       "and local-key go together", t->name);
-	if (cert && key && key->len &&
-	    x509_key_matches(cert->certs, key->text, key->len, why, sizeof(why)))
+	if (cert && key && key->len && key_mismatch(cert, key, why, sizeof(why)))
 		err_at(p, line_of(p, "local-key"), "tunnel %s: local-key %s: %s", t->name, key->path,
 		       why);
 	if (cert && !t->psk_len && !t->pki[PKI_CA - 1])

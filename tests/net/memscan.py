@@ -1,10 +1,12 @@
 """memscan.py PID STRING: how many times STRING occurs in the writable
 memory of process PID (heap, stack, data), read through /proc/PID/mem.
-Root can read a non-dumpable process's memory; the count is printed."""
+Root can read a non-dumpable process's memory; the count is printed.
+memscan.py PID --hex HEX: the same for bytes (a private key's scalar)."""
 import re
 import sys
 
-pid, needle = int(sys.argv[1]), sys.argv[2].encode()
+pid = int(sys.argv[1])
+needle = bytes.fromhex(sys.argv[3]) if sys.argv[2] == "--hex" else sys.argv[2].encode()
 count = 0
 with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
     for line in maps:
