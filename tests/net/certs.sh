@@ -87,6 +87,15 @@ for t in rsa p256 p384 ed25519; do
 	wait_until 10 has_carrier a sti0 || fail "$t: no carrier"
 	wait_until 5 has_carrier b sti0 || fail "$t: no carrier on the responder"
 	ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "$t: no traffic"
+	# show: the peer's certificate, both ends.
+	vtictl a -j show sti0 | jq -e --arg s "C=CH, O=vti test, CN=b-$t" '.[0].ike.peer_cert |
+		.subject == $s and .issuer == "C=CH, O=vti test, CN=root" and
+		(.not_after | test("^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))' >/dev/null ||
+		fail "$t: show on a: $(vtictl a -j show sti0 | jq -c '.[0].ike')"
+	vtictl b -j show sti0 | jq -e --arg s "$A_DN" '.[0].ike.peer_cert |
+		.subject == $s and .issuer == "C=CH, O=vti test, CN=intermediate"' >/dev/null ||
+		fail "$t: show on b: $(vtictl b -j show sti0 | jq -c '.[0].ike')"
+	vtictl a show sti0 | grep -q "peer    C=CH, O=vti test, CN=b-$t" || fail "$t: text show"
 	stop_both
 	pass "$t: certificates via an intermediate, DN and subjectAltName identities, traffic both ways"
 done
