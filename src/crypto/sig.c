@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "crypto/prf.h"
 #include "crypto/cipher.h"
@@ -174,8 +175,10 @@ static uint8_t *join(const struct chunk *octets, size_t n, size_t *len)
 	return p;
 }
 
-/* A digest context set up for (key, hash, padding), signing or verifying. */
-static EVP_MD_CTX *md_ctx(EVP_PKEY *k, int hash, enum pad pad, bool sign)
+/* A digest context set up for (key, hash, padding), signing or verifying;
+ * RSASSA-PSS with MGF1 of the same hash and salt bytes (-1: as long as
+ * the hash). */
+static EVP_MD_CTX *md_ctx_salt(EVP_PKEY *k, int hash, enum pad pad, bool sign, int salt)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	const EVP_MD *md = hash == SIG_HASH_IDENTITY ? NULL : md_of(hash);
@@ -191,7 +194,7 @@ static EVP_MD_CTX *md_ctx(EVP_PKEY *k, int hash, enum pad pad, bool sign)
 	if (pad == PAD_PSS &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) != 1 ||
 	     EVP_PKEY_CTX_set_rsa_mgf1_md(pc, md) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) != 1))
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, salt < 0 ? RSA_PSS_SALTLEN_DIGEST : salt) != 1))
 		goto fail;
 	if (pad == PAD_PKCS1 && EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
 		goto fail;
@@ -199,6 +202,11 @@ static EVP_MD_CTX *md_ctx(EVP_PKEY *k, int hash, enum pad pad, bool sign)
 fail:
 	EVP_MD_CTX_free(ctx);
 	return NULL;
+}
+
+static EVP_MD_CTX *md_ctx(EVP_PKEY *k, int hash, enum pad pad, bool sign)
+{
+	return md_ctx_salt(k, hash, pad, sign, -1);
 }
 
 int sig_sign(const struct sig_key *k, int hash, const struct chunk *octets, size_t n,
@@ -272,10 +280,10 @@ out:
 	return n;
 }
 
-static int verify_raw(EVP_PKEY *k, int hash, enum pad pad, const uint8_t *sig, size_t siglen,
-		      const struct chunk *octets, size_t n)
+static int verify_salt(EVP_PKEY *k, int hash, enum pad pad, int salt, const uint8_t *sig,
+		       size_t siglen, const struct chunk *octets, size_t n)
 {
-	EVP_MD_CTX *ctx = md_ctx(k, hash, pad, false);
+	EVP_MD_CTX *ctx = md_ctx_salt(k, hash, pad, false, salt);
 	size_t len = 0;
 	uint8_t *msg = join(octets, n, &len);
 	int r = -EBADMSG;
@@ -287,10 +295,68 @@ static int verify_raw(EVP_PKEY *k, int hash, enum pad pad, const uint8_t *sig, s
 	return r;
 }
 
+static int verify_raw(EVP_PKEY *k, int hash, enum pad pad, const uint8_t *sig, size_t siglen,
+		      const struct chunk *octets, size_t n)
+{
+	return verify_salt(k, hash, pad, -1, sig, siglen, octets, n);
+}
+
+static int hash_of_nid(int nid)
+{
+	return nid == NID_sha256 ? SIG_HASH_SHA256 : nid == NID_sha384 ? SIG_HASH_SHA384 :
+	       nid == NID_sha512 ? SIG_HASH_SHA512 : 0;
+}
+
+/*
+ * An RSASSA-PSS AlgorithmIdentifier encoded otherwise than ours (another
+ * salt length, an explicit trailerField): RFC 7427 §3 lets the signer
+ * choose the parameters, so they are decoded (RFC 4055 §3.1, through
+ * OpenSSL's ASN.1 decoder) rather than matched.  SHA-2 only, MGF1 with the
+ * same hash, trailer 1 (RFC 4055's only one); *salt its length.
+ */
+static int pss_params(const uint8_t *der, size_t len, int *hash, int *salt)
+{
+	const unsigned char *p = der;
+	X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &p, (long)len);
+	RSA_PSS_PARAMS *pss = NULL;
+	X509_ALGOR *mgf_md = NULL;
+	const ASN1_OBJECT *oid;
+	const void *param;
+	int ptype, r = -ENOTSUP;
+	long s;
+
+	if (!alg || p != der + len)
+		goto out;
+	X509_ALGOR_get0(&oid, &ptype, &param, alg);
+	if (OBJ_obj2nid(oid) != NID_rsassaPss || ptype != V_ASN1_SEQUENCE)
+		goto out;
+	pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter);
+	if (!pss || !pss->hashAlgorithm || !pss->maskGenAlgorithm ||
+	    OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) != NID_mgf1)
+		goto out;	/* the defaults are SHA-1 */
+	mgf_md = pss->maskGenAlgorithm->parameter ?
+		 ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR),
+					   pss->maskGenAlgorithm->parameter) : NULL;
+	*hash = hash_of_nid(OBJ_obj2nid(pss->hashAlgorithm->algorithm));
+	s = pss->saltLength ? ASN1_INTEGER_get(pss->saltLength) : 20;
+	if (!*hash || !mgf_md || OBJ_obj2nid(mgf_md->algorithm) !=
+	    OBJ_obj2nid(pss->hashAlgorithm->algorithm) || s < 0 || s > 512 ||
+	    (pss->trailerField && ASN1_INTEGER_get(pss->trailerField) != 1))
+		goto out;
+	*salt = (int)s;
+	r = 0;
+out:
+	X509_ALGOR_free(mgf_md);
+	RSA_PSS_PARAMS_free(pss);
+	X509_ALGOR_free(alg);
+	return r;
+}
+
 static int verify_14(EVP_PKEY *k, enum x509_key type, const uint8_t *data, size_t len,
 		     const struct chunk *octets, size_t n, unsigned allowed)
 {
 	size_t i, alen;
+	int hash, salt;
 
 	if (len < 1 || (alen = data[0]) + 1 > len)
 		return -EBADMSG;
@@ -302,6 +368,11 @@ static int verify_14(EVP_PKEY *k, enum x509_key type, const uint8_t *data, size_
 		if (!(allowed & (1u << a->hash)))
 			return -EPERM;
 		return verify_raw(k, a->hash, a->pad, data + 1 + alen, len - 1 - alen, octets, n);
+	}
+	if (type == X509_KEY_RSA && !pss_params(data + 1, alen, &hash, &salt)) {
+		if (!(allowed & (1u << hash)))
+			return -EPERM;
+		return verify_salt(k, hash, PAD_PSS, salt, data + 1 + alen, len - 1 - alen, octets, n);
 	}
 	return -ENOTSUP;
 }

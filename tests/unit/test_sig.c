@@ -210,6 +210,46 @@ static void old_methods(void)
 	}
 }
 
+/* RSASSA-PSS with parameters other than ours (salt 20 and 0, SHA-384,
+ * as OpenSSL encodes them): decoded and verified; MGF1 with another hash
+ * than the message's is refused. */
+static void pss_other_params(void)
+{
+	static const uint8_t msg[] = "octets";
+	static const struct { const char *md, *mgf; int salt; bool ok; } v[] = {
+		{ "SHA256", "SHA256", 20, true }, { "SHA384", "SHA384", 0, true },
+		{ "SHA512", "SHA512", 100, true }, { "SHA256", "SHA384", 32, false },
+	};
+	struct chunk oct = { msg, sizeof(msg) };
+	EVP_PKEY *k = keygen(X509_KEY_RSA);
+	uint8_t auth[SIG_AUTH_MAX];
+	size_t i, alen, slen;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		EVP_PKEY_CTX *pc = NULL;
+		OSSL_PARAM p[2] = { OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID,
+							    auth + 1, 120), OSSL_PARAM_END };
+		bool made;
+
+		made = EVP_DigestSignInit_ex(c, &pc, v[i].md, NULL, NULL, k, NULL) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, v[i].mgf, NULL) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, v[i].salt) == 1 &&
+		       EVP_PKEY_CTX_get_params(pc, p) == 1;
+		alen = p[0].return_size;
+		slen = sizeof(auth) - 1 - alen;
+		made = made && EVP_DigestSign(c, auth + 1 + alen, &slen, msg, sizeof(msg)) == 1;
+		auth[0] = (uint8_t)alen;
+		CHECK(made, "row %zu: OpenSSL signs", i);
+		CHECK((sig_verify(k, SIG_M_DIGITAL, auth, 1 + alen + slen, &oct, 1, SIG_HASHES_OURS) ==
+		       0) == v[i].ok, "row %zu: %s, MGF1 %s, salt %d", i, v[i].md, v[i].mgf,
+		      v[i].salt);
+		EVP_MD_CTX_free(c);
+	}
+	EVP_PKEY_free(k);
+}
+
 static void sig_hash_choice(void)
 {
 	unsigned only384 = 1u << SIG_HASH_SHA384;
@@ -318,6 +358,7 @@ int main(void)
 	algids();
 	round_trips();
 	old_methods();
+	pss_other_params();
 	sig_hash_choice();
 	identities();
 	keys_match();
