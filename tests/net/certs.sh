@@ -96,6 +96,26 @@ for t in rsa p256 p384 ed25519; do
 		.subject == $s and .issuer == "C=CH, O=vti test, CN=intermediate"' >/dev/null ||
 		fail "$t: show on b: $(vtictl b -j show sti0 | jq -c '.[0].ike')"
 	vtictl a show sti0 | grep -q "peer    C=CH, O=vti test, CN=b-$t" || fail "$t: text show"
+	if [ "$t" = p256 ]; then
+		# Reload (the parent pushes the PKI files again): unchanged files
+		# keep the SA; a re-issued certificate is a changed tunnel, whose
+		# new chain the responder accepts.
+		spi=$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i')
+		kill -HUP "$PID_a"
+		wait_until 5 grep -q "configuration reloaded" "$VT_TMP/a.log" || fail "reload: none"
+		sleep 0.5
+		[ "$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i')" = "$spi" ] ||
+			fail "reload: unchanged certificates, yet the IKE SA was replaced"
+		issue a-p256 int "C=CH, O=vti test, CN=a-p256" --san a.example
+		cat "$P/a-p256.pem" "$P/int.pem" > "$P/a-p256.chain"
+		: > "$VT_TMP/a.log"
+		kill -HUP "$PID_a"
+		wait_until 5 grep -q "configuration reloaded" "$VT_TMP/a.log" || fail "reload 2: none"
+		wait_until 10 test "$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i')" != "$spi" ||
+			fail "reload: a new certificate did not renew the tunnel"
+		wait_until 10 has_carrier a sti0 && ping_ok a 10.255.0.2 || fail "reload: no traffic"
+		pass "reload: unchanged PKI files keep the IKE SA; a re-issued certificate renews it"
+	fi
 	stop_both
 	pass "$t: certificates via an intermediate, DN and subjectAltName identities, traffic both ways"
 done
