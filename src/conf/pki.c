@@ -27,7 +27,9 @@ static int read_one(int dfd, const char *name, bool private_key, struct buf *out
 	char chunk[4096];
 	struct stat st;
 	ssize_t n;
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | (private_key ? O_NOFOLLOW : 0));
+	/* O_NONBLOCK: a FIFO named by mistake must not hang the load. */
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+			(private_key ? O_NOFOLLOW : 0));
 
 	if (fd < 0) {
 		snprintf(why, whylen, "%s", strerror(errno));

@@ -571,6 +571,37 @@ static void pki_files(void)
 		}
 		conf_free(&c);
 	}
+	/* A directory of CA files (and a file in it that is no certificate
+	 * fails it, naming nothing else). */
+	{
+		char dir[] = "/tmp/vti-test-ca-XXXXXX", f1[600], f2[600];
+		int fd;
+
+		CHECK(mkdtemp(dir) != NULL, "temp dir");
+		snprintf(f1, sizeof(f1), "%s/a.pem", dir);
+		snprintf(f2, sizeof(f2), "%s/b.pem", dir);
+		fd = open(f1, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0 && write(fd, UNIT_CERT, strlen(UNIT_CERT)) > 0, "ca file");
+		close(fd);
+		snprintf(text, sizeof(text), "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = 12345678\nca = %s\n", dir);
+		buf_reset(&e);
+		CHECK(conf_parse("f.conf", text, strlen(text), &c, &e) == 0 &&
+		      x509_certs_count(c.t[0].pki[PKI_CA - 1]->certs) == 1, "ca = a directory: %s",
+		      buf_str(&e));
+		conf_free(&c);
+		fd = open(f2, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0 && write(fd, UNIT_CERT, strlen(UNIT_CERT)) > 0, "second ca file");
+		close(fd);
+		buf_reset(&e);
+		CHECK(conf_parse("f.conf", text, strlen(text), &c, &e) == 0 &&
+		      x509_certs_count(c.t[0].pki[PKI_CA - 1]->certs) == 2, "two files: %s",
+		      buf_str(&e));
+		conf_free(&c);
+		unlink(f1);
+		unlink(f2);
+		rmdir(dir);
+	}
 	/* Two tunnels naming the same files share one object of each. */
 	snprintf(text, sizeof(text), "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
 		 "local-cert = %s\nlocal-key = %s\nca = %s\n[tunnel t1]\nlocal = 192.0.2.1\n"
