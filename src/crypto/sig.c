@@ -216,17 +216,81 @@ int sig_sign(const struct sig_key *k, int hash, const struct chunk *octets, size
 	uint8_t *msg;
 	size_t len = 0, siglen = max;
 	int r = -EINVAL;
+	enum pad pad = k && k->type == X509_KEY_RSA ? PAD_PSS : PAD_NONE;
 
-	if (!k || !sig_algid(k->type, hash, &len))
+	uint8_t m;
+	int want;
+
+	if (!k)
 		return -EINVAL;
+	if (hash & SIG_LEGACY) {
+		if (sig_legacy(k->type, &m, &want) || want != hash)
+			return -EINVAL;
+		hash &= ~SIG_LEGACY;
+		pad = k->type == X509_KEY_RSA ? PAD_PKCS1 : PAD_NONE;
+	} else if (!sig_algid(k->type, hash, &len)) {
+		return -EINVAL;
+	}
 	msg = join(octets, n, &len);
 	if (!msg)
 		return -ENOMEM;
-	ctx = md_ctx(k->k, hash, k->type == X509_KEY_RSA ? PAD_PSS : PAD_NONE, true);
+	ctx = md_ctx(k->k, hash, pad, true);
 	if (ctx && EVP_DigestSign(ctx, out, &siglen, msg, len) == 1)
 		r = (int)siglen;
 	EVP_MD_CTX_free(ctx);
 	free(msg);
+	return r;
+}
+
+int sig_legacy(enum x509_key key, uint8_t *method, int *hash)
+{
+	switch (key) {
+	case X509_KEY_RSA:
+		*method = SIG_M_RSA;
+		*hash = SIG_HASH_SHA1 | SIG_LEGACY;
+		return 0;
+	case X509_KEY_P256:
+		*method = SIG_M_ECDSA256;
+		*hash = SIG_HASH_SHA256 | SIG_LEGACY;
+		return 0;
+	case X509_KEY_P384:
+		*method = SIG_M_ECDSA384;
+		*hash = SIG_HASH_SHA384 | SIG_LEGACY;
+		return 0;
+	case X509_KEY_P521:
+		*method = SIG_M_ECDSA521;
+		*hash = SIG_HASH_SHA512 | SIG_LEGACY;
+		return 0;
+	case X509_KEY_ED25519:
+	case X509_KEY_NONE:
+		break;
+	}
+	return -ENOTSUP;
+}
+
+int sig_legacy_data(enum x509_key key, const uint8_t *sig, size_t siglen, uint8_t *out,
+		    size_t max)
+{
+	size_t half = key == X509_KEY_P256 ? 32 : key == X509_KEY_P384 ? 48 :
+		      key == X509_KEY_P521 ? 66 : 0;
+	const unsigned char *p = sig;
+	ECDSA_SIG *s;
+	int r = -EINVAL;
+
+	if (key == X509_KEY_RSA) {
+		if (siglen > max)
+			return -EMSGSIZE;
+		memcpy(out, sig, siglen);
+		return (int)siglen;
+	}
+	if (!half || 2 * half > max)
+		return -EINVAL;
+	s = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
+	if (s && p == sig + siglen &&
+	    BN_bn2binpad(ECDSA_SIG_get0_r(s), out, (int)half) == (int)half &&
+	    BN_bn2binpad(ECDSA_SIG_get0_s(s), out + half, (int)half) == (int)half)
+		r = (int)(2 * half);
+	ECDSA_SIG_free(s);
 	return r;
 }
 

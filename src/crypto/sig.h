@@ -40,6 +40,19 @@ void sig_key_free(struct sig_key *k);
  * none fits. */
 int sig_hash_for(enum x509_key key, unsigned peer_hashes);
 
+/*
+ * RFC 7427 §4: a peer that sent no SIGNATURE_HASH_ALGORITHMS knows only
+ * the methods before it: RSA (1, PKCS#1 v1.5 with SHA-1) and ECDSA with
+ * its curve's hash (9-11, RFC 4754).  The method and the hash to sign with
+ * for this key (SIG_LEGACY set in it), or -ENOTSUP (Ed25519 has none).
+ */
+#define SIG_LEGACY 0x100
+int sig_legacy(enum x509_key key, uint8_t *method, int *hash);
+/* AUTH data of such a method from what sig_sign made (RFC 4754 §7: ECDSA
+ * as r || s); its length or -errno. */
+int sig_legacy_data(enum x509_key key, const uint8_t *sig, size_t siglen, uint8_t *out,
+		    size_t max);
+
 /* Sign the concatenated octets with hash; the signature's length or -errno. */
 int sig_sign(const struct sig_key *k, int hash, const struct chunk *octets, size_t n,
 	     uint8_t *out, size_t max);

@@ -193,22 +193,30 @@ static int psk_data(struct ike_sa *sa, const struct ike_conn *c, bool as_initiat
 }
 
 /* AUTH data of method 14 (RFC 7427 §3) with a hash the peer announced
- * (§4); its length or -errno.  The key-holding process signs. */
+ * (§4); to a peer that announced none, the method of RFC 7296 §3.8 /
+ * RFC 4754 for the key, which it can verify (Ed25519 has none: 14).  Its
+ * length or -errno, and the method.  The key-holding process signs. */
 static int sig_data(struct ike_sa *sa, const struct ike_conn *c, const uint8_t *body,
-		    size_t bodylen, uint8_t *out, size_t max)
+		    size_t bodylen, uint8_t *out, size_t max, uint8_t *method)
 {
+	enum x509_key key = (enum x509_key)c->pol->key_type;
 	struct chunk msg, nonce, idb = { body, bodylen }, oct[3];
 	uint8_t macid[PRF_MAX], sig[SIG_MAX];
-	int hash = sig_hash_for((enum x509_key)c->pol->key_type, sa->peer_hashes), r;
+	int hash, r;
 
+	*method = AUTH_DIGITAL_SIG;
+	if (sa->peer_hashes || sig_legacy(key, method, &hash))
+		hash = sig_hash_for(key, sa->peer_hashes);
 	if (!hash || !c->ops->sign)
 		return -ENOTSUP;
 	signed_parts(sa, sa->initiator, &sa->init_req, &msg, &nonce);
 	r = ike_signed_octets(&sa->keys, sa->initiator, &msg, &nonce, &idb, macid, oct);
 	if (!r)
 		r = c->ops->sign(c->arg, c->pol, hash, oct, 3, sig, sizeof(sig));
-	if (r > 0)
-		r = sig_auth_data((enum x509_key)c->pol->key_type, hash, sig, (size_t)r, out, max);
+	if (r > 0 && *method == AUTH_DIGITAL_SIG)
+		r = sig_auth_data(key, hash, sig, (size_t)r, out, max);
+	else if (r > 0)
+		r = sig_legacy_data(key, sig, (size_t)r, out, max);
 	wipe(macid, sizeof(macid));
 	return r;
 }
@@ -523,8 +531,7 @@ static bool own_auth(struct ike_sa *sa, const struct ike_conn *c, bool as_initia
 	own_id(c->pol, me);
 	id_body(me, body, &bodylen);
 	if (sa->auth_in && c->pol->authby == IKE_AUTHBY_CERT) {
-		auth->method = AUTH_DIGITAL_SIG;
-		r = sig_data(sa, c, body, bodylen, auth->data, sizeof(auth->data));
+		r = sig_data(sa, c, body, bodylen, auth->data, sizeof(auth->data), &auth->method);
 		auth->len = r > 0 ? (size_t)r : 0;
 		r = r > 0 ? 0 : -EINVAL;
 	} else if (sa->auth_in && c->pol->authby == IKE_AUTHBY_PSK) {

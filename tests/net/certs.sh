@@ -255,6 +255,33 @@ for t in rsa p256 p384 ed25519; do
 	pass "charon $t: vtid initiator and responder, certificates both ways, traffic both ways"
 done
 stop_charon b
+
+# 8. A peer without RFC 7427 (charon with signature_authentication = no
+# sends no SIGNATURE_HASH_ALGORITHMS): vtid signs with RSA method 1 and
+# ECDSA method 9, which charon verifies.
+CHARON_EXTRA="$CHARON_EXTRA
+	signature_authentication = no"
+start_charon b
+for t in rsa p256; do
+	swan_conf "$t"; swanctl_load b
+	: > "$VT_TMP/charon-b/charon.log"
+	vti_swan "$t" yes
+	start_vtid a "$VT_TMP/a.conf"
+	wait_until 10 has_carrier a sti0 || fail "charon without RFC 7427, $t: no carrier"
+	swan_routes
+	ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "charon without RFC 7427, $t: no traffic"
+	case $t in
+	rsa) want="RSA signature" ;;
+	p256) want="ECDSA-256" ;;
+	esac
+	grep -q "authentication of 'C=CH, O=vti test, CN=a-$t' with $want" \
+		"$VT_TMP/charon-b/charon.log" || fail "charon without RFC 7427, $t: not $want: $(grep "authentication of" "$VT_TMP/charon-b/charon.log")"
+	stop_vtid a
+	forget_pid "$PID_a"
+	wait_until 5 test "$(charon_sas)" = 0 || fail "charon $t: SA kept after vtid exited"
+	pass "charon without SIGNATURE_HASH_ALGORITHMS, $t: vtid signed with $want (RFC 7296 §3.8 / RFC 4754)"
+done
+stop_charon b
 echo
 echo "IKE_AUTH sent by vtid (bytes on the wire, UDP payload; chain: leaf + intermediate P-256):"
 echo "| key | request (initiator) | response (responder) |"

@@ -250,6 +250,35 @@ static void pss_other_params(void)
 	EVP_PKEY_free(k);
 }
 
+/* To a peer without SIGNATURE_HASH_ALGORITHMS: methods 1 and 9-11 made
+ * by ours, verified by ours; Ed25519 has no such method. */
+static void legacy_round_trips(void)
+{
+	static const uint8_t msg[] = "octets";
+	static const enum x509_key keys[] = { X509_KEY_RSA, X509_KEY_P256, X509_KEY_P384,
+					      X509_KEY_P521 };
+	static const uint8_t methods[] = { SIG_M_RSA, SIG_M_ECDSA256, SIG_M_ECDSA384,
+					   SIG_M_ECDSA521 };
+	struct chunk oct = { msg, sizeof(msg) };
+	uint8_t sig[SIG_MAX], data[SIG_MAX], m;
+	size_t i;
+	int hash, n, dn;
+
+	for (i = 0; i < 4; i++) {
+		EVP_PKEY *k = keygen(keys[i]);
+		struct sig_key *sk = our_key(k);
+
+		CHECK(!sig_legacy(keys[i], &m, &hash) && m == methods[i], "row %zu: method %u", i, m);
+		n = sig_sign(sk, hash, &oct, 1, sig, sizeof(sig));
+		dn = n > 0 ? sig_legacy_data(keys[i], sig, (size_t)n, data, sizeof(data)) : -1;
+		CHECK(dn > 0 && !sig_verify(k, m, data, (size_t)dn, &oct, 1, 0),
+		      "row %zu: method %u verifies (%d, %d)", i, m, n, dn);
+		sig_key_free(sk);
+		EVP_PKEY_free(k);
+	}
+	CHECK(sig_legacy(X509_KEY_ED25519, &m, &hash) == -ENOTSUP, "Ed25519: none");
+}
+
 static void sig_hash_choice(void)
 {
 	unsigned only384 = 1u << SIG_HASH_SHA384;
@@ -359,6 +388,7 @@ int main(void)
 	round_trips();
 	old_methods();
 	pss_other_params();
+	legacy_round_trips();
 	sig_hash_choice();
 	identities();
 	keys_match();
