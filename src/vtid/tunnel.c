@@ -436,7 +436,8 @@ static int on_sign(void *arg, const struct ike_policy *pol, int hash, const stru
 	struct tunnel *t = arg;
 
 	(void)pol;
-	return signer(NULL, &t->conf, hash, octets, n, out, max);
+	/* A template's instance signs with the template's key (its name). */
+	return signer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, hash, octets, n, out, max);
 }
 
 static const struct ike_conn_ops tunnel_ike_ops = {

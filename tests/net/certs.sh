@@ -170,6 +170,32 @@ ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "pattern: no traffic"
 stop_both
 pass "remote-id = @*.example admits a.example (subjectAltName dNSName)"
 
+# A template hub admits a branch by its certificate: one [template]
+# (remote-id a DN pattern, ca) and an instance per peer, which signs with
+# the template's key (the key-holding process knows the template's name).
+cat > "$VT_TMP/b.conf" <<C
+[template br]
+local = 192.0.2.2
+remote = any
+remote-id = "C=CH, O=vti test, CN=a-*"
+local-cert = $P/b-p256.pem
+local-key = $P/b-p256.key
+ca = $P/root.pem
+address = 10.255.0.2/32
+pool = 10.255.0.0/24
+C
+conf sti0 192.0.2.1 192.0.2.2 auto "local-cert = $P/a-p256.chain" "local-key = $P/a-p256.key" \
+	"ca = $P/root.pem" "remote-id = \"C=CH, O=vti test, CN=b-p256\"" > "$VT_TMP/a.conf"
+: > "$VT_TMP/a.log"; : > "$VT_TMP/b.log"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "template: no carrier"
+wait_until 5 has_carrier b br0 || fail "template: no instance br0 with carrier"
+ping_ok a 10.255.0.2 || fail "template: no traffic"
+vtictl b -j show br0 | jq -e '.[0].ike.peer_cert.subject == "C=CH, O=vti test, CN=a-p256"' \
+	>/dev/null || fail "template: show br0: $(vtictl b -j show br0 | jq -c '.[0].ike')"
+stop_both
+pass "template hub: a branch admitted by its certificate (DN pattern), br0 signs with the template's key"
+
 # 7. strongSwan 5.9.8 (charon, kernel-libipsec, ESP in UDP as in
 # strongswan.sh) with certificates, both roles, each key type: charon's
 # leaf from the root, vtid's via the intermediate.  charon sends its
