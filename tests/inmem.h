@@ -26,6 +26,7 @@
 
 #include "conf/conf.h"
 #include "crypto/cipher.h"
+#include "crypto/sig.h"
 #include "esp/datapath.h"
 #include "esp/sadb.h"
 #include "ike/ike.h"
@@ -83,6 +84,7 @@ struct node {
 #endif
 	struct sockaddr_storage addr;
 	int idx;
+	struct conf c;		/* holds the shared PKI objects the tunnel points at */
 };
 
 static struct node nodes[2];
@@ -314,6 +316,16 @@ static int sim_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id,
 	return inmem_mix(n->conf.ppk, n->conf.ppk_len, prf_id, len, sk);
 }
 
+/* One process: the private key is the configuration's (conf/pki.h). */
+static int sim_sign(void *arg, const struct ike_policy *pol, int hash, const struct chunk *octets,
+		    size_t count, uint8_t *out, size_t max)
+{
+	struct node *n = arg;
+
+	(void)pol;
+	return sig_sign(pki_key(n->conf.pki[PKI_KEY - 1]), hash, octets, count, out, max);
+}
+
 static const struct ike_conn_ops sim_ops = {
 	.child_install = sim_install,
 	.child_remove = sim_remove,
@@ -326,6 +338,7 @@ static const struct ike_conn_ops sim_ops = {
 	.address_assign = sim_assign,
 	.address_given = sim_given,
 	.ppk_mix = sim_ppk_mix,
+	.sign = sim_sign,
 };
 
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
@@ -368,6 +381,13 @@ INMEM_FN int inmem_ppk_mix(void *arg, const struct tunnel_conf *tc, uint16_t prf
 	return inmem_mix(tc->ppk, tc->ppk_len, prf_id, len, sk);
 }
 
+INMEM_FN int inmem_sign(void *arg, const struct tunnel_conf *tc, int hash,
+			const struct chunk *octets, size_t n, uint8_t *out, size_t max)
+{
+	(void)arg;
+	return sig_sign(pki_key(tc->pki[PKI_KEY - 1]), hash, octets, n, out, max);
+}
+
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
 {
 	n->t = calloc(1, sizeof(*n->t));
@@ -387,6 +407,7 @@ static void node_attach(struct node *n, const struct tunnel_conf *tc)
 	n->conn = n->t->conn;
 	tunnel_set_psk_signer(inmem_psk_sign);
 	tunnel_set_ppk_mixer(inmem_ppk_mix);
+	tunnel_set_signer(inmem_sign);
 }
 
 static void node_detach(struct node *n)
@@ -419,7 +440,7 @@ INMEM_FN void setup_texts(const char *text_a, const char *text_b)
 		n->dp = dp_new(NULL);
 		n->ike = ike_new(NULL, n->dp);
 		node_attach(n, &c.t[0]);
-		conf_free(&c);
+		n->c = c;	/* freed at teardown: the tunnel points at its PKI objects */
 		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
 		ike_set_send_hook(n->ike, hook, n);
 		/* RFC 7383 fragments are cut for this MTU, not the host's routes. */
@@ -452,6 +473,7 @@ INMEM_FN void teardown(void)
 		tunnel_destroy(nodes[i].t);
 #endif
 		dp_free(nodes[i].dp);
+		conf_free(&nodes[i].c);
 	}
 	qlen = 0;
 }

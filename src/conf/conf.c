@@ -17,9 +17,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/cipher.h"
+#include "crypto/x509.h"
 #include "esp/replay.h"
 #include "ike/policy.h"
 #include "ike/proposal.h"
@@ -259,6 +261,13 @@ static int t_remote_port(struct parser *p, char *v)
 
 static int t_id(struct parser *p, char *v, char *out, const char *key)
 {
+	size_t n = strlen(v);
+
+	/* A DN has commas and spaces; it may be quoted as strongSwan's are. */
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v[n - 1] = '\0';
+		v++;
+	}
 	if (!v[0] || strlen(v) >= CONF_MAX_ID) {
 		err_at(p, p->line, "%s must be 1 to %d characters", key, CONF_MAX_ID - 1);
 		return -1;
@@ -275,6 +284,77 @@ static int t_local_id(struct parser *p, char *v)
 static int t_remote_id(struct parser *p, char *v)
 {
 	return t_id(p, v, p->t->remote_id, "remote-id");
+}
+
+int conf_add_pki(struct conf *c, struct pki *obj)
+{
+	struct pki **v;
+
+	if (c->n_pki >= UINT16_MAX)
+		return -ENOSPC;
+	v = realloc(c->pki, (c->n_pki + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->pki = v;
+	c->pki[c->n_pki++] = obj;
+	obj->refs++;
+	return 0;
+}
+
+/* A PKI file, read and parsed once per load however many tunnels name it
+ * (SPEC "Templates": one CA for thousands of peers). */
+static int t_pki(struct parser *p, char *v, enum pki_kind kind, const char *key)
+{
+	struct tunnel_conf *t = p->t;
+	struct pki *obj = NULL;
+	char why[160], *text;
+	size_t i, len;
+
+	for (i = 0; i < p->c->n_pki; i++)
+		if (p->c->pki[i]->kind == kind && !strcmp(p->c->pki[i]->path, v))
+			break;
+	if (i == p->c->n_pki) {
+		if (strlen(v) >= sizeof(obj->path)) {
+			err_at(p, p->line, "%s: path too long", key);
+			return -1;
+		}
+		if (pki_read(kind, v, &text, &len, why, sizeof(why))) {
+			err_at(p, p->line, "%s %s: %s", key, v, why);
+			return -1;
+		}
+		obj = pki_get(kind, v, text, len, why, sizeof(why));
+		wipe(text, len);
+		free(text);
+		if (!obj || conf_add_pki(p->c, obj)) {
+			err_at(p, p->line, "%s %s: %s", key, v, obj ? "out of memory" : why);
+			pki_put(obj);
+			return -1;
+		}
+		pki_put(obj);	/* the configuration's reference is the one kept */
+	}
+	t->pki[kind - 1] = p->c->pki[i];
+	t->pki_ix[kind - 1] = (uint16_t)(i + 1);
+	return 0;
+}
+
+static int t_local_cert(struct parser *p, char *v)
+{
+	return t_pki(p, v, PKI_CERT, "local-cert");
+}
+
+static int t_local_key(struct parser *p, char *v)
+{
+	return t_pki(p, v, PKI_KEY, "local-key");
+}
+
+static int t_ca(struct parser *p, char *v)
+{
+	return t_pki(p, v, PKI_CA, "ca");
+}
+
+static int t_crl(struct parser *p, char *v)
+{
+	return t_pki(p, v, PKI_CRL, "crl");
 }
 
 /* "0x..." is hex; anything else is the secret's bytes as written. */
@@ -748,6 +828,10 @@ static const struct keydef tunnel_keys[] = {
 	{ "remote-id", t_remote_id },
 	{ "psk", t_psk },
 	{ "psk-file", t_psk_file },
+	{ "local-cert", t_local_cert },
+	{ "local-key", t_local_key },
+	{ "ca", t_ca },
+	{ "crl", t_crl },
 	{ "address", t_address },
 	{ "pool", t_pool },
 	{ "mtu", t_mtu },
@@ -845,13 +929,78 @@ static void check_manual(struct parser *p, struct tunnel_conf *t)
 		       "needs its own key", t->name);
 }
 
+/*
+ * Does the key belong to the certificate?  Asked in a child process that
+ * exits after: parsing a private key leaves pieces of it in freed memory
+ * (OpenSSL's decoders), and the daemon's parent forks the network process
+ * from its memory, which must hold no private key.  Once per pair.
+ */
+static bool key_mismatch(const struct pki *cert, const struct pki *key, char *why, size_t whylen)
+{
+	static uint8_t last_cert[32], last_key[32];	/* fingerprints: addresses are reused */
+	int fds[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (!memcmp(cert->fp, last_cert, 32) && !memcmp(key->fp, last_key, 32))
+		return false;
+	if (pipe(fds) < 0) {
+		snprintf(why, whylen, "cannot check: %s", strerror(errno));
+		return true;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		st = x509_key_matches(cert->certs, key->text, key->len, why, whylen);
+		if (st && write(fds[1], why, strlen(why)) < 0)
+			_exit(2);
+		_exit(st ? 1 : 0);
+	}
+	close(fds[1]);
+	n = pid > 0 ? read(fds[0], why, whylen - 1) : -1;
+	close(fds[0]);
+	why[n > 0 ? n : 0] = '\0';
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		if (!why[0])
+			snprintf(why, whylen, "cannot check it against the certificate");
+		return true;
+	}
+	memcpy(last_cert, cert->fp, 32);
+	memcpy(last_key, key->fp, 32);
+	return false;
+}
+
+/* We sign with local-cert + local-key or MAC with the psk; the peer's
+ * signature is verified against `ca`, its MAC with the psk. */
+static void check_auth(struct parser *p, struct tunnel_conf *t)
+{
+	struct pki *cert = t->pki[PKI_CERT - 1], *key = t->pki[PKI_KEY - 1];
+	char why[160];
+
+	if (!t->psk_len && !cert) {
+		err_at(p, t->line, "tunnel %s: mode = ike needs psk or psk-file, or local-cert and "
+		       "local-key", t->name);
+		return;
+	}
+	if (!cert != !key)
+		err_at(p, line_of(p, cert ? "local-cert" : "local-key"), "tunnel %s: local-cert "
+		       "and local-key go together", t->name);
+	if (cert && key && key->len && key_mismatch(cert, key, why, sizeof(why)))
+		err_at(p, line_of(p, "local-key"), "tunnel %s: local-key %s: %s", t->name, key->path,
+		       why);
+	if (cert && !t->psk_len && !t->pki[PKI_CA - 1])
+		err_at(p, line_of(p, "local-cert"), "tunnel %s: give ca (to verify the peer's "
+		       "certificate) or psk", t->name);
+	if (t->pki[PKI_CRL - 1] && !t->pki[PKI_CA - 1])
+		err_at(p, line_of(p, "crl"), "tunnel %s: crl needs ca", t->name);
+}
+
 static void check_ike(struct parser *p, struct tunnel_conf *t)
 {
 	uint8_t type, data[CONF_MAX_ID];
 	size_t len;
 
-	if (!t->psk_len)
-		err_at(p, t->line, "tunnel %s: mode = ike needs psk or psk-file", t->name);
+	check_auth(p, t);
 	if (t->local_id[0] && ike_id_from_string(t->local_id, &type, data, &len))
 		err_at(p, line_of(p, "local-id"), "tunnel %s: local-id is not a valid identity",
 		       t->name);
@@ -1262,8 +1411,13 @@ int conf_load(const char *path, struct conf *out, struct buf *errors)
 
 void conf_free(struct conf *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
+	for (i = 0; i < c->n_pki; i++)
+		pki_put(c->pki[i]);
+	free(c->pki);
 	if (c->t) {
 		wipe(c->t, c->n * sizeof(*c->t));
 		free(c->t);
@@ -1309,6 +1463,10 @@ bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 	memcpy(&x, a, sizeof(x));
 	memcpy(&y, b, sizeof(y));
 	x.line = y.line = 0;
+	/* The same files with the same content are the same shared objects:
+	 * the pointers compare, the indexes into one configuration do not. */
+	memset(x.pki_ix, 0, sizeof(x.pki_ix));
+	memset(y.pki_ix, 0, sizeof(y.pki_ix));
 	eq = memcmp(&x, &y, sizeof(x)) == 0;
 	wipe(&x, sizeof(x));
 	wipe(&y, sizeof(y));
@@ -1318,8 +1476,21 @@ bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 _Static_assert(CONF_MAX_PROPOSALS <= IKE_POL_MAX_PROPS && CONF_MAX_TS <= IKE_POL_MAX_TS,
 	       "the IKE policy holds what a [tunnel] may configure");
 
+/* A remote-id with '*' is kept as text, of the type its form gives
+ * (ike_id_from_string): the peer's ID is matched as text against it. */
+static void id_pattern(const char *s, struct ike_ident *id, bool *wild)
+{
+	if (id->type != ID_DER_ASN1_DN && s[0] == '@')
+		s++;
+	id->len = strlen(s) < sizeof(id->data) ? strlen(s) : sizeof(id->data) - 1;
+	memcpy(id->data, s, id->len);
+	*wild = true;
+}
+
 void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 {
+	int n;
+
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", c->name);
 	p->local = c->local;
@@ -1334,12 +1505,31 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 		p->remote_id.type = 0;
 		p->remote_id_bad = true;	/* fail closed, never "any peer" */
 	}
+	if (p->remote_id.type && strchr(c->remote_id, '*'))
+		id_pattern(c->remote_id, &p->remote_id, &p->remote_id_glob);
 	p->authby = IKE_AUTHBY_PSK;
 	p->want_address = c->address_auto;
 	p->is_template = c->is_template;
-	/* remote-id = *@branches.example.com: '*' matches any run. */
-	p->remote_id_glob = p->remote_id.type && memchr(p->remote_id.data, '*', p->remote_id.len);
+	/* remote-id = *@branches.example.com: '*' matches any run (id_pattern
+	 * above, from the text: a DN's DER may hold a 0x2a byte of its own). */
 	p->gives_address = c->n_pool > 0;
+	p->psk = c->psk_len > 0;
+	if (c->pki[PKI_CERT - 1]) {
+		p->authby = IKE_AUTHBY_CERT;
+		p->cert = c->pki[PKI_CERT - 1]->certs;
+		p->key_type = (uint8_t)x509_certs_key(p->cert);
+		/* RFC 4945 §3.1.5: the subject is the identity a certificate
+		 * vouches for first; without local-id we are our subject. */
+		if (!c->local_id[0]) {
+			n = x509_certs_subject(p->cert, p->local_id.data, sizeof(p->local_id.data));
+			p->local_id.type = n > 0 ? ID_DER_ASN1_DN : 0;
+			p->local_id.len = n > 0 ? (size_t)n : 0;
+		}
+	}
+	if (c->pki[PKI_CA - 1])
+		p->ca = c->pki[PKI_CA - 1]->certs;
+	if (c->pki[PKI_CRL - 1])
+		p->crl = c->pki[PKI_CRL - 1]->crls;
 	/* The counts are the parser's (bounded), or came from the privileged
 	 * parent: bounded again rather than trusted with a memcpy. */
 	p->n_ike = c->n_ike < CONF_MAX_PROPOSALS ? c->n_ike : CONF_MAX_PROPOSALS;

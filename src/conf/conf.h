@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/pki.h"
 #include "crypto/suite.h"
 #include "ike/msg.h"
 #include "lib/buf.h"
@@ -70,6 +71,12 @@ struct tunnel_conf {
 	uint8_t ppk[CONF_MAX_PPK];
 	size_t ppk_len;
 	bool ppk_required;
+	/* local-cert, local-key, ca, crl (slot kind - 1): objects shared with
+	 * every tunnel naming the same file (pki.h), not owned; pki_ix (from
+	 * 1; 0: none) is the slot's index in conf.pki, which is how they are
+	 * named when a configuration is pushed to another process. */
+	struct pki *pki[PKI_SLOTS];
+	uint16_t pki_ix[PKI_SLOTS];
 };
 
 struct daemon_conf {
@@ -88,6 +95,8 @@ struct conf {
 	struct daemon_conf d;
 	struct tunnel_conf *t;
 	size_t n;
+	struct pki **pki;		/* each distinct PKI file once, a reference each */
+	size_t n_pki;
 };
 
 /*
@@ -100,6 +109,8 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 /* Read and parse a file; also refuses secrets in a group/world-readable file. */
 int conf_load(const char *path, struct conf *out, struct buf *errors);
 void conf_free(struct conf *c);		/* wipes keys and PSKs */
+/* Hold obj in c (a new reference) as index n_pki (1-based); 0 or -ENOMEM. */
+int conf_add_pki(struct conf *c, struct pki *obj);
 const struct tunnel_conf *conf_find(const struct conf *c, const char *name);
 /* The same, looking at index *at first and on from there; *at is left
  * just past the match.  Walking two configurations in the same order,

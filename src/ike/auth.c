@@ -3,18 +3,29 @@
  * authentication, §2.9 traffic selectors, §2.17 the first Child SA).
  * The responder picks the connection (policy) by the peer's address and
  * identities and a PSK that verifies, so several tunnels between the same
- * two addresses work.  RFC 8784 §3: a PPK agreed in IKE_SA_INIT goes into
- * AUTH and the keys from here on (ppk.c).
+ * two addresses work.
+ *
+ * Certificates (RFC 7427 digital signatures, RFC 7296 §3.6-3.8): we sign
+ * with the policy's key (in the key-holding process) and send our chain in
+ * CERT payloads; a peer's signature is verified with its leaf certificate
+ * once the chain, validity, revocation and identity checks (x509.c) pass.
+ * The method is the one the peer's AUTH payload names: a MAC needs our
+ * psk, a signature our ca.  RFC 8784 §3: a PPK agreed in IKE_SA_INIT goes
+ * into AUTH and the keys from here on (ppk.c).
  */
 #include "ike/ikesa.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "crypto/cipher.h"
+#include "crypto/sig.h"
+#include "crypto/x509.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
 #include "lib/hex.h"
@@ -37,6 +48,14 @@ int ike_id_from_string(const char *s, uint8_t *type, uint8_t *data, size_t *len)
 		if (n <= 0)
 			return -EINVAL;
 		*type = ID_KEY_ID;
+		*len = (size_t)n;
+		return 0;
+	}
+	if (strchr(s, '=') && s[0] != '@') {	/* a DN (RFC 7296 §3.5 ID_DER_ASN1_DN) */
+		n = x509_dn_from_string(s, data, ID_MAX);
+		if (n <= 0)
+			return -EINVAL;
+		*type = ID_DER_ASN1_DN;
 		*len = (size_t)n;
 		return 0;
 	}
@@ -89,6 +108,39 @@ bool ike_glob_match(const uint8_t *pat, size_t np, const uint8_t *s, size_t ns)
 	return p == np;
 }
 
+/* A remote-id pattern: the peer's ID as text, of the pattern's type. */
+static bool peer_id_glob(const struct ike_ident *want, const struct ike_id *got)
+{
+	char pat[IKE_ID_MAX + 1], text[2 * IKE_ID_MAX];
+
+	if (got->type != want->type || want->len >= sizeof(pat))
+		return false;
+	memcpy(pat, want->data, want->len);
+	pat[want->len] = '\0';
+	if (got->type == ID_DER_ASN1_DN) {
+		if (x509_dn_to_string(got->data, got->len, text, sizeof(text)))
+			return false;
+	} else {
+		if (got->len >= sizeof(text) || memchr(got->data, '\0', got->len))
+			return false;
+		memcpy(text, got->data, got->len);
+		text[got->len] = '\0';
+	}
+	return ike_glob_match((const uint8_t *)pat, strlen(pat), (const uint8_t *)text,
+			      strlen(text));
+}
+
+/* The same identity?  A DN by RFC 5280 §7.1 comparison, not its
+ * encoding (a PrintableString and a UTF8String of the same name). */
+static bool ident_equal(const struct ike_id *got, const struct ike_ident *want)
+{
+	if (got->type != want->type)
+		return false;
+	if (got->type == ID_DER_ASN1_DN)
+		return x509_dn_equal(got->data, got->len, want->data, want->len);
+	return got->len == want->len && !memcmp(got->data, want->data, want->len);
+}
+
 /* Does the peer's ID match what the policy expects of it? */
 static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 {
@@ -97,8 +149,8 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 	if (pol->remote_id_bad)
 		return false;
 	if (pol->remote_id_glob)
-		return got->type == pol->remote_id.type &&
-		       ike_glob_match(pol->remote_id.data, pol->remote_id.len, got->data, got->len);
+		return peer_id_glob(&pol->remote_id, got);
+	/* A DN matches by RFC 5280 §7.1 comparison, not its encoding. */
 	if (pol->remote_id.type) {
 		want = pol->remote_id;
 	} else if (pol->remote.family) {
@@ -106,8 +158,7 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 	} else {
 		return true;	/* remote = any without remote-id: the PSK decides */
 	}
-	return got->type == want.type && got->len == want.len &&
-	       !memcmp(got->data, want.data, want.len);
+	return ident_equal(got, &want);
 }
 
 static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
@@ -118,49 +169,215 @@ static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
 	*len = 4 + id->len;
 }
 
-static int auth_data(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
-		     const struct buf *init_req, const uint8_t *body, size_t bodylen,
-		     uint8_t *out)
+/* §2.15: each side signs its own IKE_SA_INIT message and the other's nonce. */
+static void signed_parts(const struct ike_sa *sa, bool as_initiator, const struct buf *init_req,
+			 struct chunk *msg, struct chunk *nonce)
+{
+	if (as_initiator) {
+		*msg = (struct chunk){ init_req->data, init_req->len };
+		*nonce = (struct chunk){ sa->nr, sa->nr_len };
+	} else {
+		*msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
+		*nonce = (struct chunk){ sa->ni, sa->ni_len };
+	}
+}
+
+/* AUTH data of method 2 (§2.15 shared key MIC); out holds PRF_MAX. */
+static int psk_data(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
+		    const struct buf *init_req, const uint8_t *body, size_t bodylen, uint8_t *out)
 {
 	struct chunk msg, nonce, idb = { body, bodylen };
 
-	/* §2.15: each side signs its own IKE_SA_INIT message and the other's nonce. */
-	if (as_initiator) {
-		msg = (struct chunk){ init_req->data, init_req->len };
-		nonce = (struct chunk){ sa->nr, sa->nr_len };
-	} else {
-		msg = (struct chunk){ sa->init_resp.data, sa->init_resp.len };
-		nonce = (struct chunk){ sa->ni, sa->ni_len };
-	}
-	/* The policy's method; certificates (RFC 7427) will be the next case. */
-	switch (c->pol->authby) {
-	case IKE_AUTHBY_PSK:
-		return ike_psk_auth(&sa->keys, as_initiator, c->ops->psk_sign, c->arg, c->pol, &msg,
-				    &nonce, &idb, out);
-	}
-	return -EOPNOTSUPP;
+	signed_parts(sa, as_initiator, init_req, &msg, &nonce);
+	return ike_psk_auth(&sa->keys, as_initiator, c->ops->psk_sign, c->arg, c->pol, &msg,
+			    &nonce, &idb, out);
 }
 
-static bool auth_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_initiator,
-		    const struct ike_pl *auth, const struct ike_id *id)
+/* AUTH data of method 14 (RFC 7427 §3) with a hash the peer announced
+ * (§4); to a peer that announced none, the method of RFC 7296 §3.8 /
+ * RFC 4754 for the key, which it can verify (Ed25519 has none: 14).  Its
+ * length or -errno, and the method.  The key-holding process signs. */
+static int sig_data(struct ike_sa *sa, const struct ike_conn *c, const uint8_t *body,
+		    size_t bodylen, uint8_t *out, size_t max, uint8_t *method)
 {
-	uint8_t want[PRF_MAX], method;
-	const uint8_t *data;
-	size_t len;
+	enum x509_key key = (enum x509_key)c->pol->key_type;
+	struct chunk msg, nonce, idb = { body, bodylen }, oct[3];
+	uint8_t macid[PRF_MAX], sig[SIG_MAX];
+	int hash, r;
+
+	*method = AUTH_DIGITAL_SIG;
+	if (sa->peer_hashes || sig_legacy(key, method, &hash))
+		hash = sig_hash_for(key, sa->peer_hashes);
+	if (!hash || !c->ops->sign)
+		return -ENOTSUP;
+	signed_parts(sa, sa->initiator, &sa->init_req, &msg, &nonce);
+	r = ike_signed_octets(&sa->keys, sa->initiator, &msg, &nonce, &idb, macid, oct);
+	if (!r)
+		r = c->ops->sign(c->arg, c->pol, hash, oct, 3, sig, sizeof(sig));
+	if (r > 0 && *method == AUTH_DIGITAL_SIG)
+		r = sig_auth_data(key, hash, sig, (size_t)r, out, max);
+	else if (r > 0)
+		r = sig_legacy_data(key, sig, (size_t)r, out, max);
+	wipe(macid, sizeof(macid));
+	return r;
+}
+
+static bool psk_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_initiator,
+		   const uint8_t *data, size_t len, const struct ike_id *id)
+{
+	uint8_t want[PRF_MAX];
 	bool ok;
 
-	if (ike_auth_parse(auth, &method, &data, &len) || method != AUTH_SHARED_KEY_MIC ||
-	    len != sa->keys.prf_len)
+	if (!c->pol->psk || len != sa->keys.prf_len)
 		return false;
-	ok = !auth_data(sa, c, peer_is_initiator, &sa->init_req, id->body, id->bodylen, want) &&
+	ok = !psk_data(sa, c, peer_is_initiator, &sa->init_req, id->body, id->bodylen, want) &&
 	     ct_equal(want, data, len);
 	/* §2.6: an initiator whose cookie retry crossed our answer signs the
 	 * request it sent last, the one with the cookie. */
 	if (!ok && peer_is_initiator && sa->init_req_alt.len)
-		ok = !auth_data(sa, c, true, &sa->init_req_alt, id->body, id->bodylen, want) &&
+		ok = !psk_data(sa, c, true, &sa->init_req_alt, id->body, id->bodylen, want) &&
 		     ct_equal(want, data, len);
 	wipe(want, sizeof(want));
 	return ok;
+}
+
+static bool sig_ok_over(struct ike_sa *sa, bool peer_is_initiator, const struct buf *init_req,
+			void *pkey, uint8_t method, const uint8_t *data, size_t len,
+			const struct ike_id *id)
+{
+	struct chunk msg, nonce, idb = { id->body, id->bodylen }, oct[3];
+	uint8_t macid[PRF_MAX];
+	bool ok;
+
+	signed_parts(sa, peer_is_initiator, init_req, &msg, &nonce);
+	ok = !ike_signed_octets(&sa->keys, peer_is_initiator, &msg, &nonce, &idb, macid, oct) &&
+	     !sig_verify(pkey, method, data, len, oct, 3, SIG_HASHES_OURS);
+	wipe(macid, sizeof(macid));
+	return ok;
+}
+
+/* The peer's CERT payloads (§3.6), leaf first; how many, or -1. */
+static int peer_certs(const struct ike_msg *m, struct chunk *der)
+{
+	const struct ike_pl *pl;
+	const uint8_t *data;
+	unsigned i, n = 0;
+	uint8_t enc;
+	size_t len;
+
+	for (i = 0; (pl = ike_find(m, PL_CERT, i)); i++) {
+		if (ike_cert_parse(pl, &enc, &data, &len) || n == X509_MAX_CHAIN ||
+		    len > X509_MAX_DER)
+			return -1;
+		if (enc == CERT_X509_SIG)
+			der[n++] = (struct chunk){ data, len };
+	}
+	return (int)n;
+}
+
+/* The peer's name in log lines: its ID as text. */
+static void id_str(const struct ike_id *id, char *out, size_t max)
+{
+	struct addr a;
+
+	if (id->type == ID_DER_ASN1_DN && !x509_dn_to_string(id->data, id->len, out, max))
+		return;
+	if ((id->type == ID_IPV4_ADDR && id->len == 4) || (id->type == ID_IPV6_ADDR && id->len == 16)) {
+		memset(&a, 0, sizeof(a));
+		a.family = id->type == ID_IPV4_ADDR ? AF_INET : AF_INET6;
+		memcpy(a.a, id->data, id->len);
+		addr_str(&a, out, max);
+		return;
+	}
+	snprintf(out, max, "%.*s", (int)(id->len < 120 ? id->len : 120), (const char *)id->data);
+	for (; *out; out++)
+		if ((unsigned char)*out < 0x20 || (unsigned char)*out > 0x7e)
+			*out = '?';
+}
+
+/*
+ * A signature (method 1, 9-11 or 14): the certificate first (chain to
+ * the policy's ca, validity, crl, key usage, identity), then the
+ * signature with its key.  why: the one check that failed.
+ */
+static bool sig_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_initiator,
+		   const struct ike_msg *m, uint8_t method, const uint8_t *data, size_t len,
+		   const struct ike_id *id, char *why, size_t whylen)
+{
+	struct chunk der[X509_MAX_CHAIN];
+	struct x509_cert *leaf = NULL;
+	char who[160], reason[200], subj[256], iss[256], exp[40];
+	int n = peer_certs(m, der);
+	bool ok = false;
+	size_t a, b, e;
+
+	id_str(id, who, sizeof(who));
+	if (!c->pol->ca) {
+		snprintf(why, whylen, "peer %s signs, but the tunnel has no ca to check it", who);
+		return false;
+	}
+	if (n < 0) {
+		snprintf(why, whylen, "certificate of peer %s: malformed CERT payload", who);
+		return false;
+	}
+	if (x509_verify(c->pol->ca, c->pol->crl, der, (unsigned)n, time(NULL), id->type, id->data,
+			id->len, &leaf, reason, sizeof(reason))) {
+		snprintf(why, whylen, "certificate of peer %s: %s", who, reason);
+		return false;
+	}
+	ok = sig_ok_over(sa, peer_is_initiator, &sa->init_req, x509_cert_pkey(leaf), method, data,
+			 len, id);
+	if (!ok && peer_is_initiator && sa->init_req_alt.len)
+		ok = sig_ok_over(sa, true, &sa->init_req_alt, x509_cert_pkey(leaf), method, data,
+				 len, id);
+	if (!ok)
+		snprintf(why, whylen, "peer %s: AUTH signature (method %u) does not verify", who,
+			 method);
+	if (ok) {
+		x509_cert_info(leaf, subj, sizeof(subj), iss, sizeof(iss), exp, sizeof(exp));
+		a = strlen(subj) + 1;
+		b = strlen(iss) + 1;
+		e = strlen(exp) + 1;
+		free(sa->peer_cert);
+		sa->peer_cert = malloc(a + b + e);
+		if (sa->peer_cert) {
+			memcpy(sa->peer_cert, subj, a);
+			memcpy(sa->peer_cert + a, iss, b);
+			memcpy(sa->peer_cert + a + b, exp, e);
+		}
+	}
+	x509_cert_free(leaf);
+	return ok;
+}
+
+static bool auth_ok(struct ike_sa *sa, const struct ike_conn *c, bool peer_is_initiator,
+		    const struct ike_msg *m, const struct ike_pl *auth, const struct ike_id *id,
+		    char *why, size_t whylen)
+{
+	uint8_t method;
+	const uint8_t *data;
+	size_t len;
+
+	if (ike_auth_parse(auth, &method, &data, &len)) {
+		snprintf(why, whylen, "malformed AUTH payload");
+		return false;
+	}
+	switch (method) {
+	case AUTH_SHARED_KEY_MIC:
+		if (psk_ok(sa, c, peer_is_initiator, data, len, id))
+			return true;
+		snprintf(why, whylen, "%s", c->pol->psk ? "wrong psk or identity" :
+			 "peer uses a psk, the tunnel has none");
+		return false;
+	case AUTH_RSA_SIG:
+	case AUTH_ECDSA_256:
+	case AUTH_ECDSA_384:
+	case AUTH_ECDSA_521:
+	case AUTH_DIGITAL_SIG:
+		return sig_ok(sa, c, peer_is_initiator, m, method, data, len, id, why, whylen);
+	}
+	snprintf(why, whylen, "AUTH method %u not supported", method);
+	return false;
 }
 
 static void ts_of_prefix(const struct prefix *p, struct ike_ts *ts)
@@ -295,28 +512,89 @@ void ike_esp_props(const struct ike_policy *pol, uint32_t spi, bool with_dh, str
 	*n = pol->n_esp;
 }
 
+/* Our AUTH payload's content: method, data (SIG_AUTH_MAX) and length. */
+struct own_auth {
+	uint8_t method;
+	uint8_t data[SIG_AUTH_MAX];
+	size_t len;
+};
+
 /* Our side of IKE_AUTH: the inbound SPI of the first Child SA, our ID and
  * our AUTH value; false (and the IKE SA killed) if any cannot be had. */
+/* Our AUTH value over our ID payload's body, by the policy's method. */
+static int auth_value(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
+		      const uint8_t *body, size_t bodylen, struct own_auth *auth)
+{
+	int r;
+
+	if (c->pol->authby == IKE_AUTHBY_CERT) {
+		r = sig_data(sa, c, body, bodylen, auth->data, sizeof(auth->data), &auth->method);
+		auth->len = r > 0 ? (size_t)r : 0;
+		return r > 0 ? 0 : -EINVAL;
+	}
+	if (c->pol->authby == IKE_AUTHBY_PSK) {
+		auth->method = AUTH_SHARED_KEY_MIC;
+		auth->len = sa->keys.prf_len;
+		return psk_data(sa, c, as_initiator, &sa->init_req, body, bodylen, auth->data);
+	}
+	return -EINVAL;
+}
+
 static bool own_auth(struct ike_sa *sa, const struct ike_conn *c, bool as_initiator,
-		     struct ike_ident *me, uint8_t *auth)
+		     struct ike_ident *me, struct own_auth *auth)
 {
 	uint8_t body[4 + ID_MAX];
 	size_t bodylen;
+	int r = -EINVAL;
 
 	sa->auth_in = ikesa_alloc_spi(sa);
 	own_id(c->pol, me);
 	id_body(me, body, &bodylen);
-	if (!sa->auth_in || auth_data(sa, c, as_initiator, &sa->init_req, body, bodylen, auth)) {
-		ikesa_kill(sa, "cannot compute AUTH");
+	if (sa->auth_in)
+		r = auth_value(sa, c, as_initiator, body, bodylen, auth);
+	if (r) {
+		ikesa_kill(sa, c->pol->authby == IKE_AUTHBY_CERT ? "cannot sign AUTH (no hash "
+			   "both sides support, or the key-holding process refused)" :
+			   "cannot compute AUTH");
 		return false;
 	}
 	return true;
 }
 
+/* §3.6: our chain, leaf first, when we sign with a certificate. */
+static void own_certs(struct ike_wr *w, const struct ike_policy *pol)
+{
+	uint8_t der[X509_MAX_DER];
+	unsigned i;
+	int n;
+
+	if (pol->authby != IKE_AUTHBY_CERT)
+		return;
+	for (i = 0; i < x509_certs_count(pol->cert) && i < X509_MAX_CHAIN; i++) {
+		n = x509_certs_der(pol->cert, i, der, sizeof(der));
+		if (n > 0)
+			ikew_cert(w, PL_CERT, CERT_X509_SIG, der, (size_t)n);
+	}
+}
+
+/* §3.7: the CAs we trust (SHA-1 of their public keys), so that the peer
+ * sends its certificate (strongSwan sends it only when asked). */
+void ike_certreq(struct ike_wr *w, const struct ike_policy *pol)
+{
+	uint8_t h[20 * 64];
+	int n;
+
+	if (!pol->ca)
+		return;
+	n = x509_certs_spki_sha1(pol->ca, h, sizeof(h));
+	if (n > 0)
+		ikew_cert(w, PL_CERTREQ, CERT_X509_SIG, h, (size_t)n);
+}
+
 /* RFC 8784 §3, initiator: with the PPK optional, first the AUTH that a
  * responder without it checks (NO_PPK_AUTH, from the keys as they are);
  * then SK_d, SK_pi and SK_pr take the PPK, for our AUTH and all after. */
-static bool ppk_initiator_keys(struct ike_sa *sa, uint8_t *no_ppk_auth, bool *have)
+static bool ppk_initiator_keys(struct ike_sa *sa, struct own_auth *no_ppk_auth, bool *have)
 {
 	const struct ike_conn *c = sa->conn;
 	uint8_t body[4 + ID_MAX];
@@ -327,7 +605,7 @@ static bool ppk_initiator_keys(struct ike_sa *sa, uint8_t *no_ppk_auth, bool *ha
 	if (!c->pol->ppk_required) {
 		own_id(c->pol, &me);
 		id_body(&me, body, &bodylen);
-		if (auth_data(sa, c, true, &sa->init_req, body, bodylen, no_ppk_auth))
+		if (auth_value(sa, c, true, body, bodylen, no_ppk_auth))
 			goto fail;
 		*have = true;
 	}
@@ -371,20 +649,20 @@ static bool ppk_response_keys(struct ike_sa *sa, const struct ike_msg *m)
  * not use it.
  */
 static bool ppk_auth_ok(struct ike_sa *sa, const struct ike_conn *c, const struct ike_msg *m,
-			const struct ike_pl *auth, const struct ike_id *idi)
+			const struct ike_pl *auth, const struct ike_id *idi, char *why, size_t whylen)
 {
 	const struct ike_policy *pol = c->pol;
-	uint8_t body[4 + PRF_MAX];
+	uint8_t body[4 + SIG_AUTH_MAX];
 	struct ike_notify id, alt;
 	struct ike_pl no_ppk;
 	bool ok;
 
 	if (!sa->ppk_offered || ike_find_notify(m, N_PPK_IDENTITY, &id))
-		return !pol->ppk_required && auth_ok(sa, c, true, auth, idi);
+		return !pol->ppk_required && auth_ok(sa, c, true, m, auth, idi, why, whylen);
 	if (ike_ppk_id_match(pol, &id)) {
 		if (ike_ppk_apply(sa, c))
 			return false;
-		ok = auth_ok(sa, c, true, auth, idi);
+		ok = auth_ok(sa, c, true, m, auth, idi, why, whylen);
 		sa->ppk_used = ok;
 		if (ok)
 			ike_ppk_forget(sa);
@@ -393,14 +671,17 @@ static bool ppk_auth_ok(struct ike_sa *sa, const struct ike_conn *c, const struc
 		return ok;
 	}
 	if (pol->ppk_required || ike_find_notify(m, N_NO_PPK_AUTH, &alt) || !auth->len ||
-	    alt.len > PRF_MAX)
+	    alt.len > SIG_AUTH_MAX) {
+		snprintf(why, whylen, "%s", pol->ppk_required ? "the tunnel requires its PPK" :
+			 "no PPK in common and no NO_PPK_AUTH");
 		return false;
+	}
 	/* NO_PPK_AUTH holds the Authentication Data only; the method is AUTH's. */
 	memset(body, 0, sizeof(body));
 	body[0] = auth->body[0];
 	memcpy(body + 4, alt.data, alt.len);
 	no_ppk = (struct ike_pl){ .type = PL_AUTH, .body = body, .len = 4 + alt.len };
-	return auth_ok(sa, c, true, &no_ppk, idi);
+	return auth_ok(sa, c, true, m, &no_ppk, idi, why, whylen);
 }
 
 void ike_auth_start(struct ike_sa *sa)
@@ -408,7 +689,7 @@ void ike_auth_start(struct ike_sa *sa)
 	const struct ike_policy *pol = sa->conn->pol;
 	struct ike_prop props[IKE_POL_MAX_PROPS];
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
-	uint8_t auth[PRF_MAX], no_ppk_auth[PRF_MAX];
+	struct own_auth auth, no_ppk_auth;
 	unsigned n, ni, nr;
 	struct ike_ident me;
 	struct buf in;
@@ -416,9 +697,9 @@ void ike_auth_start(struct ike_sa *sa)
 	bool with_no_ppk = false;
 	int r;
 
-	if (sa->ppk_offered && !ppk_initiator_keys(sa, no_ppk_auth, &with_no_ppk))
+	if (sa->ppk_offered && !ppk_initiator_keys(sa, &no_ppk_auth, &with_no_ppk))
 		return;
-	if (!own_auth(sa, sa->conn, true, &me, auth))
+	if (!own_auth(sa, sa->conn, true, &me, &auth))
 		return;
 	ike_esp_props(pol, sa->auth_in, false, props, &n);
 	ni = ike_ts_of_prefixes(pol->local_ts, pol->n_local_ts, tsi);
@@ -426,14 +707,17 @@ void ike_auth_start(struct ike_sa *sa)
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_id(&w, PL_IDI, me.type, me.data, me.len);
-	if (pol->remote_id.type)
+	own_certs(&w, pol);
+	ike_certreq(&w, pol);
+	if (pol->remote_id.type && !pol->remote_id_glob)
 		ikew_id(&w, PL_IDR, pol->remote_id.type, pol->remote_id.data, pol->remote_id.len);
-	ikew_auth(&w, AUTH_SHARED_KEY_MIC, auth, sa->keys.prf_len);
+	ikew_auth(&w, auth.method, auth.data, auth.len);
 	if (sa->ppk_offered)
 		ike_ppk_identity(&w, pol);
+	/* RFC 8784 §3: the Authentication Data alone; the method is AUTH's. */
 	if (with_no_ppk)
-		ikew_notify(&w, 0, N_NO_PPK_AUTH, NULL, 0, no_ppk_auth, sa->keys.prf_len);
-	wipe(no_ppk_auth, sizeof(no_ppk_auth));
+		ikew_notify(&w, 0, N_NO_PPK_AUTH, NULL, 0, no_ppk_auth.data, no_ppk_auth.len);
+	wipe(&no_ppk_auth, sizeof(no_ppk_auth));
 	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
 	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	if (pol->want_address) {
@@ -444,7 +728,7 @@ void ike_auth_start(struct ike_sa *sa)
 	ikew_sa(&w, props, n);
 	ikew_ts(&w, PL_TSI, tsi, ni);
 	ikew_ts(&w, PL_TSR, tsr, nr);
-	wipe(auth, sizeof(auth));
+	wipe(&auth, sizeof(auth));
 	sa->op = OP_INIT;
 	r = ikesa_send_sk(sa, IKE_AUTH, false, sa->next_req, &w, &in);
 	buf_free(&in);
@@ -584,13 +868,17 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	struct ike_id id;
 	uint16_t err;
 	unsigned np, no;
-	char why[96];
-	bool authentic, ppk_ok;
+	char why[512], fail[400] = "missing or malformed IDr or AUTH";
+	bool authentic = false, ppk_ok;
 
 	notify_error(m, &err);
 	ppk_ok = ppk_response_keys(sa, m);
-	authentic = idr && auth && !ike_id_parse(idr, &id) && peer_id_ok(sa->conn->pol, &id) &&
-		    auth_ok(sa, sa->conn, false, auth, &id);
+	if (idr && auth && !ike_id_parse(idr, &id)) {
+		if (!peer_id_ok(sa->conn->pol, &id))
+			snprintf(fail, sizeof(fail), "identity is not the remote-id");
+		else
+			authentic = auth_ok(sa, sa->conn, false, m, auth, &id, fail, sizeof(fail));
+	}
 	if (err) {
 		snprintf(why, sizeof(why), "peer refused IKE_AUTH: %s (notify %u)",
 			 err == N_AUTHENTICATION_FAILED ? "AUTHENTICATION_FAILED - check psk and "
@@ -618,7 +906,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		return;
 	}
 	if (!authentic) {
-		log_warn(ikesa_name(sa), "responder failed authentication: wrong psk or identity");
+		log_warn(ikesa_name(sa), "responder failed authentication: %s", fail);
 		ikesa_kill(sa, "AUTHENTICATION_FAILED");
 		return;
 	}
@@ -675,14 +963,14 @@ static bool conn_admits(struct ike_sa *sa, const struct ike_conn *c, const struc
 	if (!idr)
 		return true;
 	own_id(pol, &me);
-	return idr->type == me.type && idr->len == me.len && !memcmp(idr->data, me.data, me.len);
+	return ident_equal(idr, &me);
 }
 
 /* [tunnel]s and templates' instances first, then the templates: a peer
  * with a section (or an instance) of its own gets that. */
 static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_msg *m,
 				    const struct ike_id *idi, const struct ike_pl *idr_pl,
-				    const struct ike_pl *auth)
+				    const struct ike_pl *auth, char *why, size_t whylen)
 {
 	struct addr peer;
 	uint16_t port;
@@ -697,7 +985,7 @@ static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_msg *m,
 		for (c = sa->ctx->conns; c; c = c->next)
 			if (c->pol->is_template == (pass == 1) &&
 			    conn_admits(sa, c, &peer, idi, idr_pl ? &idr : NULL) &&
-			    ppk_auth_ok(sa, c, m, auth, idi))
+			    ppk_auth_ok(sa, c, m, auth, idi, why, whylen))
 				return c;
 	return NULL;
 }
@@ -748,7 +1036,8 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	struct ike_prop props[IKE_MAX_PROPS], ours[IKE_POL_MAX_PROPS], chosen;
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], oi[IKE_MAX_TS], orr[IKE_MAX_TS];
 	unsigned np, no, nti, ntr, noi, nor;
-	uint8_t ad[PRF_MAX];
+	struct own_auth ad;
+	char why[512] = "no tunnel whose identities, psk and IKE proposal match";
 	struct ike_notify n;
 	struct ike_id idi;
 	struct ike_cp cp;
@@ -768,10 +1057,10 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_error(sa, m->h.msgid, N_INVALID_SYNTAX, "malformed IKE_AUTH request");
 		return;
 	}
-	c = select_conn(sa, m, &idi, ike_find(m, PL_IDR, 0), auth);
+	c = select_conn(sa, m, &idi, ike_find(m, PL_IDR, 0), auth, why, sizeof(why));
 	if (!c) {
-		log_rl(&sa->ctx->rl, LOG_WARN, NULL, "IKE_AUTH from peer failed: no tunnel whose "
-		       "identities, psk, ppk and IKE proposal match (AUTHENTICATION_FAILED)");
+		log_rl(&sa->ctx->rl, LOG_WARN, NULL, "IKE_AUTH from peer failed: %s "
+		       "(AUTHENTICATION_FAILED)", why);
 		reply_error(sa, m->h.msgid, N_AUTHENTICATION_FAILED, "authentication failed");
 		return;
 	}
@@ -811,13 +1100,14 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 				ikesa_kill(o, "peer sent INITIAL_CONTACT");
 	if (give_address(sa, m, c, &idi, &cp))
 		return;
-	if (!own_auth(sa, c, false, &me, ad))
+	if (!own_auth(sa, c, false, &me, &ad))
 		return;
 	be32_put(chosen.spi, sa->auth_in);
 	buf_init(&in);
 	ikew_init(&w, &in);
 	ikew_id(&w, PL_IDR, me.type, me.data, me.len);
-	ikew_auth(&w, AUTH_SHARED_KEY_MIC, ad, sa->keys.prf_len);
+	own_certs(&w, pol);
+	ikew_auth(&w, ad.method, ad.data, ad.len);
 	if (cp.n)
 		ikew_cp(&w, &cp);
 	if (sa->ppk_used)	/* RFC 8784 §3: tell the initiator, no data */
@@ -825,7 +1115,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	ikew_sa(&w, &chosen, 1);
 	ikew_ts(&w, PL_TSI, oi, noi);
 	ikew_ts(&w, PL_TSR, orr, nor);
-	wipe(ad, sizeof(ad));
+	wipe(&ad, sizeof(ad));
 	r = ikesa_send_sk(sa, IKE_AUTH, true, m->h.msgid, &w, &in);
 	buf_free(&in);
 	if (r) {

@@ -397,6 +397,10 @@ static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 	nsa->frag = old->frag;	/* RFC 7383 §2.3: negotiated once, for the SA's line */
 	nsa->keepalive_at = old->keepalive_at;
 	memcpy(nsa->child, old->child, sizeof(nsa->child));
+	/* The peer authenticated once (§2.18): its certificate goes along. */
+	nsa->peer_cert = old->peer_cert;
+	old->peer_cert = NULL;
+	nsa->peer_hashes = old->peer_hashes;
 	memset(old->child, 0, sizeof(old->child));
 	nsa->state = IKE_S_ESTABLISHED;
 	nsa->established_ms = now_ms();

@@ -152,6 +152,7 @@ static void ikesa_free(struct ike_sa *sa)
 	buf_free(&sa->init_resp);
 	buf_free(&sa->req);
 	buf_free(&sa->resp);
+	free(sa->peer_cert);
 	wipe(sa, sizeof(*sa));
 	free(sa);
 }
@@ -1269,6 +1270,24 @@ static const char *state_name(enum ike_state s)
 	return n[s];
 }
 
+/* The peer's certificate, verified in IKE_AUTH: subject, issuer, expiry. */
+static void peer_cert_json(const struct ike_sa *sa, struct json *j)
+{
+	const char *s = sa->peer_cert, *i, *n;
+
+	if (!s) {
+		json_null(j, "peer_cert");
+		return;
+	}
+	i = s + strlen(s) + 1;
+	n = i + strlen(i) + 1;
+	json_obj_open(j, "peer_cert");
+	json_str(j, "subject", s);
+	json_str(j, "issuer", i);
+	json_str(j, "not_after", n);
+	json_obj_close(j);
+}
+
 void ike_show_json(const struct ike_conn *c, struct json *j)
 {
 	struct ike_sa *sa = c ? conn_sa(c) : NULL;
@@ -1291,6 +1310,7 @@ void ike_show_json(const struct ike_conn *c, struct json *j)
 	json_bool(j, "nat_detected", sa->nat_local || sa->nat_remote);
 	json_bool(j, "fragmentation", sa->frag);	/* RFC 7383, both agreed */
 	json_bool(j, "ppk", sa->ppk_used);	/* RFC 8784 */
+	peer_cert_json(sa, j);
 	json_obj_close(j);
 }
 
@@ -1306,4 +1326,10 @@ void ike_show_text(const struct ike_conn *c, struct buf *b)
 		   state_name(sa->state), sa->chosen.n[TT_ENCR] ? p : "-", sa->spi_i, sa->spi_r,
 		   sa->initiator ? ", initiator" : ", responder",
 		   sa->nat_local || sa->nat_remote ? ", NAT" : "", sa->ppk_used ? ", PPK" : "");
+	if (sa->peer_cert) {
+		const char *i = sa->peer_cert + strlen(sa->peer_cert) + 1;
+
+		buf_printf(b, "  peer    %s\n          issued by %s, valid until %s\n", sa->peer_cert, i,
+			   i + strlen(i) + 1);
+	}
 }

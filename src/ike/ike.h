@@ -114,6 +114,9 @@ struct ike_conn_ops {
 	 * (keys.h); held, like the PSK, where IKE cannot see it.  Called
 	 * only for a policy with a ppk_id. */
 	ike_ppk_mixer ppk_mix;
+	/* Sign AUTH octets with the policy's private key (RFC 7427), also
+	 * held by the key-holding process only. */
+	ike_signer sign;
 };
 
 /* Register a policy: IKE answers peers that match it, and initiates when

@@ -202,6 +202,11 @@ struct ike_sa {
 	uint64_t esp_seen;	/* inbound ESP packets counted at the last tick */
 	uint64_t keepalive_at;	/* next RFC 3948 NAT keep-alive */
 	bool half_open;		/* counted in ctx->half_open */
+	/* RFC 7427 §4: hashes the peer announced (mask of enum sig_hash) */
+	unsigned peer_hashes;
+	/* The peer's verified certificate for show: subject, issuer and
+	 * expiry, three strings one after the other (NULL: none). */
+	char *peer_cert;
 	struct hnode hspi, hpeer, htun;
 	struct ike_sa *next;
 };
@@ -269,6 +274,8 @@ void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct addr *a, uint16_t
 
 /* auth.c */
 void ike_auth_start(struct ike_sa *sa);
+/* CERTREQ for the policy's ca, if it has one (auth.c). */
+void ike_certreq(struct ike_wr *w, const struct ike_policy *pol);
 void ike_auth_request(struct ike_sa *sa, struct ike_msg *m);
 void ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
 

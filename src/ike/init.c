@@ -13,6 +13,7 @@
 
 #include "crypto/cipher.h"
 #include "crypto/prf.h"
+#include "crypto/sig.h"
 #include "esp/datapath.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
@@ -83,6 +84,26 @@ static void nat_check(struct ike_sa *sa, const struct ike_msg *m, uint64_t spi_r
 	sa->nat_remote = src_seen && !src_match;
 }
 
+/* RFC 7427 §4: the hashes we verify signatures with, announced when
+ * certificates may be used; and the peer's, which we sign with. */
+static void sig_hashes_notify(const struct ike_policy *pol, struct ike_wr *w)
+{
+	static const uint8_t ours[] = { 0, SIG_HASH_SHA256, 0, SIG_HASH_SHA384, 0, SIG_HASH_SHA512,
+					0, SIG_HASH_IDENTITY };
+
+	if (pol->authby == IKE_AUTHBY_CERT || pol->ca)
+		ikew_notify(w, 0, N_SIGNATURE_HASH_ALGORITHMS, NULL, 0, ours, sizeof(ours));
+}
+
+static void sig_hashes_peer(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct ike_notify n;
+
+	if (ike_find_notify(m, N_SIGNATURE_HASH_ALGORITHMS, &n) ||
+	    ike_sig_hashes_parse(&n, &sa->peer_hashes))
+		sa->peer_hashes = 0;
+}
+
 static int build_and_send_init(struct ike_sa *sa)
 {
 	const struct ike_policy *pol = sa->conn->pol;
@@ -117,6 +138,7 @@ static int build_and_send_init(struct ike_sa *sa)
 		ikew_notify(&w, 0, N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
 	if (pol->ppk_id_len)	/* RFC 8784 §3: we have a PPK for this peer */
 		ikew_notify(&w, 0, N_USE_PPK, NULL, 0, NULL, 0);
+	sig_hashes_notify(pol, &w);
 	ikew_finish(&w);
 	buf_reset(&sa->init_req);
 	buf_add(&sa->init_req, msg.data, msg.len);
@@ -271,6 +293,7 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 		ikesa_kill(sa, "peer does not support PPK (RFC 8784)");
 		return;
 	}
+	sig_hashes_peer(sa, m);
 	if (sa->nat_local || sa->nat_remote || sa->force_encap) {
 		/* §2.23: move to the NAT-T port for everything that follows. */
 		sa->natt = true;
@@ -477,17 +500,20 @@ void ike_init_request(struct ike_ctx *ctx, struct ike_msg *m, const struct socka
 	sa->frag = match->pol->fragmentation &&
 		   !ike_find_notify(m, N_IKEV2_FRAGMENTATION_SUPPORTED, &fn);
 	sa->ppk_offered = !ike_find_notify(m, N_USE_PPK, &n) && ppk_candidate(ctx, &src);
+	sig_hashes_peer(sa, m);
 	buf_init(&msg);
 	ikesa_header(sa, &h, IKE_SA_INIT, true, 0);
 	ikew_header(&w, &msg, &h);
 	ikew_sa(&w, &chosen, 1);
 	ikew_ke(&w, group, pub, dh_pub_len(group));
 	ikew_bytes(&w, PL_NONCE, sa->nr, sa->nr_len);
+	ike_certreq(&w, match->pol);	/* §3.7: before the notifies, after Nr */
 	nat_notifies(sa, &w);
 	if (sa->frag)
 		ikew_notify(&w, 0, N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0, NULL, 0);
 	if (sa->ppk_offered)
 		ikew_notify(&w, 0, N_USE_PPK, NULL, 0, NULL, 0);
+	sig_hashes_notify(match->pol, &w);
 	ikew_finish(&w);
 	buf_add(&sa->init_req, m->raw, m->rawlen);
 	buf_add(&sa->init_resp, msg.data, msg.len);

@@ -128,6 +128,18 @@ int ike_psk_sign(uint16_t prf_id, const uint8_t *psk, size_t psklen, const struc
 	return r;
 }
 
+int ike_signed_octets(const struct ike_keys *k, bool initiator, const struct chunk *init_msg,
+		      const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *macid,
+		      struct chunk out[3])
+{
+	int r = prf(k->prf, initiator ? k->sk_pi : k->sk_pr, k->prf_len, id_body, 1, macid);
+
+	out[0] = *init_msg;
+	out[1] = *peer_nonce;
+	out[2] = (struct chunk){ macid, k->prf_len };
+	return r;
+}
+
 int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, void *arg,
 		 const struct ike_policy *pol, const struct chunk *init_msg,
 		 const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *out)

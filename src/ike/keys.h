@@ -56,6 +56,17 @@ int ike_psk_auth(const struct ike_keys *k, bool initiator, ike_psk_signer sign, 
 		 const struct ike_policy *pol, const struct chunk *init_msg,
 		 const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *out)
 	__attribute__((warn_unused_result));
+/*
+ * RFC 7296 §2.15 / RFC 7427 §3: a signature covers the same octets,
+ * msg | nonce | prf(SK_p, IDbody); macid (PRF_MAX) holds the last part
+ * and out[3] the three pieces.  The signer gets the hash (enum sig_hash)
+ * and returns the signature's length or -errno.
+ */
+int ike_signed_octets(const struct ike_keys *k, bool initiator, const struct chunk *init_msg,
+		      const struct chunk *peer_nonce, const struct chunk *id_body, uint8_t *macid,
+		      struct chunk out[3]) __attribute__((warn_unused_result));
+typedef int (*ike_signer)(void *arg, const struct ike_policy *pol, int hash,
+			  const struct chunk *octets, size_t n, uint8_t *out, size_t max);
 /* prf(prf(psk, "Key Pad for IKEv2"), octets[0..n)) */
 int ike_psk_sign(uint16_t prf_id, const uint8_t *psk, size_t psklen, const struct chunk *octets,
 		 size_t n, uint8_t *out) __attribute__((warn_unused_result));

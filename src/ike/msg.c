@@ -334,6 +334,50 @@ int ike_cp_parse(const struct ike_pl *pl, struct ike_cp *cp)
 	return 0;
 }
 
+/* RFC 7296 §3.6: encoding, then the certificate. */
+int ike_cert_parse(const struct ike_pl *pl, uint8_t *enc, const uint8_t **data, size_t *len)
+{
+	struct cursor c;
+
+	cur_init(&c, pl->body, pl->len);
+	if (!cur_get_u8(&c, enc) || c.left == 0)
+		return SYNTAX;
+	*data = c.p;
+	*len = c.left;
+	return 0;
+}
+
+/* RFC 7296 §3.7: encoding, then for X.509 SHA-1 hashes of the CAs' keys. */
+int ike_certreq_parse(const struct ike_pl *pl, uint8_t *enc, unsigned *n_cas)
+{
+	struct cursor c;
+
+	cur_init(&c, pl->body, pl->len);
+	if (!cur_get_u8(&c, enc))
+		return SYNTAX;
+	if (*enc == CERT_X509_SIG && c.left % 20)
+		return SYNTAX;
+	*n_cas = (unsigned)(c.left / 20);
+	return 0;
+}
+
+/* RFC 7427 §4: a list of 2-octet hash algorithm identifiers, as a mask
+ * of those below 32 (the others we do not know). */
+int ike_sig_hashes_parse(const struct ike_notify *n, unsigned *mask)
+{
+	struct cursor c;
+	uint16_t h;
+
+	*mask = 0;
+	if (n->len % 2)
+		return SYNTAX;
+	cur_init(&c, n->data, n->len);
+	while (cur_get_u16(&c, &h))
+		if (h < 32)
+			*mask |= 1u << h;
+	return 0;
+}
+
 int ike_ts_parse(const struct ike_pl *pl, struct ike_ts *ts, unsigned max, unsigned *n)
 {
 	struct cursor c, t;
@@ -521,6 +565,14 @@ void ikew_auth(struct ike_wr *w, uint8_t method, const uint8_t *data, size_t len
 	ikew_begin(w, PL_AUTH);
 	buf_add_u8(w->b, method);
 	buf_add(w->b, "\0\0\0", 3);
+	buf_add(w->b, data, len);
+	ikew_end(w);
+}
+
+void ikew_cert(struct ike_wr *w, uint8_t type, uint8_t enc, const uint8_t *data, size_t len)
+{
+	ikew_begin(w, type);
+	buf_add_u8(w->b, enc);
 	buf_add(w->b, data, len);
 	ikew_end(w);
 }

@@ -107,6 +107,9 @@ int ike_ke_parse(const struct ike_pl *pl, uint16_t *group, const uint8_t **data,
 int ike_notify_parse(const struct ike_pl *pl, struct ike_notify *n);
 int ike_id_parse(const struct ike_pl *pl, struct ike_id *id);
 int ike_auth_parse(const struct ike_pl *pl, uint8_t *method, const uint8_t **data, size_t *len);
+int ike_cert_parse(const struct ike_pl *pl, uint8_t *enc, const uint8_t **data, size_t *len);
+int ike_certreq_parse(const struct ike_pl *pl, uint8_t *enc, unsigned *n_cas);
+int ike_sig_hashes_parse(const struct ike_notify *n, unsigned *mask);
 int ike_ts_parse(const struct ike_pl *pl, struct ike_ts *ts, unsigned max, unsigned *n);
 int ike_delete_parse(const struct ike_pl *pl, uint8_t *proto, uint8_t *spi_size,
 		     const uint8_t **spis, unsigned *count);
@@ -159,6 +162,8 @@ void ikew_notify(struct ike_wr *w, uint8_t proto, uint16_t type, const uint8_t *
 		 size_t spi_len, const uint8_t *data, size_t len);
 void ikew_id(struct ike_wr *w, uint8_t type, uint8_t id_type, const uint8_t *data, size_t len);
 void ikew_auth(struct ike_wr *w, uint8_t method, const uint8_t *data, size_t len);
+/* CERT or CERTREQ (type): encoding, then data. */
+void ikew_cert(struct ike_wr *w, uint8_t type, uint8_t enc, const uint8_t *data, size_t len);
 void ikew_ts(struct ike_wr *w, uint8_t type, const struct ike_ts *ts, unsigned n);
 /* A request asks for each wanted family (empty attributes); a reply
  * carries cp->addr[] with IPv4 netmask / IPv6 prefix length. */

@@ -34,7 +34,11 @@
 /* RFC 7296 §2.15 and what comes next (RFC 7427 certificates). */
 enum ike_authby {
 	IKE_AUTHBY_PSK = 1,
+	IKE_AUTHBY_CERT = 2,	/* RFC 7427 digital signature with local-cert's key */
 };
+
+struct x509_certs;
+struct x509_crls;
 
 /* RFC 3948 UDP encapsulation of ESP: when a NAT is found, always, never. */
 enum ike_encap { IKE_ENCAP_AUTO, IKE_ENCAP_FORCE, IKE_ENCAP_NO };
@@ -56,6 +60,14 @@ struct ike_policy {
 	bool is_template;		/* admits many peers, each its own instance
 					 * (ike_conn_ops.instantiate) */
 	enum ike_authby authby;
+	/* How the peer may: a MAC with our PSK (psk), a signature by a
+	 * certificate that chains to ca (RFC 7427 §3; checked against crl).
+	 * cert is ours, leaf first.  All shared, never copied per tunnel: one
+	 * CA serves every tunnel (or template peer) that names it. */
+	bool psk;
+	const struct x509_certs *cert, *ca;
+	const struct x509_crls *crl;
+	uint8_t key_type;		/* enum x509_key of cert */
 	const struct ike_prop *ike;	/* offered/accepted for the IKE SA */
 	unsigned n_ike;
 	struct esp_suite esp[IKE_POL_MAX_PROPS];	/* for Child SAs */

@@ -87,6 +87,7 @@ enum ike_notify_type {
 	N_USE_PPK = 16435,
 	N_PPK_IDENTITY = 16436,
 	N_NO_PPK_AUTH = 16437,
+	N_SIGNATURE_HASH_ALGORITHMS = 16431,	/* RFC 7427 §4 */
 };
 
 enum ike_id_type {
@@ -94,10 +95,15 @@ enum ike_id_type {
 	ID_FQDN = 2,
 	ID_RFC822_ADDR = 3,
 	ID_IPV6_ADDR = 5,
+	ID_DER_ASN1_DN = 9,
 	ID_KEY_ID = 11,
 };
 
-enum ike_auth_method { AUTH_SHARED_KEY_MIC = 2 };
+enum ike_auth_method { AUTH_RSA_SIG = 1, AUTH_SHARED_KEY_MIC = 2, AUTH_ECDSA_256 = 9,
+		       AUTH_ECDSA_384 = 10, AUTH_ECDSA_521 = 11, AUTH_DIGITAL_SIG = 14 };
+
+/* RFC 7296 §3.6 Certificate Encoding: X.509 Certificate - Signature */
+#define CERT_X509_SIG 4
 
 enum ike_ts_type { TS_IPV4_ADDR_RANGE = 7, TS_IPV6_ADDR_RANGE = 8 };
 

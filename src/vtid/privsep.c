@@ -25,6 +25,7 @@
 
 #include "crypto/cipher.h"
 #include "crypto/prf.h"
+#include "crypto/sig.h"
 #include "ike/keys.h"
 #include "lib/log.h"
 #include "lib/ev.h"
@@ -55,6 +56,9 @@ enum ps_type {
 	PS_TUN_CLOSE,		/* net -> parent: ps_names, templates' instances gone; PS_STATUS */
 	PS_PPK,			/* net -> auth: ps_ppk; reply PS_PPK_REPLY, ps_ppk */
 	PS_PPK_REPLY,
+	PS_CONF_PKI,		/* ps_conf_pki + PEM text: a file tunnels name (pki.h) */
+	PS_SIGN,		/* net -> auth: ps_sign + octets; reply PS_SIGN_REPLY */
+	PS_SIGN_REPLY,
 };
 
 struct ps_hdr {
@@ -121,6 +125,27 @@ struct ps_ppk {
 	int32_t err;
 	uint32_t len;
 	uint8_t sk[3][PRF_MAX];
+};
+
+/* The n-th (from 1) of the configuration's PKI files, in order, before
+ * the tunnels that name them.  A private key reaches the auth process
+ * only; the network process gets its slot with no text. */
+struct ps_conf_pki {
+	uint16_t kind;
+	uint16_t zero;
+	char path[256];
+};
+
+/* RFC 7427: sign octets with the tunnel's local-key and this hash. */
+struct ps_sign {
+	char name[16];
+	int32_t hash;
+};
+
+struct ps_sign_reply {
+	int32_t err;
+	uint32_t len;
+	uint8_t sig[SIG_MAX];
 };
 
 /*
@@ -261,6 +286,51 @@ static bool conf_counts_ok(const struct tunnel_conf *t)
 	return true;
 }
 
+/* A PKI file's text, parsed here again (shared with the previous
+ * configuration's object when unchanged). */
+static int conf_rx_pki(struct conf_rx *rx, const void *p, size_t len)
+{
+	struct ps_conf_pki h;
+	struct pki *obj;
+	char why[160];
+
+	if (len < sizeof(h))
+		return -1;
+	memcpy(&h, p, sizeof(h));
+	TERMINATE(h.path);
+	if (h.kind < PKI_CERT || h.kind > PKI_CRL || len - sizeof(h) > PKI_MAX_TEXT)
+		return -1;
+	obj = pki_get(h.kind, h.path, (const char *)p + sizeof(h), len - sizeof(h), why,
+		      sizeof(why));
+	if (!obj) {
+		log_err(NULL, "pushed %s: %s", h.path, why);
+		return -1;
+	}
+	if (conf_add_pki(&rx->c, obj)) {
+		pki_put(obj);
+		return -1;
+	}
+	pki_put(obj);
+	return 0;
+}
+
+/* A pushed tunnel's PKI slots by index: the sender's pointers mean
+ * nothing here. */
+static int conf_rx_pki_refs(const struct conf *c, struct tunnel_conf *t)
+{
+	unsigned k;
+
+	for (k = 0; k < PKI_SLOTS; k++) {
+		t->pki[k] = NULL;
+		if (!t->pki_ix[k])
+			continue;
+		if (t->pki_ix[k] > c->n_pki || (unsigned)c->pki[t->pki_ix[k] - 1]->kind != k + 1)
+			return -1;
+		t->pki[k] = c->pki[t->pki_ix[k] - 1];
+	}
+	return 0;
+}
+
 /* 1 when a whole configuration has arrived, 0 for more, -1 if malformed. */
 static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *p, size_t len)
 {
@@ -284,10 +354,14 @@ static int conf_rx_feed(struct conf_rx *rx, const struct ps_hdr *h, const void *
 		rx->c.n = b->n;
 		rx->open = true;
 		return 0;
+	case PS_CONF_PKI:
+		return rx->open && !rx->got ? conf_rx_pki(rx, p, len) : -1;
 	case PS_CONF_TUNNEL:
 		if (!rx->open || rx->got >= rx->c.n || len != sizeof(struct tunnel_conf))
 			return -1;
 		memcpy(&rx->c.t[rx->got], p, len);
+		if (conf_rx_pki_refs(&rx->c, &rx->c.t[rx->got]))
+			return -1;
 		TERMINATE(rx->c.t[rx->got].name);
 		TERMINATE(rx->c.t[rx->got].local_id);
 		TERMINATE(rx->c.t[rx->got].remote_id);
@@ -313,8 +387,9 @@ static void conf_rx_take(struct conf_rx *rx, struct conf *out)
 enum redact { FOR_NET, FOR_AUTH };
 
 /*
- * The net process gets a keyed fingerprint in place of each PSK and PPK:
- * equal secrets compare equal across reloads, and it reveals nothing.  The auth
+ * The net process gets no local-key, and a keyed fingerprint in place of
+ * each PSK and PPK: equal secrets compare equal across reloads, and it
+ * reveals nothing.  The auth
  * process gets no manual ESP keys: it has no use for them.
  */
 static void redact(struct tunnel_conf *t, enum redact how, const uint8_t fp_key[32])
@@ -336,6 +411,9 @@ static void redact(struct tunnel_conf *t, enum redact how, const uint8_t fp_key[
 		t->ppk_len = 32;
 		c = (struct chunk){ t->psk, t->psk_len };
 	}
+	/* The network process signs through the auth process: no key slot. */
+	t->pki[PKI_KEY - 1] = NULL;
+	t->pki_ix[PKI_KEY - 1] = 0;
 	if (!t->psk_len)
 		return;
 	if (prf(PRF_HMAC_SHA2_256, fp_key, 32, &c, 1, fp) < 0)
@@ -359,6 +437,14 @@ static int send_conf(int fd, const struct conf *c, enum redact how, const uint8_
 	b.n = (uint32_t)c->n;
 	if (c->n > PS_MAX_TUNNELS || ps_send(fd, PS_CONF_BEGIN, &b, sizeof(b), NULL, 0, -1) < 0)
 		return -EIO;
+	for (i = 0; i < c->n_pki && !r; i++) {
+		struct ps_conf_pki ph = { .kind = (uint16_t)c->pki[i]->kind };
+		bool secret = c->pki[i]->kind == PKI_KEY && how == FOR_NET;
+
+		memcpy(ph.path, c->pki[i]->path, sizeof(ph.path));
+		r = ps_send(fd, PS_CONF_PKI, &ph, sizeof(ph), secret ? NULL : c->pki[i]->text,
+			    secret ? 0 : c->pki[i]->len, -1);
+	}
 	for (i = 0; i < c->n && !r; i++) {
 		t = c->t[i];
 		redact(&t, how, fp_key);
@@ -1193,6 +1279,33 @@ reply:
 	wipe(&rq, sizeof(rq));
 }
 
+/* RFC 7427: the tunnel's private key signs octets the network process
+ * sends; it never gets the key. */
+static void sign_request(int fd, const struct conf *c, const uint8_t *buf, size_t n)
+{
+	struct ps_sign_reply rep = { .err = -EPERM };
+	const struct tunnel_conf *t;
+	struct ps_sign rq;
+	struct chunk oct;
+	int r;
+
+	if (n < sizeof(rq)) {
+		rep.err = -EBADMSG;
+		goto reply;
+	}
+	memcpy(&rq, buf, sizeof(rq));
+	TERMINATE(rq.name);
+	t = conf_find(c, rq.name);
+	if (!t || t->mode != MODE_IKE || !t->pki[PKI_KEY - 1])
+		goto reply;
+	oct = (struct chunk){ buf + sizeof(rq), n - sizeof(rq) };
+	r = sig_sign(pki_key(t->pki[PKI_KEY - 1]), rq.hash, &oct, 1, rep.sig, sizeof(rep.sig));
+	rep.err = r < 0 ? r : 0;
+	rep.len = r < 0 ? 0 : (uint32_t)r;
+reply:
+	ps_send(fd, PS_SIGN_REPLY, &rep, sizeof(rep), NULL, 0, -1);
+}
+
 static void auth_request(int fd, const struct conf *c)
 {
 	static uint8_t buf[PS_MAX_PAYLOAD];
@@ -1208,6 +1321,11 @@ static void auth_request(int fd, const struct conf *c)
 	if (n >= 0 && h.type == PS_PPK) {
 		ppk_request(fd, c, buf, (size_t)n);
 		wipe(buf, (size_t)n);	/* SK_d, SK_pi, SK_pr */
+		return;
+	}
+	if (n >= 0 && h.type == PS_SIGN) {
+		sign_request(fd, c, buf, (size_t)n);
+		wipe(buf, (size_t)n);
 		return;
 	}
 	if (n < (ssize_t)sizeof(rq) || h.type != PS_AUTH) {
@@ -1231,7 +1349,7 @@ reply:
 
 static void __attribute__((noreturn)) auth_run(int net_fd, int parent_fd, struct conf *c)
 {
-	static uint8_t buf[sizeof(struct tunnel_conf) + 64];
+	static uint8_t buf[PS_MAX_PAYLOAD];
 	struct conf_rx rx;
 	struct pollfd pfd[2];
 	struct ps_hdr h;
@@ -1309,7 +1427,7 @@ static void take_push(const struct ps_hdr *h, void *p, size_t len, int fd)
 static int ps_call(uint16_t type, const void *rq, size_t rqlen, uint16_t want, void *rep,
 		   size_t replen, int *fd_out)
 {
-	static uint8_t buf[sizeof(struct tunnel_conf) + sizeof(struct ps_status)];
+	static uint8_t buf[PS_MAX_PAYLOAD];
 	struct ps_hdr h;
 	ssize_t n;
 	int fd;
@@ -1345,7 +1463,7 @@ int ps_parent_fd(void)
 
 bool ps_pushed_conf(struct conf *out)
 {
-	static uint8_t buf[sizeof(struct tunnel_conf) + 64];
+	static uint8_t buf[PS_MAX_PAYLOAD];
 	struct ps_hdr h;
 	ssize_t n;
 	int fd;
@@ -1507,7 +1625,7 @@ static int seq_check_grant(const struct ps_seq *rep)
 int ps_seq_reserve(const struct tunnel_conf *tc, uint64_t from, uint32_t block, uint64_t *next,
 		   uint64_t *limit)
 {
-	static uint8_t buf[sizeof(struct tunnel_conf) + sizeof(struct ps_status)];
+	static uint8_t buf[PS_MAX_PAYLOAD];
 	struct ps_seq rep;
 	struct ps_hdr h;
 	ssize_t n;
@@ -1619,6 +1737,36 @@ out:
 	return r;
 }
 
+int ps_sign(void *arg, const struct tunnel_conf *tc, int hash, const struct chunk *octets,
+	    size_t n, uint8_t *out, size_t max)
+{
+	static uint8_t buf[PS_MAX_AUTH];
+	struct ps_sign rq;
+	struct ps_sign_reply rep;
+	struct ps_hdr h;
+	size_t len = 0, i;
+	ssize_t got;
+
+	(void)arg;
+	for (i = 0; i < n; len += octets[i++].n) {
+		if (octets[i].n > sizeof(buf) - len)
+			return -EMSGSIZE;
+		memcpy(buf + len, octets[i].p, octets[i].n);
+	}
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
+	rq.hash = hash;
+	if (ps_send(ps.auth_fd, PS_SIGN, &rq, sizeof(rq), buf, len, -1) < 0)
+		return -EIO;
+	got = ps_recv(ps.auth_fd, &h, &rep, sizeof(rep), NULL);
+	if (got != sizeof(rep) || h.type != PS_SIGN_REPLY)
+		return -EIO;
+	if (rep.err < 0 || rep.len > sizeof(rep.sig) || rep.len > max)
+		return rep.err < 0 ? rep.err : -EMSGSIZE;
+	memcpy(out, rep.sig, rep.len);
+	return (int)rep.len;
+}
+
 /* ---- start-up ---- */
 
 /* Close every descriptor but stdio and keep[0..n). */
@@ -1719,6 +1867,7 @@ static void become_net(struct parent *p, int parent_end, int parent_fd, int auth
 	*p->net_conf = p->conf;
 	memset(&p->conf, 0, sizeof(p->conf));
 	redact_all(p->net_conf, FOR_NET, p->fp_key);
+	pki_forget_keys();	/* the parent's private key texts, copied by fork */
 	wipe(p->fp_key, sizeof(p->fp_key));
 	if (p->ev && ev_renew(p->ev) < 0) {
 		log_err(NULL, "network process: epoll: %s", strerror(errno));

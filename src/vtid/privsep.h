@@ -71,6 +71,10 @@ int ps_route(int ifindex, const struct prefix *p, bool add);
 /* Templates' instances are gone: the parent lets go of their interfaces
  * (and deletes them at once); at most PS_MAX_CLOSE (256) names. */
 int ps_tun_close(const char (*names)[16], size_t n);
+/* RFC 7427: the auth process signs octets with tc's local-key and hash
+ * (enum sig_hash); the signature's length or -errno. */
+int ps_sign(void *arg, const struct tunnel_conf *tc, int hash, const struct chunk *octets,
+	    size_t n, uint8_t *out, size_t max);
 /* An ike_psk_signer that asks the auth process. */
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out);

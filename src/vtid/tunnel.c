@@ -446,6 +446,24 @@ static int on_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id, 
 	return ppk_mixer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, prf_id, len, sk);
 }
 
+static tunnel_signer signer = ps_sign;
+
+void tunnel_set_signer(tunnel_signer fn)
+{
+	signer = fn ? fn : ps_sign;
+}
+
+/* RFC 7427: the private key is in the key-holding process too. */
+static int on_sign(void *arg, const struct ike_policy *pol, int hash, const struct chunk *octets,
+		   size_t n, uint8_t *out, size_t max)
+{
+	struct tunnel *t = arg;
+
+	(void)pol;
+	/* A template's instance signs with the template's key (its name). */
+	return signer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, hash, octets, n, out, max);
+}
+
 static const struct ike_conn_ops tunnel_ike_ops = {
 	.child_install = on_child_install,
 	.child_remove = on_child_remove,
@@ -458,6 +476,7 @@ static const struct ike_conn_ops tunnel_ike_ops = {
 	.address_assign = on_address_assign,
 	.address_given = on_address_given,
 	.ppk_mix = on_ppk_mix,
+	.sign = on_sign,
 };
 
 int tunnel_attach_ike(struct tunnel *t)

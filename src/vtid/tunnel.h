@@ -125,6 +125,10 @@ void tunnel_set_psk_signer(tunnel_psk_signer fn);
 typedef int (*tunnel_ppk_mixer)(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 				size_t len, uint8_t sk[3][PRF_MAX]);
 void tunnel_set_ppk_mixer(tunnel_ppk_mixer fn);
+/* And who signs with its local-key (ps_sign). */
+typedef int (*tunnel_signer)(void *arg, const struct tunnel_conf *tc, int hash,
+			     const struct chunk *octets, size_t n, uint8_t *out, size_t max);
+void tunnel_set_signer(tunnel_signer fn);
 /*
  * The SA-table side of a Child SA: install the pair (the new outbound SA
  * takes over sending at once unless activate is false; the inbound one

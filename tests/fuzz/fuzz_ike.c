@@ -7,6 +7,11 @@
  * First byte even: the rest is a whole message.  Odd: the rest is an
  * inner payload chain, sealed with a valid ICV into an INFORMATIONAL, so
  * the fuzzer reaches the decrypted parse behind the integrity check.
+ *
+ * Certificates: the CERT payloads of a message go through the chain check
+ * (against a fixed CA), its AUTH through signature verification with an
+ * RSA and an Ed25519 key (every method, RFC 7427 AlgorithmIdentifiers
+ * decoded), CERTREQ and SIGNATURE_HASH_ALGORITHMS through their parsers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,9 +22,17 @@
 #include "ike/msg.h"
 #include "ike/proposal.h"
 #include "ike/sk.h"
+#include "crypto/sig.h"
+#include "crypto/x509.h"
+
+#include <openssl/evp.h>
+
+#include "../unit/certs.h"
 
 static struct ike_sk *init_sk, *resp_sk;
 static struct ike_ctx *ctx;
+static struct x509_certs *ca;
+static EVP_PKEY *rsa;
 
 static void setup(void)
 {
@@ -36,8 +49,41 @@ static void setup(void)
 	init_sk = ike_sk_new(&k, true);
 	resp_sk = ike_sk_new(&k, false);
 	ctx = ike_new(NULL, NULL);
-	if (!init_sk || !resp_sk || !ctx)
+	rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	if (!init_sk || !resp_sk || !ctx || !rsa ||
+	    x509_certs_pem(UNIT_CERT, sizeof(UNIT_CERT) - 1, &ca))
 		abort();
+}
+
+/* The certificate and signature checks of IKE_AUTH, on whatever came. */
+static void cert_checks(const struct ike_msg *m)
+{
+	static const uint8_t o[] = "signed octets";
+	struct chunk der[X509_MAX_CHAIN], oct = { o, sizeof(o) };
+	struct x509_cert *leaf = NULL;
+	const struct ike_pl *pl;
+	const uint8_t *d;
+	unsigned i, n = 0;
+	size_t len;
+	uint8_t enc, method;
+	char why[200];
+
+	for (i = 0; (pl = ike_find(m, PL_CERT, i)) && n < X509_MAX_CHAIN; i++)
+		if (!ike_cert_parse(pl, &enc, &d, &len) && len <= X509_MAX_DER)
+			der[n++] = (struct chunk){ d, len };
+	if (n && !x509_verify(ca, NULL, der, n, 1800000000, ID_FQDN,
+			      (const uint8_t *)"unit.example", 12, &leaf, why, sizeof(why)))
+		x509_cert_free(leaf);
+	pl = ike_find(m, PL_AUTH, 0);
+	if (pl && !ike_auth_parse(pl, &method, &d, &len)) {
+		(void)sig_verify(rsa, method, d, len, &oct, 1, SIG_HASHES_OURS);
+		if (n && !x509_verify(ca, NULL, der, 1, 1800000000, ID_FQDN,
+				      (const uint8_t *)"unit.example", 12, &leaf, why, sizeof(why))) {
+			(void)sig_verify(x509_cert_pkey(leaf), method, d, len, &oct, 1,
+					 SIG_HASHES_OURS);
+			x509_cert_free(leaf);
+		}
+	}
 }
 
 static void every_payload(const struct ike_msg *m)
@@ -52,6 +98,7 @@ static void every_payload(const struct ike_msg *m)
 	unsigned i, n;
 	uint16_t g;
 	uint8_t x, y;
+	unsigned mask;
 
 	for (i = 0; i < m->npl; i++) {
 		const struct ike_pl *pl = &m->pl[i];
@@ -59,7 +106,12 @@ static void every_payload(const struct ike_msg *m)
 		switch (pl->type) {
 		case PL_SA: (void)ike_sa_parse(pl, props, IKE_MAX_PROPS, &n); break;
 		case PL_KE: (void)ike_ke_parse(pl, &g, &d, &len); break;
-		case PL_NOTIFY: (void)ike_notify_parse(pl, &no); break;
+		case PL_NOTIFY:
+			if (!ike_notify_parse(pl, &no) && no.type == N_SIGNATURE_HASH_ALGORITHMS)
+				(void)ike_sig_hashes_parse(&no, &mask);
+			break;
+		case PL_CERT: (void)ike_cert_parse(pl, &x, &d, &len); break;
+		case PL_CERTREQ: (void)ike_certreq_parse(pl, &x, &n); break;
 		case PL_IDI:
 		case PL_IDR: (void)ike_id_parse(pl, &id); break;
 		case PL_AUTH: (void)ike_auth_parse(pl, &x, &d, &len); break;
@@ -70,6 +122,7 @@ static void every_payload(const struct ike_msg *m)
 		default: break;
 		}
 	}
+	cert_checks(m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

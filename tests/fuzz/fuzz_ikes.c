@@ -11,9 +11,9 @@
  * on the NAT-T port (bit 4), mode (bits 5-6), IKE port 500 (bit 7: the
  * engines know their port, so NAT detection finds none and IKE stays on
  * 500; without it they see port 0 and move to NAT-T as if behind a NAT).
- * Byte 1: IKE suite (bits 0-1; suite 3 with configuration payloads and
- * an RFC 8784 PPK on both sides, so IKE_AUTH carries PPK_IDENTITY and
- * NO_PPK_AUTH), what runs afterwards (bits 2-3: only the
+ * Byte 1: IKE suite (bits 0-1; suite 2 with an RFC 8784 PPK on both
+ * sides, so IKE_AUTH carries PPK_IDENTITY and NO_PPK_AUTH; suite 3 with
+ * certificates and configuration payloads), what runs afterwards (bits 2-3: only the
  * target's timer, one round of the network, +1.1 s, +70 s), which of the
  * target's IKE SAs (bit 4), exchange for mode 2 (bits 5-6: IKE_AUTH,
  * CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT), flip the response flag
@@ -36,8 +36,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inmem.h"
+
+#include "../unit/certs.h"
 #include "crypto/cipher.h"
 #include "ike/sk.h"
 #include "lib/cursor.h"
@@ -50,12 +53,17 @@ enum { S_INIT_SENT, S_AUTH_SENT, S_HALF_OPEN, S_UP, S_REKEY_CHILD, S_REKEY_IKE, 
 
 #define FRAG_MTU 240
 
-static const char *const suites[4] = {
+/* The fourth authenticates with certificates (RFC 7427: CERT, CERTREQ,
+ * AUTH with a signature), both sides the same self-signed Ed25519 one;
+ * its lines are completed with the files' paths at start. */
+static char cert_suite[1024];
+static const char *suites[4] = {
 	"psk = fuzz-secret\nike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16\n",
 	"psk = fuzz-secret\nike = aes128-sha256-x25519\nesp = aes128-sha256-x25519\n",
-	"psk = fuzz-secret\nike = chacha20poly1305-prfsha256-x25519\nesp = chacha20poly1305-esn\n",
-	("psk = fuzz-secret\nike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\nppk-id = fuzz-ppk\n"
+	("psk = fuzz-secret\nike = chacha20poly1305-prfsha256-x25519\nesp = chacha20poly1305-esn\n"
+	 "ppk-id = fuzz-ppk\n"
 	 "ppk = 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"),
+	cert_suite,
 };
 
 /* Suite 3's pair also has the responder hand the initiator its inner
@@ -75,6 +83,26 @@ static void setup_suite(unsigned k)
 		 "address = 10.0.0.1/24\npool = 10.0.0.0/24, fd00::/64\nstart = no\n%s",
 		 suites[k]);
 	setup_texts(a, b);
+}
+
+static void write_tmp(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+}
+
+static void cert_files(void)
+{
+	static char cert[] = "/tmp/vti-fuzz-cert-XXXXXX", key[] = "/tmp/vti-fuzz-key-XXXXXX";
+
+	write_tmp(cert, UNIT_CERT);
+	write_tmp(key, UNIT_KEY);
+	snprintf(cert_suite, sizeof(cert_suite), "ike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\n"
+		 "local-cert = %s\nlocal-key = %s\nca = %s\n"
+		 "remote-id = \"C=CH, O=vti test, CN=unit\"\n", cert, key, cert);
 }
 
 /* Messages sent while the state was built: the material of mode 3. */
@@ -121,6 +149,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	rand_set_source(fuzz_rand);
 	log_set_level(LOG_ERR);
 	inmem_tap = tap;
+	cert_files();
 	if (dir) {
 		write_seeds(dir);
 		exit(0);
@@ -387,9 +416,7 @@ static void after(unsigned how)
 	}
 }
 
-/* write_seeds: the suite the seeds are for, and their names' prefix. */
-static unsigned seed_suite;
-static const char *seed_prefix = "";
+static uint8_t seed_suite;	/* which suite write_seeds uses (0 or 3) */
 
 static void write_seed(const char *dir, const char *name, const uint8_t *head, size_t hlen,
 		       const uint8_t *body, size_t blen)
@@ -397,7 +424,7 @@ static void write_seed(const char *dir, const char *name, const uint8_t *head, s
 	char path[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, seed_prefix, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "wb");
 	if (!f || fwrite(head, 1, hlen, f) != hlen || fwrite(body, 1, blen, f) != blen)
 		abort();
@@ -441,11 +468,11 @@ static void sealed_seed(const char *dir, unsigned state, int side, unsigned k,
 	head[0] = (uint8_t)(state | (unsigned)side << 3 | 2u << 5);
 	head[1] = (uint8_t)(((m.h.exchange == IKE_AUTH ? 0u : m.h.exchange == CREATE_CHILD_SA ? 1u :
 			      m.h.exchange == INFORMATIONAL ? 2u : 3u) << 5) |
-			    (unsigned)(!!(m.h.flags & IKE_FLAG_RESPONSE) != sa->req_pending) << 7 |
-			    seed_suite);
+			    (unsigned)(!!(m.h.flags & IKE_FLAG_RESPONSE) != sa->req_pending) << 7);
+	head[1] |= seed_suite;
 	head[2] = 0;
 	head[3] = m.sk_first;
-	snprintf(name, sizeof(name), "s%u-n%d-sk%u", state, side, k);
+	snprintf(name, sizeof(name), "%ss%u-n%d-sk%u", seed_suite ? "cert-" : "", state, side, k);
 	write_seed(dir, name, head, 4, raw + start, end - start);
 	/* The same chain as three Encrypted Fragments, the second first. */
 	head[2] = 4 | 2u << 3 | 1u << 6;
@@ -481,32 +508,30 @@ static void frag_seeds(const char *dir, unsigned state, int side)
  * captured; mode 2 their decrypted inner chains; mode 0 as sent). */
 static void write_seeds(const char *dir)
 {
-	unsigned state, k, n, su;
+	unsigned state, k, n;
 	int side;
 
-	/* Suite 0, and suite 3 (the PPK pair) as "ppk-..." */
-	for (su = 0; su < 2; su++)
+	for (seed_suite = 0; seed_suite < 4; seed_suite += 3)
 	for (state = 0; state < 8; state++)
 		for (side = 0; side < 2; side++) {
-			seed_suite = su ? 3 : 0;
-			seed_prefix = su ? "ppk-" : "";
+			const char *pre = seed_suite ? "cert-" : "";
+
 			fake_now = 1000000;
 			rng = 0;
 			ncaps = 0;
 			setup_suite(seed_suite);
 			build(state, side);
 			for (k = n = 0; k < ncaps; k++) {
-				uint8_t head[3] = { (uint8_t)(state | (unsigned)side << 3),
-						    (uint8_t)seed_suite, 0 };
+				uint8_t head[3] = { (uint8_t)(state | (unsigned)side << 3), seed_suite, 0 };
 				char name[64];
 
 				if (caps[k].to != side)
 					continue;
-				snprintf(name, sizeof(name), "s%u-n%d-raw%u", state, side, k);
+				snprintf(name, sizeof(name), "%ss%u-n%d-raw%u", pre, state, side, k);
 				write_seed(dir, name, head, 2, caps[k].data, caps[k].len);
 				head[0] |= 3u << 5;
 				head[2] = (uint8_t)n++;
-				snprintf(name, sizeof(name), "s%u-n%d-cap%u", state, side, k);
+				snprintf(name, sizeof(name), "%ss%u-n%d-cap%u", pre, state, side, k);
 				write_seed(dir, name, head, 3, NULL, 0);
 				sealed_seed(dir, state, side, k, &caps[k]);
 			}

@@ -1,12 +1,18 @@
 """memscan.py PID STRING: how many times STRING occurs in the writable
 memory of process PID (heap, stack, data), read through /proc/PID/mem.
-STRING "hex:..." stands for the bytes that hex spells (a binary key).
+STRING "hex:..." stands for the bytes that hex spells (a binary key);
+memscan.py PID --hex HEX says the same.
 Root can read a non-dumpable process's memory; the count is printed."""
 import re
 import sys
 
 pid, arg = int(sys.argv[1]), sys.argv[2]
-needle = bytes.fromhex(arg[4:]) if arg.startswith("hex:") else arg.encode()
+if arg == "--hex":
+    needle = bytes.fromhex(sys.argv[3])
+elif arg.startswith("hex:"):
+    needle = bytes.fromhex(arg[4:])
+else:
+    needle = arg.encode()
 count = 0
 with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
     for line in maps:

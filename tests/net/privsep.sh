@@ -83,6 +83,45 @@ pass "SIGHUP: the parent re-read the file; the changed PSK reached the tunnel"
 stop_vtid a; stop_vtid b
 VT_PIDS=()
 
+# Certificates: the private key (its PEM text, its scalar in either byte
+# order, as OpenSSL's BIGNUM words hold it) is in the auth process only.
+for side in a b; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=$side" -addext keyUsage=digitalSignature -keyout "$VT_TMP/$side.key" \
+		-out "$VT_TMP/$side.pem" 2>/dev/null || fail "openssl cannot make a certificate"
+	chmod 600 "$VT_TMP/$side.key"
+done
+for side in a b; do
+	if [ $side = a ]; then l=192.0.2.1; r=192.0.2.2; ip=10.255.0.1/30; o=b; else l=192.0.2.2; r=192.0.2.1; ip=10.255.0.2/30; o=a; fi
+	printf '[tunnel sti0]\nlocal = %s\nremote = %s\naddress = %s\nlocal-cert = %s\nlocal-key = %s\nca = %s\nremote-id = CN=%s\n' \
+		$l $r $ip "$VT_TMP/$side.pem" "$VT_TMP/$side.key" "$VT_TMP/$o.pem" $o > "$VT_TMP/$side.conf"
+done
+: > "$VT_TMP/a.log"
+start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
+wait_until 10 has_carrier a sti0 || fail "certificates: no carrier"
+ping_ok a 10.255.0.2 || fail "certificates: no traffic"
+for side in a b; do
+	scalar=$(openssl pkey -in "$VT_TMP/$side.key" -text -noout |
+		awk '/^priv:/ { p = 1; next } /^pub:/ { p = 0 } p' | tr -dc '0-9a-f' | tail -c 64)
+	[ ${#scalar} = 64 ] || fail "$side: cannot read the private scalar"
+	reversed=$(echo "$scalar" | fold -w2 | tac | tr -d '\n')
+	pemline=$(sed -n 2p "$VT_TMP/$side.key")
+	for c in $(vtid_children "$side"); do
+		name=$(field "$c" Name)
+		n=$(( $(python3 "$MEMSCAN" "$c" --hex "$scalar") + $(python3 "$MEMSCAN" "$c" --hex "$reversed") ))
+		t=$(python3 "$MEMSCAN" "$c" "$pemline")
+		case "$name" in
+		"vtid: auth") [ "$t" -ge 1 ] && [ "$n" -ge 1 ] ||
+			fail "$side: the private key is not in the auth process (text $t, scalar $n: scan broken?)" ;;
+		"vtid: net") [ "$t" = 0 ] && [ "$n" = 0 ] ||
+			fail "$side: the private key is in the network process's memory (text $t, scalar $n)" ;;
+		esac
+	done
+done
+pass "certificates: the private key (PEM text and scalar) in auth's memory, not in net's"
+stop_vtid a; stop_vtid b
+VT_PIDS=()
+
 # The parent's checks, from inside a real network process.
 { printf '[daemon]\nuser = vtid\nstate-dir = %s\n' "$VT_TMP/pv.state"
   printf '[tunnel pv0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\naddress = 10.77.0.1/30\npsk = %s\nstart = no\n' "$PSK"

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "crypto/x509.h"
 #include "ike/policy.h"
 #include "test.h"
+
+#include "certs.h"
 
 #define K20 "000102030405060708090a0b0c0d0e0f10111213"
 #define K20B "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff00112233"
@@ -543,8 +546,161 @@ static void ppk_conf(void)
 	unlink(ppk);
 }
 
+/* local-cert, local-key, ca, crl: files that must load, a key that
+ * matches, and one object per file however many tunnels name it.  In a
+ * row's text %C is a certificate, %K its key, %O another key, %W its key
+ * readable by others. */
+struct pki_row {
+	const char *lines;	/* after local/remote (lines 1-3) */
+	const char *msg;	/* NULL: no error */
+	unsigned line;
+};
+
+static const struct pki_row pki_rows[] = {
+	{ "local-cert = %C\nlocal-key = %K\nca = %C\n", NULL, 0 },
+	{ "psk = 12345678\nca = %C\n", NULL, 0 },
+	{ "local-cert = %C\nlocal-key = %K\nca = %C\nremote-id = \"C=CH, O=vti test, CN=*\"\n",
+	  NULL, 0 },
+	{ "local-cert = %C\nca = %C\n", "local-cert and local-key go together", 4 },
+	{ "local-key = %K\npsk = 12345678\n", "local-cert and local-key go together", 4 },
+	{ "local-cert = %C\nlocal-key = %O\nca = %C\n",
+	  "does not match the certificate's public key", 5 },
+	{ "local-cert = %C\nlocal-key = %W\nca = %C\n", "readable by group or others", 5 },
+	{ "local-cert = /nonexistent.pem\n", "local-cert /nonexistent.pem: No such file", 4 },
+	{ "local-cert = %K\n", "no PEM certificate", 4 },
+	{ "local-cert = %C\nlocal-key = %K\n", "give ca (to verify the peer's certificate) or psk",
+	  4 },
+	{ "psk = 12345678\ncrl = %C\n", "no PEM CRL", 5 },
+	{ "psk = 12345678\nca = %C\nca = %C\n", "'ca' given twice", 6 },
+	{ "psk = 12345678\nremote-id = \"C=CH, XX=1\"\n", "remote-id is not a valid identity", 5 },
+};
+
+static void write_file(char *path, const char *text, mode_t mode)
+{
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), "%s", path);
+	if (fd >= 0)
+		close(fd);
+	chmod(path, mode);
+}
+
+static void expand(const char *in, char *out, size_t max, const char *const files[4])
+{
+	size_t n = 0;
+
+	for (; *in && n + 300 < max; in++) {
+		const char *f = NULL;
+
+		if (in[0] == '%' && strchr("CKOW", in[1]))
+			f = files[strchr("CKOW", in[1]) - "CKOW"];
+		if (f) {
+			n += (size_t)snprintf(out + n, max - n, "%s", f);
+			in++;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = '\0';
+}
+
+static void pki_files(void)
+{
+	char cert[] = "/tmp/vti-test-cert-XXXXXX", key[] = "/tmp/vti-test-key-XXXXXX";
+	char other[] = "/tmp/vti-test-other-XXXXXX", open_key[] = "/tmp/vti-test-wkey-XXXXXX";
+	const char *const files[4] = { cert, key, other, open_key };
+	char text[4096], lines[2048], want[300];
+	struct ike_policy pol;
+	struct conf c;
+	struct buf e;
+	size_t i;
+	int n;
+
+	write_file(cert, UNIT_CERT, 0644);
+	write_file(key, UNIT_KEY, 0600);
+	write_file(other, OTHER_KEY, 0600);
+	write_file(open_key, UNIT_KEY, 0644);
+	buf_init(&e);
+	for (i = 0; i < sizeof(pki_rows) / sizeof(pki_rows[0]); i++) {
+		expand(pki_rows[i].lines, lines, sizeof(lines), files);
+		snprintf(text, sizeof(text), "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n%s",
+			 lines);
+		buf_reset(&e);
+		n = conf_parse("f.conf", text, strlen(text), &c, &e);
+		if (!pki_rows[i].msg) {
+			CHECK(n == 0, "row %zu: %s", i + 1, buf_str(&e));
+		} else {
+			snprintf(want, sizeof(want), "f.conf:%u: ", pki_rows[i].line);
+			CHECK(n > 0 && strstr(buf_str(&e), want) && strstr(buf_str(&e), pki_rows[i].msg),
+			      "row %zu: want '%s%s', got:\n%s", i + 1, want, pki_rows[i].msg,
+			      buf_str(&e));
+		}
+		if (!n && i == 0) {
+			tunnel_conf_policy(&c.t[0], &pol);
+			CHECK(pol.authby == IKE_AUTHBY_CERT && pol.cert && pol.ca && !pol.psk &&
+			      pol.key_type == X509_KEY_ED25519, "row 1: policy signs with the cert");
+			CHECK(pol.local_id.type == ID_DER_ASN1_DN, "row 1: local-id is the subject");
+		}
+		if (!n && i == 2) {
+			tunnel_conf_policy(&c.t[0], &pol);
+			CHECK(pol.remote_id_glob && pol.remote_id.type == ID_DER_ASN1_DN &&
+			      !memcmp(pol.remote_id.data, "C=CH, O=vti test, CN=*", 22),
+			      "row 3: a DN pattern, unquoted");
+		}
+		conf_free(&c);
+	}
+	/* A directory of CA files (and a file in it that is no certificate
+	 * fails it, naming nothing else). */
+	{
+		char dir[] = "/tmp/vti-test-ca-XXXXXX", f1[600], f2[600];
+		int fd;
+
+		CHECK(mkdtemp(dir) != NULL, "temp dir");
+		snprintf(f1, sizeof(f1), "%s/a.pem", dir);
+		snprintf(f2, sizeof(f2), "%s/b.pem", dir);
+		fd = open(f1, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0 && write(fd, UNIT_CERT, strlen(UNIT_CERT)) > 0, "ca file");
+		close(fd);
+		snprintf(text, sizeof(text), "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = 12345678\nca = %s\n", dir);
+		buf_reset(&e);
+		CHECK(conf_parse("f.conf", text, strlen(text), &c, &e) == 0 &&
+		      x509_certs_count(c.t[0].pki[PKI_CA - 1]->certs) == 1, "ca = a directory: %s",
+		      buf_str(&e));
+		conf_free(&c);
+		fd = open(f2, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0 && write(fd, UNIT_CERT, strlen(UNIT_CERT)) > 0, "second ca file");
+		close(fd);
+		buf_reset(&e);
+		CHECK(conf_parse("f.conf", text, strlen(text), &c, &e) == 0 &&
+		      x509_certs_count(c.t[0].pki[PKI_CA - 1]->certs) == 2, "two files: %s",
+		      buf_str(&e));
+		conf_free(&c);
+		unlink(f1);
+		unlink(f2);
+		rmdir(dir);
+	}
+	/* Two tunnels naming the same files share one object of each. */
+	snprintf(text, sizeof(text), "[tunnel t0]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+		 "local-cert = %s\nlocal-key = %s\nca = %s\n[tunnel t1]\nlocal = 192.0.2.1\n"
+		 "remote = 192.0.2.3\nlocal-cert = %s\nlocal-key = %s\nca = %s\n", cert, key, cert,
+		 cert, key, cert);
+	buf_reset(&e);
+	CHECK(conf_parse("f.conf", text, strlen(text), &c, &e) == 0, "%s", buf_str(&e));
+	CHECK(c.n_pki == 3 && c.t[0].pki[PKI_CA - 1] == c.t[1].pki[PKI_CA - 1] &&
+	      c.t[0].pki[PKI_CERT - 1] == c.t[1].pki[PKI_CERT - 1], "3 objects for 2 tunnels (%zu)",
+	      c.n_pki);
+	conf_free(&c);
+	buf_free(&e);
+	unlink(cert);
+	unlink(key);
+	unlink(other);
+	unlink(open_key);
+}
+
 int main(void)
 {
+	pki_files();
 	good_file();
 	bad_files();
 	file_modes();

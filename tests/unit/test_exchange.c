@@ -5,6 +5,7 @@
  * failure notify, retransmission, give-up, liveness, rekeys from both
  * ends and their collision, cookies and DELETE.
  */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/prf.h"
@@ -13,6 +14,8 @@
 #include "lib/cursor.h"
 #include "test.h"
 #include "vtid/show.h"
+
+#include "certs.h"
 
 /* Both sides up, with matching IKE SPIs and crossed Child SA SPIs. */
 static bool consistent(void)
@@ -1835,6 +1838,85 @@ static void t_ppk_not_used(void)
 	teardown();
 }
 
+static void write_tmp(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), "%s", path);
+	if (fd >= 0)
+		close(fd);
+	chmod(path, 0600);
+}
+
+/* RFC 7427 in memory: both sides sign; a signing side and a PSK side
+ * (each verifies the other's method); refusals when the peer's
+ * identity is not the one expected, is not in its certificate, or the
+ * verifier has no ca. */
+static void t_certificates(void)
+{
+	char cert[] = "/tmp/vti-x-cert-XXXXXX", key[] = "/tmp/vti-x-key-XXXXXX";
+	char signer[512], a[768], b[768];
+	struct ike_sa *sa;
+
+	write_tmp(cert, UNIT_CERT);
+	write_tmp(key, UNIT_KEY);
+	snprintf(signer, sizeof(signer), "local-cert = %s\nlocal-key = %s\n", cert, key);
+	snprintf(a, sizeof(a), "%sca = %s\nremote-id = \"C=CH, O=vti test, CN=unit\"\n", signer,
+		 cert);
+	setup(a, a);
+	settle();
+	CHECK(consistent(), "certificates: established");
+	sa = established(0);
+	CHECK(sa && sa->peer_cert && !strcmp(sa->peer_cert, "C=CH, O=vti test, CN=unit") &&
+	      !strcmp(sa->peer_cert + strlen(sa->peer_cert) + 1, "C=CH, O=vti test, CN=unit"),
+	      "certificates: the peer's subject and issuer kept for show");
+	CHECK(sa && (sa->peer_hashes & (1u << SIG_HASH_IDENTITY)) &&
+	      (sa->peer_hashes & (1u << SIG_HASH_SHA256)), "SIGNATURE_HASH_ALGORITHMS read (%#x)",
+	      sa ? sa->peer_hashes : 0);
+	teardown();
+
+	/* The initiator signs, the responder MACs with the psk both have. */
+	snprintf(a, sizeof(a), "%sca = %s\npsk = mixed-methods\n", signer, cert);
+	snprintf(b, sizeof(b), "psk = mixed-methods\nca = %s\nremote-id = C=CH, O=vti test, CN=unit\n",
+		 cert);
+	setup(a, b);
+	settle();
+	CHECK(consistent(), "a signature one way, a PSK MAC the other");
+	teardown();
+
+	/* Refused: another DN expected; an identity the certificate does not
+	 * carry; a responder with no ca to check the signature against. */
+	snprintf(a, sizeof(a), "%sca = %s\nremote-id = C=CH, O=vti test, CN=unit\n", signer, cert);
+	snprintf(b, sizeof(b), "%sca = %s\nremote-id = C=CH, O=vti test, CN=someone\n", signer,
+		 cert);
+	setup(a, b);
+	settle();
+	CHECK(!established(0) && !established(1), "another DN: refused");
+	teardown();
+	snprintf(a, sizeof(a), "%sca = %s\nlocal-id = @other.example\n"
+		 "remote-id = C=CH, O=vti test, CN=unit\n", signer, cert);
+	snprintf(b, sizeof(b), "%sca = %s\nremote-id = @*.example\n", signer, cert);
+	setup(a, b);
+	settle();
+	CHECK(!established(0) && !established(1), "identity not in the certificate: refused");
+	teardown();
+	snprintf(b, sizeof(b), "psk = no-ca-here\nremote-id = @*.example\n");
+	setup(a, b);
+	settle();
+	CHECK(!established(0) && !established(1), "no ca: a signature is refused");
+	teardown();
+	/* The same with local-id = @unit.example (in its subjectAltName). */
+	snprintf(a, sizeof(a), "%sca = %s\nlocal-id = @unit.example\n"
+		 "remote-id = C=CH, O=vti test, CN=unit\n", signer, cert);
+	snprintf(b, sizeof(b), "%sca = %s\nremote-id = @*.example\n", signer, cert);
+	setup(a, b);
+	settle();
+	CHECK(consistent(), "a subjectAltName identity, admitted by a pattern");
+	teardown();
+	unlink(cert);
+	unlink(key);
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1879,5 +1961,6 @@ int main(void)
 	t_frag_reassembly();
 	t_ppk();
 	t_ppk_not_used();
+	t_certificates();
 	return test_done();
 }
