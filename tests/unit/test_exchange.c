@@ -1917,6 +1917,44 @@ static void t_certificates(void)
 	unlink(key);
 }
 
+/* RFC 8784 with certificates: the PPK mixes into a signature's keys
+ * alike, and NO_PPK_AUTH carries a signature for a responder without
+ * the PPK. */
+static void t_ppk_certificates(void)
+{
+	static const struct {
+		const char *a, *b, *what;
+		bool ppk;
+	} cases[] = {
+		{ "ppk-id = q1\nppk = " PPK_A "\n", "ppk-id = q1\nppk = " PPK_A "\n", "both have it",
+		  true },
+		{ "ppk-id = q1\nppk = " PPK_A "\n", "", "responder without: NO_PPK_AUTH signed",
+		  false },
+	};
+	char cert[] = "/tmp/vti-x-cert-XXXXXX", key[] = "/tmp/vti-x-key-XXXXXX";
+	char signer[512], a[1024], b[1024];
+	struct ike_sa *x, *y;
+	size_t i;
+
+	write_tmp(cert, UNIT_CERT);
+	write_tmp(key, UNIT_KEY);
+	snprintf(signer, sizeof(signer), "local-cert = %s\nlocal-key = %s\nca = %s\n"
+		 "remote-id = \"C=CH, O=vti test, CN=unit\"\n", cert, key, cert);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(a, sizeof(a), "%s%s", signer, cases[i].a);
+		snprintf(b, sizeof(b), "%s%s", signer, cases[i].b);
+		setup(a, b);
+		settle();
+		x = established(0);
+		y = established(1);
+		CHECK(consistent() && x && y && x->ppk_used == cases[i].ppk &&
+		      y->ppk_used == cases[i].ppk, "certificates and PPK, %s", cases[i].what);
+		teardown();
+	}
+	unlink(cert);
+	unlink(key);
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -1962,5 +2000,6 @@ int main(void)
 	t_ppk();
 	t_ppk_not_used();
 	t_certificates();
+	t_ppk_certificates();
 	return test_done();
 }
