@@ -1678,26 +1678,36 @@ bool ps_seq_answer(struct ps_seq_answer *a)
 	return true;
 }
 
+/* The octets to MAC or sign, in one piece for the auth process. */
+static uint8_t gathered[PS_MAX_AUTH];
+
+static ssize_t gather(const struct chunk *octets, size_t n)
+{
+	size_t len = 0, i;
+
+	for (i = 0; i < n; len += octets[i++].n) {
+		if (octets[i].n > sizeof(gathered) - len)
+			return -EMSGSIZE;
+		memcpy(gathered + len, octets[i].p, octets[i].n);
+	}
+	return (ssize_t)len;
+}
+
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out)
 {
-	static uint8_t buf[PS_MAX_AUTH];
 	struct ps_auth rq;
 	struct ps_auth_reply rep;
 	struct ps_hdr h;
-	size_t len = 0, i;
-	ssize_t got;
+	ssize_t len = gather(octets, n), got;
 
 	(void)arg;
-	for (i = 0; i < n; len += octets[i++].n) {
-		if (octets[i].n > sizeof(buf) - len)
-			return -EMSGSIZE;
-		memcpy(buf + len, octets[i].p, octets[i].n);
-	}
+	if (len < 0)
+		return (int)len;
 	memset(&rq, 0, sizeof(rq));
 	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
 	rq.prf = prf_id;
-	if (ps_send(ps.auth_fd, PS_AUTH, &rq, sizeof(rq), buf, len, -1) < 0)
+	if (ps_send(ps.auth_fd, PS_AUTH, &rq, sizeof(rq), gathered, (size_t)len, -1) < 0)
 		return -EIO;
 	got = ps_recv(ps.auth_fd, &h, &rep, sizeof(rep), NULL);
 	if (got != sizeof(rep) || h.type != PS_AUTH_REPLY || rep.err < 0 ||
@@ -1740,23 +1750,18 @@ out:
 int ps_sign(void *arg, const struct tunnel_conf *tc, int hash, const struct chunk *octets,
 	    size_t n, uint8_t *out, size_t max)
 {
-	static uint8_t buf[PS_MAX_AUTH];
 	struct ps_sign rq;
 	struct ps_sign_reply rep;
 	struct ps_hdr h;
-	size_t len = 0, i;
-	ssize_t got;
+	ssize_t len = gather(octets, n), got;
 
 	(void)arg;
-	for (i = 0; i < n; len += octets[i++].n) {
-		if (octets[i].n > sizeof(buf) - len)
-			return -EMSGSIZE;
-		memcpy(buf + len, octets[i].p, octets[i].n);
-	}
+	if (len < 0)
+		return (int)len;
 	memset(&rq, 0, sizeof(rq));
 	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
 	rq.hash = hash;
-	if (ps_send(ps.auth_fd, PS_SIGN, &rq, sizeof(rq), buf, len, -1) < 0)
+	if (ps_send(ps.auth_fd, PS_SIGN, &rq, sizeof(rq), gathered, (size_t)len, -1) < 0)
 		return -EIO;
 	got = ps_recv(ps.auth_fd, &h, &rep, sizeof(rep), NULL);
 	if (got != sizeof(rep) || h.type != PS_SIGN_REPLY)
