@@ -1319,10 +1319,11 @@ static void check_names(struct parser *p)
 	}
 	free(v);
 	for (i = 0; i < n; i++) {
-		first = p->c->t[i].is_template ? NULL : template_for(p->c, p->c->t[i].name);
+		first = template_for(p->c, p->c->t[i].name);
 		if (first)
-			err_at(p, p->c->t[i].line, "tunnel %s has the name of an interface of "
-			       "template %s (line %u)", p->c->t[i].name, first->name, first->line);
+			err_at(p, p->c->t[i].line, "%s %s has the name of an interface of "
+			       "template %s (line %u)", p->c->t[i].is_template ? "template" : "tunnel",
+			       p->c->t[i].name, first->name, first->line);
 	}
 }
 

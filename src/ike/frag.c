@@ -218,7 +218,11 @@ int ike_frag_input(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw, bool resp
 		sa->ctx->st.frag_duplicate++;	/* §2.6.2: a copy of one we hold */
 		return 0;
 	}
-	if (ra->bytes + len > IKE_MAX_MSG || sa->ctx->reasm_bytes + len > IKE_FRAG_BUDGET) {
+	/* Before IKE_AUTH is done the peer is anyone who completed an
+	 * IKE_SA_INIT: it may hold an IKE_AUTH's worth, not a share of the
+	 * budget that 64 half-open SAs could take from everyone. */
+	if (ra->bytes + len > (sa->state == IKE_S_ESTABLISHED ? IKE_MAX_MSG : IKE_FRAG_UNAUTH) ||
+	    sa->ctx->reasm_bytes + len > IKE_FRAG_BUDGET) {
 		sa->ctx->st.frag_limit++;
 		reasm_drop(sa, d);
 		return -EMSGSIZE;

@@ -321,6 +321,10 @@ void ike_delete_child(struct ike_sa *sa, uint32_t in);
  * HALF_OPEN_MAX such SAs at 64 KB each would be 512 MB; this budget is
  * room for 256 certificate-sized IKE_AUTH messages at once. */
 #define IKE_FRAG_BUDGET (4u << 20)
+/* What an IKE SA not yet authenticated may have in reassembly: an
+ * IKE_AUTH with a long certificate chain fits (a 4096-bit RSA chain of
+ * three is under 6 KB). */
+#define IKE_FRAG_UNAUTH (16u << 10)
 /* One message being reassembled: its fragments' content, by number. */
 struct ike_reasm {
 	uint32_t msgid;

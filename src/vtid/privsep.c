@@ -672,7 +672,9 @@ static int do_tun_close(struct parent *p, struct ps_names *rq)
 	for (k = 0; k < rq->n; k++) {
 		TERMINATE(rq->name[k].name);
 		t = conf_owner(&p->conf, rq->name[k].name);
-		if (!t || !t->is_template) {
+		if (!t)
+			continue;	/* its template went at a reload: let go of already */
+		if (!t->is_template) {
 			r = -EPERM;
 			continue;
 		}
@@ -722,17 +724,24 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
  * An address the peer handed us (address = auto, RFC 7296 §3.15), as the
  * network process relays it: a unicast address that cannot capture the
  * host's own traffic (not unspecified, loopback, multicast, broadcast or
- * IPv6 link-local) with a prefix of at least /8.
+ * IPv6 link-local), with a prefix of at least /16 (IPv4) or /48 (IPv6),
+ * which becomes a route into the tunnel, and one that does not cover
+ * the tunnel's own outer addresses (that would route the tunnel's IKE
+ * and ESP into itself).  A hostile peer or a compromised network process
+ * can still route that much into this tunnel; no more.
  */
-static bool given_ok(const struct prefix *x)
+static bool given_ok(const struct tunnel_conf *t, const struct prefix *x)
 {
 	const uint8_t *a = x->addr.a;
 	static const uint8_t zero[16];
 
+	if (prefix_match(x, t->local.family, t->local.a) ||
+	    (t->remote.family && prefix_match(x, t->remote.family, t->remote.a)))
+		return false;
 	if (x->addr.family == AF_INET)
-		return x->len >= 8 && x->len <= 32 && a[0] != 0 && a[0] != 127 && a[0] < 224;
+		return x->len >= 16 && x->len <= 32 && a[0] != 0 && a[0] != 127 && a[0] < 224;
 	if (x->addr.family == AF_INET6)
-		return x->len >= 8 && x->len <= 128 && memcmp(a, zero, 15) != 0 && a[0] != 0xff &&
+		return x->len >= 48 && x->len <= 128 && memcmp(a, zero, 15) != 0 && a[0] != 0xff &&
 		       !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
 	return false;
 }
@@ -745,7 +754,7 @@ static int do_addr(struct parent *p, const struct ps_addr *rq, bool add)
 
 	if (!t)
 		return -EPERM;
-	if (t->address_auto && given_ok(&rq->p))
+	if (t->address_auto && given_ok(t, &rq->p))
 		return add ? netif_add_addr(rq->ifindex, &rq->p) : netif_del_addr(rq->ifindex, &rq->p);
 	for (i = 0; add && i < t->n_addrs; i++)
 		if (addr_equal(&t->addrs[i].addr, &rq->p.addr) && t->addrs[i].len == rq->p.len)
@@ -1281,6 +1290,22 @@ reply:
 
 /* RFC 7427: the tunnel's private key signs octets the network process
  * sends; it never gets the key. */
+/*
+ * What IKE signs (RFC 7296 §2.15) begins with an IKE_SA_INIT message,
+ * whose nonce and MAC of the ID follow: the key-holding process signs
+ * nothing else with a private key, so that a compromised network process
+ * cannot have it sign data for use outside IKE.
+ */
+static bool ike_octets(const uint8_t *p, size_t n)
+{
+	uint32_t len;
+
+	if (n < IKE_HDR_LEN + 16 + 20 || p[17] != IKE_VERSION || p[18] != IKE_SA_INIT)
+		return false;
+	len = (uint32_t)p[24] << 24 | (uint32_t)p[25] << 16 | (uint32_t)p[26] << 8 | p[27];
+	return len >= IKE_HDR_LEN && len <= n - 16 - 20;
+}
+
 static void sign_request(int fd, const struct conf *c, const uint8_t *buf, size_t n)
 {
 	struct ps_sign_reply rep = { .err = -EPERM };
@@ -1299,6 +1324,11 @@ static void sign_request(int fd, const struct conf *c, const uint8_t *buf, size_
 	if (!t || t->mode != MODE_IKE || !t->pki[PKI_KEY - 1])
 		goto reply;
 	oct = (struct chunk){ buf + sizeof(rq), n - sizeof(rq) };
+	if (!ike_octets(oct.p, oct.n)) {
+		log_warn(t->name, "key-holding process: refused to sign what is not IKE_AUTH's "
+			 "octets");
+		goto reply;
+	}
 	r = sig_sign(pki_key(t->pki[PKI_KEY - 1]), rq.hash, &oct, 1, rep.sig, sizeof(rep.sig));
 	rep.err = r < 0 ? r : 0;
 	rep.len = r < 0 ? 0 : (uint32_t)r;

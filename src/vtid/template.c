@@ -13,6 +13,7 @@
  */
 #include "vtid/template.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,14 @@ struct tmpl {
 	bool has_pool;
 	struct htab peers;		/* struct tmpl_peer by identity */
 	unsigned next_num;
+	unsigned live;			/* instances now */
 	struct tmpl_peer *idle;		/* instances that may have lost their last SA */
 	char closing[TMPL_CLOSE_BATCH][16];	/* removed: interfaces for the parent to delete */
 	size_t n_closing;
 	struct datapath *dp;
 	struct ike_ctx *ike;
 	struct tunnel **list;
+	struct ratelimit rl;		/* refusals are logged this often */
 };
 
 const struct tunnel_conf *tmpl_conf(const struct tmpl *tp)
@@ -142,6 +145,7 @@ static void remove_instance(struct tmpl_peer *p, bool tell_parent)
 	t->on_idle = NULL;
 	tunnel_destroy(t);
 	p->t = NULL;
+	p->tp->live--;
 	/* The parent keeps every interface it made across a restart of this
 	 * process; this one must go now (in a batch: flush_closing). */
 	if (!tell_parent)
@@ -159,10 +163,16 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	struct tunnel_conf *c;
 	struct tunnel *t, **pp;
 	char err[256], name[32];
+	size_t i;
 
 	if (peer->len > sizeof(id.data))
 		return NULL;
 	memcpy(id.data, peer->data, peer->len);
+	/* Names compare without case (a certificate's do, RFC 5280 §7.2):
+	 * one peer, one instance, however it spells its name. */
+	if (id.type == ID_FQDN || id.type == ID_RFC822_ADDR)
+		for (i = 0; i < id.len; i++)
+			id.data[i] = (uint8_t)tolower(id.data[i]);
 	p = peer_of(tp, &id);
 	if (!p) {
 		log_warn(tp->conf.name, "cannot admit another peer (%u instances made)",
@@ -171,6 +181,15 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	}
 	if (p->t)
 		return p->t->conn;	/* it came back before its instance went */
+	/* No more interfaces than the pool has addresses for (or instance
+	 * numbers): peers that share a key could otherwise make them by
+	 * naming themselves anew. */
+	if (tp->live >= (tp->has_pool && tp->pool.size < TMPL_MAX_INSTANCES ? tp->pool.size :
+			 TMPL_MAX_INSTANCES)) {
+		log_rl(&tp->rl, LOG_WARN, tp->conf.name, "refused a peer: %u interfaces already, "
+		       "the most its pool (or instance numbers) allows", tp->live);
+		return NULL;
+	}
 	/* conf.c keeps template names short enough for the digits. */
 	snprintf(name, sizeof(name), "%s%u", tp->conf.name, p->num);
 	c = malloc(sizeof(*c));
@@ -192,6 +211,7 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	t->owner = p;
 	t->on_idle = on_idle;
 	p->t = t;
+	tp->live++;
 	for (pp = tp->list; *pp; pp = &(*pp)->next)
 		;
 	*pp = t;

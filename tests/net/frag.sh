@@ -89,13 +89,16 @@ traffic() {	# NAME NS-A ADDR-IN-B NS-B ADDR-IN-A
 	ping_ok "$4" "$5" || fail "$1: ping $4 -> $5"
 }
 child_spi() { vtictl a -j show sti0 | jq -r '.[0].child.spi_in'; }
+one_child() { [ "$(swanctl b --list-sas 2>/dev/null | grep -c INSTALLED)" = 1 ]; }
 # rekey NAME CMD...: the Child SA is re-keyed by CMD (its CREATE_CHILD_SA,
 # 16 selectors each way, does not fit one packet either).
 rekey() {
 	local name="$1" spi; shift
 	spi=$(child_spi)
 	"$@" >/dev/null || fail "$name: $* failed"
-	wait_until 10 test "$(child_spi)" != "$spi" || fail "$name: the Child SA was not re-keyed"
+	# A peer that crossed another rekey (TEMPORARY_FAILURE) tries again
+	# up to 15 s later (charon's RETRY_INTERVAL).
+	wait_until 20 test "$(child_spi)" != "$spi" || fail "$name: the Child SA was not re-keyed"
 }
 frag_stats() { vtictl "$1" -j stats | jq -r '"\(.ike_frag_tx) sent fragmented, \(.ike_frag_rx) fragments in, \(.ike_frag_reassembled) reassembled, \(.ike_frag_invalid) invalid"'; }
 
@@ -213,6 +216,9 @@ for suite in "${SUITES[@]}"; do
 		swan_routes
 		traffic "vtid $role with charon" a 10.255.0.2 b 10.255.0.1
 		rekey "vtid $role with charon" vtictl a rekey sti0
+		# charon re-keys every Child SA of that name, and skips one it
+		# has just replaced: wait until the last rekey is done there.
+		wait_until 10 one_child || fail "vtid $role with charon: charon holds $(swanctl b --list-sas | grep -c INSTALLED) Child SAs"
 		rekey "vtid $role with charon" swanctl b --rekey --child vti
 		swan_routes
 		traffic "vtid $role with charon, re-keyed" a 10.255.0.2 b 10.255.0.1

@@ -126,9 +126,13 @@ in_ns b4 ping -c 3 -i 0.2 -W 2 -q -I 10.128.0.4 10.128.0.1 >/dev/null 2>&1 ||
 	fail "strongSwan branch -> hub"
 pass "strongSwan branch (vips): br2 with 10.128.0.4, ping both ways"
 
-# An unchanged reload keeps every instance.
+# An unchanged reload keeps every instance: the same interfaces (ifindex)
+# and the same IKE SAs.
+keep() { vtictl h -j show | jq -r '.[] | "\(.name) \(.ike.spi_i)"' | sort; in_ns h ip -o link show | grep -oE "^[0-9]+: br[0-9]+" | sort; }
+before=$(keep)
 vtictl h reload >/dev/null || fail "reload"
 sleep 0.5
+[ "$(keep)" = "$before" ] || fail "reload changed the instances: before $before, after $(keep)"
 for n in br0 br1 br2; do has_carrier h "$n" || fail "reload took $n down"; done
 ping_ok b1 10.128.0.1 || fail "after reload: b1 -> hub"
 pass "an unchanged reload kept br0, br1, br2 up"

@@ -156,6 +156,9 @@ static const struct bad bads[] = {
 	  "[tunnel br7]\nlocal = 192.0.2.1\nremote = 192.0.2.2\npsk = longenough1\n",
 	  "tunnel br7 has the name of an interface of template br (line 1)", 5 },
 	{ "[template br]\ncolour = blue\n", "unknown key 'colour' in [template]", 2 },
+	{ "[template br]\nlocal = 192.0.2.1\nremote = any\npsk = longenough1\n"
+	  "[template br1]\nlocal = 192.0.2.1\nremote = any\npsk = longenough1\n",
+	  "template br1 has the name of an interface of template br (line 1)", 5 },
 	{ T "remote-port = 0\n", "remote-port must be a port number", 10 },
 	{ T "address = fd00::1/64\nmtu = 1000\n", "IPv6 needs mtu >= 1280", 11 },
 	{ "[tunnel t0]\nesp = aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,aes128gcm16,"

@@ -1593,7 +1593,7 @@ static void t_frag_reassembly(void)
 		{ FC_UNKNOWN, "for unknown messages and SAs" },
 		{ FC_TIMEOUT, "incomplete, timed out" },
 		{ FC_TOO_MANY, "authentic, 65 fragments" },
-		{ FC_TOO_LARGE, "authentic, over 64 KB" },
+		{ FC_TOO_LARGE, "authentic, over 16 KB before IKE_AUTH is done" },
 		{ FC_TOTAL_CHANGES, "authentic, Total Fragments changing" },
 		{ FC_BUDGET, "authentic, over what all reassemblies may hold" },
 	};
@@ -1704,8 +1704,9 @@ static void t_frag_reassembly(void)
 			      "%s: refused", what);
 			break;
 		case FC_TOO_LARGE:
-			forge_fragment(1, 2, 40000);
-			forge_fragment(2, 2, 30000);
+			/* Before IKE_AUTH is done: IKE_FRAG_UNAUTH (16 KB). */
+			forge_fragment(1, 2, 10000);
+			forge_fragment(2, 2, 10000);
 			CHECK(!responder_sa()->reasm[0] && st->frag_limit == 1 && st->frag_rx == 1,
 			      "%s: refused, the set dropped", what);
 			break;
