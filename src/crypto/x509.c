@@ -276,17 +276,13 @@ static bool id_in_cert(X509 *x, uint8_t type, const uint8_t *id, size_t len)
 	return false;
 }
 
-/* A CRL from the leaf's issuer: only then can revocation be checked, and
- * then it must be (X509_V_FLAG_CRL_CHECK fails without one). */
-static bool crl_for(const struct x509_crls *crls, X509 *leaf)
+/* With CRLs loaded, every certificate of the chain whose issuer has one
+ * is checked against it (X509_V_FLAG_CRL_CHECK_ALL); one whose issuer
+ * has none is not, rather than failing for the want of a CRL.  A CRL
+ * that is there but expired or not yet valid still fails. */
+static int crl_missing_ok(int ok, X509_STORE_CTX *ctx)
 {
-	int i;
-
-	for (i = 0; crls && i < sk_X509_CRL_num(crls->sk); i++)
-		if (!X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(crls->sk, i)),
-				   X509_get_issuer_name(leaf)))
-			return true;
-	return false;
+	return ok || X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL;
 }
 
 static void verify_why(X509_STORE_CTX *ctx, X509 *leaf, char *why, size_t whylen)
@@ -307,7 +303,8 @@ static void verify_why(X509_STORE_CTX *ctx, X509 *leaf, char *why, size_t whylen
 		snprintf(why, whylen, "not valid before %s", t);
 		return;
 	case X509_V_ERR_CERT_REVOKED:
-		snprintf(why, whylen, "revoked by a loaded crl");
+		snprintf(why, whylen, "revoked by a loaded crl%s", bad == leaf ? "" :
+			 " (a ca in its chain)");
 		return;
 	}
 	snprintf(why, whylen, "not issued by a trusted ca: %s", X509_verify_cert_error_string(e));
@@ -325,9 +322,10 @@ static int chain_check(const struct x509_certs *ca, const struct x509_crls *crls
 		goto out;
 	}
 	X509_STORE_CTX_set_time(ctx, 0, now);
-	if (crl_for(crls, leaf)) {
+	if (crls && sk_X509_CRL_num(crls->sk) > 0) {
 		X509_STORE_CTX_set0_crls(ctx, crls->sk);
-		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK);
+		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+		X509_STORE_CTX_set_verify_cb(ctx, crl_missing_ok);
 	}
 	r = 0;
 	if (X509_verify_cert(ctx) != 1) {

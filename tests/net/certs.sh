@@ -6,7 +6,8 @@
 # responder's from the root, identified by DN (a's default: its subject)
 # and by a subjectAltName (b's @b.example), traffic both ways.  Refused,
 # with the log line naming the check and no tunnel: a wrong CA, an expired
-# leaf, a revoked leaf with a CRL loaded, an identity not in the certificate.
+# leaf, a revoked leaf with a CRL loaded, a revoked intermediate with the
+# root's CRL loaded, an identity not in the certificate.
 . "$(dirname "$0")/lib.sh"
 
 command -v pki >/dev/null || fail "strongSwan's pki is not installed (scripts/deps.sh)"
@@ -149,6 +150,19 @@ pk --signcrl --cacert "$P/int.pem" --cakey "$P/int.key" --reason key-compromise 
 A_DN="C=CH, O=vti test, CN=a-revoked"
 pair a-revoked b-p256 "$P/root.pem" "" "crl = $P/int.crl"
 refused "revoked" "certificate of peer C=CH, O=vti test, CN=a-revoked: revoked"
+
+# 4b. A revoked intermediate, with the root's CRL loaded (the leaf's own
+# issuer has no CRL there: the chain is checked all the same).
+gen int2 p256
+issue int2 root "C=CH, O=vti test, CN=intermediate2" --ca
+gen a-int2 p256
+issue a-int2 int2 "C=CH, O=vti test, CN=a-int2" --san a.example
+cat "$P/a-int2.pem" "$P/int2.pem" > "$P/a-int2.chain"
+pk --signcrl --cacert "$P/root.pem" --cakey "$P/root.key" --reason ca-compromise \
+	--cert "$P/int2.pem" --outform pem > "$P/root.crl"
+A_DN="C=CH, O=vti test, CN=a-int2"
+pair a-int2 b-p256 "$P/root.pem" "" "crl = $P/root.crl"
+refused "revoked intermediate" "certificate of peer C=CH, O=vti test, CN=a-int2: revoked by a loaded crl (a ca in its chain)"
 
 # 5. An identity the certificate does not carry (a claims another name).
 conf sti0 192.0.2.1 192.0.2.2 10.255.0.1/30 "local-cert = $P/a-p256.chain" \

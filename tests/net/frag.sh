@@ -8,6 +8,8 @@
 # capture (read by tshark) shows IKE_AUTH and CREATE_CHILD_SA as Encrypted
 # Fragment payloads from both sides and not one IP fragment.  With
 # fragmentation = no the same tunnel does not come up (the test needs it).
+# Then certificates: a 4096-bit RSA chain, vtid <-> vtid and vtid to
+# charon, IKE_AUTH in Encrypted Fragments and no IP fragment.
 # Prints the IKE_AUTH messages' fragment counts and sizes.
 . "$(dirname "$0")/lib.sh"
 for tool in nft tcpdump tshark; do
@@ -235,6 +237,112 @@ for suite in "${SUITES[@]}"; do
 	done
 done
 stop_charon b
+
+# ---- certificates: a 4096-bit RSA chain (root, intermediate, leaf) ----
+# No selectors padding it this time: the certificates (leaf and
+# intermediate in each IKE_AUTH) and the 512-byte signature make it
+# several packets.  vtid <-> vtid, and vtid initiating to charon.
+command -v pki >/dev/null || fail "strongSwan's pki is not installed (scripts/deps.sh)"
+P=$VT_TMP/pki4096
+mkdir -p "$P" "$VT_TMP/x509" "$VT_TMP/x509ca" "$VT_TMP/private"
+rsa4096() { pki --gen --type rsa --size 4096 --outform pem > "$P/$1.key" 2>/dev/null; chmod 600 "$P/$1.key"; }
+issue4096() {	# NAME ISSUER CN [--ca]
+	pki --pub --in "$P/$1.key" --type priv 2>/dev/null |
+		pki --issue --cacert "$P/$2.pem" --cakey "$P/$2.key" --dn "C=CH, O=vti test, CN=$3" \
+			--outform pem "${@:4}" > "$P/$1.pem" 2>/dev/null
+	[ -s "$P/$1.pem" ] || fail "pki could not issue $1"
+}
+for k in root int a b; do rsa4096 "$k"; done
+pki --self --ca --lifetime 3650 --in "$P/root.key" --type rsa --dn "C=CH, O=vti test, CN=root4096" \
+	--outform pem > "$P/root.pem" 2>/dev/null
+issue4096 int root int4096 --ca
+issue4096 a int a4096
+issue4096 b int b4096
+cat "$P/a.pem" "$P/int.pem" > "$P/a.chain"
+cat "$P/b.pem" "$P/int.pem" > "$P/b.chain"
+cert_conf() {	# FILE LOCAL REMOTE INNER START ME PEER
+	printf '[tunnel sti0]\nlocal = %s\nremote = %s\naddress = %s\nstart = %s\n' "$2" "$3" "$4" "$5" > "$1"
+	printf 'local-cert = %s\nlocal-key = %s\nca = %s\nremote-id = "C=CH, O=vti test, CN=%s"\n' \
+		"$P/$6.chain" "$P/$6.key" "$P/root.pem" "$7" >> "$1"
+}
+# cap_auth NAME A B: Encrypted Fragments of IKE_AUTH from both, no IP fragment
+cap_auth() {
+	local x ipf
+	ipf=$(tshark -r "$CAP" -Y 'ip.flags.mf == 1 || ip.frag_offset > 0' 2>/dev/null | wc -l)
+	[ "$ipf" = 0 ] || fail "$1: $ipf IP fragments on the wire"
+	tshark -r "$CAP" -Y 'isakmp.typepayload == 53 && isakmp.exchangetype == 35' -T fields \
+		-E separator='|' -e ip.src -e frame.len 2>/dev/null > "$CAP.skf"
+	for x in "$2" "$3"; do
+		grep -q "^$x|" "$CAP.skf" || fail "$1: no Encrypted Fragment of IKE_AUTH from $x"
+	done
+	SUMMARY=$(awk -F'|' '{ n[$1]++; s[$1] = s[$1] (s[$1] ? "+" : "") $2 }
+		END { for (k in n) printf "IKE_AUTH from %s: %d fragments (%s bytes); ", k, n[k], s[k] }' "$CAP.skf")
+}
+cert_conf "$VT_TMP/a.conf" 192.0.2.1 192.0.2.2 10.255.0.1/30 yes a b4096
+cert_conf "$VT_TMP/b.conf" 192.0.2.2 192.0.2.1 10.255.0.2/30 no b a4096
+d0=$(dropped)
+cap_start "rsa4096-vtid"
+start_vtid b "$VT_TMP/b.conf"
+t0=$(ms)
+start_vtid a "$VT_TMP/a.conf"
+wait_until 15 has_carrier a sti0 || fail "RSA 4096 chain vtid<->vtid: no carrier"
+t_up=$(( $(ms) - t0 ))
+wait_until 5 has_carrier b sti0 || fail "RSA 4096 chain vtid<->vtid: no carrier at the responder"
+traffic "RSA 4096 chain vtid<->vtid" a 10.255.0.2 b 10.255.0.1
+cap_stop
+cap_auth "RSA 4096 chain vtid<->vtid" 192.0.2.1 192.0.2.2
+[ "$(dropped)" = "$d0" ] || fail "RSA 4096 chain vtid<->vtid: IP fragments were dropped"
+stop_vtid a; forget_pid "$PID_a"
+stop_vtid b; forget_pid "$PID_b"
+pass "RSA 4096 chain vtid<->vtid: up in ${t_up} ms, ping both ways, no IP fragment; $SUMMARY"
+RESULTS+=("| vtid <-> vtid, RSA 4096 chain | up in ${t_up} ms | $SUMMARY |")
+
+cp "$P/b.pem" "$VT_TMP/x509/"; cp "$P/int.pem" "$P/root.pem" "$VT_TMP/x509ca/"; cp "$P/b.key" "$VT_TMP/private/"
+cat > "$VT_TMP/b.swanctl.conf" <<C
+connections {
+	vti {
+		version = 2
+		local_addrs = 192.0.2.2
+		remote_addrs = 192.0.2.1
+		proposals = aes128gcm16-prfsha256-x25519
+		encap = yes
+		mobike = no
+		fragmentation = yes
+		send_cert = always
+		local { auth = pubkey
+			certs = b.pem
+			id = "C=CH, O=vti test, CN=b4096" }
+		remote { auth = pubkey
+			 id = "C=CH, O=vti test, CN=a4096" }
+		children {
+			vti {
+				local_ts = 0.0.0.0/0
+				remote_ts = 0.0.0.0/0
+				esp_proposals = aes128gcm16
+			}
+		}
+	}
+}
+C
+start_charon b
+cert_conf "$VT_TMP/a.conf" 192.0.2.1 192.0.2.2 10.255.0.1/30 yes a b4096
+d0=$(dropped)
+cap_start "rsa4096-charon"
+t0=$(ms)
+start_vtid a "$VT_TMP/a.conf"
+wait_until 15 has_carrier a sti0 || fail "RSA 4096 chain vtid->charon: no carrier"
+t_up=$(( $(ms) - t0 ))
+swan_routes
+traffic "RSA 4096 chain vtid->charon" a 10.255.0.2 b 10.255.0.1
+cap_stop
+cap_auth "RSA 4096 chain vtid->charon" 192.0.2.1 192.0.2.2
+[ "$(dropped)" = "$d0" ] || fail "RSA 4096 chain vtid->charon: IP fragments were dropped"
+grep -q "reassembled fragmented IKE message" "$VT_TMP/charon-b/charon.log" ||
+	fail "RSA 4096 chain vtid->charon: charon did not reassemble"
+stop_vtid a; forget_pid "$PID_a"
+stop_charon b
+pass "RSA 4096 chain vtid->charon: up in ${t_up} ms, ping both ways, no IP fragment; $SUMMARY"
+RESULTS+=("| vtid -> charon, RSA 4096 chain | up in ${t_up} ms | $SUMMARY |")
 echo
 echo "| case | establishment | IKE_AUTH on the wire (underlay MTU 1280) |"
 echo "|---|---|---|"
