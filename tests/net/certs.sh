@@ -112,7 +112,7 @@ for t in rsa p256 p384 ed25519; do
 		: > "$VT_TMP/a.log"
 		kill -HUP "$PID_a"
 		wait_until 5 grep -q "configuration reloaded" "$VT_TMP/a.log" || fail "reload 2: none"
-		wait_until 10 test "$(vtictl a -j show sti0 | jq -r '.[0].ike.spi_i')" != "$spi" ||
+		wait_value 10 "vtictl a -j show sti0 | jq -r '.[0].ike.spi_i'" != "$spi" ||
 			fail "reload: a new certificate did not renew the tunnel"
 		wait_until 10 has_carrier a sti0 && ping_ok a 10.255.0.2 || fail "reload: no traffic"
 		pass "reload: unchanged PKI files keep the IKE SA; a re-issued certificate renews it"
@@ -280,7 +280,7 @@ for t in rsa p256 p384 ed25519; do
 	vtictl a -j show sti0 > "$VT_TMP/show.json"
 	stop_vtid a
 	forget_pid "$PID_a"
-	wait_until 5 test "$(charon_sas)" = 0 || fail "charon $t: SA kept after vtid exited"
+	wait_value 5 charon_sas = 0 || fail "charon $t: SA kept after vtid exited"
 	vti_swan "$t" no
 	start_vtid a "$VT_TMP/a.conf"
 	swanctl b --initiate --child vti --timeout 10 >/dev/null || fail "charon $t: could not initiate"
@@ -289,7 +289,7 @@ for t in rsa p256 p384 ed25519; do
 	ping_ok a 10.255.0.2 && ping_ok b 10.255.0.1 || fail "charon $t: responder: no traffic"
 	stop_vtid a
 	forget_pid "$PID_a"
-	wait_until 5 test "$(charon_sas)" = 0 || fail "charon $t: SA kept after vtid exited"
+	wait_value 5 charon_sas = 0 || fail "charon $t: SA kept after vtid exited"
 	read -r q r <<<"$(auth_sizes)"
 	SIZES+=("| $t | $q | $r |")
 	pass "charon $t: vtid initiator and responder, certificates both ways, traffic both ways"
@@ -318,7 +318,7 @@ for t in rsa p256; do
 		"$VT_TMP/charon-b/charon.log" || fail "charon without RFC 7427, $t: not $want: $(grep "authentication of" "$VT_TMP/charon-b/charon.log")"
 	stop_vtid a
 	forget_pid "$PID_a"
-	wait_until 5 test "$(charon_sas)" = 0 || fail "charon $t: SA kept after vtid exited"
+	wait_value 5 charon_sas = 0 || fail "charon $t: SA kept after vtid exited"
 	pass "charon without SIGNATURE_HASH_ALGORITHMS, $t: vtid signed with $want (RFC 7296 §3.8 / RFC 4754)"
 done
 stop_charon b

@@ -100,7 +100,7 @@ rekey() {
 	"$@" >/dev/null || fail "$name: $* failed"
 	# A peer that crossed another rekey (TEMPORARY_FAILURE) tries again
 	# up to 15 s later (charon's RETRY_INTERVAL).
-	wait_until 20 test "$(child_spi)" != "$spi" || fail "$name: the Child SA was not re-keyed"
+	wait_value 20 child_spi != "$spi" || fail "$name: the Child SA was not re-keyed"
 }
 frag_stats() { vtictl "$1" -j stats | jq -r '"\(.ike_frag_tx) sent fragmented, \(.ike_frag_rx) fragments in, \(.ike_frag_reassembled) reassembled, \(.ike_frag_invalid) invalid"'; }
 
@@ -229,7 +229,7 @@ for suite in "${SUITES[@]}"; do
 		[ "$(dropped)" = "$d0" ] || fail "vtid $role with charon: IP fragments were dropped"
 		sa=$(frag_stats a)
 		vtictl a down sti0 >/dev/null
-		wait_until 5 test "$(swanctl b --list-sas 2>/dev/null | grep -c ESTABLISHED)" = 0 ||
+		wait_value 5 "swanctl b --list-sas 2>/dev/null | grep -c ESTABLISHED" = 0 ||
 			fail "vtid $role with charon: charon kept the SA"
 		stop_vtid a; forget_pid "$PID_a"
 		pass "vtid $role with charon ($ike / $esp): up in ${t_up} ms, Child SA re-keyed by each, ping both ways, no IP fragment; $SUMMARY vtid: $sa"

@@ -91,7 +91,7 @@ inst_of() { vtictl h -j show | jq -r --arg id "$1" '.[] | select(.peer_id == $id
 hub_learned() { [ -n "$(dev_of h "10.20$1.0.0/24")" ] && [ "$(dev_of h "10.20$1.0.0/24")" = "$(inst_of "b$1.branches.example")" ]; }
 for i in 1 2; do
 	wait_until 30 hub_learned "$i" || fail "hub did not learn 10.20$i.0.0/24 over b$i's interface: $(in_ns h ip route; in_ns h birdc -s "$VT_TMP/birdh.ctl" show protocols 2>&1)"
-	wait_until 10 test "$(dev_of "b$i" 10.100.0.0/24)" = hub || fail "b$i did not learn the hub's 10.100.0.0/24"
+	wait_value 10 "dev_of b$i 10.100.0.0/24" = hub || fail "b$i did not learn the hub's 10.100.0.0/24"
 done
 pass "hub learned 10.201.0.0/24 via $(dev_of h 10.201.0.0/24) and 10.202.0.0/24 via $(dev_of h 10.202.0.0/24); branches learned the hub's LAN"
 

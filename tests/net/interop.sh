@@ -480,7 +480,7 @@ c_delete() {
 	fi
 	traffic || return 1
 	vtictl a down sti0 >/dev/null
-	wait_until 10 test "$(peer_sas)" = 0 || { echo "the peer kept $(peer_sas) SAs after vtictl down"; return 1; }
+	wait_value 10 peer_sas = 0 || { echo "the peer kept $(peer_sas) SAs after vtictl down"; return 1; }
 }
 # the peer narrows 0/0 + ::/0 to 0/0: vtid must send no IPv6 into the SA
 c_narrow() {

@@ -148,6 +148,20 @@ wait_until() {
 	done
 }
 
+# wait_value SECONDS 'COMMAND' OP VALUE: poll until COMMAND's output (run
+# anew each time) compares to VALUE with test's OP.  Not
+# `wait_until N test "$(COMMAND)" ...`: that runs COMMAND once, before
+# the first poll, and then compares the same old value until the time
+# is up.
+wait_value() {
+	local t="$1" cmd="$2" op="$3" want="$4"
+	local end=$((SECONDS + t))
+	until [ "$(eval "$cmd")" "$op" "$want" ] 2>/dev/null; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 has_carrier() { in_ns "$1" ip link show "$2" | grep -q LOWER_UP; }
 
 # ping_ok NS DEST: three quick pings must all come back.

@@ -25,7 +25,7 @@ rekeyed() {
 	local what="$1" field="$2" before; shift 2
 	before=$(vtictl a -j show sti0 | jq -r ".[0].$field")
 	"$@" >/dev/null || fail "$what: $* failed"
-	wait_until 20 test "$(vtictl a -j show sti0 | jq -r ".[0].$field")" != "$before" ||
+	wait_value 20 "vtictl a -j show sti0 | jq -r '.[0].$field'" != "$before" ||
 		fail "$what: $* did not re-key ($field still $before)"
 }
 
@@ -216,7 +216,7 @@ vs() {
 	fi
 	[ "$role" = responder ] && { wait "$ini" 2>/dev/null || true; }
 	stop_vtid a; forget_pid "$PID_a"
-	wait_until 5 test "$(charon_sas)" = 0 || swanctl b --terminate --ike vti >/dev/null 2>&1 || true
+	wait_value 5 charon_sas = 0 || swanctl b --terminate --ike vti >/dev/null 2>&1 || true
 }
 
 swan_conf "" "" no

@@ -111,7 +111,7 @@ for set in "${SETS[@]}"; do
 	ping_ok a 10.255.0.2 || fail "$ike: no traffic after re-initiation"
 	stop_vtid a
 	forget_pid "$PID_a"
-	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtid exited"
+	wait_value 5 charon_sas = 0 || fail "$ike: charon kept the SA after vtid exited"
 	pass "$ike / $esp: vtid initiator (${t_init} ms), traffic both ways (ping, 4 MB TCP each way intact), charon DELETE -> carrier down -> re-initiated, vtid exit -> DELETE"
 
 	# charon initiates.
@@ -125,7 +125,7 @@ for set in "${SETS[@]}"; do
 	traffic "$ike/responder"
 	vtictl a down sti0 >/dev/null
 	no_carrier || fail "$ike: carrier up after vtictl down"
-	wait_until 5 test "$(charon_sas)" = 0 || fail "$ike: charon kept the SA after vtictl down"
+	wait_value 5 charon_sas = 0 || fail "$ike: charon kept the SA after vtictl down"
 	stop_vtid a
 	forget_pid "$PID_a"
 	pass "$ike / $esp: vtid responder (${t_resp} ms), traffic both ways, vtictl down -> DELETE"

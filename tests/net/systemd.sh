@@ -33,7 +33,7 @@ kill -STOP "$NET"
 sleep 0.3; before=$(count 'WATCHDOG=1'); sleep 2.5; after=$(count 'WATCHDOG=1')
 kill -CONT "$NET"
 [ "$after" = "$before" ] || fail "watchdog pinged while the network process was stopped ($before -> $after)"
-wait_until 5 test "$(count 'WATCHDOG=1')" -gt "$after" || fail "watchdog did not resume"
+wait_value 5 "count WATCHDOG=1" -gt "$after" || fail "watchdog did not resume"
 
 kill -HUP "$PID_a"
 wait_until 5 seen 'RELOADING=1' || fail "no RELOADING=1 on SIGHUP"
@@ -42,7 +42,7 @@ r=$(grep -n 'RELOADING=1' "$VT_TMP/notify.log" | head -1 | cut -d: -f1)
 ready_after() { tail -n +"$r" "$VT_TMP/notify.log" | grep -q 'READY=1'; }
 wait_until 5 ready_after || fail "no READY=1 after the reload"
 vtictl a reload >/dev/null
-wait_until 5 test "$(count 'RELOADING=1')" -ge 2 || fail "no RELOADING=1 for vtictl reload"
+wait_value 5 "count RELOADING=1" -ge 2 || fail "no RELOADING=1 for vtictl reload"
 stop_vtid a
 seen 'STOPPING=1' || fail "no STOPPING=1 at SIGTERM"
 pass "notify: READY=1 with every interface there, WATCHDOG=1 every ~1 s ($w in 3 s) and none while the network process was stopped, RELOADING=1/READY=1 for SIGHUP and vtictl reload, STOPPING=1"
