@@ -119,8 +119,11 @@ table inet vtloss {
 	chain out { type filter hook output priority 0; meta l4proto { udp, esp } numgen random mod 100 < 30 drop; }
 }
 N
-tun t1 192.0.2.1 192.0.2.2 10.1.0.1/30 "psk = t1-secret" "$IKE" > "$VT_TMP/a.conf"
-tun t1 192.0.2.2 192.0.2.1 10.1.0.2/30 "psk = t1-secret" "$IKE" "start = no" > "$VT_TMP/b.conf"
+# dpd = 10: an established SA retransmits at most dpd apart, so a rekey
+# gets about 14 tries in the 120 s below, not 8 (at 30% loss each way a
+# try fails half the time: 8 all failed in one CI run).
+tun t1 192.0.2.1 192.0.2.2 10.1.0.1/30 "psk = t1-secret" "$IKE" "dpd = 10" > "$VT_TMP/a.conf"
+tun t1 192.0.2.2 192.0.2.1 10.1.0.2/30 "psk = t1-secret" "$IKE" "start = no" "dpd = 10" > "$VT_TMP/b.conf"
 t0=$(date +%s%3N)
 start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
 wait_until 150 has_carrier a t1 || fail "loss: no carrier in 150 s"
