@@ -1723,13 +1723,25 @@ static ssize_t gather(const struct chunk *octets, size_t n)
 	return (ssize_t)len;
 }
 
+/* One request to the auth process (with the first octets gathered bytes
+ * after it) and its reply of type want and exactly replen bytes. */
+static int auth_call(uint16_t type, const void *rq, size_t rqlen, size_t octets, uint16_t want,
+		     void *rep, size_t replen)
+{
+	struct ps_hdr h;
+
+	if (ps_send(ps.auth_fd, type, rq, rqlen, gathered, octets, -1) < 0 ||
+	    ps_recv(ps.auth_fd, &h, rep, replen, NULL) != (ssize_t)replen || h.type != want)
+		return -EIO;
+	return 0;
+}
+
 int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 		const struct chunk *octets, size_t n, uint8_t *out)
 {
 	struct ps_auth rq;
 	struct ps_auth_reply rep;
-	struct ps_hdr h;
-	ssize_t len = gather(octets, n), got;
+	ssize_t len = gather(octets, n);
 
 	(void)arg;
 	if (len < 0)
@@ -1737,12 +1749,10 @@ int ps_psk_sign(void *arg, const struct tunnel_conf *tc, uint16_t prf_id,
 	memset(&rq, 0, sizeof(rq));
 	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
 	rq.prf = prf_id;
-	if (ps_send(ps.auth_fd, PS_AUTH, &rq, sizeof(rq), gathered, (size_t)len, -1) < 0)
+	if (auth_call(PS_AUTH, &rq, sizeof(rq), (size_t)len, PS_AUTH_REPLY, &rep, sizeof(rep)))
 		return -EIO;
-	got = ps_recv(ps.auth_fd, &h, &rep, sizeof(rep), NULL);
-	if (got != sizeof(rep) || h.type != PS_AUTH_REPLY || rep.err < 0 ||
-	    rep.len != prf_len(prf_id))
-		return got == sizeof(rep) && rep.err < 0 ? rep.err : -EIO;
+	if (rep.err < 0 || rep.len != prf_len(prf_id))
+		return rep.err < 0 ? rep.err : -EIO;
 	memcpy(out, rep.out, rep.len);
 	wipe(&rep, sizeof(rep));
 	return 0;
@@ -1752,8 +1762,6 @@ int ps_ppk_mix(void *arg, const struct tunnel_conf *tc, uint16_t prf_id, size_t 
 	       uint8_t sk[3][PRF_MAX])
 {
 	struct ps_ppk rq;
-	struct ps_hdr h;
-	ssize_t got;
 	int r = -EIO;
 
 	(void)arg;
@@ -1764,10 +1772,7 @@ int ps_ppk_mix(void *arg, const struct tunnel_conf *tc, uint16_t prf_id, size_t 
 	rq.prf = prf_id;
 	rq.len = (uint32_t)len;
 	memcpy(rq.sk, sk, sizeof(rq.sk));
-	if (ps_send(ps.auth_fd, PS_PPK, &rq, sizeof(rq), NULL, 0, -1) < 0)
-		goto out;
-	got = ps_recv(ps.auth_fd, &h, &rq, sizeof(rq), NULL);
-	if (got != sizeof(rq) || h.type != PS_PPK_REPLY || rq.len != len)
+	if (auth_call(PS_PPK, &rq, sizeof(rq), 0, PS_PPK_REPLY, &rq, sizeof(rq)) || rq.len != len)
 		goto out;
 	r = rq.err < 0 ? rq.err : 0;
 	if (!r)
@@ -1782,8 +1787,7 @@ int ps_sign(void *arg, const struct tunnel_conf *tc, int hash, const struct chun
 {
 	struct ps_sign rq;
 	struct ps_sign_reply rep;
-	struct ps_hdr h;
-	ssize_t len = gather(octets, n), got;
+	ssize_t len = gather(octets, n);
 
 	(void)arg;
 	if (len < 0)
@@ -1791,10 +1795,7 @@ int ps_sign(void *arg, const struct tunnel_conf *tc, int hash, const struct chun
 	memset(&rq, 0, sizeof(rq));
 	snprintf(rq.name, sizeof(rq.name), "%s", tc->name);
 	rq.hash = hash;
-	if (ps_send(ps.auth_fd, PS_SIGN, &rq, sizeof(rq), gathered, (size_t)len, -1) < 0)
-		return -EIO;
-	got = ps_recv(ps.auth_fd, &h, &rep, sizeof(rep), NULL);
-	if (got != sizeof(rep) || h.type != PS_SIGN_REPLY)
+	if (auth_call(PS_SIGN, &rq, sizeof(rq), (size_t)len, PS_SIGN_REPLY, &rep, sizeof(rep)))
 		return -EIO;
 	if (rep.err < 0 || rep.len > sizeof(rep.sig) || rep.len > max)
 		return rep.err < 0 ? rep.err : -EMSGSIZE;
