@@ -430,3 +430,21 @@ pair_up() {
 	start_vtid b "$VT_TMP/b.conf"; start_vtid a "$VT_TMP/a.conf"
 	wait_until 10 has_carrier a sti0 || fail "sti0: no carrier"
 }
+
+# hub_branches N: a hub h (IKE at 192.0.2.1 on its loopback) and branches
+# b1..bN, each on a link of its own (10.0.I.0/24: hub .1, branch .2) with
+# a route to the hub's address.  For the template tests.
+hub_branches() {
+	local i
+	ns_add h
+	in_ns h ip addr add 192.0.2.1/32 dev lo
+	for i in $(seq 1 "$1"); do
+		ns_add "b$i"
+		ip link add "hb$i" netns "${VT_ID}h" type veth peer name eth0 netns "${VT_ID}b$i"
+		in_ns h ip addr add "10.0.$i.1/24" dev "hb$i"
+		in_ns h ip link set "hb$i" up
+		in_ns "b$i" ip addr add "10.0.$i.2/24" dev eth0
+		in_ns "b$i" ip link set eth0 up
+		in_ns "b$i" ip route add 192.0.2.1/32 via "10.0.$i.1"
+	done
+}

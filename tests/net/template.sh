@@ -12,17 +12,7 @@
 command -v /usr/lib/ipsec/charon >/dev/null || fail "strongswan-charon is not installed"
 PSK=template-secret-$$
 
-ns_add h
-in_ns h ip addr add 192.0.2.1/32 dev lo
-for i in 1 2 3 4; do
-	ns_add "b$i"
-	ip link add "hb$i" netns "${VT_ID}h" type veth peer name eth0 netns "${VT_ID}b$i"
-	in_ns h ip addr add "10.0.$i.1/24" dev "hb$i"
-	in_ns h ip link set "hb$i" up
-	in_ns "b$i" ip addr add "10.0.$i.2/24" dev eth0
-	in_ns "b$i" ip link set eth0 up
-	in_ns "b$i" ip route add 192.0.2.1/32 via "10.0.$i.1"
-done
+hub_branches 4
 
 cat > "$VT_TMP/h.conf" <<C
 [template br]
