@@ -71,7 +71,7 @@ static unsigned cp_addrs(const struct tunnel *t, const struct prefix **a, const 
 		n = t->n_given;
 		*what = "given_addresses";
 	}
-	return t->conf.address_auto || t->conf.n_pool ? n : 0;
+	return n;
 }
 
 static void json_cp_addrs(struct json *j, const struct tunnel *t)
