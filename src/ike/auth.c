@@ -786,8 +786,9 @@ static void established(struct ike_sa *sa)
 		ikesa_kill(sa, "cannot install the Child SA");
 		return;
 	}
-	sa->conn->ops->ts_narrowed(sa->conn->arg, sa->ts_local, sa->n_ts_local, sa->ts_remote,
-				   sa->n_ts_remote);
+	sa->conn->ops->ts_narrowed(sa->conn->arg, sa->agreed->local, sa->agreed->n_local,
+				   sa->agreed->remote, sa->agreed->n_remote);
+	ikesa_established_trim(sa);
 	ikesa_half_open_end(sa);
 	sa->state = IKE_S_ESTABLISHED;
 	sa->op = OP_NONE;
@@ -841,9 +842,11 @@ static bool answer_ts(struct ike_sa *sa, const struct ike_msg *m)
 		return false;
 	nl = ike_ts_narrow(tsi, nti, c->local_ts, c->n_local_ts, li);
 	nr = ike_ts_narrow(tsr, ntr, c->remote_ts, c->n_remote_ts, rr);
-	sa->n_ts_local = ike_ts_to_prefixes(li, nl, sa->ts_local, IKE_MAX_TS);
-	sa->n_ts_remote = ike_ts_to_prefixes(rr, nr, sa->ts_remote, IKE_MAX_TS);
-	return sa->n_ts_local && sa->n_ts_remote;
+	if (ikesa_agreed(sa))
+		return false;
+	sa->agreed->n_local = ike_ts_to_prefixes(li, nl, sa->agreed->local, IKE_MAX_TS);
+	sa->agreed->n_remote = ike_ts_to_prefixes(rr, nr, sa->agreed->remote, IKE_MAX_TS);
+	return sa->agreed->n_local && sa->agreed->n_remote;
 }
 
 /* §3.15: the addresses the responder gave us, to the daemon.  Without a
@@ -1087,9 +1090,13 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	}
 	noi = ike_ts_narrow(tsi, nti, pol->remote_ts, pol->n_remote_ts, oi);
 	nor = ike_ts_narrow(tsr, ntr, pol->local_ts, pol->n_local_ts, orr);
-	sa->n_ts_remote = ike_ts_to_prefixes(oi, noi, sa->ts_remote, IKE_MAX_TS);
-	sa->n_ts_local = ike_ts_to_prefixes(orr, nor, sa->ts_local, IKE_MAX_TS);
-	if (!sa->n_ts_remote || !sa->n_ts_local) {
+	if (ikesa_agreed(sa)) {
+		reply_error(sa, m->h.msgid, N_TEMPORARY_FAILURE, "out of memory");
+		return;
+	}
+	sa->agreed->n_remote = ike_ts_to_prefixes(oi, noi, sa->agreed->remote, IKE_MAX_TS);
+	sa->agreed->n_local = ike_ts_to_prefixes(orr, nor, sa->agreed->local, IKE_MAX_TS);
+	if (!sa->agreed->n_remote || !sa->agreed->n_local) {
 		reply_error(sa, m->h.msgid, N_TS_UNACCEPTABLE, "traffic selectors unacceptable");
 		return;
 	}

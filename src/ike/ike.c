@@ -153,8 +153,30 @@ static void ikesa_free(struct ike_sa *sa)
 	buf_free(&sa->req);
 	buf_free(&sa->resp);
 	free(sa->peer_cert);
+	free(sa->agreed);
 	wipe(sa, sizeof(*sa));
 	free(sa);
+}
+
+int ikesa_agreed(struct ike_sa *sa)
+{
+	if (!sa->agreed)
+		sa->agreed = calloc(1, sizeof(*sa->agreed));
+	return sa->agreed ? 0 : -ENOMEM;
+}
+
+/*
+ * Established: what only IKE_SA_INIT and IKE_AUTH needed goes (the
+ * messages AUTH signed, §2.15, and the selectors, now the tunnel's).
+ * A hub holds thousands of idle SAs, each a few KB of this otherwise.
+ */
+void ikesa_established_trim(struct ike_sa *sa)
+{
+	buf_free(&sa->init_req);
+	buf_free(&sa->init_req_alt);
+	buf_free(&sa->init_resp);
+	free(sa->agreed);
+	sa->agreed = NULL;
 }
 
 void ike_free(struct ike_ctx *ctx)

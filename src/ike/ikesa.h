@@ -124,6 +124,12 @@ struct ike_ctx {
 	uint8_t rx[65536];
 };
 
+/* Traffic selectors agreed in IKE_AUTH, ours and the peer's. */
+struct ike_agreed {
+	struct prefix local[IKE_MAX_TS], remote[IKE_MAX_TS];
+	unsigned n_local, n_remote;
+};
+
 struct ike_sa {
 	struct ike_ctx *ctx;
 	struct ike_conn *conn;	/* NULL for a responder before IKE_AUTH */
@@ -173,9 +179,9 @@ struct ike_sa {
 
 	uint32_t auth_in;	/* inbound SPI offered in IKE_AUTH */
 	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
-	/* and the traffic selectors agreed there (§2.9), ours and the peer's */
-	struct prefix ts_local[IKE_MAX_TS], ts_remote[IKE_MAX_TS];
-	unsigned n_ts_local, n_ts_remote;
+	/* and the traffic selectors agreed there (§2.9), until the Child SA
+	 * is made (the tunnel keeps them then): 0.8 KB an idle SA need not */
+	struct ike_agreed *agreed;
 	struct ike_child child[IKE_MAX_CHILDREN];
 	uint64_t rekey_at;	/* of this IKE SA */
 	uint64_t expire_at;	/* past it, without a rekey, start over */
@@ -217,6 +223,10 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator);
  * address from now on, and counted as half-open until it authenticates. */
 int ikesa_add_responder(struct ike_sa *sa);
 void ikesa_half_open_end(struct ike_sa *sa);
+/* sa->agreed, made if it is not there yet: 0 or -ENOMEM. */
+int ikesa_agreed(struct ike_sa *sa);
+/* Free what an established SA no longer needs (ike.c). */
+void ikesa_established_trim(struct ike_sa *sa);
 /* The connection this SA serves from now on (NULL: none); always set it
  * here, so that the connection's SAs are found without a scan. */
 int ikesa_set_conn(struct ike_sa *sa, struct ike_conn *c);
