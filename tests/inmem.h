@@ -71,6 +71,7 @@ struct node {
 	/* What the callbacks were told. */
 	struct tunnel_conf conf;	/* the policy points into it */
 	struct ike_policy pol;
+	struct ike_policy_ids pol_ids;
 	uint8_t psk[CONF_MAX_PSK];
 	size_t psk_len;
 	struct sa *in[INMEM_PAIRS], *out[INMEM_PAIRS];	/* Child SAs installed */
@@ -344,7 +345,7 @@ static const struct ike_conn_ops sim_ops = {
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
 {
 	n->conf = *tc;
-	tunnel_conf_policy(&n->conf, &n->pol);
+	tunnel_conf_policy(&n->conf, &n->pol, &n->pol_ids);
 	memcpy(n->psk, tc->psk, tc->psk_len);
 	n->psk_len = tc->psk_len;
 	n->conn = ike_conn_add(n->ike, &n->pol, &sim_ops, n);
@@ -391,18 +392,19 @@ INMEM_FN int inmem_sign(void *arg, const struct tunnel_conf *tc, int hash,
 static void node_attach(struct node *n, const struct tunnel_conf *tc)
 {
 	n->t = calloc(1, sizeof(*n->t));
-	memcpy(&n->t->conf, tc, sizeof(*tc));
+	n->t->own = malloc(sizeof(*tc));
+	if (!n->t->own)
+		exit(2);
+	n->t->conf = memcpy(n->t->own, tc, sizeof(*tc));
 	n->t->dp = n->dp;
 	n->t->ike = n->ike;
 	n->t->vif.tun_fd = -1;
 	strcpy(n->t->vif.name, "t");
 	/* The interface starts with the configured selectors, as in
 	 * tunnel_create(). */
-	memcpy(n->t->vif.local_ts, n->t->conf.local_ts, sizeof(n->t->vif.local_ts));
-	memcpy(n->t->vif.remote_ts, n->t->conf.remote_ts, sizeof(n->t->vif.remote_ts));
-	n->t->vif.n_local_ts = n->t->conf.n_local_ts;
-	n->t->vif.n_remote_ts = n->t->conf.n_remote_ts;
-	if (dp_add_vif(n->dp, &n->t->vif) || tunnel_attach_ike(n->t))
+	if (vif_set_ts(&n->t->vif, tc->local_ts, tc->n_local_ts, tc->remote_ts,
+		       tc->n_remote_ts) ||
+	    dp_add_vif(n->dp, &n->t->vif) || tunnel_attach_ike(n->t))
 		exit(2);
 	n->conn = n->t->conn;
 	tunnel_set_psk_signer(inmem_psk_sign);

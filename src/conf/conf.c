@@ -1488,26 +1488,31 @@ static void id_pattern(const char *s, struct ike_ident *id, bool *wild)
 	*wild = true;
 }
 
-void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
+void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p,
+			struct ike_policy_ids *ids)
 {
 	int n;
 
 	memset(p, 0, sizeof(*p));
+	memset(ids, 0, sizeof(*ids));
+	p->local_id = &ids->local_id;
+	p->remote_id = &ids->remote_id;
+	p->ppk_id = ids->ppk_id;
 	snprintf(p->name, sizeof(p->name), "%s", c->name);
 	p->local = c->local;
 	p->remote = c->remote;
 	p->remote_port = c->remote_port;
 	/* conf.c checked both identities at load: they parse. */
-	if (c->local_id[0] && ike_id_from_string(c->local_id, &p->local_id.type,
-						 p->local_id.data, &p->local_id.len))
-		p->local_id.type = 0;
-	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &p->remote_id.type,
-						  p->remote_id.data, &p->remote_id.len)) {
-		p->remote_id.type = 0;
+	if (c->local_id[0] && ike_id_from_string(c->local_id, &ids->local_id.type,
+						 ids->local_id.data, &ids->local_id.len))
+		ids->local_id.type = 0;
+	if (c->remote_id[0] && ike_id_from_string(c->remote_id, &ids->remote_id.type,
+						  ids->remote_id.data, &ids->remote_id.len)) {
+		ids->remote_id.type = 0;
 		p->remote_id_bad = true;	/* fail closed, never "any peer" */
 	}
-	if (p->remote_id.type && strchr(c->remote_id, '*'))
-		id_pattern(c->remote_id, &p->remote_id, &p->remote_id_glob);
+	if (ids->remote_id.type && strchr(c->remote_id, '*'))
+		id_pattern(c->remote_id, &ids->remote_id, &p->remote_id_glob);
 	p->authby = IKE_AUTHBY_PSK;
 	p->want_address = c->address_auto;
 	p->is_template = c->is_template;
@@ -1522,9 +1527,10 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 		/* RFC 4945 §3.1.5: the subject is the identity a certificate
 		 * vouches for first; without local-id we are our subject. */
 		if (!c->local_id[0]) {
-			n = x509_certs_subject(p->cert, p->local_id.data, sizeof(p->local_id.data));
-			p->local_id.type = n > 0 ? ID_DER_ASN1_DN : 0;
-			p->local_id.len = n > 0 ? (size_t)n : 0;
+			n = x509_certs_subject(p->cert, ids->local_id.data,
+					       sizeof(ids->local_id.data));
+			ids->local_id.type = n > 0 ? ID_DER_ASN1_DN : 0;
+			ids->local_id.len = n > 0 ? (size_t)n : 0;
 		}
 	}
 	if (c->pki[PKI_CA - 1])
@@ -1552,6 +1558,6 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p)
 	p->fragmentation = c->fragmentation;
 	/* The PPK's value stays in the configuration (key holder's copy). */
 	p->ppk_id_len = c->ppk_len ? strnlen(c->ppk_id, IKE_PPK_ID_MAX) : 0;
-	memcpy(p->ppk_id, c->ppk_id, p->ppk_id_len);
+	memcpy(ids->ppk_id, c->ppk_id, p->ppk_id_len);
 	p->ppk_required = p->ppk_id_len && c->ppk_required;
 }

@@ -127,9 +127,12 @@ const struct tunnel_conf *conf_owner(const struct conf *c, const char *ifname);
 
 /* The IKE policy of a mode = ike tunnel (ike/policy.h), from its checked
  * configuration: nothing is parsed again, and no secret goes in it.  The
- * policy points into c (proposals, selectors): c must outlive it. */
+ * policy points into c (proposals, selectors) and ids (identities, which
+ * this fills): both must outlive it. */
 struct ike_policy;
-void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p);
+struct ike_policy_ids;
+void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p,
+			struct ike_policy_ids *ids);
 /* Same settings (so a reload keeps the tunnel's SAs)? */
 bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b);
 

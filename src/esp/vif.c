@@ -5,10 +5,40 @@
  */
 #include "esp/vif.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "lib/cursor.h"
 #include "platform/platform.h"
+
+int vif_set_ts(struct vif *v, const struct prefix *local, unsigned nl,
+	       const struct prefix *remote, unsigned nr)
+{
+	struct prefix *b;
+
+	nl = nl < VIF_MAX_TS ? nl : VIF_MAX_TS;
+	nr = nr < VIF_MAX_TS ? nr : VIF_MAX_TS;
+	vif_free_ts(v);
+	b = malloc((nl + nr ? nl + nr : 1) * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, local, nl * sizeof(*b));
+	memcpy(b + nl, remote, nr * sizeof(*b));
+	v->local_ts = b;
+	v->remote_ts = b + nl;
+	v->n_local_ts = nl;
+	v->n_remote_ts = nr;
+	return 0;
+}
+
+void vif_free_ts(struct vif *v)
+{
+	free(v->local_ts);
+	v->local_ts = v->remote_ts = NULL;
+	v->n_local_ts = v->n_remote_ts = 0;
+}
 
 unsigned vif_in_count(const struct vif *v)
 {

@@ -37,7 +37,9 @@ struct vif {
 	struct sa *out;
 	struct sa *in[VIF_MAX_IN];
 
-	struct prefix local_ts[VIF_MAX_TS], remote_ts[VIF_MAX_TS];
+	/* One block (vif_set_ts): most tunnels have one selector a side,
+	 * and a hub thousands of tunnels. */
+	struct prefix *local_ts, *remote_ts;
 	unsigned n_local_ts, n_remote_ts;
 
 	struct datapath *dp;
@@ -55,5 +57,10 @@ unsigned vif_in_count(const struct vif *v);
  * whose IP header is not there or not consistent with len.
  */
 bool vif_ts_allows(const struct vif *v, const uint8_t *pkt, size_t len, bool inbound);
+/* Replace the selectors (at most VIF_MAX_TS a side).  Out of memory, the
+ * interface passes nothing rather than keep wider ones: -ENOMEM. */
+int vif_set_ts(struct vif *v, const struct prefix *local, unsigned nl,
+	       const struct prefix *remote, unsigned nr);
+void vif_free_ts(struct vif *v);
 
 #endif

@@ -79,8 +79,8 @@ static void addr_id(const struct addr *a, struct ike_ident *id)
 
 static void own_id(const struct ike_policy *pol, struct ike_ident *id)
 {
-	if (pol->local_id.type)
-		*id = pol->local_id;
+	if (pol->local_id->type)
+		*id = *pol->local_id;
 	else
 		addr_id(&pol->local, id);
 }
@@ -149,10 +149,10 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 	if (pol->remote_id_bad)
 		return false;
 	if (pol->remote_id_glob)
-		return peer_id_glob(&pol->remote_id, got);
+		return peer_id_glob(pol->remote_id, got);
 	/* A DN matches by RFC 5280 §7.1 comparison, not its encoding. */
-	if (pol->remote_id.type) {
-		want = pol->remote_id;
+	if (pol->remote_id->type) {
+		want = *pol->remote_id;
 	} else if (pol->remote.family) {
 		addr_id(&pol->remote, &want);
 	} else {
@@ -709,8 +709,8 @@ void ike_auth_start(struct ike_sa *sa)
 	ikew_id(&w, PL_IDI, me.type, me.data, me.len);
 	own_certs(&w, pol);
 	ike_certreq(&w, pol);
-	if (pol->remote_id.type && !pol->remote_id_glob)
-		ikew_id(&w, PL_IDR, pol->remote_id.type, pol->remote_id.data, pol->remote_id.len);
+	if (pol->remote_id->type && !pol->remote_id_glob)
+		ikew_id(&w, PL_IDR, pol->remote_id->type, pol->remote_id->data, pol->remote_id->len);
 	ikew_auth(&w, auth.method, auth.data, auth.len);
 	if (sa->ppk_offered)
 		ike_ppk_identity(&w, pol);

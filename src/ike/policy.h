@@ -50,11 +50,19 @@ struct ike_ident {
 	size_t len;
 };
 
+/* What a policy's identities and PPK_ID point to (tunnel_conf_policy):
+ * kept apart so that a template's instances share their template's. */
+struct ike_policy_ids {
+	struct ike_ident local_id, remote_id;
+	uint8_t ppk_id[IKE_PPK_ID_MAX];
+};
+
 struct ike_policy {
 	char name[16];			/* logs; the key-holder's name for the secret */
 	struct addr local, remote;	/* remote.family 0: any peer */
 	uint16_t remote_port;		/* the peer's IKE port, when we initiate */
-	struct ike_ident local_id, remote_id;
+	/* Never NULL (type 0: none configured); see struct ike_policy_ids. */
+	const struct ike_ident *local_id, *remote_id;
 	bool remote_id_bad;		/* configured but unreadable: admits nobody */
 	bool remote_id_glob;		/* remote_id holds '*': any run of characters */
 	bool is_template;		/* admits many peers, each its own instance
@@ -85,7 +93,7 @@ struct ike_policy {
 	/* RFC 8784: the post-quantum preshared key's identity (its value
 	 * stays with the key holder, ike_conn_ops.ppk_mix); ppk_id_len 0: no
 	 * PPK.  ppk_required: refuse a peer that does not use it. */
-	uint8_t ppk_id[IKE_PPK_ID_MAX];
+	const uint8_t *ppk_id;
 	size_t ppk_id_len;
 	bool ppk_required;
 };

@@ -79,7 +79,7 @@ static struct tunnel *find_tunnel(struct daemon *d, const char *name, struct tun
 	struct tunnel **pp, *t;
 
 	for (pp = &d->tunnels; (t = *pp); pp = &t->next) {
-		if (strcmp(t->conf.name, name) == 0) {
+		if (strcmp(t->vif.name, name) == 0) {
 			if (link)
 				*link = pp;
 			return t;
@@ -161,10 +161,10 @@ static void remove_tunnel(struct daemon *d, struct tunnel *t)
 {
 	struct tunnel **pp;
 
-	if (!find_tunnel(d, t->conf.name, &pp))
+	if (!find_tunnel(d, t->vif.name, &pp))
 		return;
 	*pp = t->next;
-	log_info(t->conf.name, "removing tunnel");
+	log_info(t->vif.name, "removing tunnel");
 	tunnel_destroy(t);
 }
 
@@ -187,20 +187,20 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 		next = t->next;
 		if (tmpl_of(t))
 			continue;	/* its template's (above) */
-		tc = conf_find_next(nc, t->conf.name, &at);
+		tc = conf_find_next(nc, t->vif.name, &at);
 		if (!tc || tc->is_template) {
 			remove_tunnel(d, t);
 			continue;
 		}
 		/* Unchanged, or changed and re-keyed in place (the interface
 		 * can stay): kept, not one to add below. */
-		if (!tunnel_conf_equal(tc, &t->conf) &&
+		if (!tunnel_conf_equal(tc, t->conf) &&
 		    tunnel_reconfigure(t, tc, err, sizeof(err)) == -EAGAIN) {
 			remove_tunnel(d, t);	/* made anew below */
 			continue;
 		}
 		if (err[0])
-			log_err(t->conf.name, "%s", err);
+			log_err(t->vif.name, "%s", err);
 		if (kept)
 			kept[tc - nc->t] = true;
 	}
@@ -303,7 +303,7 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 	}
 	switch ((enum ctl_cmd_id)id) {
 	case CTL_SHOW:
-		show_tunnels(body, d->tunnels, t ? t->conf.name : NULL, json);
+		show_tunnels(body, d->tunnels, t ? t->vif.name : NULL, json);
 		break;
 	case CTL_STATS:
 		show_stats(body, dp_stats(d->dp), d->ike, json);
@@ -315,12 +315,12 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 		*stream = true;
 		break;
 	case CTL_UP:
-		log_info(t->conf.name, "up requested by vtictl");
+		log_info(t->vif.name, "up requested by vtictl");
 		if (tunnel_up(t, msg, msglen) < 0)
 			return CTL_EFAIL;
 		break;
 	case CTL_DOWN:
-		log_info(t->conf.name, "down requested by vtictl");
+		log_info(t->vif.name, "down requested by vtictl");
 		tunnel_down(t);
 		break;
 	case CTL_REKEY: {
@@ -331,9 +331,9 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 			snprintf(msg, msglen, "rekey takes 'ike' or 'child', not '%s'", argv[3]);
 			return CTL_EUSAGE;
 		}
-		if (t->conf.mode != MODE_IKE) {
+		if (t->conf->mode != MODE_IKE) {
 			snprintf(msg, msglen, "tunnel %s uses manual keys; there is nothing to re-key",
-				 t->conf.name);
+				 t->vif.name);
 			return CTL_EFAIL;
 		}
 		r = ike_conn_rekey(t->conn, ike);
@@ -342,7 +342,7 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 				 : "the tunnel has no established IKE SA");
 			return CTL_EFAIL;
 		}
-		log_info(t->conf.name, "%s rekey requested by vtictl", ike ? "IKE" : "Child SA");
+		log_info(t->vif.name, "%s rekey requested by vtictl", ike ? "IKE" : "Child SA");
 		break;
 	}
 	case CTL_RELOAD:

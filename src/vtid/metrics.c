@@ -58,7 +58,7 @@ static void per_tunnel(struct buf *b, const struct tunnel *list, const char *nam
 
 	family(b, name, type, help);
 	for (t = list; t; t = t->next)
-		series(b, name, t->conf.name, NULL, NULL,
+		series(b, name, t->vif.name, NULL, NULL,
 		       *(const uint64_t *)(const void *)((const char *)&t->vif.st + off));
 }
 
@@ -78,11 +78,11 @@ static void tunnels(struct buf *b, const struct tunnel *list)
 
 	family(b, "vti_tunnel_up", "gauge", "1 while the interface has carrier (a Child SA pair)");
 	for (t = list; t; t = t->next)
-		series(b, "vti_tunnel_up", t->conf.name, NULL, NULL, t->vif.carrier);
+		series(b, "vti_tunnel_up", t->vif.name, NULL, NULL, t->vif.carrier);
 	family(b, "vti_tunnel_up_since_seconds", "gauge",
 	       "seconds since carrier came on; 0 while down");
 	for (t = list; t; t = t->next)
-		series(b, "vti_tunnel_up_since_seconds", t->conf.name, NULL, NULL,
+		series(b, "vti_tunnel_up_since_seconds", t->vif.name, NULL, NULL,
 		       t->vif.carrier ? (now_ms() - t->up_since_ms) / 1000 : 0);
 	per_tunnel(b, list, "vti_tunnel_tx_packets_total", "counter",
 		   "inner packets sent into the tunnel", offsetof(struct vif_stats, tx_packets));
@@ -105,16 +105,16 @@ static void tunnels(struct buf *b, const struct tunnel *list)
 								       drops[i].off);
 
 			known += v;
-			series(b, "vti_tunnel_rx_dropped_total", t->conf.name, "reason",
+			series(b, "vti_tunnel_rx_dropped_total", t->vif.name, "reason",
 			       drops[i].reason, v);
 		}
-		series(b, "vti_tunnel_rx_dropped_total", t->conf.name, "reason", "other",
+		series(b, "vti_tunnel_rx_dropped_total", t->vif.name, "reason", "other",
 		       t->vif.st.rx_dropped > known ? t->vif.st.rx_dropped - known : 0);
 	}
 	family(b, "vti_tunnel_rekeys_total", "counter", "SAs replaced by a rekey, by kind");
 	for (t = list; t; t = t->next) {
-		series(b, "vti_tunnel_rekeys_total", t->conf.name, "sa", "child", t->rekeys_child);
-		series(b, "vti_tunnel_rekeys_total", t->conf.name, "sa", "ike", t->rekeys_ike);
+		series(b, "vti_tunnel_rekeys_total", t->vif.name, "sa", "child", t->rekeys_child);
+		series(b, "vti_tunnel_rekeys_total", t->vif.name, "sa", "ike", t->rekeys_ike);
 	}
 }
 

@@ -66,7 +66,7 @@ static unsigned cp_addrs(const struct tunnel *t, const struct prefix **a, const 
 	unsigned n = tunnel_peer_addrs(t, a);
 
 	*what = "peer_addresses";
-	if (t->conf.address_auto) {
+	if (t->conf->address_auto) {
 		*a = t->given;
 		n = t->n_given;
 		*what = "given_addresses";
@@ -81,7 +81,7 @@ static void json_cp_addrs(struct json *j, const struct tunnel *t)
 	char p[PREFIX_STRLEN];
 	unsigned i, n = cp_addrs(t, &a, &what);
 
-	if (!t->conf.address_auto && !t->conf.n_pool)
+	if (!t->conf->address_auto && !t->conf->n_pool)
 		return;
 	json_arr_open(j, what);
 	for (i = 0; i < n; i++)
@@ -95,11 +95,11 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 	char a[ADDR_STRLEN], name[64], spi[16];
 
 	json_obj_open(j, NULL);
-	json_str(j, "name", t->conf.name);
+	json_str(j, "name", t->vif.name);
 	json_str(j, "state", tunnel_state_name(t->state));
-	json_str(j, "mode", t->conf.mode == MODE_MANUAL ? "manual" : "ike");
-	json_str(j, "local", addr_str(&t->conf.local, a, sizeof(a)));
-	json_str(j, "remote", addr_str(&t->conf.remote, a, sizeof(a)));
+	json_str(j, "mode", t->conf->mode == MODE_MANUAL ? "manual" : "ike");
+	json_str(j, "local", addr_str(&t->conf->local, a, sizeof(a)));
+	json_str(j, "remote", addr_str(&t->conf->remote, a, sizeof(a)));
 	if (tmpl_of(t)) {
 		char id[IKE_ID_MAX + 1];
 
@@ -179,7 +179,7 @@ static void table_row(struct buf *b, const struct tunnel *t)
 	char peer[ADDR_STRLEN], up[24], esp[64] = "-", tp[16], tb[16], rp[16], rb[16], rk[24];
 	long ike_s, child_s;
 
-	addr_str(&t->conf.remote, peer, sizeof(peer));
+	addr_str(&t->conf->remote, peer, sizeof(peer));
 	duration(up, sizeof(up), uptime_s(t));
 	if (t->vif.out)
 		suite_of(t->vif.out, esp, sizeof(esp));
@@ -190,7 +190,7 @@ static void table_row(struct buf *b, const struct tunnel *t)
 	ike_rekey_eta(t->conn, &ike_s, &child_s);
 	duration(rk, sizeof(rk), child_s);
 	buf_printf(b, "%-15s %-10s %-22s %-8s %-18s %7s %7s %7s %7s %6" PRIu64 " %7s\n",
-		   t->conf.name, t->vif.carrier ? tunnel_state_name(t->state) : t->state == TS_UP ?
+		   t->vif.name, t->vif.carrier ? tunnel_state_name(t->state) : t->state == TS_UP ?
 		   "up,nocarr" : tunnel_state_name(t->state), peer, up, esp, tp, tb, rp, rb,
 		   s->rx_dropped + s->tx_dropped, rk);
 }
@@ -202,9 +202,9 @@ static void text_cp_addrs(struct buf *b, const struct tunnel *t)
 	char p[PREFIX_STRLEN];
 	unsigned i, n = cp_addrs(t, &a, &what);
 
-	if (!t->conf.address_auto && !t->conf.n_pool)
+	if (!t->conf->address_auto && !t->conf->n_pool)
 		return;
-	buf_printf(b, "  %s", t->conf.address_auto ? "address given by the peer:" :
+	buf_printf(b, "  %s", t->conf->address_auto ? "address given by the peer:" :
 		   "peer's address from the pool:");
 	for (i = 0; i < n; i++)
 		buf_printf(b, " %s", prefix_str(&a[i], p, sizeof(p)));
@@ -220,10 +220,10 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 	long ike_s, child_s;
 
 	duration(up, sizeof(up), uptime_s(t));
-	buf_printf(b, "%s: %s, carrier %s, %s %s -> %s, up %s, mtu %u%s\n", t->conf.name,
+	buf_printf(b, "%s: %s, carrier %s, %s %s -> %s, up %s, mtu %u%s\n", t->vif.name,
 		   tunnel_state_name(t->state), t->vif.carrier ? "on" : "off",
-		   t->conf.mode == MODE_MANUAL ? "manual" : "ike",
-		   addr_str(&t->conf.local, l, sizeof(l)), addr_str(&t->conf.remote, r, sizeof(r)),
+		   t->conf->mode == MODE_MANUAL ? "manual" : "ike",
+		   addr_str(&t->conf->local, l, sizeof(l)), addr_str(&t->conf->remote, r, sizeof(r)),
 		   up, t->mtu, t->vif.mss_mtu ? ", MSS clamped" : "");
 	if (tmpl_of(t)) {
 		char id[IKE_ID_MAX + 1];
@@ -271,7 +271,7 @@ void show_tunnels(struct buf *out, const struct tunnel *list,
 	else if (!only)
 		table_header(out);
 	for (t = list; t; t = t->next) {
-		if (only && strcmp(only, t->conf.name) != 0)
+		if (only && strcmp(only, t->vif.name) != 0)
 			continue;
 		if (json)
 			json_tunnel(&j, t);

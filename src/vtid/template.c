@@ -45,7 +45,8 @@ struct tmpl_peer {
 
 struct tmpl {
 	struct tunnel_conf conf;
-	struct ike_policy pol;
+	struct ike_policy pol;		/* its instances' too, but for name and peer */
+	struct ike_policy_ids ids;
 	struct ike_conn *conn;
 	struct pool pool;
 	bool has_pool;
@@ -140,7 +141,7 @@ static void remove_instance(struct tmpl_peer *p, bool tell_parent)
 		;
 	if (*pp)
 		*pp = t->next;
-	snprintf(name, sizeof(name), "%s", t->conf.name);
+	snprintf(name, sizeof(name), "%s", t->vif.name);
 	log_info(name, "last SA gone: removing the template's interface");
 	t->on_idle = NULL;
 	tunnel_destroy(t);
@@ -160,7 +161,6 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	struct tmpl *tp = arg;
 	struct tmpl_peer *p;
 	struct ike_ident id = { .type = peer->type, .len = peer->len };
-	struct tunnel_conf *c;
 	struct tunnel *t, **pp;
 	char err[256], name[32];
 	size_t i;
@@ -192,18 +192,10 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	}
 	/* conf.c keeps template names short enough for the digits. */
 	snprintf(name, sizeof(name), "%s%u", tp->conf.name, p->num);
-	c = malloc(sizeof(*c));
-	if (!c || strlen(name) >= sizeof(c->name)) {
-		free(c);
+	if (strlen(name) >= sizeof(tp->conf.name))
 		return NULL;
-	}
-	*c = tp->conf;
-	c->is_template = false;
-	memcpy(c->name, name, strlen(name) + 1);
-	t = tunnel_create_instance(tp->dp, tp->ike, c, &tp->conf, tp->has_pool ? &tp->pool : NULL,
-				   &id, err, sizeof(err));
-	wipe(c, sizeof(*c));
-	free(c);
+	t = tunnel_create_instance(tp->dp, tp->ike, name, &tp->conf, &tp->pol,
+				   tp->has_pool ? &tp->pool : NULL, &p->id, err, sizeof(err));
 	if (!t) {
 		log_err(tp->conf.name, "cannot make an instance for a peer: %s", err);
 		return NULL;
@@ -343,7 +335,7 @@ struct tmpl *tmpl_create(const struct tunnel_conf *c, struct datapath *dp, struc
 		}
 		tp->has_pool = true;
 	}
-	tunnel_conf_policy(&tp->conf, &tp->pol);
+	tunnel_conf_policy(&tp->conf, &tp->pol, &tp->ids);
 	tp->conn = ike_conn_add(ike, &tp->pol, &tmpl_ops, tp);
 	if (!tp->conn) {
 		snprintf(err, errlen, "out of memory");

@@ -45,12 +45,8 @@ const char *tunnel_state_name(enum tunnel_state s)
 static void tunnel_child_ts(struct tunnel *t, const struct prefix *local, unsigned nl,
 			    const struct prefix *remote, unsigned nr)
 {
-	nl = nl < VIF_MAX_TS ? nl : VIF_MAX_TS;
-	nr = nr < VIF_MAX_TS ? nr : VIF_MAX_TS;
-	memcpy(t->vif.local_ts, local, nl * sizeof(*local));
-	memcpy(t->vif.remote_ts, remote, nr * sizeof(*remote));
-	t->vif.n_local_ts = nl;
-	t->vif.n_remote_ts = nr;
+	if (vif_set_ts(&t->vif, local, nl, remote, nr) < 0)
+		log_err(t->vif.name, "out of memory: the interface passes no traffic");
 }
 
 /*
@@ -90,15 +86,15 @@ int tunnel_child_install(struct tunnel *t, struct sa *in, struct sa *out, bool a
 	if (t->state != TS_UP) {
 		t->up_since_ms = now_ms();
 		t->down_reason[0] = '\0';
-		event_emit("up", t->conf.name, NULL, NULL);
+		event_emit("up", t->vif.name, NULL, NULL);
 	} else {
 		t->rekeys_child++;
-		event_emit("rekey", t->conf.name, NULL, "child");
+		event_emit("rekey", t->vif.name, NULL, "child");
 	}
 	t->state = TS_UP;
 	return 0;
 fail:
-	log_err(t->conf.name, "cannot install inbound SA 0x%08x: %s", in->spi,
+	log_err(t->vif.name, "cannot install inbound SA 0x%08x: %s", in->spi,
 		r == -EEXIST ? "SPI in use by another tunnel" : strerror(-r));
 	sa_free(in);
 	sa_free(out);
@@ -109,7 +105,7 @@ fail:
 static void went_down(struct tunnel *t, const char *why)
 {
 	if (t->state == TS_UP)
-		event_emit("down", t->conf.name, why ? why : t->down_reason[0] ? t->down_reason :
+		event_emit("down", t->vif.name, why ? why : t->down_reason[0] ? t->down_reason :
 			   "SAs removed", NULL);
 	t->state = TS_DOWN;
 	if (t->on_idle)
@@ -125,13 +121,13 @@ static void tunnel_closing(struct tunnel *t, const char *why, bool dead)
 		t->on_idle(t);	/* an IKE SA is gone: perhaps the last */
 	snprintf(t->down_reason, sizeof(t->down_reason), "%s", why ? why : "");
 	if (dead)
-		event_emit("dead", t->conf.name, t->down_reason, NULL);
+		event_emit("dead", t->vif.name, t->down_reason, NULL);
 }
 
 static void tunnel_ike_rekeyed(struct tunnel *t)
 {
 	t->rekeys_ike++;
-	event_emit("rekey", t->conf.name, NULL, "ike");
+	event_emit("rekey", t->vif.name, NULL, "ike");
 }
 
 static void drop_child(struct tunnel *t, struct sa *in)
@@ -194,10 +190,10 @@ static void seq_refill(struct tunnel *t, struct sa *out, uint64_t now)
 
 	if (now < t->seq_retry_at)
 		return;
-	r = ps_seq_ask(&t->conf, out->seq_limit, HWM_BLOCK);
+	r = ps_seq_ask(t->conf, out->seq_limit, HWM_BLOCK);
 	t->seq_retry_at = now + (r < 0 ? 1000 : 5000);
 	if (r < 0)
-		log_rl(&t->vif.rl, LOG_ERR, t->conf.name, "cannot ask for more sequence numbers "
+		log_rl(&t->vif.rl, LOG_ERR, t->vif.name, "cannot ask for more sequence numbers "
 		       "for SA 0x%08x: %s", out->spi, strerror(-r));
 }
 
@@ -215,7 +211,7 @@ void tunnel_seq_answer(struct tunnel *t, uint32_t spi, uint64_t from, uint64_t n
 			continue;
 		if (err) {
 			t->seq_retry_at = now_ms() + 1000;
-			log_rl(&t->vif.rl, LOG_ERR, t->conf.name, "cannot reserve more sequence "
+			log_rl(&t->vif.rl, LOG_ERR, t->vif.name, "cannot reserve more sequence "
 			       "numbers for SA 0x%08x: %s; it stops at %llu", spi, strerror(-err),
 			       (unsigned long long)from);
 			continue;
@@ -239,7 +235,7 @@ void tunnel_tick(struct tunnel *t)
 	for (k = 0; k < VIF_MAX_IN; k++)
 		if (t->draining[k] && now >= t->drain_until[k])
 			drain_free(t, k);
-	for (k = 0; t->conf.mode == MODE_MANUAL && k < VIF_MAX_IN; k++) {
+	for (k = 0; t->conf->mode == MODE_MANUAL && k < VIF_MAX_IN; k++) {
 		out = t->vif.in[k] ? t->vif.in[k]->pair : NULL;
 		if (out && out->seq_want)
 			seq_refill(t, out, now);
@@ -322,7 +318,7 @@ static int on_psk_sign(void *arg, const struct ike_policy *pol, uint16_t prf_id,
 	struct tunnel *t = arg;
 
 	(void)pol;
-	return psk_signer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, prf_id, octets, n, out);
+	return psk_signer(NULL, t->conf, prf_id, octets, n, out);
 }
 
 static bool in_list(const struct prefix *x, const struct prefix *l, unsigned n)
@@ -356,7 +352,7 @@ static void route_peer(struct tunnel *t, const struct prefix *now, unsigned n)
 			continue;
 		r = ps_route(t->vif.ifindex, &host[i], true);
 		if (r < 0)
-			log_warn(t->conf.name, "cannot route %s to the peer: %s",
+			log_warn(t->vif.name, "cannot route %s to the peer: %s",
 				 prefix_str(&host[i], a, sizeof(a)), strerror(-r));
 	}
 	memcpy(tp->routed, host, n * sizeof(host[0]));
@@ -384,7 +380,7 @@ static unsigned on_address_assign(void *arg, const struct ike_id *peer, bool wan
 	n = pool_lease(tp->pool, peer->body, peer->bodylen, want4, want6, out);
 	route_peer(t, out, n);
 	if (n)
-		log_info(t->conf.name, "peer given %s%s%s", prefix_str(&out[0], a, sizeof(a)),
+		log_info(t->vif.name, "peer given %s%s%s", prefix_str(&out[0], a, sizeof(a)),
 			 n > 1 ? ", " : "", n > 1 ? prefix_str(&out[1], b, sizeof(b)) : "");
 	return n;
 }
@@ -412,10 +408,10 @@ static void on_address_given(void *arg, const struct prefix *got, unsigned n)
 			continue;
 		r = ps_addr_add(t->vif.ifindex, &got[i]);
 		if (r < 0)
-			log_warn(t->conf.name, "cannot add the address the peer gave, %s: %s",
+			log_warn(t->vif.name, "cannot add the address the peer gave, %s: %s",
 				 prefix_str(&got[i], a, sizeof(a)), strerror(-r));
 		else
-			log_info(t->conf.name, "address %s given by the peer",
+			log_info(t->vif.name, "address %s given by the peer",
 				 prefix_str(&got[i], a, sizeof(a)));
 	}
 	t->n_given = n < 2 ? n : 2;
@@ -443,7 +439,7 @@ static int on_ppk_mix(void *arg, const struct ike_policy *pol, uint16_t prf_id, 
 	struct tunnel *t = arg;
 
 	(void)pol;
-	return ppk_mixer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, prf_id, len, sk);
+	return ppk_mixer(NULL, t->conf, prf_id, len, sk);
 }
 
 static tunnel_signer signer = ps_sign;
@@ -461,7 +457,7 @@ static int on_sign(void *arg, const struct ike_policy *pol, int hash, const stru
 
 	(void)pol;
 	/* A template's instance signs with the template's key (its name). */
-	return signer(NULL, t->tmpl_conf ? t->tmpl_conf : &t->conf, hash, octets, n, out, max);
+	return signer(NULL, t->conf, hash, octets, n, out, max);
 }
 
 static const struct ike_conn_ops tunnel_ike_ops = {
@@ -481,25 +477,22 @@ static const struct ike_conn_ops tunnel_ike_ops = {
 
 int tunnel_attach_ike(struct tunnel *t)
 {
-	if (t->conf.mode != MODE_IKE || !t->ike)
+	if (t->conf->mode != MODE_IKE || !t->ike)
 		return 0;
 	/* The pool lives as long as the interface (tunnel_same_interface). */
-	if (t->conf.n_pool && !t->pool) {
+	if (t->conf->n_pool && !t->pool) {
 		if (!(t->pool = calloc(1, sizeof(*t->pool))))
 			return -ENOMEM;
 		t->pool->pool = &t->pool->own;
-		if (pool_init(&t->pool->own, t->conf.pool, t->conf.n_pool, t->conf.addrs,
-			      t->conf.n_addrs))
+		if (pool_init(&t->pool->own, t->conf->pool, t->conf->n_pool, t->conf->addrs,
+			      t->conf->n_addrs))
 			return -ENOMEM;
 	}
-	tunnel_conf_policy(&t->conf, &t->pol);
-	/* A template's instance admits the one peer it was made for. */
-	if (t->inst_id) {
-		t->pol.is_template = false;
-		t->pol.remote_id = *t->inst_id;
-		t->pol.remote_id_glob = false;
-		t->pol.remote_id_bad = false;
-		t->pol.initiate = false;
+	/* An instance's policy (create_instance) is its template's. */
+	if (t->own) {
+		if (!t->ids && !(t->ids = malloc(sizeof(*t->ids))))
+			return -ENOMEM;
+		tunnel_conf_policy(t->conf, &t->pol, t->ids);
 	}
 	t->conn = ike_conn_add(t->ike, &t->pol, &tunnel_ike_ops, t);
 	return t->conn ? 0 : -ENOMEM;
@@ -507,7 +500,7 @@ int tunnel_attach_ike(struct tunnel *t)
 
 static int manual_sas(struct tunnel *t, struct sa **in, struct sa **out)
 {
-	const struct tunnel_conf *c = &t->conf;
+	const struct tunnel_conf *c = t->conf;
 	bool udp = c->encap == ENCAP_MODE_YES;
 	uint64_t next, limit;
 	int r;
@@ -545,7 +538,7 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 	struct sa *in, *out;
 	int r;
 
-	if (t->conf.mode == MODE_IKE) {
+	if (t->conf->mode == MODE_IKE) {
 		ike_conn_up(t->conn);
 		return 0;
 	}
@@ -572,8 +565,8 @@ int tunnel_up(struct tunnel *t, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot install the SAs: %s", strerror(-r));
 		return r;
 	}
-	log_info(t->conf.name, "manual SAs installed: in 0x%08x, out 0x%08x", t->conf.spi_in,
-		 t->conf.spi_out);
+	log_info(t->vif.name, "manual SAs installed: in 0x%08x, out 0x%08x", t->conf->spi_in,
+		 t->conf->spi_out);
 	return 0;
 }
 
@@ -582,7 +575,7 @@ void tunnel_down(struct tunnel *t)
 	struct sa *in;
 	unsigned i;
 
-	if (t->conf.mode == MODE_IKE) {
+	if (t->conf->mode == MODE_IKE) {
 		ike_conn_down(t->conn);
 		return;
 	}
@@ -598,7 +591,7 @@ void tunnel_down(struct tunnel *t)
 	}
 	sadb_set_out(&t->vif, NULL);
 	went_down(t, "closed by vtictl");
-	log_info(t->conf.name, "SAs removed");
+	log_info(t->vif.name, "SAs removed");
 }
 
 /*
@@ -608,7 +601,7 @@ void tunnel_down(struct tunnel *t)
  */
 static void size_interface(struct tunnel *t)
 {
-	const struct tunnel_conf *c = &t->conf;
+	const struct tunnel_conf *c = t->conf;
 	int path = c->remote.family ? path_mtu(&c->remote) : -1;
 	size_t outer, fit = 65535, f;
 	unsigned i;
@@ -640,9 +633,9 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	int r;
 
 	t->vif.offload = true;
-	r = ps_tun_open(t->conf.name, &t->vif.ifindex, &t->vif.offload);
+	r = ps_tun_open(t->vif.name, &t->vif.ifindex, &t->vif.offload);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot create TUN interface %s: %s%s", t->conf.name,
+		snprintf(err, errlen, "cannot create TUN interface %s: %s%s", t->vif.name,
 			 strerror(-r), r == -EBUSY ? " (an interface of that name exists)" : "");
 		return r;
 	}
@@ -650,14 +643,14 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	size_interface(t);
 	r = ps_netif_setup(t->vif.ifindex, t->mtu);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot configure %s: %s", t->conf.name, strerror(-r));
+		snprintf(err, errlen, "cannot configure %s: %s", t->vif.name, strerror(-r));
 		return r;
 	}
-	for (i = 0; i < t->conf.n_addrs; i++) {
-		r = ps_addr_add(t->vif.ifindex, &t->conf.addrs[i]);
+	for (i = 0; i < t->conf->n_addrs; i++) {
+		r = ps_addr_add(t->vif.ifindex, &t->conf->addrs[i]);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot add address %s to %s: %s",
-				 prefix_str(&t->conf.addrs[i], p, sizeof(p)), t->conf.name,
+				 prefix_str(&t->conf->addrs[i], p, sizeof(p)), t->vif.name,
 				 strerror(-r));
 			return r;
 		}
@@ -665,15 +658,22 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* A template's instance: its template, shared pool and peer. */
-static int make_instance(struct tunnel *t, const struct tunnel_conf *tmpl, struct pool *pool,
+/*
+ * A template's instance: the template's section and policy, but for the
+ * name, and admitting the one peer it was made for; the template's
+ * shared pool.
+ */
+static int make_instance(struct tunnel *t, const struct ike_policy *tmpl_pol, struct pool *pool,
 			 const struct ike_ident *peer)
 {
-	t->tmpl_conf = tmpl;
-	t->inst_id = malloc(sizeof(*t->inst_id));
-	if (!t->inst_id)
-		return -ENOMEM;
-	*t->inst_id = *peer;
+	t->pol = *tmpl_pol;
+	snprintf(t->pol.name, sizeof(t->pol.name), "%s", t->vif.name);
+	t->pol.is_template = false;
+	t->pol.remote_id = peer;
+	t->pol.remote_id_glob = false;
+	t->pol.remote_id_bad = false;
+	t->pol.initiate = false;
+	t->inst_id = peer;
 	if (!pool)
 		return 0;
 	t->pool = calloc(1, sizeof(*t->pool));
@@ -683,34 +683,40 @@ static int make_instance(struct tunnel *t, const struct tunnel_conf *tmpl, struc
 	return 0;
 }
 
-static struct tunnel *create(struct datapath *dp, struct ike_ctx *ike, const struct tunnel_conf *c,
-			     const struct tunnel_conf *tmpl, struct pool *pool,
-			     const struct ike_ident *peer, char *err, size_t errlen)
+/* tmpl_pol: an instance of a template (c is the template's section). */
+static struct tunnel *create(struct datapath *dp, struct ike_ctx *ike, const char *name,
+			     const struct tunnel_conf *c, const struct ike_policy *tmpl_pol,
+			     struct pool *pool, const struct ike_ident *peer, char *err,
+			     size_t errlen)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
 
 	err[0] = '\0';
-	if (!t || (tmpl && make_instance(t, tmpl, pool, peer))) {
+	if (t) {
+		snprintf(t->vif.name, sizeof(t->vif.name), "%s", name);
+		t->vif.tun_fd = -1;
+		t->conf = c;
+		if (!tmpl_pol && (t->own = malloc(sizeof(*c))))
+			t->conf = memcpy(t->own, c, sizeof(*c));
+	}
+	if (!t || (tmpl_pol ? make_instance(t, tmpl_pol, pool, peer) : !t->own)) {
 		snprintf(err, errlen, "out of memory");
 		tunnel_destroy(t);
 		return NULL;
 	}
-	memcpy(&t->conf, c, sizeof(*c));
 	t->dp = dp;
 	t->ike = ike;
-	t->vif.tun_fd = -1;
-	strcpy(t->vif.name, c->name);
 	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
 	if (setup_interface(t, err, errlen) < 0 || dp_add_vif(dp, &t->vif) < 0 ||
 	    tunnel_attach_ike(t) < 0) {
 		if (!err[0])
-			snprintf(err, errlen, "cannot watch %s", c->name);
+			snprintf(err, errlen, "cannot watch %s", name);
 		tunnel_destroy(t);
 		return NULL;
 	}
-	log_info(c->name, "interface created (mtu %u, %u address%s)", t->mtu, c->n_addrs,
+	log_info(name, "interface created (mtu %u, %u address%s)", t->mtu, c->n_addrs,
 		 c->n_addrs == 1 ? "" : "es");
-	event_emit("created", c->name, NULL, NULL);
+	event_emit("created", name, NULL, NULL);
 	/* IKE tunnels are started by the IKE timer, so a reload can add
 	 * many without blocking; manual ones install their SAs now. */
 	if (c->mode == MODE_MANUAL && c->start && tunnel_up(t, err, errlen) < 0) {
@@ -723,15 +729,15 @@ static struct tunnel *create(struct datapath *dp, struct ike_ctx *ike, const str
 struct tunnel *tunnel_create(struct datapath *dp, struct ike_ctx *ike,
 			     const struct tunnel_conf *c, char *err, size_t errlen)
 {
-	return create(dp, ike, c, NULL, NULL, NULL, err, errlen);
+	return create(dp, ike, c->name, c, NULL, NULL, NULL, err, errlen);
 }
 
-struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike,
-				      const struct tunnel_conf *c, const struct tunnel_conf *tmpl,
-				      struct pool *pool, const struct ike_ident *peer, char *err,
-				      size_t errlen)
+struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike, const char *name,
+				      const struct tunnel_conf *tmpl,
+				      const struct ike_policy *tmpl_pol, struct pool *pool,
+				      const struct ike_ident *peer, char *err, size_t errlen)
 {
-	return create(dp, ike, c, tmpl, pool, peer, err, errlen);
+	return create(dp, ike, name, tmpl, tmpl_pol, pool, peer, err, errlen);
 }
 
 bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b)
@@ -748,9 +754,10 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 {
 	unsigned i;
 
-	if (!tunnel_same_interface(c, &t->conf))
+	/* An instance (no section of its own) goes with its template. */
+	if (!t->own || !tunnel_same_interface(c, t->conf))
 		return -EAGAIN;
-	if (t->conf.mode == MODE_IKE) {
+	if (t->conf->mode == MODE_IKE) {
 		ike_conn_down(t->conn);	/* DELETE to the peer */
 	} else {
 		for (i = 0; i < VIF_MAX_IN; i++)
@@ -761,13 +768,13 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 	sa_free(t->parked_in);
 	sa_free(t->parked_out);
 	t->parked_in = t->parked_out = NULL;
-	wipe(&t->conf, sizeof(t->conf));
-	memcpy(&t->conf, c, sizeof(*c));
+	wipe(t->own, sizeof(*t->own));
+	memcpy(t->own, c, sizeof(*c));
 	tunnel_child_ts(t, c->local_ts, c->n_local_ts, c->remote_ts, c->n_remote_ts);
 	/* IKE reads the policy in place (ike_conn_add): the new one takes
 	 * effect for everything negotiated from now on. */
 	if (t->conn) {
-		tunnel_conf_policy(&t->conf, &t->pol);
+		tunnel_conf_policy(t->conf, &t->pol, t->ids);
 		ike_conn_reset(t->conn);
 	}
 	t->state = TS_DOWN;
@@ -793,6 +800,7 @@ void tunnel_destroy(struct tunnel *t)
 			drain_free(t, i);
 	if (t->dp)
 		dp_del_vif(t->dp, &t->vif);
+	vif_free_ts(&t->vif);
 	sa_free(t->parked_in);
 	sa_free(t->parked_out);
 	/* Closing a non-persistent TUN descriptor removes the interface. */
@@ -806,8 +814,11 @@ void tunnel_destroy(struct tunnel *t)
 		pool_free(&t->pool->own);
 		free(t->pool);
 	}
-	free(t->inst_id);
-	wipe(&t->conf, sizeof(t->conf));
+	if (t->own) {
+		wipe(t->own, sizeof(*t->own));
+		free(t->own);
+	}
+	free(t->ids);
 	wipe(&t->pol, sizeof(t->pol));
 	free(t);
 }

@@ -25,11 +25,19 @@ struct ike_conn;
 struct tunnel_pool;
 
 struct tunnel {
-	struct tunnel_conf conf;
+	/*
+	 * Its section: a [tunnel]'s own copy (own), or a template's instance's
+	 * template's, shared by all its instances (a 4.5 KB copy each would be
+	 * most of what an idle instance costs).  The interface's name is
+	 * vif.name, which for an instance is not the section's.
+	 */
+	const struct tunnel_conf *conf;
+	struct tunnel_conf *own;
 	struct vif vif;
 	struct datapath *dp;
 	struct ike_ctx *ike;
 	struct ike_policy pol;		/* mode = ike: what IKE negotiates, from conf */
+	struct ike_policy_ids *ids;	/* what pol's identities point to (own ones) */
 	struct ike_conn *conn;		/* mode = ike: the policy registered with IKE */
 	enum tunnel_state state;
 	unsigned mtu;			/* of the interface */
@@ -57,14 +65,12 @@ struct tunnel {
 	struct prefix given[2];
 	unsigned n_given;
 	/*
-	 * A template's instance (template.c): the template's section, which
-	 * names the secret for the key-holding process; the identity it was
-	 * made for (its policy admits that one peer); whom to tell when its
-	 * last SA is gone (IKE callbacks must not free it: the template's
-	 * tick does).
+	 * A template's instance (template.c): the identity it was made for
+	 * (its policy admits that one peer; the template's record of it
+	 * outlives the instance); whom to tell when its last SA is gone (IKE
+	 * callbacks must not free it: the template's tick does).
 	 */
-	const struct tunnel_conf *tmpl_conf;
-	struct ike_ident *inst_id;
+	const struct ike_ident *inst_id;
 	void (*on_idle)(struct tunnel *t);
 	void *owner;
 	struct tunnel *next;
@@ -85,17 +91,17 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
  * the privileged parent decides by the same rule which devices it keeps. */
 bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b);
 /*
- * An instance of a template for one authenticated peer: c is the
- * template's section under the instance's interface name, tmpl its own
- * (it must outlive the instance), pool the template's shared pool (or
- * NULL), peer the identity admitted.
+ * An instance of a template for one authenticated peer, named name: tmpl
+ * is the template's section and tmpl_pol its policy (both must outlive
+ * the instance: its identities and proposals point into them), pool the
+ * template's shared pool (or NULL), peer the identity admitted (likewise).
  */
 struct pool;
 struct chunk;
-struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike,
-				      const struct tunnel_conf *c, const struct tunnel_conf *tmpl,
-				      struct pool *pool, const struct ike_ident *peer, char *err,
-				      size_t errlen);
+struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike, const char *name,
+				      const struct tunnel_conf *tmpl,
+				      const struct ike_policy *tmpl_pol, struct pool *pool,
+				      const struct ike_ident *peer, char *err, size_t errlen);
 /* Apply the section's PSK (through the key-holding process). */
 int tunnel_psk_sign(const struct tunnel_conf *tc, uint16_t prf_id, const struct chunk *octets,
 		    size_t n, uint8_t *out);

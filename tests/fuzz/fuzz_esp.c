@@ -64,6 +64,17 @@ static struct sa *mk(const char *name, uint32_t spi, bool in)
 
 /* An inbound SA to aim at, the outbound twin that seals for it, and the
  * interface (TUN: a socketpair, tun[1] the "kernel" end) it delivers to. */
+/* Everything from here, to remote4 and remote6 (vif_set_ts). */
+static void selectors(struct vif *v, const char *remote4, const char *remote6)
+{
+	struct prefix l[2], r[2];
+
+	if (prefix_parse("0.0.0.0/0", &l[0]) || prefix_parse("::/0", &l[1]) ||
+	    prefix_parse(remote4, &r[0]) || prefix_parse(remote6, &r[1]) ||
+	    vif_set_ts(v, l, 2, r, 2))
+		abort();
+}
+
 struct lane {
 	struct datapath *dp;
 	struct vif *vif;
@@ -110,11 +121,7 @@ static void manual_lanes(void)
 		snprintf(v->name, sizeof(v->name), "m%u", i);
 		v->offload = manual[i].offload;
 		v->mss_mtu = manual[i].mss;
-		prefix_parse("0.0.0.0/0", &v->local_ts[0]);
-		prefix_parse("::/0", &v->local_ts[1]);
-		prefix_parse(i & 1 ? "10.0.0.0/8" : "0.0.0.0/0", &v->remote_ts[0]);
-		prefix_parse(i & 1 ? "fd00::/8" : "::/0", &v->remote_ts[1]);
-		v->n_local_ts = v->n_remote_ts = 2;
+		selectors(v, i & 1 ? "10.0.0.0/8" : "0.0.0.0/0", i & 1 ? "fd00::/8" : "::/0");
 		l->dp = dp;
 		l->vif = v;
 		lane_tun(l);
@@ -266,11 +273,7 @@ static void setup_dp(void)
 	strcpy(vif.name, "fuzz0");
 	vif.tun_fd = -1;	/* delivery is counted, not written */
 	vif.offload = true;	/* and goes through receive coalescing */
-	prefix_parse("0.0.0.0/0", &vif.local_ts[0]);
-	prefix_parse("::/0", &vif.local_ts[1]);
-	prefix_parse("10.0.0.0/8", &vif.remote_ts[0]);
-	prefix_parse("fd00::/8", &vif.remote_ts[1]);
-	vif.n_local_ts = vif.n_remote_ts = 2;
+	selectors(&vif, "10.0.0.0/8", "fd00::/8");
 	in_gcm = mk("aes128gcm16", SPI_GCM, true);
 	if (sadb_add_in(db, &vif, in_gcm) || sadb_add_in(db, &vif, mk("aes256-sha256", SPI_CBC, true)) ||
 	    sadb_add_in(db, &vif, mk("chacha20poly1305-esn", SPI_ESN, true)))

@@ -374,15 +374,16 @@ static void policy_fail_closed(void)
 {
 	struct tunnel_conf t;
 	struct ike_policy pol;
+	struct ike_policy_ids ids;
 
 	memset(&t, 0, sizeof(t));
 	strcpy(t.name, "t");
 	strcpy(t.remote_id, "@");
-	tunnel_conf_policy(&t, &pol);
-	CHECK(pol.remote_id_bad && !pol.remote_id.type, "an unreadable remote-id admits nobody");
+	tunnel_conf_policy(&t, &pol, &ids);
+	CHECK(pol.remote_id_bad && !pol.remote_id->type, "an unreadable remote-id admits nobody");
 	strcpy(t.remote_id, "peer.example");
-	tunnel_conf_policy(&t, &pol);
-	CHECK(!pol.remote_id_bad && pol.remote_id.type, "a readable one is the peer's");
+	tunnel_conf_policy(&t, &pol, &ids);
+	CHECK(!pol.remote_id_bad && pol.remote_id->type, "a readable one is the peer's");
 }
 
 /* RFC 7296 §3.15 keys: address = auto asks, a pool gives. */
@@ -393,6 +394,7 @@ static void config_payload_keys(void)
 		"address = 10.128.0.1/17\npool = 10.128.1.9/17, fd00:128::/64\n";
 	const struct tunnel_conf *t;
 	struct ike_policy pol;
+	struct ike_policy_ids ids;
 	struct conf c;
 	struct buf e;
 
@@ -401,7 +403,7 @@ static void config_payload_keys(void)
 	t = conf_find(&c, "t0");
 	CHECK(t && t->address_auto && t->n_addrs == 0 && t->n_pool == 0, "address = auto");
 	if (t) {
-		tunnel_conf_policy(t, &pol);
+		tunnel_conf_policy(t, &pol, &ids);
 		CHECK(pol.want_address && !pol.gives_address, "t0's policy asks");
 	}
 	t = conf_find(&c, "t1");
@@ -409,7 +411,7 @@ static void config_payload_keys(void)
 	      t->pool[0].addr.a[2] == 0 && t->pool[0].addr.a[3] == 0 && t->pool[1].len == 64,
 	      "pool: two families, host bits cleared");
 	if (t) {
-		tunnel_conf_policy(t, &pol);
+		tunnel_conf_policy(t, &pol, &ids);
 		CHECK(!pol.want_address && pol.gives_address, "t1's policy gives");
 	}
 	conf_free(&c);
@@ -432,6 +434,7 @@ static void template_sections(void)
 	};
 	const struct tunnel_conf *t;
 	struct ike_policy pol;
+	struct ike_policy_ids ids;
 	struct conf c;
 	struct buf e;
 	size_t i;
@@ -441,7 +444,7 @@ static void template_sections(void)
 	t = conf_find(&c, "br");
 	CHECK(t && t->is_template && !t->start, "a template, waiting");
 	if (t) {
-		tunnel_conf_policy(t, &pol);
+		tunnel_conf_policy(t, &pol, &ids);
 		CHECK(pol.is_template && pol.remote_id_glob && !pol.initiate, "its policy");
 	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -472,6 +475,7 @@ static void fragmentation_key(void)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct ike_policy pol;
+		struct ike_policy_ids ids;
 		struct conf c;
 		struct buf e;
 		int r;
@@ -482,7 +486,7 @@ static void fragmentation_key(void)
 		r = conf_parse("frag", text, strlen(text), &c, &e);
 		CHECK(r == 0, "'%s': %s", rows[i].line, buf_str(&e));
 		if (!r) {
-			tunnel_conf_policy(&c.t[0], &pol);
+			tunnel_conf_policy(&c.t[0], &pol, &ids);
 			CHECK(c.t[0].fragmentation == rows[i].on && pol.fragmentation == rows[i].on,
 			      "'%s': fragmentation %s", rows[i].line, rows[i].on ? "on" : "off");
 			conf_free(&c);
@@ -499,6 +503,7 @@ static void ppk_conf(void)
 				   "ppk-required = yes\n";
 	char ppk[] = "/tmp/vti-test-ppk-XXXXXX", t2[512];
 	struct ike_policy pol;
+	struct ike_policy_ids ids;
 	struct conf c;
 	struct buf e;
 	int fd;
@@ -507,7 +512,7 @@ static void ppk_conf(void)
 	CHECK(conf_parse("p", text, strlen(text), &c, &e) == 0 && c.t[0].ppk_len == 32 &&
 	      c.t[0].ppk[31] == 0x1f && c.t[0].ppk_required && c.t[0].has_secret,
 	      "ppk parsed: %s", buf_str(&e));
-	tunnel_conf_policy(&c.t[0], &pol);
+	tunnel_conf_policy(&c.t[0], &pol, &ids);
 	CHECK(pol.ppk_id_len == 13 && !memcmp(pol.ppk_id, "site-ppk-2026", 13) && pol.ppk_required,
 	      "the policy has the PPK's identity and the requirement");
 	conf_free(&c);
@@ -525,7 +530,7 @@ static void ppk_conf(void)
 	buf_reset(&e);
 	CHECK(conf_parse("p", t2, strlen(t2), &c, &e) == 0 && c.t[0].ppk_len == 32 &&
 	      !c.t[0].ppk_required, "ppk-file read: %s", buf_str(&e));
-	tunnel_conf_policy(&c.t[0], &pol);
+	tunnel_conf_policy(&c.t[0], &pol, &ids);
 	CHECK(pol.ppk_id_len == 1 && !pol.ppk_required, "optional PPK in the policy");
 	conf_free(&c);
 	/* Raw bytes (here with a NUL and a newline in them), or too few. */
@@ -614,6 +619,7 @@ static void pki_files(void)
 	const char *const files[4] = { cert, key, other, open_key };
 	char text[4096], lines[2048], want[300];
 	struct ike_policy pol;
+	struct ike_policy_ids ids;
 	struct conf c;
 	struct buf e;
 	size_t i;
@@ -639,15 +645,15 @@ static void pki_files(void)
 			      buf_str(&e));
 		}
 		if (!n && i == 0) {
-			tunnel_conf_policy(&c.t[0], &pol);
+			tunnel_conf_policy(&c.t[0], &pol, &ids);
 			CHECK(pol.authby == IKE_AUTHBY_CERT && pol.cert && pol.ca && !pol.psk &&
 			      pol.key_type == X509_KEY_ED25519, "row 1: policy signs with the cert");
-			CHECK(pol.local_id.type == ID_DER_ASN1_DN, "row 1: local-id is the subject");
+			CHECK(pol.local_id->type == ID_DER_ASN1_DN, "row 1: local-id is the subject");
 		}
 		if (!n && i == 2) {
-			tunnel_conf_policy(&c.t[0], &pol);
-			CHECK(pol.remote_id_glob && pol.remote_id.type == ID_DER_ASN1_DN &&
-			      !memcmp(pol.remote_id.data, "C=CH, O=vti test, CN=*", 22),
+			tunnel_conf_policy(&c.t[0], &pol, &ids);
+			CHECK(pol.remote_id_glob && pol.remote_id->type == ID_DER_ASN1_DN &&
+			      !memcmp(pol.remote_id->data, "C=CH, O=vti test, CN=*", 22),
 			      "row 3: a DN pattern, unquoted");
 		}
 		conf_free(&c);

@@ -612,7 +612,7 @@ static void t_half_open_limits(void)
 	struct sockaddr_storage other;
 
 	setup("psk = half-open-secret\n", "psk = half-open-secret\n");
-	nodes[1].t->conf.remote.family = 0;	/* remote = any */
+	nodes[1].t->own->remote.family = 0;	/* remote = any */
 	nodes[1].t->pol.remote.family = 0;
 	ike_set_cookie_threshold(nodes[1].ike, 100000);
 	ike_tick(nodes[0].ike);
@@ -843,7 +843,7 @@ static int psk_sign_node1(void *arg, const struct ike_policy *pol, uint16_t prf_
 {
 	(void)arg;
 	(void)pol;
-	return ike_psk_sign(prf_id, nodes[1].t->conf.psk, nodes[1].t->conf.psk_len, octets, n,
+	return ike_psk_sign(prf_id, nodes[1].t->conf->psk, nodes[1].t->conf->psk_len, octets, n,
 			    out);
 }
 
@@ -995,8 +995,8 @@ static void t_reconfigure_policy(void)
 	buf_free(&e);
 	CHECK(tunnel_reconfigure(nodes[0].t, &c.t[0], err, sizeof(err)) == 0, "reconfigured: %s",
 	      err);
-	CHECK(nodes[0].t->pol.ike == nodes[0].t->conf.ike &&
-	      nodes[0].t->pol.local_ts == nodes[0].t->conf.local_ts && nodes[0].t->pol.dpd == 7,
+	CHECK(nodes[0].t->pol.ike == nodes[0].t->conf->ike &&
+	      nodes[0].t->pol.local_ts == nodes[0].t->conf->local_ts && nodes[0].t->pol.dpd == 7,
 	      "the policy is the tunnel's own");
 	memset(c.t, 0xa5, sizeof(c.t[0]));	/* what freeing it may leave */
 	conf_free(&c);
