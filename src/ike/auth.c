@@ -780,7 +780,7 @@ static void established(struct ike_sa *sa)
 	struct chunk none = { NULL, 0 };
 	int r;
 
-	r = ikesa_child_add(sa, sa->auth_in, be32_get(sa->auth_prop.spi), &sa->auth_prop, &none,
+	r = ikesa_child_add(sa, sa->auth_in, be32_get(sa->agreed->prop.spi), &sa->agreed->prop, &none,
 			    &ni, &nr, sa->initiator, true);
 	if (r) {
 		ikesa_kill(sa, "cannot install the Child SA");
@@ -788,7 +788,6 @@ static void established(struct ike_sa *sa)
 	}
 	sa->conn->ops->ts_narrowed(sa->conn->arg, sa->agreed->local, sa->agreed->n_local,
 				   sa->agreed->remote, sa->agreed->n_remote);
-	ikesa_established_trim(sa);
 	ikesa_half_open_end(sa);
 	sa->state = IKE_S_ESTABLISHED;
 	sa->op = OP_NONE;
@@ -797,11 +796,12 @@ static void established(struct ike_sa *sa)
 	sa->expire_at = sa->established_ms + sa->conn->pol->ike_lifetime * 1000ULL;
 	sa->conn->reinit_ms = 0;
 	ike_prop_str(&sa->chosen, p, sizeof(p));
-	ike_prop_str(&sa->auth_prop, c, sizeof(c));
+	ike_prop_str(&sa->agreed->prop, c, sizeof(c));
 	log_info(ikesa_name(sa), "IKE SA established (%s, %s); Child SA %s in 0x%08x out 0x%08x%s",
 		 sa->initiator ? "initiator" : "responder", p, c, sa->auth_in,
-		 be32_get(sa->auth_prop.spi),
+		 be32_get(sa->agreed->prop.spi),
 		 sa->nat_local || sa->nat_remote || sa->force_encap ? " in UDP" : "");
+	ikesa_established_trim(sa);
 	resolve_duplicates(sa);
 }
 
@@ -810,7 +810,9 @@ static int child_from_sa(struct ike_sa *sa, const struct ike_prop *chosen)
 {
 	if (chosen->proto != PROTO_ESP || chosen->spi_size != 4 || be32_get(chosen->spi) < 256)
 		return -1;
-	sa->auth_prop = *chosen;
+	if (ikesa_agreed(sa))
+		return -1;
+	sa->agreed->prop = *chosen;
 	return 0;
 }
 

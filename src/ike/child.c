@@ -8,11 +8,19 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/cipher.h"
 #include "ike/proposal.h"
 #include "lib/cursor.h"
+
+/* The collision, if there was one, is settled. */
+static void col_end(struct ike_sa *sa)
+{
+	free(sa->col);
+	sa->col = NULL;
+}
 
 static void first_error(const struct ike_msg *m, uint16_t *type, struct ike_notify *out)
 {
@@ -80,7 +88,7 @@ void ike_rekey_child_start(struct ike_sa *sa, struct ike_child *c)
 	if (!sa->op_new_in || rand_bytes(sa->op_nonce, NONCE_LEN))
 		return;
 	sa->op_spi = c->in;
-	sa->col.active = false;
+	col_end(sa);
 	ike_esp_props(sa->conn->pol, sa->op_new_in, true, props, &n);
 	/* PFS (§1.3.1): a KE for the group we prefer, or the one the peer
 	 * asked for after an INVALID_KE_PAYLOAD. */
@@ -147,14 +155,14 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 		sa->pfs_group = be16_get(n.data);	/* retried at once with it */
 		if (ikesa_child_by_in(sa, old))
 			ikesa_child_by_in(sa, old)->rekey_at = now_ms();
-		sa->col.active = false;
+		col_end(sa);
 		log_info(ikesa_name(sa), "peer wants PFS group %u for the rekey", sa->pfs_group);
 		return;
 	}
 	if (err) {
 		struct ike_child *c = ikesa_child_by_in(sa, old);
 
-		sa->col.active = false;
+		col_end(sa);
 		/* §2.8.1: TEMPORARY_FAILURE is a collision, retried shortly;
 		 * anything else waits for the back-off set when it started. */
 		if (err == N_TEMPORARY_FAILURE && c)
@@ -188,17 +196,18 @@ static void child_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 		g = (struct chunk){ gir, girlen };
 	}
 	nr = (struct chunk){ nonce->body, nonce->len };
-	if (sa->col.active && sa->col.old_in == old) {
+	if (sa->col && sa->col->old_in == old) {
 		/* §2.8.1: both ends re-keyed the same SA.  The new SA whose
 		 * exchange used the lowest of the four nonces is redundant and
 		 * is closed by whoever created it; the other one's creator
 		 * deletes the old SA. */
 		const uint8_t *ma = lowest(ni.p, ni.n, nr.p, nr.n);
-		const uint8_t *mb = lowest(sa->col.ni, sa->col.ni_len, sa->col.nr, NONCE_LEN);
-		size_t la = ma == ni.p ? ni.n : nr.n, lb = mb == sa->col.ni ? sa->col.ni_len : NONCE_LEN;
+		const uint8_t *mb = lowest(sa->col->ni, sa->col->ni_len, sa->col->nr, NONCE_LEN);
+		size_t la = ma == ni.p ? ni.n : nr.n;
+		size_t lb = mb == sa->col->ni ? sa->col->ni_len : NONCE_LEN;
 
 		ours_redundant = lowest(ma, la, mb, lb) == ma;
-		sa->col.active = false;
+		col_end(sa);
 		log_info(ikesa_name(sa), "simultaneous rekey of 0x%08x: keeping the %s new SA", old,
 			 ours_redundant ? "peer's" : "our");
 	}
@@ -243,7 +252,7 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 	char a[400];
 
 	if (!sap || !nonce || !tsi_pl || !tsr_pl || nonce->len < 16 ||
-	    nonce->len > sizeof(sa->col.ni) || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) ||
+	    nonce->len > IKE_COL_NONCE_MAX || ike_sa_parse(sap, props, IKE_MAX_PROPS, &np) ||
 	    ike_ts_parse(tsi_pl, tsi, IKE_MAX_TS, &nti) || ike_ts_parse(tsr_pl, tsr, IKE_MAX_TS, &ntr)) {
 		reply_notify(sa, m->h.msgid, N_INVALID_SYNTAX, NULL, 0);
 		return;
@@ -311,12 +320,17 @@ static void child_request(struct ike_sa *sa, struct ike_msg *m)
 	if (old && !(sa->op == OP_REKEY_CHILD && sa->op_spi == old->in))
 		old->replaced = true;	/* the peer will delete it */
 	if (old && sa->op == OP_REKEY_CHILD && sa->op_spi == old->in) {
-		sa->col.active = true;
-		sa->col.old_in = old->in;
-		sa->col.new_in = new_in;
-		memcpy(sa->col.ni, nonce->body, nonce->len);
-		sa->col.ni_len = nonce->len;
-		memcpy(sa->col.nr, nr, NONCE_LEN);
+		col_end(sa);
+		/* Without memory the collision goes unseen: both new SAs
+		 * stay until their own rekey, which is wasteful, not wrong. */
+		sa->col = malloc(sizeof(*sa->col));
+		if (sa->col) {
+			sa->col->old_in = old->in;
+			sa->col->new_in = new_in;
+			memcpy(sa->col->ni, nonce->body, nonce->len);
+			sa->col->ni_len = nonce->len;
+			memcpy(sa->col->nr, nr, NONCE_LEN);
+		}
 	}
 	be32_put(chosen.spi, new_in);
 	buf_init(&in);

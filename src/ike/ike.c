@@ -154,6 +154,7 @@ static void ikesa_free(struct ike_sa *sa)
 	buf_free(&sa->resp);
 	free(sa->peer_cert);
 	free(sa->agreed);
+	free(sa->col);
 	wipe(sa, sizeof(*sa));
 	free(sa);
 }
@@ -478,7 +479,9 @@ void ikesa_send_response(struct ike_sa *sa, struct buf *msg)
 {
 	if (msg->bad)
 		return;
-	buf_reset(&sa->resp);
+	/* Freed, not reset: kept for the peer's retransmission, the last
+	 * answer is mostly a small one (DPD), in a block of its size. */
+	buf_free(&sa->resp);
 	buf_add(&sa->resp, msg->data, msg->len);
 	sa->have_resp = true;
 	send_stored(sa, &sa->resp);
@@ -668,7 +671,6 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 	slot->in = in_spi;
 	slot->out = out_spi;
 	slot->sa = in;
-	slot->prop = *prop;
 	slot->installed_ms = now_ms();
 	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->conn->pol->esp_lifetime);
 	slot->expire_at = slot->installed_ms + sa->conn->pol->esp_lifetime * 1000ULL;
@@ -856,6 +858,7 @@ static bool response(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw, struct 
 		return false;
 	}
 	sa->req_pending = false;
+	buf_free(&sa->req);	/* answered: not sent again (idle SAs hold none) */
 	sa->last_rx_ms = now_ms();
 	switch (m->h.exchange) {
 	case IKE_AUTH:

@@ -59,7 +59,6 @@
 struct ike_child {
 	uint32_t in, out;
 	struct sa *sa;		/* inbound half; sa->pair is the outbound */
-	struct ike_prop prop;
 	uint64_t installed_ms, rekey_at, expire_at;
 	unsigned rekey_fails;	/* attempts that did not replace it */
 	bool replaced;		/* a rekey of it completed; it awaits DELETE */
@@ -124,10 +123,21 @@ struct ike_ctx {
 	uint8_t rx[65536];
 };
 
-/* Traffic selectors agreed in IKE_AUTH, ours and the peer's. */
+/* What IKE_AUTH agreed for the first Child SA: the traffic selectors,
+ * ours and the peer's, and the ESP proposal (its SPI the peer's). */
 struct ike_agreed {
 	struct prefix local[IKE_MAX_TS], remote[IKE_MAX_TS];
 	unsigned n_local, n_remote;
+	struct ike_prop prop;
+};
+
+#define IKE_COL_NONCE_MAX (NONCE_LEN * 8)
+
+/* Both ends rekeyed the same Child SA (§2.8.1): the peer's exchange. */
+struct ike_collision {
+	uint32_t old_in, new_in;
+	uint8_t ni[IKE_COL_NONCE_MAX], nr[NONCE_LEN];
+	size_t ni_len;
 };
 
 struct ike_sa {
@@ -178,7 +188,6 @@ struct ike_sa {
 	bool ppk_offered, ppk_used;
 
 	uint32_t auth_in;	/* inbound SPI offered in IKE_AUTH */
-	struct ike_prop auth_prop;	/* and the ESP proposal chosen there */
 	/* and the traffic selectors agreed there (§2.9), until the Child SA
 	 * is made (the tunnel keeps them then): 0.8 KB an idle SA need not */
 	struct ike_agreed *agreed;
@@ -195,13 +204,9 @@ struct ike_sa {
 	uint64_t kill_at;	/* a replaced IKE SA waiting for its DELETE */
 	uint64_t childless_at;	/* the peer deleted the last Child SA: until then it may make another */
 	uint16_t pfs_group;	/* the peer asked for this one (INVALID_KE_PAYLOAD) */
-	/* The peer rekeyed the child we are rekeying (RFC 7296 §2.8.1). */
-	struct {
-		bool active;
-		uint32_t old_in, new_in;
-		uint8_t ni[NONCE_LEN * 8], nr[NONCE_LEN];
-		size_t ni_len;
-	} col;
+	/* The peer rekeyed the child we are rekeying (RFC 7296 §2.8.1):
+	 * made then, freed when our rekey's answer settles it. */
+	struct ike_collision *col;
 	uint64_t created_ms;
 	uint64_t established_ms;
 	uint64_t last_rx_ms;	/* anything authentic from the peer, IKE or ESP */

@@ -271,6 +271,7 @@ void ike_init_response(struct ike_sa *sa, struct ike_msg *m)
 		return;
 	}
 	sa->req_pending = false;
+	buf_free(&sa->req);
 	sa->chosen = props[0];
 	memcpy(sa->nr, pl->body, pl->len);
 	sa->nr_len = pl->len;

@@ -14,7 +14,8 @@
 
 struct ike_sk;
 
-/* Contexts for both directions, from the point of view of one side. */
+/* Both directions, from the point of view of one side; with the keys in
+ * k, which must outlive it (the IKE SA's own). */
 struct ike_sk *ike_sk_new(const struct ike_keys *k, bool initiator);
 void ike_sk_free(struct ike_sk *s);
 /*

@@ -25,11 +25,12 @@
 #include "vtid/privsep.h"
 
 /* pool =: the leases (the tunnel's own, or its template's, shared by
- * all its instances), and which peer holds the tunnel's (one at a time). */
+ * all its instances), and which peer holds the tunnel's (one at a time).
+ * Both allocated to size: a hub has thousands of instances. */
 struct tunnel_pool {
-	struct pool own;
+	struct pool *own;		/* a [tunnel]'s own pool; NULL in an instance */
 	struct pool *pool;
-	uint8_t peer[4 + IKE_ID_MAX];	/* the holder's ID payload body */
+	uint8_t *peer;			/* the holder's ID payload body */
 	size_t peer_len;
 	struct prefix routed[2];	/* its addresses, each with a host route here */
 	unsigned n_routed;
@@ -370,13 +371,22 @@ static unsigned on_address_assign(void *arg, const struct ike_id *peer, bool wan
 	char a[PREFIX_STRLEN], b[PREFIX_STRLEN];
 	unsigned n;
 
-	if (!tp || peer->bodylen > sizeof(tp->peer))
+	if (!tp || peer->bodylen > 4 + IKE_ID_MAX)
 		return 0;
 	if (tp->peer_len && (tp->peer_len != peer->bodylen ||
-			     memcmp(tp->peer, peer->body, peer->bodylen)))
+			     memcmp(tp->peer, peer->body, peer->bodylen))) {
 		pool_release(tp->pool, tp->peer, tp->peer_len);
-	memcpy(tp->peer, peer->body, peer->bodylen);
-	tp->peer_len = peer->bodylen;
+		free(tp->peer);
+		tp->peer = NULL;
+		tp->peer_len = 0;
+	}
+	if (!tp->peer) {
+		tp->peer = malloc(peer->bodylen ? peer->bodylen : 1);
+		if (!tp->peer)
+			return 0;
+		memcpy(tp->peer, peer->body, peer->bodylen);
+		tp->peer_len = peer->bodylen;
+	}
 	n = pool_lease(tp->pool, peer->body, peer->bodylen, want4, want6, out);
 	route_peer(t, out, n);
 	if (n)
@@ -483,8 +493,10 @@ int tunnel_attach_ike(struct tunnel *t)
 	if (t->conf->n_pool && !t->pool) {
 		if (!(t->pool = calloc(1, sizeof(*t->pool))))
 			return -ENOMEM;
-		t->pool->pool = &t->pool->own;
-		if (pool_init(&t->pool->own, t->conf->pool, t->conf->n_pool, t->conf->addrs,
+		if (!(t->pool->own = calloc(1, sizeof(*t->pool->own))))
+			return -ENOMEM;
+		t->pool->pool = t->pool->own;
+		if (pool_init(t->pool->own, t->conf->pool, t->conf->n_pool, t->conf->addrs,
 			      t->conf->n_addrs))
 			return -ENOMEM;
 	}
@@ -809,9 +821,13 @@ void tunnel_destroy(struct tunnel *t)
 	if (t->vif.name[0])
 		event_emit("removed", t->vif.name, NULL, NULL);
 	if (t->pool) {
-		if (t->pool->pool != &t->pool->own && t->pool->peer_len)
+		if (!t->pool->own && t->pool->peer_len)
 			pool_release(t->pool->pool, t->pool->peer, t->pool->peer_len);
-		pool_free(&t->pool->own);
+		if (t->pool->own) {
+			pool_free(t->pool->own);
+			free(t->pool->own);
+		}
+		free(t->pool->peer);
 		free(t->pool);
 	}
 	if (t->own) {

@@ -39,7 +39,7 @@ static void setup(void)
 	uint8_t gir[32] = { 5 }, ni[32] = { 1 }, nr[32] = { 2 };
 	struct chunk a = { ni, 32 }, b = { nr, 32 }, g = { gir, 32 };
 	struct ike_prop p;
-	struct ike_keys k;
+	static struct ike_keys k;	/* the contexts read it (ike_sk_new) */
 	unsigned n;
 	char err[64];
 
