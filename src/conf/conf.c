@@ -1454,6 +1454,22 @@ const struct tunnel_conf *conf_owner(const struct conf *c, const char *ifname)
 	return t && !t->is_template ? t : template_for(c, ifname);
 }
 
+static bool any_ipv6(const struct prefix *p, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (p[i].addr.family == AF_INET6)
+			return true;
+	return false;
+}
+
+bool tunnel_conf_ipv6(const struct tunnel_conf *t)
+{
+	return (any_ipv6(t->local_ts, t->n_local_ts) && any_ipv6(t->remote_ts, t->n_remote_ts)) ||
+	       any_ipv6(t->addrs, t->n_addrs) || any_ipv6(t->pool, t->n_pool);
+}
+
 bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b)
 {
 	struct tunnel_conf x, y;

@@ -135,5 +135,9 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p,
 			struct ike_policy_ids *ids);
 /* Same settings (so a reload keeps the tunnel's SAs)? */
 bool tunnel_conf_equal(const struct tunnel_conf *a, const struct tunnel_conf *b);
+/* Can its interface carry IPv6: an IPv6 prefix in both local-ts and
+ * remote-ts (a packet needs both), or an IPv6 address or pool of its own?
+ * If not, the interface is made without IPv6. */
+bool tunnel_conf_ipv6(const struct tunnel_conf *t);
 
 #endif

@@ -521,6 +521,17 @@ int x509_dn_to_string(const uint8_t *der, size_t len, char *out, size_t max)
 	return r;
 }
 
+int x509_dn_hash(const uint8_t *der, size_t len, uint64_t *out)
+{
+	X509_NAME *x = dn_parse(der, len);
+	int ok = 0;
+
+	/* X509_NAME_cmp compares the canonical encodings this hashes. */
+	*out = x ? X509_NAME_hash_ex(x, NULL, NULL, &ok) : 0;
+	X509_NAME_free(x);
+	return ok ? 0 : -EINVAL;
+}
+
 bool x509_dn_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	X509_NAME *x = dn_parse(a, alen), *y = dn_parse(b, blen);

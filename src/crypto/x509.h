@@ -71,5 +71,8 @@ int x509_dn_from_string(const char *s, uint8_t *out, size_t max);
 int x509_dn_to_string(const uint8_t *der, size_t len, char *out, size_t max);
 /* Same name (RFC 5280 §7.1 comparison, as OpenSSL canonicalises it)? */
 bool x509_dn_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* A hash of the DN that names x509_dn_equal finds equal share (of its
+ * RFC 5280 §7.1 canonical form); -EINVAL if it does not parse. */
+int x509_dn_hash(const uint8_t *der, size_t len, uint64_t *out);
 
 #endif

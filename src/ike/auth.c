@@ -971,28 +971,87 @@ static bool conn_admits(struct ike_sa *sa, const struct ike_conn *c, const struc
 	return ident_equal(idr, &me);
 }
 
+/* Who may have the peer: those the index files under its address, under
+ * its identity, and those that admit anyone (ike.c conn_file). */
+static size_t conn_candidates(struct ike_sa *sa, const struct addr *peer, const struct ike_id *idi,
+			      const struct ike_id *idr, struct ike_conn ***out)
+{
+	struct ike_ctx *ctx = sa->ctx;
+	struct ike_conn **v = NULL, **nv, *c;
+	size_t n = 0, cap = 0;
+	struct hnode *h = htab_first(&ctx->conn_by_addr, ike_conn_addr_key(ctx, peer));
+	uint64_t key;
+	int from;
+
+	for (from = 0; from < 3; from++) {
+		if (from == 1)
+			h = ike_conn_id_key(ctx, idi->type, idi->data, idi->len, &key) ?
+			    htab_first(&ctx->conn_by_id, key) : NULL;
+		c = from == 2 ? ctx->conn_any : NULL;
+		for (;;) {
+			if (from < 2) {
+				if (!h)
+					break;
+				c = htab_entry(h, struct ike_conn, hsel);
+				h = htab_next(h);
+				if (c->sel != (from == 0 ? CONN_SEL_ADDR : CONN_SEL_ID))
+					continue;
+			} else if (!c) {
+				break;
+			}
+			if (conn_admits(sa, c, peer, idi, idr)) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 8;
+					nv = realloc(v, cap * sizeof(*v));
+					if (!nv)
+						break;
+					v = nv;
+				}
+				v[n++] = c;
+			}
+			if (from == 2)
+				c = c->any_next;
+		}
+	}
+	*out = v;
+	return n;
+}
+
 /* [tunnel]s and templates' instances first, then the templates: a peer
- * with a section (or an instance) of its own gets that. */
+ * with a section (or an instance) of its own gets that; among several,
+ * the one configured first. */
+static int conn_order(const void *a, const void *b)
+{
+	const struct ike_conn *x = *(struct ike_conn *const *)a, *y = *(struct ike_conn *const *)b;
+
+	if (x->pol->is_template != y->pol->is_template)
+		return x->pol->is_template ? 1 : -1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static struct ike_conn *select_conn(struct ike_sa *sa, const struct ike_msg *m,
 				    const struct ike_id *idi, const struct ike_pl *idr_pl,
 				    const struct ike_pl *auth, char *why, size_t whylen)
 {
+	struct ike_conn **v, *c = NULL;
 	struct addr peer;
 	uint16_t port;
 	struct ike_id idr;
-	struct ike_conn *c;
-	int pass;
+	size_t n, i;
 
 	ikesa_peer_addr(sa, &peer, &port);
 	if (idr_pl && ike_id_parse(idr_pl, &idr))
 		return NULL;
-	for (pass = 0; pass < 2; pass++)
-		for (c = sa->ctx->conns; c; c = c->next)
-			if (c->pol->is_template == (pass == 1) &&
-			    conn_admits(sa, c, &peer, idi, idr_pl ? &idr : NULL) &&
-			    ppk_auth_ok(sa, c, m, auth, idi, why, whylen))
-				return c;
-	return NULL;
+	n = conn_candidates(sa, &peer, idi, idr_pl ? &idr : NULL, &v);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), conn_order);
+	/* AUTH is checked (a signature, perhaps) only in that order, and the
+	 * first that verifies is the one: it may have mixed its PPK in. */
+	for (i = 0; i < n && !c; i++)
+		if (ppk_auth_ok(sa, v[i], m, auth, idi, why, whylen))
+			c = v[i];
+	free(v);
+	return c;
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "crypto/cipher.h"
+#include "crypto/x509.h"
 #include "esp/datapath.h"
 #include "esp/esp.h"
 #include "esp/sadb.h"
@@ -62,11 +63,14 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp)
 	/* RFC 7296 §2.6: both cookie secrets are random from the start; an
 	 * all-zero "previous" secret would let anyone compute valid cookies. */
 	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) || htab_init(&ctx->by_conn) ||
+	    htab_init(&ctx->conn_by_addr) || htab_init(&ctx->conn_by_id) ||
 	    rand_bytes(ctx->secret[0], sizeof(ctx->secret[0])) ||
 	    rand_bytes(ctx->secret[1], sizeof(ctx->secret[1]))) {
 		htab_free(&ctx->by_spi);
 		htab_free(&ctx->by_peer);
 		htab_free(&ctx->by_conn);
+		htab_free(&ctx->conn_by_addr);
+		htab_free(&ctx->conn_by_id);
 		wipe(ctx, sizeof(*ctx));
 		free(ctx);
 		return NULL;
@@ -204,6 +208,8 @@ void ike_free(struct ike_ctx *ctx)
 	htab_free(&ctx->by_spi);
 	htab_free(&ctx->by_peer);
 	htab_free(&ctx->by_conn);
+	htab_free(&ctx->conn_by_addr);
+	htab_free(&ctx->conn_by_id);
 	for (c = ctx->conns; c; c = cnext) {
 		cnext = c->next;
 		free(c);
@@ -1188,6 +1194,84 @@ void ike_tick(struct ike_ctx *ctx)
 	}
 }
 
+/* ---- IKE_AUTH's index of connections (struct ike_conn.sel) ---- */
+
+uint64_t ike_conn_addr_key(const struct ike_ctx *ctx, const struct addr *a)
+{
+	uint8_t b[1 + 16];
+
+	b[0] = (uint8_t)a->family;
+	memcpy(b + 1, a->a, addr_len(a->family));
+	return htab_key(&ctx->conn_by_addr, b, 1 + addr_len(a->family));
+}
+
+bool ike_conn_id_key(const struct ike_ctx *ctx, uint8_t type, const uint8_t *data, size_t len,
+		     uint64_t *key)
+{
+	uint8_t b[1 + 256];
+	uint64_t h;
+
+	/* A DN matches by RFC 5280 §7.1 comparison, not its encoding. */
+	if (type == ID_DER_ASN1_DN) {
+		if (x509_dn_hash(data, len, &h))
+			return false;
+		b[0] = type;
+		memcpy(b + 1, &h, sizeof(h));
+		*key = htab_key(&ctx->conn_by_id, b, 1 + sizeof(h));
+		return true;
+	}
+	if (len > sizeof(b) - 1)
+		return false;
+	b[0] = type;
+	memcpy(b + 1, data, len);
+	*key = htab_key(&ctx->conn_by_id, b, 1 + len);
+	return true;
+}
+
+/* File c where IKE_AUTH looks for it, by its policy as it is now.  A
+ * table that cannot grow keeps working; one that cannot be made at all
+ * leaves c on the list of those that admit anyone, which is slower, never
+ * wrong: select_conn checks every candidate in full. */
+static void conn_file(struct ike_conn *c)
+{
+	const struct ike_policy *pol = c->pol;
+	const struct ike_ident *id = pol->remote_id;
+	uint64_t key;
+
+	if (pol->remote.family && !htab_add(&c->ctx->conn_by_addr, &c->hsel,
+					     ike_conn_addr_key(c->ctx, &pol->remote))) {
+		c->sel = CONN_SEL_ADDR;
+		return;
+	}
+	if (!pol->remote.family && !pol->is_template && !pol->remote_id_glob &&
+	    !pol->remote_id_bad && id->type && ike_conn_id_key(c->ctx, id->type, id->data, id->len,
+							       &key) &&
+	    !htab_add(&c->ctx->conn_by_id, &c->hsel, key)) {
+		c->sel = CONN_SEL_ID;
+		return;
+	}
+	c->sel = CONN_SEL_ANY;
+	c->any_next = c->ctx->conn_any;
+	if (c->any_next)
+		c->any_next->any_pprev = &c->any_next;
+	c->ctx->conn_any = c;
+	c->any_pprev = &c->ctx->conn_any;
+}
+
+static void conn_unfile(struct ike_conn *c)
+{
+	if (c->sel == CONN_SEL_ADDR)
+		htab_del(&c->ctx->conn_by_addr, &c->hsel);
+	else if (c->sel == CONN_SEL_ID)
+		htab_del(&c->ctx->conn_by_id, &c->hsel);
+	else if (c->sel == CONN_SEL_ANY) {
+		*c->any_pprev = c->any_next;
+		if (c->any_next)
+			c->any_next->any_pprev = c->any_pprev;
+	}
+	c->sel = 0;
+}
+
 struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
 			      const struct ike_conn_ops *ops, void *arg)
 {
@@ -1199,8 +1283,11 @@ struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
 	c->pol = pol;
 	c->ops = ops;
 	c->arg = arg;
+	c->seq = ctx->conn_seq++;
+	c->pprev = ctx->conns_tail;
 	*ctx->conns_tail = c;
 	ctx->conns_tail = &c->next;
+	conn_file(c);
 	return c;
 }
 
@@ -1233,12 +1320,14 @@ void ike_conn_reset(struct ike_conn *c)
 {
 	c->admin_down = false;
 	c->reinit_at = c->reinit_ms = 0;
+	/* Its policy changed in place: its peer or identity may have. */
+	conn_unfile(c);
+	conn_file(c);
 }
 
 void ike_conn_del(struct ike_conn *c)
 {
 	struct ike_ctx *ctx;
-	struct ike_conn **pp;
 	struct ike_sa *sa;
 	struct hnode *n, *next;
 
@@ -1261,11 +1350,12 @@ void ike_conn_del(struct ike_conn *c)
 		sa->state = IKE_S_DEAD;
 	}
 	reap(ctx);
-	for (pp = &ctx->conns; *pp != c; pp = &(*pp)->next)
-		;
-	*pp = c->next;
-	if (ctx->conns_tail == &c->next)
-		ctx->conns_tail = pp;
+	conn_unfile(c);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	else
+		ctx->conns_tail = c->pprev;
 	free(c);
 }
 

@@ -94,13 +94,26 @@ struct ike_conn {
 	unsigned children;	/* Child SAs installed, over all its IKE SAs */
 	bool admin_down;	/* ike_conn_down: do not initiate or answer */
 	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
-	struct ike_conn *next;
+	struct ike_conn *next, **pprev;	/* ctx->conns */
+	/*
+	 * Where IKE_AUTH finds it (ike_conn_file): by the peer's address if
+	 * the policy names one, else by the one identity it admits, else on
+	 * the list of those that may admit anyone.  seq: the order it was
+	 * added in, which decides between several that admit a peer.
+	 */
+	enum { CONN_SEL_ADDR = 1, CONN_SEL_ID, CONN_SEL_ANY } sel;
+	struct hnode hsel;
+	struct ike_conn *any_next, **any_pprev;
+	uint64_t seq;
 };
 
 struct ike_ctx {
 	struct ev *ev;
 	struct datapath *dp;
 	struct ike_conn *conns, **conns_tail;	/* in the order they were added */
+	struct htab conn_by_addr, conn_by_id;	/* see struct ike_conn.sel */
+	struct ike_conn *conn_any;
+	uint64_t conn_seq;
 	int sock[2];		/* UDP port 500, IPv4 and IPv6 */
 	uint16_t port;
 	struct ike_sa *sas;
@@ -228,6 +241,12 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator);
  * address from now on, and counted as half-open until it authenticates. */
 int ikesa_add_responder(struct ike_sa *sa);
 void ikesa_half_open_end(struct ike_sa *sa);
+/* IKE_AUTH's index of connections (struct ike_conn.sel): the keys a
+ * peer's address and identity are found under; false for an identity
+ * that cannot be a key (a DN that does not parse). */
+uint64_t ike_conn_addr_key(const struct ike_ctx *ctx, const struct addr *a);
+bool ike_conn_id_key(const struct ike_ctx *ctx, uint8_t type, const uint8_t *data, size_t len,
+		     uint64_t *key);
 /* sa->agreed, made if it is not there yet: 0 or -ENOMEM. */
 int ikesa_agreed(struct ike_sa *sa);
 /* Free what an established SA no longer needs (ike.c). */

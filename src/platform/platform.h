@@ -30,6 +30,11 @@ int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt
 
 /* Interface configuration (rtnetlink). */
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
+/* No IPv6 on the interface (no link-local address, no routes): before it
+ * is up.  The kernel walks its whole IPv6 routing table for each
+ * interface that goes up, changes MTU or goes away, and every IPv6
+ * interface adds routes to it: thousands of them cost O(N^2). */
+int netif_disable_ipv6(const char *name);
 int netif_add_addr(int ifindex, const struct prefix *p);
 int netif_del_addr(int ifindex, const struct prefix *p);
 /* A route to p through the interface (main table), or its removal. */

@@ -645,6 +645,10 @@ static void do_tun_open(struct parent *p, struct ps_name *rq)
 		return;
 	}
 	fd = tun_open(rq->name, &rep.ifindex, &offload);
+	/* Down still: IPv6 goes before it could add anything. */
+	if (fd >= 0 && !tunnel_conf_ipv6(conf_owner(&p->conf, rq->name)) &&
+	    netif_disable_ipv6(rq->name) < 0)
+		log_debug(rq->name, "cannot disable IPv6 on the interface");
 	rep.err = fd < 0 ? fd : 0;
 	rep.offload = offload;
 	ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, fd);
@@ -739,9 +743,9 @@ static bool given_ok(const struct tunnel_conf *t, const struct prefix *x)
 	    (t->remote.family && prefix_match(x, t->remote.family, t->remote.a)))
 		return false;
 	if (x->addr.family == AF_INET)
-		return x->len >= 16 && x->len <= 32 && a[0] != 0 && a[0] != 127 && a[0] < 224;
+		return x->len >= TUNNEL_GIVEN_MIN4 && x->len <= 32 && a[0] != 0 && a[0] != 127 && a[0] < 224;
 	if (x->addr.family == AF_INET6)
-		return x->len >= 48 && x->len <= 128 && memcmp(a, zero, 15) != 0 && a[0] != 0xff &&
+		return x->len >= TUNNEL_GIVEN_MIN6 && x->len <= 128 && memcmp(a, zero, 15) != 0 && a[0] != 0xff &&
 		       !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
 	return false;
 }

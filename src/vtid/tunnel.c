@@ -403,17 +403,24 @@ unsigned tunnel_peer_addrs(const struct tunnel *t, const struct prefix **a)
 
 /* RFC 7296 §3.15 at the initiator (address = auto): what the peer gave
  * goes on the interface, in place of what it gave before. */
-static void on_address_given(void *arg, const struct prefix *got, unsigned n)
+static void on_address_given(void *arg, const struct prefix *given, unsigned n)
 {
 	struct tunnel *t = arg;
 	char a[PREFIX_STRLEN];
+	struct prefix got[2];
 	unsigned i;
 	int r;
 
+	n = n < 2 ? n : 2;
+	for (i = 0; i < n; i++) {
+		got[i] = given[i];
+		if (got[i].len < (got[i].addr.family == AF_INET ? TUNNEL_GIVEN_MIN4 : TUNNEL_GIVEN_MIN6))
+			got[i].len = got[i].addr.family == AF_INET ? 32 : 128;
+	}
 	for (i = 0; i < t->n_given; i++)
 		if (!in_list(&t->given[i], got, n))
 			ps_addr_del(t->vif.ifindex, &t->given[i]);
-	for (i = 0; i < n && i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		if (in_list(&got[i], t->given, t->n_given))
 			continue;
 		r = ps_addr_add(t->vif.ifindex, &got[i]);
@@ -424,8 +431,8 @@ static void on_address_given(void *arg, const struct prefix *got, unsigned n)
 			log_info(t->vif.name, "address %s given by the peer",
 				 prefix_str(&got[i], a, sizeof(a)));
 	}
-	t->n_given = n < 2 ? n : 2;
-	memcpy(t->given, got, t->n_given * sizeof(got[0]));
+	t->n_given = n;
+	memcpy(t->given, got, n * sizeof(got[0]));
 }
 
 static tunnel_ppk_mixer ppk_mixer = ps_ppk_mix;

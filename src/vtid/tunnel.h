@@ -20,6 +20,12 @@
 
 enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
 
+/* The widest prefix a peer's address may come with (address = auto) and
+ * still go on the interface as given (the privileged parent's rule): a
+ * wider one (a hub's whole /10 pool) goes on as the host address alone. */
+#define TUNNEL_GIVEN_MIN4 16
+#define TUNNEL_GIVEN_MIN6 48
+
 struct ike_ctx;
 struct ike_conn;
 struct tunnel_pool;

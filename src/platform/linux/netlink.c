@@ -9,12 +9,15 @@
 #include "platform/platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 static int nl_request(struct nlmsghdr *nlh)
 {
@@ -73,6 +76,26 @@ int netif_setup(int ifindex, unsigned mtu)
 	ifi->ifi_change = ifi->ifi_flags;
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return nl_request(nlh);
+}
+
+int netif_disable_ipv6(const char *name)
+{
+	char path[96];
+	int fd, r = 0;
+
+	/* No rtnetlink attribute sets it (IFLA_INET6_ADDR_GEN_MODE none
+	 * still leaves the multicast route): the sysctl it is. */
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name) >=
+		    (int)sizeof(path))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 static int addr_request(int ifindex, const struct prefix *p, bool add)
