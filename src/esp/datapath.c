@@ -77,7 +77,10 @@ struct datapath *dp_new(struct ev *ev)
 	if (!dp)
 		return NULL;
 	dp->ev = ev;
-	sadb_init(&dp->db);
+	if (sadb_init(&dp->db)) {
+		free(dp);
+		return NULL;
+	}
 	for (i = 0; i < SK_COUNT; i++) {
 		dp->socks[i].dp = dp;
 		dp->socks[i].kind = (enum sock_kind)i;
@@ -107,6 +110,7 @@ void dp_free(struct datapath *dp)
 		close(dp->socks[i].fd);
 	}
 	gro_free(&dp->gro);
+	sadb_free(&dp->db);
 	free(dp->rx);
 	free(dp->tun_in);
 	free(dp->arena);

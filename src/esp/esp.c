@@ -26,7 +26,7 @@ struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
 	size_t ek = esp_suite_enc_key_len(suite), sl = esp_suite_salt_len(suite);
 	struct sa *sa;
 
-	if (keylen != esp_suite_keymat_len(suite))
+	if (keylen != esp_suite_keymat_len(suite) || keylen > sizeof(sa->key))
 		return NULL;
 	sa = calloc(1, sizeof(*sa));
 	if (!sa)
@@ -34,25 +34,16 @@ struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
 	sa->spi = spi;
 	sa->inbound = inbound;
 	sa->suite = *suite;
+	sa->is_aead = esp_suite_is_aead(suite);
 	sa->iv_len = esp_suite_iv_len(suite);
 	sa->icv_len = esp_suite_icv_len(suite);
 	sa->align = esp_suite_align(suite);
 	sa->seq_limit = sa->seq_check = sa_seq_max(sa);
-	if (esp_suite_is_aead(suite)) {
-		enum aead_alg alg = suite->encr == ENCR_CHACHA20_POLY1305 ?
-				    AEAD_CHACHA20_POLY1305 : AEAD_AES_GCM;
-
-		sa->aead = aead_new(alg, keymat, ek, !inbound);
-		memcpy(sa->salt, keymat + ek, sl);
-		if (!sa->aead)
-			goto fail;
-	} else {
-		sa->cbc = cbc_new(keymat, ek, !inbound);
-		sa->hmac = hmac_new(integ_hash(suite->integ), keymat + ek,
-				    esp_suite_integ_key_len(suite));
-		if (!sa->cbc || !sa->hmac)
-			goto fail;
-	}
+	memcpy(sa->key, keymat, keylen);
+	sa->keylen = keylen;
+	memcpy(sa->salt, keymat + ek, sl);
+	if (sa_warm(sa) < 0)
+		goto fail;
 	if (inbound && replay_init(&sa->replay, replay_window, suite->esn) < 0)
 		goto fail;
 	return sa;
@@ -61,13 +52,41 @@ fail:
 	return NULL;
 }
 
+int sa_warm(struct sa *sa)
+{
+	size_t ek = esp_suite_enc_key_len(&sa->suite);
+
+	if (sa->aead || sa->cbc)
+		return 0;
+	if (sa->is_aead) {
+		sa->aead = aead_new(sa->suite.encr == ENCR_CHACHA20_POLY1305 ?
+				    AEAD_CHACHA20_POLY1305 : AEAD_AES_GCM, sa->key, ek, !sa->inbound);
+		return sa->aead ? 0 : -ENOMEM;
+	}
+	sa->cbc = cbc_new(sa->key, ek, !sa->inbound);
+	sa->hmac = hmac_new(integ_hash(sa->suite.integ), sa->key + ek,
+			    esp_suite_integ_key_len(&sa->suite));
+	if (sa->cbc && sa->hmac)
+		return 0;
+	sa_cool(sa);
+	return -ENOMEM;
+}
+
+void sa_cool(struct sa *sa)
+{
+	aead_free(sa->aead);
+	cbc_free(sa->cbc);
+	hmac_free(sa->hmac);
+	sa->aead = NULL;
+	sa->cbc = NULL;
+	sa->hmac = NULL;
+}
+
 void sa_free(struct sa *sa)
 {
 	if (!sa)
 		return;
-	aead_free(sa->aead);
-	cbc_free(sa->cbc);
-	hmac_free(sa->hmac);
+	sa_cool(sa);
 	replay_free(&sa->replay);
 	wipe(sa, sizeof(*sa));
 	free(sa);
@@ -167,7 +186,9 @@ static int seal(struct sa *sa, uint8_t *hdr, size_t plen, uint64_t seq)
 	uint8_t nonce[AEAD_NONCE_LEN], aad[12], mac[HMAC_MAX];
 	size_t aadlen;
 
-	if (sa->aead) {
+	if (sa_warm(sa) < 0)
+		return -ENOMEM;
+	if (sa->is_aead) {
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
 		aadlen = build_aad(sa, seq, aad);
@@ -188,7 +209,9 @@ static int open_verify(struct sa *sa, uint8_t *hdr, size_t plen, uint64_t seq)
 	size_t aadlen;
 	int r;
 
-	if (sa->aead) {
+	if (sa_warm(sa) < 0)
+		return -ENOMEM;
+	if (sa->is_aead) {
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
 		aadlen = build_aad(sa, seq, aad);
@@ -251,7 +274,7 @@ enum esp_result esp_encap(struct sa *sa, uint8_t *inner, size_t len,
 {
 	uint8_t iv[16];
 
-	if (sa->aead) {
+	if (sa->is_aead) {
 		/* RFC 4106 §3.1: the IV must not repeat under a key; the
 		 * 64-bit sequence number never does. */
 		be64_put(iv, sa->seq + 1);

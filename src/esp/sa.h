@@ -13,6 +13,9 @@
 #include <sys/socket.h>
 
 #include "crypto/suite.h"
+
+/* The longest key material an SA keeps: AES-256 and HMAC-SHA-512. */
+#define ESP_KEYMAT_MAX (32 + 64)
 #include "esp/replay.h"
 #include "lib/prefix.h"
 
@@ -29,10 +32,20 @@ struct sa {
 	struct esp_suite suite;
 	size_t iv_len, icv_len, align;
 
+	/*
+	 * The cipher contexts are made from key[] when a packet needs them
+	 * (sa_warm) and freed when the SA has been idle a while (sa_cool,
+	 * sadb_sweep): an AES-GCM context is 1.2 KB, and a hub holds tens of
+	 * thousands of idle SAs.  The key itself is 36 to 96 bytes.
+	 */
+	bool is_aead;
 	struct aead *aead;
 	struct cbc *cbc;
 	struct hmac *hmac;
 	uint8_t salt[4];
+	uint8_t key[ESP_KEYMAT_MAX];
+	size_t keylen;
+	uint64_t swept;		/* packets at sadb_sweep's last visit */
 
 	uint64_t seq;		/* outbound: last sequence number sent */
 	/*
@@ -73,6 +86,10 @@ struct sa {
 struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
 		  const uint8_t *keymat, size_t keylen, uint32_t replay_window);
 void sa_free(struct sa *sa);
+/* Make its cipher contexts if they are not there: 0 or -ENOMEM. */
+int sa_warm(struct sa *sa);
+/* Free them (the next packet makes them again). */
+void sa_cool(struct sa *sa);
 /* The highest sequence number this SA may send (RFC 4303 §3.3.3). */
 uint64_t sa_seq_max(const struct sa *sa);
 /*

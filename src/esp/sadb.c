@@ -5,25 +5,58 @@
 #include "esp/sadb.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-static unsigned slot(uint32_t spi)
+static unsigned slot(const struct sadb *db, uint32_t spi)
 {
 	/* SPIs from IKE are random; manual ones are often small and
 	 * sequential, which a multiplicative hash spreads as well. */
-	return (spi * 2654435761u) >> 22;
+	return (spi * 2654435761u) >> (32 - db->bits);
 }
 
-void sadb_init(struct sadb *db)
+int sadb_init(struct sadb *db)
 {
 	memset(db, 0, sizeof(*db));
+	db->bits = SADB_MIN_BITS;
+	db->bucket = calloc(1u << db->bits, sizeof(*db->bucket));
+	return db->bucket ? 0 : -ENOMEM;
+}
+
+void sadb_free(struct sadb *db)
+{
+	free(db->bucket);
+	memset(db, 0, sizeof(*db));
+}
+
+/* Twice the buckets; without memory the chains just grow longer. */
+static void grow(struct sadb *db)
+{
+	unsigned bits = db->bits + 1, i, n = 1u << db->bits;
+	struct sa **b = calloc(1u << bits, sizeof(*b)), *sa, *next;
+	struct sadb nd = { .bucket = b, .bits = bits };
+
+	if (!b || bits > 24) {
+		free(b);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		for (sa = db->bucket[i]; sa; sa = next) {
+			next = sa->hnext;
+			sa->hnext = b[slot(&nd, sa->spi)];
+			b[slot(&nd, sa->spi)] = sa;
+		}
+	free(db->bucket);
+	db->bucket = b;
+	db->bits = bits;
+	db->sweep = 0;
 }
 
 struct sa *sadb_lookup(const struct sadb *db, uint32_t spi)
 {
 	struct sa *sa;
 
-	for (sa = db->bucket[slot(spi)]; sa; sa = sa->hnext)
+	for (sa = db->bucket[slot(db, spi)]; sa; sa = sa->hnext)
 		if (sa->spi == spi)
 			return sa;
 	return NULL;
@@ -31,7 +64,7 @@ struct sa *sadb_lookup(const struct sadb *db, uint32_t spi)
 
 int sadb_add_in(struct sadb *db, struct vif *v, struct sa *sa)
 {
-	unsigned i, s = slot(sa->spi);
+	unsigned i, s;
 
 	if (sadb_lookup(db, sa->spi))
 		return -EEXIST;
@@ -39,6 +72,9 @@ int sadb_add_in(struct sadb *db, struct vif *v, struct sa *sa)
 		;
 	if (i == VIF_MAX_IN)
 		return -ENOSPC;
+	if (db->count >= 1u << db->bits)
+		grow(db);
+	s = slot(db, sa->spi);
 	v->in[i] = sa;
 	sa->vif = v;
 	sa->hnext = db->bucket[s];
@@ -54,7 +90,7 @@ void sadb_del_in(struct sadb *db, struct sa *sa)
 	struct vif *v = sa->vif;
 	unsigned i;
 
-	for (pp = &db->bucket[slot(sa->spi)]; *pp; pp = &(*pp)->hnext) {
+	for (pp = &db->bucket[slot(db, sa->spi)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == sa) {
 			*pp = sa->hnext;
 			db->count--;
@@ -94,4 +130,28 @@ void sadb_flush_vif(struct sadb *db, struct vif *v)
 		}
 	}
 	sa_free(sadb_set_out(v, NULL));
+}
+
+/* Idle since the last look: its contexts go (both halves, each by its
+ * own count; an outbound half is reached through its inbound one). */
+static void cool_idle(struct sa *sa)
+{
+	if (sa->packets == sa->swept)
+		sa_cool(sa);
+	sa->swept = sa->packets;
+}
+
+void sadb_sweep(struct sadb *db)
+{
+	unsigned n = 1u << db->bits, k = n / SADB_SWEEP_TICKS + 1;
+	struct sa *sa;
+
+	for (; k && db->sweep < n; k--, db->sweep++)
+		for (sa = db->bucket[db->sweep]; sa; sa = sa->hnext) {
+			cool_idle(sa);
+			if (sa->pair)
+				cool_idle(sa->pair);
+		}
+	if (db->sweep >= n)
+		db->sweep = 0;
 }

@@ -15,14 +15,27 @@
 #include "esp/sa.h"
 #include "esp/vif.h"
 
-#define SADB_BUCKETS 1024
+#define SADB_MIN_BITS 10
 
+/* Inbound SAs by SPI; the table doubles when it holds more SAs than
+ * buckets (a hub: two or three for each of 10,000 tunnels). */
 struct sadb {
-	struct sa *bucket[SADB_BUCKETS];
+	struct sa **bucket;
+	unsigned bits;
 	unsigned count;
+	unsigned sweep;		/* sadb_sweep's next bucket */
 };
 
-void sadb_init(struct sadb *db);
+int sadb_init(struct sadb *db) __attribute__((warn_unused_result));
+void sadb_free(struct sadb *db);	/* the table; not its SAs */
+/*
+ * Let the SAs that passed no packet since the last visit give up their
+ * cipher contexts (sa_cool: 1.2 KB each for AES-GCM; made again by the
+ * next packet): a slice of the table a call, so that calls every tick
+ * visit every SA about once in SADB_SWEEP_TICKS ticks.
+ */
+#define SADB_SWEEP_TICKS 100
+void sadb_sweep(struct sadb *db);
 /* -EEXIST: SPI already in use; -ENOSPC: the interface has VIF_MAX_IN. */
 int sadb_add_in(struct sadb *db, struct vif *v, struct sa *sa)
 	__attribute__((warn_unused_result));

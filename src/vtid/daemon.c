@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "ctl/ctl.h"
 #include "esp/datapath.h"
+#include "esp/sadb.h"
 #include "ike/ike.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
@@ -42,7 +43,7 @@ struct daemon {
 	struct ev *ev;
 	struct datapath *dp;
 	struct ike_ctx *ike;
-	struct tunnel *tunnels;		/* [tunnel]s, and templates' instances */
+	struct tunnel_list tunnels;	/* [tunnel]s, and templates' instances */
 	struct tmpl **tmpls;		/* [template]s */
 	size_t n_tmpls;
 	struct ctlsrv *ctl;
@@ -74,34 +75,18 @@ int daemon_check(const char *conf_path)
 	return nerr ? EXIT_CONFIG : EXIT_OK;
 }
 
-static struct tunnel *find_tunnel(struct daemon *d, const char *name, struct tunnel ***link)
-{
-	struct tunnel **pp, *t;
-
-	for (pp = &d->tunnels; (t = *pp); pp = &t->next) {
-		if (strcmp(t->vif.name, name) == 0) {
-			if (link)
-				*link = pp;
-			return t;
-		}
-	}
-	return NULL;
-}
-
 static int add_tunnel(struct daemon *d, const struct tunnel_conf *tc)
 {
 	char err[256] = "";
-	struct tunnel *t, **pp;
+	struct tunnel *t;
 
 	t = tunnel_create(d->dp, d->ike, tc, err, sizeof(err));
 	if (!t) {
 		log_err(tc->name, "%s", err);
 		return -1;
 	}
-	/* Keep configuration order so "show" lists tunnels as written. */
-	for (pp = &d->tunnels; *pp; pp = &(*pp)->next)
-		;
-	*pp = t;
+	/* Configuration order, so that "show" lists tunnels as written. */
+	tunnel_list_add(&d->tunnels, t);
 	return 0;
 }
 
@@ -159,11 +144,7 @@ static void apply_templates(struct daemon *d, const struct conf *nc)
 
 static void remove_tunnel(struct daemon *d, struct tunnel *t)
 {
-	struct tunnel **pp;
-
-	if (!find_tunnel(d, t->vif.name, &pp))
-		return;
-	*pp = t->next;
+	(void)d;
 	log_info(t->vif.name, "removing tunnel");
 	tunnel_destroy(t);
 }
@@ -180,7 +161,7 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 	bool *kept = calloc(nc->n ? nc->n : 1, sizeof(*kept));
 
 	apply_templates(d, nc);
-	for (t = d->tunnels; t; t = next) {
+	for (t = d->tunnels.head; t; t = next) {
 		const struct tunnel_conf *tc;
 		char err[256] = "";
 
@@ -205,7 +186,7 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 			kept[tc - nc->t] = true;
 	}
 	for (i = 0; i < nc->n; i++)
-		if (!nc->t[i].is_template && (kept ? !kept[i] : !find_tunnel(d, nc->t[i].name, NULL)))
+		if (!nc->t[i].is_template && (kept ? !kept[i] : !tunnel_list_find(&d->tunnels, nc->t[i].name)))
 			add_tunnel(d, &nc->t[i]);
 	free(kept);
 	conf_free(&d->conf);
@@ -245,7 +226,7 @@ static void take_seq_answers(struct daemon *d)
 	struct tunnel *t;
 
 	while (ps_seq_answer(&a))
-		if ((t = find_tunnel(d, a.name, NULL)))
+		if ((t = tunnel_list_find(&d->tunnels, a.name)))
 			tunnel_seq_answer(t, a.spi, a.from, a.next, a.limit, a.err);
 }
 
@@ -297,19 +278,19 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 		snprintf(msg, msglen, "unknown command or wrong arguments");
 		return CTL_EUSAGE;
 	}
-	if (argc > 2 && !(t = find_tunnel(d, argv[2], NULL))) {
+	if (argc > 2 && !(t = tunnel_list_find(&d->tunnels, argv[2]))) {
 		snprintf(msg, msglen, "no tunnel named '%s' (see 'vtictl show')", argv[2]);
 		return CTL_ENOTUNNEL;
 	}
 	switch ((enum ctl_cmd_id)id) {
 	case CTL_SHOW:
-		show_tunnels(body, d->tunnels, t ? t->vif.name : NULL, json);
+		show_tunnels(body, d->tunnels.head, t ? t->vif.name : NULL, json);
 		break;
 	case CTL_STATS:
 		show_stats(body, dp_stats(d->dp), d->ike, json);
 		break;
 	case CTL_METRICS:
-		metrics_render(body, d->ike, dp_stats(d->dp), d->tunnels);
+		metrics_render(body, d->ike, dp_stats(d->dp), d->tunnels.head);
 		break;
 	case CTL_MONITOR:
 		*stream = true;
@@ -496,13 +477,13 @@ static void teardown(struct daemon *d)
 	 * that frees the tunnels' IKE connections too. */
 	ike_free(d->ike);
 	d->ike = NULL;
-	for (t = d->tunnels; t; t = next) {
+	for (t = d->tunnels.head; t; t = next) {
 		next = t->next;
 		t->ike = NULL;
 		t->conn = NULL;
 		tunnel_destroy(t);
 	}
-	d->tunnels = NULL;
+	tunnel_list_free(&d->tunnels);
 	events_set_sink(NULL, NULL);
 	ctlsrv_free(d->metrics);
 	d->metrics = NULL;
@@ -531,14 +512,13 @@ static void on_natt_ike(void *arg, const uint8_t *msg, size_t len,
 static void on_tick(void *arg)
 {
 	struct daemon *d = arg;
-	struct tunnel *t;
 	size_t i;
 
 	ike_tick(d->ike);
 	/* Answers a synchronous request read past wake nobody: take them. */
 	take_seq_answers(d);
-	for (t = d->tunnels; t; t = t->next)
-		tunnel_tick(t);
+	tunnel_list_tick(&d->tunnels);
+	sadb_sweep(dp_sadb(d->dp));
 	for (i = 0; i < d->n_tmpls; i++)
 		tmpl_tick(d->tmpls[i]);
 	ctlsrv_tick(d->ctl);
@@ -562,7 +542,7 @@ static int start(struct daemon *d)
 	buf_free(&errors);
 	d->ev = ev_new();
 	d->dp = d->ev ? dp_new(d->ev) : NULL;
-	if (!d->dp) {
+	if (!d->dp || tunnel_list_init(&d->tunnels)) {
 		log_err(NULL, "out of memory");
 		return EXIT_RUNTIME;
 	}

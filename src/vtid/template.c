@@ -58,7 +58,7 @@ struct tmpl {
 	size_t n_closing;
 	struct datapath *dp;
 	struct ike_ctx *ike;
-	struct tunnel **list;
+	struct tunnel_list *list;
 	struct ratelimit rl;		/* refusals are logged this often */
 };
 
@@ -134,13 +134,10 @@ static void flush_closing(struct tmpl *tp)
  * stops: the parent removes them all then). */
 static void remove_instance(struct tmpl_peer *p, bool tell_parent)
 {
-	struct tunnel **pp, *t = p->t;
+	struct tunnel *t = p->t;
 	char name[16];
 
-	for (pp = p->tp->list; *pp && *pp != t; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = t->next;
+	tunnel_list_remove(t);
 	snprintf(name, sizeof(name), "%s", t->vif.name);
 	log_info(name, "last SA gone: removing the template's interface");
 	t->on_idle = NULL;
@@ -161,7 +158,7 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	struct tmpl *tp = arg;
 	struct tmpl_peer *p;
 	struct ike_ident id = { .type = peer->type, .len = peer->len };
-	struct tunnel *t, **pp;
+	struct tunnel *t;
 	char err[256], name[32];
 	size_t i;
 
@@ -204,9 +201,7 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	t->on_idle = on_idle;
 	p->t = t;
 	tp->live++;
-	for (pp = tp->list; *pp; pp = &(*pp)->next)
-		;
-	*pp = t;
+	tunnel_list_add(tp->list, t);
 	return t->conn;
 }
 
@@ -314,7 +309,7 @@ static const struct ike_conn_ops tmpl_ops = {
 };
 
 struct tmpl *tmpl_create(const struct tunnel_conf *c, struct datapath *dp, struct ike_ctx *ike,
-			 struct tunnel **list, char *err, size_t errlen)
+			 struct tunnel_list *list, char *err, size_t errlen)
 {
 	struct tmpl *tp = calloc(1, sizeof(*tp));
 

@@ -17,11 +17,12 @@
 struct datapath;
 struct ike_ctx;
 struct tunnel;
+struct tunnel_list;
 struct tmpl;
 
-/* Instances join *list (the daemon's tunnels) and leave it again. */
+/* Instances join list (the daemon's tunnels) and leave it again. */
 struct tmpl *tmpl_create(const struct tunnel_conf *c, struct datapath *dp, struct ike_ctx *ike,
-			 struct tunnel **list, char *err, size_t errlen);
+			 struct tunnel_list *list, char *err, size_t errlen);
 /* Remove every instance (DELETE to its peer, interface gone) and the
  * template; tell_parent: have the parent let go of the interfaces now
  * (false when vtid stops: the parent removes them all). */

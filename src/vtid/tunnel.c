@@ -146,6 +146,117 @@ static void drop_child(struct tunnel *t, struct sa *in)
 
 #define DRAIN_MS 2000
 
+/* ---- the daemon's list (tunnel.h struct tunnel_list) ---- */
+
+int tunnel_list_init(struct tunnel_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->tail = &l->head;
+	return htab_init(&l->by_name);
+}
+
+void tunnel_list_free(struct tunnel_list *l)
+{
+	htab_free(&l->by_name);
+}
+
+static uint64_t name_key(const struct tunnel_list *l, const char *name)
+{
+	return htab_key(&l->by_name, name, strlen(name));
+}
+
+static bool busy(const struct tunnel *t)
+{
+	unsigned k;
+
+	if (t->conf->mode == MODE_MANUAL)
+		return true;
+	for (k = 0; k < VIF_MAX_IN; k++)
+		if (t->draining[k])
+			return true;
+	return false;
+}
+
+static void busy_mark(struct tunnel *t)
+{
+	if (!t->list || t->busy_pprev)
+		return;
+	t->busy_next = t->list->busy;
+	if (t->busy_next)
+		t->busy_next->busy_pprev = &t->busy_next;
+	t->list->busy = t;
+	t->busy_pprev = &t->list->busy;
+}
+
+static void busy_unmark(struct tunnel *t)
+{
+	if (!t->busy_pprev)
+		return;
+	*t->busy_pprev = t->busy_next;
+	if (t->busy_next)
+		t->busy_next->busy_pprev = t->busy_pprev;
+	t->busy_next = NULL;
+	t->busy_pprev = NULL;
+}
+
+void tunnel_list_add(struct tunnel_list *l, struct tunnel *t)
+{
+	t->list = l;
+	t->next = NULL;
+	t->pprev = l->tail;
+	*l->tail = t;
+	l->tail = &t->next;
+	/* Without room in the index the tunnel is still listed; found by
+	 * name it is not (vtictl says so), which is all that fails. */
+	if (htab_add(&l->by_name, &t->hname, name_key(l, t->vif.name)))
+		t->hname.key = 0;
+	if (busy(t))
+		busy_mark(t);
+}
+
+void tunnel_list_remove(struct tunnel *t)
+{
+	struct tunnel_list *l = t->list;
+
+	if (!l)
+		return;
+	busy_unmark(t);
+	htab_del(&l->by_name, &t->hname);
+	*t->pprev = t->next;
+	if (t->next)
+		t->next->pprev = t->pprev;
+	else
+		l->tail = t->pprev;
+	t->next = NULL;
+	t->pprev = NULL;
+	t->list = NULL;
+}
+
+struct tunnel *tunnel_list_find(const struct tunnel_list *l, const char *name)
+{
+	struct hnode *h;
+	struct tunnel *t;
+
+	for (h = htab_first(&l->by_name, name_key(l, name)); h; h = htab_next(h)) {
+		t = htab_entry(h, struct tunnel, hname);
+		if (!strcmp(t->vif.name, name))
+			return t;
+	}
+	return NULL;
+}
+
+void tunnel_list_tick(struct tunnel_list *l)
+{
+	struct tunnel *t, *next;
+
+	for (t = l->busy; t; t = next) {
+		next = t->busy_next;
+		tunnel_tick(t);
+		if (!busy(t))
+			busy_unmark(t);
+	}
+}
+
 static void drain_free(struct tunnel *t, unsigned k)
 {
 	sadb_del_in(dp_sadb(t->dp), t->draining[k]);
@@ -172,6 +283,7 @@ static void tunnel_child_remove(struct tunnel *t, struct sa *in)
 	}
 	t->draining[k] = in;
 	t->drain_until[k] = now_ms() + DRAIN_MS;
+	busy_mark(t);
 	in->pair = out->pair = NULL;
 	if (t->vif.out == out)
 		sadb_set_out(&t->vif, newest_out(t, out));
@@ -797,6 +909,8 @@ int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err,
 		ike_conn_reset(t->conn);
 	}
 	t->state = TS_DOWN;
+	if (busy(t))
+		busy_mark(t);
 	log_info(c->name, "configuration changed: re-keying with the new settings");
 	if (c->start && c->mode == MODE_MANUAL)
 		return tunnel_up(t, err, errlen);
@@ -809,6 +923,7 @@ void tunnel_destroy(struct tunnel *t)
 
 	if (!t)
 		return;
+	tunnel_list_remove(t);
 	ike_conn_del(t->conn);
 	t->conn = NULL;
 	for (i = 0; i < VIF_MAX_IN; i++)

@@ -17,6 +17,7 @@
 #include "esp/datapath.h"
 #include "esp/vif.h"
 #include "ike/policy.h"
+#include "lib/htab.h"
 
 enum tunnel_state { TS_DOWN, TS_CONNECTING, TS_UP };
 
@@ -79,8 +80,32 @@ struct tunnel {
 	const struct ike_ident *inst_id;
 	void (*on_idle)(struct tunnel *t);
 	void *owner;
-	struct tunnel *next;
+	/* On the daemon's struct tunnel_list: */
+	struct tunnel_list *list;
+	struct tunnel *next, **pprev;
+	struct hnode hname;
+	struct tunnel *busy_next, **busy_pprev;	/* NULL pprev: not on the busy list */
 };
+
+/*
+ * The daemon's tunnels: [tunnel]s in configuration order, then templates'
+ * instances as they come (show lists them so), found by interface name,
+ * and the few that tunnel_tick has work for (a draining SA, manual keys'
+ * sequence numbers): a hub's timer does not visit 10,000 idle tunnels.
+ */
+struct tunnel_list {
+	struct tunnel *head, **tail;
+	struct htab by_name;
+	struct tunnel *busy;
+};
+
+int tunnel_list_init(struct tunnel_list *l) __attribute__((warn_unused_result));
+void tunnel_list_free(struct tunnel_list *l);	/* the index; not the tunnels */
+void tunnel_list_add(struct tunnel_list *l, struct tunnel *t);
+void tunnel_list_remove(struct tunnel *t);	/* from its list; not freed */
+struct tunnel *tunnel_list_find(const struct tunnel_list *l, const char *name);
+/* tunnel_tick for those that have work. */
+void tunnel_list_tick(struct tunnel_list *l);
 
 /* Create the interface and, with start = yes, install the SAs.
  * On failure *err says why (for "exit 3" at start-up). */

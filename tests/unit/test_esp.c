@@ -7,6 +7,7 @@
 
 #include "crypto/cipher.h"
 #include "esp/esp.h"
+#include "esp/sadb.h"
 #include "lib/cursor.h"
 #include "test.h"
 
@@ -107,6 +108,12 @@ static void round_trips(void)
 
 			fake_inner(ref, lens[li], v);
 			memcpy(buf + ESP_HEADROOM, ref, lens[li]);
+			/* Every other packet finds both halves idle and cold
+			 * (sadb_sweep): the contexts are made again. */
+			if (li % 2) {
+				sa_cool(o);
+				sa_cool(i);
+			}
 			CHECK(esp_encap(o, buf + ESP_HEADROOM, lens[li], &out, &outlen) == ESP_OK,
 			      "%s len %zu: encap", suites[si], lens[li]);
 			CHECK((outlen - ESP_HDR_LEN - o->iv_len - o->icv_len) % o->align == 0,
@@ -357,6 +364,64 @@ static void esn_high_bits(void)
 	}
 }
 
+/*
+ * The SA table grows past its first 1,024 buckets and finds every SA; the
+ * sweep takes the contexts of SAs that pass nothing and leaves those that
+ * do; a cold SA still seals and opens (the contexts come back).
+ */
+static void table_and_sweep(void)
+{
+	enum { NVIF = 1500, PER = 4 };
+	static struct vif vifs[NVIF];
+	static struct sa *in[NVIF * PER];
+	uint8_t km[128] = { 7 }, buf[ROOM], ref[100], *out, *dec, nh;
+	struct sa *o = mk("aes128gcm16", 0x100, false, km);
+	struct sadb db;
+	size_t k, outlen, declen, found = 0, cold = 0;
+	unsigned t;
+
+	CHECK(!sadb_init(&db) && o, "table");
+	for (k = 0; k < NVIF * PER; k++) {
+		in[k] = mk("aes128gcm16", (uint32_t)(0x1000 + k * 7919), true, km);
+		vifs[k / PER].tun_fd = -1;
+		CHECK(in[k] && !sadb_add_in(&db, &vifs[k / PER], in[k]), "SA %zu added", k);
+	}
+	for (k = 0; k < NVIF * PER; k++)
+		found += sadb_lookup(&db, in[k]->spi) == in[k];
+	CHECK(found == NVIF * PER && db.bits > SADB_MIN_BITS, "%zu of %d found, %u bits", found,
+	      NVIF * PER, db.bits);
+	/* A pass over the table: all idle since they were made, all cold. */
+	for (t = 0; t < SADB_SWEEP_TICKS + 1; t++)
+		sadb_sweep(&db);
+	for (k = 0; k < NVIF * PER; k++)
+		cold += !in[k]->aead;
+	CHECK(cold == NVIF * PER, "%zu of %d cold", cold, NVIF * PER);
+	/* One passes a packet (warm again) before the next pass: it stays
+	 * warm through that one, and goes cold in the pass after. */
+	CHECK(!sa_warm(in[0]), "warm");
+	in[0]->packets++;
+	for (t = 0; t < SADB_SWEEP_TICKS + 1; t++)
+		sadb_sweep(&db);
+	CHECK(in[0]->aead, "the busy one stays warm");
+	for (t = 0; t < SADB_SWEEP_TICKS + 1; t++)
+		sadb_sweep(&db);
+	CHECK(!in[0]->aead, "and cools once idle");
+	fake_inner(ref, sizeof(ref), 4);
+	memcpy(buf + ESP_HEADROOM, ref, sizeof(ref));
+	o->spi = in[1]->spi;
+	sa_cool(o);
+	CHECK(esp_encap(o, buf + ESP_HEADROOM, sizeof(ref), &out, &outlen) == ESP_OK &&
+	      esp_decap(in[1], out, outlen, &dec, &declen, &nh) == ESP_OK && declen == sizeof(ref) &&
+	      !memcmp(dec, ref, declen) && in[1]->aead, "a cold pair seals and opens");
+	for (k = 0; k < NVIF * PER; k++) {
+		sadb_del_in(&db, in[k]);
+		sa_free(in[k]);
+	}
+	CHECK(db.count == 0, "table empty");
+	sadb_free(&db);
+	sa_free(o);
+}
+
 int main(void)
 {
 	rfc7634_example();
@@ -366,5 +431,6 @@ int main(void)
 	exhaustion();
 	reservations();
 	esn_high_bits();
+	table_and_sweep();
 	return test_done();
 }

@@ -382,8 +382,57 @@ static void dns(void)
 	CHECK(x509_dn_from_string("C=CH, XX=1", a, sizeof(a)) < 0, "unknown attribute");
 }
 
+/* DER of C=CH, O=<o>, CN=<cn> with O and CN in the given string type. */
+static int dn_der(int type, const char *o, const char *cn, uint8_t *out, size_t cap)
+{
+	X509_NAME *x = X509_NAME_new();
+	unsigned char *p = out;
+	int n = -1;
+
+	if (x && X509_NAME_add_entry_by_txt(x, "C", MBSTRING_ASC, (const unsigned char *)"CH", -1,
+					    -1, 0) &&
+	    X509_NAME_add_entry_by_txt(x, "O", type, (const unsigned char *)o, -1, -1, 0) &&
+	    X509_NAME_add_entry_by_txt(x, "CN", type, (const unsigned char *)cn, -1, -1, 0) &&
+	    i2d_X509_NAME(x, NULL) <= (int)cap)
+		n = i2d_X509_NAME(x, &p);
+	X509_NAME_free(x);
+	return n;
+}
+
+/* RFC 5280 §7.1: names that compare equal (another string type, case,
+ * spaces) hash alike, so that IKE_AUTH's index finds the connection of a
+ * peer whose certificate encodes its name otherwise (x509_dn_hash). */
+static void dn_hashes(void)
+{
+	static const struct {
+		int type;
+		const char *o, *cn;
+		bool same;
+	} rows[] = {
+		{ MBSTRING_UTF8, "vti test", "branch7", true },
+		{ V_ASN1_PRINTABLESTRING, "vti test", "branch7", true },
+		{ MBSTRING_UTF8, "VTI  Test", "Branch7", true },
+		{ MBSTRING_UTF8, "vti test", "branch8", false },
+	};
+	uint8_t ref[256], der[256];
+	uint64_t h0, h;
+	int n0 = dn_der(MBSTRING_ASC, "vti test", "branch7", ref, sizeof(ref)), n;
+	size_t i;
+
+	CHECK(n0 > 0 && !x509_dn_hash(ref, (size_t)n0, &h0), "reference DN");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = dn_der(rows[i].type, rows[i].o, rows[i].cn, der, sizeof(der));
+		CHECK(n > 0 && !x509_dn_hash(der, (size_t)n, &h) &&
+		      (h == h0) == rows[i].same &&
+		      x509_dn_equal(der, (size_t)n, ref, (size_t)n0) == rows[i].same,
+		      "row %zu: %s", i + 1, rows[i].same ? "equal, same hash" : "another name");
+	}
+	CHECK(x509_dn_hash((const uint8_t *)"\x30\x03junk", 5, &h) == -EINVAL, "not a DN");
+}
+
 int main(void)
 {
+	dn_hashes();
 	algids();
 	round_trips();
 	old_methods();
