@@ -21,6 +21,8 @@
 # "Templates"): each branch authenticates as bI.branches.example with the
 # one PSK and asks for its address (address = auto) from the template's
 # pool; the hub's interfaces s0, s1 ... appear as the branches come.
+# SCALE_AUTH=cert: with ECDSA P-256 certificates from one CA instead of
+# the PSK (bench/certs.py makes them; template mode only).
 # Usage: [SCALE_MODE=template] bench/scale.sh [N...]   (default: 100 1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,13 +68,21 @@ setup() {
 }
 
 confs_template() {	# N: one template at the hub, N branches that ask for addresses
-	local n=$1 i
-	printf '[daemon]\ncookie-threshold = 100000\n[template s]\nlocal = 192.0.2.1\nremote = any\nremote-id = *.branches.example\npsk = scale-secret\naddress = 10.64.0.1/32\npool = 10.64.0.0/10\n%bdpd = 10\ndpd-timeout = 30\n' "$V4ONLY" > "$VT_TMP/h.conf"
+	local n=$1 i hauth bauth c="$VT_TMP/certs"
+	hauth='psk = scale-secret\n'
+	if [ "${SCALE_AUTH:-psk}" = cert ]; then
+		[ -f "$c/b$((n - 1)).pem" ] || python3 bench/certs.py "$c" "$n"
+		hauth="local-cert = $c/hub.pem\nlocal-key = $c/hub.key\nca = $c/ca.pem\nlocal-id = hub.branches.example\n"
+	fi
+	printf '[daemon]\ncookie-threshold = 100000\n[template s]\nlocal = 192.0.2.1\nremote = any\nremote-id = *.branches.example\n%baddress = 10.64.0.1/32\npool = 10.64.0.0/10\n%bdpd = 10\ndpd-timeout = 30\n' "$hauth" "$V4ONLY" > "$VT_TMP/h.conf"
 	{
 		printf '[daemon]\n'
 		for ((i = 0; i < n; i++)); do
-			printf '[tunnel s%d]\nlocal = %s\nremote = 192.0.2.1\nlocal-id = b%d.branches.example\naddress = auto\npsk = scale-secret\n%bdpd = 10\ndpd-timeout = 30\n' \
-				"$i" "$(addr 100.64 "$i")" "$i" "$V4ONLY"
+			bauth='psk = scale-secret\n'
+			[ "${SCALE_AUTH:-psk}" = cert ] &&
+				bauth="local-cert = $c/b$i.pem\nlocal-key = $c/b$i.key\nca = $c/ca.pem\nremote-id = hub.branches.example\n"
+			printf '[tunnel s%d]\nlocal = %s\nremote = 192.0.2.1\nlocal-id = b%d.branches.example\naddress = auto\n%b%bdpd = 10\ndpd-timeout = 30\n' \
+				"$i" "$(addr 100.64 "$i")" "$i" "$bauth" "$V4ONLY"
 		done
 	} > "$VT_TMP/b.conf"
 }
