@@ -59,6 +59,7 @@ struct datapath {
 	dp_ike_cb ike_cb;
 	void *ike_arg;
 	struct ratelimit rl;
+	uint64_t rx_now;	/* when the current receive batch arrived */
 	struct gro gro;		/* inner packets on their way to TUN */
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
 	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet;
@@ -165,8 +166,10 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 	v = sa->vif;
 	switch (esp_decap(sa, pkt, len, &inner, &inner_len, &nh)) {
 	case ESP_OK:
+		sa->rx_ms = dp->rx_now;
 		break;
 	case ESP_DUMMY:
+		sa->rx_ms = dp->rx_now;
 		return;
 	case ESP_REPLAY:
 		count_drop(v, &v->st.rx_replay);
@@ -473,6 +476,8 @@ static void on_sock(void *arg)
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+	if (n > 0)
+		dp->rx_now = now_ms();
 	for (i = 0; i < n; i++) {
 		uint8_t *p = iov[i].iov_base;
 

@@ -77,6 +77,9 @@ struct sa {
 
 	uint64_t packets, bytes;
 	uint64_t installed_ms;
+	/* Inbound: when the last authentic packet arrived (0: not known), so
+	 * that IKE's liveness check need not sample the counters each tick. */
+	uint64_t rx_ms;
 };
 
 /*

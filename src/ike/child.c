@@ -375,6 +375,7 @@ void ike_rekey_ike_start(struct ike_sa *sa)
 	if (!nsa->dh || rand_bytes(nsa->ni, NONCE_LEN) ||
 	    dh_public(nsa->dh, pub, dh_pub_len(nsa->group))) {
 		nsa->state = IKE_S_DEAD;
+		ikesa_touch(nsa);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -389,6 +390,7 @@ void ike_rekey_ike_start(struct ike_sa *sa)
 	sa->op_new = nsa;
 	if (send_request(sa, &w, &in, OP_REKEY_IKE)) {
 		nsa->state = IKE_S_DEAD;
+		ikesa_touch(nsa);
 		sa->op_new = NULL;
 	} else {
 		log_info(ikesa_name(sa), "re-keying IKE SA %016" PRIx64 "/%016" PRIx64, sa->spi_i,
@@ -467,6 +469,7 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	first_error(m, &err, &n);
 	if (err) {
 		nsa->state = IKE_S_DEAD;
+		ikesa_touch(nsa);
 		if (err == N_TEMPORARY_FAILURE)
 			sa->rekey_at = now_ms() + 1000 + (nsa->ni[0] & 7) * 250;
 		log_msg(sa->rekey_fails > 1 && err != N_TEMPORARY_FAILURE ? LOG_DEBUG : LOG_WARN,
@@ -482,6 +485,7 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	    ike_ke_parse(ke_pl, &group, &ke, &kelen) || group != nsa->group ||
 	    props[0].t[TT_DH][0].id != group) {
 		nsa->state = IKE_S_DEAD;
+		ikesa_touch(nsa);
 		log_warn(ikesa_name(sa), "malformed IKE rekey response; keeping the old IKE SA");
 		return;
 	}
@@ -491,6 +495,7 @@ static void ike_rekey_done(struct ike_sa *sa, struct ike_msg *m)
 	nsa->nr_len = nonce->len;
 	if (rekey_keys(sa, nsa, ke, kelen)) {
 		nsa->state = IKE_S_DEAD;
+		ikesa_touch(nsa);
 		log_warn(ikesa_name(sa), "IKE rekey key exchange failed");
 		return;
 	}
@@ -548,6 +553,7 @@ static void ike_rekey_request(struct ike_sa *sa, struct ike_msg *m, const struct
 	if (!nsa->dh || rand_bytes(nsa->nr, NONCE_LEN) || dh_public(nsa->dh, pub, dh_pub_len(group)) ||
 	    rekey_keys(sa, nsa, ke, kelen)) {
 		nsa->state = IKE_S_DEAD;
+		ikesa_touch(nsa);
 		reply_notify(sa, m->h.msgid, N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
 	}

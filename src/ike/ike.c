@@ -146,6 +146,7 @@ static void ikesa_free(struct ike_sa *sa)
 	htab_del(&sa->ctx->by_spi, &sa->hspi);
 	htab_del(&sa->ctx->by_peer, &sa->hpeer);
 	htab_del(&sa->ctx->by_conn, &sa->htun);
+	heap_del(&sa->ctx->timers, &sa->timer);
 	dh_free(sa->dh);
 	dh_free(sa->op_dh);
 	ike_sk_free(sa->sk);
@@ -199,6 +200,10 @@ void ike_free(struct ike_ctx *ctx)
 		ikesa_children_remove(sa);
 		ikesa_free(sa);
 	}
+	for (sa = ctx->grave; sa; sa = next) {
+		next = sa->next;
+		ikesa_free(sa);
+	}
 	for (i = 0; i < 2; i++) {
 		if (ctx->sock[i] < 0)
 			continue;
@@ -210,6 +215,8 @@ void ike_free(struct ike_ctx *ctx)
 	htab_free(&ctx->by_conn);
 	htab_free(&ctx->conn_by_addr);
 	htab_free(&ctx->conn_by_id);
+	heap_free(&ctx->timers);
+	heap_free(&ctx->inits);
 	for (c = ctx->conns; c; c = cnext) {
 		cnext = c->next;
 		free(c);
@@ -234,6 +241,12 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
 		free(sa);
 		return NULL;
 	}
+	/* Due at once: the first tick computes its real due time. */
+	if (heap_set(&ctx->timers, &sa->timer, now_ms())) {
+		htab_del(&ctx->by_spi, &sa->hspi);
+		free(sa);
+		return NULL;
+	}
 	sa->ctx = ctx;
 	sa->initiator = initiator;
 	if (initiator)
@@ -247,6 +260,9 @@ struct ike_sa *ikesa_new(struct ike_ctx *ctx, bool initiator)
 	buf_init(&sa->resp);
 	sa->last_rx_ms = sa->created_ms = now_ms();
 	sa->next = ctx->sas;
+	if (sa->next)
+		sa->next->pprev = &sa->next;
+	sa->pprev = &ctx->sas;
 	ctx->sas = sa;
 	return sa;
 }
@@ -296,9 +312,13 @@ static uint64_t conn_key(const struct ike_conn *c)
 
 int ikesa_set_conn(struct ike_sa *sa, struct ike_conn *c)
 {
-	if (sa->conn)
+	if (sa->conn) {
 		htab_del(&sa->ctx->by_conn, &sa->htun);
+		if (sa->conn != c)
+			ike_conn_wake(sa->conn);
+	}
 	sa->conn = c;
+	ikesa_touch(sa);	/* its deadlines depend on the policy */
 	return c ? htab_add(&sa->ctx->by_conn, &sa->htun, conn_key(c)) : 0;
 }
 
@@ -363,9 +383,11 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 	/* An IKE SA it was giving birth to (rekey) dies with it. */
 	if (sa->op_new) {
 		sa->op_new->state = IKE_S_DEAD;
+		ikesa_touch(sa->op_new);
 		sa->op_new = NULL;
 	}
 	sa->state = IKE_S_DEAD;
+	ikesa_touch(sa);
 	sa->req_pending = false;
 	sa->op = OP_NONE;
 	if (c && c->state != IKE_CONN_UP) {
@@ -476,6 +498,7 @@ int ikesa_send_request(struct ike_sa *sa, struct buf *msg)
 	sa->retries = 0;
 	sa->req_first_ms = now_ms();
 	sa->retx_at = now_ms() + retx_interval(sa, 0);
+	ikesa_touch(sa);
 	sa->next_req++;
 	send_stored(sa, &sa->req);
 	return 0;
@@ -611,6 +634,7 @@ void ikesa_child_del(struct ike_sa *sa, uint32_t in)
 			conn->state = IKE_CONN_DOWN;
 	}
 	memset(c, 0, sizeof(*c));
+	ikesa_touch(sa);
 }
 
 void ikesa_children_remove(struct ike_sa *sa)
@@ -680,6 +704,7 @@ int ikesa_child_add(struct ike_sa *sa, uint32_t in_spi, uint32_t out_spi,
 	slot->installed_ms = now_ms();
 	slot->rekey_at = ikesa_jitter(slot->installed_ms, sa->conn->pol->esp_lifetime);
 	slot->expire_at = slot->installed_ms + sa->conn->pol->esp_lifetime * 1000ULL;
+	ikesa_touch(sa);
 	sa->childless_at = 0;
 	return 0;
 }
@@ -937,9 +962,10 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 		sa = find(ctx, &m.h);
 		/* Only an SA that IKE_SA_INIT started (one being made by an IKE
 		 * rekey has no connection yet and is not reachable this way). */
-		if (sa && sa->state == IKE_S_INIT_SENT && sa->conn && m.h.msgid == 0)
+		if (sa && sa->state == IKE_S_INIT_SENT && sa->conn && m.h.msgid == 0) {
 			ike_init_response(sa, &m);
-		else
+			ikesa_touch(sa);
+		} else
 			ctx->st.rx_unexpected++;
 		return;
 	}
@@ -965,6 +991,7 @@ void ike_input(struct ike_ctx *ctx, const uint8_t *msg, size_t len,
 	authentic = m.h.flags & IKE_FLAG_RESPONSE ? response(sa, &m, raw, &whole)
 						    : request(sa, &m, raw, from, natt, &whole);
 	buf_free(&whole);
+	ikesa_touch(sa);
 	/* RFC 7296 §2.23: follow a peer behind a NAT to its new mapping,
 	 * but only for a message that passed the integrity check, and never
 	 * from behind a NAT ourselves (SHOULD NOT: a forged source would
@@ -998,17 +1025,31 @@ static void on_sock(void *arg)
 
 /* ---- timers and connections ---- */
 
+/* A dead SA leaves the table's list for the grave, which the end of the
+ * tick empties: nothing that runs in the same tick meets freed memory. */
+static void bury(struct ike_sa *sa)
+{
+	struct ike_ctx *ctx = sa->ctx;
+
+	*sa->pprev = sa->next;
+	if (sa->next)
+		sa->next->pprev = sa->pprev;
+	heap_del(&ctx->timers, &sa->timer);
+	sa->next = ctx->grave;
+	sa->pprev = NULL;
+	ctx->grave = sa;
+}
+
 static void reap(struct ike_ctx *ctx)
 {
-	struct ike_sa **pp = &ctx->sas, *sa;
+	struct ike_sa *sa;
 
-	while ((sa = *pp)) {
-		if (sa->state == IKE_S_DEAD) {
-			*pp = sa->next;
-			ikesa_free(sa);
-		} else {
-			pp = &sa->next;
-		}
+	while ((sa = ctx->grave)) {
+		ctx->grave = sa->next;
+		/* Its connection may have to initiate again (reinit_at). */
+		if (sa->conn)
+			ike_conn_wake(sa->conn);
+		ikesa_free(sa);
 	}
 }
 
@@ -1047,15 +1088,21 @@ int ike_conn_rekey(struct ike_conn *c, bool ike)
  * we have not heard from). */
 static void esp_liveness(struct ike_sa *sa, uint64_t now)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, newest = 0;
 	unsigned i;
 
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (sa->child[i].in)
+		if (sa->child[i].in) {
 			total += sa->child[i].sa->packets;
+			if (sa->child[i].sa->rx_ms > newest)
+				newest = sa->child[i].sa->rx_ms;
+		}
 	if (total != sa->esp_seen) {
 		sa->esp_seen = total;
-		sa->last_rx_ms = now;
+		/* The timers run when liveness is due, not every tick: when
+		 * the datapath says when the newest packet came, that time
+		 * counts (a later one would put the check off). */
+		sa->last_rx_ms = newest > sa->last_rx_ms && newest <= now ? newest : now;
 	}
 }
 
@@ -1176,22 +1223,97 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 	send_stored(sa, &sa->req);
 }
 
-void ike_tick(struct ike_ctx *ctx)
+static bool may_initiate(const struct ike_conn *c)
 {
-	uint64_t now = now_ms();
-	struct ike_sa *sa;
+	return c->pol->initiate && !c->admin_down && c->pol->remote.family && !conn_sa(c);
+}
+
+/* What a tick did before the heaps: every SA, every connection.  Kept
+ * for the test that checks the heaps fire the same events. */
+static void scan_all(struct ike_ctx *ctx, uint64_t now)
+{
+	struct ike_sa *sa, *next;
 	struct ike_conn *c;
 
 	for (sa = ctx->sas; sa; sa = sa->next)
-		if (sa->state != IKE_S_DEAD)
+		if (sa->state != IKE_S_DEAD) {
 			sa_timers(sa, now);
-	reap(ctx);
-	for (c = ctx->conns; c; c = c->next) {
-		if (!c->pol->initiate || c->admin_down || !c->pol->remote.family || conn_sa(c) ||
-		    now < c->reinit_at)
-			continue;
-		ike_init_start(ctx, c);
+			ctx->timer_runs++;
+		}
+	for (sa = ctx->sas; sa; sa = next) {
+		next = sa->next;
+		if (sa->state == IKE_S_DEAD)
+			bury(sa);
 	}
+	reap(ctx);
+	for (c = ctx->conns; c; c = c->next)
+		if (may_initiate(c) && now >= c->reinit_at)
+			ike_init_start(ctx, c);
+}
+
+/* The SAs that are due, each once: its due time afterwards is later than
+ * now even if a deadline passed that waits for something else (a rekey
+ * waiting for an outstanding request), so the loop ends. */
+static void run_due(struct ike_ctx *ctx, uint64_t now)
+{
+	struct heap_node *x;
+	size_t budget = ctx->timers.n + 64;
+	uint64_t due;
+
+	while ((x = heap_top(&ctx->timers)) && x->due <= now && budget--) {
+		struct ike_sa *sa = heap_entry(x, struct ike_sa, timer);
+
+		if (sa->state != IKE_S_DEAD) {
+			sa_timers(sa, now);
+			ctx->timer_runs++;
+		}
+		if (sa->state == IKE_S_DEAD) {
+			bury(sa);
+			continue;
+		}
+		due = ikesa_next_due(sa, now);
+		(void)heap_set(&ctx->timers, x, due > now ? due : now + 1);
+	}
+}
+
+/* Connections whose reinit_at has come: initiate the ones that still
+ * need to; the others leave the queue until something wakes them. */
+static void run_inits(struct ike_ctx *ctx, uint64_t now)
+{
+	struct heap_node *x;
+	size_t budget = ctx->inits.n;
+
+	while ((x = heap_top(&ctx->inits)) && x->due <= now && budget--) {
+		struct ike_conn *c = heap_entry(x, struct ike_conn, initq);
+
+		if (!may_initiate(c)) {
+			heap_del(&ctx->inits, x);
+			continue;
+		}
+		if (now < c->reinit_at) {
+			(void)heap_set(&ctx->inits, x, c->reinit_at);
+			continue;
+		}
+		heap_del(&ctx->inits, x);
+		ike_init_start(ctx, c);
+		/* No SA at all (out of memory): try again next tick, as before. */
+		if (!conn_sa(c))
+			(void)heap_set(&ctx->inits, x, c->reinit_at > now ? c->reinit_at : now + 1);
+	}
+}
+
+void ike_tick(struct ike_ctx *ctx)
+{
+	uint64_t now = now_ms();
+
+	if (ctx->full_scan) {
+		scan_all(ctx, now);
+		return;
+	}
+	run_due(ctx, now);
+	reap(ctx);
+	run_inits(ctx, now);
+	reap(ctx);
 }
 
 /* ---- IKE_AUTH's index of connections (struct ike_conn.sel) ---- */
@@ -1279,6 +1401,13 @@ struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
 
 	if (!c)
 		return NULL;
+	/* Room in the initiation queue for every connection, so that
+	 * waking one never fails. */
+	if (heap_reserve(&ctx->inits, ctx->n_conns + 1)) {
+		free(c);
+		return NULL;
+	}
+	ctx->n_conns++;
 	c->ctx = ctx;
 	c->pol = pol;
 	c->ops = ops;
@@ -1288,6 +1417,7 @@ struct ike_conn *ike_conn_add(struct ike_ctx *ctx, const struct ike_policy *pol,
 	*ctx->conns_tail = c;
 	ctx->conns_tail = &c->next;
 	conn_file(c);
+	ike_conn_wake(c);
 	return c;
 }
 
@@ -1323,6 +1453,7 @@ void ike_conn_reset(struct ike_conn *c)
 	/* Its policy changed in place: its peer or identity may have. */
 	conn_unfile(c);
 	conn_file(c);
+	ike_conn_wake(c);
 }
 
 void ike_conn_del(struct ike_conn *c)
@@ -1344,12 +1475,15 @@ void ike_conn_del(struct ike_conn *c)
 		ikesa_children_remove(sa);
 		if (sa->op_new) {
 			sa->op_new->state = IKE_S_DEAD;
+			ikesa_touch(sa->op_new);
 			sa->op_new = NULL;
 		}
 		ikesa_set_conn(sa, NULL);
 		sa->state = IKE_S_DEAD;
+		ikesa_touch(sa);
 	}
-	reap(ctx);
+	heap_del(&ctx->inits, &c->initq);
+	ctx->n_conns--;
 	conn_unfile(c);
 	*c->pprev = c->next;
 	if (c->next)

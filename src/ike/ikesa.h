@@ -16,6 +16,7 @@
 #include "ike/msg.h"
 #include "ike/policy.h"
 #include "ike/sk.h"
+#include "lib/heap.h"
 #include "lib/htab.h"
 #include "lib/log.h"
 #include "lib/prefix.h"
@@ -94,6 +95,7 @@ struct ike_conn {
 	unsigned children;	/* Child SAs installed, over all its IKE SAs */
 	bool admin_down;	/* ike_conn_down: do not initiate or answer */
 	uint64_t reinit_at, reinit_ms;	/* next initiation, current back-off */
+	struct heap_node initq;	/* in ctx->inits while it may have to initiate */
 	struct ike_conn *next, **pprev;	/* ctx->conns */
 	/*
 	 * Where IKE_AUTH finds it (ike_conn_file): by the peer's address if
@@ -133,6 +135,14 @@ struct ike_ctx {
 	size_t reasm_bytes;	/* held by every reassembly (IKE_FRAG_BUDGET) */
 	ike_send_hook hook;
 	void *hook_arg;
+	/* timer.c: every IKE SA by when its timers next need a look, and the
+	 * connections that may have to initiate, by when; a tick looks at
+	 * what is due and nothing else. */
+	struct heap timers, inits;
+	size_t n_conns;
+	struct ike_sa *grave;	/* dead this tick, freed at its end */
+	bool full_scan;		/* tests: every SA every tick, as before the heap */
+	uint64_t timer_runs;	/* SAs whose timers ran (tests, bench) */
 	uint8_t rx[65536];
 };
 
@@ -232,7 +242,8 @@ struct ike_sa {
 	 * expiry, three strings one after the other (NULL: none). */
 	char *peer_cert;
 	struct hnode hspi, hpeer, htun;
-	struct ike_sa *next;
+	struct heap_node timer;	/* in ctx->timers from birth to death */
+	struct ike_sa *next, **pprev;
 };
 
 /* ike.c */
@@ -297,6 +308,14 @@ uint64_t ikesa_jitter(uint64_t base_ms, unsigned seconds);
  * ... up to 5 min, jittered, so that a peer that refuses is not asked
  * every second for ever; the old SA serves until it expires. */
 uint64_t ikesa_rekey_backoff(unsigned fails);
+
+/* timer.c */
+/* The earliest time any of sa's timers can fire (never later). */
+uint64_t ikesa_next_due(const struct ike_sa *sa, uint64_t now);
+/* Something changed sa's deadlines: look at its timers next tick. */
+void ikesa_touch(struct ike_sa *sa);
+/* c may have to (re)initiate: look at it at its reinit_at. */
+void ike_conn_wake(struct ike_conn *c);
 
 /* init.c */
 void ike_init_start(struct ike_ctx *ctx, struct ike_conn *c);

@@ -1,0 +1,311 @@
+/*
+ * test_timer.c - IKE timers kept in a heap (src/ike/timer.c, lib/heap.c).
+ *
+ * The heap itself against a brute-force minimum; then one in-memory
+ * initiator/responder pair driven through establishment, Child SA and
+ * IKE SA rekeys, liveness checks, a peer that goes silent (retransmission,
+ * "peer dead", re-initiation with back-off), its return and a lossy link,
+ * once with the tick that walks every SA and connection (as before the
+ * heap) and once with the heap: both must send the same messages at the
+ * same times and report the same to the tunnel.  Last, a tick with many
+ * idle established SAs looks at none of them.
+ */
+#include "inmem.h"
+#include "lib/heap.h"
+#include "test.h"
+
+/* ---- the heap ---- */
+
+struct item {
+	struct heap_node hn;
+	uint64_t due;
+	bool in;
+};
+
+static uint32_t lcg = 12345;
+
+static uint32_t next_rand(void)
+{
+	lcg = lcg * 1103515245u + 12345u;
+	return lcg >> 8;
+}
+
+static void t_heap(void)
+{
+	enum { N = 300, STEPS = 20000 };
+	static struct item it[N];
+	struct heap h = { 0 };
+	unsigned i, k, bad = 0;
+
+	memset(it, 0, sizeof(it));
+	for (k = 0; k < STEPS; k++) {
+		struct heap_node *top;
+		uint64_t min = UINT64_MAX;
+
+		i = next_rand() % N;
+		switch (next_rand() % 3) {
+		case 0:
+		case 1:
+			it[i].due = next_rand() % 1000;
+			if (heap_set(&h, &it[i].hn, it[i].due))
+				bad++;
+			it[i].in = true;
+			break;
+		default:
+			heap_del(&h, &it[i].hn);
+			it[i].in = false;
+			break;
+		}
+		for (i = 0; i < N; i++)
+			if (it[i].in && it[i].due < min)
+				min = it[i].due;
+		top = heap_top(&h);
+		if (min == UINT64_MAX ? top != NULL : !top || top->due != min)
+			bad++;
+	}
+	CHECK(!bad, "heap: the top is always the minimum (%u mismatches)", bad);
+	/* Taking the top out again and again gives the due times in order. */
+	for (k = 0, i = 0; heap_top(&h); k++) {
+		struct heap_node *top = heap_top(&h);
+
+		if (top->due < i)
+			bad++;
+		i = (unsigned)top->due;
+		heap_del(&h, top);
+	}
+	CHECK(!bad && h.n == 0, "heap: drained in order (%u out of order)", bad);
+	heap_free(&h);
+}
+
+/* ---- the same events with and without the heap ---- */
+
+/* Deterministic randomness, so that jittered rekey times are the same
+ * in both runs. */
+static uint64_t rng;
+
+static int fake_rand(uint8_t *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		out[i] = (uint8_t)(rng >> 56);
+	}
+	return 0;
+}
+
+struct event {
+	uint64_t t;
+	int to;
+	uint8_t exchange, flags;
+	uint32_t msgid;
+	/* what the tunnels were told, as of this event */
+	unsigned installs[2], removes[2], deaths[2], rekeys[2];
+	int state[2];
+};
+
+#define MAX_EVENTS 4096
+static struct event evlog[2][MAX_EVENTS];
+static unsigned n_ev[2];
+static int run;
+
+static void snapshot(struct event *e)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		e->installs[i] = nodes[i].installs;
+		e->removes[i] = nodes[i].removes;
+		e->deaths[i] = nodes[i].deaths;
+		e->rekeys[i] = nodes[i].ike_rekeys;
+		e->state[i] = nodes[i].state;
+	}
+}
+
+static void tap(const struct pkt *p)
+{
+	struct event *e;
+	struct ike_hdr h;
+
+	if (n_ev[run] == MAX_EVENTS || ike_hdr_parse(p->data, p->len, &h))
+		return;
+	e = &evlog[run][n_ev[run]++];
+	memset(e, 0, sizeof(*e));
+	e->t = fake_now;
+	e->to = p->to;
+	e->exchange = h.exchange;
+	e->flags = h.flags;
+	e->msgid = h.msgid;
+	snapshot(e);
+}
+
+/* One 100 ms step: both timers, then the network (lose drops one
+ * message in lose, 0: none). */
+static void step(unsigned lose, unsigned *count)
+{
+	fake_now += 100;
+	ike_tick(nodes[0].ike);
+	ike_tick(nodes[1].ike);
+	while (qlen) {
+		if (lose && ++*count % lose == 0)
+			drop(0);
+		else
+			deliver(0);
+	}
+}
+
+static uint64_t scenario(bool full_scan)
+{
+	const char *extra = "psk = timer-test-secret\nike-lifetime = 120\nesp-lifetime = 60\n"
+			    "dpd = 10\n";
+	uint64_t runs;
+	unsigned k, count = 0;
+	int i;
+
+	fake_now = 1000000;
+	rng = 42;
+	run = full_scan ? 0 : 1;
+	n_ev[run] = 0;
+	setup(extra, extra);
+	for (i = 0; i < 2; i++)
+		nodes[i].ike->full_scan = full_scan;
+	inmem_tap = tap;
+	for (k = 0; k < 4000; k++)	/* 400 s: rekeys of both kinds, liveness */
+		step(0, &count);
+	for (k = 0; k < 1000; k++)	/* 100 s: nothing arrives */
+		step(1, &count);
+	for (k = 0; k < 2000; k++)	/* 200 s: back */
+		step(0, &count);
+	for (k = 0; k < 3000; k++)	/* 300 s: every third message lost */
+		step(3, &count);
+	inmem_tap = NULL;
+	runs = nodes[0].ike->timer_runs + nodes[1].ike->timer_runs;
+	teardown();
+	return runs;
+}
+
+static int ev_cmp(const void *x, const void *y)
+{
+	const struct event *a = x, *b = y;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	if (a->to != b->to)
+		return a->to - b->to;
+	if (a->exchange != b->exchange)
+		return a->exchange - b->exchange;
+	if (a->flags != b->flags)
+		return a->flags - b->flags;
+	return a->msgid < b->msgid ? -1 : a->msgid > b->msgid;
+}
+
+static void t_same_events(void)
+{
+	uint64_t scan_runs, heap_runs;
+	unsigned k, first_diff = MAX_EVENTS, kinds[256] = { 0 };
+
+	rand_set_source(fake_rand);
+	scan_runs = scenario(true);
+	heap_runs = scenario(false);
+	rand_set_source(NULL);
+	/* Within one tick the order between SAs may differ; what was sent
+	 * in which tick may not. */
+	qsort(evlog[0], n_ev[0], sizeof(evlog[0][0]), ev_cmp);
+	qsort(evlog[1], n_ev[1], sizeof(evlog[1][0]), ev_cmp);
+	for (k = 0; k < n_ev[0] && k < n_ev[1]; k++)
+		if (memcmp(&evlog[0][k], &evlog[1][k], sizeof(evlog[0][k]))) {
+			first_diff = k;
+			break;
+		}
+	for (k = 0; k < n_ev[1]; k++)
+		kinds[evlog[1][k].exchange]++;
+	CHECK(n_ev[0] > 100 && n_ev[0] < MAX_EVENTS, "scenario: %u messages", n_ev[0]);
+	CHECK(kinds[CREATE_CHILD_SA] >= 8 && kinds[INFORMATIONAL] >= 8 &&
+		      kinds[IKE_SA_INIT] >= 4,
+	      "scenario: rekeys (%u), informational (%u), re-initiations (%u)",
+	      kinds[CREATE_CHILD_SA], kinds[INFORMATIONAL], kinds[IKE_SA_INIT]);
+	CHECK(n_ev[0] == n_ev[1] && first_diff == MAX_EVENTS,
+	      "heap and full scan: same events (%u and %u, first difference at %u: t=%llu)",
+	      n_ev[0], n_ev[1], first_diff,
+	      first_diff < MAX_EVENTS ? (unsigned long long)evlog[0][first_diff].t : 0ULL);
+	if (first_diff < MAX_EVENTS && first_diff < n_ev[1]) {
+		const struct event *a = &evlog[0][first_diff], *b = &evlog[1][first_diff];
+
+		fprintf(stderr, "scan: t=%llu to=%d exch=%u flags=%02x id=%u\n"
+			"heap: t=%llu to=%d exch=%u flags=%02x id=%u\n",
+			(unsigned long long)a->t, a->to, a->exchange, a->flags, a->msgid,
+			(unsigned long long)b->t, b->to, b->exchange, b->flags, b->msgid);
+	}
+	if (getenv("TIMER_DUMP"))
+		for (k = 0; k < n_ev[0] || k < n_ev[1]; k++) {
+			const struct event *a = &evlog[0][k], *b = &evlog[1][k];
+
+			fprintf(stderr, "%4u %8llu %d %2u %02x %3u | %8llu %d %2u %02x %3u\n", k,
+				k < n_ev[0] ? (unsigned long long)a->t : 0ULL, a->to, a->exchange,
+				a->flags, a->msgid, k < n_ev[1] ? (unsigned long long)b->t : 0ULL,
+				b->to, b->exchange, b->flags, b->msgid);
+		}
+	CHECK(heap_runs * 10 < scan_runs, "heap: SA timers ran %llu times, full scan %llu",
+	      (unsigned long long)heap_runs, (unsigned long long)scan_runs);
+}
+
+/* ---- many idle SAs cost nothing per tick ---- */
+
+static void t_idle_many(void)
+{
+	enum { N = 2000 };
+	struct ike_ctx *ctx;
+	struct ike_sa *sa;
+	uint64_t before;
+	unsigned k;
+
+	fake_now = 1000000;
+	setup("psk = timer-test-secret\ndpd = 30\n", "psk = timer-test-secret\n");
+	settle();
+	ctx = nodes[0].ike;
+	/* Established, idle, liveness checked every 30 s: nothing is due
+	 * before then. */
+	for (k = 0; k < N; k++) {
+		sa = ikesa_new(ctx, true);
+		if (!sa || ikesa_set_conn(sa, nodes[0].conn))
+			exit(2);
+		sa->state = IKE_S_ESTABLISHED;
+	}
+	fake_now += 100;
+	ike_tick(ctx);		/* each new SA is due once: its due time is computed */
+	before = ctx->timer_runs;
+	for (k = 0; k < 100; k++) {	/* 10 s */
+		fake_now += 100;
+		ike_tick(ctx);
+	}
+	CHECK(ctx->timer_runs - before <= 5,
+	      "%u idle SAs, 100 ticks: %llu SA timer runs (a full scan: %u)", N,
+	      (unsigned long long)(ctx->timer_runs - before), 100 * (N + 1));
+	/* Each is due when its liveness check is, not later. */
+	before = 0;
+	for (sa = ctx->sas; sa; sa = sa->next)
+		before += !sa->sk && (sa->timer.due > sa->last_rx_ms + 30000 ||
+				      sa->timer.due <= fake_now);
+	CHECK(!before, "%u idle SAs: %llu not due at their liveness check", N,
+	      (unsigned long long)before);
+	for (sa = ctx->sas; sa; sa = sa->next)
+		if (!sa->sk) {
+			sa->state = IKE_S_DEAD;
+			ikesa_touch(sa);
+		}
+	qlen = 0;
+	fake_now += 100;
+	ike_tick(ctx);
+	CHECK(sas(0) == 1, "dead SAs are freed by the next tick (%u left)", sas(0));
+	teardown();
+}
+
+int main(void)
+{
+	clock_set_source(fake_clock);
+	log_set_level(LOG_ERR);
+	t_heap();
+	t_same_events();
+	t_idle_many();
+	return test_done();
+}
