@@ -397,7 +397,9 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 			c->reinit_ms = c->reinit_ms ? c->reinit_ms * 2 : REINIT_MIN_MS;
 			if (c->reinit_ms > REINIT_MAX_MS)
 				c->reinit_ms = REINIT_MAX_MS;
-			c->reinit_at = now_ms() + c->reinit_ms;
+			/* Jittered (ike_jitter): tunnels that lost one peer
+			 * together do not come back to it in lockstep. */
+			c->reinit_at = now_ms() + ike_jitter(c->reinit_ms, REINIT_JITTER);
 		}
 	}
 }
@@ -467,6 +469,10 @@ static uint64_t retx_interval(const struct ike_sa *sa, unsigned retries)
 	 * so retries can pass RETX_MAX: the interval stops doubling there. */
 	uint64_t ms = (uint64_t)RETX_FIRST_MS << (retries < RETX_MAX ? retries : RETX_MAX);
 
+	/* RFC 7296 §2.4 leaves the schedule to us: a little randomness keeps
+	 * thousands of SAs that started together from retransmitting in
+	 * lockstep (and meeting the same full queue each time). */
+	ms = ike_jitter(ms, RETX_JITTER);
 	if (sa->state == IKE_S_ESTABLISHED && sa->conn && sa->conn->pol->dpd &&
 	    ms > sa->conn->pol->dpd * 1000ULL)
 		ms = sa->conn->pol->dpd * 1000ULL;
@@ -1294,6 +1300,9 @@ static void run_inits(struct ike_ctx *ctx, uint64_t now)
 			(void)heap_set(&ctx->inits, x, c->reinit_at);
 			continue;
 		}
+		/* Paced: the rest wait, due, for the next tick. */
+		if (!ike_init_paced(ctx, now))
+			break;
 		heap_del(&ctx->inits, x);
 		ike_init_start(ctx, c);
 		/* No SA at all (out of memory): try again next tick, as before. */

@@ -29,6 +29,18 @@
 #define KEEPALIVE_MS 20000	/* RFC 3948 §4: 20 s is the recommended default */
 #define REINIT_MIN_MS 1000
 #define REINIT_MAX_MS 30000
+/* Jitter, in percent taken off at random: retransmission intervals and
+ * re-initiation back-off (timer.c ike_jitter). */
+#define RETX_JITTER 10
+#define REINIT_JITTER 20
+/* First initiations and re-initiations that the tick starts (not those
+ * the operator asks for) are paced: at most this many per second, in
+ * bursts of at most INIT_BURST, so that thousands of tunnels started
+ * together, or that lost their hub together, reach it spread out
+ * instead of in one burst that fills its socket and its half-open table
+ * (and draws cookie demands from everybody). */
+#define INIT_RATE 200
+#define INIT_BURST 20
 /* IKE_SA_INIT + IKE_AUTH must finish within this, whatever happens on the
  * way (cookies, INVALID_KE, an answer that makes no sense): past it the
  * tunnel starts over.  Longer than one full retransmission schedule. */
@@ -141,6 +153,7 @@ struct ike_ctx {
 	struct heap timers, inits;
 	size_t n_conns;
 	struct ike_sa *grave;	/* dead this tick, freed at its end */
+	uint64_t init_credit, init_credit_at;	/* INIT_RATE, in 1/1000 initiations */
 	bool full_scan;		/* tests: every SA every tick, as before the heap */
 	uint64_t timer_runs;	/* SAs whose timers ran (tests, bench) */
 	uint8_t rx[65536];
@@ -316,6 +329,11 @@ uint64_t ikesa_next_due(const struct ike_sa *sa, uint64_t now);
 void ikesa_touch(struct ike_sa *sa);
 /* c may have to (re)initiate: look at it at its reinit_at. */
 void ike_conn_wake(struct ike_conn *c);
+/* ms less up to pct percent, at random (never more than ms: a deadline
+ * that was promised is kept). */
+uint64_t ike_jitter(uint64_t ms, unsigned pct);
+/* May the tick start one more initiation now (INIT_RATE)?  Takes it. */
+bool ike_init_paced(struct ike_ctx *ctx, uint64_t now);
 
 /* init.c */
 void ike_init_start(struct ike_ctx *ctx, struct ike_conn *c);

@@ -16,6 +16,7 @@
  */
 #include "ike/ikesa.h"
 
+#include "crypto/cipher.h"
 #include "esp/sa.h"
 
 /* An SA is looked at at least this often whatever its deadlines say: a
@@ -127,4 +128,35 @@ void ike_conn_wake(struct ike_conn *c)
 	/* Room for every connection was reserved when it was added. */
 	if (!heap_queued(&c->initq) || c->initq.due > at)
 		(void)heap_set(&c->ctx->inits, &c->initq, at);
+}
+
+uint64_t ike_jitter(uint64_t ms, unsigned pct)
+{
+	uint32_t r = 0;
+	uint64_t span = ms * pct / 100;
+
+	if (!span || rand_bytes((uint8_t *)&r, sizeof(r)))
+		return ms;
+	return ms - r % (span + 1);
+}
+
+/* A token bucket: INIT_RATE initiations a second, INIT_BURST at once.
+ * A single tunnel (or a few) still starts at once; N take N / INIT_RATE
+ * seconds. */
+bool ike_init_paced(struct ike_ctx *ctx, uint64_t now)
+{
+	const uint64_t one = 1000, full = INIT_BURST * one;
+
+	if (!ctx->init_credit_at) {
+		ctx->init_credit = full;
+	} else if (now > ctx->init_credit_at) {
+		uint64_t add = (now - ctx->init_credit_at) * INIT_RATE;
+
+		ctx->init_credit = add >= full - ctx->init_credit ? full : ctx->init_credit + add;
+	}
+	ctx->init_credit_at = now;
+	if (ctx->init_credit < one)
+		return false;
+	ctx->init_credit -= one;
+	return true;
 }

@@ -7,8 +7,10 @@
  * "peer dead", re-initiation with back-off), its return and a lossy link,
  * once with the tick that walks every SA and connection (as before the
  * heap) and once with the heap: both must send the same messages at the
- * same times and report the same to the tunnel.  Last, a tick with many
- * idle established SAs looks at none of them.
+ * same times and report the same to the tunnel.  A tick with many idle
+ * established SAs looks at none of them.  Initiations the tick starts are
+ * paced (INIT_RATE, INIT_BURST) but vtictl up is not; retransmission and
+ * re-initiation intervals are jittered within their bounds.
  */
 #include "inmem.h"
 #include "lib/heap.h"
@@ -300,6 +302,116 @@ static void t_idle_many(void)
 	teardown();
 }
 
+/* ---- pacing of initiations ---- */
+
+/* N tunnels started at once: at most INIT_BURST new IKE SAs per 100 ms
+ * tick (INIT_RATE 200/s refills 20 a tick), all within N / INIT_RATE
+ * seconds and a tick; a few start in the first tick, as one always did. */
+static void t_pacing(void)
+{
+	static const struct {
+		unsigned n;
+		unsigned first_tick;	/* new SAs in the first tick */
+	} rows[] = {
+		{ 1, 1 }, { 2, 2 }, { 20, 20 }, { 21, 20 }, { 100, 20 }, { 1000, 20 }, { 3000, 20 },
+	};
+	unsigned r, k;
+
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		unsigned n = rows[r].n, ticks = 0, most = 0, first = 0, prev = 0, now_n;
+		unsigned window = (n + INIT_BURST - 1) / INIT_BURST + 1;
+
+		fake_now = 1000000;
+		setup("psk = pacing-secret\n", "psk = pacing-secret\n");
+		for (k = 1; k < n; k++) {
+			struct ike_conn *c = ike_conn_add(nodes[0].ike, &nodes[0].pol, &sim_ops,
+							  &nodes[0]);
+
+			if (!c)
+				exit(2);
+		}
+		while (ticks < window + 20) {
+			fake_now += 100;
+			ike_tick(nodes[0].ike);
+			qlen = 0;	/* nobody answers */
+			ticks++;
+			now_n = sas(0);
+			if (now_n - prev > most)
+				most = now_n - prev;
+			if (ticks == 1)
+				first = now_n;
+			prev = now_n;
+			if (now_n >= n)
+				break;
+		}
+		CHECK(first == rows[r].first_tick, "%u tunnels: %u initiated in the first tick", n,
+		      first);
+		CHECK(most <= INIT_BURST, "%u tunnels: at most %u a tick (%u)", n, INIT_BURST, most);
+		CHECK(prev == n && ticks <= window, "%u tunnels: all %u initiated in %u ticks (%u)", n,
+		      prev, window, ticks);
+		teardown();
+	}
+
+	/* The bucket is empty: a tunnel the operator brings up (vtictl up)
+	 * still initiates at once. */
+	fake_now = 1000000;
+	setup("psk = pacing-secret\n", "psk = pacing-secret\n");
+	{
+		struct ike_conn *c[200];
+		unsigned before;
+
+		for (k = 0; k < 200; k++)
+			if (!(c[k] = ike_conn_add(nodes[0].ike, &nodes[0].pol, &sim_ops, &nodes[0])))
+				exit(2);
+		fake_now += 100;
+		ike_tick(nodes[0].ike);
+		qlen = 0;
+		before = sas(0);
+		for (k = 0; k < 200 && sas(0) == before; k++)
+			if (ike_conn_idle(c[k]))
+				ike_conn_up(c[k]);
+		CHECK(before == INIT_BURST && sas(0) == before + 1,
+		      "vtictl up initiates at once with the bucket empty (%u, %u)", before, sas(0));
+		qlen = 0;
+	}
+	teardown();
+}
+
+/* Retransmission intervals and re-initiation back-off are shortened at
+ * random by up to RETX_JITTER / REINIT_JITTER percent, never lengthened. */
+static void t_jitter(void)
+{
+	static const struct {
+		uint64_t ms;
+		unsigned pct;
+	} rows[] = {
+		{ 1000, RETX_JITTER }, { 16000, RETX_JITTER }, { 1000, REINIT_JITTER },
+		{ 30000, REINIT_JITTER }, { 5, 10 }, { 0, 20 },
+	};
+	unsigned r, k;
+
+	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		uint64_t lo = rows[r].ms - rows[r].ms * rows[r].pct / 100, min = UINT64_MAX, max = 0;
+		unsigned out = 0;
+
+		for (k = 0; k < 2000; k++) {
+			uint64_t v = ike_jitter(rows[r].ms, rows[r].pct);
+
+			out += v < lo || v > rows[r].ms;
+			min = v < min ? v : min;
+			max = v > max ? v : max;
+		}
+		CHECK(!out, "jitter %llu ms, %u%%: %u outside [%llu, %llu]",
+		      (unsigned long long)rows[r].ms, rows[r].pct, out, (unsigned long long)lo,
+		      (unsigned long long)rows[r].ms);
+		/* Spread over the whole range, not stuck at one end. */
+		CHECK(rows[r].ms < 100 || (min < lo + (rows[r].ms - lo) / 10 &&
+					   max > rows[r].ms - (rows[r].ms - lo) / 10),
+		      "jitter %llu ms, %u%%: spread %llu-%llu", (unsigned long long)rows[r].ms,
+		      rows[r].pct, (unsigned long long)min, (unsigned long long)max);
+	}
+}
+
 int main(void)
 {
 	clock_set_source(fake_clock);
@@ -307,5 +419,7 @@ int main(void)
 	t_heap();
 	t_same_events();
 	t_idle_many();
+	t_pacing();
+	t_jitter();
 	return test_done();
 }
