@@ -48,6 +48,7 @@ struct dp_sock {
 	struct datapath *dp;
 	enum sock_kind kind;
 	int fd;
+	uint32_t drops;		/* its SO_RXQ_OVFL count, as last told */
 };
 
 struct datapath {
@@ -268,6 +269,57 @@ static struct sa *encap_one(struct vif *v, uint8_t *inner, size_t len, struct io
 	return sa;
 }
 
+_Static_assert(sizeof(((struct dp_stats *)0)->tx_refused) / sizeof(uint64_t) == SOCK_ERR_KINDS,
+	       "one counter per enum sock_err_kind");
+
+/* count datagrams to dst the kernel refused with err (who: a tunnel's
+ * name for the log, or NULL). */
+static void refused(struct datapath *dp, int err, unsigned count,
+		    const struct sockaddr_storage *dst, const char *who, const char *when)
+{
+	enum sock_err_kind k = sock_err_kind(err);
+	struct addr a;
+	uint16_t port;
+	char s[INET6_ADDRSTRLEN];
+
+	dp->st.tx_refused[k] += count;
+	addr_from_sockaddr(dst, &a, &port);
+	log_rl(&dp->rl, LOG_WARN, who, "%u datagram%s to %s refused%s: %s (%s)", count,
+	       count == 1 ? "" : "s", a.family ? addr_str(&a, s, sizeof(s)) : "?", when,
+	       strerror(err), sock_err_name(k));
+}
+
+/* What the network told us about datagrams we sent (IP_RECVERR). */
+static unsigned drain_errors(struct datapath *dp, int fd)
+{
+	struct sockaddr_storage dst;
+	unsigned n = 0;
+	int err;
+
+	while (n < 64 && sock_err_read(fd, &err, &dst) > 0) {
+		n++;
+		if (err)
+			refused(dp, err, 1, &dst, NULL, " (ICMP)");
+	}
+	return n;
+}
+
+/* A send that failed with an error the socket had pending from an earlier
+ * datagram's ICMP answer is tried once more after the queue is read. */
+static bool retry(struct datapath *dp, int fd, int r)
+{
+	return fd >= 0 && r < 0 && sock_err_kind(-r) == SOCK_ERR_UNREACH && drain_errors(dp, fd);
+}
+
+static int send_one(const struct sa *sa, int fd, const struct iovec *pkts, unsigned n)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (sa->encap == ENCAP_UDP)
+		return sock_send_gso(fd, &sa->local, &sa->peer, pkts, n);
+	return sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
+}
+
 /* Send what encap_one produced for one SA with one system call. */
 static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const struct iovec *pkts,
 		       const size_t *inner_len, unsigned n)
@@ -275,12 +327,13 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 	int fd = sock_for(dp, sa), sent;
 	unsigned i;
 
-	if (fd < 0)
-		sent = -EBADF;
-	else if (sa->encap == ENCAP_UDP)
-		sent = sock_send_gso(fd, &sa->local, &sa->peer, pkts, n);
-	else
-		sent = sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
+	sent = send_one(sa, fd, pkts, n);
+	if (retry(dp, fd, sent))
+		sent = send_one(sa, fd, pkts, n);
+	if (sent < 0 && fd >= 0)
+		refused(dp, -sent, n, &sa->peer, v->name, "");
+	else if (sent >= 0 && (unsigned)sent < n)
+		refused(dp, EIO, n - (unsigned)sent, &sa->peer, v->name, "");	/* reason lost */
 	for (i = 0; i < n; i++) {
 		if ((int)i < sent) {
 			v->st.tx_packets++;
@@ -458,11 +511,14 @@ static void on_sock(void *arg)
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[SOCK_RX_CMSG];
 		struct cmsghdr align;
 	} ctl[BATCH];
 	size_t off, len, seg;
 	int n, i;
+
+	/* EPOLLERR: the network refused something we sent. */
+	drain_errors(dp, s->fd);
 
 	memset(msgs, 0, sizeof(msgs));
 	for (i = 0; i < BATCH; i++) {
@@ -476,8 +532,17 @@ static void on_sock(void *arg)
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		drain_errors(dp, s->fd);	/* a pending ICMP error, reported once */
 	if (n > 0)
 		dp->rx_now = now_ms();
+	if (n > 0 && sock_rx_dropped(&msgs[n - 1].msg_hdr, &s->drops)) {
+		unsigned k;
+
+		dp->st.rx_sock_dropped = 0;
+		for (k = 0; k < SK_COUNT; k++)
+			dp->st.rx_sock_dropped += dp->socks[k].drops;
+	}
 	for (i = 0; i < n; i++) {
 		uint8_t *p = iov[i].iov_base;
 
@@ -530,12 +595,28 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 	return 0;
 }
 
+/* One datagram from the NAT-T port, refusals counted. */
+static int send_natt(struct datapath *dp, int fd, const struct addr *src,
+		     const struct sockaddr_storage *dst, const uint8_t *p, size_t len)
+{
+	int r;
+
+	if (fd < 0)
+		return -EINVAL;
+	r = sock_send(fd, src, dst, p, len);
+	if (retry(dp, fd, r))
+		r = sock_send(fd, src, dst, p, len);
+	if (r < 0)
+		refused(dp, -r, 1, dst, NULL, "");
+	return r;
+}
+
 int dp_send_udp(struct datapath *dp, const struct addr *src,
 		const struct sockaddr_storage *dst, const uint8_t *p, size_t len)
 {
 	int fd = dp->socks[dst->ss_family == AF_INET ? SK_UDP4 : SK_UDP6].fd;
 
-	return fd < 0 ? -EINVAL : sock_send(fd, src, dst, p, len);
+	return send_natt(dp, fd, src, dst, p, len);
 }
 
 int dp_send_nonesp(struct datapath *dp, const struct addr *src,
@@ -549,7 +630,7 @@ int dp_send_nonesp(struct datapath *dp, const struct addr *src,
 	/* RFC 3948 §2.2: four zero bytes where an ESP packet has its SPI. */
 	memset(p, 0, 4);
 	memcpy(p + 4, msg, len);
-	return sock_send(fd, src, dst, p, len + 4);
+	return send_natt(dp, fd, src, dst, p, len + 4);
 }
 
 int dp_add_vif(struct datapath *dp, struct vif *v)

@@ -22,6 +22,10 @@ struct dp_stats {
 	uint64_t rx_keepalive;		/* RFC 3948 §2.3 NAT keep-alives */
 	uint64_t rx_ike;		/* non-ESP marker: IKE on the NAT-T port */
 	uint64_t tx_errors;		/* the kernel refused a send */
+	/* Datagrams the kernel refused, by enum sock_err_kind (platform.h):
+	 * ESP and what else leaves the NAT-T port, at send or by ICMP. */
+	uint64_t tx_refused[4];
+	uint64_t rx_sock_dropped;	/* dropped at the ESP sockets (SO_RXQ_OVFL) */
 };
 
 typedef void (*dp_ike_cb)(void *arg, const uint8_t *msg, size_t len,

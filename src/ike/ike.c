@@ -112,7 +112,11 @@ unsigned ike_sa_count(const struct ike_ctx *ctx)
 struct sock_arg {
 	struct ike_ctx *ctx;
 	int fd;
+	uint32_t drops;		/* the socket's SO_RXQ_OVFL count, as last told */
 };
+
+_Static_assert(sizeof(((struct ike_stats *)0)->tx_refused) / sizeof(uint64_t) == SOCK_ERR_KINDS,
+	       "one counter per enum sock_err_kind");
 
 static struct sock_arg sock_args[2];
 
@@ -420,10 +424,41 @@ void ike_set_frag_mtu(struct ike_ctx *ctx, unsigned mtu)
 	ctx->frag_mtu = mtu;
 }
 
+static void refused(struct ike_ctx *ctx, int err, const struct sockaddr_storage *dst,
+		    const char *when)
+{
+	enum sock_err_kind k = sock_err_kind(err);
+	struct addr a;
+	uint16_t port;
+	char s[INET6_ADDRSTRLEN];
+
+	ctx->st.tx_refused[k]++;
+	addr_from_sockaddr(dst, &a, &port);
+	log_rl(&ctx->rl, LOG_WARN, NULL, "IKE datagram to %s refused%s: %s (%s)",
+	       a.family ? addr_str(&a, s, sizeof(s)) : "?", when, strerror(err),
+	       sock_err_name(k));
+}
+
+/* What the network told us about datagrams we sent (IP_RECVERR): counted
+ * and logged.  How many there were. */
+static unsigned drain_errors(struct ike_ctx *ctx, int fd)
+{
+	struct sockaddr_storage dst;
+	unsigned n = 0;
+	int err;
+
+	while (n < 64 && sock_err_read(fd, &err, &dst) > 0) {
+		n++;
+		if (err)
+			refused(ctx, err, &dst, " (ICMP)");
+	}
+	return n;
+}
+
 void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 		    const struct sockaddr_storage *dst, bool natt, const uint8_t *p, size_t len)
 {
-	int fd = ctx->sock[dst->ss_family == AF_INET ? 0 : 1];
+	int fd = ctx->sock[dst->ss_family == AF_INET ? 0 : 1], r;
 
 	if (ctx->hook) {
 		ctx->hook(ctx->hook_arg, p, len, dst, natt);
@@ -434,8 +469,18 @@ void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 			log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message on the NAT-T port");
 		return;
 	}
-	if (fd < 0 || sock_send(fd, src, dst, p, len) < 0)
+	if (fd < 0) {
 		log_rl(&ctx->rl, LOG_WARN, NULL, "cannot send IKE message");
+		return;
+	}
+	r = sock_send(fd, src, dst, p, len);
+	/* The socket's pending error may be an earlier datagram's ICMP
+	 * answer (IP_RECVERR), which this send was failed with instead of
+	 * sent: take those off the queue, then try once more. */
+	if (r < 0 && sock_err_kind(-r) == SOCK_ERR_UNREACH && drain_errors(ctx, fd))
+		r = sock_send(fd, src, dst, p, len);
+	if (r < 0)
+		refused(ctx, -r, dst, "");
 }
 
 /* Length of the first IKE message in p (0 if there is none). */
@@ -1015,16 +1060,33 @@ static void on_sock(void *arg)
 {
 	struct sock_arg *s = arg;
 	struct sockaddr_storage from;
-	socklen_t fl;
 	uint8_t buf[IKE_MAX_MSG];
+	union {
+		char buf[SOCK_RX_CMSG];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m;
 	ssize_t n;
 	int i;
 
+	/* EPOLLERR: the network refused something we sent. */
+	drain_errors(s->ctx, s->fd);
 	for (i = 0; i < 16; i++) {
-		fl = sizeof(from);
-		n = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
+		m = (struct msghdr){ .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		n = recvmsg(s->fd, &m, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
+		if (n < 0) {
+			/* A pending ICMP error, reported once: its details
+			 * are on the error queue. */
+			drain_errors(s->ctx, s->fd);
+			continue;
+		}
+		if (sock_rx_dropped(&m, &s->drops))
+			s->ctx->st.rx_sock_dropped = (uint64_t)sock_args[0].drops + sock_args[1].drops;
 		ike_input(s->ctx, buf, (size_t)n, &from, false);
 	}
 }

@@ -48,6 +48,10 @@ struct ike_stats {
 	uint64_t frag_duplicate;	/* dropped: that fragment was there already */
 	uint64_t frag_limit;		/* dropped: over IKE_FRAG_MAX or the size limit */
 	uint64_t frag_expired;		/* dropped: incomplete sets timed out or replaced */
+	/* Datagrams the kernel refused, by enum sock_err_kind (platform.h):
+	 * at send, or reported by ICMP through the error queue. */
+	uint64_t tx_refused[4];
+	uint64_t rx_sock_dropped;	/* dropped at the IKE sockets (SO_RXQ_OVFL) */
 };
 const struct ike_stats *ike_get_stats(const struct ike_ctx *ctx);
 /* Tests: hand every outgoing IKE message to fn instead of a socket. */

@@ -68,6 +68,33 @@ int sock_send_gso(int fd, const struct addr *src, const struct sockaddr_storage 
 bool sock_enable_gro(int fd);
 
 /*
+ * Refused sends.  Every socket is opened with IP_RECVERR / IPV6_RECVERR,
+ * so that what the network answers with ICMP (unreachable, too big) is
+ * queued for us instead of lost, and with SO_RXQ_OVFL, so that a receive
+ * says how many datagrams the socket has dropped.
+ */
+enum sock_err_kind {
+	SOCK_ERR_NOBUFS,	/* ENOBUFS, EAGAIN: a full queue, at send */
+	SOCK_ERR_UNREACH,	/* no route, ICMP unreachable or prohibited */
+	SOCK_ERR_MSGSIZE,	/* EMSGSIZE: over the path MTU */
+	SOCK_ERR_OTHER,
+	SOCK_ERR_KINDS
+};
+enum sock_err_kind sock_err_kind(int err);	/* err: a positive errno */
+const char *sock_err_name(enum sock_err_kind k);	/* the metric's reason label */
+/* An error the network reported about a datagram we sent (ICMP, through
+ * the error queue): 1 with its errno and the datagram's destination, 0
+ * when none is left, -errno.  Reading them also clears the socket's
+ * pending error, which the next send would otherwise fail with. */
+int sock_err_read(int fd, int *err, struct sockaddr_storage *dst);
+struct msghdr;
+/* The socket's count of dropped datagrams (SO_RXQ_OVFL) if a received
+ * message carries it. */
+bool sock_rx_dropped(struct msghdr *m, uint32_t *count);
+/* Room for the control messages of one receive: SO_RXQ_OVFL and UDP_GRO. */
+#define SOCK_RX_CMSG 64
+
+/*
  * Privileges.  sandbox_lookup finds a (non-root) user.  sandbox_enter, in
  * a child forked by root, becomes that user with no capabilities at all,
  * no_new_privs, death with its parent, and the role's seccomp allow-list.

@@ -10,6 +10,7 @@
 
 #include "esp/vif.h"
 #include "ike/ike.h"
+#include "platform/platform.h"
 
 static void family(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -121,6 +122,7 @@ static void tunnels(struct buf *b, const struct tunnel *list)
 static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stats *dp)
 {
 	const struct ike_stats *is = ike_get_stats(ike);
+	enum sock_err_kind k;
 
 	family(b, "vti_ike_sas", "gauge", "IKE SAs held, in any state");
 	series(b, "vti_ike_sas", NULL, NULL, NULL, ike_sa_count(ike));
@@ -158,8 +160,15 @@ static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stat
 	       "datagrams on the ESP paths that match no tunnel, by reason");
 	series(b, "vti_esp_dropped_total", NULL, "reason", "unknown_spi", dp->rx_unknown_spi);
 	series(b, "vti_esp_dropped_total", NULL, "reason", "short", dp->rx_short);
-	family(b, "vti_send_errors_total", "counter", "sends the kernel refused");
-	series(b, "vti_send_errors_total", NULL, NULL, NULL, dp->tx_errors);
+	family(b, "vti_send_errors_total", "counter",
+	       "datagrams the kernel refused (at send, or by ICMP afterwards), by reason");
+	for (k = 0; k < SOCK_ERR_KINDS; k++)
+		series(b, "vti_send_errors_total", NULL, "reason", sock_err_name(k),
+		       is->tx_refused[k] + dp->tx_refused[k]);
+	family(b, "vti_socket_rx_dropped_total", "counter",
+	       "datagrams the IKE and ESP sockets dropped before vtid read them");
+	series(b, "vti_socket_rx_dropped_total", NULL, NULL, NULL,
+	       is->rx_sock_dropped + dp->rx_sock_dropped);
 }
 
 void metrics_render(struct buf *out, struct ike_ctx *ike, const struct dp_stats *dp,

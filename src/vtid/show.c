@@ -11,6 +11,7 @@
 #include "ike/ike.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "platform/platform.h"
 #include "vtid/template.h"
 
 static const char *encap_name(const struct sa *sa)
@@ -289,6 +290,7 @@ void show_tunnels(struct buf *out, const struct tunnel *list,
 void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike, bool json)
 {
 	const struct ike_stats *is = ike_get_stats(ike);
+	enum sock_err_kind k;
 	struct json j;
 
 	if (!json) {
@@ -306,6 +308,12 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 			   " duplicate, %" PRIu64 " over limit, %" PRIu64 " expired\n", is->frag_tx,
 			   is->frag_rx, is->frag_reassembled, is->frag_invalid, is->frag_duplicate,
 			   is->frag_limit, is->frag_expired);
+		buf_printf(out, "send refused     ");
+		for (k = 0; k < SOCK_ERR_KINDS; k++)
+			buf_printf(out, "%s%" PRIu64 " %s", k ? ", " : "",
+				   is->tx_refused[k] + st->tx_refused[k], sock_err_name(k));
+		buf_printf(out, "\nsocket rx drops  %" PRIu64 "\n",
+			   is->rx_sock_dropped + st->rx_sock_dropped);
 		return;
 	}
 	json_init(&j, out);
@@ -315,6 +323,11 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 	json_u64(&j, "rx_keepalive", st->rx_keepalive);
 	json_u64(&j, "rx_ike", st->rx_ike);
 	json_u64(&j, "tx_errors", st->tx_errors);
+	json_obj_open(&j, "send_errors");
+	for (k = 0; k < SOCK_ERR_KINDS; k++)
+		json_u64(&j, sock_err_name(k), is->tx_refused[k] + st->tx_refused[k]);
+	json_obj_close(&j);
+	json_u64(&j, "socket_rx_dropped", is->rx_sock_dropped + st->rx_sock_dropped);
 	json_u64(&j, "ike_rx", is->rx);
 	json_u64(&j, "ike_malformed", is->rx_malformed);
 	json_u64(&j, "ike_unknown_sa", is->rx_unknown_sa);

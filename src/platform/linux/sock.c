@@ -6,6 +6,7 @@
 #include "platform/platform.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -33,6 +34,12 @@ static int finish(int fd, int family, bool v6only)
 
 	if (family == AF_INET6 && v6only &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		return -errno;
+	/* Sends the network refuses are counted, not invisible. */
+	if (family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one))
+			      : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)))
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		return -errno;
 	size_buffers(fd);
 	return 0;
@@ -274,4 +281,75 @@ int path_mtu(const struct addr *dst)
 		r = mtu;
 	close(fd);
 	return r;
+}
+
+enum sock_err_kind sock_err_kind(int err)
+{
+	switch (err) {
+	case ENOBUFS:
+	case EAGAIN:
+		return SOCK_ERR_NOBUFS;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ECONNREFUSED:
+	case EACCES:
+	case EPERM:
+	case EHOSTDOWN:
+	case ENETDOWN:
+		return SOCK_ERR_UNREACH;
+	case EMSGSIZE:
+		return SOCK_ERR_MSGSIZE;
+	default:
+		return SOCK_ERR_OTHER;
+	}
+}
+
+const char *sock_err_name(enum sock_err_kind k)
+{
+	static const char *const n[SOCK_ERR_KINDS] = { "no_buffer", "unreachable", "message_size",
+						       "other" };
+
+	return k < SOCK_ERR_KINDS ? n[k] : "other";
+}
+
+int sock_err_read(int fd, int *err, struct sockaddr_storage *dst)
+{
+	union {
+		char buf[512];
+		struct cmsghdr align;
+	} u;
+	uint8_t data[64];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr m = { .msg_name = dst, .msg_namelen = sizeof(*dst), .msg_iov = &iov,
+			    .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+
+	memset(dst, 0, sizeof(*dst));
+	if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	*err = 0;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		struct sock_extended_err ee;
+
+		if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
+		    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+			continue;
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		*err = (int)ee.ee_errno;
+	}
+	return 1;
+}
+
+bool sock_rx_dropped(struct msghdr *m, uint32_t *count)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*count))) {
+			memcpy(count, CMSG_DATA(c), sizeof(*count));
+			return true;
+		}
+	return false;
 }
