@@ -8,7 +8,8 @@
  * once with the tick that walks every SA and connection (as before the
  * heap) and once with the heap: both must send the same messages at the
  * same times and report the same to the tunnel.  A tick with many idle
- * established SAs looks at none of them.  Initiations the tick starts are
+ * established SAs looks at none of them; inbound ESP counts from when it
+ * arrived, not from when the timers looked.  Initiations the tick starts are
  * paced (INIT_RATE, INIT_BURST) but vtictl up is not; retransmission and
  * re-initiation intervals are jittered within their bounds.
  */
@@ -302,6 +303,66 @@ static void t_idle_many(void)
 	teardown();
 }
 
+/* ---- inbound ESP is proof of life, at the time it arrived ---- */
+
+static unsigned dpd_sent;
+static uint64_t dpd_at;
+
+static void dpd_tap(const struct pkt *p)
+{
+	struct ike_hdr h;
+
+	if (p->to == 1 && !ike_hdr_parse(p->data, p->len, &h) && h.exchange == INFORMATIONAL &&
+	    !(h.flags & IKE_FLAG_RESPONSE) && !dpd_sent++)
+		dpd_at = fake_now;
+}
+
+/* The liveness check runs when dpd is due, not every tick: an ESP packet
+ * that came in between counts from when the datapath saw it (sa->rx_ms),
+ * so the check comes dpd after that packet, not dpd after the moment the
+ * timers happened to look. */
+static void t_esp_liveness(void)
+{
+	struct ike_sa *sa;
+	struct sa *in;
+	uint64_t up, heard;
+	unsigned k;
+
+	fake_now = 1000000;
+	setup("psk = liveness-secret\ndpd = 10\n", "psk = liveness-secret\ndpd = 0\n");
+	settle();
+	sa = established(0);
+	CHECK(sa && sa->child[0].in, "up");
+	if (!sa || !sa->child[0].in) {
+		teardown();
+		return;
+	}
+	up = fake_now;
+	heard = up + 6000;
+	in = sa->child[0].sa;
+	dpd_sent = 0;
+	inmem_tap = dpd_tap;
+	for (k = 0; k < 300; k++) {	/* 30 s */
+		fake_now += 100;
+		/* One inbound packet at 6 s, as the datapath counts it. */
+		if (fake_now == heard) {
+			in->packets++;
+			in->rx_ms = fake_now;
+		}
+		ike_tick(nodes[0].ike);
+		ike_tick(nodes[1].ike);
+		while (qlen)
+			deliver(0);
+		if (dpd_sent)
+			break;
+	}
+	inmem_tap = NULL;
+	CHECK(dpd_sent && dpd_at >= heard + 10000 && dpd_at <= heard + 10100,
+	      "liveness check dpd after the last ESP packet: at +%lld ms (want +10000)",
+	      dpd_sent ? (long long)(dpd_at - heard) : -1LL);
+	teardown();
+}
+
 /* ---- pacing of initiations ---- */
 
 /* N tunnels started at once: at most INIT_BURST new IKE SAs per 100 ms
@@ -419,6 +480,7 @@ int main(void)
 	t_heap();
 	t_same_events();
 	t_idle_many();
+	t_esp_liveness();
 	t_pacing();
 	t_jitter();
 	return test_done();
