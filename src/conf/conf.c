@@ -182,6 +182,19 @@ static int d_cookie_threshold(struct parser *p, char *v)
 	return 0;
 }
 
+static int d_initiate_rate(struct parser *p, char *v)
+{
+	unsigned long x;
+
+	if (parse_uint(v, 1, 100000, &x) < 0) {
+		err_at(p, p->line, "initiate-rate must be 1-100000 initiations a second, not '%s'",
+		       v);
+		return -1;
+	}
+	p->c->d.initiate_rate = (unsigned)x;
+	return 0;
+}
+
 /* ADDRESS:PORT, with an IPv6 address in brackets: [::1]:9107. */
 static int d_metrics_listen(struct parser *p, char *v)
 {
@@ -816,6 +829,7 @@ static const struct keydef daemon_keys[] = {
 	{ "group", d_group },
 	{ "user", d_user },
 	{ "cookie-threshold", d_cookie_threshold },
+	{ "initiate-rate", d_initiate_rate },
 	{ "metrics-listen", d_metrics_listen },
 	{ "state-dir", d_state_dir },
 };
@@ -1340,6 +1354,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	out->d.port = 500;
 	out->d.natt_port = 4500;
 	out->d.cookie_threshold = 64;
+	out->d.initiate_rate = 200;
 	strcpy(out->d.user, "vtid");
 	strcpy(out->d.state_dir, "/var/lib/vti");
 	while (i < len) {

@@ -85,6 +85,7 @@ struct daemon_conf {
 	char user[64];			/* the network and auth processes run as */
 	uint16_t port, natt_port;
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
+	unsigned initiate_rate;		/* IKE_SA_INIT a second the daemon starts itself */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
 	char state_dir[256];		/* manual SAs' sequence high-water marks */

@@ -27,6 +27,9 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp);
 int ike_open(struct ike_ctx *ctx, uint16_t port, char *err, size_t errlen);
 /* Demand cookies once this many IKE SAs are half-open (0: always). */
 void ike_set_cookie_threshold(struct ike_ctx *ctx, unsigned n);
+/* Initiations a second that the tick starts by itself (first ones and
+ * re-initiations; not ike_conn_up), a tenth of that at once (at least 1). */
+void ike_set_initiate_rate(struct ike_ctx *ctx, unsigned per_second);
 unsigned ike_half_open(const struct ike_ctx *ctx);
 /* IKE SAs held, in any state but dead. */
 unsigned ike_sa_count(const struct ike_ctx *ctx);

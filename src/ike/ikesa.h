@@ -34,13 +34,14 @@
 #define RETX_JITTER 10
 #define REINIT_JITTER 20
 /* First initiations and re-initiations that the tick starts (not those
- * the operator asks for) are paced: at most this many per second, in
- * bursts of at most INIT_BURST, so that thousands of tunnels started
+ * the operator asks for) are paced: by default at most this many per
+ * second ([daemon] initiate-rate), in bursts of at most a tenth of that
+ * (one 100 ms tick's worth), so that thousands of tunnels started
  * together, or that lost their hub together, reach it spread out
  * instead of in one burst that fills its socket and its half-open table
  * (and draws cookie demands from everybody). */
 #define INIT_RATE 200
-#define INIT_BURST 20
+#define INIT_BURST (INIT_RATE / 10)
 /* IKE_SA_INIT + IKE_AUTH must finish within this, whatever happens on the
  * way (cookies, INVALID_KE, an answer that makes no sense): past it the
  * tunnel starts over.  Longer than one full retransmission schedule. */
@@ -153,7 +154,8 @@ struct ike_ctx {
 	struct heap timers, inits;
 	size_t n_conns;
 	struct ike_sa *grave;	/* dead this tick, freed at its end */
-	uint64_t init_credit, init_credit_at;	/* INIT_RATE, in 1/1000 initiations */
+	uint64_t init_credit, init_credit_at;	/* in 1/1000 initiations */
+	unsigned init_rate;	/* initiations a second (ike_set_initiate_rate) */
 	bool full_scan;		/* tests: every SA every tick, as before the heap */
 	uint64_t timer_runs;	/* SAs whose timers ran (tests, bench) */
 	uint8_t rx[65536];

@@ -140,17 +140,24 @@ uint64_t ike_jitter(uint64_t ms, unsigned pct)
 	return ms - r % (span + 1);
 }
 
-/* A token bucket: INIT_RATE initiations a second, INIT_BURST at once.
- * A single tunnel (or a few) still starts at once; N take N / INIT_RATE
- * seconds. */
+void ike_set_initiate_rate(struct ike_ctx *ctx, unsigned per_second)
+{
+	ctx->init_rate = per_second ? per_second : 1;
+	ctx->init_credit_at = 0;	/* a full bucket at the new size */
+}
+
+/* A token bucket: init_rate initiations a second, a tenth of that (one
+ * 100 ms tick's worth) at once.  A single tunnel (or a few) still starts
+ * at once; N take N / init_rate seconds. */
 bool ike_init_paced(struct ike_ctx *ctx, uint64_t now)
 {
-	const uint64_t one = 1000, full = INIT_BURST * one;
+	const uint64_t one = 1000, rate = ctx->init_rate ? ctx->init_rate : INIT_RATE;
+	const uint64_t full = (rate / 10 ? rate / 10 : 1) * one;
 
 	if (!ctx->init_credit_at) {
 		ctx->init_credit = full;
 	} else if (now > ctx->init_credit_at) {
-		uint64_t add = (now - ctx->init_credit_at) * INIT_RATE;
+		uint64_t add = (now - ctx->init_credit_at) * rate;
 
 		ctx->init_credit = add >= full - ctx->init_credit ? full : ctx->init_credit + add;
 	}

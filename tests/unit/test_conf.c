@@ -34,6 +34,7 @@ static const char good[] =
 	"port = 500\n"
 	"natt-port = 4500\n"
 	"state-dir = /var/lib/vti-test\n"
+	"initiate-rate = 1000\n"
 	"\n"
 	"[tunnel sti15]\n"
 	"local = 2001:db8::1\n"
@@ -67,6 +68,7 @@ static void good_file(void)
 	CHECK(conf_parse("good", good, sizeof(good) - 1, &c, &e) == 0, "errors: %s", buf_str(&e));
 	CHECK(strcmp(c.d.socket, "/run/x.sock") == 0, "socket '%s'", c.d.socket);
 	CHECK(strcmp(c.d.state_dir, "/var/lib/vti-test") == 0, "state-dir '%s'", c.d.state_dir);
+	CHECK(c.d.initiate_rate == 1000, "initiate-rate %u", c.d.initiate_rate);
 	t = conf_find(&c, "sti15");
 	CHECK(t != NULL, "tunnel found");
 	if (t) {
@@ -105,6 +107,9 @@ static const struct bad bads[] = {
 	  "user must be a user name", 2 },
 	{ "[daemon]\nport = 4500\n", "port and natt-port must differ", 2 },
 	{ "[daemon]\ncookie-threshold = -1\n", "cookie-threshold must be 0-100000", 2 },
+	{ "[daemon]\ninitiate-rate = 0\n", "initiate-rate must be 1-100000", 2 },
+	{ "[daemon]\ninitiate-rate = 100001\n", "initiate-rate must be 1-100000", 2 },
+	{ "[daemon]\ninitiate-rate = fast\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\nstate-dir = var/lib/vti\n", "state-dir must be an absolute path", 2 },
 	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },
 	{ "[bogus]\n", "unknown section [bogus]", 1 },

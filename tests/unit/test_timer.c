@@ -10,7 +10,7 @@
  * same times and report the same to the tunnel.  A tick with many idle
  * established SAs looks at none of them; inbound ESP counts from when it
  * arrived, not from when the timers looked.  Initiations the tick starts are
- * paced (INIT_RATE, INIT_BURST) but vtictl up is not; retransmission and
+ * paced ([daemon] initiate-rate) but vtictl up is not; retransmission and
  * re-initiation intervals are jittered within their bounds.
  */
 #include "inmem.h"
@@ -365,32 +365,33 @@ static void t_esp_liveness(void)
 
 /* ---- pacing of initiations ---- */
 
-/* N tunnels started at once: at most INIT_BURST new IKE SAs per 100 ms
- * tick (INIT_RATE 200/s refills 20 a tick), all within N / INIT_RATE
- * seconds and a tick; a few start in the first tick, as one always did. */
+/* N tunnels started at once: at most a tenth of the rate (a 100 ms
+ * tick's worth) new IKE SAs a tick, all within N / rate seconds and a
+ * tick; a few start in the first tick, as one always did. */
 static void t_pacing(void)
 {
 	static const struct {
-		unsigned n;
+		unsigned n, rate;	/* rate 0: the default, INIT_RATE */
 		unsigned first_tick;	/* new SAs in the first tick */
 	} rows[] = {
-		{ 1, 1 }, { 2, 2 }, { 20, 20 }, { 21, 20 }, { 100, 20 }, { 1000, 20 }, { 3000, 20 },
+		{ 1, 0, 1 },	 { 2, 0, 2 },	     { 20, 0, 20 },	{ 21, 0, 20 },
+		{ 100, 0, 20 },	 { 1000, 0, 20 },    { 3000, 0, 20 },	{ 3000, 1000, 100 },
+		{ 1, 5, 1 },	 { 10, 5, 1 },	     { 500, 100000, 500 },
 	};
 	unsigned r, k;
 
 	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		unsigned n = rows[r].n, ticks = 0, most = 0, first = 0, prev = 0, now_n;
-		unsigned window = (n + INIT_BURST - 1) / INIT_BURST + 1;
+		unsigned n = rows[r].n, rate = rows[r].rate ? rows[r].rate : INIT_RATE;
+		unsigned burst = rate / 10 ? rate / 10 : 1, ticks = 0, most = 0, first = 0, prev = 0;
+		unsigned window = n > burst ? ((n - burst) * 10 + rate - 1) / rate + 1 : 1, now_n;
 
 		fake_now = 1000000;
 		setup("psk = pacing-secret\n", "psk = pacing-secret\n");
-		for (k = 1; k < n; k++) {
-			struct ike_conn *c = ike_conn_add(nodes[0].ike, &nodes[0].pol, &sim_ops,
-							  &nodes[0]);
-
-			if (!c)
+		if (rows[r].rate)
+			ike_set_initiate_rate(nodes[0].ike, rows[r].rate);
+		for (k = 1; k < n; k++)
+			if (!ike_conn_add(nodes[0].ike, &nodes[0].pol, &sim_ops, &nodes[0]))
 				exit(2);
-		}
 		while (ticks < window + 20) {
 			fake_now += 100;
 			ike_tick(nodes[0].ike);
@@ -405,11 +406,12 @@ static void t_pacing(void)
 			if (now_n >= n)
 				break;
 		}
-		CHECK(first == rows[r].first_tick, "%u tunnels: %u initiated in the first tick", n,
-		      first);
-		CHECK(most <= INIT_BURST, "%u tunnels: at most %u a tick (%u)", n, INIT_BURST, most);
-		CHECK(prev == n && ticks <= window, "%u tunnels: all %u initiated in %u ticks (%u)", n,
-		      prev, window, ticks);
+		CHECK(first == rows[r].first_tick, "%u tunnels at %u/s: %u initiated in the first tick",
+		      n, rate, first);
+		CHECK(most <= burst, "%u tunnels at %u/s: at most %u a tick (%u)", n, rate, burst,
+		      most);
+		CHECK(prev == n && ticks <= window, "%u tunnels at %u/s: all %u initiated in %u ticks (%u)",
+		      n, rate, prev, window, ticks);
 		teardown();
 	}
 
