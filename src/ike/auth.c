@@ -755,11 +755,11 @@ static void resolve_duplicates(struct ike_sa *sa)
 {
 	struct ike_sa *o;
 
-	for (o = sa->ctx->sas; o; o = o->next) {
+	for (o = ikesa_of_conn(sa->conn, NULL); o; o = ikesa_of_conn(sa->conn, o)) {
 		const uint8_t *a, *b;
 		struct ike_sa *loser;
 
-		if (o == sa || o->conn != sa->conn || o->state != IKE_S_ESTABLISHED)
+		if (o == sa || o->state != IKE_S_ESTABLISHED)
 			continue;
 		/* Nonces are at least 16 bytes (§2.10); compare that much. */
 		a = memcmp(sa->ni, sa->nr, 16) < 0 ? sa->ni : sa->nr;
@@ -1107,7 +1107,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	struct ike_cp cp;
 	const struct ike_policy *pol;
 	struct ike_conn *c;
-	struct ike_sa *o;
+	struct ike_sa *o, *next;
 	struct ike_ident me;
 	struct buf in;
 	struct ike_wr w;
@@ -1163,9 +1163,11 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	}
 	/* §2.4: the peer restarted; whatever we still hold for it is stale. */
 	if (!ike_find_notify(m, N_INITIAL_CONTACT, &n))
-		for (o = sa->ctx->sas; o; o = o->next)
-			if (o != sa && o->conn == c && o->state == IKE_S_ESTABLISHED)
+		for (o = ikesa_of_conn(c, NULL); o; o = next) {
+			next = ikesa_of_conn(c, o);
+			if (o != sa && o->state == IKE_S_ESTABLISHED)
 				ikesa_kill(o, "peer sent INITIAL_CONTACT");
+		}
 	if (give_address(sa, m, c, &idi, &cp))
 		return;
 	if (!own_auth(sa, c, false, &me, &ad))

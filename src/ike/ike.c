@@ -1122,6 +1122,20 @@ static void reap(struct ike_ctx *ctx)
 }
 
 /* The connection's IKE SA: the established one if there is one. */
+struct ike_sa *ikesa_of_conn(const struct ike_conn *c, const struct ike_sa *after)
+{
+	struct hnode *n = after ? htab_next(&after->htun) :
+				  htab_first(&c->ctx->by_conn, conn_key(c));
+	struct ike_sa *sa;
+
+	for (; n; n = htab_next(n)) {
+		sa = htab_entry(n, struct ike_sa, htun);
+		if (sa->conn == c)
+			return sa;
+	}
+	return NULL;
+}
+
 static struct ike_sa *conn_sa(const struct ike_conn *c)
 {
 	struct ike_sa *sa, *any = NULL;

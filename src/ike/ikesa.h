@@ -273,6 +273,9 @@ void ikesa_half_open_end(struct ike_sa *sa);
 uint64_t ike_conn_addr_key(const struct ike_ctx *ctx, const struct addr *a);
 bool ike_conn_id_key(const struct ike_ctx *ctx, uint8_t type, const uint8_t *data, size_t len,
 		     uint64_t *key);
+/* The IKE SAs that serve c, one after another (NULL: the first), from
+ * the index by connection: a hub's IKE_AUTH must not walk every SA. */
+struct ike_sa *ikesa_of_conn(const struct ike_conn *c, const struct ike_sa *after);
 /* sa->agreed, made if it is not there yet: 0 or -ENOMEM. */
 int ikesa_agreed(struct ike_sa *sa);
 /* Free what an established SA no longer needs (ike.c). */
