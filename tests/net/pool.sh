@@ -4,6 +4,7 @@
 #     interface gets 10.128.0.2/17 and fd00:128::2/64, the hub routes
 #     both to its interface; ping both ways, IPv4 and IPv6; the branch
 #     restarted gets the same addresses;
+#     a /10 pool's address goes on the branch as a /32;
 #  2. a strongSwan branch (vips = 0.0.0.0, ::) asks the same hub;
 #  3. a vtid branch asks a strongSwan hub (pools).
 # The parent only adds addresses the peer gave to an address = auto
@@ -65,6 +66,24 @@ ping_ok b 10.128.0.1 || fail "vtid branch restarted -> hub"
 ping_ok h 10.128.0.2 || fail "hub -> vtid branch restarted"
 pass "the branch restarted got the same addresses"
 stop_vtid b; forget_pid "$PID_b"
+
+# ---- 1b. a pool wider than a branch puts on its interface (/10): the
+# address goes on as a host address, and the branch reaches the hub by a
+# route of its own
+stop_vtid h; forget_pid "$PID_h"
+sed -e 's|^address = .*|address = 10.64.0.1/32|' -e 's|^pool = .*|pool = 10.64.0.0/10|' \
+	"$VT_TMP/h.conf" > "$VT_TMP/h10.conf"
+start_vtid h "$VT_TMP/h10.conf"
+start_vtid b "$VT_TMP/b.conf"
+wait_until 10 has_carrier b br0 || fail "/10 pool: no carrier"
+wait_until 5 addr_on b br0 10.64.0.2/32 || fail "/10 pool: 10.64.0.2/32 not on br0: $(in_ns b ip -o addr show dev br0)"
+in_ns b ip route add 10.64.0.1/32 dev br0
+ping_ok b 10.64.0.1 || fail "/10 pool: branch -> hub"
+ping_ok h 10.64.0.2 || fail "/10 pool: hub -> branch"
+pass "a /10 pool's address goes on the branch as 10.64.0.2/32; ping both ways"
+stop_vtid b; forget_pid "$PID_b"
+stop_vtid h; forget_pid "$PID_h"
+start_vtid h "$VT_TMP/h.conf"
 
 # ---- 2. strongSwan branch (vips) and the vtid hub
 cat > "$VT_TMP/b.swanctl.conf" <<C
