@@ -1134,6 +1134,8 @@ static int write_kept(struct parent *p, const bool *kept)
 
 	kept_path(p, path, sizeof(path), false);
 	kept_path(p, tmp, sizeof(tmp), true);
+	if (mkdir(p->state_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
