@@ -33,7 +33,7 @@ static int enable_offload(int fd)
 }
 
 /* TUNSETIFF with flags, then offloads, carrier off and the ifindex. */
-static int tun_attach(const char *name, short flags, int *ifindex, bool *offload)
+static int tun_attach(const char *name, int flags, int *ifindex, bool *offload)
 {
 	struct ifreq ifr;
 	int fd, s, err;
