@@ -756,7 +756,9 @@ static int do_tun_close(struct parent *p, struct ps_names *rq)
 }
 
 /* A new network process makes the instances again as their peers come
- * back: the dead one's are not kept. */
+ * back.  Those whose peer the parent knows are kept, as after vtictl
+ * restart: the new process's templates give each peer its interface
+ * again (ps_kept_instance), or delete it when the peer stays away. */
 static void forget_instances(struct parent *p)
 {
 	const struct tunnel_conf *t;
@@ -764,7 +766,7 @@ static void forget_instances(struct parent *p)
 
 	while (i < p->n_ifs) {
 		t = conf_owner(&p->conf, p->ifs[i].name);
-		if (t && t->is_template)
+		if (t && t->is_template && !p->ifs[i].id)
 			forget_if(p, i);
 		else
 			i++;

@@ -7,7 +7,8 @@
 # through an instance still there, the same instance names for the same
 # peers, and traffic both ways again.  Then a plain stop/start for
 # comparison (everything deleted, SPEC), a restart that drops [tunnel ta]
-# from the configuration (its device is deleted), and a SIGKILL of a vtid
+# from the configuration (its device is deleted), a crash of the network
+# process (instances keep their devices too), and a SIGKILL of a vtid
 # that adopted devices (they go with it: IFF_PERSIST was cleared).
 . "$(dirname "$0")/lib.sh"
 PSK=restart-secret-$$
@@ -135,6 +136,24 @@ in_ns h ip route show 10.202.0.0/24 | grep -q "dev $n2" || fail "operator route 
 pings
 pass "vtictl restart: back in $keep_s s; ta, $n2, $n3 kept their ifindex ($ix_ta, $(eval echo "\$ix_$n2"), $(eval echo "\$ix_$n3")) and the operator routes; same instance per peer; ping both ways"
 
+# 1b. A crash of the network process: the parent knows each instance's
+# peer now, so instances keep their interface as [tunnel]s always did.
+net=$(vtid_net h)
+[ -n "$net" ] || fail "no network process"
+t0=$(date +%s.%N)
+kill -SEGV "$net"
+# The old carriers are taken down before the new process is forked.
+new_net() { local p; p=$(vtid_net h); [ -n "$p" ] && [ "$p" != "$net" ]; }
+wait_until 10 new_net || fail "no new network process after the crash"
+crash_s=$(until_back "$t0")
+for n in ta "$n2" "$n3"; do
+	now=$(ifindex "$n"); was=$(eval echo "\$ix_$n")
+	[ "$now" = "$was" ] || fail "$n: ifindex $was before the crash, $now after"
+done
+[ "$(instance b2.branches.example | cut -d' ' -f1)" = "$n2" ] || fail "b2 got another instance after the crash"
+pings
+pass "network process crash: back in $crash_s s, instances kept their interfaces"
+
 # 2. Plain stop and start (SPEC: SIGTERM removes the interfaces).
 t0=$(date +%s.%N)
 stop_vtid h; forget_pid "$PID_h"
@@ -144,20 +163,32 @@ plain_s=$(until_back "$t0")
 in_ns h ip route show 10.201.0.0/24 | grep -q . && fail "route via ta survived a plain stop?"
 pass "plain stop/start: back in $plain_s s; ta now ifindex $(ifindex ta) (was $ix_ta), operator routes gone"
 echo "restart timing: vtictl restart $keep_s s, plain stop/start $plain_s s"
-in_ns h ip route add 10.202.0.0/24 dev "$(instance b2.branches.example | cut -d' ' -f1)"
 read -r n2 _ <<<"$(instance b2.branches.example)"
-ix2=$(ifindex "$n2")
+read -r n3 _ <<<"$(instance b3.branches.example)"
+in_ns h ip route add 10.202.0.0/24 dev "$n2"
+ix2=$(ifindex "$n2"); ix3=$(ifindex "$n3")
 
 # 3. A restart whose new configuration drops [tunnel ta]: its device goes.
+# The branch whose instance is br0 is frozen meanwhile, so the other comes
+# back first: it must get its own instance again, not the first free number.
+if [ "$n2" = br0 ]; then first=3 late=2; else first=2 late=3; fi
+late_pids="$(eval echo "\$PID_b$late") $(vtid_children "b$late" | tr '\n' ' ')"
+kill -STOP $late_pids
 stop_for_restart
 has_link ta || fail "ta not kept"
 hub_conf no
 start_vtid h "$VT_TMP/h.conf"
 wait_until 5 no_link ta || fail "ta, no longer configured, was not deleted"
-wait_until 30 has_carrier h "$n2" || fail "$n2 not back"
+eval "nf=\$n$first ixf=\$ix$first"
+wait_until 30 has_carrier h "$nf" || fail "b$first: $nf not back ($(vtictl h show | head -5))"
+[ "$(instance "b$first.branches.example" | cut -d' ' -f1)" = "$nf" ] || fail "b$first came back first and got another instance than $nf"
+[ "$(ifindex "$nf")" = "$ixf" ] || fail "$nf changed its ifindex"
+kill -CONT $late_pids
+wait_until 30 has_carrier h br0 || fail "b$late: br0 not back"
+[ "$(instance "b$late.branches.example" | cut -d' ' -f1)" = br0 ] || fail "b$late got another instance than br0"
 [ "$(ifindex "$n2")" = "$ix2" ] || fail "$n2 changed its ifindex"
 in_ns h ip route show 10.202.0.0/24 | grep -q "dev $n2" || fail "operator route via $n2 lost"
-pass "a restart without [tunnel ta] deletes ta; $n2 kept (ifindex $ix2)"
+pass "a restart without [tunnel ta] deletes ta; b$first back first got $nf again, b$late br0; ifindex kept"
 
 # 4. SIGKILL of a vtid that adopted devices: they go with it.
 kill -KILL "$PID_h"; wait "$PID_h" 2>/dev/null || true; forget_pid "$PID_h"
