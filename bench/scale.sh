@@ -27,7 +27,11 @@
 # pool; the hub's interfaces s0, s1 ... appear as the branches come.
 # SCALE_AUTH=cert: with ECDSA P-256 certificates from one CA instead of
 # the PSK (bench/certs.py makes them; template mode only).
-# Usage: [SCALE_MODE=template] bench/scale.sh [N...]   (default: 100 1000)
+# With SCALE_RESTART=keep the hub restart is `vtictl restart` (interfaces
+# kept, exit status 4, vtid(8) "Restarts that keep the interfaces") in place
+# of SIGTERM, and the row says how many hub interfaces kept their ifindex.
+# Usage: [SCALE_MODE=template] [SCALE_AUTH=cert] [SCALE_RESTART=keep] bench/scale.sh [N...]
+#        (default: 100 1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS_LIST=("${@:-100 1000}")
@@ -137,6 +141,19 @@ stop() {	# KEY: SIGTERM; STOP_MS: ms until it exited (not in a subshell:
 	forget_pid "$pid"
 	STOP_MS=$(($(ms) - t0))
 }
+# keep_restart KEY: vtictl restart, waiting for exit status 4; STOP_MS as stop
+keep_restart() {
+	local pid t0 rc=0
+	pid=$(eval echo "\$PID_$1")
+	t0=$(ms)
+	vtictl "$1" restart >/dev/null
+	wait "$pid" || rc=$?
+	forget_pid "$pid"
+	[ "$rc" = 4 ] || fail "vtid $1 stopped for a restart with status $rc, not 4"
+	STOP_MS=$(($(ms) - t0))
+}
+# the hub's interfaces and their ifindex, one "NAME INDEX" a line
+ifindexes() { in_ns h ip -o link show 2>/dev/null | sed -nE 's/^([0-9]+): (s[0-9]+)[:@].*/\2 \1/p' | sort; }
 up_count() { in_ns h ip -o link show 2>/dev/null | grep -cE '^[0-9]+: s[0-9]+:.*LOWER_UP' || true; }
 if_count() { in_ns h ip -o link show 2>/dev/null | grep -cE '^[0-9]+: s[0-9]+:' || true; }
 hub_ifs() { [ "$(if_count)" -ge "$1" ]; }
@@ -198,9 +215,17 @@ for n in "${NS_LIST[@]}"; do
 	sleep 1
 	still=$(up_count)
 	# hub restart: the branches find it gone (DPD) and initiate again
-	stop h; hstop=$STOP_MS
+	kept=""
+	if [ "${SCALE_RESTART:-}" = keep ]; then
+		before=$(ifindexes)
+		keep_restart h; hstop=$STOP_MS
+	else
+		stop h; hstop=$STOP_MS
+	fi
 	start h "$VT_TMP/h.conf"
 	back_h=$(wait_up "$n")
+	[ "${SCALE_RESTART:-}" = keep ] &&
+		kept=" ($(comm -12 <(echo "$before") <(ifindexes) | grep -c . || true)/$(grep -c . <<<"$before") ifindex kept)"
 	# branch restart: the hub learns of the branches' new SAs
 	stop b; bstop=$STOP_MS
 	start b "$VT_TMP/b.conf"
@@ -209,11 +234,12 @@ for n in "${NS_LIST[@]}"; do
 	per="$((per / 10)).$((per % 10))"
 	rate="-"
 	[[ "$up" =~ ^[0-9]+$ ]] && [ "$up" -gt 0 ] && rate=$((n * 1000 / up))
-	ROWS+=("| $n | $up | $rate | $cpu | $((rss1 / 1024)) MiB, $per KiB/tunnel | $show | $reload ($still up after, $lost) | $hstop | $back_h | $bstop | $back_b |")
+	ROWS+=("| $n | $up | $rate | $cpu | $((rss1 / 1024)) MiB, $per KiB/tunnel | $show | $reload ($still up after, $lost) | $hstop | $back_h$kept | $bstop | $back_b |")
 	stop b; stop h
 done
 echo
-echo "${SCALE_MODE:-tunnel} mode"
+how=SIGTERM; [ "${SCALE_RESTART:-}" = keep ] && how="vtictl restart"
+echo "${SCALE_MODE:-tunnel} mode, hub restart by $how"
 echo "| N | ms until all up | tunnels/s | hub CPU µs/tunnel | hub RSS (idle), per tunnel | vtictl show ms | unchanged reload ms | hub SIGTERM ms | ms all back after hub restart | branch SIGTERM ms | ms all back after branch restart |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"

@@ -1101,6 +1101,13 @@ static void end_tunnel(struct parser *p)
 			       "tunnel %s", t->name, t->spi_in, p->c->t[i].name);
 }
 
+static bool valid_ifname(const char *n);
+
+bool conf_ifname_ok(const char *n)
+{
+	return valid_ifname(n);
+}
+
 static bool valid_ifname(const char *n)
 {
 	size_t len = strlen(n), i;

@@ -123,6 +123,8 @@ const struct tunnel_conf *conf_find_next(const struct conf *c, const char *name,
  * [template] whose instance it is (NAME followed by a number).
  */
 const struct tunnel_conf *conf_owner(const struct conf *c, const char *ifname);
+/* A name a section may give its interface (1-15 of [A-Za-z0-9-_.]). */
+bool conf_ifname_ok(const char *n);
 /* A template's interface names: NAME and at most this many digits. */
 #define CONF_TEMPLATE_DIGITS 5
 

@@ -19,6 +19,8 @@ const struct ctl_cmd ctl_cmds[CTL_NCMDS] = {
 			  "every counter in the Prometheus text format" },
 	[CTL_MONITOR] = { "monitor", "", 0, 0, false,
 			  "events as they happen, one JSON object a line, until interrupted" },
+	[CTL_RESTART] = { "restart", "", 0, 0, true,
+			  "stop for a restart that keeps the interfaces (exit status 4)" },
 };
 
 int ctl_cmd_find(const char *name)

@@ -16,7 +16,7 @@
 
 enum ctl_cmd_id {
 	CTL_SHOW, CTL_STATS, CTL_UP, CTL_DOWN, CTL_REKEY, CTL_RELOAD, CTL_METRICS, CTL_MONITOR,
-	CTL_NCMDS
+	CTL_RESTART, CTL_NCMDS
 };
 
 /* Exit statuses of vtictl; 0-2 follow the usual conventions. */

@@ -24,6 +24,14 @@
 struct gso_meta;
 int tun_open(const char *name, int *ifindex, bool *offload);
 int tun_set_carrier(int fd, bool on);
+/*
+ * Restarts that keep interfaces (SPEC "Programs", vtictl restart): attach
+ * to an existing, detached TUN device by name (no IFF_TUN_EXCL; the
+ * caller knows it is vtid's own, from the list it wrote), and set or
+ * clear IFF_PERSIST, which keeps a device after its last descriptor.
+ */
+int tun_adopt(const char *name, int *ifindex, bool *offload);
+int tun_set_persist(int fd, bool on);
 /* One packet: its length, or -errno (-EAGAIN when there is none). */
 ssize_t tun_read(int fd, bool offload, struct gso_meta *m, uint8_t *buf, size_t cap);
 int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt, size_t len);

@@ -330,6 +330,16 @@ static int handle_request(void *arg, char *line, struct buf *body, char *msg, si
 	case CTL_RELOAD:
 		daemon_reload(d);
 		break;
+	case CTL_RESTART:
+		/* The parent answers with SIGTERM once it has our request:
+		 * this reply is written first. */
+		if (ps_restart() < 0) {
+			snprintf(msg, msglen, "cannot reach the privileged process");
+			return CTL_EFAIL;
+		}
+		log_info(NULL, "restart requested by vtictl");
+		snprintf(msg, msglen, "stopping for a restart; interfaces kept");
+		return CTL_OK;
 	case CTL_NCMDS:
 		break;
 	}

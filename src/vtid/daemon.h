@@ -12,6 +12,7 @@ enum {
 	EXIT_CONFIG = 1,
 	EXIT_USAGE = 2,
 	EXIT_RUNTIME = 3,
+	EXIT_RESTART = 4,	/* stopped for a restart: interfaces kept (vtictl restart) */
 };
 
 /* Runs in the foreground until told to stop; returns an exit status. */

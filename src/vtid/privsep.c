@@ -9,6 +9,7 @@
 #include "vtid/privsep.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@
 #include "platform/platform.h"
 #include "vtid/daemon.h"
 #include "vtid/hwm.h"
+#include "vtid/kept.h"
 #include "vtid/tunnel.h"
 
 enum ps_type {
@@ -59,6 +62,8 @@ enum ps_type {
 	PS_CONF_PKI,		/* ps_conf_pki + PEM text: a file tunnels name (pki.h) */
 	PS_SIGN,		/* net -> auth: ps_sign + octets; reply PS_SIGN_REPLY */
 	PS_SIGN_REPLY,
+	PS_TUN_OPEN_ID,		/* net -> parent: ps_tun_open_id; as PS_TUN_OPEN */
+	PS_RESTART,		/* net -> parent: empty (vtictl restart); no reply */
 };
 
 struct ps_hdr {
@@ -69,6 +74,16 @@ struct ps_hdr {
 
 struct ps_name {
 	char name[16];
+};
+
+/* A template's instance and the identity of the peer it is for: the
+ * parent writes it down at a restart that keeps interfaces (kept.h). */
+struct ps_tun_open_id {
+	char name[16];
+	uint8_t type;
+	uint8_t zero;
+	uint16_t len;
+	uint8_t data[IKE_ID_MAX];
 };
 
 /* Interfaces of templates' instances that are gone (PS_TUN_CLOSE). */
@@ -470,6 +485,7 @@ struct owned_if {
 	int ifindex;
 	int fd;			/* the parent's own; -1 if it could not keep one */
 	bool offload;
+	struct kept_id *id;	/* a template's instance: its peer (kept.h) */
 };
 
 /*
@@ -516,6 +532,7 @@ struct parent {
 	struct seq_grant *grants;
 	size_t n_grants;
 	bool stopping;
+	bool restarting;	/* vtictl restart, SIGUSR2: keep the interfaces */
 	bool net_ran;		/* a network process finished starting */
 	/* The service manager's watchdog (notify_watchdog_ms): pinged only
 	 * while the network process says it is alive, at most this often. */
@@ -564,6 +581,7 @@ static bool remember_if(struct parent *p, const char *name, int ifindex, int fd,
 			return false;	/* then requests for it are refused */
 		p->ifs = n;
 		snprintf(p->ifs[i].name, sizeof(p->ifs[0].name), "%s", name);
+		p->ifs[i].id = NULL;
 		p->n_ifs++;
 	} else if (p->ifs[i].fd >= 0) {
 		close(p->ifs[i].fd);
@@ -578,6 +596,7 @@ static void forget_if(struct parent *p, size_t i)
 {
 	if (p->ifs[i].fd >= 0)
 		close(p->ifs[i].fd);
+	free(p->ifs[i].id);
 	p->ifs[i] = p->ifs[--p->n_ifs];
 }
 
@@ -617,7 +636,23 @@ static void carrier_off_all(struct parent *p)
 			log_warn(p->ifs[i].name, "cannot take the carrier down");
 }
 
-static void do_tun_open(struct parent *p, struct ps_name *rq)
+/* The peer a template's instance is for, written down at a restart. */
+static void note_peer(struct parent *p, const char *name, const struct ike_ident *id)
+{
+	const struct tunnel_conf *t = conf_owner(&p->conf, name);
+	size_t i;
+
+	if (!id || !t || !t->is_template)
+		return;
+	for (i = 0; i < p->n_ifs; i++)
+		if (!strcmp(p->ifs[i].name, name)) {
+			free(p->ifs[i].id);
+			p->ifs[i].id = kept_id_dup(id);
+			return;
+		}
+}
+
+static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_ident *id)
 {
 	struct ps_tun_reply rep = { 0 };
 	struct owned_if *k;
@@ -642,6 +677,7 @@ static void do_tun_open(struct parent *p, struct ps_name *rq)
 		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, k->fd);
 		log_info(rq->name, "interface handed to the network process again (ifindex %d)",
 			 k->ifindex);
+		note_peer(p, rq->name, id);
 		return;
 	}
 	fd = tun_open(rq->name, &rep.ifindex, &offload);
@@ -654,6 +690,24 @@ static void do_tun_open(struct parent *p, struct ps_name *rq)
 	ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, fd);
 	if (fd >= 0 && !remember_if(p, rq->name, rep.ifindex, fd, offload))
 		close(fd);	/* then the interface lives as long as net's copy */
+	else if (fd >= 0)
+		note_peer(p, rq->name, id);
+}
+
+static void do_tun_open_id(struct parent *p, const struct ps_tun_open_id *rq)
+{
+	struct ike_ident id = { .type = rq->type, .len = rq->len };
+	struct ps_name name;
+
+	memcpy(name.name, rq->name, sizeof(name.name));
+	if (!rq->type || rq->zero || rq->len > sizeof(id.data)) {
+		struct ps_tun_reply rep = { .err = -EINVAL };
+
+		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, -1);
+		return;
+	}
+	memcpy(id.data, rq->data, rq->len);
+	do_tun_open(p, &name, &id);
 }
 
 /*
@@ -702,7 +756,9 @@ static int do_tun_close(struct parent *p, struct ps_names *rq)
 }
 
 /* A new network process makes the instances again as their peers come
- * back: the dead one's are not kept. */
+ * back.  Those whose peer the parent knows are kept, as after vtictl
+ * restart: the new process's templates give each peer its interface
+ * again (ps_kept_instance), or delete it when the peer stays away. */
 static void forget_instances(struct parent *p)
 {
 	const struct tunnel_conf *t;
@@ -710,7 +766,7 @@ static void forget_instances(struct parent *p)
 
 	while (i < p->n_ifs) {
 		t = conf_owner(&p->conf, p->ifs[i].name);
-		if (t && t->is_template)
+		if (t && t->is_template && !p->ifs[i].id)
 			forget_if(p, i);
 		else
 			i++;
@@ -923,6 +979,24 @@ static int parent_reload(struct parent *p, struct buf *errors)
 	return 0;
 }
 
+/*
+ * A stop that keeps the interfaces (vtictl restart, SIGUSR2): as SIGTERM,
+ * the network process says DELETE to every peer (so they negotiate again
+ * at once, with the next vtid), but parent_exit keeps the devices.
+ */
+static void begin_restart(struct parent *p, const char *why)
+{
+	if (p->stopping)
+		return;
+	log_info(NULL, "%s: stopping for a restart; the interfaces are kept", why);
+	p->restarting = true;
+	p->exit_code = EXIT_RESTART;
+	p->stopping = true;
+	notify_stopping();
+	if (p->net > 0)
+		kill(p->net, SIGTERM);
+}
+
 static void parent_request(struct parent *p)
 {
 	union {
@@ -931,6 +1005,7 @@ static void parent_request(struct parent *p)
 		struct ps_addr addr;
 		struct ps_seq seq;
 		struct ps_names names;
+		struct ps_tun_open_id open_id;
 		uint8_t raw[512];
 	} rq;
 	struct ps_hdr h;
@@ -961,7 +1036,15 @@ static void parent_request(struct parent *p)
 		return;
 	}
 	if (n >= 0 && h.type == PS_TUN_OPEN && n == sizeof(rq.name)) {
-		do_tun_open(p, &rq.name);
+		do_tun_open(p, &rq.name, NULL);
+		return;
+	}
+	if (n >= 0 && h.type == PS_TUN_OPEN_ID && n == sizeof(rq.open_id)) {
+		do_tun_open_id(p, &rq.open_id);
+		return;
+	}
+	if (n == 0 && h.type == PS_RESTART) {
+		begin_restart(p, "vtictl restart");
 		return;
 	}
 	if (n >= 0 && h.type == PS_SEQ_RESERVE && n == sizeof(rq.seq)) {
@@ -1035,6 +1118,102 @@ static void reap_within(pid_t pid, unsigned ms)
 	}
 }
 
+/* <state-dir>/interfaces, and its temporary twin. */
+static void kept_path(const struct parent *p, char *out, size_t len, bool tmp)
+{
+	snprintf(out, len, "%s/%s%s", p->state_dir, KEPT_FILE, tmp ? ".new" : "");
+}
+
+/* Write the list of kept devices: a temporary file, synced, renamed over
+ * the old one, so that the next vtid reads all of it or nothing. */
+static int write_kept(struct parent *p, const bool *kept)
+{
+	char path[sizeof(p->state_dir) + 32], tmp[sizeof(path)], line[KEPT_MAX_LINE + 2];
+	struct kept_if k;
+	size_t i;
+	FILE *f;
+	int fd, r = 0;
+
+	kept_path(p, path, sizeof(path), false);
+	kept_path(p, tmp, sizeof(tmp), true);
+	if (mkdir(p->state_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	for (i = 0; i < p->n_ifs && !r; i++) {
+		if (!kept[i])
+			continue;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.name, p->ifs[i].name, sizeof(k.name));
+		k.ifindex = p->ifs[i].ifindex;
+		if (p->ifs[i].id) {
+			k.id.type = p->ifs[i].id->type;
+			k.id.len = p->ifs[i].id->len;
+			memcpy(k.id.data, p->ifs[i].id->data, k.id.len);
+		}
+		if (kept_format(&k, line, sizeof(line)) < 0 || fputs(line, f) < 0)
+			r = -EIO;
+	}
+	if (fflush(f) || fsync(fd))
+		r = r ? r : -errno;
+	if (fclose(f) && !r)
+		r = -EIO;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+/*
+ * A restart that keeps the interfaces: IFF_PERSIST on each (the kernel
+ * keeps a device after its last descriptor then), no carrier (no SA),
+ * and their list for the next vtid.  Only for this stop: in normal
+ * operation a device goes with its descriptors (struct owned_if).  0, or
+ * -errno with nothing kept.
+ */
+static int keep_interfaces(struct parent *p)
+{
+	bool *kept = calloc(p->n_ifs ? p->n_ifs : 1, sizeof(*kept));
+	size_t i, n = 0;
+	int r;
+
+	if (!kept)
+		return -ENOMEM;
+	for (i = 0; i < p->n_ifs; i++) {
+		if (!still_there(&p->ifs[i]))
+			continue;
+		tun_set_carrier(p->ifs[i].fd, false);
+		if (tun_set_persist(p->ifs[i].fd, true) < 0) {
+			log_warn(p->ifs[i].name, "cannot keep the interface across the restart");
+			continue;
+		}
+		kept[i] = true;
+		n++;
+	}
+	r = write_kept(p, kept);
+	if (r < 0) {
+		log_err(NULL, "cannot write %s/%s: %s; the interfaces are deleted", p->state_dir,
+			KEPT_FILE, strerror(-r));
+		for (i = 0; i < p->n_ifs; i++)
+			if (kept[i])
+				tun_set_persist(p->ifs[i].fd, false);
+	} else {
+		log_info(NULL, "%zu interface%s kept for the next vtid (%s/%s)", n, n == 1 ? "" : "s",
+			 p->state_dir, KEPT_FILE);
+	}
+	free(kept);
+	return r;
+}
+
 static void __attribute__((noreturn)) parent_exit(struct parent *p, int code)
 {
 	if (p->auth > 0)
@@ -1046,6 +1225,12 @@ static void __attribute__((noreturn)) parent_exit(struct parent *p, int code)
 	 * most 2 s: a child stuck in the kernel does not keep us. */
 	reap_within(p->auth, 2000);
 	reap_within(p->net, 2000);
+	if (p->restarting && !keep_interfaces(p)) {
+		unlink(p->sock_path);
+		/* Whatever the network process's end: the devices are kept,
+		 * so the next vtid must come (systemd: RestartForceExitStatus). */
+		exit(EXIT_RESTART);
+	}
 	delete_interfaces(p);
 	unlink(p->sock_path);
 	exit(code);	/* and with the kept descriptors any interface left goes */
@@ -1185,6 +1370,9 @@ static void parent_signal(struct parent *p)
 			}
 			buf_free(&errors);
 			break;
+		case SIGUSR2:
+			begin_restart(p, "SIGUSR2");
+			break;
 		default:	/* SIGTERM, SIGINT: net says goodbye to its peers */
 			p->stopping = true;
 			notify_stopping();
@@ -1245,6 +1433,7 @@ static int parent_run(struct parent *p)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	p->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (p->sig_fd < 0) {
@@ -1424,6 +1613,10 @@ static struct {
 	/* Answers to ps_seq_ask, waiting for ps_seq_answer. */
 	struct ps_seq seq[PS_SEQ_QUEUE];
 	unsigned n_seq;
+	/* The parent's devices when it forked us (our copy of its list):
+	 * templates' instances with their peers (ps_kept_instance). */
+	const struct owned_if *kept;
+	size_t n_kept;
 } ps = { .parent_fd = -1, .auth_fd = -1 };
 
 /* Messages from the parent that are not the reply: configurations, and
@@ -1526,6 +1719,7 @@ bool ps_pushed_conf(struct conf *out)
 
 void ps_ready(void)
 {
+	ps.n_kept = 0;	/* the templates took their kept instances, once */
 	if (ps.active && ps_send(ps.parent_fd, PS_READY, NULL, 0, NULL, 0, -1) < 0)
 		log_warn(NULL, "privsep: cannot tell the parent that start-up is done");
 }
@@ -1558,6 +1752,57 @@ int ps_tun_open(const char *name, int *ifindex, bool *offload)
 	*ifindex = rep.ifindex;
 	*offload = rep.offload;
 	return fd;
+}
+
+int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, bool *offload)
+{
+	static struct ps_tun_open_id rq;
+	struct ps_tun_reply rep;
+	int fd = -1, r;
+
+	if (id->len > sizeof(rq.data))
+		return -EINVAL;
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", name);
+	rq.type = id->type;
+	rq.len = (uint16_t)id->len;
+	memcpy(rq.data, id->data, id->len);
+	r = ps_call(PS_TUN_OPEN_ID, &rq, sizeof(rq), PS_TUN_REPLY, &rep, sizeof(rep), &fd);
+	if (r < 0 || rep.err < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r < 0 ? r : rep.err < 0 ? rep.err : -EIO;
+	}
+	*ifindex = rep.ifindex;
+	*offload = rep.offload;
+	return fd;
+}
+
+bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id)
+{
+	const struct owned_if *o;
+
+	for (; *at < ps.n_kept; (*at)++) {
+		o = &ps.kept[*at];
+		if (!o->id)
+			continue;
+		memcpy(name, o->name, 16);
+		name[15] = '\0';
+		memset(id, 0, sizeof(*id));
+		id->type = o->id->type;
+		id->len = o->id->len;
+		memcpy(id->data, o->id->data, o->id->len);
+		(*at)++;
+		return true;
+	}
+	return false;
+}
+
+int ps_restart(void)
+{
+	if (!ps.active)
+		return -EIO;
+	return ps_send(ps.parent_fd, PS_RESTART, NULL, 0, NULL, 0, -1);
 }
 
 static int status_call(uint16_t type, const void *rq, size_t len)
@@ -1904,6 +2149,8 @@ static void become_net(struct parent *p, int parent_end, int parent_fd, int auth
 	for (i = 0; i < p->n_ifs; i++)
 		if (p->ifs[i].fd >= 0)
 			close(p->ifs[i].fd);
+	ps.kept = p->ifs;
+	ps.n_kept = p->n_ifs;
 	*p->net_conf = p->conf;
 	memset(&p->conf, 0, sizeof(p->conf));
 	redact_all(p->net_conf, FOR_NET, p->fp_key);
@@ -1953,6 +2200,114 @@ static pid_t spawn_net(struct parent *p, int auth_end)
 	return pid;
 }
 
+/* Is the listed device the configuration's (a [tunnel] of that name, or
+ * an instance of a template with the peer it was made for)? */
+static bool still_wanted(const struct parent *p, const struct owned_if *o)
+{
+	const struct tunnel_conf *t = conf_owner(&p->conf, o->name);
+
+	return t && (t->is_template ? o->id != NULL : o->id == NULL);
+}
+
+/* One line of the list: the device adopted into p->ifs, or not. */
+static void adopt_one(struct parent *p, const struct kept_if *k)
+{
+	bool offload = true;
+	int fd, ifindex;
+
+	/* Only the device we left: by that name with that index.  Another
+	 * of that name is someone else's (tun_open's IFF_TUN_EXCL rule). */
+	if (if_nametoindex(k->name) != (unsigned)k->ifindex) {
+		log_warn(k->name, "kept interface is gone or was replaced; not adopted");
+		return;
+	}
+	fd = tun_adopt(k->name, &ifindex, &offload);
+	if (fd < 0) {
+		log_warn(k->name, "cannot adopt the kept interface: %s", strerror(-fd));
+		return;
+	}
+	/* At once: from here a SIGKILL must take the device with the
+	 * descriptor again (struct owned_if). */
+	if (tun_set_persist(fd, false) < 0)
+		log_warn(k->name, "cannot clear IFF_PERSIST of the kept interface");
+	if (ifindex != k->ifindex || !remember_if(p, k->name, ifindex, fd, offload)) {
+		close(fd);
+		return;
+	}
+	/* A new entry, last (a second line of the name found it busy). */
+	if (k->id.type)
+		p->ifs[p->n_ifs - 1].id = kept_id_dup(&k->id);
+}
+
+/* The listed devices that this configuration does not name go, in one
+ * link group as at exit (delete_interfaces). */
+static void drop_unwanted(struct parent *p)
+{
+	uint32_t group;
+	size_t i, n = 0;
+
+	if (rand_bytes((uint8_t *)&group, sizeof(group)))
+		return;
+	group |= 0x40000000u;
+	for (i = 0; i < p->n_ifs; i++)
+		if (!still_wanted(p, &p->ifs[i]) && !netif_set_group(p->ifs[i].ifindex, group)) {
+			log_info(p->ifs[i].name, "kept interface is no longer configured: deleted");
+			n++;
+		}
+	if (n && netif_del_group(group) < 0)
+		log_warn(NULL, "cannot delete the kept interfaces at once; they go one by one");
+	i = 0;
+	while (i < p->n_ifs)
+		if (still_wanted(p, &p->ifs[i]))
+			i++;
+		else
+			forget_if(p, i);
+}
+
+/*
+ * At start: the devices a vtid stopped for a restart kept (keep_interfaces),
+ * adopted as if this parent had made them, so that do_tun_open hands them
+ * to the network process with their ifindex, addresses and routes.  The
+ * file is read once and removed.
+ */
+static void adopt_kept(struct parent *p)
+{
+	char path[sizeof(p->state_dir) + 32], line[KEPT_MAX_LINE + 2];
+	struct kept_if k;
+	size_t len, bad = 0;
+	bool skipping = false;
+	FILE *f;
+
+	kept_path(p, path, sizeof(path), false);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	unlink(path);
+	while (fgets(line, sizeof(line), f)) {
+		len = strlen(line);
+		if (!len || line[len - 1] != '\n') {
+			skipping = true;	/* too long: this part and the rest */
+			continue;
+		}
+		line[--len] = '\0';
+		if (skipping) {
+			skipping = false;
+			bad++;
+			continue;
+		}
+		if (kept_parse(line, &k) < 0)
+			bad++;
+		else
+			adopt_one(p, &k);
+	}
+	fclose(f);
+	if (bad)
+		log_warn(NULL, "%s: %zu malformed line%s ignored", path, bad, bad == 1 ? "" : "s");
+	drop_unwanted(p);
+	log_info(NULL, "adopted %zu interface%s kept by the previous vtid", p->n_ifs,
+		 p->n_ifs == 1 ? "" : "s");
+}
+
 int privsep_start(struct conf *conf, const char *conf_path, const char *sock_path,
 		  struct ev *ev, char *err, size_t errlen)
 {
@@ -1981,6 +2336,7 @@ int privsep_start(struct conf *conf, const char *conf_path, const char *sock_pat
 	p.ev = ev;
 	p.net = p.auth = -1;
 	p.net_fd = p.auth_fd = p.sig_fd = -1;
+	adopt_kept(&p);
 	sigprocmask(SIG_BLOCK, NULL, &p.child_mask);
 	end = spawn_auth(&p);
 	pid = end < 0 ? end : spawn_net(&p, end);

@@ -62,6 +62,19 @@ void ps_alive(void);
 
 /* The net process's requests, after privsep_start (-EIO before). */
 int ps_tun_open(const char *name, int *ifindex, bool *offload);
+/* The same for a template's instance, naming the peer it is for: the
+ * parent writes it down at a restart that keeps interfaces. */
+struct ike_ident;
+int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, bool *offload);
+/*
+ * Templates' instances whose devices the parent holds from before this
+ * process (adopted after vtictl restart): from *at (start at 0), the next
+ * one's interface name and peer; false at the end.
+ */
+bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id);
+/* vtictl restart: have the parent stop everything but the interfaces
+ * (it sends us SIGTERM); -EIO without privsep. */
+int ps_restart(void);
 int ps_netif_setup(int ifindex, unsigned mtu);
 int ps_addr_add(int ifindex, const struct prefix *p);
 /* Addresses the peer gave (address = auto) come and go; a host route to

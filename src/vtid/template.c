@@ -40,6 +40,7 @@ struct tmpl_peer {
 	struct tunnel *t;		/* its instance, while it has one */
 	struct tmpl_peer *idle_next;	/* on tp->idle */
 	bool idle;
+	bool kept;			/* its device was kept by a restart; no peer yet */
 	struct ike_ident id;		/* as admitted */
 };
 
@@ -60,6 +61,8 @@ struct tmpl {
 	struct ike_ctx *ike;
 	struct tunnel_list *list;
 	struct ratelimit rl;		/* refusals are logged this often */
+	unsigned n_kept;		/* peers still kept */
+	uint64_t kept_until;		/* then their devices go */
 };
 
 const struct tunnel_conf *tmpl_conf(const struct tmpl *tp)
@@ -102,6 +105,66 @@ static struct tmpl_peer *peer_of(struct tmpl *tp, const struct ike_ident *id)
 	}
 	p->num = tp->next_num++;
 	return p;
+}
+
+/*
+ * After vtictl restart the parent adopted the instances' devices with the
+ * peers they were made for: the same peer gets the same number, so the
+ * same interface (its ifindex, routes), as while the daemon runs.  A
+ * peer that does not come back within the grace period loses it.
+ */
+#define TMPL_KEPT_GRACE_MS 60000
+
+/* NAME followed by its number, as conf.c makes instance names. */
+static bool instance_num(const struct tmpl *tp, const char *name, unsigned *num)
+{
+	size_t n = strlen(tp->conf.name), d = strlen(name);
+	unsigned v = 0;
+
+	if (d <= n || d - n > CONF_TEMPLATE_DIGITS || strncmp(name, tp->conf.name, n) ||
+	    (name[n] == '0' && d - n > 1))
+		return false;
+	for (; n < d; n++) {
+		if (name[n] < '0' || name[n] > '9')
+			return false;
+		v = v * 10 + (unsigned)(name[n] - '0');
+	}
+	*num = v;
+	return v < TMPL_MAX_INSTANCES;
+}
+
+static void seed_kept(struct tmpl *tp)
+{
+	uint64_t grace = 2000ULL * tp->conf.dpd_timeout;
+	struct ike_ident id;
+	struct tmpl_peer *p;
+	char name[16];
+	unsigned num;
+	size_t at = 0;
+
+	while (ps_kept_instance(&at, name, &id)) {
+		if (!instance_num(tp, name, &num))
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			break;
+		p->tp = tp;
+		p->id = id;
+		p->num = num;
+		p->kept = true;
+		if (htab_add(&tp->peers, &p->node, id_key(tp, &id))) {
+			free(p);
+			break;
+		}
+		if (num >= tp->next_num)
+			tp->next_num = num + 1;
+		tp->n_kept++;
+	}
+	if (!tp->n_kept)
+		return;
+	tp->kept_until = now_ms() + (grace > TMPL_KEPT_GRACE_MS ? grace : TMPL_KEPT_GRACE_MS);
+	log_info(tp->conf.name, "%u instance interface%s kept by the restart, waiting for "
+		 "their peers", tp->n_kept, tp->n_kept == 1 ? "" : "s");
 }
 
 static void on_idle(struct tunnel *t)
@@ -178,6 +241,10 @@ static struct ike_conn *on_instantiate(void *arg, const struct ike_id *peer)
 	}
 	if (p->t)
 		return p->t->conn;	/* it came back before its instance went */
+	if (p->kept) {
+		p->kept = false;
+		tp->n_kept--;
+	}
 	/* No more interfaces than the pool has addresses for (or instance
 	 * numbers): peers that share a key could otherwise make them by
 	 * naming themselves anew. */
@@ -330,6 +397,7 @@ struct tmpl *tmpl_create(const struct tunnel_conf *c, struct datapath *dp, struc
 		}
 		tp->has_pool = true;
 	}
+	seed_kept(tp);
 	tunnel_conf_policy(&tp->conf, &tp->pol, &tp->ids);
 	tp->conn = ike_conn_add(ike, &tp->pol, &tmpl_ops, tp);
 	if (!tp->conn) {
@@ -366,9 +434,37 @@ void tmpl_destroy(struct tmpl *tp, bool tell_parent)
 	free(tp);
 }
 
+/* The grace period is over: kept devices whose peer did not come back go. */
+static void drop_kept(struct tmpl *tp)
+{
+	char name[16];
+	struct tmpl_peer *p;
+	struct hnode *h;
+	size_t b;
+
+	for (b = 0; tp->peers.b && b <= tp->peers.mask; b++)
+		for (h = tp->peers.b[b]; h; h = h->next) {
+			p = htab_entry(h, struct tmpl_peer, node);
+			if (!p->kept)
+				continue;
+			p->kept = false;
+			if (tp->n_closing == TMPL_CLOSE_BATCH)
+				flush_closing(tp);
+			/* conf.c: a template name has at most 10 characters. */
+			snprintf(name, sizeof(name), "%.10s%u", tp->conf.name, p->num % 100000);
+			memcpy(tp->closing[tp->n_closing++], name, sizeof(name));
+		}
+	log_info(tp->conf.name, "%u kept instance interface%s deleted: their peers did not "
+		 "come back", tp->n_kept, tp->n_kept == 1 ? "" : "s");
+	tp->n_kept = 0;
+}
+
 void tmpl_tick(struct tmpl *tp)
 {
 	struct tmpl_peer *p, *next, *keep = NULL;
+
+	if (tp->n_kept && now_ms() >= tp->kept_until)
+		drop_kept(tp);
 
 	for (p = tp->idle, tp->idle = NULL; p; p = next) {
 		next = p->idle_next;

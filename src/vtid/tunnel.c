@@ -764,7 +764,9 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	int r;
 
 	t->vif.offload = true;
-	r = ps_tun_open(t->vif.name, &t->vif.ifindex, &t->vif.offload);
+	r = t->inst_id ? ps_tun_open_id(t->vif.name, t->inst_id, &t->vif.ifindex,
+					&t->vif.offload)
+		       : ps_tun_open(t->vif.name, &t->vif.ifindex, &t->vif.offload);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create TUN interface %s: %s%s", t->vif.name,
 			 strerror(-r), r == -EBUSY ? " (an interface of that name exists)" : "");

@@ -32,7 +32,8 @@ static int enable_offload(int fd)
 	return 0;
 }
 
-int tun_open(const char *name, int *ifindex, bool *offload)
+/* TUNSETIFF with flags, then offloads, carrier off and the ifindex. */
+static int tun_attach(const char *name, int flags, int *ifindex, bool *offload)
 {
 	struct ifreq ifr;
 	int fd, s, err;
@@ -43,12 +44,12 @@ int tun_open(const char *name, int *ifindex, bool *offload)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	/* IFF_TUN_EXCL: a detached persistent TUN device of that name
+	/* (tun_open) IFF_TUN_EXCL: a detached persistent TUN device of that name
 	 * (ip tuntap add, OpenVPN's persist-tun) is someone else's; without
 	 * it TUNSETIFF would attach to it, and vtid's exit would delete it. */
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL | (*offload ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = (short)(flags | (*offload ? IFF_VNET_HDR : 0));
 	strcpy(ifr.ifr_name, name);
-	/* Fails with EBUSY if an interface of that name already exists. */
+	/* With IFF_TUN_EXCL: EBUSY if an interface of that name exists. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
 	/* Without offloads the header stays, all zero: still correct. */
@@ -73,6 +74,24 @@ fail:
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+int tun_open(const char *name, int *ifindex, bool *offload)
+{
+	return tun_attach(name, IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL, ifindex, offload);
+}
+
+/* The kernel refuses to attach to a device of another kind (TUNSETIFF on
+ * a TAP or non-TUN name fails), and to one that has a descriptor already
+ * (EBUSY): only a detached TUN device of this name is taken. */
+int tun_adopt(const char *name, int *ifindex, bool *offload)
+{
+	return tun_attach(name, IFF_TUN | IFF_NO_PI, ifindex, offload);
+}
+
+int tun_set_persist(int fd, bool on)
+{
+	return ioctl(fd, TUNSETPERSIST, on ? 1L : 0L) < 0 ? -errno : 0;
 }
 
 int tun_set_carrier(int fd, bool on)
