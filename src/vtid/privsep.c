@@ -31,6 +31,7 @@
 #include "ike/keys.h"
 #include "lib/log.h"
 #include "lib/ev.h"
+#include "lib/htab.h"
 #include "platform/platform.h"
 #include "vtid/daemon.h"
 #include "vtid/hwm.h"
@@ -481,6 +482,8 @@ static int send_conf(int fd, const struct conf *c, enum redact how, const uint8_
  * removes its interfaces.
  */
 struct owned_if {
+	struct hnode hname, hindex;	/* parent.by_name, parent.by_index */
+	size_t slot;			/* in parent.ifs */
 	char name[16];
 	int ifindex;
 	int fd;			/* the parent's own; -1 if it could not keep one */
@@ -527,8 +530,10 @@ struct parent {
 	int net_fd, auth_fd, sig_fd;
 	uint8_t fp_key[32];
 	char state_dir[sizeof(((struct daemon_conf *)0)->state_dir)];	/* as at start */
-	struct owned_if *ifs;
-	size_t n_ifs;
+	struct owned_if **ifs;
+	size_t n_ifs, cap_ifs;
+	/* The same, by name and by ifindex: a hub's parent holds 10,000. */
+	struct htab by_name, by_index;
 	struct seq_grant *grants;
 	size_t n_grants;
 	bool stopping;
@@ -555,49 +560,92 @@ static int status_reply(int fd, int err, const char *text)
 static const struct tunnel_conf *owned(struct parent *p, int ifindex)
 {
 	char name[IF_NAMESIZE];
-	size_t i;
+	struct owned_if *o;
+	struct hnode *h;
 
-	for (i = 0; i < p->n_ifs; i++) {
-		if (p->ifs[i].ifindex != ifindex)
+	for (h = htab_first(&p->by_index, (uint64_t)ifindex); h; h = htab_next(h)) {
+		o = htab_entry(h, struct owned_if, hindex);
+		if (o->ifindex != ifindex)
 			continue;
-		if (!if_indextoname((unsigned)ifindex, name) || strcmp(name, p->ifs[i].name))
+		if (!if_indextoname((unsigned)ifindex, name) || strcmp(name, o->name))
 			return NULL;
-		return conf_owner(&p->conf, p->ifs[i].name);
+		return conf_owner(&p->conf, o->name);
 	}
 	return NULL;
+}
+
+static uint64_t if_name_key(const struct parent *p, const char *name)
+{
+	return htab_key(&p->by_name, name, strnlen(name, IF_NAMESIZE));
+}
+
+/* Where the device of that name is in p->ifs, or p->n_ifs. */
+static size_t if_slot(const struct parent *p, const char *name)
+{
+	struct owned_if *o;
+	struct hnode *h;
+
+	for (h = htab_first(&p->by_name, if_name_key(p, name)); h; h = htab_next(h)) {
+		o = htab_entry(h, struct owned_if, hname);
+		if (!strcmp(o->name, name))
+			return o->slot;
+	}
+	return p->n_ifs;
 }
 
 /* Keep fd for the device name (ifindex); false if it cannot be kept. */
 static bool remember_if(struct parent *p, const char *name, int ifindex, int fd, bool offload)
 {
-	struct owned_if *n;
-	size_t i;
+	size_t i = if_slot(p, name), cap;
+	struct owned_if **v, *o;
 
-	for (i = 0; i < p->n_ifs && strcmp(p->ifs[i].name, name); i++)
-		;
 	if (i == p->n_ifs) {
-		n = realloc(p->ifs, (p->n_ifs + 1) * sizeof(*n));
-		if (!n)
-			return false;	/* then requests for it are refused */
-		p->ifs = n;
-		snprintf(p->ifs[i].name, sizeof(p->ifs[0].name), "%s", name);
-		p->ifs[i].id = NULL;
-		p->n_ifs++;
-	} else if (p->ifs[i].fd >= 0) {
-		close(p->ifs[i].fd);
+		if (p->n_ifs == p->cap_ifs) {
+			cap = p->cap_ifs ? 2 * p->cap_ifs : 64;
+			v = realloc(p->ifs, cap * sizeof(*v));
+			if (!v)
+				return false;	/* then requests for it are refused */
+			p->ifs = v;
+			p->cap_ifs = cap;
+		}
+		o = calloc(1, sizeof(*o));
+		if (!o || htab_add(&p->by_name, &o->hname, if_name_key(p, name))) {
+			free(o);
+			return false;
+		}
+		snprintf(o->name, sizeof(o->name), "%s", name);
+		o->slot = i;
+		p->ifs[p->n_ifs++] = o;
+	} else {
+		o = p->ifs[i];
+		htab_del(&p->by_index, &o->hindex);
+		if (o->fd >= 0)
+			close(o->fd);
 	}
-	p->ifs[i].ifindex = ifindex;
-	p->ifs[i].fd = fd;
-	p->ifs[i].offload = offload;
+	o->ifindex = ifindex;
+	o->fd = fd;
+	o->offload = offload;
+	/* Without room in that index the device is only not found by its
+	 * index (owned(): requests for it are refused), never mistaken. */
+	if (htab_add(&p->by_index, &o->hindex, (uint64_t)ifindex))
+		o->hindex.key = UINT64_MAX;
 	return true;
 }
 
 static void forget_if(struct parent *p, size_t i)
 {
-	if (p->ifs[i].fd >= 0)
-		close(p->ifs[i].fd);
-	free(p->ifs[i].id);
-	p->ifs[i] = p->ifs[--p->n_ifs];
+	struct owned_if *o = p->ifs[i];
+
+	if (o->fd >= 0)
+		close(o->fd);
+	htab_del(&p->by_name, &o->hname);
+	htab_del(&p->by_index, &o->hindex);
+	free(o->id);
+	free(o);
+	if (i != --p->n_ifs) {
+		p->ifs[i] = p->ifs[p->n_ifs];
+		p->ifs[i]->slot = i;
+	}
 }
 
 /* Is the device still there under its name (an administrator may have
@@ -612,16 +660,13 @@ static bool still_there(const struct owned_if *o)
 /* A device kept from an earlier network process, if it is still there. */
 static struct owned_if *kept_if(struct parent *p, const char *name)
 {
-	size_t i;
+	size_t i = if_slot(p, name);
 
-	for (i = 0; i < p->n_ifs; i++) {
-		if (strcmp(p->ifs[i].name, name) || p->ifs[i].fd < 0)
-			continue;
-		if (still_there(&p->ifs[i]))
-			return &p->ifs[i];
-		forget_if(p, i);
+	if (i == p->n_ifs || p->ifs[i]->fd < 0)
 		return NULL;
-	}
+	if (still_there(p->ifs[i]))
+		return p->ifs[i];
+	forget_if(p, i);
 	return NULL;
 }
 
@@ -632,24 +677,20 @@ static void carrier_off_all(struct parent *p)
 	size_t i;
 
 	for (i = 0; i < p->n_ifs; i++)
-		if (p->ifs[i].fd >= 0 && tun_set_carrier(p->ifs[i].fd, false) < 0)
-			log_warn(p->ifs[i].name, "cannot take the carrier down");
+		if (p->ifs[i]->fd >= 0 && tun_set_carrier(p->ifs[i]->fd, false) < 0)
+			log_warn(p->ifs[i]->name, "cannot take the carrier down");
 }
 
 /* The peer a template's instance is for, written down at a restart. */
 static void note_peer(struct parent *p, const char *name, const struct ike_ident *id)
 {
 	const struct tunnel_conf *t = conf_owner(&p->conf, name);
-	size_t i;
+	size_t i = if_slot(p, name);
 
-	if (!id || !t || !t->is_template)
+	if (!id || !t || !t->is_template || i == p->n_ifs)
 		return;
-	for (i = 0; i < p->n_ifs; i++)
-		if (!strcmp(p->ifs[i].name, name)) {
-			free(p->ifs[i].id);
-			p->ifs[i].id = kept_id_dup(id);
-			return;
-		}
+	free(p->ifs[i]->id);
+	p->ifs[i]->id = kept_id_dup(id);
 }
 
 static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_ident *id)
@@ -736,22 +777,19 @@ static int do_tun_close(struct parent *p, struct ps_names *rq)
 			r = -EPERM;
 			continue;
 		}
-		for (i = 0; i < p->n_ifs && strcmp(p->ifs[i].name, rq->name[k].name); i++)
-			;
-		if (i < p->n_ifs && still_there(&p->ifs[i]) &&
-		    !netif_set_group(p->ifs[i].ifindex, group))
+		i = if_slot(p, rq->name[k].name);
+		if (i < p->n_ifs && still_there(p->ifs[i]) &&
+		    !netif_set_group(p->ifs[i]->ifindex, group))
 			n++;
 	}
 	if (n && netif_del_group(group) < 0)
 		log_warn(NULL, "cannot delete instances' interfaces at once; they go one by one");
-	for (k = 0; k < rq->n; k++)
-		for (i = 0; i < p->n_ifs; i++)
-			if (!strcmp(p->ifs[i].name, rq->name[k].name) &&
-			    conf_owner(&p->conf, rq->name[k].name) &&
-			    conf_owner(&p->conf, rq->name[k].name)->is_template) {
-				forget_if(p, i);
-				break;
-			}
+	for (k = 0; k < rq->n; k++) {
+		t = conf_owner(&p->conf, rq->name[k].name);
+		i = if_slot(p, rq->name[k].name);
+		if (t && t->is_template && i < p->n_ifs)
+			forget_if(p, i);
+	}
 	return r;
 }
 
@@ -765,8 +803,8 @@ static void forget_instances(struct parent *p)
 	size_t i = 0;
 
 	while (i < p->n_ifs) {
-		t = conf_owner(&p->conf, p->ifs[i].name);
-		if (t && t->is_template && !p->ifs[i].id)
+		t = conf_owner(&p->conf, p->ifs[i]->name);
+		if (t && t->is_template && !p->ifs[i]->id)
 			forget_if(p, i);
 		else
 			i++;
@@ -942,11 +980,11 @@ static void forget_changed(struct parent *p, const struct conf *nc)
 	size_t i = 0, at_old = 0, at_new = 0;
 
 	while (i < p->n_ifs) {
-		old = conf_find_next(&p->conf, p->ifs[i].name, &at_old);
-		now = conf_find_next(nc, p->ifs[i].name, &at_new);
+		old = conf_find_next(&p->conf, p->ifs[i]->name, &at_old);
+		now = conf_find_next(nc, p->ifs[i]->name, &at_new);
 		if (!old && !now) {	/* a template's instance */
-			old = conf_owner(&p->conf, p->ifs[i].name);
-			now = conf_owner(nc, p->ifs[i].name);
+			old = conf_owner(&p->conf, p->ifs[i]->name);
+			now = conf_owner(nc, p->ifs[i]->name);
 		}
 		if (old && now && tunnel_same_interface(old, now))
 			i++;
@@ -1101,7 +1139,7 @@ static void delete_interfaces(struct parent *p)
 	group |= 0x40000000u;
 
 	for (i = 0; i < p->n_ifs; i++)
-		if (still_there(&p->ifs[i]) && !netif_set_group(p->ifs[i].ifindex, group))
+		if (still_there(p->ifs[i]) && !netif_set_group(p->ifs[i]->ifindex, group))
 			n++;
 	if (n && netif_del_group(group) < 0)
 		log_warn(NULL, "cannot delete the interfaces at once; they go one by one");
@@ -1152,12 +1190,12 @@ static int write_kept(struct parent *p, const bool *kept)
 		if (!kept[i])
 			continue;
 		memset(&k, 0, sizeof(k));
-		memcpy(k.name, p->ifs[i].name, sizeof(k.name));
-		k.ifindex = p->ifs[i].ifindex;
-		if (p->ifs[i].id) {
-			k.id.type = p->ifs[i].id->type;
-			k.id.len = p->ifs[i].id->len;
-			memcpy(k.id.data, p->ifs[i].id->data, k.id.len);
+		memcpy(k.name, p->ifs[i]->name, sizeof(k.name));
+		k.ifindex = p->ifs[i]->ifindex;
+		if (p->ifs[i]->id) {
+			k.id.type = p->ifs[i]->id->type;
+			k.id.len = p->ifs[i]->id->len;
+			memcpy(k.id.data, p->ifs[i]->id->data, k.id.len);
 		}
 		if (kept_format(&k, line, sizeof(line)) < 0 || fputs(line, f) < 0)
 			r = -EIO;
@@ -1189,11 +1227,11 @@ static int keep_interfaces(struct parent *p)
 	if (!kept)
 		return -ENOMEM;
 	for (i = 0; i < p->n_ifs; i++) {
-		if (!still_there(&p->ifs[i]))
+		if (!still_there(p->ifs[i]))
 			continue;
-		tun_set_carrier(p->ifs[i].fd, false);
-		if (tun_set_persist(p->ifs[i].fd, true) < 0) {
-			log_warn(p->ifs[i].name, "cannot keep the interface across the restart");
+		tun_set_carrier(p->ifs[i]->fd, false);
+		if (tun_set_persist(p->ifs[i]->fd, true) < 0) {
+			log_warn(p->ifs[i]->name, "cannot keep the interface across the restart");
 			continue;
 		}
 		kept[i] = true;
@@ -1205,7 +1243,7 @@ static int keep_interfaces(struct parent *p)
 			KEPT_FILE, strerror(-r));
 		for (i = 0; i < p->n_ifs; i++)
 			if (kept[i])
-				tun_set_persist(p->ifs[i].fd, false);
+				tun_set_persist(p->ifs[i]->fd, false);
 	} else {
 		log_info(NULL, "%zu interface%s kept for the next vtid (%s/%s)", n, n == 1 ? "" : "s",
 			 p->state_dir, KEPT_FILE);
@@ -1615,7 +1653,7 @@ static struct {
 	unsigned n_seq;
 	/* The parent's devices when it forked us (our copy of its list):
 	 * templates' instances with their peers (ps_kept_instance). */
-	const struct owned_if *kept;
+	struct owned_if *const *kept;
 	size_t n_kept;
 } ps = { .parent_fd = -1, .auth_fd = -1 };
 
@@ -1783,7 +1821,7 @@ bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id)
 	const struct owned_if *o;
 
 	for (; *at < ps.n_kept; (*at)++) {
-		o = &ps.kept[*at];
+		o = ps.kept[*at];
 		if (!o->id)
 			continue;
 		memcpy(name, o->name, 16);
@@ -2147,8 +2185,8 @@ static void become_net(struct parent *p, int parent_end, int parent_fd, int auth
 	if (p->sig_fd >= 0)
 		close(p->sig_fd);
 	for (i = 0; i < p->n_ifs; i++)
-		if (p->ifs[i].fd >= 0)
-			close(p->ifs[i].fd);
+		if (p->ifs[i]->fd >= 0)
+			close(p->ifs[i]->fd);
 	ps.kept = p->ifs;
 	ps.n_kept = p->n_ifs;
 	*p->net_conf = p->conf;
@@ -2236,7 +2274,7 @@ static void adopt_one(struct parent *p, const struct kept_if *k)
 	}
 	/* A new entry, last (a second line of the name found it busy). */
 	if (k->id.type)
-		p->ifs[p->n_ifs - 1].id = kept_id_dup(&k->id);
+		p->ifs[p->n_ifs - 1]->id = kept_id_dup(&k->id);
 }
 
 /* The listed devices that this configuration does not name go, in one
@@ -2250,15 +2288,15 @@ static void drop_unwanted(struct parent *p)
 		return;
 	group |= 0x40000000u;
 	for (i = 0; i < p->n_ifs; i++)
-		if (!still_wanted(p, &p->ifs[i]) && !netif_set_group(p->ifs[i].ifindex, group)) {
-			log_info(p->ifs[i].name, "kept interface is no longer configured: deleted");
+		if (!still_wanted(p, p->ifs[i]) && !netif_set_group(p->ifs[i]->ifindex, group)) {
+			log_info(p->ifs[i]->name, "kept interface is no longer configured: deleted");
 			n++;
 		}
 	if (n && netif_del_group(group) < 0)
 		log_warn(NULL, "cannot delete the kept interfaces at once; they go one by one");
 	i = 0;
 	while (i < p->n_ifs)
-		if (still_wanted(p, &p->ifs[i]))
+		if (still_wanted(p, p->ifs[i]))
 			i++;
 		else
 			forget_if(p, i);
@@ -2322,8 +2360,9 @@ int privsep_start(struct conf *conf, const char *conf_path, const char *sock_pat
 	}
 	/* Load OpenSSL's configuration and providers while files can be read. */
 	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
-	if (rand_bytes(p.fp_key, sizeof(p.fp_key)) < 0) {
-		snprintf(err, errlen, "privilege separation: no random bytes");
+	if (rand_bytes(p.fp_key, sizeof(p.fp_key)) < 0 || htab_init(&p.by_name) ||
+	    htab_init(&p.by_index)) {
+		snprintf(err, errlen, "privilege separation: no random bytes or no memory");
 		return -1;
 	}
 	/* The parent keeps the configuration with its secrets: it re-sends
