@@ -423,6 +423,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data + 1, size - 1);
+	/* The SA table's sweep may have taken any SA's cipher contexts
+	 * (sadb_sweep): every path also meets SAs that must make them again. */
+	if (data[0] & 0x80) {
+		sa_cool(in_gcm);
+		sa_cool(out_gcm);
+		sadb_sweep(dp_sadb(dp));
+	}
 	switch (data[0] % 10) {
 	case 0: dp_input_udp(dp, copy, size - 1, &from); break;
 	case 1: dp_input_ip4(dp, copy, size - 1); break;
