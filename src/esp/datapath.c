@@ -289,19 +289,15 @@ static void refused(struct datapath *dp, int err, unsigned count,
 	       strerror(err), sock_err_name(k));
 }
 
+static void icmp_refused(void *arg, int err, const struct sockaddr_storage *dst)
+{
+	refused(arg, err, 1, dst, NULL, " (ICMP)");
+}
+
 /* What the network told us about datagrams we sent (IP_RECVERR). */
 static unsigned drain_errors(struct datapath *dp, int fd)
 {
-	struct sockaddr_storage dst;
-	unsigned n = 0;
-	int err;
-
-	while (n < 64 && sock_err_read(fd, &err, &dst) > 0) {
-		n++;
-		if (err)
-			refused(dp, err, 1, &dst, NULL, " (ICMP)");
-	}
-	return n;
+	return sock_err_drain(fd, icmp_refused, dp);
 }
 
 /* A send that failed with an error the socket had pending from an earlier

@@ -441,18 +441,14 @@ static void refused(struct ike_ctx *ctx, int err, const struct sockaddr_storage 
 
 /* What the network told us about datagrams we sent (IP_RECVERR): counted
  * and logged.  How many there were. */
+static void icmp_refused(void *arg, int err, const struct sockaddr_storage *dst)
+{
+	refused(arg, err, dst, " (ICMP)");
+}
+
 static unsigned drain_errors(struct ike_ctx *ctx, int fd)
 {
-	struct sockaddr_storage dst;
-	unsigned n = 0;
-	int err;
-
-	while (n < 64 && sock_err_read(fd, &err, &dst) > 0) {
-		n++;
-		if (err)
-			refused(ctx, err, &dst, " (ICMP)");
-	}
-	return n;
+	return sock_err_drain(fd, icmp_refused, ctx);
 }
 
 void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,

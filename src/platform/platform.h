@@ -95,6 +95,10 @@ const char *sock_err_name(enum sock_err_kind k);	/* the metric's reason label */
  * when none is left, -errno.  Reading them also clears the socket's
  * pending error, which the next send would otherwise fail with. */
 int sock_err_read(int fd, int *err, struct sockaddr_storage *dst);
+/* Read up to 64 of them, telling fn of each that carries an error; how
+ * many were read. */
+unsigned sock_err_drain(int fd, void (*fn)(void *arg, int err, const struct sockaddr_storage *dst),
+			void *arg);
 struct msghdr;
 /* The socket's count of dropped datagrams (SO_RXQ_OVFL) if a received
  * message carries it. */

@@ -1127,22 +1127,35 @@ static pid_t spawn_net(struct parent *p, int auth_end);
  * descriptors at exit took 16 s (one RCU grace period each).  What is
  * not in the group still goes when its descriptor closes.
  */
-static void delete_interfaces(struct parent *p)
+static bool any_there(const struct parent *p, const struct owned_if *o)
+{
+	(void)p;
+	return still_there(o);
+}
+
+/* Those of p's interfaces that pick chooses, deleted as one link group.
+ * Random, not the PID: vtids in other PID namespaces may share this
+ * network namespace; never 0 (every interface's group).  How many. */
+static size_t delete_picked(struct parent *p,
+			    bool (*pick)(const struct parent *p, const struct owned_if *o))
 {
 	uint32_t group;
 	size_t i, n = 0;
 
-	/* Random, not the PID: vtids in other PID namespaces may share this
-	 * network namespace.  Never 0 (every interface's group). */
 	if (rand_bytes((uint8_t *)&group, sizeof(group)))
-		return;
+		return 0;
 	group |= 0x40000000u;
-
 	for (i = 0; i < p->n_ifs; i++)
-		if (still_there(p->ifs[i]) && !netif_set_group(p->ifs[i]->ifindex, group))
+		if (pick(p, p->ifs[i]) && !netif_set_group(p->ifs[i]->ifindex, group))
 			n++;
 	if (n && netif_del_group(group) < 0)
-		log_warn(NULL, "cannot delete the interfaces at once; they go one by one");
+		log_warn(NULL, "cannot delete %zu interfaces at once; they go one by one", n);
+	return n;
+}
+
+static void delete_interfaces(struct parent *p)
+{
+	delete_picked(p, any_there);
 }
 
 static void reap_within(pid_t pid, unsigned ms)
@@ -1773,15 +1786,13 @@ void ps_alive(void)
 		log_warn(NULL, "privsep: cannot tell the parent it is alive");
 }
 
-int ps_tun_open(const char *name, int *ifindex, bool *offload)
+/* The parent's answer to PS_TUN_OPEN or PS_TUN_OPEN_ID: a descriptor. */
+static int tun_call(uint16_t type, const void *rq, size_t len, int *ifindex, bool *offload)
 {
-	struct ps_name rq;
 	struct ps_tun_reply rep;
 	int fd = -1, r;
 
-	memset(&rq, 0, sizeof(rq));
-	snprintf(rq.name, sizeof(rq.name), "%s", name);
-	r = ps_call(PS_TUN_OPEN, &rq, sizeof(rq), PS_TUN_REPLY, &rep, sizeof(rep), &fd);
+	r = ps_call(type, rq, len, PS_TUN_REPLY, &rep, sizeof(rep), &fd);
 	if (r < 0 || rep.err < 0 || fd < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -1792,11 +1803,18 @@ int ps_tun_open(const char *name, int *ifindex, bool *offload)
 	return fd;
 }
 
+int ps_tun_open(const char *name, int *ifindex, bool *offload)
+{
+	struct ps_name rq;
+
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.name, sizeof(rq.name), "%s", name);
+	return tun_call(PS_TUN_OPEN, &rq, sizeof(rq), ifindex, offload);
+}
+
 int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, bool *offload)
 {
 	static struct ps_tun_open_id rq;
-	struct ps_tun_reply rep;
-	int fd = -1, r;
 
 	if (id->len > sizeof(rq.data))
 		return -EINVAL;
@@ -1805,15 +1823,7 @@ int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, b
 	rq.type = id->type;
 	rq.len = (uint16_t)id->len;
 	memcpy(rq.data, id->data, id->len);
-	r = ps_call(PS_TUN_OPEN_ID, &rq, sizeof(rq), PS_TUN_REPLY, &rep, sizeof(rep), &fd);
-	if (r < 0 || rep.err < 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r < 0 ? r : rep.err < 0 ? rep.err : -EIO;
-	}
-	*ifindex = rep.ifindex;
-	*offload = rep.offload;
-	return fd;
+	return tun_call(PS_TUN_OPEN_ID, &rq, sizeof(rq), ifindex, offload);
 }
 
 bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id)
@@ -2279,22 +2289,18 @@ static void adopt_one(struct parent *p, const struct kept_if *k)
 
 /* The listed devices that this configuration does not name go, in one
  * link group as at exit (delete_interfaces). */
+static bool unwanted(const struct parent *p, const struct owned_if *o)
+{
+	return !still_wanted(p, o);
+}
+
 static void drop_unwanted(struct parent *p)
 {
-	uint32_t group;
-	size_t i, n = 0;
+	size_t i = 0, n = delete_picked(p, unwanted);
 
-	if (rand_bytes((uint8_t *)&group, sizeof(group)))
-		return;
-	group |= 0x40000000u;
-	for (i = 0; i < p->n_ifs; i++)
-		if (!still_wanted(p, p->ifs[i]) && !netif_set_group(p->ifs[i]->ifindex, group)) {
-			log_info(p->ifs[i]->name, "kept interface is no longer configured: deleted");
-			n++;
-		}
-	if (n && netif_del_group(group) < 0)
-		log_warn(NULL, "cannot delete the kept interfaces at once; they go one by one");
-	i = 0;
+	if (n)
+		log_info(NULL, "%zu kept interface%s no longer configured: deleted", n,
+			 n == 1 ? "" : "s");
 	while (i < p->n_ifs)
 		if (still_wanted(p, p->ifs[i]))
 			i++;

@@ -353,3 +353,18 @@ bool sock_rx_dropped(struct msghdr *m, uint32_t *count)
 		}
 	return false;
 }
+
+unsigned sock_err_drain(int fd, void (*fn)(void *arg, int err, const struct sockaddr_storage *dst),
+			void *arg)
+{
+	struct sockaddr_storage dst;
+	unsigned n = 0;
+	int err;
+
+	while (n < 64 && sock_err_read(fd, &err, &dst) > 0) {
+		n++;
+		if (err)
+			fn(arg, err, &dst);
+	}
+	return n;
+}
