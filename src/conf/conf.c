@@ -1553,6 +1553,7 @@ void tunnel_conf_policy(const struct tunnel_conf *c, struct ike_policy *p,
 		id_pattern(c->remote_id, &ids->remote_id, &p->remote_id_glob);
 	p->authby = IKE_AUTHBY_PSK;
 	p->want_address = c->address_auto;
+	p->ipv6 = tunnel_conf_ipv6(c);
 	p->is_template = c->is_template;
 	/* remote-id = *@branches.example.com: '*' matches any run (id_pattern
 	 * above, from the text: a DN's DER may hold a 0x2a byte of its own). */

@@ -289,23 +289,6 @@ static void refused(struct datapath *dp, int err, unsigned count,
 	       strerror(err), sock_err_name(k));
 }
 
-static void icmp_refused(void *arg, int err, const struct sockaddr_storage *dst)
-{
-	refused(arg, err, 1, dst, NULL, " (ICMP)");
-}
-
-/* What the network told us about datagrams we sent (IP_RECVERR). */
-static unsigned drain_errors(struct datapath *dp, int fd)
-{
-	return sock_err_drain(fd, icmp_refused, dp);
-}
-
-/* A send that failed with an error the socket had pending from an earlier
- * datagram's ICMP answer is tried once more after the queue is read. */
-static bool retry(struct datapath *dp, int fd, int r)
-{
-	return fd >= 0 && r < 0 && sock_err_kind(-r) == SOCK_ERR_UNREACH && drain_errors(dp, fd);
-}
 
 static int send_one(const struct sa *sa, int fd, const struct iovec *pkts, unsigned n)
 {
@@ -324,8 +307,6 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 	unsigned i;
 
 	sent = send_one(sa, fd, pkts, n);
-	if (retry(dp, fd, sent))
-		sent = send_one(sa, fd, pkts, n);
 	if (sent < 0 && fd >= 0)
 		refused(dp, -sent, n, &sa->peer, v->name, "");
 	else if (sent >= 0 && (unsigned)sent < n)
@@ -513,9 +494,6 @@ static void on_sock(void *arg)
 	size_t off, len, seg;
 	int n, i;
 
-	/* EPOLLERR: the network refused something we sent. */
-	drain_errors(dp, s->fd);
-
 	memset(msgs, 0, sizeof(msgs));
 	for (i = 0; i < BATCH; i++) {
 		iov[i].iov_base = dp->rx + (size_t)i * SLOT + ESP_HEADROOM;
@@ -528,8 +506,6 @@ static void on_sock(void *arg)
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-		drain_errors(dp, s->fd);	/* a pending ICMP error, reported once */
 	if (n > 0)
 		dp->rx_now = now_ms();
 	if (n > 0 && sock_rx_dropped(&msgs[n - 1].msg_hdr, &s->drops)) {
@@ -600,8 +576,6 @@ static int send_natt(struct datapath *dp, int fd, const struct addr *src,
 	if (fd < 0)
 		return -EINVAL;
 	r = sock_send(fd, src, dst, p, len);
-	if (retry(dp, fd, r))
-		r = sock_send(fd, src, dst, p, len);
 	if (r < 0)
 		refused(dp, -r, 1, dst, NULL, "");
 	return r;

@@ -33,13 +33,12 @@ void sadb_free(struct sadb *db)
 static void grow(struct sadb *db)
 {
 	unsigned bits = db->bits + 1, i, n = 1u << db->bits;
-	struct sa **b = calloc(1u << bits, sizeof(*b)), *sa, *next;
-	struct sadb nd = { .bucket = b, .bits = bits };
+	struct sa **b, *sa, *next;
+	struct sadb nd = { .bits = bits };
 
-	if (!b || bits > 24) {
-		free(b);
+	if (bits > 24 || !(b = calloc(1u << bits, sizeof(*b))))
 		return;
-	}
+	nd.bucket = b;
 	for (i = 0; i < n; i++)
 		for (sa = db->bucket[i]; sa; sa = next) {
 			next = sa->hnext;

@@ -721,7 +721,7 @@ void ike_auth_start(struct ike_sa *sa)
 	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
 	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	if (pol->want_address) {
-		struct ike_cp cp = { .type = CFG_REQUEST, .want4 = true, .want6 = true };
+		struct ike_cp cp = { .type = CFG_REQUEST, .want4 = true, .want6 = pol->ipv6 };
 
 		ikew_cp(&w, &cp);
 	}
@@ -1003,8 +1003,14 @@ static size_t conn_candidates(struct ike_sa *sa, const struct addr *peer, const 
 				if (n == cap) {
 					cap = cap ? 2 * cap : 8;
 					nv = realloc(v, cap * sizeof(*v));
-					if (!nv)
-						break;
+					/* Without room, nobody: a shorter list
+					 * could choose a template over the
+					 * peer's own [tunnel]. */
+					if (!nv) {
+						free(v);
+						*out = NULL;
+						return 0;
+					}
 					v = nv;
 				}
 				v[n++] = c;

@@ -439,18 +439,6 @@ static void refused(struct ike_ctx *ctx, int err, const struct sockaddr_storage 
 	       sock_err_name(k));
 }
 
-/* What the network told us about datagrams we sent (IP_RECVERR): counted
- * and logged.  How many there were. */
-static void icmp_refused(void *arg, int err, const struct sockaddr_storage *dst)
-{
-	refused(arg, err, dst, " (ICMP)");
-}
-
-static unsigned drain_errors(struct ike_ctx *ctx, int fd)
-{
-	return sock_err_drain(fd, icmp_refused, ctx);
-}
-
 void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 		    const struct sockaddr_storage *dst, bool natt, const uint8_t *p, size_t len)
 {
@@ -470,11 +458,6 @@ void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 		return;
 	}
 	r = sock_send(fd, src, dst, p, len);
-	/* The socket's pending error may be an earlier datagram's ICMP
-	 * answer (IP_RECVERR), which this send was failed with instead of
-	 * sent: take those off the queue, then try once more. */
-	if (r < 0 && sock_err_kind(-r) == SOCK_ERR_UNREACH && drain_errors(ctx, fd))
-		r = sock_send(fd, src, dst, p, len);
 	if (r < 0)
 		refused(ctx, -r, dst, "");
 }
@@ -1066,8 +1049,6 @@ static void on_sock(void *arg)
 	ssize_t n;
 	int i;
 
-	/* EPOLLERR: the network refused something we sent. */
-	drain_errors(s->ctx, s->fd);
 	for (i = 0; i < 16; i++) {
 		m = (struct msghdr){ .msg_name = &from, .msg_namelen = sizeof(from),
 				     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
@@ -1075,12 +1056,8 @@ static void on_sock(void *arg)
 		n = recvmsg(s->fd, &m, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
-		if (n < 0) {
-			/* A pending ICMP error, reported once: its details
-			 * are on the error queue. */
-			drain_errors(s->ctx, s->fd);
+		if (n < 0)
 			continue;
-		}
 		if (sock_rx_dropped(&m, &s->drops))
 			s->ctx->st.rx_sock_dropped = (uint64_t)sock_args[0].drops + sock_args[1].drops;
 		ike_input(s->ctx, buf, (size_t)n, &from, false);

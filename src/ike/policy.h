@@ -88,6 +88,8 @@ struct ike_policy {
 	uint32_t replay_window;
 	bool initiate;			/* keep it up: initiate, and again after a loss */
 	bool want_address;		/* ask the peer for inner addresses (§3.15) */
+	bool ipv6;			/* the interface carries IPv6 (an IPv6 address is
+					 * asked for only then) */
 	bool gives_address;		/* answer such a request (ike_conn_ops.address_assign) */
 	bool fragmentation;		/* RFC 7383: offer and accept IKE fragmentation */
 	/* RFC 8784: the post-quantum preshared key's identity (its value

@@ -38,11 +38,11 @@ int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt
 
 /* Interface configuration (rtnetlink). */
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
-/* No IPv6 on the interface (no link-local address, no routes): before it
- * is up.  The kernel walks its whole IPv6 routing table for each
- * interface that goes up, changes MTU or goes away, and every IPv6
+/* IPv6 on the interface or not (no link-local address, no routes): off
+ * before it is up.  The kernel walks its whole IPv6 routing table for
+ * each interface that goes up, changes MTU or goes away, and every IPv6
  * interface adds routes to it: thousands of them cost O(N^2). */
-int netif_disable_ipv6(const char *name);
+int netif_set_ipv6(const char *name, bool on);
 int netif_add_addr(int ifindex, const struct prefix *p);
 int netif_del_addr(int ifindex, const struct prefix *p);
 /* A route to p through the interface (main table), or its removal. */
@@ -76,29 +76,21 @@ int sock_send_gso(int fd, const struct addr *src, const struct sockaddr_storage 
 bool sock_enable_gro(int fd);
 
 /*
- * Refused sends.  Every socket is opened with IP_RECVERR / IPV6_RECVERR,
- * so that what the network answers with ICMP (unreachable, too big) is
- * queued for us instead of lost, and with SO_RXQ_OVFL, so that a receive
- * says how many datagrams the socket has dropped.
+ * Refused sends: what the kernel refuses at send (a full queue, no route
+ * or a prohibiting one, over the MTU) is counted by these kinds.  Not
+ * what ICMP says later: see finish() in sock.c.  Every socket is opened
+ * with SO_RXQ_OVFL, so that a receive says how many datagrams the socket
+ * has dropped.
  */
 enum sock_err_kind {
 	SOCK_ERR_NOBUFS,	/* ENOBUFS, EAGAIN: a full queue, at send */
-	SOCK_ERR_UNREACH,	/* no route, ICMP unreachable or prohibited */
+	SOCK_ERR_UNREACH,	/* no route, or a prohibiting one */
 	SOCK_ERR_MSGSIZE,	/* EMSGSIZE: over the path MTU */
 	SOCK_ERR_OTHER,
 	SOCK_ERR_KINDS
 };
 enum sock_err_kind sock_err_kind(int err);	/* err: a positive errno */
 const char *sock_err_name(enum sock_err_kind k);	/* the metric's reason label */
-/* An error the network reported about a datagram we sent (ICMP, through
- * the error queue): 1 with its errno and the datagram's destination, 0
- * when none is left, -errno.  Reading them also clears the socket's
- * pending error, which the next send would otherwise fail with. */
-int sock_err_read(int fd, int *err, struct sockaddr_storage *dst);
-/* Read up to 64 of them, telling fn of each that carries an error; how
- * many were read. */
-unsigned sock_err_drain(int fd, void (*fn)(void *arg, int err, const struct sockaddr_storage *dst),
-			void *arg);
 struct msghdr;
 /* The socket's count of dropped datagrams (SO_RXQ_OVFL) if a received
  * message carries it. */

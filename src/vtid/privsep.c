@@ -693,6 +693,14 @@ static void note_peer(struct parent *p, const char *name, const struct ike_ident
 	p->ifs[i]->id = kept_id_dup(id);
 }
 
+/* IPv6 on the interface as its section wants it (tunnel_conf_ipv6):
+ * worth a debug line only, since it only saves the kernel work. */
+static void set_ipv6(const char *name, bool on)
+{
+	if (netif_set_ipv6(name, on) < 0)
+		log_debug(name, "cannot turn IPv6 %s on the interface", on ? "on" : "off");
+}
+
 static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_ident *id)
 {
 	struct ps_tun_reply rep = { 0 };
@@ -713,6 +721,8 @@ static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_i
 		/* A restarted network process: the same device, with the
 		 * addresses and routes it has, carrier off until SAs exist. */
 		tun_set_carrier(k->fd, false);
+		/* Kept from a vtid whose configuration may have differed. */
+		set_ipv6(rq->name, tunnel_conf_ipv6(conf_owner(&p->conf, rq->name)));
 		rep.ifindex = k->ifindex;
 		rep.offload = k->offload;
 		ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, k->fd);
@@ -723,9 +733,8 @@ static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_i
 	}
 	fd = tun_open(rq->name, &rep.ifindex, &offload);
 	/* Down still: IPv6 goes before it could add anything. */
-	if (fd >= 0 && !tunnel_conf_ipv6(conf_owner(&p->conf, rq->name)) &&
-	    netif_disable_ipv6(rq->name) < 0)
-		log_debug(rq->name, "cannot disable IPv6 on the interface");
+	if (fd >= 0 && !tunnel_conf_ipv6(conf_owner(&p->conf, rq->name)))
+		set_ipv6(rq->name, false);
 	rep.err = fd < 0 ? fd : 0;
 	rep.offload = offload;
 	ps_send(p->net_fd, PS_TUN_REPLY, &rep, sizeof(rep), NULL, 0, fd);
@@ -2264,7 +2273,9 @@ static void adopt_one(struct parent *p, const struct kept_if *k)
 	int fd, ifindex;
 
 	/* Only the device we left: by that name with that index.  Another
-	 * of that name is someone else's (tun_open's IFF_TUN_EXCL rule). */
+	 * of that name is someone else's (tun_open's IFF_TUN_EXCL rule).
+	 * One this configuration no longer names is adopted too, to be
+	 * deleted (drop_unwanted): the list is ours (kept_open). */
 	if (if_nametoindex(k->name) != (unsigned)k->ifindex) {
 		log_warn(k->name, "kept interface is gone or was replaced; not adopted");
 		return;
@@ -2274,11 +2285,18 @@ static void adopt_one(struct parent *p, const struct kept_if *k)
 		log_warn(k->name, "cannot adopt the kept interface: %s", strerror(-fd));
 		return;
 	}
+	/* Another device by that name since we looked: closed as it was
+	 * (persistent), not deleted. */
+	if (ifindex != k->ifindex) {
+		log_warn(k->name, "kept interface was replaced; not adopted");
+		close(fd);
+		return;
+	}
 	/* At once: from here a SIGKILL must take the device with the
 	 * descriptor again (struct owned_if). */
 	if (tun_set_persist(fd, false) < 0)
 		log_warn(k->name, "cannot clear IFF_PERSIST of the kept interface");
-	if (ifindex != k->ifindex || !remember_if(p, k->name, ifindex, fd, offload)) {
+	if (!remember_if(p, k->name, ifindex, fd, offload)) {
 		close(fd);
 		return;
 	}
@@ -2314,6 +2332,29 @@ static void drop_unwanted(struct parent *p)
  * to the network process with their ifindex, addresses and routes.  The
  * file is read once and removed.
  */
+/* The list, if it is one this parent's user wrote: a regular file (not a
+ * FIFO that would hang the start, nor a link elsewhere), ours, writable
+ * by nobody else. */
+static FILE *kept_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		log_warn(NULL, "%s: not a regular file of ours, writable only by us; ignored", path);
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "re");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 static void adopt_kept(struct parent *p)
 {
 	char path[sizeof(p->state_dir) + 32], line[KEPT_MAX_LINE + 2];
@@ -2323,7 +2364,7 @@ static void adopt_kept(struct parent *p)
 	FILE *f;
 
 	kept_path(p, path, sizeof(path), false);
-	f = fopen(path, "re");
+	f = kept_open(path);
 	if (!f)
 		return;
 	unlink(path);

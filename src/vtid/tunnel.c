@@ -876,11 +876,13 @@ struct tunnel *tunnel_create_instance(struct datapath *dp, struct ike_ctx *ike, 
 bool tunnel_same_interface(const struct tunnel_conf *a, const struct tunnel_conf *b)
 {
 	/* A pool's leases and routes, or the peer's addresses, belong to
-	 * the interface: they change with it. */
+	 * the interface: they change with it; so does whether it has IPv6
+	 * (the parent turns it off when it makes it). */
 	return a->n_addrs == b->n_addrs && !memcmp(a->addrs, b->addrs, sizeof(a->addrs)) &&
 	       a->mtu == b->mtu && a->mss_clamp == b->mss_clamp && a->mode == b->mode &&
 	       a->address_auto == b->address_auto && a->n_pool == b->n_pool &&
-	       !memcmp(a->pool, b->pool, sizeof(a->pool));
+	       !memcmp(a->pool, b->pool, sizeof(a->pool)) &&
+	       tunnel_conf_ipv6(a) == tunnel_conf_ipv6(b);
 }
 
 int tunnel_reconfigure(struct tunnel *t, const struct tunnel_conf *c, char *err, size_t errlen)

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Sends the kernel refuses are counted and logged, not invisible: a peer
-# behind a router that answers with ICMP host unreachable (IP_RECVERR:
-# the answer comes through the socket's error queue), a peer whose route
-# is "prohibit" (the send itself fails), and datagrams the IKE socket
-# dropped while vtid was not reading (SO_RXQ_OVFL).
+# with no route (the send fails: unreachable), a peer whose route is
+# "prohibit" (the send fails: permission denied), and datagrams the IKE
+# socket dropped while vtid was not reading (SO_RXQ_OVFL).  What ICMP says
+# about a datagram that left is not counted and fails nothing: a router
+# answering host unreachable for a third peer (anyone on the path can
+# forge that; RFC 7296 §2.4), so no IP_RECVERR on the shared sockets.
 . "$(dirname "$0")/lib.sh"
 
 ns_add a; ns_add r; link_ab a r
@@ -11,7 +13,8 @@ in_ns r sysctl -qw net.ipv4.ip_forward=1
 # r has no way on to 198.51.100.9 and says so (ICMP type 3 code 1).
 ip -n "${VT_ID}r" route add unreachable 198.51.100.9/32
 ip -n "${VT_ID}a" route add 198.51.100.0/24 via 192.0.2.2
-# a itself may not send to 203.0.113.7 at all.
+# a itself has no way to 198.51.100.77, and may not send to 203.0.113.7.
+ip -n "${VT_ID}a" route add unreachable 198.51.100.77/32
 ip -n "${VT_ID}a" route add prohibit 203.0.113.7/32
 
 cat > "$VT_TMP/a.conf" <<CONF
@@ -19,6 +22,12 @@ cat > "$VT_TMP/a.conf" <<CONF
 local = 192.0.2.1
 remote = 198.51.100.9
 address = 10.9.0.1/30
+psk = senderr-secret
+
+[tunnel gone]
+local = 192.0.2.1
+remote = 198.51.100.77
+address = 10.9.0.9/30
 psk = senderr-secret
 
 [tunnel banned]
@@ -31,19 +40,31 @@ start_vtid a "$VT_TMP/a.conf"
 
 metric() { vtictl a metrics | awk -v k="$1" '$1 == k { print $2 }'; }
 unreach='vti_send_errors_total{reason="unreachable"}'
-# IKE_SA_INIT goes out at 0, 1, 3 s: ICMP answers the ones to far, the
-# kernel refuses every one to banned.
-wait_value 15 "metric '$unreach'" -ge 4 ||
+# IKE_SA_INIT goes out at 0, 1, 3 s: the kernel refuses every one to gone
+# and to banned; those to far leave, and r answers each with ICMP.
+wait_value 15 "metric '$unreach'" -ge 6 ||
 	fail "unreachable sends not counted: $(vtictl a metrics | grep send_errors)"
-wait_until 10 grep -q 'IKE datagram to 198.51.100.9 refused (ICMP): No route to host' "$VT_TMP/a.log" ||
-	fail "no log line for the ICMP unreachable from 198.51.100.9"
+grep -q 'IKE datagram to 198.51.100.77 refused: No route to host' "$VT_TMP/a.log" ||
+	fail "no log line for 198.51.100.77, which has no route"
 grep -q 'IKE datagram to 203.0.113.7 refused: Permission denied' "$VT_TMP/a.log" ||
 	fail "no log line for the prohibited 203.0.113.7"
 stats=$(vtictl a -j stats)
-[ "$(jq -r '.send_errors.unreachable' <<<"$stats")" -ge 4 ] ||
+[ "$(jq -r '.send_errors.unreachable' <<<"$stats")" -ge 6 ] ||
 	fail "vtictl stats does not count them: $stats"
 vtictl a stats | grep -q '^send refused .*unreachable' || fail "vtictl stats (text): no send refused line"
-pass "refused sends: $(metric "$unreach") counted as unreachable (ICMP from r for 198.51.100.9, prohibit for 203.0.113.7), logged with the peer's address, in vtictl stats"
+# r's ICMP answers for far: neither counted nor logged, and far's
+# retransmissions still leave (an ICMP error pending on the socket would
+# fail them: IP_RECVERR).
+icmp_out() {	# ICMP destination unreachable messages r has sent
+	in_ns r awk '/^Icmp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "OutDestUnreachs") c = i }
+			       else print $c }' /proc/net/snmp
+}
+i0=$(icmp_out)
+sleep 5	# far's retransmission at about 7 s
+icmps=$(( $(icmp_out) - i0 ))
+[ "$icmps" -ge 1 ] || fail "r sent no ICMP unreachable for far's retransmissions"
+! grep -q '198.51.100.9 refused' "$VT_TMP/a.log" || fail "an ICMP answer was counted as a refused send"
+pass "refused sends: $(metric "$unreach") counted as unreachable (no route for 198.51.100.77, prohibit for 203.0.113.7), logged with the peer's address, in vtictl stats; $icmps ICMP unreachable from r for far's retransmissions neither counted nor in the way"
 
 # ---- the IKE socket overflows while the network process is stopped ----
 net=$(vtid_net a)

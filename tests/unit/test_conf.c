@@ -9,6 +9,7 @@
 #include "conf/conf.h"
 #include "crypto/x509.h"
 #include "ike/policy.h"
+#include "vtid/tunnel.h"
 #include "test.h"
 
 #include "certs.h"
@@ -712,8 +713,53 @@ static void pki_files(void)
 	unlink(open_key);
 }
 
+/* An interface has IPv6 when both selectors admit some, or it has an IPv6
+ * address or pool (tunnel_conf_ipv6); whether it has is part of the
+ * interface, so a change re-creates it (tunnel_same_interface). */
+static void ipv6_or_not(void)
+{
+	static const struct {
+		const char *keys;
+		bool v6;
+		bool same_as_before;	/* the row before it: the same interface */
+	} rows[] = {
+		{ "", true, false },	/* default selectors: 0.0.0.0/0, ::/0 */
+		{ "local-ts = 0.0.0.0/0\nremote-ts = 0.0.0.0/0\n", false, false },
+		{ "local-ts = 0.0.0.0/0, ::/0\nremote-ts = 10.0.0.0/8\n", false, true },
+		{ "local-ts = ::/0\nremote-ts = fd00::/8\n", true, false },
+		{ "local-ts = 0.0.0.0/0\nremote-ts = 0.0.0.0/0\naddress = fd00::1/64\n", true, false },
+		{ "local-ts = 0.0.0.0/0\nremote-ts = 0.0.0.0/0\npool = fd00:1::/64\n", true, false },
+	};
+	char text[512];
+	struct conf c[2];
+	struct buf e;
+	size_t i;
+
+	buf_init(&e);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = longenough1\n%s", rows[i].keys);
+		CHECK(conf_parse("mem", text, strlen(text), &c[0], &e) == 0, "row %zu: %s", i + 1,
+		      buf_str(&e));
+		CHECK(tunnel_conf_ipv6(&c[0].t[0]) == rows[i].v6, "row %zu: IPv6 %s", i + 1,
+		      rows[i].v6 ? "on" : "off");
+		if (i > 0) {
+			snprintf(text, sizeof(text), "[tunnel t]\nlocal = 192.0.2.1\n"
+				 "remote = 192.0.2.2\npsk = longenough1\n%s", rows[i - 1].keys);
+			CHECK(conf_parse("mem", text, strlen(text), &c[1], &e) == 0, "row %zu", i);
+			CHECK(tunnel_same_interface(&c[0].t[0], &c[1].t[0]) ==
+			      rows[i].same_as_before, "rows %zu and %zu: %s interface", i, i + 1,
+			      rows[i].same_as_before ? "the same" : "another");
+			conf_free(&c[1]);
+		}
+		conf_free(&c[0]);
+	}
+	buf_free(&e);
+}
+
 int main(void)
 {
+	ipv6_or_not();
 	pki_files();
 	good_file();
 	bad_files();

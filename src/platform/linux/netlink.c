@@ -78,7 +78,7 @@ int netif_setup(int ifindex, unsigned mtu)
 	return nl_request(nlh);
 }
 
-int netif_disable_ipv6(const char *name)
+int netif_set_ipv6(const char *name, bool on)
 {
 	char path[96];
 	int fd, r = 0;
@@ -92,7 +92,7 @@ int netif_disable_ipv6(const char *name)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, "1\n", 2) != 2)
+	if (write(fd, on ? "0\n" : "1\n", 2) != 2)
 		r = -errno;
 	close(fd);
 	return r;

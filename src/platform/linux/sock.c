@@ -35,10 +35,13 @@ static int finish(int fd, int family, bool v6only)
 	if (family == AF_INET6 && v6only &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		return -errno;
-	/* Sends the network refuses are counted, not invisible. */
-	if (family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one))
-			      : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)))
-		return -errno;
+	/*
+	 * No IP_RECVERR: on these unconnected sockets it makes the kernel
+	 * fail the next send (to anyone) and the next receive with the error
+	 * of any ICMP message that quotes our port, and ICMP is forged by
+	 * anyone on the path (RFC 7296 §2.4: no conclusion from ICMP).  What
+	 * is counted is what the kernel refuses here, from send's result.
+	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		return -errno;
 	size_buffers(fd);
@@ -312,34 +315,6 @@ const char *sock_err_name(enum sock_err_kind k)
 	return k < SOCK_ERR_KINDS ? n[k] : "other";
 }
 
-int sock_err_read(int fd, int *err, struct sockaddr_storage *dst)
-{
-	union {
-		char buf[512];
-		struct cmsghdr align;
-	} u;
-	uint8_t data[64];
-	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-	struct msghdr m = { .msg_name = dst, .msg_namelen = sizeof(*dst), .msg_iov = &iov,
-			    .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
-
-	memset(dst, 0, sizeof(*dst));
-	if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-	*err = 0;
-	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		struct sock_extended_err ee;
-
-		if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-		      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
-		    c->cmsg_len < CMSG_LEN(sizeof(ee)))
-			continue;
-		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-		*err = (int)ee.ee_errno;
-	}
-	return 1;
-}
 
 bool sock_rx_dropped(struct msghdr *m, uint32_t *count)
 {
@@ -352,19 +327,4 @@ bool sock_rx_dropped(struct msghdr *m, uint32_t *count)
 			return true;
 		}
 	return false;
-}
-
-unsigned sock_err_drain(int fd, void (*fn)(void *arg, int err, const struct sockaddr_storage *dst),
-			void *arg)
-{
-	struct sockaddr_storage dst;
-	unsigned n = 0;
-	int err;
-
-	while (n < 64 && sock_err_read(fd, &err, &dst) > 0) {
-		n++;
-		if (err)
-			fn(arg, err, &dst);
-	}
-	return n;
 }
