@@ -224,6 +224,8 @@ for n in "${NS_LIST[@]}"; do
 	fi
 	start h "$VT_TMP/h.conf"
 	back_h=$(wait_up "$n")
+	# what the restarted hub went through (drops, cookies, half-open)
+	[ -n "${SCALE_STATS:-}" ] && vtictl h stats >&2
 	[ "${SCALE_RESTART:-}" = keep ] &&
 		kept=" ($(comm -12 <(echo "$before") <(ifindexes) | grep -c . || true)/$(grep -c . <<<"$before") ifindex kept)"
 	# branch restart: the hub learns of the branches' new SAs
