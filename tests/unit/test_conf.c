@@ -36,6 +36,7 @@ static const char good[] =
 	"natt-port = 4500\n"
 	"state-dir = /var/lib/vti-test\n"
 	"initiate-rate = 1000\n"
+	"busy-poll = 1000\n"
 	"\n"
 	"[tunnel sti15]\n"
 	"local = 2001:db8::1\n"
@@ -70,6 +71,7 @@ static void good_file(void)
 	CHECK(strcmp(c.d.socket, "/run/x.sock") == 0, "socket '%s'", c.d.socket);
 	CHECK(strcmp(c.d.state_dir, "/var/lib/vti-test") == 0, "state-dir '%s'", c.d.state_dir);
 	CHECK(c.d.initiate_rate == 1000, "initiate-rate %u", c.d.initiate_rate);
+	CHECK(c.d.busy_poll_us == 1000, "busy-poll %u", c.d.busy_poll_us);
 	t = conf_find(&c, "sti15");
 	CHECK(t != NULL, "tunnel found");
 	if (t) {
@@ -111,6 +113,9 @@ static const struct bad bads[] = {
 	{ "[daemon]\ninitiate-rate = 0\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\ninitiate-rate = 100001\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\ninitiate-rate = fast\n", "initiate-rate must be 1-100000", 2 },
+	{ "[daemon]\nbusy-poll = 1001\n", "busy-poll must be 0-1000 microseconds", 2 },
+	{ "[daemon]\nbusy-poll = -1\n", "busy-poll must be 0-1000 microseconds", 2 },
+	{ "[daemon]\nbusy-poll = 50us\n", "busy-poll must be 0-1000 microseconds", 2 },
 	{ "[daemon]\nstate-dir = var/lib/vti\n", "state-dir must be an absolute path", 2 },
 	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },
 	{ "[bogus]\n", "unknown section [bogus]", 1 },
