@@ -13,6 +13,10 @@
 #   LAT_IPERF=T   also T seconds of iperf3 TCP (1 stream) through each
 #                 tunnel per round, Mbit/s (mean and each round) after the table
 #   LAT_DAEMON    lines for both vtids' [daemon] section ("busy-poll = 0")
+#   LAT_COMPARE   a second pair of vtids in their own namespaces with these
+#                 [daemon] lines, measured interleaved with the first: its
+#                 rows are marked * (an A/B comparison under the same load)
+#   LAT_COMPARE_BUILD  the build directory of that second pair's vtid
 #   LAT_CPUS      pin the vtids (every process and thread) and ping to these
 #                 CPUs (taskset list, e.g. 0): a diagnostic, not a setting
 #   LAT_TRACE=DIR afterwards, 2 s of pings through the UDP tunnel under
@@ -29,59 +33,72 @@ B="${LAT_BUILD:-build}"
 export VTID="$PWD/$B/vtid" VTICTL="$PWD/$B/vtictl"
 . tests/net/lib.sh
 
-ns_add a; ns_add b; link_ab a b
-k1=$(key 20 lat-a1); k2=$(key 20 lat-b1); k3=$(key 20 lat-a2); k4=$(key 20 lat-b2)
-{
-	printf '[daemon]\n%b\n' "${LAT_DAEMON:-}"
-	manual_tunnel lu 192.0.2.1 192.0.2.2 aes128gcm16 0x1001 0x2001 "$k2" "$k1" \
-		10.101.0.1/30 "encap = yes"
-	manual_tunnel lr 192.0.2.1 192.0.2.2 aes128gcm16 0x1002 0x2002 "$k4" "$k3" \
-		10.102.0.1/30 "encap = no"
-} > "$VT_TMP/a.conf"
-{
-	printf '[daemon]\n%b\n' "${LAT_DAEMON:-}"
-	manual_tunnel lu 192.0.2.2 192.0.2.1 aes128gcm16 0x2001 0x1001 "$k1" "$k2" \
-		10.101.0.2/30 "encap = yes"
-	manual_tunnel lr 192.0.2.2 192.0.2.1 aes128gcm16 0x2002 0x1002 "$k3" "$k4" \
-		10.102.0.2/30 "encap = no"
-} > "$VT_TMP/b.conf"
-start_vtid a "$VT_TMP/a.conf" -q
-start_vtid b "$VT_TMP/b.conf" -q
-PING=(ping)
-if [ -n "${LAT_CPUS:-}" ]; then
-	for p in "$PID_a" "$PID_b" $(vtid_children a) $(vtid_children b); do
-		taskset -a -p -c "$LAT_CPUS" "$p" >/dev/null
+# pair X Y DAEMON-LINES: namespaces X and Y joined by a veth, a vtid in
+# each with two tunnels: GCM in UDP (10.101.0.0/30) and raw (10.102.0.0/30).
+pair() {
+	local x="$1" y="$2" d="$3" k1 k2 k3 k4
+	ns_add "$x"; ns_add "$y"; link_ab "$x" "$y"
+	k1=$(key 20 lat-a1); k2=$(key 20 lat-b1); k3=$(key 20 lat-a2); k4=$(key 20 lat-b2)
+	{
+		printf '[daemon]\n%b\n' "$d"
+		manual_tunnel lu 192.0.2.1 192.0.2.2 aes128gcm16 0x1001 0x2001 "$k2" "$k1" \
+			10.101.0.1/30 "encap = yes"
+		manual_tunnel lr 192.0.2.1 192.0.2.2 aes128gcm16 0x1002 0x2002 "$k4" "$k3" \
+			10.102.0.1/30 "encap = no"
+	} > "$VT_TMP/$x.conf"
+	{
+		printf '[daemon]\n%b\n' "$d"
+		manual_tunnel lu 192.0.2.2 192.0.2.1 aes128gcm16 0x2001 0x1001 "$k1" "$k2" \
+			10.101.0.2/30 "encap = yes"
+		manual_tunnel lr 192.0.2.2 192.0.2.1 aes128gcm16 0x2002 0x1002 "$k3" "$k4" \
+			10.102.0.2/30 "encap = no"
+	} > "$VT_TMP/$y.conf"
+	VTID="${4:-$VTID}" start_vtid "$x" "$VT_TMP/$x.conf" -q
+	VTID="${4:-$VTID}" start_vtid "$y" "$VT_TMP/$y.conf" -q
+	if [ -n "${LAT_CPUS:-}" ]; then
+		for p in $(eval echo "\$PID_$x \$PID_$y") $(vtid_children "$x") $(vtid_children "$y"); do
+			taskset -a -p -c "$LAT_CPUS" "$p" >/dev/null
+		done
+	fi
+	for p in 192.0.2.2 10.101.0.2 10.102.0.2; do
+		wait_until 10 in_ns "$x" ping -c 1 -W 1 "$p" || fail "no connectivity to $p"
 	done
-	PING=(taskset -c "$LAT_CPUS" ping)
-fi
-for d in 192.0.2.2 10.101.0.2 10.102.0.2; do
-	wait_until 10 in_ns a ping -c 1 -W 1 "$d" || fail "no connectivity to $d"
-done
+	if [ -n "${LAT_IPERF:-}" ]; then
+		bg_in_ns "$y" iperf3 -s >/dev/null 2>&1
+	fi
+}
 
-declare -A DST=([veth]=192.0.2.2 [vti gcm UDP]=10.101.0.2 [vti gcm raw]=10.102.0.2)
-PATHS=("veth" "vti gcm UDP" "vti gcm raw")
-: > "$VT_TMP/samples"; : > "$VT_TMP/tput"
-if [ -n "${LAT_IPERF:-}" ]; then
-	bg_in_ns b iperf3 -s >/dev/null 2>&1
-	sleep 0.3
+PING=(ping)
+[ -z "${LAT_CPUS:-}" ] || PING=(taskset -c "$LAT_CPUS" ping)
+pair a b "${LAT_DAEMON:-}"
+# path name -> "namespace destination"
+declare -A DST=([veth]="a 192.0.2.2" [gcm UDP]="a 10.101.0.2" [gcm raw]="a 10.102.0.2")
+PATHS=("veth" "gcm UDP" "gcm raw")
+if [ -n "${LAT_COMPARE:-}" ]; then
+	pair c d "$LAT_COMPARE" "${LAT_COMPARE_BUILD:+$PWD/$LAT_COMPARE_BUILD/vtid}"
+	DST+=([gcm UDP *]="c 10.101.0.2" [gcm raw *]="c 10.102.0.2")
+	PATHS+=("gcm UDP *" "gcm raw *")
 fi
+sleep 0.3
+: > "$VT_TMP/samples"; : > "$VT_TMP/tput"
 for r in $(seq "$ROUNDS"); do
 	for p in "${PATHS[@]}"; do
-		in_ns a "${PING[@]}" -n -c "$N" -i "$IVL" -s "$SIZE" "${DST[$p]}" |
+		read -r ns dst <<<"${DST[$p]}"
+		in_ns "$ns" "${PING[@]}" -n -c "$N" -i "$IVL" -s "$SIZE" "$dst" |
 			sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' |
 			awk -v p="$p" '{ printf "%s\t%d\n", p, $1 * 1000 + 0.5 }' >> "$VT_TMP/samples"
 		[ -n "${LAT_IPERF:-}" ] && [ "$p" != veth ] || continue
-		printf '%s\t%s\n' "$p" "$(in_ns a iperf3 -c "${DST[$p]}" -t "$LAT_IPERF" -J 2>/dev/null |
+		printf '%s\t%s\n' "$p" "$(in_ns "$ns" iperf3 -c "$dst" -t "$LAT_IPERF" -J 2>/dev/null |
 			jq '.end.sum_received.bits_per_second / 1e6 | floor')" >> "$VT_TMP/tput"
 	done
 done
 [ -z "${LAT_RAW:-}" ] || cat "$VT_TMP/samples" >&2
 
-echo "ping -c $N -i $IVL -s $SIZE, $ROUNDS rounds interleaved; RTT in microseconds${LAT_DAEMON:+; [daemon] $LAT_DAEMON}${LAT_CPUS:+; pinned to CPU $LAT_CPUS}"
+echo "ping -c $N -i $IVL -s $SIZE, $ROUNDS rounds interleaved; RTT in microseconds${LAT_DAEMON:+; [daemon] $LAT_DAEMON}${LAT_COMPARE:+; *: [daemon] $LAT_COMPARE}${LAT_CPUS:+; pinned to CPU $LAT_CPUS}"
 echo
-printf '| %-12s | %5s | %5s | %5s | %5s | %5s | %5s | %5s | %6s |\n' \
+printf '| %-14s | %5s | %5s | %5s | %5s | %5s | %5s | %5s | %6s |\n' \
 	path count min avg p50 p90 p99 max "/veth"
-echo "|--------------|-------|-------|-------|-------|-------|-------|-------|--------|"
+echo "|----------------|-------|-------|-------|-------|-------|-------|-------|--------|"
 vavg=
 for p in "${PATHS[@]}"; do
 	read -r cnt mn avg p50 p90 p99 mx < <(awk -F'\t' -v p="$p" '$1 == p { print $2 }' \
@@ -91,13 +108,13 @@ for p in "${PATHS[@]}"; do
 		END { if (!NR) { print "0 - - - - - -"; exit }
 		      printf "%d %d %d %d %d %d %d\n", NR, v[1], s / NR + 0.5, q(0.5), q(0.9), q(0.99), v[NR] }')
 	[ -n "$vavg" ] || vavg=$avg
-	printf '| %-12s | %5s | %5s | %5s | %5s | %5s | %5s | %5s | %6s |\n' "$p" "$cnt" "$mn" \
+	printf '| %-14s | %5s | %5s | %5s | %5s | %5s | %5s | %5s | %6s |\n' "$p" "$cnt" "$mn" \
 		"$avg" "$p50" "$p90" "$p99" "$mx" \
 		"$(awk -v a="$avg" -v b="$vavg" 'BEGIN { printf "%.1f", b ? a / b : 0 }')"
 done
 if [ -n "${LAT_IPERF:-}" ]; then
 	echo
-	for p in "vti gcm UDP" "vti gcm raw"; do
+	for p in "${PATHS[@]:1}"; do
 		awk -F'\t' -v p="$p" '$1 == p { s += $2; n++; l = l " " $2 }
 			END { printf "iperf3 TCP %s: mean %d Mbit/s (%s )\n", p, n ? s / n : 0, l }' \
 			"$VT_TMP/tput"
@@ -113,6 +130,11 @@ if [ -n "${LAT_TRACE:-}" ]; then
 	mkdir -p "$LAT_TRACE"
 	perf sched record -a -o "$LAT_TRACE/sched.data" -- \
 		ip netns exec "${VT_ID}a" "${PING[@]}" -n -q -c 200 -i "$IVL" 10.101.0.2 >/dev/null 2>&1
+	if [ -n "${LAT_COMPARE:-}" ]; then
+		perf sched record -a -o "$LAT_TRACE/sched-compare.data" -- \
+			ip netns exec "${VT_ID}c" "${PING[@]}" -n -q -c 200 -i "$IVL" 10.101.0.2 \
+			>/dev/null 2>&1
+	fi
 	for s in a b; do
 		strace -f -T -tt -o "$LAT_TRACE/strace.$s" -p "$(vtid_net $s)" &
 		eval "ST_$s=$!"

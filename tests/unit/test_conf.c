@@ -506,6 +506,39 @@ static void fragmentation_key(void)
 	}
 }
 
+/* [daemon] busy-poll: microseconds, the default when absent, 0 turns it off. */
+static void busy_poll_key(void)
+{
+	static const struct {
+		const char *text;
+		unsigned us;
+	} rows[] = {
+		{ "", BUSY_POLL_DEFAULT },
+		{ "[daemon]\n", BUSY_POLL_DEFAULT },
+		{ "[daemon]\nbusy-poll = 0\n", 0 },
+		{ "[daemon]\nbusy-poll = 1\n", 1 },
+		{ "[daemon]\nbusy-poll = 100\n", 100 },
+		{ "[daemon]\nbusy-poll = 1000\n", 1000 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct conf c;
+		struct buf e;
+		int r;
+
+		buf_init(&e);
+		r = conf_parse("busy", rows[i].text, strlen(rows[i].text), &c, &e);
+		CHECK(r == 0, "'%s': %s", rows[i].text, buf_str(&e));
+		if (!r) {
+			CHECK(c.d.busy_poll_us == rows[i].us, "'%s': busy-poll %u", rows[i].text,
+			      c.d.busy_poll_us);
+			conf_free(&c);
+		}
+		buf_free(&e);
+	}
+}
+
 /* RFC 8784: a PPK goes into the configuration, its identity into the
  * policy, never its value; a ppk-file must be private like a psk-file. */
 static void ppk_conf(void)
@@ -774,6 +807,7 @@ int main(void)
 	config_payload_keys();
 	template_sections();
 	fragmentation_key();
+	busy_poll_key();
 	ppk_conf();
 	return test_done();
 }
