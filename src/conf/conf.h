@@ -18,7 +18,7 @@
 #include "lib/prefix.h"
 
 #define CONF_MAX_ADDRS 8
-#define BUSY_POLL_DEFAULT 0	/* microseconds: [daemon] busy-poll */
+#define BUSY_POLL_DEFAULT 100	/* microseconds: [daemon] busy-poll */
 #define CONF_MAX_PROPOSALS 8
 #define CONF_MAX_TS 16
 #define CONF_MAX_KEY 128
