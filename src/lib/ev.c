@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,9 +202,12 @@ static void credit_refill(struct ev *ev, uint64_t now)
 
 /* Events that come within busy_until of the last ones, polled for without
  * sleeping while the credit lasts; 0 if none came (or busy polling is
- * off).  sched_yield between polls: on a machine with few CPUs a process
- * that this one's packets woke (the peer, the application) may be waiting
- * for this CPU, and must not wait for the poll to end. */
+ * off).  No sched_yield between polls: a process that this one's packets
+ * woke (the peer, the application) preempts the poll at its next system
+ * call anyway, and a yield under EEVDF pushes this process's deadline a
+ * slice further each time, so that after a few hundred of them any
+ * CPU-bound neighbour kept it off the CPU for a whole tick when its
+ * answer came (measured: p90 of 4 ms instead of 200 us). */
 static int busy_poll(struct ev *ev, struct epoll_event *evs, int max)
 {
 	uint64_t start, now, end;
@@ -220,7 +222,6 @@ static int busy_poll(struct ev *ev, struct epoll_event *evs, int max)
 		n = epoll_wait(ev->epfd, evs, max, 0);
 		if (n != 0)
 			break;
-		sched_yield();
 		now = now_us();
 	}
 	if (n <= 0)
