@@ -195,6 +195,20 @@ static int d_initiate_rate(struct parser *p, char *v)
 	return 0;
 }
 
+/* Microseconds the network process keeps polling after traffic before it
+ * sleeps (lib/ev.c says why); 0 turns it off. */
+static int d_busy_poll(struct parser *p, char *v)
+{
+	unsigned long x;
+
+	if (parse_uint(v, 0, 1000, &x) < 0) {
+		err_at(p, p->line, "busy-poll must be 0-1000 microseconds, not '%s'", v);
+		return -1;
+	}
+	p->c->d.busy_poll_us = (unsigned)x;
+	return 0;
+}
+
 /* ADDRESS:PORT, with an IPv6 address in brackets: [::1]:9107. */
 static int d_metrics_listen(struct parser *p, char *v)
 {
@@ -830,6 +844,7 @@ static const struct keydef daemon_keys[] = {
 	{ "user", d_user },
 	{ "cookie-threshold", d_cookie_threshold },
 	{ "initiate-rate", d_initiate_rate },
+	{ "busy-poll", d_busy_poll },
 	{ "metrics-listen", d_metrics_listen },
 	{ "state-dir", d_state_dir },
 };
@@ -1362,6 +1377,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	out->d.natt_port = 4500;
 	out->d.cookie_threshold = 64;
 	out->d.initiate_rate = 200;
+	out->d.busy_poll_us = BUSY_POLL_DEFAULT;
 	strcpy(out->d.user, "vtid");
 	strcpy(out->d.state_dir, "/var/lib/vti");
 	while (i < len) {

@@ -18,6 +18,7 @@
 #include "lib/prefix.h"
 
 #define CONF_MAX_ADDRS 8
+#define BUSY_POLL_DEFAULT 100	/* microseconds: [daemon] busy-poll */
 #define CONF_MAX_PROPOSALS 8
 #define CONF_MAX_TS 16
 #define CONF_MAX_KEY 128
@@ -86,6 +87,7 @@ struct daemon_conf {
 	uint16_t port, natt_port;
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
 	unsigned initiate_rate;		/* IKE_SA_INIT a second the daemon starts itself */
+	unsigned busy_poll_us;		/* the network process polls this long after traffic */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
 	char state_dir[256];		/* manual SAs' sequence high-water marks */

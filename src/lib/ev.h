@@ -19,6 +19,9 @@ void ev_del(struct ev *ev, int fd);
 /* Also wake for fd when it can be written to (on) or only to read. */
 int ev_set_write(struct ev *ev, int fd, bool on) __attribute__((warn_unused_result));
 void ev_set_tick(struct ev *ev, unsigned ms, ev_tick_cb cb, void *arg);
+/* After a wake-up with events, poll for us microseconds more before
+ * sleeping (ev.c says why); 0 turns it off. */
+void ev_set_busy_poll(struct ev *ev, unsigned us);
 /* Runs until ev_stop(); returns 0 or a negative errno from epoll. */
 int ev_run(struct ev *ev);
 void ev_stop(struct ev *ev);

@@ -62,7 +62,7 @@ segs = [tcp4(1000 * i, b"z" * 1000) for i in range(3)] + [tcp4(0, b"", 0x02)]
 write("esp", "gro-stream", b"\x06" + b"".join(struct.pack("!H", len(p)) + p for p in segs))
 
 write("conf", "manual", open("tests/fuzz/seed-manual.conf", "rb").read())
-write("conf", "daemon", b"[daemon]\nsocket = /run/x.sock\nport = 500\nnatt-port = 4500\n")
+write("conf", "daemon", b"[daemon]\nsocket = /run/x.sock\nport = 500\nnatt-port = 4500\nbusy-poll = 100\n")
 write("conf", "ike", b"[tunnel a]\nlocal = 192.0.2.1\nremote = any\npsk = 0x0102030405060708\n"
       b"ike = aes128gcm16-prfsha256-x25519\nesp = aes128gcm16, aes256-sha256\n")
 

@@ -36,6 +36,7 @@ static const char good[] =
 	"natt-port = 4500\n"
 	"state-dir = /var/lib/vti-test\n"
 	"initiate-rate = 1000\n"
+	"busy-poll = 1000\n"
 	"\n"
 	"[tunnel sti15]\n"
 	"local = 2001:db8::1\n"
@@ -70,6 +71,7 @@ static void good_file(void)
 	CHECK(strcmp(c.d.socket, "/run/x.sock") == 0, "socket '%s'", c.d.socket);
 	CHECK(strcmp(c.d.state_dir, "/var/lib/vti-test") == 0, "state-dir '%s'", c.d.state_dir);
 	CHECK(c.d.initiate_rate == 1000, "initiate-rate %u", c.d.initiate_rate);
+	CHECK(c.d.busy_poll_us == 1000, "busy-poll %u", c.d.busy_poll_us);
 	t = conf_find(&c, "sti15");
 	CHECK(t != NULL, "tunnel found");
 	if (t) {
@@ -111,6 +113,9 @@ static const struct bad bads[] = {
 	{ "[daemon]\ninitiate-rate = 0\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\ninitiate-rate = 100001\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\ninitiate-rate = fast\n", "initiate-rate must be 1-100000", 2 },
+	{ "[daemon]\nbusy-poll = 1001\n", "busy-poll must be 0-1000 microseconds", 2 },
+	{ "[daemon]\nbusy-poll = -1\n", "busy-poll must be 0-1000 microseconds", 2 },
+	{ "[daemon]\nbusy-poll = 50us\n", "busy-poll must be 0-1000 microseconds", 2 },
 	{ "[daemon]\nstate-dir = var/lib/vti\n", "state-dir must be an absolute path", 2 },
 	{ "[daemon]\n[daemon]\n", "second [daemon] section", 2 },
 	{ "[bogus]\n", "unknown section [bogus]", 1 },
@@ -501,6 +506,39 @@ static void fragmentation_key(void)
 	}
 }
 
+/* [daemon] busy-poll: microseconds, the default when absent, 0 turns it off. */
+static void busy_poll_key(void)
+{
+	static const struct {
+		const char *text;
+		unsigned us;
+	} rows[] = {
+		{ "", BUSY_POLL_DEFAULT },
+		{ "[daemon]\n", BUSY_POLL_DEFAULT },
+		{ "[daemon]\nbusy-poll = 0\n", 0 },
+		{ "[daemon]\nbusy-poll = 1\n", 1 },
+		{ "[daemon]\nbusy-poll = 100\n", 100 },
+		{ "[daemon]\nbusy-poll = 1000\n", 1000 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct conf c;
+		struct buf e;
+		int r;
+
+		buf_init(&e);
+		r = conf_parse("busy", rows[i].text, strlen(rows[i].text), &c, &e);
+		CHECK(r == 0, "'%s': %s", rows[i].text, buf_str(&e));
+		if (!r) {
+			CHECK(c.d.busy_poll_us == rows[i].us, "'%s': busy-poll %u", rows[i].text,
+			      c.d.busy_poll_us);
+			conf_free(&c);
+		}
+		buf_free(&e);
+	}
+}
+
 /* RFC 8784: a PPK goes into the configuration, its identity into the
  * policy, never its value; a ppk-file must be private like a psk-file. */
 static void ppk_conf(void)
@@ -769,6 +807,7 @@ int main(void)
 	config_payload_keys();
 	template_sections();
 	fragmentation_key();
+	busy_poll_key();
 	ppk_conf();
 	return test_done();
 }

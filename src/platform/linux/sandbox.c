@@ -65,6 +65,8 @@ static const int net[] = {
 	SCMP_SYS(getsockopt), SCMP_SYS(connect), SCMP_SYS(getsockname),
 	SCMP_SYS(geteuid), SCMP_SYS(getuid), SCMP_SYS(getegid), SCMP_SYS(getgid),
 	SCMP_SYS(signalfd4),
+	/* lib/ev.c's busy polling yields once before it polls. */
+	SCMP_SYS(sched_yield),
 };
 
 /*
