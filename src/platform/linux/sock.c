@@ -16,19 +16,28 @@
 
 /* Reference runs lost packets only at the receiving socket: size it. */
 #define SOCK_BUF (8 << 20)
+/*
+ * The UDP sockets take IKE (and ESP in UDP on 4500).  A hub that restarts
+ * makes every branch initiate in the same second: 10,000 IKE_SA_INITs and
+ * then their IKE_AUTHs, small datagrams of about 1 KB of kernel memory
+ * each, queued while the hub signs and verifies.  8 MB overflowed (23,698
+ * drops; the branches backed off and were all back after 70 s with
+ * certificates); 32 MB took them in 23 s (bench/RESULTS.md).
+ */
+#define SOCK_BUF_UDP_RX (32 << 20)
 
-static void size_buffers(int fd)
+static void size_buffers(int fd, int rx)
 {
 	int v = SOCK_BUF;
 
 	/* The FORCE variants pass net.core.*mem_max (root only). */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rx, sizeof(rx)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rx, sizeof(rx));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
-static int finish(int fd, int family, bool v6only)
+static int finish(int fd, int family, bool v6only, int rx)
 {
 	int one = 1;
 
@@ -44,7 +53,7 @@ static int finish(int fd, int family, bool v6only)
 	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		return -errno;
-	size_buffers(fd);
+	size_buffers(fd, rx);
 	return 0;
 }
 
@@ -71,7 +80,7 @@ int sock_udp_open(int family, uint16_t port)
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	err = finish(fd, family, true);
+	err = finish(fd, family, true, SOCK_BUF_UDP_RX);
 	/* A vtid that was just killed may still be dying (its network process
 	 * goes with the parent, a moment later): give the port 2 s to free. */
 	for (tries = 0; !err && bind(fd, (struct sockaddr *)&ss, sl) < 0; tries++) {
@@ -97,7 +106,7 @@ int sock_esp_open(int family)
 	fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
 	if (fd < 0)
 		return -errno;
-	err = finish(fd, family, false);
+	err = finish(fd, family, false, SOCK_BUF);
 	if (err) {
 		close(fd);
 		return err;
