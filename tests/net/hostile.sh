@@ -133,12 +133,15 @@ spi() { vtictl a -j show t1 | jq -r ".[0].$1"; }
 changed() { [ "$(spi "$1")" != "$2" ]; }
 old=$(spi child.spi_in)
 t0=$(date +%s%3N)
-wait_until 60 vtictl a rekey t1 || fail "loss: Child SA rekey not accepted"
+# A rekey is refused while an exchange is outstanding (the last one's
+# DELETE, retransmitted at most dpd apart through the loss; when it
+# keeps failing for dpd-timeout the SA starts over): 150 s for that.
+wait_until 150 vtictl a rekey t1 || fail "loss: Child SA rekey not accepted"
 wait_until 120 changed child.spi_in "$old" || fail "loss: Child SA not re-keyed in 120 s"
 t_child=$(( $(date +%s%3N) - t0 ))
 old=$(spi ike.spi_i)
 t0=$(date +%s%3N)
-wait_until 60 vtictl a rekey t1 ike || fail "loss: IKE SA rekey not accepted"
+wait_until 150 vtictl a rekey t1 ike || fail "loss: IKE SA rekey not accepted"
 wait_until 120 changed ike.spi_i "$old" || fail "loss: IKE SA not re-keyed in 120 s"
 t_ike=$(( $(date +%s%3N) - t0 ))
 in_ns a ping -c 20 -i 0.05 -q 10.1.0.2 > "$VT_TMP/ping.out" 2>&1 || true
