@@ -275,7 +275,7 @@ _Static_assert(sizeof(((struct dp_stats *)0)->tx_refused) / sizeof(uint64_t) == 
 /* count datagrams to dst the kernel refused with err (who: a tunnel's
  * name for the log, or NULL). */
 static void refused(struct datapath *dp, int err, unsigned count,
-		    const struct sockaddr_storage *dst, const char *who, const char *when)
+		    const struct sockaddr_storage *dst, const char *who)
 {
 	enum sock_err_kind k = sock_err_kind(err);
 	struct addr a;
@@ -284,8 +284,8 @@ static void refused(struct datapath *dp, int err, unsigned count,
 
 	dp->st.tx_refused[k] += count;
 	addr_from_sockaddr(dst, &a, &port);
-	log_rl(&dp->rl, LOG_WARN, who, "%u datagram%s to %s refused%s: %s (%s)", count,
-	       count == 1 ? "" : "s", a.family ? addr_str(&a, s, sizeof(s)) : "?", when,
+	log_rl(&dp->rl, LOG_WARN, who, "%u datagram%s to %s refused: %s (%s)", count,
+	       count == 1 ? "" : "s", a.family ? addr_str(&a, s, sizeof(s)) : "?",
 	       strerror(err), sock_err_name(k));
 }
 
@@ -308,9 +308,9 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 
 	sent = send_one(sa, fd, pkts, n);
 	if (sent < 0 && fd >= 0)
-		refused(dp, -sent, n, &sa->peer, v->name, "");
+		refused(dp, -sent, n, &sa->peer, v->name);
 	else if (sent >= 0 && (unsigned)sent < n)
-		refused(dp, EIO, n - (unsigned)sent, &sa->peer, v->name, "");	/* reason lost */
+		refused(dp, EIO, n - (unsigned)sent, &sa->peer, v->name);	/* reason lost */
 	for (i = 0; i < n; i++) {
 		if ((int)i < sent) {
 			v->st.tx_packets++;
@@ -577,7 +577,7 @@ static int send_natt(struct datapath *dp, int fd, const struct addr *src,
 		return -EINVAL;
 	r = sock_send(fd, src, dst, p, len);
 	if (r < 0)
-		refused(dp, -r, 1, dst, NULL, "");
+		refused(dp, -r, 1, dst, NULL);
 	return r;
 }
 

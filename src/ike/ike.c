@@ -424,8 +424,7 @@ void ike_set_frag_mtu(struct ike_ctx *ctx, unsigned mtu)
 	ctx->frag_mtu = mtu;
 }
 
-static void refused(struct ike_ctx *ctx, int err, const struct sockaddr_storage *dst,
-		    const char *when)
+static void refused(struct ike_ctx *ctx, int err, const struct sockaddr_storage *dst)
 {
 	enum sock_err_kind k = sock_err_kind(err);
 	struct addr a;
@@ -434,8 +433,8 @@ static void refused(struct ike_ctx *ctx, int err, const struct sockaddr_storage 
 
 	ctx->st.tx_refused[k]++;
 	addr_from_sockaddr(dst, &a, &port);
-	log_rl(&ctx->rl, LOG_WARN, NULL, "IKE datagram to %s refused%s: %s (%s)",
-	       a.family ? addr_str(&a, s, sizeof(s)) : "?", when, strerror(err),
+	log_rl(&ctx->rl, LOG_WARN, NULL, "IKE datagram to %s refused: %s (%s)",
+	       a.family ? addr_str(&a, s, sizeof(s)) : "?", strerror(err),
 	       sock_err_name(k));
 }
 
@@ -459,7 +458,7 @@ void ikesa_send_raw(struct ike_ctx *ctx, const struct addr *src,
 	}
 	r = sock_send(fd, src, dst, p, len);
 	if (r < 0)
-		refused(ctx, -r, dst, "");
+		refused(ctx, -r, dst);
 }
 
 /* Length of the first IKE message in p (0 if there is none). */
