@@ -117,6 +117,7 @@ for size in 1400 64; do
 	run_case "ring > ring" packet packet 64 64 $size
 	run_case "ring > ring+nft" packet packet 64 64 $size drop
 	run_case "ring > raw" packet raw 64 32 $size
+	run_case "pkt mmsg > raw" packetmm raw 64 32 $size
 	run_case "raw > ring+nft" raw packet 32 64 $size drop
 	# AF_XDP in copy mode (veth has no zero-copy); the kernel sends at
 	# most 32 descriptors per kick in that mode.
