@@ -209,6 +209,19 @@ static int d_busy_poll(struct parser *p, char *v)
 	return 0;
 }
 
+/* How raw ESP leaves (doc/fastpath.md): "auto" by the packet socket where
+ * the route allows, "socket" always by the raw IP socket, through the
+ * kernel's IP output and its netfilter hooks. */
+static int d_esp_path(struct parser *p, char *v)
+{
+	if (!strcmp(v, "auto") || !strcmp(v, "socket")) {
+		p->c->d.esp_path_socket = !strcmp(v, "socket");
+		return 0;
+	}
+	err_at(p, p->line, "esp-path must be auto or socket, not '%s'", v);
+	return -1;
+}
+
 /* ADDRESS:PORT, with an IPv6 address in brackets: [::1]:9107. */
 static int d_metrics_listen(struct parser *p, char *v)
 {
@@ -845,6 +858,7 @@ static const struct keydef daemon_keys[] = {
 	{ "cookie-threshold", d_cookie_threshold },
 	{ "initiate-rate", d_initiate_rate },
 	{ "busy-poll", d_busy_poll },
+	{ "esp-path", d_esp_path },
 	{ "metrics-listen", d_metrics_listen },
 	{ "state-dir", d_state_dir },
 };

@@ -88,6 +88,7 @@ struct daemon_conf {
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
 	unsigned initiate_rate;		/* IKE_SA_INIT a second the daemon starts itself */
 	unsigned busy_poll_us;		/* the network process polls this long after traffic */
+	bool esp_path_socket;		/* esp-path = socket: raw ESP never by the packet socket */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
 	char state_dir[256];		/* manual SAs' sequence high-water marks */

@@ -29,6 +29,7 @@
 
 #include "esp/esp.h"
 #include "esp/offload.h"
+#include "esp/outer.h"
 #include "esp/tcpmss.h"
 #include "lib/cursor.h"
 #include "lib/log.h"
@@ -66,6 +67,14 @@ struct datapath {
 	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet;
 				 * what goes out is copied into the arena */
 	uint8_t *arena;		/* ESP packets of one outbound burst */
+	/* Raw ESP by the packet socket (l2path.c): off with [daemon]
+	 * esp-path = socket, or where the descriptors could not be had. */
+	bool packet_path;
+	int pkt_fd, route_fd;
+	uint32_t route_seq;
+	uint16_t ip_id;
+	uint8_t hdr[L2_SEND_MAX][OUTER_MAX];
+	struct iovec l2iov[2 * L2_SEND_MAX];
 };
 
 static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
@@ -79,6 +88,7 @@ struct datapath *dp_new(struct ev *ev)
 	if (!dp)
 		return NULL;
 	dp->ev = ev;
+	dp->pkt_fd = dp->route_fd = -1;
 	if (sadb_init(&dp->db)) {
 		free(dp);
 		return NULL;
@@ -111,6 +121,10 @@ void dp_free(struct datapath *dp)
 			ev_del(dp->ev, dp->socks[i].fd);
 		close(dp->socks[i].fd);
 	}
+	if (dp->pkt_fd >= 0)
+		close(dp->pkt_fd);
+	if (dp->route_fd >= 0)
+		close(dp->route_fd);
 	gro_free(&dp->gro);
 	sadb_free(&dp->db);
 	free(dp->rx);
@@ -299,20 +313,96 @@ static int send_one(const struct sa *sa, int fd, const struct iovec *pkts, unsig
 	return sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
 }
 
-/* Send what encap_one produced for one SA with one system call. */
+/* How often a tunnel's path is looked up again while it sends: routes,
+ * interfaces and neighbours change, and this is how late vtid follows. */
+#define PATH_RECHECK_MS 1000
+
+/* Look v's path to sa's peer up again if it is older than a second or
+ * leads elsewhere; true if it was. */
+static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa)
+{
+	uint64_t now = now_ms();
+	struct addr dst;
+	uint16_t port;
+
+	addr_from_sockaddr(&sa->peer, &dst, &port);
+	if (v->path_at && now - v->path_at < PATH_RECHECK_MS && addr_equal(&dst, &v->path_dst))
+		return false;
+	l2_resolve(dp->route_fd, &dp->route_seq, &sa->local, &dst, &v->path);
+	v->path_dst = dst;
+	v->path_at = now ? now : 1;
+	return true;
+}
+
+/*
+ * Send the first of pkts by the packet socket, IP header built here: how
+ * many went.  The rest (all, when the path is not usable or a datagram
+ * does not fit its MTU) goes by the raw socket, through the kernel.
+ * While the kernel has not confirmed the neighbour lately (STALE and
+ * after), one burst a second goes through it anyway: that is what makes
+ * the kernel probe the neighbour (NUD_DELAY, NUD_PROBE) and learn that it
+ * moved or died, as it does for its own traffic.
+ */
+static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struct sa *sa,
+				 const struct iovec *pkts, unsigned n)
+{
+	struct l2path *p = &v->path;
+	unsigned i, k = 0;
+	size_t hl;
+	int r;
+
+	if (path_refresh(dp, v, sa) && p->why == L2_OK && !p->verified)
+		return 0;
+	if (p->why != L2_OK)
+		return 0;
+	for (i = 0; i < n && i < L2_SEND_MAX; i++) {
+		hl = outer_hdr(dp->hdr[i], &p->src, &v->path_dst, pkts[i].iov_len, dp->ip_id++,
+			       sa->spi);
+		if (!hl || hl + pkts[i].iov_len > p->mtu)
+			break;
+		dp->l2iov[2 * i] = (struct iovec){ dp->hdr[i], hl };
+		dp->l2iov[2 * i + 1] = pkts[i];
+		k++;
+	}
+	if (!k)
+		return 0;
+	r = l2_send(dp->pkt_fd, p, v->path_dst.family, dp->l2iov, k);
+	if (r < 0) {
+		/* The interface went, or changed: look again next burst. */
+		log_rl(&v->rl, LOG_INFO, v->name, "packet socket on %s refused ESP (%s); "
+		       "by the raw socket until the path is looked up again", p->dev,
+		       strerror(-r));
+		v->path_at = 0;
+		return 0;
+	}
+	v->st.tx_packet_path += (unsigned)r;
+	return (unsigned)r;
+}
+
+/* Send what encap_one produced for one SA with as few system calls as
+ * the path allows. */
 static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const struct iovec *pkts,
 		       const size_t *inner_len, unsigned n)
 {
 	int fd = sock_for(dp, sa), sent;
-	unsigned i;
+	unsigned i, done = 0;
 
-	sent = send_one(sa, fd, pkts, n);
+	while (dp->packet_path && sa->encap != ENCAP_UDP && done < n) {
+		unsigned k = send_packet_path(dp, v, sa, pkts + done, n - done);
+
+		if (!k)
+			break;
+		done += k;
+	}
+	sent = done == n ? 0 : send_one(sa, fd, pkts + done, n - done);
 	if (sent < 0 && fd >= 0)
-		refused(dp, -sent, n, &sa->peer, v->name);
-	else if (sent >= 0 && (unsigned)sent < n)
-		refused(dp, EIO, n - (unsigned)sent, &sa->peer, v->name);	/* reason lost */
+		refused(dp, -sent, n - done, &sa->peer, v->name);
+	else if (sent >= 0 && (unsigned)sent < n - done)
+		refused(dp, EIO, n - done - (unsigned)sent, &sa->peer, v->name);	/* reason lost */
+	if (sent > 0)
+		done += (unsigned)sent;
 	for (i = 0; i < n; i++) {
-		if ((int)i < sent) {
+		if (i < done) {
 			v->st.tx_packets++;
 			v->st.tx_bytes += inner_len[i];
 		} else {
@@ -564,7 +654,43 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 			return -ENOMEM;
 		}
 	}
+	/* Without them raw ESP takes the raw sockets: said by vtictl show. */
+	fd = l2_route_open();
+	if (fd < 0)
+		log_warn(NULL, "no rtnetlink socket for the packet-socket ESP path (%s): raw "
+			 "ESP leaves by the raw socket", strerror(-fd));
+	dp->route_fd = fd;
+	fd = fd < 0 ? fd : l2_packet_open();
+	if (fd < 0 && dp->route_fd >= 0)
+		log_warn(NULL, "no packet socket for raw ESP (%s): it leaves by the raw socket",
+			 strerror(-fd));
+	dp->pkt_fd = fd;
 	return 0;
+}
+
+void dp_set_packet_path(struct datapath *dp, bool on)
+{
+	dp->packet_path = on && dp->pkt_fd >= 0 && dp->route_fd >= 0;
+}
+
+enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why)
+{
+	*why = NULL;
+	if (v->out && v->out->encap == ENCAP_UDP)
+		return DP_PATH_UDP;
+	if (!dp->packet_path) {
+		*why = l2_why_name(dp->pkt_fd >= 0 && dp->route_fd >= 0 ? L2_CONFIGURED : L2_ERROR);
+		return DP_PATH_SOCKET;
+	}
+	if (!v->path_at) {
+		*why = l2_why_name(L2_NOT_YET);
+		return DP_PATH_SOCKET;
+	}
+	if (v->path.why != L2_OK) {
+		*why = l2_why_name(v->path.why);
+		return DP_PATH_SOCKET;
+	}
+	return DP_PATH_PACKET;
 }
 
 /* One datagram from the NAT-T port, refusals counted. */

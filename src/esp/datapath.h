@@ -38,6 +38,12 @@ void dp_free(struct datapath *dp);
 /* Open the UDP (natt_port) and raw ESP sockets for IPv4 and IPv6. */
 int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t errlen);
 void dp_set_ike_handler(struct datapath *dp, dp_ike_cb cb, void *arg);
+/* Raw ESP by the packet socket where the path allows ([daemon] esp-path
+ * auto), or always by the raw socket (esp-path socket). */
+void dp_set_packet_path(struct datapath *dp, bool on);
+/* Which way v's ESP leaves; for the raw socket, why (a phrase). */
+enum dp_path { DP_PATH_UDP, DP_PATH_PACKET, DP_PATH_SOCKET };
+enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why);
 struct sadb *dp_sadb(struct datapath *dp);
 const struct dp_stats *dp_stats(const struct datapath *dp);
 uint16_t dp_natt_port(const struct datapath *dp);

@@ -11,6 +11,7 @@
 
 #include "lib/log.h"
 #include "lib/prefix.h"
+#include "platform/platform.h"
 
 struct sa;
 struct datapath;
@@ -24,6 +25,7 @@ struct vif_stats {
 	uint64_t rx_dropped;	/* all inbound drops; the reasons follow */
 	uint64_t rx_auth_fail, rx_replay, rx_malformed, rx_selector;
 	uint64_t tx_tso;	/* TCP super-packets from TUN cut into segments */
+	uint64_t tx_packet_path;	/* ESP sent by the packet socket (l2path) */
 	uint64_t rx_gro;	/* packets written to TUN coalesced from several */
 };
 
@@ -46,6 +48,11 @@ struct vif {
 	unsigned mss_mtu;	/* clamp TCP MSS to fit this inner MTU; 0: off */
 	struct vif_stats st;
 	struct ratelimit rl;
+	/* Raw ESP's way out past the kernel's IP output (datapath.c
+	 * send_packet_path): looked up for this peer at most once a second. */
+	struct l2path path;
+	struct addr path_dst;	/* whom path leads to */
+	uint64_t path_at;	/* when it was looked up, ms; 0: never */
 };
 
 /* Recompute carrier from the installed SAs and tell the kernel. */

@@ -56,6 +56,46 @@ int netif_del_group(uint32_t group);
 /* MTU of the route towards a destination (the outer path), or -errno. */
 int path_mtu(const struct addr *dst);
 
+/*
+ * Raw ESP past the kernel's IP output path (l2path.c, doc/fastpath.md):
+ * the route and next hop as the kernel's tables have them, and datagrams
+ * (IP header first) sent on an AF_PACKET socket to that next hop.  Both
+ * descriptors are opened while privileged; nothing else needs privilege.
+ */
+enum l2_why {
+	L2_OK,			/* usable */
+	L2_NOT_YET,		/* not looked up yet */
+	L2_CONFIGURED,		/* [daemon] esp-path = socket */
+	L2_NO_ROUTE,
+	L2_NOT_UNICAST,		/* local, broadcast, via another family... */
+	L2_LINK_DOWN,
+	L2_LINK_TYPE,		/* a link the kernel's neighbour layer must serve */
+	L2_NO_NEIGH,		/* INCOMPLETE, FAILED or absent: the kernel resolves */
+	L2_ERROR,
+	L2_WHY_COUNT
+};
+struct l2path {
+	uint8_t why;		/* enum l2_why: L2_OK, or why the raw socket serves */
+	bool verified;		/* the neighbour is REACHABLE, or needs no check */
+	uint8_t halen;		/* link address length; 0: no link header */
+	uint8_t lladdr[8];	/* the next hop's */
+	int ifindex;
+	unsigned mtu;		/* the route's, or the interface's */
+	struct addr src;	/* the route's preferred source, or the one asked */
+	char dev[16];
+};
+#define L2_SEND_MAX 64
+int l2_route_open(void);	/* rtnetlink, for l2_resolve */
+int l2_packet_open(void);	/* AF_PACKET, sends only */
+/* Look the path from src (may be unset) to dst up; p->why is returned. */
+enum l2_why l2_resolve(int fd, uint32_t *seq, const struct addr *src, const struct addr *dst,
+		       struct l2path *p);
+const char *l2_why_name(enum l2_why w);
+struct iovec;
+/* Up to L2_SEND_MAX datagrams, each two iovecs (IP header, ESP), with one
+ * sendmmsg: how many went out, or -errno if none did. */
+int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsigned n);
+
 /* Sockets.  Non-blocking, close-on-exec, buffers sized for bursts. */
 int sock_udp_open(int family, uint16_t port);
 int sock_esp_open(int family);		/* raw IP protocol 50 */

@@ -194,6 +194,7 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ike_set_initiate_rate(d->ike, d->conf.d.initiate_rate);
 	ev_set_busy_poll(d->ev, d->conf.d.busy_poll_us);
+	dp_set_packet_path(d->dp, !d->conf.d.esp_path_socket);
 	log_info(NULL, "configuration reloaded: %zu tunnel%s", nc->n, nc->n == 1 ? "" : "s");
 }
 
@@ -587,6 +588,7 @@ static int start(struct daemon *d)
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ike_set_initiate_rate(d->ike, d->conf.d.initiate_rate);
 	ev_set_busy_poll(d->ev, d->conf.d.busy_poll_us);
+	dp_set_packet_path(d->dp, !d->conf.d.esp_path_socket);
 	events_set_sink(on_event, d);
 	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
 		log_err(NULL, "cannot watch the parent or signals: %s", strerror(errno));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "esp/datapath.h"
 #include "esp/sa.h"
 #include "ike/ike.h"
 #include "lib/json.h"
@@ -39,7 +40,51 @@ static void json_counters(struct json *j, const struct vif_stats *s)
 	json_u64(j, "rx_dropped", s->rx_dropped);
 	json_u64(j, "tx_tso", s->tx_tso);
 	json_u64(j, "rx_gro", s->rx_gro);
+	json_u64(j, "tx_packet_path", s->tx_packet_path);
 	json_obj_close(j);
+}
+
+/* Which way the tunnel's ESP leaves (datapath.h dp_vif_path). */
+static enum dp_path path_of(const struct tunnel *t, const char **why)
+{
+	*why = "no datapath";
+	return t->vif.dp ? dp_vif_path(t->vif.dp, &t->vif, why) : DP_PATH_SOCKET;
+}
+
+static void json_path(struct json *j, const struct tunnel *t)
+{
+	const char *why;
+
+	switch (path_of(t, &why)) {
+	case DP_PATH_UDP:
+		json_str(j, "path", "udp");
+		break;
+	case DP_PATH_PACKET:
+		json_str(j, "path", "packet");
+		json_str(j, "path_dev", t->vif.path.dev);
+		break;
+	case DP_PATH_SOCKET:
+		json_str(j, "path", "socket");
+		json_str(j, "path_why", why);
+		break;
+	}
+}
+
+static void text_path(struct buf *b, const struct tunnel *t)
+{
+	const char *why;
+
+	switch (path_of(t, &why)) {
+	case DP_PATH_UDP:
+		buf_printf(b, "  path    UDP socket\n");
+		break;
+	case DP_PATH_PACKET:
+		buf_printf(b, "  path    packet socket on %s\n", t->vif.path.dev);
+		break;
+	case DP_PATH_SOCKET:
+		buf_printf(b, "  path    raw socket (%s)\n", why);
+		break;
+	}
 }
 
 /* The inbound half of the pair whose outbound half carries traffic.  After
@@ -123,6 +168,7 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 		suite_of(out, name, sizeof(name));
 		json_str(j, "proposal", name);
 		json_str(j, "encap", encap_name(out));
+		json_path(j, t);
 		json_bool(j, "esn", out->suite.esn);
 		json_u64(j, "replay_window", in->replay.window);
 		json_u64(j, "seq_out", out->seq);
@@ -240,6 +286,7 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 			   ", replay window %u\n", name,
 			   out->encap == ENCAP_UDP ? " in UDP" : "", in->spi, out->spi, out->seq,
 			   in->replay.window);
+		text_path(b, t);
 	} else {
 		buf_printf(b, "  child   none\n");
 	}
@@ -249,8 +296,9 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 		duration(rk2, sizeof(rk2), child_s);
 		buf_printf(b, "  rekey   IKE SA in %s, Child SA in %s\n", rk1, rk2);
 	}
-	buf_printf(b, "  tx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " dropped\n",
-		   s->tx_packets, s->tx_bytes, s->tx_dropped);
+	buf_printf(b, "  tx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " dropped, %"
+		   PRIu64 " by packet socket\n", s->tx_packets, s->tx_bytes, s->tx_dropped,
+		   s->tx_packet_path);
 	buf_printf(b, "  rx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64
 		   " dropped (auth %" PRIu64 ", replay %" PRIu64 ", malformed %" PRIu64
 		   ", selector %" PRIu64 ")\n",

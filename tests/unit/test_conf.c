@@ -539,6 +539,43 @@ static void busy_poll_key(void)
 	}
 }
 
+/* [daemon] esp-path: auto (the default) or socket; anything else refused. */
+static void esp_path_key(void)
+{
+	static const struct {
+		const char *text;
+		int socket;	/* -1: refused */
+	} rows[] = {
+		{ "", 0 },
+		{ "[daemon]\nesp-path = auto\n", 0 },
+		{ "[daemon]\nesp-path = socket\n", 1 },
+		{ "[daemon]\nesp-path = packet\n", -1 },
+		{ "[daemon]\nesp-path = Socket\n", -1 },
+		{ "[daemon]\nesp-path =\n", -1 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct conf c;
+		struct buf e;
+		int r;
+
+		buf_init(&e);
+		r = conf_parse("esp-path", rows[i].text, strlen(rows[i].text), &c, &e);
+		CHECK((r == 0) == (rows[i].socket >= 0), "'%s': %d, %s", rows[i].text, r,
+		      buf_str(&e));
+		if (!r) {
+			CHECK(c.d.esp_path_socket == (rows[i].socket == 1), "'%s': socket %d",
+			      rows[i].text, c.d.esp_path_socket);
+			conf_free(&c);
+		} else {
+			CHECK(strstr(buf_str(&e), "esp-path:1") || strstr(buf_str(&e), "esp-path:2"),
+			      "'%s': error at its line: %s", rows[i].text, buf_str(&e));
+		}
+		buf_free(&e);
+	}
+}
+
 /* RFC 8784: a PPK goes into the configuration, its identity into the
  * policy, never its value; a ppk-file must be private like a psk-file. */
 static void ppk_conf(void)
@@ -808,6 +845,7 @@ int main(void)
 	template_sections();
 	fragmentation_key();
 	busy_poll_key();
+	esp_path_key();
 	ppk_conf();
 	return test_done();
 }

@@ -1,0 +1,333 @@
+/*
+ * l2path.c - raw ESP past the kernel's IP output path (doc/fastpath.md).
+ *
+ * A raw IP socket carries each ESP datagram alone through routing,
+ * netfilter and the neighbour layer; on this machine that is most of what
+ * raw ESP costs.  Here the route and the next hop's link address are read
+ * from the kernel's own tables (rtnetlink RTM_GETROUTE, RTM_GETLINK,
+ * RTM_GETNEIGH), and the datagrams, their IP header built by the caller,
+ * leave with sendmmsg on an AF_PACKET datagram socket, which adds the
+ * link header and hands them to the interface's queueing discipline.
+ *
+ * Both sockets are opened while vtid is still root; the network process
+ * then holds no capability, so its rtnetlink socket can read the tables
+ * but change nothing (the kernel checks CAP_NET_ADMIN of the sender), and
+ * the packet socket, bound to no protocol, receives nothing.  rtnetlink
+ * answers a request before sendmsg returns, so a lookup is three
+ * round trips without waiting.
+ */
+#include "platform/platform.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NL_BUF 16384		/* one answer: a link's is 1-3 KB with its stats */
+
+static const char *const why_names[L2_WHY_COUNT] = {
+	[L2_OK] = "usable",
+	[L2_NOT_YET] = "not resolved yet",
+	[L2_CONFIGURED] = "configured",
+	[L2_NO_ROUTE] = "no route",
+	[L2_NOT_UNICAST] = "not a unicast route",
+	[L2_LINK_DOWN] = "interface down",
+	[L2_LINK_TYPE] = "interface type",
+	[L2_NO_NEIGH] = "neighbour not resolved",
+	[L2_ERROR] = "lookup failed",
+};
+
+const char *l2_why_name(enum l2_why w)
+{
+	return (unsigned)w < L2_WHY_COUNT ? why_names[w] : "?";
+}
+
+int l2_route_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int l2_packet_open(void)
+{
+	/* Protocol 0: a socket that sends only.  Its send buffer bounds what
+	 * one burst may queue (128 datagrams of up to 64 KB). */
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), v = 8 << 20;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	return fd;
+}
+
+/*
+ * Send one request and read its answer into buf: the length of the answer
+ * (one message), or -errno (the kernel's NLMSG_ERROR included).  Answers
+ * to other sequence numbers are old (a network process that died
+ * mid-lookup shares this socket with its successor) and are skipped.
+ */
+static int nl_ask(int fd, struct nlmsghdr *req, uint32_t *seq, char *buf)
+{
+	ssize_t n;
+
+	req->nlmsg_flags = NLM_F_REQUEST;
+	req->nlmsg_seq = ++*seq;
+	if (send(fd, req, req->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		n = recv(fd, buf, NL_BUF, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			return -errno;
+		if (n > NL_BUF || !mnl_nlmsg_ok(h, (int)n))
+			return -EMSGSIZE;
+		if (h->nlmsg_seq != *seq)
+			continue;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+			if (mnl_nlmsg_get_payload_len(h) < sizeof(*e))
+				return -EPROTO;
+			return e->error ? e->error : -EPROTO;
+		}
+		return (int)h->nlmsg_len;
+	}
+}
+
+static void put_addr(struct nlmsghdr *h, uint16_t type, const struct addr *a)
+{
+	mnl_attr_put(h, type, a->family == AF_INET ? 4 : 16, a->a);
+}
+
+static bool get_addr(const struct nlattr *at, int family, struct addr *a)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+
+	if (!at || mnl_attr_get_payload_len(at) != len)
+		return false;
+	a->family = family;
+	memset(a->a, 0, sizeof(a->a));
+	memcpy(a->a, mnl_attr_get_payload(at), len);
+	return true;
+}
+
+/* Attributes of one answer, by type, up to max. */
+#define ATTRS_MAX 128
+_Static_assert(RTA_MAX < ATTRS_MAX && IFLA_MAX < ATTRS_MAX && NDA_MAX < ATTRS_MAX,
+	       "room for every attribute type asked for");
+struct attrs {
+	const struct nlattr *a[ATTRS_MAX];
+	unsigned max;
+};
+
+static int keep_attr(const struct nlattr *at, void *arg)
+{
+	struct attrs *t = arg;
+	unsigned type = mnl_attr_get_type(at);
+
+	if (type <= t->max && mnl_attr_validate(at, MNL_TYPE_UNSPEC) >= 0)
+		t->a[type] = at;
+	return MNL_CB_OK;
+}
+
+static int parse_attrs(const struct nlmsghdr *h, size_t hdr, unsigned max, struct attrs *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max;
+	if (mnl_nlmsg_get_payload_len(h) < hdr)
+		return -EPROTO;
+	return mnl_attr_parse(h, (unsigned)hdr, keep_attr, t) < 0 ? -EPROTO : 0;
+}
+
+static int metric_mtu(const struct nlattr *nest, unsigned *mtu)
+{
+	const struct nlattr *at;
+
+	mnl_attr_for_each_nested(at, nest)
+		if (mnl_attr_get_type(at) == RTAX_MTU &&
+		    mnl_attr_validate(at, MNL_TYPE_U32) >= 0 && mnl_attr_get_u32(at))
+			*mtu = mnl_attr_get_u32(at);
+	return 0;
+}
+
+/* The route: interface, next hop (the gateway, or dst itself), preferred
+ * source and the route's MTU if it has one (a learnt path MTU too). */
+static enum l2_why ask_route(int fd, uint32_t *seq, char *buf, const struct addr *src,
+			     const struct addr *dst, struct l2path *p, struct addr *hop)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rt;
+	struct attrs t;
+	int r;
+
+	h->nlmsg_type = RTM_GETROUTE;
+	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+	rt->rtm_family = (uint8_t)dst->family;
+	rt->rtm_dst_len = dst->family == AF_INET ? 32 : 128;
+	put_addr(h, RTA_DST, dst);
+	if (src->family == dst->family) {
+		rt->rtm_src_len = rt->rtm_dst_len;
+		put_addr(h, RTA_SRC, src);
+	}
+	r = nl_ask(fd, h, seq, buf);
+	if (r == -ENETUNREACH || r == -EHOSTUNREACH || r == -EACCES || r == -EINVAL)
+		return L2_NO_ROUTE;
+	if (r < 0 || h->nlmsg_type != RTM_NEWROUTE ||
+	    parse_attrs(h, sizeof(*rt), RTA_MAX, &t) < 0)
+		return L2_ERROR;
+	rt = mnl_nlmsg_get_payload(h);
+	if (rt->rtm_type != RTN_UNICAST)
+		return L2_NOT_UNICAST;
+	if (!t.a[RTA_OIF] || mnl_attr_validate(t.a[RTA_OIF], MNL_TYPE_U32) < 0)
+		return L2_ERROR;
+	p->ifindex = (int)mnl_attr_get_u32(t.a[RTA_OIF]);
+	/* A gateway of the other family (RTA_VIA) is left to the kernel. */
+	if (t.a[RTA_VIA])
+		return L2_NOT_UNICAST;
+	if (!get_addr(t.a[RTA_GATEWAY], dst->family, hop))
+		*hop = *dst;
+	if (!get_addr(t.a[RTA_PREFSRC], dst->family, &p->src))
+		p->src = *src;
+	p->mtu = 0;
+	if (t.a[RTA_METRICS])
+		metric_mtu(t.a[RTA_METRICS], &p->mtu);
+	return L2_OK;
+}
+
+/* The interface: up with carrier, its MTU, name and link address length
+ * (0: no link header, a layer-3 device). */
+static enum l2_why ask_link(int fd, uint32_t *seq, char *buf, struct l2path *p)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+	struct attrs t;
+	unsigned mtu;
+	size_t alen;
+
+	h->nlmsg_type = RTM_GETLINK;
+	ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+	ifi->ifi_index = p->ifindex;
+	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	if (nl_ask(fd, h, seq, buf) < 0 || h->nlmsg_type != RTM_NEWLINK ||
+	    parse_attrs(h, sizeof(*ifi), IFLA_MAX, &t) < 0)
+		return L2_ERROR;
+	ifi = mnl_nlmsg_get_payload(h);
+	if (ifi->ifi_flags & IFF_LOOPBACK)
+		return L2_NOT_UNICAST;
+	if (!(ifi->ifi_flags & IFF_UP) || !(ifi->ifi_flags & IFF_RUNNING))
+		return L2_LINK_DOWN;
+	if (!t.a[IFLA_MTU] || mnl_attr_validate(t.a[IFLA_MTU], MNL_TYPE_U32) < 0 ||
+	    !t.a[IFLA_IFNAME] || mnl_attr_validate(t.a[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0)
+		return L2_ERROR;
+	mtu = mnl_attr_get_u32(t.a[IFLA_MTU]);
+	if (!p->mtu || mtu < p->mtu)
+		p->mtu = mtu;
+	snprintf(p->dev, sizeof(p->dev), "%s", mnl_attr_get_str(t.a[IFLA_IFNAME]));
+	alen = t.a[IFLA_ADDRESS] ? mnl_attr_get_payload_len(t.a[IFLA_ADDRESS]) : 0;
+	/* What ARP or neighbour discovery cannot answer (a NOARP device
+	 * with a link header, addresses longer than sockaddr_ll holds) stays
+	 * with the kernel. */
+	if (alen > sizeof(p->lladdr) || (alen && (ifi->ifi_flags & IFF_NOARP)))
+		return L2_LINK_TYPE;
+	p->halen = (uint8_t)alen;
+	return L2_OK;
+}
+
+/* The next hop's link address, and whether the kernel has confirmed it
+ * lately (NUD_REACHABLE) or needs not (PERMANENT, NOARP). */
+static enum l2_why ask_neigh(int fd, uint32_t *seq, char *buf, const struct addr *hop,
+			     struct l2path *p)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+	struct attrs t;
+	int r;
+
+	h->nlmsg_type = RTM_GETNEIGH;
+	nd = mnl_nlmsg_put_extra_header(h, sizeof(*nd));
+	nd->ndm_family = (uint8_t)hop->family;
+	nd->ndm_ifindex = p->ifindex;
+	put_addr(h, NDA_DST, hop);
+	r = nl_ask(fd, h, seq, buf);
+	if (r == -ENOENT)
+		return L2_NO_NEIGH;
+	if (r < 0 || h->nlmsg_type != RTM_NEWNEIGH || parse_attrs(h, sizeof(*nd), NDA_MAX, &t) < 0)
+		return L2_ERROR;
+	nd = mnl_nlmsg_get_payload(h);
+	/* The kernel itself sends to a STALE, DELAY or PROBE entry while it
+	 * verifies it; not to an INCOMPLETE or FAILED one. */
+	if (!(nd->ndm_state & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP | NUD_STALE |
+			       NUD_DELAY | NUD_PROBE)) ||
+	    !t.a[NDA_LLADDR] || mnl_attr_get_payload_len(t.a[NDA_LLADDR]) != p->halen)
+		return L2_NO_NEIGH;
+	memcpy(p->lladdr, mnl_attr_get_payload(t.a[NDA_LLADDR]), p->halen);
+	p->verified = nd->ndm_state & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP);
+	return L2_OK;
+}
+
+enum l2_why l2_resolve(int fd, uint32_t *seq, const struct addr *src, const struct addr *dst,
+		       struct l2path *p)
+{
+	static char buf[NL_BUF] __attribute__((aligned(4)));
+	struct addr hop;
+	enum l2_why w;
+
+	memset(p, 0, sizeof(*p));
+	p->verified = false;
+	if (fd < 0 || (dst->family != AF_INET && dst->family != AF_INET6))
+		return p->why = L2_ERROR;
+	w = ask_route(fd, seq, buf, src, dst, p, &hop);
+	if (w == L2_OK)
+		w = ask_link(fd, seq, buf, p);
+	if (w == L2_OK && p->halen)
+		w = ask_neigh(fd, seq, buf, &hop, p);
+	else if (w == L2_OK)
+		p->verified = true;	/* no neighbour to verify */
+	return p->why = w;
+}
+
+int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsigned n)
+{
+	struct mmsghdr m[L2_SEND_MAX];
+	struct sockaddr_ll ll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6),
+		.sll_ifindex = p->ifindex,
+		.sll_halen = p->halen,
+	};
+	unsigned i;
+	int r;
+
+	if (n > L2_SEND_MAX)
+		n = L2_SEND_MAX;
+	memcpy(ll.sll_addr, p->lladdr, p->halen);
+	for (i = 0; i < n; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].msg_hdr.msg_name = &ll;
+		m[i].msg_hdr.msg_namelen = sizeof(ll);
+		m[i].msg_hdr.msg_iov = &iov[2 * i];
+		m[i].msg_hdr.msg_iovlen = 2;
+	}
+	r = sendmmsg(fd, m, n, 0);
+	return r < 0 ? -errno : r;
+}
