@@ -71,6 +71,7 @@ enum l2_why {
 	L2_LINK_DOWN,
 	L2_LINK_TYPE,		/* a link the kernel's neighbour layer must serve */
 	L2_NO_NEIGH,		/* INCOMPLETE, FAILED or absent: the kernel resolves */
+	L2_NO_SOURCE,		/* none given and the route names none */
 	L2_ERROR,
 	L2_WHY_COUNT
 };

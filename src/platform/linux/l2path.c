@@ -42,6 +42,7 @@ static const char *const why_names[L2_WHY_COUNT] = {
 	[L2_LINK_DOWN] = "interface down",
 	[L2_LINK_TYPE] = "interface type",
 	[L2_NO_NEIGH] = "neighbour not resolved",
+	[L2_NO_SOURCE] = "no source address",
 	[L2_ERROR] = "lookup failed",
 };
 
@@ -206,8 +207,12 @@ static enum l2_why ask_route(int fd, uint32_t *seq, char *buf, const struct addr
 		return L2_NOT_UNICAST;
 	if (!get_addr(t.a[RTA_GATEWAY], dst->family, hop))
 		*hop = *dst;
-	if (!get_addr(t.a[RTA_PREFSRC], dst->family, &p->src))
+	/* The SA's own address; else the one the kernel would choose (an
+	 * IPv6 route may name none: its source selection stays with it). */
+	if (src->family == dst->family)
 		p->src = *src;
+	else if (!get_addr(t.a[RTA_PREFSRC], dst->family, &p->src))
+		return L2_NO_SOURCE;
 	p->mtu = 0;
 	if (t.a[RTA_METRICS])
 		metric_mtu(t.a[RTA_METRICS], &p->mtu);
