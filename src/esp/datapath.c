@@ -70,8 +70,8 @@ struct datapath {
 	/* Raw ESP by the packet socket (l2path.c): off with [daemon]
 	 * esp-path = socket, or where the descriptors could not be had. */
 	bool packet_path;
-	int pkt_fd, route_fd;
-	uint32_t route_seq;
+	int pkt_fd;
+	struct l2_tables tables;
 	uint16_t ip_id;
 	uint8_t hdr[L2_SEND_MAX][OUTER_MAX];
 	struct iovec l2iov[2 * L2_SEND_MAX];
@@ -88,7 +88,7 @@ struct datapath *dp_new(struct ev *ev)
 	if (!dp)
 		return NULL;
 	dp->ev = ev;
-	dp->pkt_fd = dp->route_fd = -1;
+	dp->pkt_fd = dp->tables.fd = -1;
 	if (sadb_init(&dp->db)) {
 		free(dp);
 		return NULL;
@@ -123,8 +123,8 @@ void dp_free(struct datapath *dp)
 	}
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
-	if (dp->route_fd >= 0)
-		close(dp->route_fd);
+	if (dp->tables.fd >= 0)
+		close(dp->tables.fd);
 	gro_free(&dp->gro);
 	sadb_free(&dp->db);
 	free(dp->rx);
@@ -315,7 +315,7 @@ static int send_one(const struct sa *sa, int fd, const struct iovec *pkts, unsig
 
 /* How often a tunnel's path is looked up again while it sends: routes,
  * interfaces and neighbours change, and this is how late vtid follows. */
-#define PATH_RECHECK_MS 1000
+#define PATH_RECHECK_MS L2_RECHECK_MS
 
 /* Look v's path to sa's peer up again if it is older than a second or
  * leads elsewhere; true if it was. */
@@ -328,7 +328,7 @@ static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa
 	addr_from_sockaddr(&sa->peer, &dst, &port);
 	if (v->path_at && now - v->path_at < PATH_RECHECK_MS && addr_equal(&dst, &v->path_dst))
 		return false;
-	l2_resolve(dp->route_fd, &dp->route_seq, &sa->local, &dst, &v->path);
+	l2_resolve(&dp->tables, now, &sa->local, &dst, &v->path);
 	v->path_dst = dst;
 	v->path_at = now ? now : 1;
 	return true;
@@ -659,9 +659,9 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 	if (fd < 0)
 		log_warn(NULL, "no rtnetlink socket for the packet-socket ESP path (%s): raw "
 			 "ESP leaves by the raw socket", strerror(-fd));
-	dp->route_fd = fd;
+	dp->tables.fd = fd;
 	fd = fd < 0 ? fd : l2_packet_open();
-	if (fd < 0 && dp->route_fd >= 0)
+	if (fd < 0 && dp->tables.fd >= 0)
 		log_warn(NULL, "no packet socket for raw ESP (%s): it leaves by the raw socket",
 			 strerror(-fd));
 	dp->pkt_fd = fd;
@@ -670,7 +670,7 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 
 void dp_set_packet_path(struct datapath *dp, bool on)
 {
-	dp->packet_path = on && dp->pkt_fd >= 0 && dp->route_fd >= 0;
+	dp->packet_path = on && dp->pkt_fd >= 0 && dp->tables.fd >= 0;
 }
 
 enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why)
@@ -679,7 +679,7 @@ enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const c
 	if (v->out && v->out->encap == ENCAP_UDP)
 		return DP_PATH_UDP;
 	if (!dp->packet_path) {
-		*why = l2_why_name(dp->pkt_fd >= 0 && dp->route_fd >= 0 ? L2_CONFIGURED : L2_ERROR);
+		*why = l2_why_name(dp->pkt_fd >= 0 && dp->tables.fd >= 0 ? L2_CONFIGURED : L2_ERROR);
 		return DP_PATH_SOCKET;
 	}
 	if (!v->path_at) {

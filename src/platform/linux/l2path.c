@@ -226,7 +226,6 @@ static enum l2_why ask_link(int fd, uint32_t *seq, char *buf, struct l2path *p)
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 	struct attrs t;
-	unsigned mtu;
 	size_t alen;
 
 	h->nlmsg_type = RTM_GETLINK;
@@ -244,9 +243,7 @@ static enum l2_why ask_link(int fd, uint32_t *seq, char *buf, struct l2path *p)
 	if (!t.a[IFLA_MTU] || mnl_attr_validate(t.a[IFLA_MTU], MNL_TYPE_U32) < 0 ||
 	    !t.a[IFLA_IFNAME] || mnl_attr_validate(t.a[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0)
 		return L2_ERROR;
-	mtu = mnl_attr_get_u32(t.a[IFLA_MTU]);
-	if (!p->mtu || mtu < p->mtu)
-		p->mtu = mtu;
+	p->mtu = mnl_attr_get_u32(t.a[IFLA_MTU]);
 	snprintf(p->dev, sizeof(p->dev), "%s", mnl_attr_get_str(t.a[IFLA_IFNAME]));
 	alen = t.a[IFLA_ADDRESS] ? mnl_attr_get_payload_len(t.a[IFLA_ADDRESS]) : 0;
 	/* What ARP or neighbour discovery cannot answer (a NOARP device
@@ -290,24 +287,53 @@ static enum l2_why ask_neigh(int fd, uint32_t *seq, char *buf, const struct addr
 	return L2_OK;
 }
 
-enum l2_why l2_resolve(int fd, uint32_t *seq, const struct addr *src, const struct addr *dst,
-		       struct l2path *p)
+/* The interface and the neighbour behind a next hop: asked, or as
+ * answered for it less than L2_RECHECK_MS ago. */
+static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struct addr *hop,
+				  struct l2path *p, char *buf)
+{
+	uint32_t hash = (uint32_t)p->ifindex * 0x9e3779b1u;
+	struct l2_hop *h;
+	unsigned route_mtu = p->mtu;
+	size_t i;
+
+	for (i = 0; i < sizeof(hop->a); i++)
+		hash = (hash ^ hop->a[i]) * 0x01000193u;
+	h = &t->hops[hash % L2_HOPS];
+	if (!h->at || now - h->at >= L2_RECHECK_MS || h->link.ifindex != p->ifindex ||
+	    !addr_equal(&h->hop, hop)) {
+		struct l2path l = { .ifindex = p->ifindex };
+
+		l.why = ask_link(t->fd, &t->seq, buf, &l);
+		if (l.why == L2_OK && l.halen)
+			l.why = ask_neigh(t->fd, &t->seq, buf, hop, &l);
+		else if (l.why == L2_OK)
+			l.verified = true;	/* no neighbour to verify */
+		h->link = l;
+		h->hop = *hop;
+		h->at = now ? now : 1;
+	}
+	p->verified = h->link.verified;
+	p->halen = h->link.halen;
+	memcpy(p->lladdr, h->link.lladdr, sizeof(p->lladdr));
+	memcpy(p->dev, h->link.dev, sizeof(p->dev));
+	p->mtu = route_mtu && route_mtu < h->link.mtu ? route_mtu : h->link.mtu;
+	return h->link.why;
+}
+
+enum l2_why l2_resolve(struct l2_tables *t, uint64_t now, const struct addr *src,
+		       const struct addr *dst, struct l2path *p)
 {
 	static char buf[NL_BUF] __attribute__((aligned(4)));
 	struct addr hop;
 	enum l2_why w;
 
 	memset(p, 0, sizeof(*p));
-	p->verified = false;
-	if (fd < 0 || (dst->family != AF_INET && dst->family != AF_INET6))
+	if (t->fd < 0 || (dst->family != AF_INET && dst->family != AF_INET6))
 		return p->why = L2_ERROR;
-	w = ask_route(fd, seq, buf, src, dst, p, &hop);
+	w = ask_route(t->fd, &t->seq, buf, src, dst, p, &hop);
 	if (w == L2_OK)
-		w = ask_link(fd, seq, buf, p);
-	if (w == L2_OK && p->halen)
-		w = ask_neigh(fd, seq, buf, &hop, p);
-	else if (w == L2_OK)
-		p->verified = true;	/* no neighbour to verify */
+		w = link_and_neigh(t, now, &hop, p, buf);
 	return p->why = w;
 }
 
