@@ -101,6 +101,7 @@ struct l2_hop {
 };
 struct l2_tables {
 	int fd;
+	pid_t pid;		/* the process that asked last */
 	uint32_t seq;
 	struct l2_hop hops[L2_HOPS];
 };

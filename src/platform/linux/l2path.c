@@ -321,6 +321,24 @@ static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struc
 	return h->link.why;
 }
 
+/*
+ * A network process that replaced one that died shares its socket and
+ * starts from the sequence number of the fork: an answer the dead one
+ * never read could carry a number about to be used again.  Its first
+ * lookup empties the socket and forgets the answers kept.
+ */
+static void adopt(struct l2_tables *t, char *buf)
+{
+	pid_t me = getpid();
+
+	if (t->pid == me)
+		return;
+	while (recv(t->fd, buf, NL_BUF, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+	memset(t->hops, 0, sizeof(t->hops));
+	t->pid = me;
+}
+
 enum l2_why l2_resolve(struct l2_tables *t, uint64_t now, const struct addr *src,
 		       const struct addr *dst, struct l2path *p)
 {
@@ -331,6 +349,7 @@ enum l2_why l2_resolve(struct l2_tables *t, uint64_t now, const struct addr *src
 	memset(p, 0, sizeof(*p));
 	if (t->fd < 0 || (dst->family != AF_INET && dst->family != AF_INET6))
 		return p->why = L2_ERROR;
+	adopt(t, buf);
 	w = ask_route(t->fd, &t->seq, buf, src, dst, p, &hop);
 	if (w == L2_OK)
 		w = link_and_neigh(t, now, &hop, p, buf);
