@@ -68,6 +68,7 @@ val() { awk -v k="$1" '$1 == k { print $2 }' "$VT_TMP/http.txt"; }
 [ "$(val 'vti_tunnel_rekeys_total{tunnel="t1",sa="ike"}')" -ge 1 ] || fail "IKE rekeys not counted"
 [ "$(val 'vti_tunnel_rx_packets_total{tunnel="t1"}')" -ge 6 ] || fail "rx packets not counted"
 for m in vti_tunnel_up vti_tunnel_tx_bytes_total vti_tunnel_rx_dropped_total vti_ike_sas \
+	vti_tunnel_tx_packet_socket_total \
 	vti_ike_half_open vti_ike_messages_dropped_total; do
 	grep -q "^# TYPE $m " "$VT_TMP/http.txt" || fail "no $m"
 done
