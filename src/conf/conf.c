@@ -170,43 +170,37 @@ static int d_natt_port(struct parser *p, char *v)
 	return d_port(p, v, &p->c->d.natt_port, "natt-port");
 }
 
-static int d_cookie_threshold(struct parser *p, char *v)
+/* A [daemon] count between lo and hi; what names its unit in the error. */
+static int d_uint(struct parser *p, const char *key, char *v, unsigned long lo,
+		  unsigned long hi, const char *what, unsigned *out)
 {
 	unsigned long x;
 
-	if (parse_uint(v, 0, 100000, &x) < 0) {
-		err_at(p, p->line, "cookie-threshold must be 0-100000 half-open IKE SAs, not '%s'", v);
+	if (parse_uint(v, lo, hi, &x) < 0) {
+		err_at(p, p->line, "%s must be %lu-%lu %s, not '%s'", key, lo, hi, what, v);
 		return -1;
 	}
-	p->c->d.cookie_threshold = (unsigned)x;
+	*out = (unsigned)x;
 	return 0;
+}
+
+static int d_cookie_threshold(struct parser *p, char *v)
+{
+	return d_uint(p, "cookie-threshold", v, 0, 100000, "half-open IKE SAs",
+		      &p->c->d.cookie_threshold);
 }
 
 static int d_initiate_rate(struct parser *p, char *v)
 {
-	unsigned long x;
-
-	if (parse_uint(v, 1, 100000, &x) < 0) {
-		err_at(p, p->line, "initiate-rate must be 1-100000 initiations a second, not '%s'",
-		       v);
-		return -1;
-	}
-	p->c->d.initiate_rate = (unsigned)x;
-	return 0;
+	return d_uint(p, "initiate-rate", v, 1, 100000, "initiations a second",
+		      &p->c->d.initiate_rate);
 }
 
 /* Microseconds the network process keeps polling after traffic before it
  * sleeps (lib/ev.c says why); 0 turns it off. */
 static int d_busy_poll(struct parser *p, char *v)
 {
-	unsigned long x;
-
-	if (parse_uint(v, 0, 1000, &x) < 0) {
-		err_at(p, p->line, "busy-poll must be 0-1000 microseconds, not '%s'", v);
-		return -1;
-	}
-	p->c->d.busy_poll_us = (unsigned)x;
-	return 0;
+	return d_uint(p, "busy-poll", v, 0, 1000, "microseconds", &p->c->d.busy_poll_us);
 }
 
 /* How raw ESP leaves (doc/fastpath.md): "auto" by the packet socket where
