@@ -7,21 +7,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/csum.h"
+
 #define TTL 64
-
-/* RFC 791 §3.1: the ones' complement of the ones' complement sum of the
- * header's 16-bit words (RFC 1071 §4.1). */
-static uint16_t ip4_csum(const uint8_t *p, size_t len)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 static void put16(uint8_t *p, uint32_t v)
 {
@@ -32,8 +20,6 @@ static void put16(uint8_t *p, uint32_t v)
 size_t outer_hdr(uint8_t *h, const struct addr *src, const struct addr *dst, size_t esp_len,
 		 uint16_t id, uint32_t flow)
 {
-	uint16_t ck;
-
 	if (src->family != dst->family)
 		return 0;
 	if (dst->family == AF_INET) {
@@ -48,8 +34,7 @@ size_t outer_hdr(uint8_t *h, const struct addr *src, const struct addr *dst, siz
 		h[9] = IPPROTO_ESP;
 		memcpy(h + 12, src->a, 4);
 		memcpy(h + 16, dst->a, 4);
-		ck = ip4_csum(h, 20);
-		put16(h + 10, ck);
+		csum_ip4_header(h);	/* RFC 791 §3.1 */
 		return 20;
 	}
 	if (dst->family != AF_INET6 || esp_len > 65535)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "esp/outer.h"
+#include "lib/csum.h"
 #include "test.h"
 
 static struct addr ip(const char *s)
@@ -21,17 +22,12 @@ static struct addr ip(const char *s)
 	return a;
 }
 
-/* RFC 1071 §1: the sum over a header that carries its checksum is all ones. */
-static unsigned folded_sum(const uint8_t *p, size_t len)
+/* RFC 1071 §1: the sum over a header that carries its checksum is all
+ * ones (lib/csum.c, itself tested against RFC 1071's example in
+ * test_offload.c; the header bytes above come from elsewhere). */
+static bool verifies(const uint8_t *h)
 {
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
+	return csum_fold(csum_partial(h, 20, 0)) == 0xffff;
 }
 
 static void headers(void)
@@ -71,7 +67,7 @@ static void headers(void)
 			continue;
 		CHECK(!memcmp(h, want, n), "row %u: header differs", i);
 		if (n == 20)
-			CHECK(folded_sum(h, 20) == 0xffff, "row %u: checksum does not verify", i);
+			CHECK(verifies(h), "row %u: checksum does not verify", i);
 	}
 }
 
