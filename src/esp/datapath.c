@@ -72,7 +72,6 @@ struct datapath {
 	bool packet_path;
 	int pkt_fd;
 	struct l2_tables tables;
-	uint16_t ip_id;
 	uint8_t hdr[L2_SEND_MAX][OUTER_MAX];
 	struct iovec l2iov[2 * L2_SEND_MAX];
 };
@@ -326,10 +325,12 @@ static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa
 	uint16_t port;
 
 	addr_from_sockaddr(&sa->peer, &dst, &port);
-	if (v->path_at && now - v->path_at < PATH_RECHECK_MS && addr_equal(&dst, &v->path_dst))
+	if (v->path_at && now - v->path_at < PATH_RECHECK_MS && addr_equal(&dst, &v->path_dst) &&
+	    addr_equal(&sa->local, &v->path_from))
 		return false;
 	l2_resolve(&dp->tables, now, &sa->local, &dst, &v->path);
 	v->path_dst = dst;
+	v->path_from = sa->local;
 	v->path_at = now ? now : 1;
 	return true;
 }
@@ -356,7 +357,7 @@ static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struc
 	if (p->why != L2_OK)
 		return 0;
 	for (i = 0; i < n && i < L2_SEND_MAX; i++) {
-		hl = outer_hdr(dp->hdr[i], &p->src, &v->path_dst, pkts[i].iov_len, dp->ip_id++,
+		hl = outer_hdr(dp->hdr[i], &p->src, &v->path_dst, pkts[i].iov_len, p->ttl,
 			       sa->spi);
 		if (!hl || hl + pkts[i].iov_len > p->mtu)
 			break;
@@ -655,11 +656,10 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 		}
 	}
 	/* Without them raw ESP takes the raw sockets: said by vtictl show. */
-	fd = l2_route_open();
+	fd = l2_tables_open(&dp->tables);
 	if (fd < 0)
 		log_warn(NULL, "no rtnetlink socket for the packet-socket ESP path (%s): raw "
 			 "ESP leaves by the raw socket", strerror(-fd));
-	dp->tables.fd = fd;
 	fd = fd < 0 ? fd : l2_packet_open();
 	if (fd < 0 && dp->tables.fd >= 0)
 		log_warn(NULL, "no packet socket for raw ESP (%s): it leaves by the raw socket",
@@ -679,7 +679,8 @@ enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const c
 	if (v->out && v->out->encap == ENCAP_UDP)
 		return DP_PATH_UDP;
 	if (!dp->packet_path) {
-		*why = l2_why_name(dp->pkt_fd >= 0 && dp->tables.fd >= 0 ? L2_CONFIGURED : L2_ERROR);
+		*why = l2_why_name(dp->pkt_fd >= 0 && dp->tables.fd >= 0 ? L2_CONFIGURED
+									   : L2_NO_SOCKET);
 		return DP_PATH_SOCKET;
 	}
 	if (!v->path_at) {

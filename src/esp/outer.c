@@ -9,8 +9,6 @@
 
 #include "lib/csum.h"
 
-#define TTL 64
-
 static void put16(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -18,7 +16,7 @@ static void put16(uint8_t *p, uint32_t v)
 }
 
 size_t outer_hdr(uint8_t *h, const struct addr *src, const struct addr *dst, size_t esp_len,
-		 uint16_t id, uint32_t flow)
+		 uint8_t ttl, uint32_t flow)
 {
 	if (src->family != dst->family)
 		return 0;
@@ -28,9 +26,8 @@ size_t outer_hdr(uint8_t *h, const struct addr *src, const struct addr *dst, siz
 		memset(h, 0, 20);
 		h[0] = 0x45;			/* version 4, 5 words */
 		put16(h + 2, (uint32_t)(20 + esp_len));
-		put16(h + 4, id);
-		h[6] = 0x40;			/* DF */
-		h[8] = TTL;
+		h[6] = 0x40;			/* DF; ID 0 */
+		h[8] = ttl;
 		h[9] = IPPROTO_ESP;
 		memcpy(h + 12, src->a, 4);
 		memcpy(h + 16, dst->a, 4);
@@ -45,7 +42,7 @@ size_t outer_hdr(uint8_t *h, const struct addr *src, const struct addr *dst, siz
 	put16(h + 2, flow & 0xffff);
 	put16(h + 4, (uint32_t)esp_len);
 	h[6] = IPPROTO_ESP;
-	h[7] = TTL;
+	h[7] = ttl;
 	memcpy(h + 8, src->a, 16);
 	memcpy(h + 24, dst->a, 16);
 	return 40;

@@ -15,12 +15,14 @@
 
 /*
  * Write the header for esp_len bytes of ESP from src to dst (one family)
- * into h: IPv4 with DF (the datagram is sent only if it fits the path;
- * RFC 6864 §4.1: an atomic datagram's ID is free, id is a counter), TTL
- * 64; IPv6 with hop limit 64 and flow label flow (RFC 6437).  Returns its
- * length, or 0 if the datagram would exceed 65535 octets of IP.
+ * into h, with hop limit ttl: IPv4 with DF (the datagram is sent only if
+ * it fits the path) and ID 0, as Linux writes for DF datagrams (RFC 6864
+ * §4.1: an atomic datagram's ID means nothing; a counter would tell each
+ * peer how much the host sent to the others); IPv6 with flow label flow
+ * (RFC 6437).  Returns its length, or 0 if the datagram would exceed
+ * 65535 octets of IP.
  */
 size_t outer_hdr(uint8_t *h, const struct addr *src, const struct addr *dst, size_t esp_len,
-		 uint16_t id, uint32_t flow);
+		 uint8_t ttl, uint32_t flow);
 
 #endif

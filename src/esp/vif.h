@@ -52,6 +52,7 @@ struct vif {
 	 * send_packet_path): looked up for this peer at most once a second. */
 	struct l2path path;
 	struct addr path_dst;	/* whom path leads to */
+	struct addr path_from;	/* from which of our addresses (or none) */
 	uint64_t path_at;	/* when it was looked up, ms; 0: never */
 };
 

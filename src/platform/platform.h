@@ -71,7 +71,9 @@ enum l2_why {
 	L2_LINK_DOWN,
 	L2_LINK_TYPE,		/* a link the kernel's neighbour layer must serve */
 	L2_NO_NEIGH,		/* INCOMPLETE, FAILED or absent: the kernel resolves */
-	L2_NO_SOURCE,		/* none given and the route names none */
+	L2_NO_SOURCE,		/* none, or not (yet) a local address */
+	L2_POLICY,		/* a policy rule chooses by protocol or port */
+	L2_NO_SOCKET,		/* the packet or rtnetlink socket could not be had */
 	L2_ERROR,
 	L2_WHY_COUNT
 };
@@ -82,6 +84,7 @@ struct l2path {
 	uint8_t lladdr[8];	/* the next hop's */
 	int ifindex;
 	unsigned mtu;		/* the route's, or the interface's */
+	uint8_t ttl;		/* hop limit: the route's, the interface's, the default */
 	struct addr src;	/* the route's preferred source, or the one asked */
 	char dev[16];
 };
@@ -99,13 +102,25 @@ struct l2_hop {
 	struct addr hop;
 	struct l2path link;	/* why, verified, halen, lladdr, ifindex, mtu, dev */
 };
+#define L2_SRCS 4
+struct l2_src {
+	uint64_t at;
+	struct addr src;
+	uint8_t why;
+};
 struct l2_tables {
 	int fd;
 	pid_t pid;		/* the process that asked last */
 	uint32_t seq;
+	uid_t uid;		/* the raw sockets' owner, for uidrange rules */
+	uint8_t ttl4;		/* net.ipv4.ip_default_ttl at start */
 	struct l2_hop hops[L2_HOPS];
+	struct l2_src srcs[L2_SRCS];	/* sources found local (or not) */
+	uint64_t rules_at[2];	/* IPv4, IPv6 policy rules looked at */
+	uint8_t rules_why[2];
 };
-int l2_route_open(void);	/* rtnetlink, for l2_resolve */
+/* rtnetlink for l2_resolve, opened while privileged: t->fd or -errno. */
+int l2_tables_open(struct l2_tables *t);
 int l2_packet_open(void);	/* AF_PACKET, sends only */
 /* Look the path from src (may be unset) to dst up at time now (ms);
  * p->why is returned. */

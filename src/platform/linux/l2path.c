@@ -23,10 +23,14 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_ether.h>
+#include <linux/filter.h>
+#include <linux/fib_rules.h>
 #include <linux/if_packet.h>
+#include <linux/ipv6.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,7 +46,9 @@ static const char *const why_names[L2_WHY_COUNT] = {
 	[L2_LINK_DOWN] = "interface down",
 	[L2_LINK_TYPE] = "interface type",
 	[L2_NO_NEIGH] = "neighbour not resolved",
-	[L2_NO_SOURCE] = "no source address",
+	[L2_NO_SOURCE] = "source address not usable",
+	[L2_POLICY] = "policy rule on protocol or port",
+	[L2_NO_SOCKET] = "no packet socket",
 	[L2_ERROR] = "lookup failed",
 };
 
@@ -51,20 +57,35 @@ const char *l2_why_name(enum l2_why w)
 	return (unsigned)w < L2_WHY_COUNT ? why_names[w] : "?";
 }
 
-int l2_route_open(void)
+int l2_tables_open(struct l2_tables *t)
 {
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char v[16] = "";
+	FILE *f;
 
-	if (fd < 0)
+	memset(t, 0, sizeof(*t));
+	t->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (t->fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (bind(t->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = -errno;
 
-		close(fd);
+		close(t->fd);
+		t->fd = -1;
 		return err;
 	}
-	return fd;
+	/* What the raw ESP sockets' route lookups carry that a lookup from
+	 * here would not: the user that opened them (uidrange rules), this
+	 * one, before privileges go.  And IPv4's default TTL, which no
+	 * rtnetlink answer gives (IPv6's hop limit is per interface). */
+	t->uid = geteuid();
+	t->ttl4 = 64;
+	f = fopen("/proc/sys/net/ipv4/ip_default_ttl", "re");
+	if (f && fgets(v, sizeof(v), f) && atoi(v) > 0 && atoi(v) < 256)
+		t->ttl4 = (uint8_t)atoi(v);
+	if (f)
+		fclose(f);
+	return t->fd;
 }
 
 int l2_packet_open(void)
@@ -72,9 +93,21 @@ int l2_packet_open(void)
 	/* Protocol 0: a socket that sends only.  Its send buffer bounds what
 	 * one burst may queue (128 datagrams of up to 64 KB). */
 	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), v = 8 << 20;
+	/* And it is kept that way: a filter that takes nothing, locked, so
+	 * that even bound to a protocol (which needs no capability) it would
+	 * read no traffic.  Nothing limits what it sends: see sandbox.c. */
+	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { .len = 1, .filter = &none };
+	int one = 1;
 
 	if (fd < 0)
 		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0) {
+		v = -errno;
+		close(fd);
+		return v;
+	}
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 	return fd;
@@ -112,6 +145,40 @@ static int nl_ask(int fd, struct nlmsghdr *req, uint32_t *seq, char *buf)
 			return e->error ? e->error : -EPROTO;
 		}
 		return (int)h->nlmsg_len;
+	}
+}
+
+/* A dump: cb on every answer until NLMSG_DONE; 0 or -errno.  cb returns
+ * false to say it has seen enough (the rest is read and skipped). */
+static int nl_dump(int fd, struct nlmsghdr *req, uint32_t *seq, char *buf,
+		   bool (*cb)(const struct nlmsghdr *h, void *arg), void *arg)
+{
+	bool more = true;
+	ssize_t n;
+
+	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req->nlmsg_seq = ++*seq;
+	if (send(fd, req, req->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		int left;
+
+		n = recv(fd, buf, NL_BUF, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			return -errno;
+		if (n > NL_BUF)
+			return -EMSGSIZE;
+		for (left = (int)n; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+			if (h->nlmsg_seq != *seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return -EPROTO;
+			if (more)
+				more = cb(h, arg);
+		}
 	}
 }
 
@@ -160,20 +227,24 @@ static int parse_attrs(const struct nlmsghdr *h, size_t hdr, unsigned max, struc
 	return mnl_attr_parse(h, (unsigned)hdr, keep_attr, t) < 0 ? -EPROTO : 0;
 }
 
-static int metric_mtu(const struct nlattr *nest, unsigned *mtu)
+/* The route's MTU and hop limit metrics (RTAX_MTU, RTAX_HOPLIMIT), if set. */
+static void route_metrics(const struct nlattr *nest, struct l2path *p)
 {
 	const struct nlattr *at;
 
-	mnl_attr_for_each_nested(at, nest)
-		if (mnl_attr_get_type(at) == RTAX_MTU &&
-		    mnl_attr_validate(at, MNL_TYPE_U32) >= 0 && mnl_attr_get_u32(at))
-			*mtu = mnl_attr_get_u32(at);
-	return 0;
+	mnl_attr_for_each_nested(at, nest) {
+		if (mnl_attr_validate(at, MNL_TYPE_U32) < 0 || !mnl_attr_get_u32(at))
+			continue;
+		if (mnl_attr_get_type(at) == RTAX_MTU)
+			p->mtu = mnl_attr_get_u32(at);
+		else if (mnl_attr_get_type(at) == RTAX_HOPLIMIT && mnl_attr_get_u32(at) < 256)
+			p->ttl = (uint8_t)mnl_attr_get_u32(at);
+	}
 }
 
 /* The route: interface, next hop (the gateway, or dst itself), preferred
  * source and the route's MTU if it has one (a learnt path MTU too). */
-static enum l2_why ask_route(int fd, uint32_t *seq, char *buf, const struct addr *src,
+static enum l2_why ask_route(struct l2_tables *tb, char *buf, const struct addr *src,
 			     const struct addr *dst, struct l2path *p, struct addr *hop)
 {
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
@@ -190,7 +261,8 @@ static enum l2_why ask_route(int fd, uint32_t *seq, char *buf, const struct addr
 		rt->rtm_src_len = rt->rtm_dst_len;
 		put_addr(h, RTA_SRC, src);
 	}
-	r = nl_ask(fd, h, seq, buf);
+	mnl_attr_put_u32(h, RTA_UID, tb->uid);
+	r = nl_ask(tb->fd, h, &tb->seq, buf);
 	if (r == -ENETUNREACH || r == -EHOSTUNREACH || r == -EACCES || r == -EINVAL)
 		return L2_NO_ROUTE;
 	if (r < 0 || h->nlmsg_type != RTM_NEWROUTE ||
@@ -214,9 +286,33 @@ static enum l2_why ask_route(int fd, uint32_t *seq, char *buf, const struct addr
 	else if (!get_addr(t.a[RTA_PREFSRC], dst->family, &p->src))
 		return L2_NO_SOURCE;
 	p->mtu = 0;
+	p->ttl = 0;
 	if (t.a[RTA_METRICS])
-		metric_mtu(t.a[RTA_METRICS], &p->mtu);
+		route_metrics(t.a[RTA_METRICS], p);
 	return L2_OK;
+}
+
+/* IPv6's hop limit on the interface (DEVCONF_HOPLIMIT of IFLA_INET6_CONF:
+ * the sysctl, or what a router advertised, RFC 4861 §6.3.4) into p->ttl. */
+static void link_hoplimit6(const struct nlattr *spec, struct l2path *p)
+{
+	const struct nlattr *fam, *at;
+
+	mnl_attr_for_each_nested(fam, spec) {
+		if (mnl_attr_get_type(fam) != AF_INET6)
+			continue;
+		mnl_attr_for_each_nested(at, fam) {
+			int32_t v;
+
+			if (mnl_attr_get_type(at) != IFLA_INET6_CONF ||
+			    mnl_attr_get_payload_len(at) < (DEVCONF_HOPLIMIT + 1) * sizeof(v))
+				continue;
+			memcpy(&v, (const int32_t *)mnl_attr_get_payload(at) + DEVCONF_HOPLIMIT,
+			       sizeof(v));
+			if (v > 0 && v < 256)
+				p->ttl = (uint8_t)v;
+		}
+	}
 }
 
 /* The interface: up with carrier, its MTU, name and link address length
@@ -252,6 +348,8 @@ static enum l2_why ask_link(int fd, uint32_t *seq, char *buf, struct l2path *p)
 	if (alen > sizeof(p->lladdr) || (alen && (ifi->ifi_flags & IFF_NOARP)))
 		return L2_LINK_TYPE;
 	p->halen = (uint8_t)alen;
+	if (t.a[IFLA_AF_SPEC])
+		link_hoplimit6(t.a[IFLA_AF_SPEC], p);
 	return L2_OK;
 }
 
@@ -287,6 +385,79 @@ static enum l2_why ask_neigh(int fd, uint32_t *seq, char *buf, const struct addr
 	return L2_OK;
 }
 
+/* Does a policy rule choose by transport protocol or port?  A lookup
+ * from here cannot say "protocol 50" (the kernel refuses RTA_IP_PROTO in
+ * RTM_GETROUTE), so such a rule could send the raw socket's ESP
+ * elsewhere: with one, the raw socket keeps it. */
+static bool rule_by_l4(const struct nlmsghdr *h, void *arg)
+{
+	struct attrs t;
+
+	if (h->nlmsg_type != RTM_NEWRULE || parse_attrs(h, sizeof(struct fib_rule_hdr),
+						       FRA_MAX, &t) < 0)
+		return true;
+	if (t.a[FRA_IP_PROTO] || t.a[FRA_SPORT_RANGE] || t.a[FRA_DPORT_RANGE]) {
+		*(bool *)arg = true;
+		return false;
+	}
+	return true;
+}
+
+static enum l2_why ask_rules(struct l2_tables *t, uint64_t now, int family, char *buf)
+{
+	unsigned i = family == AF_INET ? 0 : 1;
+	struct nlmsghdr *h;
+	struct fib_rule_hdr *fr;
+	bool l4 = false;
+
+	if (t->rules_at[i] && now - t->rules_at[i] < L2_RECHECK_MS)
+		return t->rules_why[i];
+	h = mnl_nlmsg_put_header(buf);
+	h->nlmsg_type = RTM_GETRULE;
+	fr = mnl_nlmsg_put_extra_header(h, sizeof(*fr));
+	fr->family = (uint8_t)family;
+	if (nl_dump(t->fd, h, &t->seq, buf, rule_by_l4, &l4) < 0)
+		t->rules_why[i] = L2_ERROR;
+	else
+		t->rules_why[i] = l4 ? L2_POLICY : L2_OK;
+	t->rules_at[i] = now ? now : 1;
+	return t->rules_why[i];
+}
+
+/* Is the SA's source one of ours and usable, as the raw socket's
+ * IP_PKTINFO would insist?  For IPv4 the route lookup from it already
+ * refuses a foreign source; for IPv6 it does not, and a tentative or
+ * duplicate address (RFC 4862 §5.4) has no local route yet. */
+static enum l2_why ask_source(struct l2_tables *t, uint64_t now, const struct addr *src,
+			      char *buf)
+{
+	unsigned sum = 0, i;
+	struct l2_src *c;
+	struct nlmsghdr *h;
+	struct rtmsg *rt;
+
+	for (i = 0; i < sizeof(src->a); i++)
+		sum += src->a[i];
+	c = &t->srcs[sum % L2_SRCS];
+
+	if (c->at && now - c->at < L2_RECHECK_MS && addr_equal(&c->src, src))
+		return c->why;
+	h = mnl_nlmsg_put_header(buf);
+	h->nlmsg_type = RTM_GETROUTE;
+	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+	rt->rtm_family = (uint8_t)src->family;
+	rt->rtm_dst_len = src->family == AF_INET ? 32 : 128;
+	put_addr(h, RTA_DST, src);
+	if (nl_ask(t->fd, h, &t->seq, buf) < 0 || h->nlmsg_type != RTM_NEWROUTE)
+		c->why = L2_NO_SOURCE;
+	else
+		c->why = ((struct rtmsg *)mnl_nlmsg_get_payload(h))->rtm_type == RTN_LOCAL
+				 ? L2_OK : L2_NO_SOURCE;
+	c->src = *src;
+	c->at = now ? now : 1;
+	return c->why;
+}
+
 /* The interface and the neighbour behind a next hop: asked, or as
  * answered for it less than L2_RECHECK_MS ago. */
 static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struct addr *hop,
@@ -318,6 +489,10 @@ static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struc
 	memcpy(p->lladdr, h->link.lladdr, sizeof(p->lladdr));
 	memcpy(p->dev, h->link.dev, sizeof(p->dev));
 	p->mtu = route_mtu && route_mtu < h->link.mtu ? route_mtu : h->link.mtu;
+	/* The route's hop limit; else IPv6's of the interface, IPv4's
+	 * default: what the kernel would write. */
+	if (!p->ttl)
+		p->ttl = hop->family == AF_INET6 && h->link.ttl ? h->link.ttl : t->ttl4;
 	return h->link.why;
 }
 
@@ -336,6 +511,8 @@ static void adopt(struct l2_tables *t, char *buf)
 	while (recv(t->fd, buf, NL_BUF, MSG_DONTWAIT | MSG_TRUNC) >= 0)
 		;
 	memset(t->hops, 0, sizeof(t->hops));
+	memset(t->srcs, 0, sizeof(t->srcs));
+	memset(t->rules_at, 0, sizeof(t->rules_at));
 	t->pid = me;
 }
 
@@ -350,7 +527,11 @@ enum l2_why l2_resolve(struct l2_tables *t, uint64_t now, const struct addr *src
 	if (t->fd < 0 || (dst->family != AF_INET && dst->family != AF_INET6))
 		return p->why = L2_ERROR;
 	adopt(t, buf);
-	w = ask_route(t->fd, &t->seq, buf, src, dst, p, &hop);
+	w = ask_rules(t, now, dst->family, buf);
+	if (w == L2_OK)
+		w = ask_route(t, buf, src, dst, p, &hop);
+	if (w == L2_OK && src->family == dst->family)
+		w = ask_source(t, now, src, buf);
 	if (w == L2_OK)
 		w = link_and_neigh(t, now, &hop, p, buf);
 	return p->why = w;
