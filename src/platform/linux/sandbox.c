@@ -58,6 +58,17 @@ static const int common[] = {
  * UDP_GRO) is set before the filter exists, and one set later could only
  * be an attacker's: IP_HDRINCL would let the raw ESP socket send any
  * packet.  getsockopt stays (path MTU, the control client's credentials).
+ *
+ * With [daemon] esp-path = auto (the default) the process also holds an
+ * AF_PACKET socket (platform l2path.c), and that one sends any frame on
+ * any interface: ARP, another host's source address, any protocol, past
+ * netfilter.  Nothing in the kernel limits what a packet socket sends;
+ * only receiving is shut (a locked filter that takes nothing, and no
+ * bind or setsockopt here).  Its rtnetlink socket reads every route,
+ * link, address and neighbour and changes none (the kernel checks the
+ * sender's CAP_NET_ADMIN).  esp-path = socket opens neither, for those
+ * who want a compromise of this process kept to ESP and UDP from the
+ * host's own addresses.
  */
 static const int net[] = {
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
