@@ -113,10 +113,15 @@ wait "$PID_a" "$PID_b" || true
 VT_PIDS=()
 
 # ---- loss ----
+# Outgoing loss at the interface's egress hook, not netfilter's OUTPUT:
+# raw ESP leaves by a packet socket (esp-path = auto), which OUTPUT never
+# sees; egress sees what every socket sends.
 in_ns b nft -f - <<'N'
 table inet vtloss {
 	chain in { type filter hook input priority 0; meta l4proto { udp, esp } numgen random mod 100 < 30 drop; }
-	chain out { type filter hook output priority 0; meta l4proto { udp, esp } numgen random mod 100 < 30 drop; }
+}
+table netdev vtlossout {
+	chain out { type filter hook egress device "eth0" priority 0; meta l4proto { udp, esp } numgen random mod 100 < 30 drop; }
 }
 N
 # dpd = 10: an established SA retransmits at most dpd apart, so a rekey
