@@ -14,7 +14,10 @@
  * network namespace (tests/net/privsep.sh does), since it creates a TUN
  * device.  Usage: test_privsep CONF PSK PPK (PPK: the hex after ppk = 0x)
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -76,6 +79,8 @@ static void bad_messages(int ifindex)
 #define IPV6_HDRINCL 36	/* linux/in6.h; glibc's netinet/in.h lacks it */
 #endif
 
+#define BIND_LL (-1)	/* not a level: bind(2) the socket to every protocol */
+
 static const struct sockopt_case {
 	const char *what;
 	int family, type, proto, level, name;
@@ -98,6 +103,15 @@ static const struct sockopt_case {
 	{ "UDP_GRO (start-up only)", AF_INET, SOCK_DGRAM, 0, IPPROTO_UDP, 104 /* UDP_GRO */, true,
 	  false },
 	{ "SO_RCVTIMEO", AF_UNIX, SOCK_STREAM, 0, SOL_SOCKET, SO_RCVTIMEO, true, false },
+	/* The packet socket of esp-path = auto sends only: its drop-all
+	 * filter stays (SO_LOCK_FILTER too), and it is never bound to a
+	 * protocol to read traffic (level BIND_LL: bind, not an option). */
+	{ "SO_DETACH_FILTER on the packet socket", AF_PACKET, SOCK_DGRAM, 0, SOL_SOCKET,
+	  SO_DETACH_FILTER, true, false },
+	{ "PACKET_ADD_MEMBERSHIP on the packet socket", AF_PACKET, SOCK_DGRAM, 0, SOL_PACKET,
+	  PACKET_ADD_MEMBERSHIP, true, false },
+	{ "bind the packet socket to ETH_P_ALL", AF_PACKET, SOCK_DGRAM, 0, BIND_LL, 0, true,
+	  false },
 };
 
 /*
@@ -122,7 +136,12 @@ static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c
 		_exit(2);
 	if (write(pipe_fd, "s", 1) != 1)
 		_exit(2);
-	if (c->set)
+	if (c->level == BIND_LL) {
+		struct sockaddr_ll ll = { .sll_family = AF_PACKET,
+					  .sll_protocol = htons(ETH_P_ALL) };
+
+		r = bind(fd, (struct sockaddr *)&ll, sizeof(ll));
+	} else if (c->set)
 		r = setsockopt(fd, c->level, c->name, val,
 			       c->name == SO_RCVTIMEO ? (socklen_t)sizeof(struct timeval) : sizeof(int));
 	else
