@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 
-from scapy.all import AsyncSniffer, IP, IPv6, ICMP, ICMPv6EchoRequest, ICMPv6EchoReply, UDP, conf, send
+from scapy.all import AsyncSniffer, Ether, IP, IPv6, ICMP, ICMPv6EchoRequest, ICMPv6EchoReply, UDP, \
+    conf, get_if_hwaddr, send
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 conf.verb = 0
@@ -103,9 +104,38 @@ for p in sent:
 time.sleep(0.7)
 sniffer.stop()
 
+
+
+def outer_ok(p):
+    """Raw ESP leaves by vtid's packet socket behind an IPv4 header vtid
+    builds itself (src/esp/outer.c): it must be the header the kernel
+    would have written (RFC 791; DF, no options, ID 0 as Linux writes for
+    DF datagrams, the namespace's default TTL, a valid checksum), in a
+    frame addressed to this end's link address."""
+    ip = p[IP]
+    hdr = bytes(ip)[:20]
+    want = IP(bytes(ip))
+    del want.chksum
+    problems = []
+    if p[Ether].dst != get_if_hwaddr("eth0") or p[Ether].type != 0x0800:
+        problems.append("frame to %s type 0x%04x" % (p[Ether].dst, p[Ether].type))
+    if ip.version != 4 or ip.ihl != 5 or ip.flags != "DF" or ip.frag != 0:
+        problems.append("version %d ihl %d flags %s frag %d" % (ip.version, ip.ihl, ip.flags, ip.frag))
+    if ip.ttl != TTL or ip.id != 0 or ip.tos != 0:
+        problems.append("ttl %d (want %d) id %d tos %d" % (ip.ttl, TTL, ip.id, ip.tos))
+    if ip.len != len(bytes(ip)) or ip.chksum != IP(bytes(want)).chksum or ip.dst != ME:
+        problems.append("len %d of %d, checksum 0x%04x, dst %s" % (ip.len, len(bytes(ip)), ip.chksum, ip.dst))
+    if problems:
+        fail("outer header of vtid's ESP %s: %s" % (hdr.hex(), "; ".join(problems)))
+
+
+TTL = int(open("/proc/sys/net/ipv4/ip_default_ttl").read())  # vtid's namespace: same default
+
 # 2. Every reply decrypts with scapy and is the right echo reply.
 replies4, replies6 = set(), set()
 for p in sniffer.results:
+    if encap == "no":
+        outer_ok(p)
     pkt = p[IP]
     if encap == "yes":  # scapy wants IP/UDP/ESP; make sure it parses as ESP
         pkt = IP(bytes(pkt))
