@@ -19,7 +19,8 @@
 #      the route is gone;
 #   f. a peer on a local address (two vtids in one namespace): a local
 #      route, so the raw socket;
-#   g. a datagram larger than the route's MTU goes by the raw socket.
+#   g. a datagram larger than the route's MTU goes by the raw socket;
+#   h. so does all ESP while a policy rule chooses by protocol.
 . "$(dirname "$0")/lib.sh"
 
 ESP=aes128gcm16
@@ -218,6 +219,20 @@ ping_ok a 10.4.0.2 || fail "g. t4: no small ping a->b after the big one"
 [ "$(tx_path a t4)" -gt "$p1" ] || fail "g. a/t4: small pings after the big one not by the packet socket ($p1 -> $(tx_path a t4))"
 in_ns a ip route del 192.0.2.2/32 dev eth0
 pass "g. route MTU 1200: the 1328-byte ping went to the kernel ($big), not by the packet socket; small pings by the packet socket"
+
+# h. A policy rule that chooses by protocol: a route lookup cannot say
+# it is for ESP, so the kernel (the raw socket) serves while it exists.
+in_ns a ip rule add pref 100 ipproto esp lookup main
+wait_path 5 a t4 socket 10.4.0.2 || fail "h. a/t4: not on the raw socket under an ipproto rule: $(path a t4)"
+expect_socket a t4
+why=$(vtictl a -j show t4 | jq -r '.[0].child.path_why')
+p0=$(tx_path a t4)
+ping_ok a 10.4.0.2 || fail "h. t4: no ping a->b under an ipproto rule"
+ping_ok b 10.4.0.1 || fail "h. t4: no ping b->a under an ipproto rule"
+[ "$(tx_path a t4)" = "$p0" ] || fail "h. a/t4: $(( $(tx_path a t4) - p0 )) packets by the packet socket under an ipproto rule"
+in_ns a ip rule del pref 100
+wait_path 5 a t4 packet 10.4.0.2 || fail "h. a/t4: not back on the packet socket after the rule went: $(path a t4)"
+pass "h. an ipproto esp rule: raw socket ($why), pings both ways, nothing by the packet socket; rule gone: packet socket again"
 
 # d. The peer's link address changes while a and b ping each other
 # through the tunnel: the replies must come back within 10 s, both ways.
