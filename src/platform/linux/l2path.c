@@ -242,21 +242,30 @@ static void route_metrics(const struct nlattr *nest, struct l2path *p)
 	}
 }
 
+/* An RTM_GETROUTE request for the host route to dst, in buf. */
+static struct rtmsg *route_request(char *buf, const struct addr *dst, struct nlmsghdr **h)
+{
+	struct rtmsg *rt;
+
+	*h = mnl_nlmsg_put_header(buf);
+	(*h)->nlmsg_type = RTM_GETROUTE;
+	rt = mnl_nlmsg_put_extra_header(*h, sizeof(*rt));
+	rt->rtm_family = (uint8_t)dst->family;
+	rt->rtm_dst_len = dst->family == AF_INET ? 32 : 128;
+	put_addr(*h, RTA_DST, dst);
+	return rt;
+}
+
 /* The route: interface, next hop (the gateway, or dst itself), preferred
  * source and the route's MTU if it has one (a learnt path MTU too). */
 static enum l2_why ask_route(struct l2_tables *tb, char *buf, const struct addr *src,
 			     const struct addr *dst, struct l2path *p, struct addr *hop)
 {
-	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rt;
+	struct nlmsghdr *h;
+	struct rtmsg *rt = route_request(buf, dst, &h);
 	struct attrs t;
 	int r;
 
-	h->nlmsg_type = RTM_GETROUTE;
-	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	rt->rtm_family = (uint8_t)dst->family;
-	rt->rtm_dst_len = dst->family == AF_INET ? 32 : 128;
-	put_addr(h, RTA_DST, dst);
 	if (src->family == dst->family) {
 		rt->rtm_src_len = rt->rtm_dst_len;
 		put_addr(h, RTA_SRC, src);
@@ -434,7 +443,6 @@ static enum l2_why ask_source(struct l2_tables *t, uint64_t now, const struct ad
 	unsigned sum = 0, i;
 	struct l2_src *c;
 	struct nlmsghdr *h;
-	struct rtmsg *rt;
 
 	for (i = 0; i < sizeof(src->a); i++)
 		sum += src->a[i];
@@ -442,12 +450,7 @@ static enum l2_why ask_source(struct l2_tables *t, uint64_t now, const struct ad
 
 	if (c->at && now - c->at < L2_RECHECK_MS && addr_equal(&c->src, src))
 		return c->why;
-	h = mnl_nlmsg_put_header(buf);
-	h->nlmsg_type = RTM_GETROUTE;
-	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	rt->rtm_family = (uint8_t)src->family;
-	rt->rtm_dst_len = src->family == AF_INET ? 32 : 128;
-	put_addr(h, RTA_DST, src);
+	route_request(buf, src, &h);
 	if (nl_ask(t->fd, h, &t->seq, buf) < 0 || h->nlmsg_type != RTM_NEWROUTE)
 		c->why = L2_NO_SOURCE;
 	else
