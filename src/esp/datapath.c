@@ -312,12 +312,9 @@ static int send_one(const struct sa *sa, int fd, const struct iovec *pkts, unsig
 	return sock_send_batch(fd, &sa->local, &sa->peer, pkts, n);
 }
 
-/* How often a tunnel's path is looked up again while it sends: routes,
- * interfaces and neighbours change, and this is how late vtid follows. */
-#define PATH_RECHECK_MS L2_RECHECK_MS
-
-/* Look v's path to sa's peer up again if it is older than a second or
- * leads elsewhere; true if it was. */
+/* Look v's path to sa's peer up again if it is older than L2_RECHECK_MS
+ * (routes, interfaces and neighbours change: this is how late vtid
+ * follows) or leads elsewhere; true if it was. */
 static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa)
 {
 	uint64_t now = now_ms();
@@ -325,7 +322,7 @@ static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa
 	uint16_t port;
 
 	addr_from_sockaddr(&sa->peer, &dst, &port);
-	if (v->path_at && now - v->path_at < PATH_RECHECK_MS && addr_equal(&dst, &v->path_dst) &&
+	if (v->path_at && now - v->path_at < L2_RECHECK_MS && addr_equal(&dst, &v->path_dst) &&
 	    addr_equal(&sa->local, &v->path_from))
 		return false;
 	l2_resolve(&dp->tables, now, &sa->local, &dst, &v->path);

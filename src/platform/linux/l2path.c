@@ -394,6 +394,31 @@ static enum l2_why ask_neigh(int fd, uint32_t *seq, char *buf, const struct addr
 	return L2_OK;
 }
 
+/* The answers kept (rules, sources, next hops) serve while younger than
+ * L2_RECHECK_MS; a stamp is never 0, which marks an empty slot. */
+static bool fresh(uint64_t at, uint64_t now)
+{
+	return at && now - at < L2_RECHECK_MS;
+}
+
+static uint64_t stamp(uint64_t now)
+{
+	return now ? now : 1;
+}
+
+/* A slot of n for an address (and an interface): the keys come from the
+ * kernel's tables and the configuration, so a collision only costs a
+ * lookup. */
+static unsigned slot_of(const struct addr *a, int ifindex, unsigned n)
+{
+	uint32_t hash = (uint32_t)ifindex * 0x9e3779b1u;
+	size_t i;
+
+	for (i = 0; i < sizeof(a->a); i++)
+		hash = (hash ^ a->a[i]) * 0x01000193u;
+	return hash % n;
+}
+
 /* Does a policy rule choose by transport protocol or port?  A lookup
  * from here cannot say "protocol 50" (the kernel refuses RTA_IP_PROTO in
  * RTM_GETROUTE), so such a rule could send the raw socket's ESP
@@ -419,7 +444,7 @@ static enum l2_why ask_rules(struct l2_tables *t, uint64_t now, int family, char
 	struct fib_rule_hdr *fr;
 	bool l4 = false;
 
-	if (t->rules_at[i] && now - t->rules_at[i] < L2_RECHECK_MS)
+	if (fresh(t->rules_at[i], now))
 		return t->rules_why[i];
 	h = mnl_nlmsg_put_header(buf);
 	h->nlmsg_type = RTM_GETRULE;
@@ -429,7 +454,7 @@ static enum l2_why ask_rules(struct l2_tables *t, uint64_t now, int family, char
 		t->rules_why[i] = L2_ERROR;
 	else
 		t->rules_why[i] = l4 ? L2_POLICY : L2_OK;
-	t->rules_at[i] = now ? now : 1;
+	t->rules_at[i] = stamp(now);
 	return t->rules_why[i];
 }
 
@@ -440,15 +465,10 @@ static enum l2_why ask_rules(struct l2_tables *t, uint64_t now, int family, char
 static enum l2_why ask_source(struct l2_tables *t, uint64_t now, const struct addr *src,
 			      char *buf)
 {
-	unsigned sum = 0, i;
-	struct l2_src *c;
+	struct l2_src *c = &t->srcs[slot_of(src, 0, L2_SRCS)];
 	struct nlmsghdr *h;
 
-	for (i = 0; i < sizeof(src->a); i++)
-		sum += src->a[i];
-	c = &t->srcs[sum % L2_SRCS];
-
-	if (c->at && now - c->at < L2_RECHECK_MS && addr_equal(&c->src, src))
+	if (fresh(c->at, now) && addr_equal(&c->src, src))
 		return c->why;
 	route_request(buf, src, &h);
 	if (nl_ask(t->fd, h, &t->seq, buf) < 0 || h->nlmsg_type != RTM_NEWROUTE)
@@ -457,7 +477,7 @@ static enum l2_why ask_source(struct l2_tables *t, uint64_t now, const struct ad
 		c->why = ((struct rtmsg *)mnl_nlmsg_get_payload(h))->rtm_type == RTN_LOCAL
 				 ? L2_OK : L2_NO_SOURCE;
 	c->src = *src;
-	c->at = now ? now : 1;
+	c->at = stamp(now);
 	return c->why;
 }
 
@@ -466,16 +486,10 @@ static enum l2_why ask_source(struct l2_tables *t, uint64_t now, const struct ad
 static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struct addr *hop,
 				  struct l2path *p, char *buf)
 {
-	uint32_t hash = (uint32_t)p->ifindex * 0x9e3779b1u;
-	struct l2_hop *h;
+	struct l2_hop *h = &t->hops[slot_of(hop, p->ifindex, L2_HOPS)];
 	unsigned route_mtu = p->mtu;
-	size_t i;
 
-	for (i = 0; i < sizeof(hop->a); i++)
-		hash = (hash ^ hop->a[i]) * 0x01000193u;
-	h = &t->hops[hash % L2_HOPS];
-	if (!h->at || now - h->at >= L2_RECHECK_MS || h->link.ifindex != p->ifindex ||
-	    !addr_equal(&h->hop, hop)) {
+	if (!fresh(h->at, now) || h->link.ifindex != p->ifindex || !addr_equal(&h->hop, hop)) {
 		struct l2path l = { .ifindex = p->ifindex };
 
 		l.why = ask_link(t->fd, &t->seq, buf, &l);
@@ -485,7 +499,7 @@ static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struc
 			l.verified = true;	/* no neighbour to verify */
 		h->link = l;
 		h->hop = *hop;
-		h->at = now ? now : 1;
+		h->at = stamp(now);
 	}
 	p->verified = h->link.verified;
 	p->halen = h->link.halen;
