@@ -2,7 +2,8 @@
 # bench.sh - one run, one table.  Between two namespaces over a veth, for
 #   plain veth | vti (manual keys) aes128gcm16 and chacha20poly1305, each in
 #   raw ESP and ESP-in-UDP (raw ESP leaves by vtid's packet socket; the
-#   "raw socket" row forces the raw IP socket, [daemon] esp-path = socket) |
+#   "raw socket" row forces the raw IP socket, [daemon] esp-path = socket,
+#   and the "raw xdp" row sends by AF_XDP, esp-path = xdp) |
 #   strongSwan kernel-libipsec aes128gcm16 |
 #   wireguard-go | OpenVPN 2.6 (static key, AES-256-CBC)
 # it measures iperf3 TCP (1 and 4 streams), UDP 64-byte packet rate, ping
@@ -91,6 +92,7 @@ vti() {	# NAME ESP ENCAP INNER-NET [DAEMON-LINES]
 vti "vti gcm UDP" aes128gcm16 yes 101
 vti "vti gcm raw packet" aes128gcm16 no 102
 vti "vti gcm raw socket" aes128gcm16 no 105 "esp-path = socket"
+vti "vti gcm raw xdp" aes128gcm16 no 106 "esp-path = xdp"
 vti "vti chacha UDP" chacha20poly1305 yes 103
 vti "vti chacha raw" chacha20poly1305 no 104
 
@@ -188,12 +190,14 @@ done
 echo
 echo "TCP 1 stream: $V / $best (best other userspace VPN) = $(ratio "${TCP1[$V]}" "${TCP1[$best]}");" \
 	"vti gcm raw packet / $best = $(ratio "${TCP1[vti gcm raw packet]}" "${TCP1[$best]}");" \
+	"vti gcm raw xdp / $best = $(ratio "${TCP1[vti gcm raw xdp]}" "${TCP1[$best]}");" \
 	"$V / plain veth = $(ratio "${TCP1[$V]}" "${TCP1[$B]}")"
-# The raw-ESP packet socket (issue 15) against ESP-in-UDP and against the
-# raw IP socket it replaces, every figure of the table (RTT and CPU: lower
-# is better).
-R="vti gcm raw packet"
-for o in "$V" "vti gcm raw socket"; do
+# The raw-ESP send paths (issue 15) against ESP-in-UDP and against the
+# raw IP socket they replace, every figure of the table (RTT and CPU:
+# lower is better).
+for pair in "raw packet|$V" "raw packet|vti gcm raw socket" "raw xdp|$V" \
+	"raw xdp|vti gcm raw packet"; do
+	R="vti gcm ${pair%%|*}" o="${pair#*|}"
 	echo "$R / $o: TCP 1 $(ratio "${TCP1[$R]}" "${TCP1[$o]}")," \
 		"TCP 4 $(ratio "${TCP4[$R]}" "${TCP4[$o]}")," \
 		"UDP kpps $(ratio "${PPS[$R]}" "${PPS[$o]}")," \

@@ -205,14 +205,21 @@ static int d_busy_poll(struct parser *p, char *v)
 
 /* How raw ESP leaves (doc/fastpath.md): "auto" by the packet socket where
  * the route allows, "socket" always by the raw IP socket, through the
- * kernel's IP output and its netfilter hooks. */
+ * kernel's IP output and its netfilter hooks, "xdp" by AF_XDP where the
+ * interface is Ethernet (past the qdisc too), else as auto. */
 static int d_esp_path(struct parser *p, char *v)
 {
-	if (!strcmp(v, "auto") || !strcmp(v, "socket")) {
-		p->c->d.esp_path_socket = !strcmp(v, "socket");
-		return 0;
-	}
-	err_at(p, p->line, "esp-path must be auto or socket, not '%s'", v);
+	static const char *const names[] = {
+		[ESP_PATH_AUTO] = "auto", [ESP_PATH_SOCKET] = "socket", [ESP_PATH_XDP] = "xdp",
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(v, names[i])) {
+			p->c->d.esp_path = (enum esp_path)i;
+			return 0;
+		}
+	err_at(p, p->line, "esp-path must be auto, socket or xdp, not '%s'", v);
 	return -1;
 }
 

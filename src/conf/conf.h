@@ -80,6 +80,13 @@ struct tunnel_conf {
 	uint16_t pki_ix[PKI_SLOTS];
 };
 
+/* [daemon] esp-path (doc/fastpath.md). */
+enum esp_path {
+	ESP_PATH_AUTO,		/* the packet socket where the path allows */
+	ESP_PATH_SOCKET,	/* the raw IP socket, through the kernel's IP output */
+	ESP_PATH_XDP,		/* AF_XDP on Ethernet, else as auto */
+};
+
 struct daemon_conf {
 	char socket[108];
 	char group[64];			/* may use the control socket; "" = root only */
@@ -88,7 +95,7 @@ struct daemon_conf {
 	unsigned cookie_threshold;	/* half-open IKE SAs before cookies */
 	unsigned initiate_rate;		/* IKE_SA_INIT a second the daemon starts itself */
 	unsigned busy_poll_us;		/* the network process polls this long after traffic */
-	bool esp_path_socket;		/* esp-path = socket: raw ESP never by the packet socket */
+	enum esp_path esp_path;		/* how raw ESP leaves */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
 	char state_dir[256];		/* manual SAs' sequence high-water marks */

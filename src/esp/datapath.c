@@ -19,6 +19,7 @@
 #include "esp/datapath.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -74,6 +75,15 @@ struct datapath {
 	struct l2_tables tables;
 	uint8_t hdr[L2_SEND_MAX][OUTER_MAX];
 	struct iovec l2iov[2 * L2_SEND_MAX];
+	/* ... and by AF_XDP (xsk.c) with esp-path = xdp, where the sockets
+	 * opened at start let it.  Binding one asks the parent. */
+	bool xdp, xdp_asked;
+	dp_xsk_bind_fn xsk_bind;
+	bool xsk_dead[XSK_MAX];	/* its interface went: never again */
+	struct {
+		int ifindex, err;
+		uint64_t at;
+	} xsk_refused[XSK_MAX];	/* binds that failed lately, tried again later */
 };
 
 static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
@@ -332,6 +342,95 @@ static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa
 	return true;
 }
 
+/* A bind that failed for ifindex within the last minute: why, or 0. */
+static int xsk_refused(const struct datapath *dp, int ifindex, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < XSK_MAX; i++)
+		if (dp->xsk_refused[i].ifindex == ifindex && now - dp->xsk_refused[i].at < 60000)
+			return dp->xsk_refused[i].err;
+	return 0;
+}
+
+/* The AF_XDP socket bound to p's interface, bound now if one is free;
+ * -1 (v->xdp_why says why) if there is none to be had. */
+static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
+{
+	unsigned i, n = xsk_count(), slot;
+	uint64_t now = now_ms();
+	int free_i = -1, r;
+
+	if (!p->ether) {
+		v->xdp_why = "not an Ethernet interface";
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		int at = xsk_ifindex(i);
+
+		if (at == p->ifindex && !dp->xsk_dead[i])
+			return (int)i;
+		if (!at && free_i < 0)
+			free_i = (int)i;
+	}
+	if (xsk_refused(dp, p->ifindex, now)) {
+		v->xdp_why = "the interface refused an AF_XDP socket";
+		return -1;
+	}
+	if (free_i < 0) {
+		v->xdp_why = "every AF_XDP socket is taken by another interface";
+		return -1;
+	}
+	r = dp->xsk_bind ? dp->xsk_bind((unsigned)free_i, p->ifindex)
+			 : xsk_bind((unsigned)free_i, p->ifindex);
+	if (r < 0) {
+		slot = (unsigned)p->ifindex % XSK_MAX;
+		dp->xsk_refused[slot].ifindex = p->ifindex;
+		dp->xsk_refused[slot].err = -r;
+		dp->xsk_refused[slot].at = now;
+		log_rl(&dp->rl, LOG_WARN, v->name, "no AF_XDP socket on %s (%s): raw ESP leaves "
+		       "by the packet socket there; tried again in a minute", p->dev, strerror(-r));
+		v->xdp_why = "the interface refused an AF_XDP socket";
+		return -1;
+	}
+	log_info(v->name, "AF_XDP socket %d bound to %s for raw ESP", free_i, p->dev);
+	return free_i;
+}
+
+/* The datagrams send_packet_path prepared (dp->l2iov), by AF_XDP: how
+ * many went; 0 leaves them to the packet socket. */
+static int send_xdp(struct datapath *dp, struct vif *v, unsigned k)
+{
+	const struct l2path *p = &v->path;
+	uint8_t eth[ETH_HLEN];
+	uint16_t type = v->path_dst.family == AF_INET ? ETH_P_IP : ETH_P_IPV6;
+	int i = xsk_for(dp, v, p), r;
+
+	v->xdp_sent = false;
+	if (i < 0)
+		return 0;
+	memcpy(eth, p->lladdr, ETH_ALEN);
+	memcpy(eth + ETH_ALEN, p->own, ETH_ALEN);
+	eth[12] = (uint8_t)(type >> 8);
+	eth[13] = (uint8_t)type;
+	r = xsk_send((unsigned)i, eth, sizeof(eth), dp->l2iov, k);
+	if (r == -EAGAIN) {
+		v->xdp_why = "AF_XDP ring full, or still with a dead process's frames";
+		return 0;
+	}
+	if (r < 0) {
+		dp->xsk_dead[i] = true;
+		log_rl(&v->rl, LOG_INFO, v->name, "AF_XDP socket on %s failed (%s): raw ESP "
+		       "leaves by the packet socket there", p->dev, strerror(-r));
+		v->xdp_why = "its AF_XDP socket failed";
+		return 0;
+	}
+	v->xdp_sent = true;
+	v->xdp_why = NULL;
+	v->st.tx_xdp += (unsigned)r;
+	return r;
+}
+
 /*
  * Send the first of pkts by the packet socket, IP header built here: how
  * many went.  The rest (all, when the path is not usable or a datagram
@@ -364,6 +463,11 @@ static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struc
 	}
 	if (!k)
 		return 0;
+	if (dp->xdp) {
+		r = send_xdp(dp, v, k);
+		if (r > 0)
+			return (unsigned)r;
+	}
 	r = l2_send(dp->pkt_fd, p, v->path_dst.family, dp->l2iov, k);
 	if (r < 0) {
 		/* The interface went, or changed: look again next burst. */
@@ -670,6 +774,23 @@ void dp_set_packet_path(struct datapath *dp, bool on)
 	dp->packet_path = on && dp->pkt_fd >= 0 && dp->tables.fd >= 0;
 }
 
+int dp_open_xdp(void)
+{
+	int r = xsk_open(XSK_MAX);
+
+	if (r < 0)
+		log_warn(NULL, "no AF_XDP socket for raw ESP (%s): it leaves by the packet "
+			 "socket", strerror(-r));
+	return r;
+}
+
+void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind)
+{
+	dp->xdp_asked = on;
+	dp->xdp = on && xsk_count() > 0;
+	dp->xsk_bind = bind;
+}
+
 enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why)
 {
 	*why = NULL;
@@ -688,6 +809,13 @@ enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const c
 		*why = l2_why_name(v->path.why);
 		return DP_PATH_SOCKET;
 	}
+	if (dp->xdp && v->xdp_sent)
+		return DP_PATH_XDP;
+	/* Why not AF_XDP, when it was asked for. */
+	if (dp->xdp)
+		*why = v->xdp_why ? v->xdp_why : "not tried yet";
+	else if (dp->xdp_asked)
+		*why = "no AF_XDP socket: they are made at start, as root";
 	return DP_PATH_PACKET;
 }
 

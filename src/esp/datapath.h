@@ -41,8 +41,19 @@ void dp_set_ike_handler(struct datapath *dp, dp_ike_cb cb, void *arg);
 /* Raw ESP by the packet socket where the path allows ([daemon] esp-path
  * auto), or always by the raw socket (esp-path socket). */
 void dp_set_packet_path(struct datapath *dp, bool on);
-/* Which way v's ESP leaves; for the raw socket, why (a phrase). */
-enum dp_path { DP_PATH_UDP, DP_PATH_PACKET, DP_PATH_SOCKET };
+/*
+ * Raw ESP by AF_XDP ([daemon] esp-path = xdp): dp_open_xdp makes the
+ * sockets while privileged (at start: later is too late); dp_set_xdp turns
+ * the path on where they exist.  bind binds socket i to an interface (the
+ * network process asks the parent); NULL binds here.
+ */
+typedef int (*dp_xsk_bind_fn)(unsigned i, int ifindex);
+int dp_open_xdp(void);
+void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind);
+/* Which way v's ESP leaves; why (a phrase) it is not the better one asked
+ * for: for the raw socket, why not the packet socket; for the packet
+ * socket with esp-path = xdp, why not AF_XDP. */
+enum dp_path { DP_PATH_UDP, DP_PATH_XDP, DP_PATH_PACKET, DP_PATH_SOCKET };
 enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why);
 struct sadb *dp_sadb(struct datapath *dp);
 const struct dp_stats *dp_stats(const struct datapath *dp);

@@ -26,6 +26,7 @@ struct vif_stats {
 	uint64_t rx_auth_fail, rx_replay, rx_malformed, rx_selector;
 	uint64_t tx_tso;	/* TCP super-packets from TUN cut into segments */
 	uint64_t tx_packet_path;	/* ESP sent by the packet socket (l2path) */
+	uint64_t tx_xdp;	/* ESP sent by AF_XDP (esp-path = xdp) */
 	uint64_t rx_gro;	/* packets written to TUN coalesced from several */
 };
 
@@ -54,6 +55,10 @@ struct vif {
 	struct addr path_dst;	/* whom path leads to */
 	struct addr path_from;	/* from which of our addresses (or none) */
 	uint64_t path_at;	/* when it was looked up, ms; 0: never */
+	/* esp-path = xdp: whether the last burst left by AF_XDP, and if not
+	 * why not (a phrase; NULL when it did). */
+	bool xdp_sent;
+	const char *xdp_why;
 };
 
 /* Recompute carrier from the installed SAs and tell the kernel. */

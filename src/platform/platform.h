@@ -82,6 +82,8 @@ struct l2path {
 	bool verified;		/* the neighbour is REACHABLE, or needs no check */
 	uint8_t halen;		/* link address length; 0: no link header */
 	uint8_t lladdr[8];	/* the next hop's */
+	uint8_t own[8];		/* the interface's */
+	bool ether;		/* an Ethernet interface (ARPHRD_ETHER) */
 	int ifindex;
 	unsigned mtu;		/* the route's, or the interface's */
 	uint8_t ttl;		/* hop limit: the route's, the interface's, the default */
@@ -131,6 +133,24 @@ struct iovec;
 /* Up to L2_SEND_MAX datagrams, each two iovecs (IP header, ESP), with one
  * sendmmsg: how many went out, or -errno if none did. */
 int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsigned n);
+
+/*
+ * Raw ESP by AF_XDP ([daemon] esp-path = xdp; xsk.c): up to XSK_MAX
+ * sockets with their memory, made while privileged; socket i is bound to
+ * an interface later (xsk_bind: bind(2), which only the parent may call)
+ * and then sends frames of up to XSK_FRAME bytes, link header included.
+ */
+#define XSK_MAX 4
+#define XSK_FRAME 4096
+int xsk_open(unsigned n);	/* how many were opened, or -errno if none */
+unsigned xsk_count(void);
+int xsk_ifindex(unsigned i);	/* where socket i is bound; 0: nowhere yet */
+int xsk_bind(unsigned i, int ifindex);
+/* Datagrams given as l2_send takes them, each behind the link header:
+ * how many were queued (and sent), -EAGAIN for none (ring full, or
+ * frames of a process that died still with the kernel), or -errno. */
+int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec *iov,
+	     unsigned n);
 
 /* Sockets.  Non-blocking, close-on-exec, buffers sized for bursts. */
 int sock_udp_open(int family, uint16_t port);

@@ -149,6 +149,13 @@ static void remove_tunnel(struct daemon *d, struct tunnel *t)
 	tunnel_destroy(t);
 }
 
+/* [daemon] esp-path, at start and after a reload. */
+static void set_esp_path(struct daemon *d)
+{
+	dp_set_packet_path(d->dp, d->conf.d.esp_path != ESP_PATH_SOCKET);
+	dp_set_xdp(d->dp, d->conf.d.esp_path == ESP_PATH_XDP, ps_xsk_bind);
+}
+
 /*
  * Apply a new configuration: unchanged tunnels are left alone (their SAs
  * keep passing traffic), changed ones are re-keyed (re-created only if
@@ -194,7 +201,7 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ike_set_initiate_rate(d->ike, d->conf.d.initiate_rate);
 	ev_set_busy_poll(d->ev, d->conf.d.busy_poll_us);
-	dp_set_packet_path(d->dp, !d->conf.d.esp_path_socket);
+	set_esp_path(d);
 	log_info(NULL, "configuration reloaded: %zu tunnel%s", nc->n, nc->n == 1 ? "" : "s");
 }
 
@@ -570,6 +577,10 @@ static int start(struct daemon *d)
 	}
 	dp_set_ike_handler(d->dp, on_natt_ike, d);
 	ev_set_tick(d->ev, 100, on_tick, d);
+	/* AF_XDP's sockets and memory only while root: esp-path = xdp
+	 * set by a reload later finds none, and says so. */
+	if (d->conf.d.esp_path == ESP_PATH_XDP)
+		dp_open_xdp();
 	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
 	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||
 	    open_ctl(d, err, sizeof(err)) < 0 || open_metrics(d, err, sizeof(err)) < 0) {
@@ -588,7 +599,7 @@ static int start(struct daemon *d)
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
 	ike_set_initiate_rate(d->ike, d->conf.d.initiate_rate);
 	ev_set_busy_poll(d->ev, d->conf.d.busy_poll_us);
-	dp_set_packet_path(d->dp, !d->conf.d.esp_path_socket);
+	set_esp_path(d);
 	events_set_sink(on_event, d);
 	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
 		log_err(NULL, "cannot watch the parent or signals: %s", strerror(errno));

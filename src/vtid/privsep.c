@@ -65,6 +65,7 @@ enum ps_type {
 	PS_SIGN_REPLY,
 	PS_TUN_OPEN_ID,		/* net -> parent: ps_tun_open_id; as PS_TUN_OPEN */
 	PS_RESTART,		/* net -> parent: empty (vtictl restart); no reply */
+	PS_XSK_BIND,		/* net -> parent: ps_xsk; reply PS_STATUS */
 };
 
 struct ps_hdr {
@@ -103,6 +104,11 @@ struct ps_tun_reply {
 struct ps_netif {
 	int32_t ifindex;
 	uint32_t mtu;
+};
+
+struct ps_xsk {
+	uint32_t index;		/* which AF_XDP socket (xsk.c) */
+	int32_t ifindex;
 };
 
 struct ps_addr {
@@ -827,6 +833,16 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
 	return netif_setup(rq->ifindex, rq->mtu);
 }
 
+/* An AF_XDP socket to the underlay for raw ESP.  Not to one of vti's own
+ * interfaces (ESP into a tunnel); xsk_bind refuses a socket already bound
+ * elsewhere, and the kernel a second socket on the same queue. */
+static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
+{
+	if (rq->ifindex <= 0 || owned(p, rq->ifindex))
+		return -EPERM;
+	return xsk_bind(rq->index, rq->ifindex);
+}
+
 /*
  * An address the peer handed us (address = auto, RFC 7296 §3.15), as the
  * network process relays it: a unicast address that cannot capture the
@@ -1049,6 +1065,7 @@ static void parent_request(struct parent *p)
 	union {
 		struct ps_name name;
 		struct ps_netif netif;
+		struct ps_xsk xsk;
 		struct ps_addr addr;
 		struct ps_seq seq;
 		struct ps_names names;
@@ -1109,6 +1126,8 @@ static void parent_request(struct parent *p)
 	}
 	if (n >= 0 && h.type == PS_NETIF_SETUP && n == sizeof(rq.netif))
 		r = do_netif_setup(p, &rq.netif);
+	else if (n >= 0 && h.type == PS_XSK_BIND && n == sizeof(rq.xsk))
+		r = do_xsk_bind(p, &rq.xsk);
 	else if (n >= 0 && (h.type == PS_ADDR_ADD || h.type == PS_ADDR_DEL) &&
 		 n == sizeof(rq.addr))
 		r = do_addr(p, &rq.addr, h.type == PS_ADDR_ADD);
@@ -1875,6 +1894,13 @@ int ps_netif_setup(int ifindex, unsigned mtu)
 	struct ps_netif rq = { .ifindex = ifindex, .mtu = mtu };
 
 	return status_call(PS_NETIF_SETUP, &rq, sizeof(rq));
+}
+
+int ps_xsk_bind(unsigned i, int ifindex)
+{
+	struct ps_xsk rq = { .index = i, .ifindex = ifindex };
+
+	return status_call(PS_XSK_BIND, &rq, sizeof(rq));
 }
 
 static int addr_call(uint16_t type, int ifindex, const struct prefix *p)

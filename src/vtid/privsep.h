@@ -76,6 +76,9 @@ bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id);
  * (it sends us SIGTERM); -EIO without privsep. */
 int ps_restart(void);
 int ps_netif_setup(int ifindex, unsigned mtu);
+/* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to an
+ * interface that is not one of vti's own. */
+int ps_xsk_bind(unsigned i, int ifindex);
 int ps_addr_add(int ifindex, const struct prefix *p);
 /* Addresses the peer gave (address = auto) come and go; a host route to
  * the address a tunnel's pool gave its peer. */

@@ -41,6 +41,7 @@ static void json_counters(struct json *j, const struct vif_stats *s)
 	json_u64(j, "tx_tso", s->tx_tso);
 	json_u64(j, "rx_gro", s->rx_gro);
 	json_u64(j, "tx_packet_path", s->tx_packet_path);
+	json_u64(j, "tx_xdp", s->tx_xdp);
 	json_obj_close(j);
 }
 
@@ -59,9 +60,15 @@ static void json_path(struct json *j, const struct tunnel *t)
 	case DP_PATH_UDP:
 		json_str(j, "path", "udp");
 		break;
+	case DP_PATH_XDP:
+		json_str(j, "path", "xdp");
+		json_str(j, "path_dev", t->vif.path.dev);
+		break;
 	case DP_PATH_PACKET:
 		json_str(j, "path", "packet");
 		json_str(j, "path_dev", t->vif.path.dev);
+		if (why)
+			json_str(j, "path_why", why);
 		break;
 	case DP_PATH_SOCKET:
 		json_str(j, "path", "socket");
@@ -78,8 +85,12 @@ static void text_path(struct buf *b, const struct tunnel *t)
 	case DP_PATH_UDP:
 		buf_printf(b, "  path    UDP socket\n");
 		break;
+	case DP_PATH_XDP:
+		buf_printf(b, "  path    AF_XDP on %s\n", t->vif.path.dev);
+		break;
 	case DP_PATH_PACKET:
-		buf_printf(b, "  path    packet socket on %s\n", t->vif.path.dev);
+		buf_printf(b, "  path    packet socket on %s%s%s%s\n", t->vif.path.dev,
+			   why ? " (not AF_XDP: " : "", why ? why : "", why ? ")" : "");
 		break;
 	case DP_PATH_SOCKET:
 		buf_printf(b, "  path    raw socket (%s)\n", why);
@@ -297,8 +308,8 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 		buf_printf(b, "  rekey   IKE SA in %s, Child SA in %s\n", rk1, rk2);
 	}
 	buf_printf(b, "  tx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " dropped, %"
-		   PRIu64 " by packet socket\n", s->tx_packets, s->tx_bytes, s->tx_dropped,
-		   s->tx_packet_path);
+		   PRIu64 " by packet socket, %" PRIu64 " by AF_XDP\n", s->tx_packets, s->tx_bytes,
+		   s->tx_dropped, s->tx_packet_path, s->tx_xdp);
 	buf_printf(b, "  rx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64
 		   " dropped (auth %" PRIu64 ", replay %" PRIu64 ", malformed %" PRIu64
 		   ", selector %" PRIu64 ")\n",

@@ -99,7 +99,7 @@ mostly_packet() {
 	s=$(share "$1" "$2"); p=${s%/*}; t=${s#*/}
 	[ "$p" -gt 0 ] && [ $((p * 10)) -ge $((t * 9)) ] ||
 		fail "$1/$2: $p of $t ESP packets by the packet socket (wanted > 0 and >= 90%); $(path "$1" "$2")"
-	vtictl "$1" show "$2" | grep -q "^  tx      .*, [0-9]* by packet socket$" ||
+	vtictl "$1" show "$2" | grep -q "^  tx      .*, [0-9]* by packet socket, [0-9]* by AF_XDP$" ||
 		fail "$1/$2: the text tx line does not count the packet socket: $(vtictl "$1" show "$2" | grep '^  tx')"
 	echo "$p/$t"
 }

@@ -132,5 +132,5 @@ chmod 600 "$VT_TMP/pv.conf"
 in_ns a "$TEST_PRIVSEP" "$VT_TMP/pv.conf" "$PSK" "$PPK" > "$VT_TMP/tp.log" 2>&1 ||
 	{ cat "$VT_TMP/tp.log" >&2; fail "test_privsep failed"; }
 grep -q "privsep: refused" "$VT_TMP/tp.log" || fail "refusals are not logged"
-pass "seccomp: the network process may read socket options but set none (IP_HDRINCL, IPV6_HDRINCL and others: SIGSYS); parent refuses foreign interfaces, MTUs and addresses, and malformed requests; grants sequence numbers only for a manual tunnel's own key, upwards; auth signs with the PSK and mixes the PPK: $(tail -1 "$VT_TMP/tp.log")"
+pass "seccomp: the network process may read socket options but set none (IP_HDRINCL, IPV6_HDRINCL and others: SIGSYS); parent refuses foreign interfaces, MTUs and addresses, malformed requests, and AF_XDP on its own interfaces (the network process may not bind one itself); grants sequence numbers only for a manual tunnel's own key, upwards; auth signs with the PSK and mixes the PPK: $(tail -1 "$VT_TMP/tp.log")"
 echo "privsep: all passed"

@@ -120,6 +120,9 @@ def outer_ok(p):
     problems = []
     if p[Ether].dst != get_if_hwaddr("eth0") or p[Ether].type != 0x0800:
         problems.append("frame to %s type 0x%04x" % (p[Ether].dst, p[Ether].type))
+    # AF_XDP: vtid wrote the source address too (ORACLE_SRC_MAC, vtid's).
+    if p[Ether].src != os.environ.get("ORACLE_SRC_MAC", p[Ether].src):
+        problems.append("frame from %s" % p[Ether].src)
     if ip.version != 4 or ip.ihl != 5 or ip.flags != "DF" or ip.frag != 0:
         problems.append("version %d ihl %d flags %s frag %d" % (ip.version, ip.ihl, ip.flags, ip.frag))
     if ip.ttl != TTL or ip.id != 0 or ip.tos != 0:
@@ -135,8 +138,9 @@ TTL = int(open("/proc/sys/net/ipv4/ip_default_ttl").read())  # vtid's namespace:
 # 2. Every reply decrypts with scapy and is the right echo reply.
 replies4, replies6 = set(), set()
 for p in sniffer.results:
-    # (ORACLE_PATH=socket: the kernel wrote the header, esp-path = socket.)
-    if encap == "no" and os.environ.get("ORACLE_PATH", "packet") == "packet":
+    # (ORACLE_PATH=socket: the kernel wrote the header, esp-path = socket;
+    # with the packet socket and AF_XDP, vtid did.)
+    if encap == "no" and os.environ.get("ORACLE_PATH", "packet") != "socket":
         outer_ok(p)
     pkt = p[IP]
     if encap == "yes":  # scapy wants IP/UDP/ESP; make sure it parses as ESP

@@ -539,16 +539,20 @@ static void busy_poll_key(void)
 	}
 }
 
-/* [daemon] esp-path: auto (the default) or socket; anything else refused. */
+/* [daemon] esp-path: auto (the default), socket or xdp; anything else
+ * refused. */
 static void esp_path_key(void)
 {
 	static const struct {
 		const char *text;
-		int socket;	/* -1: refused */
+		int path;	/* enum esp_path; -1: refused */
 	} rows[] = {
-		{ "", 0 },
-		{ "[daemon]\nesp-path = auto\n", 0 },
-		{ "[daemon]\nesp-path = socket\n", 1 },
+		{ "", ESP_PATH_AUTO },
+		{ "[daemon]\nesp-path = auto\n", ESP_PATH_AUTO },
+		{ "[daemon]\nesp-path = socket\n", ESP_PATH_SOCKET },
+		{ "[daemon]\nesp-path = xdp\n", ESP_PATH_XDP },
+		{ "[daemon]\nesp-path = XDP\n", -1 },
+		{ "[daemon]\nesp-path = af_xdp\n", -1 },
 		{ "[daemon]\nesp-path = packet\n", -1 },
 		{ "[daemon]\nesp-path = Socket\n", -1 },
 		{ "[daemon]\nesp-path =\n", -1 },
@@ -562,11 +566,11 @@ static void esp_path_key(void)
 
 		buf_init(&e);
 		r = conf_parse("esp-path", rows[i].text, strlen(rows[i].text), &c, &e);
-		CHECK((r == 0) == (rows[i].socket >= 0), "'%s': %d, %s", rows[i].text, r,
+		CHECK((r == 0) == (rows[i].path >= 0), "'%s': %d, %s", rows[i].text, r,
 		      buf_str(&e));
 		if (!r) {
-			CHECK(c.d.esp_path_socket == (rows[i].socket == 1), "'%s': socket %d",
-			      rows[i].text, c.d.esp_path_socket);
+			CHECK((int)c.d.esp_path == rows[i].path, "'%s': path %d", rows[i].text,
+			      (int)c.d.esp_path);
 			conf_free(&c);
 		} else {
 			CHECK(strstr(buf_str(&e), "esp-path:1") || strstr(buf_str(&e), "esp-path:2"),

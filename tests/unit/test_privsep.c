@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/if_xdp.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -80,6 +82,13 @@ static void bad_messages(int ifindex)
 #endif
 
 #define BIND_LL (-1)	/* not a level: bind(2) the socket to every protocol */
+#define BIND_XDP (-2)	/* not a level: bind(2) an AF_XDP socket to loopback */
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
 
 static const struct sockopt_case {
 	const char *what;
@@ -112,6 +121,12 @@ static const struct sockopt_case {
 	  PACKET_ADD_MEMBERSHIP, true, false },
 	{ "bind the packet socket to ETH_P_ALL", AF_PACKET, SOCK_DGRAM, 0, BIND_LL, 0, true,
 	  false },
+	/* esp-path = xdp: the parent binds the AF_XDP sockets, on request
+	 * and never to vti's own interfaces; the process itself may not,
+	 * nor give a socket memory or rings of its own. */
+	{ "bind an AF_XDP socket", AF_XDP, SOCK_RAW, 0, BIND_XDP, 0, true, false },
+	{ "XDP_UMEM_REG on an AF_XDP socket", AF_XDP, SOCK_RAW, 0, SOL_XDP, 4 /* XDP_UMEM_REG */,
+	  true, false },
 };
 
 /*
@@ -141,6 +156,10 @@ static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c
 					  .sll_protocol = htons(ETH_P_ALL) };
 
 		r = bind(fd, (struct sockaddr *)&ll, sizeof(ll));
+	} else if (c->level == BIND_XDP) {
+		struct sockaddr_xdp sx = { .sxdp_family = AF_XDP, .sxdp_ifindex = 1 };
+
+		r = bind(fd, (struct sockaddr *)&sx, sizeof(sx));
 	} else if (c->set)
 		r = setsockopt(fd, c->level, c->name, val,
 			       c->name == SO_RCVTIMEO ? (socklen_t)sizeof(struct timeval) : sizeof(int));
@@ -190,6 +209,30 @@ static void sockopts(const struct conf *c)
 			CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
 			      "%s: the filter kills the process (status %#x)", k->what, st);
 	}
+}
+
+/* AF_XDP (esp-path = xdp): the parent binds a socket where asked, but
+ * not to one of vti's interfaces, and the network process then sends
+ * through it without any privilege. */
+static void xsk(int own, int eth0)
+{
+	static const uint8_t link[ETH_HLEN] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00 };
+	uint8_t ip[20] = { 0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 50, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2 };
+	struct iovec iov[2] = { { ip, sizeof(ip) }, { ip, 0 } };
+
+	CHECK(ps_xsk_bind(0, own) == -EPERM, "AF_XDP on a tunnel interface of vti's refused");
+	CHECK(ps_xsk_bind(0, 0) == -EPERM, "AF_XDP on ifindex 0 refused");
+	CHECK(ps_xsk_bind(0, -5) == -EPERM, "AF_XDP on a negative ifindex refused");
+	CHECK(ps_xsk_bind(9, eth0) == -EINVAL, "AF_XDP socket 9 (of 2) refused");
+	CHECK(xsk_ifindex(0) == 0, "socket 0 still unbound");
+	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == -ENXIO, "an unbound socket sends nothing");
+	CHECK(ps_xsk_bind(0, eth0) == 0, "socket 0 bound to eth0 by the parent");
+	CHECK(xsk_ifindex(0) == eth0, "and the network process sees where (%d)", xsk_ifindex(0));
+	CHECK(ps_xsk_bind(0, eth0) == 0, "asked again (a restarted process): no error");
+	CHECK(ps_xsk_bind(0, 1) == -EBUSY, "socket 0 to another interface: refused");
+	CHECK(ps_xsk_bind(1, eth0) == -EBUSY, "socket 1 on eth0's queue 0: the kernel refuses");
+	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == 1,
+	      "a frame sent by AF_XDP without privilege");
 }
 
 static void auth(const struct conf *c, const char *psk)
@@ -310,7 +353,7 @@ int main(int argc, char **argv)
 	struct prefix p;
 	char err[256];
 	bool offload;
-	int ifindex, fd, ifindex2 = -1, fd2;
+	int ifindex, fd, ifindex2 = -1, fd2, eth0;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: test_privsep CONF PSK PPK\n");
@@ -322,6 +365,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sockopts(&c);
+	/* esp-path = xdp: the sockets are made while root (daemon.c). */
+	eth0 = (int)if_nametoindex("eth0");
+	CHECK(eth0 > 0, "eth0 in the test's namespace");
+	CHECK(xsk_open(2) == 2, "two AF_XDP sockets opened as root");
 	if (privsep_start(&c, argv[1], "/nonexistent/sock", NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "privsep_start: %s\n", err);
 		return 2;
@@ -349,6 +396,7 @@ int main(int argc, char **argv)
 	ifaddr_parse("10.66.0.1/24", &p);
 	CHECK(ps_addr_add(ifindex, &p) == -EPERM, "unconfigured address refused");
 	bad_messages(ifindex);
+	xsk(ifindex, eth0);
 	auth(&c, argv[2]);
 	ppk(&c, argv[3]);
 	seq_reserve(&c);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/filter.h>
 #include <linux/fib_rules.h>
@@ -357,6 +358,9 @@ static enum l2_why ask_link(int fd, uint32_t *seq, char *buf, struct l2path *p)
 	if (alen > sizeof(p->lladdr) || (alen && (ifi->ifi_flags & IFF_NOARP)))
 		return L2_LINK_TYPE;
 	p->halen = (uint8_t)alen;
+	if (alen)
+		memcpy(p->own, mnl_attr_get_payload(t.a[IFLA_ADDRESS]), alen);
+	p->ether = ifi->ifi_type == ARPHRD_ETHER && alen == ETH_ALEN;
 	if (t.a[IFLA_AF_SPEC])
 		link_hoplimit6(t.a[IFLA_AF_SPEC], p);
 	return L2_OK;
@@ -504,6 +508,8 @@ static enum l2_why link_and_neigh(struct l2_tables *t, uint64_t now, const struc
 	p->verified = h->link.verified;
 	p->halen = h->link.halen;
 	memcpy(p->lladdr, h->link.lladdr, sizeof(p->lladdr));
+	memcpy(p->own, h->link.own, sizeof(p->own));
+	p->ether = h->link.ether;
 	memcpy(p->dev, h->link.dev, sizeof(p->dev));
 	p->mtu = route_mtu && route_mtu < h->link.mtu ? route_mtu : h->link.mtu;
 	/* The route's hop limit; else IPv6's of the interface, IPv4's

@@ -1,0 +1,163 @@
+#!/bin/bash
+# Raw ESP by AF_XDP ([daemon] esp-path = xdp, src/platform/linux/xsk.c,
+# doc/fastpath.md): vtid's network process writes whole Ethernet frames
+# into memory shared with the kernel, on a socket the parent made at start
+# and bound to the interface when the first tunnel needed it.  vtid to
+# vtid, traffic checked both ways in every case:
+#   a. IPv4 and IPv6 outer: the path is AF_XDP on eth0 at both ends, 4 MB
+#      TCP copies each way arrive intact (SHA-256), and at least 90% of
+#      the ESP left by AF_XDP;
+#   b. the network process is killed: its successor takes the socket and
+#      its memory over, and ESP leaves by AF_XDP again;
+#   c. the interface is replaced (a new ifindex): the socket bound to the
+#      old one is spent, another is bound to the new one;
+#   d. a vtid started without esp-path = xdp and reloaded with it stays on
+#      the packet socket and says why (the sockets are made only at start);
+#   e. a second vtid wanting AF_XDP on an interface whose queue is taken
+#      is refused by the kernel: the packet socket, with the reason.
+. "$(dirname "$0")/lib.sh"
+
+ESP=aes128gcm16
+NK=$(keymat_len $ESP)
+KA=$(key "$NK" xdp-a); KB=$(key "$NK" xdp-b)
+
+# conf NAME LOCAL REMOTE SPI_IN SPI_OUT KEY_IN KEY_OUT INNER4 INNER6: one
+# raw-ESP manual tunnel.
+conf() {
+	manual_tunnel "$1" "$2" "$3" $ESP "$4" "$5" "$6" "$7" "$8, $9" "encap = no"
+}
+
+# path NS TUN: the tunnel's path as JSON and text, for failure messages.
+path() {
+	echo "json $(vtictl "$1" -j show "$2" | jq -c '.[0].child | {path, path_dev, path_why}')," \
+		"text '$(vtictl "$1" show "$2" | grep '^  path ' || echo 'no path line')'"
+}
+
+# on_xdp NS TUN DEV: AF_XDP through DEV, in JSON and in text.
+on_xdp() {
+	vtictl "$1" -j show "$2" | jq -e --arg d "$3" \
+		'.[0].child | .path == "xdp" and .path_dev == $d and (has("path_why") | not)' \
+		>/dev/null && vtictl "$1" show "$2" | grep -qx "  path    AF_XDP on $3"
+}
+
+# wait_xdp SECS NS TUN DEV DEST: ping DEST through the tunnel until it is
+# on AF_XDP through DEV.
+wait_xdp() {
+	local end=$((SECONDS + $1))
+	until on_xdp "$2" "$3" "$4"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		in_ns "$2" ping -c 1 -W 0.3 "$5" >/dev/null 2>&1 || true
+	done
+}
+
+# mostly_xdp NS TUN: some ESP left by AF_XDP, at least 90% of all, and the
+# text tx line says the same number.  Prints "xdp/all".
+mostly_xdp() {
+	local x t
+	x=$(counter "$1" "$2" tx_xdp); t=$(counter "$1" "$2" tx_packets)
+	[ "$x" -gt 0 ] && [ $((x * 10)) -ge $((t * 9)) ] ||
+		fail "$1/$2: $x of $t ESP packets by AF_XDP (wanted > 0 and >= 90%); $(path "$1" "$2")"
+	vtictl "$1" show "$2" | grep -q "^  tx      .*, [0-9]* by packet socket, $x by AF_XDP$" ||
+		fail "$1/$2: the text tx line does not say $x by AF_XDP: $(vtictl "$1" show "$2" | grep '^  tx')"
+	echo "$x/$t"
+}
+
+copies() {
+	tcp_copy "$1" "$2" "$3" 4000000
+	tcp_copy "$2" "$1" "$4" 4000000
+}
+
+# with_xdp IN OUT: IN's configuration with esp-path = xdp in [daemon].
+with_xdp() {
+	sed '0,/^\[daemon\]$/s//[daemon]\nesp-path = xdp/' "$1" > "$2"
+	grep -qx 'esp-path = xdp' "$2" || fail "no [daemon] section in $1"
+}
+
+ns_add a; ns_add b; link_ab a b
+{ printf '[daemon]\n'
+  conf t4 192.0.2.1 192.0.2.2 0x4102 0x4201 "$KB" "$KA" 10.4.0.1/30 fd00:4::1/64
+  conf t6 2001:db8::1 2001:db8::2 0x6102 0x6201 "$KB" "$KA" 10.6.0.1/30 fd00:6::1/64
+} > "$VT_TMP/a0.conf"
+{ printf '[daemon]\n'
+  conf t4 192.0.2.2 192.0.2.1 0x4201 0x4102 "$KA" "$KB" 10.4.0.2/30 fd00:4::2/64
+  conf t6 2001:db8::2 2001:db8::1 0x6201 0x6102 "$KA" "$KB" 10.6.0.2/30 fd00:6::2/64
+} > "$VT_TMP/b0.conf"
+with_xdp "$VT_TMP/a0.conf" "$VT_TMP/a.conf"
+with_xdp "$VT_TMP/b0.conf" "$VT_TMP/b.conf"
+start_vtid a "$VT_TMP/a.conf"
+start_vtid b "$VT_TMP/b.conf"
+
+# a.
+for t in t4 t6; do
+	if [ $t = t4 ]; then ia=10.4.0.1 ib=10.4.0.2; else ia=fd00:6::1 ib=fd00:6::2; fi
+	ping_ok a $ib || fail "a. $t: no ping a->b through the tunnel"
+	ping_ok b $ia || fail "a. $t: no ping b->a through the tunnel"
+	wait_xdp 10 a $t eth0 $ib || fail "a. a/$t: not on AF_XDP after 10 s: $(path a $t)"
+	wait_xdp 10 b $t eth0 $ia || fail "a. b/$t: not on AF_XDP after 10 s: $(path b $t)"
+	copies a b $ib $ia
+	sa=$(mostly_xdp a $t); sb=$(mostly_xdp b $t)
+	pass "a. $t (IPv${t#t} outer): AF_XDP on eth0 both ends; 4 MB each way intact; by AF_XDP a $sa, b $sb"
+done
+grep -q "AF_XDP socket 0 bound to eth0" "$VT_TMP/a.log" ||
+	fail "a. a's log does not say which socket was bound: $(grep -i xdp "$VT_TMP/a.log" | tail -n 3)"
+
+# b. A new network process finds the socket bound and its rings as the
+# dead one left them.
+old=$(vtid_net a)
+[ -n "$old" ] || fail "b. no network process in a"
+kill -KILL "$old"
+wait_until 10 sh -c "n=\$(ps -o pid= --ppid $PID_a | tr -d ' '); for p in \$n; do [ \"\$(cat /proc/\$p/comm)\" = 'vtid: net' ] && [ \$p != $old ] && exit 0; done; exit 1" ||
+	fail "b. no new network process in a 10 s after the old one was killed"
+wait_until 10 vtictl a show t4 || fail "b. a's control socket does not answer after the restart"
+wait_xdp 10 a t4 eth0 10.4.0.2 || fail "b. a/t4: not on AF_XDP after the restart: $(path a t4)"
+copies a b 10.4.0.2 10.4.0.1
+s=$(mostly_xdp a t4)
+pass "b. network process killed: its successor sends by AF_XDP again (socket and rings taken over); 4 MB each way intact; by AF_XDP $s"
+
+# c. A new eth0 in a (and b): the socket bound to the old one is spent.
+in_ns a ip link del eth0
+link_ab a b
+wait_xdp 15 a t4 eth0 10.4.0.2 || fail "c. a/t4: not on AF_XDP on the new eth0: $(path a t4)"
+ping_ok a 10.4.0.2 || fail "c. no ping a->b after eth0 was replaced"
+ping_ok b 10.4.0.1 || fail "c. no ping b->a after eth0 was replaced"
+grep -q "AF_XDP socket 1 bound to eth0" "$VT_TMP/a.log" ||
+	fail "c. a did not bind another socket to the new eth0: $(grep -i xdp "$VT_TMP/a.log" | tail -n 3)"
+pass "c. eth0 replaced: socket 1 bound to the new one, pings both ways by AF_XDP"
+
+# d. Started without AF_XDP, reloaded with it.
+stop_vtid a
+start_vtid a "$VT_TMP/a0.conf"
+ping_ok a 10.4.0.2 || fail "d. no ping a->b"
+cp "$VT_TMP/a.conf" "$VT_TMP/a0.conf"
+vtictl a reload >/dev/null || fail "d. reload refused"
+ping_ok a 10.4.0.2 || fail "d. no ping a->b after the reload"
+why=$(vtictl a -j show t4 | jq -r '.[0].child | select(.path == "packet") | .path_why // empty')
+[ "$why" = "no AF_XDP socket: they are made at start, as root" ] ||
+	fail "d. a/t4: wanted the packet socket, saying why not AF_XDP: $(path a t4)"
+[ "$(counter a t4 tx_xdp)" = 0 ] || fail "d. a/t4: ESP by AF_XDP without sockets"
+pass "d. esp-path = xdp by reload: packet socket ($why)"
+
+# e. A second vtid in b on the same eth0 (its own ports): queue 0 is
+# b's, so the kernel refuses the newcomer's socket.
+stop_vtid a
+start_vtid a "$VT_TMP/a.conf"
+{ printf '[daemon]\nesp-path = xdp\nport = 1500\nnatt-port = 5500\n'
+  conf t9 192.0.2.2 192.0.2.1 0x9201 0x9102 "$KA" "$KB" 10.9.0.2/30 fd00:9::2/64
+} > "$VT_TMP/c.conf"
+{ conf t9 192.0.2.1 192.0.2.2 0x9102 0x9201 "$KB" "$KA" 10.9.0.1/30 fd00:9::1/64
+} >> "$VT_TMP/a.conf"
+vtictl a reload >/dev/null || fail "e. reload of a refused"
+ping_ok b 10.4.0.1 || fail "e. no ping b->a before the second vtid"
+on_xdp b t4 eth0 || fail "e. b/t4 not on AF_XDP: $(path b t4)"
+start_vtid_as c b "$VT_TMP/c.conf"
+ping_ok a 10.9.0.2 || fail "e. no ping a->c"
+vtictl_c() { in_ns b "$VTICTL" -S "$VT_TMP/c.sock" "$@"; }
+why=$(vtictl_c -j show t9 | jq -r '.[0].child | select(.path == "packet") | .path_why // empty')
+[ "$why" = "the interface refused an AF_XDP socket" ] ||
+	fail "e. c/t9: wanted the packet socket, refused AF_XDP: $(vtictl_c show t9 | grep '^  path'); $(grep -i xdp "$VT_TMP/c.log" | tail -n 2)"
+ping_ok b 10.4.0.1 || fail "e. no ping b->a with the second vtid"
+on_xdp b t4 eth0 || fail "e. b/t4 left AF_XDP: $(path b t4)"
+pass "e. a second vtid on the same interface: packet socket ($why); the first keeps AF_XDP"
+stop_vtid c
+stop_vtid a
+stop_vtid b
