@@ -68,7 +68,10 @@ static const int common[] = {
  * link, address and neighbour and changes none (the kernel checks the
  * sender's CAP_NET_ADMIN).  esp-path = socket opens neither, for those
  * who want a compromise of this process kept to ESP and UDP from the
- * host's own addresses.
+ * host's own addresses.  esp-path = xdp adds AF_XDP sockets (xsk.c),
+ * which send the same any-frame, past the qdisc too, on the interfaces
+ * the parent bound them to; their memory and rings were set up before
+ * this filter, and the parent alone binds them (no bind here).
  */
 static const int net[] = {
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
