@@ -16,22 +16,9 @@
 #   e. a second vtid wanting AF_XDP on an interface whose queue is taken
 #      is refused by the kernel: the packet socket, with the reason.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/rawlib.sh"
 
-ESP=aes128gcm16
-NK=$(keymat_len $ESP)
 KA=$(key "$NK" xdp-a); KB=$(key "$NK" xdp-b)
-
-# conf NAME LOCAL REMOTE SPI_IN SPI_OUT KEY_IN KEY_OUT INNER4 INNER6: one
-# raw-ESP manual tunnel.
-conf() {
-	manual_tunnel "$1" "$2" "$3" $ESP "$4" "$5" "$6" "$7" "$8, $9" "encap = no"
-}
-
-# path NS TUN: the tunnel's path as JSON and text, for failure messages.
-path() {
-	echo "json $(vtictl "$1" -j show "$2" | jq -c '.[0].child | {path, path_dev, path_why}')," \
-		"text '$(vtictl "$1" show "$2" | grep '^  path ' || echo 'no path line')'"
-}
 
 # on_xdp NS TUN DEV: AF_XDP through DEV, in JSON and in text.
 on_xdp() {
@@ -41,14 +28,8 @@ on_xdp() {
 }
 
 # wait_xdp SECS NS TUN DEV DEST: ping DEST through the tunnel until it is
-# on AF_XDP through DEV.
-wait_xdp() {
-	local end=$((SECONDS + $1))
-	until on_xdp "$2" "$3" "$4"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		in_ns "$2" ping -c 1 -W 0.3 "$5" >/dev/null 2>&1 || true
-	done
-}
+# on AF_XDP, and then it must be through DEV.
+wait_xdp() { wait_path "$1" "$2" "$3" xdp "$5" && on_xdp "$2" "$3" "$4"; }
 
 # mostly_xdp NS TUN: some ESP left by AF_XDP, at least 90% of all, and the
 # text tx line says the same number.  Prints "xdp/all".
@@ -60,11 +41,6 @@ mostly_xdp() {
 	vtictl "$1" show "$2" | grep -q "^  tx      .*, [0-9]* by packet socket, $x by AF_XDP$" ||
 		fail "$1/$2: the text tx line does not say $x by AF_XDP: $(vtictl "$1" show "$2" | grep '^  tx')"
 	echo "$x/$t"
-}
-
-copies() {
-	tcp_copy "$1" "$2" "$3" 4000000
-	tcp_copy "$2" "$1" "$4" 4000000
 }
 
 # with_xdp IN OUT: IN's configuration with esp-path = xdp in [daemon].

@@ -83,12 +83,6 @@ static void bad_messages(int ifindex)
 
 #define BIND_LL (-1)	/* not a level: bind(2) the socket to every protocol */
 #define BIND_XDP (-2)	/* not a level: bind(2) an AF_XDP socket to loopback */
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-#ifndef SOL_XDP
-#define SOL_XDP 283
-#endif
 
 static const struct sockopt_case {
 	const char *what;

@@ -35,13 +35,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-#ifndef SOL_XDP
-#define SOL_XDP 283
-#endif
-
 #define XSK_FRAMES 256		/* per socket: TX ring, completion ring, UMEM */
 #define XSK_FILL 8		/* unused (no receiving), but bind wants one */
 #define XSK_KICKS 16		/* sendto()s per burst: the kernel takes 32 each */

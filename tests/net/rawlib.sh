@@ -1,0 +1,49 @@
+# rawlib.sh - what the raw-ESP send-path tests (fastpath.sh, xdp.sh) share;
+# sourced after lib.sh.
+
+ESP=aes128gcm16
+NK=$(keymat_len $ESP)
+
+# conf NAME LOCAL REMOTE SPI_IN SPI_OUT KEY_IN KEY_OUT INNER4 INNER6: one
+# raw-ESP manual tunnel.
+conf() {
+	manual_tunnel "$1" "$2" "$3" $ESP "$4" "$5" "$6" "$7" "$8, $9" "encap = no"
+}
+
+# path NS TUN: the tunnel's child object (path, path_dev, path_why) and
+# its text path line, for the failure messages.
+path() {
+	echo "json $(vtictl "$1" -j show "$2" | jq -c '.[0].child | {path, path_dev, path_why}')," \
+		"text '$(vtictl "$1" show "$2" | grep '^  path ' || echo 'no path line')'"
+}
+
+# path_is NS TUN WANT: the JSON path is WANT, and the text says the same.
+path_is() {
+	local p line
+	p=$(vtictl "$1" -j show "$2" | jq -r '.[0].child.path')
+	[ "$p" = "$3" ] || return 1
+	line=$(vtictl "$1" show "$2" | grep '^  path ') || return 1
+	case "$3" in
+	xdp) [[ "$line" == "  path    AF_XDP on "* ]] ;;
+	packet) [[ "$line" == "  path    packet socket on "* ]] ;;
+	socket) [[ "$line" == "  path    raw socket ("*")" ]] ;;
+	udp) [[ "$line" == "  path    UDP socket" ]] ;;
+	esac
+}
+
+# wait_path SECS NS TUN WANT DEST: ping DEST through the tunnel once a
+# round (the path may be looked up only when there is something to send)
+# until the tunnel's path is WANT.
+wait_path() {
+	local end=$((SECONDS + $1))
+	until path_is "$2" "$3" "$4"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		in_ns "$2" ping -c 1 -W 0.3 "$5" >/dev/null 2>&1 || true
+	done
+}
+
+# copies NS_A NS_B ADDR_IN_B ADDR_IN_A: 4 MB each way, SHA-256 checked.
+copies() {
+	tcp_copy "$1" "$2" "$3" 4000000
+	tcp_copy "$2" "$1" "$4" 4000000
+}
