@@ -141,7 +141,7 @@ int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsig
  * and then sends frames of up to XSK_FRAME bytes, link header included.
  */
 #define XSK_MAX 4
-#define XSK_FRAME 4096
+#define XSK_FRAME 2048
 int xsk_open(unsigned n);	/* how many were opened, or -errno if none */
 unsigned xsk_count(void);
 int xsk_ifindex(unsigned i);	/* where socket i is bound; 0: nowhere yet */

@@ -35,7 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define XSK_FRAMES 256		/* per socket: TX ring, completion ring, UMEM */
+#define XSK_FRAMES 512		/* per socket: TX ring, completion ring, UMEM */
 #define XSK_FILL 8		/* unused (no receiving), but bind wants one */
 #define XSK_KICKS 16		/* sendto()s per burst: the kernel takes 32 each */
 
