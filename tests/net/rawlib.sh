@@ -31,16 +31,20 @@ path_is() {
 	esac
 }
 
-# wait_path SECS NS TUN WANT DEST: ping DEST through the tunnel once a
-# round (the path may be looked up only when there is something to send)
-# until the tunnel's path is WANT.
-wait_path() {
-	local end=$((SECONDS + $1))
-	until path_is "$2" "$3" "$4"; do
+# until_sent SECS NS DEST CMD...: ping DEST from NS through the tunnel once
+# a round (the path may be looked up only when there is something to
+# send) until CMD succeeds.
+until_sent() {
+	local end=$((SECONDS + $1)) ns="$2" dst="$3"
+	shift 3
+	until "$@"; do
 		[ "$SECONDS" -lt "$end" ] || return 1
-		in_ns "$2" ping -c 1 -W 0.3 "$5" >/dev/null 2>&1 || true
+		in_ns "$ns" ping -c 1 -W 0.3 "$dst" >/dev/null 2>&1 || true
 	done
 }
+
+# wait_path SECS NS TUN WANT DEST: ... until the tunnel's path is WANT.
+wait_path() { until_sent "$1" "$2" "$5" path_is "$2" "$3" "$4"; }
 
 # copies NS_A NS_B ADDR_IN_B ADDR_IN_A: 4 MB each way, SHA-256 checked.
 copies() {
