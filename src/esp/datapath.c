@@ -378,7 +378,8 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		return -1;
 	}
 	if (free_i < 0) {
-		v->xdp_why = "every AF_XDP socket is taken by another interface";
+		/* A socket binds once: one whose interface went is spent. */
+		v->xdp_why = "every AF_XDP socket is bound to another interface, or spent";
 		return -1;
 	}
 	r = dp->xsk_bind ? dp->xsk_bind((unsigned)free_i, p->ifindex)
@@ -393,13 +394,21 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		v->xdp_why = "the interface refused an AF_XDP socket";
 		return -1;
 	}
+	xsk_note_bound((unsigned)free_i, p->ifindex);
 	log_info(v->name, "AF_XDP socket %d bound to %s for raw ESP", free_i, p->dev);
 	return free_i;
 }
 
-/* The datagrams send_packet_path prepared (dp->l2iov), by AF_XDP: how
- * many went; 0 leaves them to the packet socket. */
-static int send_xdp(struct datapath *dp, struct vif *v, unsigned k)
+/*
+ * The datagrams send_packet_path prepared (dp->l2iov), by AF_XDP: how
+ * many went; 0 leaves them to the packet socket.  *full: the socket's
+ * ring has no room (the device is behind), and the rest of the burst is
+ * dropped, as a full device queue drops, rather than sent past the frames
+ * still waiting in the ring by another socket: the peer would see them
+ * out of order, and a small replay window would take the late ones for
+ * replays.
+ */
+static int send_xdp(struct datapath *dp, struct vif *v, unsigned k, bool *full)
 {
 	const struct l2path *p = &v->path;
 	uint8_t eth[ETH_HLEN];
@@ -414,34 +423,55 @@ static int send_xdp(struct datapath *dp, struct vif *v, unsigned k)
 	eth[12] = (uint8_t)(type >> 8);
 	eth[13] = (uint8_t)type;
 	r = xsk_send((unsigned)i, eth, sizeof(eth), dp->l2iov, k);
-	if (r == -EAGAIN) {
-		v->xdp_why = "AF_XDP ring full, or still with a dead process's frames";
-		return 0;
+	if (r > 0) {
+		v->xdp_sent = true;
+		v->xdp_why = NULL;
+		v->st.tx_xdp += (unsigned)r;
+		return r;
 	}
-	if (r < 0) {
+	switch (r) {
+	case -ENOBUFS:
+		v->xdp_sent = true;
+		v->xdp_why = NULL;
+		*full = true;
+		log_rl(&v->rl, LOG_INFO, v->name, "AF_XDP ring on %s full: ESP dropped", p->dev);
+		break;
+	case -EMSGSIZE:
+		v->xdp_why = "a datagram larger than an AF_XDP frame";
+		break;
+	case -EBUSY:
+		v->xdp_why = "the frames of the network process before this one are still out";
+		break;
+	case -ENETDOWN:
+		/* What was queued goes when the device is up again (the peer's
+		 * replay window drops it if the packet socket got it there
+		 * first); look the path up again at the next burst. */
+		v->xdp_why = "the interface is down";
+		v->path_at = 0;
+		break;
+	default:
 		dp->xsk_dead[i] = true;
-		log_rl(&v->rl, LOG_INFO, v->name, "AF_XDP socket on %s failed (%s): raw ESP "
-		       "leaves by the packet socket there", p->dev, strerror(-r));
+		log_rl(&v->rl, LOG_INFO, v->name, "AF_XDP socket %d on %s spent (%s): raw ESP "
+		       "leaves by the packet socket there", i, p->dev, strerror(-r));
 		v->xdp_why = "its AF_XDP socket failed";
-		return 0;
+		break;
 	}
-	v->xdp_sent = true;
-	v->xdp_why = NULL;
-	v->st.tx_xdp += (unsigned)r;
-	return r;
+	return 0;
 }
 
 /*
- * Send the first of pkts by the packet socket, IP header built here: how
- * many went.  The rest (all, when the path is not usable or a datagram
- * does not fit its MTU) goes by the raw socket, through the kernel.
+ * Send the first of pkts by AF_XDP (esp-path = xdp) or the packet socket,
+ * IP header built here: how many went.  The rest (all, when the path is
+ * not usable or a datagram does not fit its MTU) goes by the raw socket,
+ * through the kernel; or, with *full set (AF_XDP's ring had no room), is
+ * dropped.
  * While the kernel has not confirmed the neighbour lately (STALE and
  * after), one burst a second goes through it anyway: that is what makes
  * the kernel probe the neighbour (NUD_DELAY, NUD_PROBE) and learn that it
  * moved or died, as it does for its own traffic.
  */
 static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struct sa *sa,
-				 const struct iovec *pkts, unsigned n)
+				 const struct iovec *pkts, unsigned n, bool *full)
 {
 	struct l2path *p = &v->path;
 	unsigned i, k = 0;
@@ -464,9 +494,9 @@ static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struc
 	if (!k)
 		return 0;
 	if (dp->xdp) {
-		r = send_xdp(dp, v, k);
-		if (r > 0)
-			return (unsigned)r;
+		r = send_xdp(dp, v, k, full);
+		if (r > 0 || *full)
+			return r > 0 ? (unsigned)r : 0;
 	}
 	r = l2_send(dp->pkt_fd, p, v->path_dst.family, dp->l2iov, k);
 	if (r < 0) {
@@ -488,15 +518,17 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 {
 	int fd = sock_for(dp, sa), sent;
 	unsigned i, done = 0;
+	bool full = false;
 
-	while (dp->packet_path && sa->encap != ENCAP_UDP && done < n) {
-		unsigned k = send_packet_path(dp, v, sa, pkts + done, n - done);
+	while (dp->packet_path && sa->encap != ENCAP_UDP && done < n && !full) {
+		unsigned k = send_packet_path(dp, v, sa, pkts + done, n - done, &full);
 
 		if (!k)
 			break;
 		done += k;
 	}
-	sent = done == n ? 0 : send_one(sa, fd, pkts + done, n - done);
+	/* An AF_XDP ring without room: the rest is dropped (send_xdp). */
+	sent = done == n || full ? 0 : send_one(sa, fd, pkts + done, n - done);
 	if (sent < 0 && fd >= 0)
 		refused(dp, -sent, n - done, &sa->peer, v->name);
 	else if (sent >= 0 && (unsigned)sent < n - done)
@@ -782,6 +814,12 @@ int dp_open_xdp(void)
 		log_warn(NULL, "no AF_XDP socket for raw ESP (%s): it leaves by the packet "
 			 "socket", strerror(-r));
 	return r;
+}
+
+void dp_tick(struct datapath *dp)
+{
+	if (dp->xdp)
+		xsk_flush();
 }
 
 void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind)

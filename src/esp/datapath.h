@@ -50,6 +50,9 @@ void dp_set_packet_path(struct datapath *dp, bool on);
 typedef int (*dp_xsk_bind_fn)(unsigned i, int ifindex);
 int dp_open_xdp(void);
 void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind);
+/* Now and then (the daemon's tick): send what a device that was behind
+ * left in AF_XDP's rings. */
+void dp_tick(struct datapath *dp);
 /* Which way v's ESP leaves; why (a phrase) it is not the better one asked
  * for: for the raw socket, why not the packet socket; for the packet
  * socket with esp-path = xdp, why not AF_XDP. */

@@ -137,20 +137,31 @@ int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsig
 /*
  * Raw ESP by AF_XDP ([daemon] esp-path = xdp; xsk.c): up to XSK_MAX
  * sockets with their memory, made while privileged; socket i is bound to
- * an interface later (xsk_bind: bind(2), which only the parent may call)
- * and then sends frames of up to XSK_FRAME bytes, link header included.
+ * an Ethernet interface later (xsk_bind: bind(2), which only the parent
+ * may call; a process that asked the parent notes the answer with
+ * xsk_note_bound) and then sends frames of up to XSK_FRAME bytes, link
+ * header included.
  */
 #define XSK_MAX 4
 #define XSK_FRAME 2048
 int xsk_open(unsigned n);	/* how many were opened, or -errno if none */
+void xsk_close_all(void);	/* a process that must not have them */
 unsigned xsk_count(void);
 int xsk_ifindex(unsigned i);	/* where socket i is bound; 0: nowhere yet */
-int xsk_bind(unsigned i, int ifindex);
-/* Datagrams given as l2_send takes them, each behind the link header:
- * how many were queued (and sent), -EAGAIN for none (ring full, or
- * frames of a process that died still with the kernel), or -errno. */
+int xsk_bind(unsigned i, int ifindex);	/* -EPROTOTYPE: not Ethernet */
+void xsk_note_bound(unsigned i, int ifindex);
+/*
+ * Datagrams given as l2_send takes them, each behind the link header: how
+ * many were queued and handed to the kernel, or -EMSGSIZE (the first does
+ * not fit a frame), -ENOBUFS (no room in the ring: the device is behind),
+ * -EBUSY (a restarted process waits for its predecessor's frames),
+ * -ENETDOWN, or another -errno: the socket is spent (-ENXIO: its
+ * interface went).
+ */
 int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec *iov,
 	     unsigned n);
+/* Send what a full device queue left in the rings (call now and then). */
+void xsk_flush(void);
 
 /* Sockets.  Non-blocking, close-on-exec, buffers sized for bursts. */
 int sock_udp_open(int family, uint16_t port);

@@ -539,6 +539,7 @@ static void on_tick(void *arg)
 	take_seq_answers(d);
 	tunnel_list_tick(&d->tunnels);
 	sadb_sweep(dp_sadb(d->dp));
+	dp_tick(d->dp);
 	for (i = 0; i < d->n_tmpls; i++)
 		tmpl_tick(d->tmpls[i]);
 	ctlsrv_tick(d->ctl);

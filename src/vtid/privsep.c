@@ -2166,6 +2166,7 @@ static void __attribute__((noreturn)) become_auth(struct parent *p, int net_fd, 
 
 	prctl(PR_SET_NAME, "vtid: auth", 0, 0, 0);
 	sigprocmask(SIG_SETMASK, &p->child_mask, NULL);
+	xsk_close_all();	/* the rings and frames too, not only the sockets */
 	close_others(keep, 2);
 	wipe(p->fp_key, sizeof(p->fp_key));
 	redact_all(&p->conf, FOR_AUTH, NULL);

@@ -11,6 +11,9 @@
 #      its memory over, and ESP leaves by AF_XDP again;
 #   c. the interface is replaced (a new ifindex): the socket bound to the
 #      old one is spent, another is bound to the new one;
+#   f. the interface is replaced by one with the same ifindex, and then the
+#      network process is killed: its successor finds the spent socket
+#      still named for that ifindex, and goes on to the one that works;
 #   d. a vtid started without esp-path = xdp and reloaded with it stays on
 #      the packet socket and says why (the sockets are made only at start);
 #   e. a second vtid wanting AF_XDP on an interface whose queue is taken
@@ -104,6 +107,33 @@ ping_ok b 10.4.0.1 || fail "c. no ping b->a after eth0 was replaced"
 x1=$(counter a t4 tx_xdp)
 [ "$x1" -ge $((x0 + 4)) ] || fail "c. a/t4: of the 6 ESP packets of the pings after eth0 was replaced, fewer than 4 left by AF_XDP ($x0 -> $x1)"
 pass "c. eth0 replaced: socket 1 bound to the new one, pings both ways, $((x1 - x0)) ESP packets by AF_XDP"
+
+# f. eth0 again, with the same ifindex: socket 1 is spent (its frames
+# stay in its ring for ever), socket 2 takes over; then a new network
+# process, told by the parent that both 1 and 2 serve that ifindex, must
+# give up on 1 and use 2.
+idx=$(in_ns a cat /sys/class/net/eth0/ifindex)
+in_ns a ip link del eth0
+ip link add "${VT_ID}x" netns "${VT_ID}a" index "$idx" type veth peer name "${VT_ID}y" netns "${VT_ID}b"
+in_ns a ip link set "${VT_ID}x" name eth0 up
+in_ns b ip link set "${VT_ID}y" name eth0 up
+in_ns a ip addr add 192.0.2.1/24 dev eth0; in_ns b ip addr add 192.0.2.2/24 dev eth0
+in_ns a ip addr add 2001:db8::1/64 dev eth0 nodad; in_ns b ip addr add 2001:db8::2/64 dev eth0 nodad
+[ "$(in_ns a cat /sys/class/net/eth0/ifindex)" = "$idx" ] || fail "f. the new eth0 did not get ifindex $idx"
+until_sent 15 a 10.4.0.2 grep -q "AF_XDP socket 2 bound to eth0" "$VT_TMP/a.log" ||
+	fail "f. a did not bind socket 2 to the new eth0 of the same ifindex: $(grep -i xdp "$VT_TMP/a.log" | tail -n 3)"
+old=$(vtid_net a)
+kill -KILL "$old"
+wait_until 10 sh -c "for p in \$(ps -o pid= --ppid $PID_a); do [ \"\$(cat /proc/\$p/comm)\" = 'vtid: net' ] && [ \$p != $old ] && exit 0; done; exit 1" ||
+	fail "f. no new network process in a 10 s after the old one was killed"
+wait_until 10 vtictl a show t4 || fail "f. a's control socket does not answer after the restart"
+wait_xdp 10 a t4 eth0 10.4.0.2 || fail "f. a/t4: not on AF_XDP after the restart: $(path a t4)"
+x0=$(counter a t4 tx_xdp)
+ping_ok a 10.4.0.2 || fail "f. no ping a->b"
+ping_ok b 10.4.0.1 || fail "f. no ping b->a"
+x1=$(counter a t4 tx_xdp)
+[ "$x1" -ge $((x0 + 4)) ] || fail "f. a/t4: of the 6 ESP packets of the pings, fewer than 4 left by AF_XDP ($x0 -> $x1)"
+pass "f. eth0 re-created with ifindex $idx, network process killed: AF_XDP again ($((x1 - x0)) ESP packets), past the spent socket"
 
 # d. Started without AF_XDP, reloaded with it.
 stop_vtid a

@@ -68,10 +68,14 @@ static const int common[] = {
  * link, address and neighbour and changes none (the kernel checks the
  * sender's CAP_NET_ADMIN).  esp-path = socket opens neither, for those
  * who want a compromise of this process kept to ESP and UDP from the
- * host's own addresses.  esp-path = xdp adds AF_XDP sockets (xsk.c),
- * which send the same any-frame, past the qdisc too, on the interfaces
- * the parent bound them to; their memory and rings were set up before
- * this filter, and the parent alone binds them (no bind here).
+ * host's own addresses.  esp-path = xdp adds AF_XDP sockets (xsk.c)
+ * on the interfaces the parent bound them to: they send any frame too,
+ * with any source link address (the packet socket writes the device's),
+ * past the qdisc and egress hooks, and unseen by packet taps (tcpdump) on
+ * that interface.  Their memory and rings were set up before this filter;
+ * the parent alone binds them (no bind here), and what it bound is in
+ * each process's private memory, not in memory this process could write
+ * for its successor to trust.
  */
 static const int net[] = {
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),

@@ -12,25 +12,36 @@
  *   xsk_open   root, at start: XSK_MAX sockets, each with its own UMEM
  *              (XSK_FRAMES frames in a shared anonymous mapping, so that
  *              network processes forked later, and restarted ones, write
- *              the same pages), the rings sized and mapped.  As root the
- *              pinned pages are not charged to RLIMIT_MEMLOCK.
+ *              the same pages), the rings sized and mapped.  The pinned
+ *              pages are charged to RLIMIT_MEMLOCK unless CAP_IPC_LOCK.
  *   xsk_bind   the parent (the network process may not call bind): socket
- *              i to queue 0 of an interface, copy mode, when the network
- *              process first needs one there.  A socket binds once; when
- *              its interface goes it is spent.
+ *              i to queue 0 of an Ethernet interface (not a bond), copy
+ *              mode, when the network process first needs one there.  A
+ *              socket binds once; when its interface goes it is spent.
+ *              Where each is bound is private memory of each process:
+ *              the parent's (which a network process inherits when
+ *              forked) and the network process's own (xsk_note_bound),
+ *              never shared, so that a compromised network process cannot
+ *              tell its successor to write frames for one interface into
+ *              another.
  *   xsk_send   the network process: frames into the UMEM, descriptors
  *              into the TX ring, sendto() to have the kernel send them.
  *
  * The rings and the UMEM outlive a network process that dies.  Its
- * successor starts with no idea which frames the kernel still holds, so
- * it takes a socket over only once every descriptor ever queued has come
- * back through the completion ring (adopt()).
+ * successor starts with no idea which frames the kernel still holds (on a
+ * device without linear skbs it sends from the UMEM's pages until the
+ * frame completes), so it takes a socket over only once every descriptor
+ * ever queued has come back through the completion ring (adopt()), and
+ * it trusts no index there that no kernel would have written.
  */
 #include "platform/platform.h"
 
 #include <errno.h>
 #include <linux/if_xdp.h>
+#include <net/if.h>
+#include <net/if_arp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,6 +49,9 @@
 #define XSK_FRAMES 512		/* per socket: TX ring, completion ring, UMEM */
 #define XSK_FILL 8		/* unused (no receiving), but bind wants one */
 #define XSK_KICKS 16		/* sendto()s per burst: the kernel takes 32 each */
+/* The kernel accounts each frame's skb to the socket until it completes:
+ * enough send buffer that the ring, not the buffer, is the limit. */
+#define XSK_SNDBUF (XSK_FRAMES * 4096)
 
 struct ring {
 	uint32_t *prod, *cons;
@@ -49,21 +63,17 @@ struct ring {
 
 struct xsk {
 	int fd;
+	int ifindex;		/* bound to; 0: not yet */
 	uint8_t *umem;
 	struct ring tx, cq;
 	bool adopted;		/* this process owns the frames' bookkeeping */
 	uint32_t nfree;
 	uint16_t free[XSK_FRAMES];	/* frame numbers not with the kernel */
-};
-
-/* What the parent learns by binding, seen by every network process. */
-struct xsk_shared {
-	int ifindex[XSK_MAX];	/* 0: not bound */
+	bool busy[XSK_FRAMES];	/* handed to the kernel, not completed */
 };
 
 static struct xsk xs[XSK_MAX];
 static unsigned nxs;
-static struct xsk_shared *shared;
 
 static uint32_t load_acq(const uint32_t *p)
 {
@@ -111,7 +121,7 @@ static int open_one(struct xsk *x)
 	struct xdp_umem_reg reg = { .len = len, .chunk_size = XSK_FRAME };
 	struct xdp_mmap_offsets off;
 	socklen_t ol = sizeof(off);
-	int n = XSK_FRAMES, fill = XSK_FILL, r;
+	int n = XSK_FRAMES, fill = XSK_FILL, sndbuf = XSK_SNDBUF, r;
 
 	memset(x, 0, sizeof(*x));
 	x->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -128,6 +138,7 @@ static int open_one(struct xsk *x)
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &fill, sizeof(fill)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_TX_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0 ||
 	    getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		return -errno;
 	r = map_ring(x, &x->tx, &off.tx, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING);
@@ -144,12 +155,6 @@ int xsk_open(unsigned n)
 
 	if (n > XSK_MAX)
 		n = XSK_MAX;
-	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		      -1, 0);
-	if (shared == MAP_FAILED) {
-		shared = NULL;
-		return -errno;
-	}
 	for (i = 0; i < n; i++) {
 		r = open_one(&xs[i]);
 		if (r < 0) {
@@ -161,6 +166,15 @@ int xsk_open(unsigned n)
 	return i ? (int)i : r;
 }
 
+void xsk_close_all(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nxs; i++)
+		close_one(&xs[i]);
+	nxs = 0;
+}
+
 unsigned xsk_count(void)
 {
 	return nxs;
@@ -168,7 +182,30 @@ unsigned xsk_count(void)
 
 int xsk_ifindex(unsigned i)
 {
-	return i < nxs ? __atomic_load_n(&shared->ifindex[i], __ATOMIC_ACQUIRE) : 0;
+	return i < nxs ? xs[i].ifindex : 0;
+}
+
+void xsk_note_bound(unsigned i, int ifindex)
+{
+	if (i < nxs)
+		xs[i].ifindex = ifindex;
+}
+
+/* What vtid writes into a frame is an Ethernet header: nothing else (not
+ * loopback, not a layer-3 device) gets an AF_XDP socket.  Nor a bond: the
+ * kernel gives AF_XDP's skbs no protocol, so a layer-3+4 transmit hash
+ * would put all of them on one slave; the packet socket serves there. */
+static bool is_ether(int ifindex)
+{
+	struct ifreq r = { .ifr_ifindex = ifindex };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = s >= 0 && ioctl(s, SIOCGIFNAME, &r) == 0 && ioctl(s, SIOCGIFHWADDR, &r) == 0 &&
+		  r.ifr_hwaddr.sa_family == ARPHRD_ETHER && ioctl(s, SIOCGIFFLAGS, &r) == 0 &&
+		  !(r.ifr_flags & IFF_MASTER);
+
+	if (s >= 0)
+		close(s);
+	return ok;
 }
 
 int xsk_bind(unsigned i, int ifindex)
@@ -185,69 +222,99 @@ int xsk_bind(unsigned i, int ifindex)
 
 	if (i >= nxs || ifindex <= 0)
 		return -EINVAL;
-	if (shared->ifindex[i])
-		return shared->ifindex[i] == ifindex ? 0 : -EBUSY;
+	if (xs[i].ifindex)
+		return xs[i].ifindex == ifindex ? 0 : -EBUSY;
+	if (!is_ether(ifindex))
+		return -EPROTOTYPE;
 	if (bind(xs[i].fd, (struct sockaddr *)&sx, sizeof(sx)) < 0)
 		return -errno;
-	__atomic_store_n(&shared->ifindex[i], ifindex, __ATOMIC_RELEASE);
+	xs[i].ifindex = ifindex;
 	return 0;
 }
 
-/* Frames the kernel is done with go back on the free list. */
-static void reap(struct xsk *x)
+/* Frames the kernel is done with go back on the free list: each once,
+ * and only those it was given.  -EIO for a ring no kernel wrote. */
+static int reap(struct xsk *x)
 {
 	const uint64_t *a = x->cq.desc;
 	uint32_t prod = load_acq(x->cq.prod), c;
 
+	if (prod - x->cq.cached > XSK_FRAMES)
+		return -EIO;
 	for (c = x->cq.cached; c != prod; c++) {
 		uint64_t f = a[c & (XSK_FRAMES - 1)] / XSK_FRAME;
 
-		if (f < XSK_FRAMES && x->nfree < XSK_FRAMES)
+		if (f < XSK_FRAMES && x->busy[f]) {
+			x->busy[f] = false;
 			x->free[x->nfree++] = (uint16_t)f;
+		}
 	}
 	store_rel(x->cq.cons, c);
 	x->cq.cached = c;
+	return 0;
 }
 
 /* Have the kernel send what the TX ring holds.  In copy mode it takes 32
- * descriptors a call and says EAGAIN while more wait; EBUSY and ENOBUFS
- * (device queue full, no memory) leave them for the next call. */
+ * descriptors a call and says EAGAIN while more wait, or when the
+ * completion ring, the send buffer or the device's queue has no room:
+ * without progress, what is left waits for the next call (the next burst,
+ * or xsk_flush).  EBUSY: it dropped one (NET_XMIT_DROP) and goes on.
+ * ENETDOWN (the device is down) and ENXIO (it is gone) are returned. */
 static int kick(struct xsk *x)
 {
 	unsigned i;
 
 	for (i = 0; i < XSK_KICKS; i++) {
-		if (load_acq(x->tx.cons) == x->tx.cached)
+		uint32_t before = load_acq(x->tx.cons);
+
+		if (before == x->tx.cached)
 			return 0;
-		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
-			continue;
-		if (errno != EAGAIN && errno != EINTR)
-			return errno == EBUSY || errno == ENOBUFS ? 0 : -errno;
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
+		    errno != EBUSY && errno != ENOBUFS && errno != EINTR)
+			return -errno;
+		if (load_acq(x->tx.cons) == before)
+			return 0;
 	}
 	return 0;
 }
 
 /* Take the socket's bookkeeping over: possible once every descriptor a
  * process ever queued has completed (tx producer == completion producer:
- * the kernel completes each valid descriptor once, and ours are valid). */
-static bool adopt(struct xsk *x)
+ * the kernel completes each valid descriptor once, and ours are valid).
+ * 0, -EBUSY while frames are still out, or -errno: spent. */
+static int adopt(struct xsk *x)
 {
-	uint32_t tp = load_acq(x->tx.prod), cp = load_acq(x->cq.prod), i;
+	uint32_t tp = load_acq(x->tx.prod), tc = load_acq(x->tx.cons);
+	uint32_t cp = load_acq(x->cq.prod), cc = load_acq(x->cq.cons), i;
+	int r;
 
 	if (x->adopted)
-		return true;
+		return 0;
+	if (tp - tc > XSK_FRAMES || cp - cc > XSK_FRAMES || tp - cp > XSK_FRAMES)
+		return -EIO;
 	x->tx.cached = tp;
 	if (tp != cp) {
-		kick(x);	/* queued by a process that died before it sent */
-		return false;
+		r = kick(x);	/* queued by a process that died before it sent */
+		return r == -ENXIO ? r : -EBUSY;
 	}
 	store_rel(x->cq.cons, cp);
 	x->cq.cached = cp;
-	for (i = 0; i < XSK_FRAMES; i++)
+	for (i = 0; i < XSK_FRAMES; i++) {
 		x->free[i] = (uint16_t)(XSK_FRAMES - 1 - i);
+		x->busy[i] = false;
+	}
 	x->nfree = XSK_FRAMES;
 	x->adopted = true;
-	return true;
+	return 0;
+}
+
+void xsk_flush(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nxs; i++)
+		if (xs[i].adopted && xs[i].ifindex)
+			kick(&xs[i]);
 }
 
 int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec *iov,
@@ -258,35 +325,41 @@ int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec
 	uint32_t room, k;
 	int r;
 
-	if (i >= nxs || !shared->ifindex[i])
+	if (i >= nxs || !xs[i].ifindex)
 		return -ENXIO;
 	x = &xs[i];
-	if (!adopt(x))
-		return -EAGAIN;
-	reap(x);
+	r = adopt(x);
+	if (r == 0)
+		r = reap(x);
+	if (r == 0 && load_acq(x->tx.cons) != x->tx.cached)
+		r = kick(x);	/* left over from a burst the device had no room for */
+	if (r < 0)
+		return r;
+	if (linklen + iov[0].iov_len + iov[1].iov_len > XSK_FRAME)
+		return -EMSGSIZE;
 	d = x->tx.desc;
 	room = XSK_FRAMES - (x->tx.cached - load_acq(x->tx.cons));
 	for (k = 0; k < n && k < room && x->nfree; k++) {
 		size_t a = iov[2 * k].iov_len, b = iov[2 * k + 1].iov_len;
-		uint64_t f;
+		uint16_t f;
 		uint8_t *p;
 
 		if (linklen + a + b > XSK_FRAME)
 			break;
 		f = x->free[--x->nfree];
-		p = x->umem + f * XSK_FRAME;
+		x->busy[f] = true;
+		p = x->umem + (size_t)f * XSK_FRAME;
 		memcpy(p, link, linklen);
 		memcpy(p + linklen, iov[2 * k].iov_base, a);
 		memcpy(p + linklen + a, iov[2 * k + 1].iov_base, b);
-		d[(x->tx.cached + k) & (XSK_FRAMES - 1)] =
-			(struct xdp_desc){ .addr = f * XSK_FRAME, .len = (uint32_t)(linklen + a + b) };
+		d[(x->tx.cached + k) & (XSK_FRAMES - 1)] = (struct xdp_desc){
+			.addr = (uint64_t)f * XSK_FRAME, .len = (uint32_t)(linklen + a + b)
+		};
 	}
 	if (!k)
-		return -EAGAIN;
+		return -ENOBUFS;
 	x->tx.cached += k;
 	store_rel(x->tx.prod, x->tx.cached);
 	r = kick(x);
-	/* Queued is sent: what a device that went down holds is lost, as its
-	 * queue's would be. */
-	return r < 0 && r != -ENETDOWN ? r : (int)k;
+	return r < 0 ? r : (int)k;
 }
