@@ -14,6 +14,7 @@
 #   f. the interface is replaced by one with the same ifindex, and then the
 #      network process is killed: its successor finds the spent socket
 #      still named for that ifindex, and goes on to the one that works;
+#   g. a bridge as the underlay: AF_XDP on the bridge device;
 #   d. a vtid started without esp-path = xdp and reloaded with it stays on
 #      the packet socket and says why (the sockets are made only at start);
 #   e. a second vtid wanting AF_XDP on an interface whose queue is taken
@@ -134,6 +135,31 @@ ping_ok b 10.4.0.1 || fail "f. no ping b->a"
 x1=$(counter a t4 tx_xdp)
 [ "$x1" -ge $((x0 + 4)) ] || fail "f. a/t4: of the 6 ESP packets of the pings, fewer than 4 left by AF_XDP ($x0 -> $x1)"
 pass "f. eth0 re-created with ifindex $idx, network process killed: AF_XDP again ($((x1 - x0)) ESP packets), past the spent socket"
+
+# g. A bridge as the underlay (its port the veth to gb), as on a host
+# whose uplink is bridged for VMs; two more vtids.  (This kernel has no
+# VLAN or bond devices to try.)
+ns_add ga; ns_add gb
+ip link add "${VT_ID}g" netns "${VT_ID}ga" type veth peer name "${VT_ID}h" netns "${VT_ID}gb"
+in_ns ga ip link add br0 type bridge
+in_ns ga ip link set "${VT_ID}g" master br0 up
+in_ns ga ip link set br0 up
+in_ns gb ip link set "${VT_ID}h" name eth0 up
+in_ns ga ip addr add 198.51.100.1/24 dev br0
+in_ns gb ip addr add 198.51.100.2/24 dev eth0
+{ printf '[daemon]\nesp-path = xdp\n'
+  conf t7 198.51.100.1 198.51.100.2 0x7102 0x7201 "$KB" "$KA" 10.7.0.1/30 fd00:7::1/64; } > "$VT_TMP/ga.conf"
+{ printf '[daemon]\nesp-path = xdp\n'
+  conf t7 198.51.100.2 198.51.100.1 0x7201 0x7102 "$KA" "$KB" 10.7.0.2/30 fd00:7::2/64; } > "$VT_TMP/gb.conf"
+start_vtid ga "$VT_TMP/ga.conf"
+start_vtid gb "$VT_TMP/gb.conf"
+ping_ok ga 10.7.0.2 || fail "g. no ping ga->gb over the bridge"
+wait_xdp 10 ga t7 br0 10.7.0.2 || fail "g. ga/t7: not on AF_XDP on br0: $(path ga t7)"
+wait_xdp 10 gb t7 eth0 10.7.0.1 || fail "g. gb/t7: not on AF_XDP on eth0: $(path gb t7)"
+copies ga gb 10.7.0.2 10.7.0.1
+sa=$(mostly_xdp ga t7); sb=$(mostly_xdp gb t7)
+stop_vtid ga; stop_vtid gb
+pass "g. a bridge as the underlay: AF_XDP on br0 (and eth0 at the other end); 4 MB each way intact; by AF_XDP $sa and $sb"
 
 # d. Started without AF_XDP, reloaded with it.
 stop_vtid a
