@@ -79,7 +79,6 @@ struct datapath {
 	 * opened at start let it.  Binding one asks the parent. */
 	bool xdp, xdp_asked;
 	dp_xsk_bind_fn xsk_bind;
-	bool xsk_dead[XSK_MAX];	/* its interface went: never again */
 	struct {
 		int ifindex, err;
 		uint64_t at;
@@ -353,6 +352,18 @@ static int xsk_refused(const struct datapath *dp, int ifindex, uint64_t now)
 	return 0;
 }
 
+static const char *refusal(int err)
+{
+	switch (err) {
+	case EPROTOTYPE:
+		return "a bond, or not an Ethernet interface";
+	case EBUSY:
+		return "another AF_XDP user holds the interface's queue 0";
+	default:
+		return "the interface refused an AF_XDP socket";
+	}
+}
+
 /* The AF_XDP socket bound to p's interface, bound now if one is free;
  * -1 (v->xdp_why says why) if there is none to be had. */
 static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
@@ -360,21 +371,29 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	unsigned i, n = xsk_count(), slot;
 	uint64_t now = now_ms();
 	int free_i = -1, r;
+	bool broken = false;
 
 	if (!p->ether) {
 		v->xdp_why = "not an Ethernet interface";
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		int at = xsk_ifindex(i);
+		int at = xsk_ifindex(i), spent = xsk_spent(i);
 
-		if (at == p->ifindex && !dp->xsk_dead[i])
+		if (at == p->ifindex && !spent)
 			return (int)i;
+		broken |= at == p->ifindex && spent == -EIO;
 		if (!at && free_i < 0)
 			free_i = (int)i;
 	}
-	if (xsk_refused(dp, p->ifindex, now)) {
-		v->xdp_why = "the interface refused an AF_XDP socket";
+	if (broken) {
+		/* It still holds queue 0: the kernel would refuse another. */
+		v->xdp_why = "its AF_XDP socket is broken, and holds the interface's queue";
+		return -1;
+	}
+	r = xsk_refused(dp, p->ifindex, now);
+	if (r) {
+		v->xdp_why = refusal(r);
 		return -1;
 	}
 	if (free_i < 0) {
@@ -391,7 +410,7 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		dp->xsk_refused[slot].at = now;
 		log_rl(&dp->rl, LOG_WARN, v->name, "no AF_XDP socket on %s (%s): raw ESP leaves "
 		       "by the packet socket there; tried again in a minute", p->dev, strerror(-r));
-		v->xdp_why = "the interface refused an AF_XDP socket";
+		v->xdp_why = refusal(-r);
 		return -1;
 	}
 	xsk_note_bound((unsigned)free_i, p->ifindex);
@@ -449,11 +468,19 @@ static int send_xdp(struct datapath *dp, struct vif *v, unsigned k, bool *full)
 		v->xdp_why = "the interface is down";
 		v->path_at = 0;
 		break;
-	default:
-		dp->xsk_dead[i] = true;
+	case -ENXIO:
+	case -EIO:
 		log_rl(&v->rl, LOG_INFO, v->name, "AF_XDP socket %d on %s spent (%s): raw ESP "
-		       "leaves by the packet socket there", i, p->dev, strerror(-r));
-		v->xdp_why = "its AF_XDP socket failed";
+		       "leaves by the packet socket there", i, p->dev,
+		       r == -ENXIO ? "its interface went" : "its rings are not the kernel's");
+		v->xdp_why = "its AF_XDP socket is spent";
+		break;
+	default:
+		/* This burst only (what the final kick left in the ring may go
+		 * later too: the peer's replay window takes the second copy). */
+		log_rl(&v->rl, LOG_INFO, v->name, "AF_XDP on %s refused ESP (%s): by the packet "
+		       "socket", p->dev, strerror(-r));
+		v->xdp_why = "AF_XDP refused the last burst";
 		break;
 	}
 	return 0;
@@ -531,7 +558,7 @@ static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const 
 	sent = done == n || full ? 0 : send_one(sa, fd, pkts + done, n - done);
 	if (sent < 0 && fd >= 0)
 		refused(dp, -sent, n - done, &sa->peer, v->name);
-	else if (sent >= 0 && (unsigned)sent < n - done)
+	else if (!full && sent >= 0 && (unsigned)sent < n - done)
 		refused(dp, EIO, n - done - (unsigned)sent, &sa->peer, v->name);	/* reason lost */
 	if (sent > 0)
 		done += (unsigned)sent;
@@ -813,6 +840,9 @@ int dp_open_xdp(void)
 	if (r < 0)
 		log_warn(NULL, "no AF_XDP socket for raw ESP (%s): it leaves by the packet "
 			 "socket", strerror(-r));
+	else if (r < XSK_MAX)
+		log_warn(NULL, "%d AF_XDP sockets of %d (locked memory? RLIMIT_MEMLOCK): raw "
+			 "ESP takes the packet socket on more than %d interfaces", r, XSK_MAX, r);
 	return r;
 }
 
@@ -853,7 +883,7 @@ enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const c
 	if (dp->xdp)
 		*why = v->xdp_why ? v->xdp_why : "not tried yet";
 	else if (dp->xdp_asked)
-		*why = "no AF_XDP socket: they are made at start, as root";
+		*why = "no AF_XDP socket: they are made at start only (see the log)";
 	return DP_PATH_PACKET;
 }
 

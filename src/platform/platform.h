@@ -155,13 +155,17 @@ void xsk_note_bound(unsigned i, int ifindex);
  * many were queued and handed to the kernel, or -EMSGSIZE (the first does
  * not fit a frame), -ENOBUFS (no room in the ring: the device is behind),
  * -EBUSY (a restarted process waits for its predecessor's frames),
- * -ENETDOWN, or another -errno: the socket is spent (-ENXIO: its
- * interface went).
+ * -ENETDOWN, -ENXIO or -EIO (the socket is spent: xsk_spent), or another
+ * -errno (this burst failed).
  */
 int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec *iov,
 	     unsigned n);
 /* Send what a full device queue left in the rings (call now and then). */
 void xsk_flush(void);
+/* Why socket i will never send again (-ENXIO: its interface went, and
+ * its queue is free for another; -EIO: its rings are not what the kernel
+ * wrote, and it still holds the queue), or 0. */
+int xsk_spent(unsigned i);
 
 /* Sockets.  Non-blocking, close-on-exec, buffers sized for bursts. */
 int sock_udp_open(int family, uint16_t port);

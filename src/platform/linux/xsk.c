@@ -31,8 +31,11 @@
  * successor starts with no idea which frames the kernel still holds (on a
  * device without linear skbs it sends from the UMEM's pages until the
  * frame completes), so it takes a socket over only once every descriptor
- * ever queued has come back through the completion ring (adopt()), and
- * it trusts no index there that no kernel would have written.
+ * ever queued has come back through the completion ring (adopt()).  A
+ * predecessor that was compromised can still fool that (the kernel itself
+ * continues from the producer index in the shared ring): the successor
+ * then rewrites frames a device may still be sending, which the peer
+ * drops as forged.  No index read from the rings takes it out of bounds.
  */
 #include "platform/platform.h"
 
@@ -50,8 +53,9 @@
 #define XSK_FILL 8		/* unused (no receiving), but bind wants one */
 #define XSK_KICKS 16		/* sendto()s per burst: the kernel takes 32 each */
 /* The kernel accounts each frame's skb to the socket until it completes:
- * enough send buffer that the ring, not the buffer, is the limit. */
-#define XSK_SNDBUF (XSK_FRAMES * 4096)
+ * enough send buffer that the ring, not the buffer, is the limit (the
+ * kernel doubles what is asked: 2 MB). */
+#define XSK_SNDBUF (XSK_FRAMES * 2048)
 
 struct ring {
 	uint32_t *prod, *cons;
@@ -67,6 +71,8 @@ struct xsk {
 	uint8_t *umem;
 	struct ring tx, cq;
 	bool adopted;		/* this process owns the frames' bookkeeping */
+	int spent;		/* -ENXIO (its interface went), -EIO (rings no
+				 * kernel wrote): never used again; 0: fine */
 	uint32_t nfree;
 	uint16_t free[XSK_FRAMES];	/* frame numbers not with the kernel */
 	bool busy[XSK_FRAMES];	/* handed to the kernel, not completed */
@@ -138,9 +144,11 @@ static int open_one(struct xsk *x)
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &fill, sizeof(fill)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_TX_RING, &n, sizeof(n)) < 0 ||
-	    setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0 ||
 	    getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		return -errno;
+	/* Without it (no CAP_NET_ADMIN) the default buffer caps the frames in
+	 * flight lower: slower, not wrong. */
+	(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
 	r = map_ring(x, &x->tx, &off.tx, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING);
 	if (r == 0)
 		r = map_ring(x, &x->cq, &off.cr, sizeof(uint64_t),
@@ -240,7 +248,7 @@ static int reap(struct xsk *x)
 	uint32_t prod = load_acq(x->cq.prod), c;
 
 	if (prod - x->cq.cached > XSK_FRAMES)
-		return -EIO;
+		return x->spent = -EIO;
 	for (c = x->cq.cached; c != prod; c++) {
 		uint64_t f = a[c & (XSK_FRAMES - 1)] / XSK_FRAME;
 
@@ -256,23 +264,26 @@ static int reap(struct xsk *x)
 
 /* Have the kernel send what the TX ring holds.  In copy mode it takes 32
  * descriptors a call and says EAGAIN while more wait, or when the
- * completion ring, the send buffer or the device's queue has no room:
- * without progress, what is left waits for the next call (the next burst,
- * or xsk_flush).  EBUSY: it dropped one (NET_XMIT_DROP) and goes on.
- * ENETDOWN (the device is down) and ENXIO (it is gone) are returned. */
+ * completion ring, the send buffer or the device's queue has no room;
+ * EBUSY when the device dropped one (no carrier).  It calls again while
+ * that moves anything (the TX consumer, or the completion producer: the
+ * kernel publishes the consumer only once a frame went out, and a dropped
+ * frame completes too); without progress, what is left waits for the next
+ * call (the next burst, or xsk_flush).  ENETDOWN (the device is down) and
+ * ENXIO (it is gone) are returned. */
 static int kick(struct xsk *x)
 {
 	unsigned i;
 
 	for (i = 0; i < XSK_KICKS; i++) {
-		uint32_t before = load_acq(x->tx.cons);
+		uint32_t cons = load_acq(x->tx.cons), done = load_acq(x->cq.prod);
 
-		if (before == x->tx.cached)
+		if (cons == x->tx.cached)
 			return 0;
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
 		    errno != EBUSY && errno != ENOBUFS && errno != EINTR)
-			return -errno;
-		if (load_acq(x->tx.cons) == before)
+			return errno == ENXIO ? (x->spent = -ENXIO) : -errno;
+		if (load_acq(x->tx.cons) == cons && load_acq(x->cq.prod) == done)
 			return 0;
 	}
 	return 0;
@@ -291,7 +302,7 @@ static int adopt(struct xsk *x)
 	if (x->adopted)
 		return 0;
 	if (tp - tc > XSK_FRAMES || cp - cc > XSK_FRAMES || tp - cp > XSK_FRAMES)
-		return -EIO;
+		return x->spent = -EIO;
 	x->tx.cached = tp;
 	if (tp != cp) {
 		r = kick(x);	/* queued by a process that died before it sent */
@@ -313,8 +324,13 @@ void xsk_flush(void)
 	unsigned i;
 
 	for (i = 0; i < nxs; i++)
-		if (xs[i].adopted && xs[i].ifindex)
+		if (xs[i].adopted && xs[i].ifindex && !xs[i].spent)
 			kick(&xs[i]);
+}
+
+int xsk_spent(unsigned i)
+{
+	return i < nxs ? xs[i].spent : -ENXIO;
 }
 
 int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec *iov,
@@ -328,6 +344,8 @@ int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec
 	if (i >= nxs || !xs[i].ifindex)
 		return -ENXIO;
 	x = &xs[i];
+	if (x->spent)
+		return x->spent;
 	r = adopt(x);
 	if (r == 0)
 		r = reap(x);
