@@ -274,12 +274,8 @@ stop_all a b
 # (10.0.2.2).  The next hop of a's ESP is the router: the frames must
 # carry its link address, or the router would not forward them.
 ns_add ra; ns_add rr; ns_add rb
-ip link add "${VT_ID}p" netns "${VT_ID}ra" type veth peer name "${VT_ID}q" netns "${VT_ID}rr"
-ip link add "${VT_ID}s" netns "${VT_ID}rb" type veth peer name "${VT_ID}t" netns "${VT_ID}rr"
-in_ns ra ip link set "${VT_ID}p" name eth0 up
-in_ns rb ip link set "${VT_ID}s" name eth0 up
-in_ns rr ip link set "${VT_ID}q" name eth0 up
-in_ns rr ip link set "${VT_ID}t" name eth1 up
+veth ra eth0 rr eth0
+veth rb eth0 rr eth1
 in_ns ra ip addr add 10.0.1.1/24 dev eth0
 in_ns rr ip addr add 10.0.1.254/24 dev eth0
 in_ns rr ip addr add 10.0.2.254/24 dev eth1

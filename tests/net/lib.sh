@@ -73,14 +73,23 @@ ns_add() {
 
 in_ns() { local ns="$VT_ID$1"; shift; ip netns exec "$ns" "$@"; }
 
+# veth A IF_A B IF_B [OPTION...]: a veth pair between namespaces A and B,
+# named IF_A in A and IF_B in B, both up; OPTIONs go to `ip link add` for
+# A's end (index N).
+veth() {
+	ip link add "${VT_ID}x" netns "$VT_ID$1" "${@:5}" type veth peer name "${VT_ID}y" netns "$VT_ID$3"
+	ip -n "$VT_ID$1" link set "${VT_ID}x" name "$2" up
+	ip -n "$VT_ID$3" link set "${VT_ID}y" name "$4" up
+}
+
 # link A B: a veth between namespaces A and B with IPv4 192.0.2.0/24 and
 # IPv6 2001:db8::/64 (documentation prefixes, inside the namespaces only).
 # A gets .1/::1, B gets .2/::2.  Optional third argument: MTU.
 link_ab() {
 	local a="$VT_ID$1" b="$VT_ID$2" mtu="${3:-1500}"
-	ip link add "${VT_ID}x" netns "$a" type veth peer name "${VT_ID}y" netns "$b"
-	ip -n "$a" link set "${VT_ID}x" name eth0 mtu "$mtu" up
-	ip -n "$b" link set "${VT_ID}y" name eth0 mtu "$mtu" up
+	veth "$1" eth0 "$2" eth0
+	ip -n "$a" link set eth0 mtu "$mtu"
+	ip -n "$b" link set eth0 mtu "$mtu"
 	ip -n "$a" addr add 192.0.2.1/24 dev eth0
 	ip -n "$b" addr add 192.0.2.2/24 dev eth0
 	ip -n "$a" addr add 2001:db8::1/64 dev eth0 nodad
