@@ -15,6 +15,9 @@
 #      network process is killed: its successor finds the spent socket
 #      still named for that ifindex, and goes on to the one that works;
 #   g. a bridge as the underlay: AF_XDP on the bridge device;
+#   h. the carrier goes (the far end of the veth is down) under pings:
+#      the raw socket ("interface down"), and AF_XDP again once it is
+#      back;
 #   d. a vtid started without esp-path = xdp and reloaded with it stays on
 #      the packet socket and says why (the sockets are made only at start);
 #   e. a second vtid wanting AF_XDP on an interface whose queue is taken
@@ -167,6 +170,20 @@ copies ga gb 10.7.0.2 10.7.0.1
 sa=$(mostly_xdp ga t7); sb=$(mostly_xdp gb t7)
 stop_vtid ga; stop_vtid gb
 pass "g. a bridge as the underlay: AF_XDP on br0 (and eth0 at the other end); 4 MB each way intact; by AF_XDP $sa and $sb"
+
+# h. No carrier on a's eth0 (b's end down): within a lookup or two the
+# raw socket, said to be for that; carrier back: AF_XDP again, and what
+# the ring held meanwhile has not stopped anything.
+in_ns b ip link set eth0 down
+until_sent 5 a 10.4.0.2 path_is a t4 socket ||
+	fail "h. a/t4: not on the raw socket 5 s after the carrier went: $(path a t4)"
+why=$(vtictl a -j show t4 | jq -r '.[0].child.path_why')
+[ "$why" = "interface down" ] || fail "h. a/t4: on the raw socket for '$why', not 'interface down'"
+in_ns b ip link set eth0 up
+in_ns b ip addr replace 192.0.2.2/24 dev eth0
+wait_xdp 10 a t4 eth0 10.4.0.2 || fail "h. a/t4: not back on AF_XDP 10 s after the carrier came back: $(path a t4)"
+n=$(pings_by_xdp h.)
+pass "h. carrier lost: raw socket ($why); carrier back: AF_XDP again, pings both ways, $n ESP packets by AF_XDP"
 
 # d. Started without AF_XDP, reloaded with it.
 stop_vtid a
