@@ -79,10 +79,12 @@ struct datapath {
 	 * opened at start let it.  Binding one asks the parent. */
 	bool xdp, xdp_asked;
 	dp_xsk_bind_fn xsk_bind;
-	struct {
+	struct xsk_refusal {
 		int ifindex, err;
 		uint64_t at;
-	} xsk_refused[XSK_MAX];	/* binds that failed lately, tried again later */
+	} xsk_refused[XSK_MAX];	/* binds that failed lately, tried again a
+				 * minute later; slot ifindex % XSK_MAX (another
+				 * failure may take it: then sooner) */
 };
 
 static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
@@ -341,17 +343,6 @@ static bool path_refresh(struct datapath *dp, struct vif *v, const struct sa *sa
 	return true;
 }
 
-/* A bind that failed for ifindex within the last minute: why, or 0. */
-static int xsk_refused(const struct datapath *dp, int ifindex, uint64_t now)
-{
-	unsigned i;
-
-	for (i = 0; i < XSK_MAX; i++)
-		if (dp->xsk_refused[i].ifindex == ifindex && now - dp->xsk_refused[i].at < 60000)
-			return dp->xsk_refused[i].err;
-	return 0;
-}
-
 static const char *refusal(int err)
 {
 	switch (err) {
@@ -368,7 +359,8 @@ static const char *refusal(int err)
  * -1 (v->xdp_why says why) if there is none to be had. */
 static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 {
-	unsigned i, n = xsk_count(), slot;
+	struct xsk_refusal *no = &dp->xsk_refused[(unsigned)p->ifindex % XSK_MAX];
+	unsigned i, n = xsk_count();
 	uint64_t now = now_ms();
 	int free_i = -1, r;
 	bool broken = false;
@@ -391,9 +383,8 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		v->xdp_why = "its AF_XDP socket is broken, and holds the interface's queue";
 		return -1;
 	}
-	r = xsk_refused(dp, p->ifindex, now);
-	if (r) {
-		v->xdp_why = refusal(r);
+	if (no->ifindex == p->ifindex && now - no->at < 60000) {
+		v->xdp_why = refusal(no->err);
 		return -1;
 	}
 	if (free_i < 0) {
@@ -404,10 +395,7 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	r = dp->xsk_bind ? dp->xsk_bind((unsigned)free_i, p->ifindex)
 			 : xsk_bind((unsigned)free_i, p->ifindex);
 	if (r < 0) {
-		slot = (unsigned)p->ifindex % XSK_MAX;
-		dp->xsk_refused[slot].ifindex = p->ifindex;
-		dp->xsk_refused[slot].err = -r;
-		dp->xsk_refused[slot].at = now;
+		*no = (struct xsk_refusal){ .ifindex = p->ifindex, .err = -r, .at = now };
 		log_rl(&dp->rl, LOG_WARN, v->name, "no AF_XDP socket on %s (%s): raw ESP leaves "
 		       "by the packet socket there; tried again in a minute", p->dev, strerror(-r));
 		v->xdp_why = refusal(-r);
@@ -427,7 +415,7 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
  * out of order, and a small replay window would take the late ones for
  * replays.
  */
-static int send_xdp(struct datapath *dp, struct vif *v, unsigned k, bool *full)
+static unsigned send_xdp(struct datapath *dp, struct vif *v, unsigned k, bool *full)
 {
 	const struct l2path *p = &v->path;
 	uint8_t eth[ETH_HLEN];
@@ -446,7 +434,7 @@ static int send_xdp(struct datapath *dp, struct vif *v, unsigned k, bool *full)
 		v->xdp_sent = true;
 		v->xdp_why = NULL;
 		v->st.tx_xdp += (unsigned)r;
-		return r;
+		return (unsigned)r;
 	}
 	switch (r) {
 	case -ENOBUFS:
@@ -521,9 +509,10 @@ static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struc
 	if (!k)
 		return 0;
 	if (dp->xdp) {
-		r = send_xdp(dp, v, k, full);
-		if (r > 0 || *full)
-			return r > 0 ? (unsigned)r : 0;
+		unsigned sent = send_xdp(dp, v, k, full);
+
+		if (sent || *full)
+			return sent;
 	}
 	r = l2_send(dp->pkt_fd, p, v->path_dst.family, dp->l2iov, k);
 	if (r < 0) {
