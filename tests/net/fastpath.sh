@@ -114,12 +114,8 @@ stop_all() {
 # a, d, e: a and b on one link, a tunnel with IPv4 outer (t4) and one with
 # IPv6 outer (t6) between the same two vtids.
 ns_add a; ns_add b; link_ab a b
-{ conf t4 192.0.2.1 192.0.2.2 0x4102 0x4201 "$KB" "$KA" 10.4.0.1/30 fd00:4::1/64
-  conf t6 2001:db8::1 2001:db8::2 0x6102 0x6201 "$KB" "$KA" 10.6.0.1/30 fd00:6::1/64
-} > "$VT_TMP/a.conf"
-{ conf t4 192.0.2.2 192.0.2.1 0x4201 0x4102 "$KA" "$KB" 10.4.0.2/30 fd00:4::2/64
-  conf t6 2001:db8::2 2001:db8::1 0x6201 0x6102 "$KA" "$KB" 10.6.0.2/30 fd00:6::2/64
-} > "$VT_TMP/b.conf"
+dual_conf a > "$VT_TMP/a.conf"
+dual_conf b > "$VT_TMP/b.conf"
 start_vtid a "$VT_TMP/a.conf"
 start_vtid b "$VT_TMP/b.conf"
 

@@ -10,6 +10,20 @@ conf() {
 	manual_tunnel "$1" "$2" "$3" $ESP "$4" "$5" "$6" "$7" "$8, $9" "encap = no"
 }
 
+# dual_conf SIDE [DAEMON-LINE]: side a's or b's configuration of two
+# tunnels over link_ab's veth, t4 (IPv4 outer) and t6 (IPv6 outer), keyed
+# with the calling script's KA and KB; DAEMON-LINE goes in [daemon].
+dual_conf() {
+	[ -z "${2:-}" ] || printf '[daemon]\n%s\n' "$2"
+	if [ "$1" = a ]; then
+		conf t4 192.0.2.1 192.0.2.2 0x4102 0x4201 "$KB" "$KA" 10.4.0.1/30 fd00:4::1/64
+		conf t6 2001:db8::1 2001:db8::2 0x6102 0x6201 "$KB" "$KA" 10.6.0.1/30 fd00:6::1/64
+	else
+		conf t4 192.0.2.2 192.0.2.1 0x4201 0x4102 "$KA" "$KB" 10.4.0.2/30 fd00:4::2/64
+		conf t6 2001:db8::2 2001:db8::1 0x6201 0x6102 "$KA" "$KB" 10.6.0.2/30 fd00:6::2/64
+	fi
+}
+
 # path NS TUN: the tunnel's child object (path, path_dev, path_why) and
 # its text path line, for the failure messages.
 path() {

@@ -50,12 +50,6 @@ mostly_xdp() {
 	echo "$x/$t"
 }
 
-# with_xdp IN OUT: IN's configuration with esp-path = xdp in [daemon].
-with_xdp() {
-	sed '0,/^\[daemon\]$/s//[daemon]\nesp-path = xdp/' "$1" > "$2"
-	grep -qx 'esp-path = xdp' "$2" || fail "no [daemon] section in $1"
-}
-
 # pings_by_xdp CASE: three pings each way between a and b through t4;
 # at least 4 of the 6 ESP packets a sends must leave by AF_XDP (one
 # burst a second may go through the kernel while it re-checks the
@@ -84,16 +78,9 @@ kill_net() {
 }
 
 ns_add a; ns_add b; link_ab a b
-{ printf '[daemon]\n'
-  conf t4 192.0.2.1 192.0.2.2 0x4102 0x4201 "$KB" "$KA" 10.4.0.1/30 fd00:4::1/64
-  conf t6 2001:db8::1 2001:db8::2 0x6102 0x6201 "$KB" "$KA" 10.6.0.1/30 fd00:6::1/64
-} > "$VT_TMP/a0.conf"
-{ printf '[daemon]\n'
-  conf t4 192.0.2.2 192.0.2.1 0x4201 0x4102 "$KA" "$KB" 10.4.0.2/30 fd00:4::2/64
-  conf t6 2001:db8::2 2001:db8::1 0x6201 0x6102 "$KA" "$KB" 10.6.0.2/30 fd00:6::2/64
-} > "$VT_TMP/b0.conf"
-with_xdp "$VT_TMP/a0.conf" "$VT_TMP/a.conf"
-with_xdp "$VT_TMP/b0.conf" "$VT_TMP/b.conf"
+dual_conf a "esp-path = xdp" > "$VT_TMP/a.conf"
+dual_conf b "esp-path = xdp" > "$VT_TMP/b.conf"
+dual_conf a > "$VT_TMP/a0.conf"	# case d: started without AF_XDP
 start_vtid a "$VT_TMP/a.conf"
 start_vtid b "$VT_TMP/b.conf"
 
