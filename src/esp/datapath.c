@@ -32,6 +32,7 @@
 #include "esp/offload.h"
 #include "esp/outer.h"
 #include "esp/tcpmss.h"
+#include "lib/csum.h"
 #include "lib/cursor.h"
 #include "lib/log.h"
 #include "platform/platform.h"
@@ -79,6 +80,16 @@ struct datapath {
 	 * opened at start let it.  Binding one asks the parent. */
 	bool xdp, xdp_asked;
 	dp_xsk_bind_fn xsk_bind;
+	/* ... and received by them where the parent attached the XDP program
+	 * (xdprog.c): rx[i], socket i's ring is read; steer tells the parent
+	 * an SA's SPI once its packets came by the raw socket. */
+	dp_xdp_steer_fn steer;
+	bool xdp_rx;		/* some socket's ring is read */
+	struct dp_xsk {
+		struct datapath *dp;
+		unsigned i;
+		bool rx;
+	} xsk[XSK_MAX];
 	struct xsk_refusal {
 		int ifindex, err;
 		uint64_t at;
@@ -89,6 +100,30 @@ struct datapath {
 
 static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
 		   unsigned segs, size_t bytes);
+
+/* An SA leaves the table: the XDP program hands its SPI to nobody. */
+static void unsteer(void *arg, struct sa *sa)
+{
+	struct datapath *dp = arg;
+	static const struct addr any = { .family = AF_INET };
+
+	if (sa->steered && dp->steer)
+		dp->steer(sa->spi, &any, false);
+	sa->steered = false;
+}
+
+/* An SA's raw ESP came by the raw socket, to dst: from now on, where an
+ * XDP program runs, by AF_XDP.  Once an SA: a refusal is the parent's to
+ * log, and the raw socket still serves. */
+static void steer_sa(struct datapath *dp, struct sa *sa, const struct addr *dst)
+{
+	if (!dp->xdp_rx || sa->steered || !dp->steer || !dst->family)
+		return;
+	sa->steered = true;
+	dp->steer(sa->spi, dst, true);
+}
+
+static int xsk_start(struct datapath *dp, unsigned i, int ifindex);
 
 struct datapath *dp_new(struct ev *ev)
 {
@@ -103,6 +138,10 @@ struct datapath *dp_new(struct ev *ev)
 		free(dp);
 		return NULL;
 	}
+	dp->db.on_del = unsteer;
+	dp->db.on_del_arg = dp;
+	for (i = 0; i < XSK_MAX; i++)
+		dp->xsk[i] = (struct dp_xsk){ .dp = dp, .i = (unsigned)i };
 	for (i = 0; i < SK_COUNT; i++) {
 		dp->socks[i].dp = dp;
 		dp->socks[i].kind = (enum sock_kind)i;
@@ -131,6 +170,9 @@ void dp_free(struct datapath *dp)
 			ev_del(dp->ev, dp->socks[i].fd);
 		close(dp->socks[i].fd);
 	}
+	for (i = 0; i < XSK_MAX; i++)
+		if (dp->xsk[i].rx && dp->ev)
+			ev_del(dp->ev, xsk_fd((unsigned)i));
 	if (dp->pkt_fd >= 0)
 		close(dp->pkt_fd);
 	if (dp->tables.fd >= 0)
@@ -170,7 +212,7 @@ static void count_drop(struct vif *v, uint64_t *reason)
 	v->st.rx_dropped++;
 }
 
-void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
+struct sa *dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 {
 	uint8_t *inner, nh;
 	size_t inner_len;
@@ -179,14 +221,14 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 
 	if (len < ESP_HDR_LEN) {
 		dp->st.rx_short++;
-		return;
+		return NULL;
 	}
 	sa = sadb_lookup(&dp->db, esp_spi(pkt, len));
 	if (!sa || !sa->inbound) {
 		dp->st.rx_unknown_spi++;
 		log_rl(&dp->rl, LOG_DEBUG, NULL, "ESP with unknown SPI 0x%08x dropped",
 		       esp_spi(pkt, len));
-		return;
+		return NULL;
 	}
 	v = sa->vif;
 	switch (esp_decap(sa, pkt, len, &inner, &inner_len, &nh)) {
@@ -195,33 +237,34 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 		break;
 	case ESP_DUMMY:
 		sa->rx_ms = dp->rx_now;
-		return;
+		return sa;
 	case ESP_REPLAY:
 		count_drop(v, &v->st.rx_replay);
 		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
 		       sa->spi);
-		return;
+		return NULL;
 	case ESP_AUTH:
 		count_drop(v, &v->st.rx_auth_fail);
 		log_rl(&v->rl, LOG_WARN, v->name,
 		       "ESP packet failed authentication (SPI 0x%08x): wrong key or forged",
 		       sa->spi);
-		return;
+		return NULL;
 	default:
 		count_drop(v, &v->st.rx_malformed);
 		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
 		       sa->spi);
-		return;
+		return NULL;
 	}
+	/* Authentic: from here on the packet says something of the SA. */
 	if ((nh == NH_IPV4 && inner[0] >> 4 != 4) || (nh == NH_IPV6 && inner[0] >> 4 != 6) ||
 	    (nh != NH_IPV4 && nh != NH_IPV6)) {
 		count_drop(v, &v->st.rx_malformed);
-		return;
+		return sa;
 	}
 	if (!vif_ts_allows(v, inner, inner_len, true)) {
 		count_drop(v, &v->st.rx_selector);
 		log_rl(&v->rl, LOG_DEBUG, v->name, "inner packet outside traffic selectors dropped");
-		return;
+		return sa;
 	}
 	if (v->mss_mtu)
 		tcp_mss_clamp(inner, inner_len, v->mss_mtu);
@@ -229,6 +272,7 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 		gro_add(&dp->gro, v, inner, inner_len);
 	else
 		to_tun(dp, v, &(struct gso_meta){ 0 }, inner, inner_len, 1, inner_len);
+	return sa;
 }
 
 /* Where gro hands packets over: segs inner packets of seg_bytes in all. */
@@ -372,6 +416,10 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	for (i = 0; i < n; i++) {
 		int at = xsk_ifindex(i), spent = xsk_spent(i);
 
+		/* Bound by the parent before this process started: its ring
+		 * is read once this process asked for the program again. */
+		if (at == p->ifindex && !spent && !dp->xsk[i].rx)
+			xsk_start(dp, i, at);
 		if (at == p->ifindex && !spent)
 			return (int)i;
 		broken |= at == p->ifindex && spent == -EIO;
@@ -392,8 +440,7 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		v->xdp_why = "every AF_XDP socket is bound to another interface, or spent";
 		return -1;
 	}
-	r = dp->xsk_bind ? dp->xsk_bind((unsigned)free_i, p->ifindex)
-			 : xsk_bind((unsigned)free_i, p->ifindex);
+	r = xsk_start(dp, (unsigned)free_i, p->ifindex);
 	if (r < 0) {
 		*no = (struct xsk_refusal){ .ifindex = p->ifindex, .err = -r, .at = now };
 		log_rl(&dp->rl, LOG_WARN, v->name, "no AF_XDP socket on %s (%s): raw ESP leaves "
@@ -680,13 +727,99 @@ void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
 /* A raw IPv4 socket delivers the IP header too; IPv6 ones do not. */
 void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len)
 {
+	struct addr dst = { .family = AF_INET };
+	struct sa *sa;
 	size_t ihl;
 
 	if (len < 20 || p[0] >> 4 != 4 || (ihl = (size_t)(p[0] & 15) * 4) < 20 || ihl > len) {
 		dp->st.rx_short++;
 		return;
 	}
-	dp_input_esp(dp, p + ihl, len - ihl);
+	sa = dp_input_esp(dp, p + ihl, len - ihl);
+	if (sa) {
+		memcpy(dst.a, p + 16, 4);
+		steer_sa(dp, sa, &dst);
+	}
+}
+
+/* The raw IPv6 socket gives no header: the address the SA's own packets
+ * leave from is where the peer sends (none configured: not steered). */
+static void input_ip6(struct datapath *dp, uint8_t *p, size_t len)
+{
+	struct sa *sa = dp_input_esp(dp, p, len);
+
+	if (sa && sa->pair && sa->pair->local.family == AF_INET6)
+		steer_sa(dp, sa, &sa->pair->local);
+}
+
+/*
+ * One frame from an AF_XDP socket: what the XDP program took (Ethernet,
+ * IPv4 without options and not a fragment, or IPv6 with ESP next, then
+ * ESP) is checked again here, as the stack would have: the frame is the
+ * wire's.  The IP length, not the frame's, says where ESP ends (Ethernet
+ * pads short frames).
+ */
+void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len)
+{
+	struct sa *sa = NULL;
+	size_t n;
+
+	if (len >= 14 + 20 && be16_get(f + 12) == ETH_P_IP) {
+		uint8_t *ip = f + 14;
+
+		n = be16_get(ip + 2);
+		if (ip[0] == 0x45 && ip[9] == IPPROTO_ESP && (be16_get(ip + 6) & 0x3fff) == 0 &&
+		    n >= 20 && n <= len - 14 && csum_fold(csum_partial(ip, 20, 0)) == 0xffff)
+			sa = dp_input_esp(dp, ip + 20, n - 20);
+		else
+			dp->st.rx_short++;
+	} else if (len >= 14 + 40 && be16_get(f + 12) == ETH_P_IPV6) {
+		uint8_t *ip = f + 14;
+
+		n = be16_get(ip + 4);
+		if (ip[0] >> 4 == 6 && ip[6] == IPPROTO_ESP && n <= len - 14 - 40)
+			sa = dp_input_esp(dp, ip + 40, n);
+		else
+			dp->st.rx_short++;
+	} else {
+		dp->st.rx_short++;
+	}
+	if (sa)
+		sa->vif->st.rx_xdp++;
+}
+
+static void on_xsk(void *arg)
+{
+	struct dp_xsk *x = arg;
+	struct datapath *dp = x->dp;
+	int r;
+
+	dp->rx_now = now_ms();
+	r = xsk_recv(x->i, (xsk_rx_fn)dp_input_frame, dp);
+	dp_rx_flush(dp);
+	if (r < 0) {
+		/* Its rings are not the kernel's: the raw socket serves. */
+		log_rl(&dp->rl, LOG_WARN, NULL, "AF_XDP socket %u cannot receive (%s)", x->i,
+		       strerror(-r));
+		ev_del(dp->ev, xsk_fd(x->i));
+		x->rx = false;
+	}
+}
+
+/* Read socket i's ring from now on, and have the parent attach the XDP
+ * program that fills it (it binds the socket too, if not yet): in that
+ * order, xsk_rx_ready's condition. */
+static int xsk_start(struct datapath *dp, unsigned i, int ifindex)
+{
+	int r;
+
+	if (!dp->xsk[i].rx && ev_add(dp->ev, xsk_fd(i), on_xsk, &dp->xsk[i]) == 0) {
+		xsk_rx_ready(i);
+		dp->xsk[i].rx = true;
+		dp->xdp_rx = true;
+	}
+	r = dp->xsk_bind ? dp->xsk_bind(i, ifindex) : xsk_bind(i, ifindex);
+	return r;
 }
 
 /* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
@@ -715,7 +848,7 @@ static void input(struct dp_sock *s, uint8_t *p, size_t len, const struct sockad
 		dp_input_ip4(s->dp, p, len);
 		break;
 	default:
-		dp_input_esp(s->dp, p, len);
+		input_ip6(s->dp, p, len);
 		break;
 	}
 }
@@ -824,14 +957,21 @@ void dp_set_packet_path(struct datapath *dp, bool on)
 
 int dp_open_xdp(void)
 {
-	int r = xsk_open(XSK_MAX);
+	char vlog[512];
+	int r = xsk_open(XSK_MAX), p;
 
-	if (r < 0)
+	if (r < 0) {
 		log_warn(NULL, "no AF_XDP socket for raw ESP (%s): it leaves by the packet "
 			 "socket", strerror(-r));
-	else if (r < XSK_MAX)
+		return r;
+	}
+	if (r < XSK_MAX)
 		log_warn(NULL, "%d AF_XDP sockets of %d (locked memory? RLIMIT_MEMLOCK): raw "
 			 "ESP takes the packet socket on more than %d interfaces", r, XSK_MAX, r);
+	p = xdp_load((unsigned)r, vlog, sizeof(vlog));
+	if (p < 0)
+		log_warn(NULL, "no XDP program (%s%s%s): raw ESP is received by the raw socket",
+			 strerror(-p), vlog[0] ? "; the verifier said: " : "", vlog);
 	return r;
 }
 
@@ -841,11 +981,12 @@ void dp_tick(struct datapath *dp)
 		xsk_flush();
 }
 
-void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind)
+void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_fn steer_fn)
 {
 	dp->xdp_asked = on;
 	dp->xdp = on && xsk_count() > 0;
 	dp->xsk_bind = bind;
+	dp->steer = steer_fn;
 }
 
 enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why)

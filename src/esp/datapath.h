@@ -48,8 +48,11 @@ void dp_set_packet_path(struct datapath *dp, bool on);
  * network process asks the parent); NULL binds here.
  */
 typedef int (*dp_xsk_bind_fn)(unsigned i, int ifindex);
+/* The XDP program receives an SA's raw ESP (arriving at dst) from now on,
+ * or, on false, no longer (the parent sets the program's map). */
+typedef void (*dp_xdp_steer_fn)(uint32_t spi, const struct addr *dst, bool on);
 int dp_open_xdp(void);
-void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind);
+void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_fn steer);
 /* Now and then (the daemon's tick): send what a device that was behind
  * left in AF_XDP's rings. */
 void dp_tick(struct datapath *dp);
@@ -75,9 +78,12 @@ void dp_del_vif(struct datapath *dp, struct vif *v);
 
 /*
  * One inbound ESP packet (SPI first), as it arrives from either socket.
- * Exposed so that tests and fuzzers drive the real receive path.
+ * Exposed so that tests and fuzzers drive the real receive path.  The SA
+ * it authenticated under, or NULL.
  */
-void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len);
+struct sa *dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len);
+/* A frame from an AF_XDP socket: Ethernet, IPv4 or IPv6, ESP. */
+void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len);
 /* A datagram from the NAT-T port: keep-alive, IKE or ESP (RFC 3948). */
 void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
 		  const struct sockaddr_storage *from);

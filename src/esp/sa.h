@@ -74,6 +74,7 @@ struct sa {
 	 */
 	struct sa *pair;
 	struct sa *hnext;	/* SA table hash chain */
+	bool steered;		/* inbound: the XDP program was told its SPI */
 
 	uint64_t packets, bytes;
 	uint64_t installed_ms;

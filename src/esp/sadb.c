@@ -93,6 +93,8 @@ void sadb_del_in(struct sadb *db, struct sa *sa)
 		if (*pp == sa) {
 			*pp = sa->hnext;
 			db->count--;
+			if (db->on_del)
+				db->on_del(db->on_del_arg, sa);
 			break;
 		}
 	}

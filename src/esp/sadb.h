@@ -24,6 +24,9 @@ struct sadb {
 	unsigned bits;
 	unsigned count;
 	unsigned sweep;		/* sadb_sweep's next bucket */
+	/* Told of each inbound SA that leaves (the datapath's XDP steering). */
+	void (*on_del)(void *arg, struct sa *sa);
+	void *on_del_arg;
 };
 
 int sadb_init(struct sadb *db) __attribute__((warn_unused_result));

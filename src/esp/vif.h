@@ -27,6 +27,7 @@ struct vif_stats {
 	uint64_t tx_tso;	/* TCP super-packets from TUN cut into segments */
 	uint64_t tx_packet_path;	/* ESP sent by the packet socket (l2path) */
 	uint64_t tx_xdp;	/* ESP sent by AF_XDP (esp-path = xdp) */
+	uint64_t rx_xdp;	/* ESP received by AF_XDP */
 	uint64_t rx_gro;	/* packets written to TUN coalesced from several */
 };
 

@@ -166,6 +166,34 @@ void xsk_flush(void);
  * its queue is free for another; -EIO: its rings are not what the kernel
  * wrote, and it still holds the queue), or 0. */
 int xsk_spent(unsigned i);
+/*
+ * Receiving: once the parent has put socket i in the XDP program's map
+ * (xdp_attach), the kernel puts the tunnels' ESP arriving on its queue
+ * in the socket's RX ring.  xsk_rx_ready gives the ring its frames; the
+ * process that does it must be the only one reading the ring, and the
+ * program must not be handing the socket packets at the time (first
+ * binding, or xdp_pause after a network process died).  xsk_recv gives
+ * fn up to 64 frames (Ethernet header first) and hands them back to the
+ * kernel when fn has returned for all: the count, or -EIO (spent).
+ */
+typedef void (*xsk_rx_fn)(void *arg, uint8_t *frame, size_t len);
+int xsk_fd(unsigned i);
+void xsk_rx_ready(unsigned i);
+int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg);
+/*
+ * The XDP program that steers raw ESP to the sockets (xdprog.c).  Loaded
+ * while privileged, at start (xdp_load: -errno, and the verifier's last
+ * words in log); the parent attaches it where a socket is bound, says
+ * which SPIs are the tunnels' (xdp_steer), and pauses it all while a
+ * network process is replaced (xdp_pause: nothing is steered until the
+ * next xdp_attach).  Other processes close it (xdp_close).
+ */
+int xdp_load(unsigned n, char *log, size_t loglen);
+bool xdp_loaded(void);
+void xdp_close(void);
+int xdp_attach(unsigned slot, int ifindex, int xsk_fd);
+int xdp_steer(uint32_t spi, const struct addr *dst, bool on);
+void xdp_pause(void);
 
 /* Sockets.  Non-blocking, close-on-exec, buffers sized for bursts. */
 int sock_udp_open(int family, uint16_t port);

@@ -153,7 +153,7 @@ static void remove_tunnel(struct daemon *d, struct tunnel *t)
 static void set_esp_path(struct daemon *d)
 {
 	dp_set_packet_path(d->dp, d->conf.d.esp_path != ESP_PATH_SOCKET);
-	dp_set_xdp(d->dp, d->conf.d.esp_path == ESP_PATH_XDP, ps_xsk_bind);
+	dp_set_xdp(d->dp, d->conf.d.esp_path == ESP_PATH_XDP, ps_xsk_bind, ps_xdp_steer);
 }
 
 /*

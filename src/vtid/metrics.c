@@ -98,6 +98,9 @@ static void tunnels(struct buf *b, const struct tunnel *list)
 	per_tunnel(b, list, "vti_tunnel_tx_xdp_total", "counter",
 		   "ESP packets that left by AF_XDP, past the kernel's IP output and the qdisc "
 		   "(esp-path = xdp)", offsetof(struct vif_stats, tx_xdp));
+	per_tunnel(b, list, "vti_tunnel_rx_xdp_total", "counter",
+		   "ESP packets that came by AF_XDP, taken off the interface by vtid's XDP "
+		   "program (esp-path = xdp)", offsetof(struct vif_stats, rx_xdp));
 	per_tunnel(b, list, "vti_tunnel_rx_packets_total", "counter",
 		   "inner packets received from the tunnel", offsetof(struct vif_stats, rx_packets));
 	per_tunnel(b, list, "vti_tunnel_rx_bytes_total", "counter",

@@ -66,6 +66,7 @@ enum ps_type {
 	PS_TUN_OPEN_ID,		/* net -> parent: ps_tun_open_id; as PS_TUN_OPEN */
 	PS_RESTART,		/* net -> parent: empty (vtictl restart); no reply */
 	PS_XSK_BIND,		/* net -> parent: ps_xsk; reply PS_STATUS */
+	PS_XDP_STEER,		/* net -> parent: ps_steer; no reply */
 };
 
 struct ps_hdr {
@@ -109,6 +110,14 @@ struct ps_netif {
 struct ps_xsk {
 	uint32_t index;		/* which AF_XDP socket (xsk.c) */
 	int32_t ifindex;
+};
+
+/* An SPI the XDP program hands to the network process, or no longer. */
+struct ps_steer {
+	uint32_t spi;
+	uint8_t on;
+	uint8_t zero[3];
+	struct addr dst;	/* where the SA's packets arrive */
 };
 
 struct ps_addr {
@@ -838,9 +847,36 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
  * elsewhere, and the kernel a second socket on the same queue. */
 static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 {
+	int r;
+
 	if (rq->ifindex <= 0 || owned(p, rq->ifindex))
 		return -EPERM;
-	return xsk_bind(rq->index, rq->ifindex);
+	r = xsk_bind(rq->index, rq->ifindex);
+	/* Asked again by each network process: the program, which pauses
+	 * while one is replaced, hands the socket packets again. */
+	if (r == 0 && xdp_loaded()) {
+		int a = xdp_attach(rq->index, rq->ifindex, xsk_fd(rq->index));
+
+		if (a < 0)
+			log_warn(NULL, "no XDP program on interface %d (%s): its raw ESP is "
+				 "received by the raw socket", rq->ifindex, strerror(-a));
+	}
+	return r;
+}
+
+/* Whatever the network process names is steered to it, and to nobody
+ * else: the raw ESP socket it holds receives every ESP packet anyway. */
+static void do_xdp_steer(const struct ps_steer *rq)
+{
+	static struct ratelimit rl;
+	int r;
+
+	if (rq->on > 1 || (rq->dst.family != AF_INET && rq->dst.family != AF_INET6))
+		return;
+	r = xdp_steer(rq->spi, &rq->dst, rq->on);
+	if (r < 0 && rq->on)
+		log_rl(&rl, LOG_WARN, NULL, "XDP program cannot take SPI 0x%08x (%s): its ESP is "
+		       "received by the raw socket", rq->spi, strerror(-r));
 }
 
 /*
@@ -1066,6 +1102,7 @@ static void parent_request(struct parent *p)
 		struct ps_name name;
 		struct ps_netif netif;
 		struct ps_xsk xsk;
+		struct ps_steer steer;
 		struct ps_addr addr;
 		struct ps_seq seq;
 		struct ps_names names;
@@ -1105,6 +1142,10 @@ static void parent_request(struct parent *p)
 	}
 	if (n >= 0 && h.type == PS_TUN_OPEN_ID && n == sizeof(rq.open_id)) {
 		do_tun_open_id(p, &rq.open_id);
+		return;
+	}
+	if (n >= 0 && h.type == PS_XDP_STEER && n == sizeof(rq.steer)) {
+		do_xdp_steer(&rq.steer);
 		return;
 	}
 	if (n == 0 && h.type == PS_RESTART) {
@@ -1472,6 +1513,9 @@ static int supervise(struct parent *p)
 		parent_exit(p, p->exit_code);	/* asked to stop between two */
 	if (p->respawn_net) {
 		p->respawn_net = p->respawn_auth = false;
+		/* Nothing to the sockets until the new process has set their
+		 * rings up (xsk_rx_ready) and asked again. */
+		xdp_pause();
 		end = spawn_auth(p);
 		pid = end < 0 ? end : spawn_net(p, end);
 		if (pid == 0)
@@ -1903,6 +1947,19 @@ int ps_xsk_bind(unsigned i, int ifindex)
 	return status_call(PS_XSK_BIND, &rq, sizeof(rq));
 }
 
+void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on)
+{
+	struct ps_steer rq = { .spi = spi, .on = on, .dst = *dst };
+
+	if (!ps.active) {
+		xdp_steer(spi, dst, on);
+		return;
+	}
+	if (ps_send(ps.parent_fd, PS_XDP_STEER, &rq, sizeof(rq), NULL, 0, -1) < 0)
+		log_warn(NULL, "cannot tell the parent SPI 0x%08x: its ESP stays on the raw "
+			 "socket", spi);
+}
+
 static int addr_call(uint16_t type, int ifindex, const struct prefix *p)
 {
 	struct ps_addr rq;
@@ -2167,6 +2224,7 @@ static void __attribute__((noreturn)) become_auth(struct parent *p, int net_fd, 
 	prctl(PR_SET_NAME, "vtid: auth", 0, 0, 0);
 	sigprocmask(SIG_SETMASK, &p->child_mask, NULL);
 	xsk_close_all();	/* the rings and frames too, not only the sockets */
+	xdp_close();
 	close_others(keep, 2);
 	wipe(p->fp_key, sizeof(p->fp_key));
 	redact_all(&p->conf, FOR_AUTH, NULL);
@@ -2233,6 +2291,7 @@ static void become_net(struct parent *p, int parent_end, int parent_fd, int auth
 	for (i = 0; i < p->n_ifs; i++)
 		if (p->ifs[i]->fd >= 0)
 			close(p->ifs[i]->fd);
+	xdp_close();	/* the parent's: programs, links, maps */
 	ps.kept = p->ifs;
 	ps.n_kept = p->n_ifs;
 	*p->net_conf = p->conf;

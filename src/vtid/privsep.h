@@ -79,6 +79,8 @@ int ps_netif_setup(int ifindex, unsigned mtu);
 /* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to an
  * interface that is not one of vti's own. */
 int ps_xsk_bind(unsigned i, int ifindex);
+/* The XDP program hands an SA's raw ESP to AF_XDP, or no longer (no reply). */
+void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on);
 int ps_addr_add(int ifindex, const struct prefix *p);
 /* Addresses the peer gave (address = auto) come and go; a host route to
  * the address a tunnel's pool gave its peer. */

@@ -42,6 +42,7 @@ static void json_counters(struct json *j, const struct vif_stats *s)
 	json_u64(j, "rx_gro", s->rx_gro);
 	json_u64(j, "tx_packet_path", s->tx_packet_path);
 	json_u64(j, "tx_xdp", s->tx_xdp);
+	json_u64(j, "rx_xdp", s->rx_xdp);
 	json_obj_close(j);
 }
 
@@ -312,9 +313,9 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 		   s->tx_dropped, s->tx_packet_path, s->tx_xdp);
 	buf_printf(b, "  rx      %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64
 		   " dropped (auth %" PRIu64 ", replay %" PRIu64 ", malformed %" PRIu64
-		   ", selector %" PRIu64 ")\n",
+		   ", selector %" PRIu64 "), %" PRIu64 " ESP by AF_XDP\n",
 		   s->rx_packets, s->rx_bytes, s->rx_dropped, s->rx_auth_fail, s->rx_replay,
-		   s->rx_malformed, s->rx_selector);
+		   s->rx_malformed, s->rx_selector, s->rx_xdp);
 	buf_printf(b, "  offload %" PRIu64 " TCP super-packets cut, %" PRIu64
 		   " packets coalesced on receive\n", s->tx_tso, s->rx_gro);
 }

@@ -4,7 +4,7 @@
  * ESP socket path, ESP decapsulation and the inner-packet checks.
  *
  * The first byte picks the entry point.  Modes 0-2 feed the bytes as they
- * would arrive.  Mode 3 seals the bytes as an ESP payload with a valid
+ * would arrive (2 with bit 6 set: as an AF_XDP frame).  Mode 3 seals the bytes as an ESP payload with a valid
  * ICV, so the fuzzer reaches the trailer, padding, inner-header and
  * selector checks behind the ICV.  Mode 4 checks a property: whatever is
  * encapsulated decapsulates back to the same inner packet.  Modes 5 and 6
@@ -18,7 +18,7 @@
  * interface whose TUN is a socketpair, plus a lane whose SAs were
  * negotiated by two in-memory IKE engines (tests/inmem.h).  Byte 1 picks
  * the lane, byte 2 the delivery (bits 0-1: raw ESP, UDP, raw IPv4 with
- * its header; bit 2: fix the inner IP length fields; bit 3: inner IPv6;
+ * its header, an Ethernet frame from AF_XDP, IPv6 outer with bit 5; bit 2: fix the inner IP length fields; bit 3: inner IPv6;
  * bit 4: deliver twice).  7: the rest is an ESP packet whose SPI is set
  * to the lane's.  8: the rest is an inner packet, encapsulated with the
  * lane's keys, so the inner checks, coalescing and the TUN write run.
@@ -39,6 +39,7 @@
 #include "esp/sadb.h"
 #define INMEM_TUNNEL
 #include "inmem.h"
+#include "lib/csum.h"
 #include "lib/cursor.h"
 
 #define SPI_GCM 0x100
@@ -167,6 +168,32 @@ static void drain(const struct lane *l)
 		;
 }
 
+/* As an AF_XDP socket gives it: Ethernet, IPv4 (checksummed) or IPv6, ESP. */
+static void framed(struct datapath *d, bool v6, const uint8_t *pkt, size_t len)
+{
+	size_t hl = 14 + (v6 ? 40 : 20);
+	uint8_t *f = calloc(1, hl + len);
+
+	if (!f || len > 65000) {
+		free(f);
+		return;
+	}
+	be16_put(f + 12, v6 ? 0x86dd : 0x0800);
+	if (v6) {
+		f[14] = 0x60;
+		be16_put(f + 14 + 4, (uint16_t)len);
+		f[14 + 6] = 50;
+	} else {
+		f[14] = 0x45;
+		be16_put(f + 14 + 2, (uint16_t)(20 + len));
+		f[14 + 9] = 50;
+		csum_ip4_header(f + 14);
+	}
+	memcpy(f + hl, pkt, len);
+	dp_input_frame(d, f, hl + len);
+	free(f);
+}
+
 /* Bytes 1 and 2, then the packet, for modes 7 and 8. */
 static void deliver_to(struct lane *l, uint8_t how, uint8_t *pkt, size_t len)
 {
@@ -191,6 +218,9 @@ static void deliver_to(struct lane *l, uint8_t how, uint8_t *pkt, size_t len)
 			memcpy(ip + 20, pkt, len);
 			dp_input_ip4(l->dp, ip, 20 + len);
 			free(ip);
+			break;
+		case 3:
+			framed(l->dp, how & 32, pkt, len);
 			break;
 		default:
 			dp_input_esp(l->dp, pkt, len);
@@ -433,7 +463,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 10) {
 	case 0: dp_input_udp(dp, copy, size - 1, &from); break;
 	case 1: dp_input_ip4(dp, copy, size - 1); break;
-	case 2: dp_input_esp(dp, copy, size - 1); break;
+	case 2:
+		if (data[0] & 0x40)
+			dp_input_frame(dp, copy, size - 1);	/* from AF_XDP */
+		else
+			dp_input_esp(dp, copy, size - 1);
+		break;
 	case 3: sealed(copy, size - 1); break;
 	case 4: round_trip(copy, size - 1); break;
 	case 5: tso(copy, size - 1); break;

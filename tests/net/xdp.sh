@@ -1,14 +1,19 @@
 #!/bin/bash
 # Raw ESP by AF_XDP ([daemon] esp-path = xdp, src/platform/linux/xsk.c,
-# doc/fastpath.md): vtid's network process writes whole Ethernet frames
-# into memory shared with the kernel, on a socket the parent made at start
-# and bound to the interface when the first tunnel needed it.  vtid to
-# vtid, traffic checked both ways in every case:
+# xdprog.c, doc/fastpath.md): vtid's network process writes whole Ethernet
+# frames into memory shared with the kernel, on a socket the parent made
+# at start and bound to the interface when the first tunnel needed it;
+# the parent attaches an XDP program there that hands the tunnels' ESP
+# (by SPI and destination) to the same socket.  vtid to vtid, traffic
+# checked both ways in every case:
 #   a. IPv4 and IPv6 outer: the path is AF_XDP on eth0 at both ends, 4 MB
 #      TCP copies each way arrive intact (SHA-256), and at least 90% of
-#      the ESP left by AF_XDP;
+#      the ESP left by AF_XDP, and at least 90% came in by it;
+#   i. what is not the tunnels' still reaches the kernel: a raw ESP socket
+#      beside vtid gets ESP of an unknown SPI, and an IPv4 fragment of
+#      ours (reassembled), but none of the tunnel's ESP under pings;
 #   b. the network process is killed: its successor takes the socket and
-#      its memory over, and ESP leaves by AF_XDP again;
+#      its memory over, and ESP leaves and arrives by AF_XDP again;
 #   c. the interface is replaced (a new ifindex): the socket bound to the
 #      old one is spent, another is bound to the new one;
 #   f. the interface is replaced by one with the same ifindex, and then the
@@ -47,6 +52,19 @@ mostly_xdp() {
 		fail "$1/$2: $x of $t ESP packets by AF_XDP (wanted > 0 and >= 90%); $(path "$1" "$2")"
 	vtictl "$1" show "$2" | grep -q "^  tx      .*, [0-9]* by packet socket, $x by AF_XDP$" ||
 		fail "$1/$2: the text tx line does not say $x by AF_XDP: $(vtictl "$1" show "$2" | grep '^  tx')"
+	echo "$x/$t"
+}
+
+# mostly_rx_xdp NS TUN: at least 90% of the ESP received came by AF_XDP
+# (a tunnel's first packets come by the raw socket: they name its SPI to
+# the XDP program), and the text rx line says the same number.
+mostly_rx_xdp() {
+	local x t
+	x=$(counter "$1" "$2" rx_xdp); t=$(counter "$1" "$2" rx_packets)
+	[ "$x" -gt 0 ] && [ $((x * 10)) -ge $((t * 9)) ] ||
+		fail "$1/$2: $x of $t ESP packets received by AF_XDP (wanted > 0 and >= 90%)"
+	vtictl "$1" show "$2" | grep -q "^  rx      .*), $x ESP by AF_XDP$" ||
+		fail "$1/$2: the text rx line does not say $x by AF_XDP: $(vtictl "$1" show "$2" | grep '^  rx')"
 	echo "$x/$t"
 }
 
@@ -93,18 +111,74 @@ for t in t4 t6; do
 	wait_xdp 10 b $t eth0 $ia || fail "a. b/$t: not on AF_XDP after 10 s: $(path b $t)"
 	copies a b $ib $ia
 	sa=$(mostly_xdp a $t); sb=$(mostly_xdp b $t)
-	pass "a. $t (IPv${t#t} outer): AF_XDP on eth0 both ends; 4 MB each way intact; by AF_XDP a $sa, b $sb"
+	ra=$(mostly_rx_xdp a $t); rb=$(mostly_rx_xdp b $t)
+	pass "a. $t (IPv${t#t} outer): AF_XDP on eth0 both ends; 4 MB each way intact; sent by AF_XDP a $sa, b $sb; received by it a $ra, b $rb"
 done
 grep -q "AF_XDP socket 0 bound to eth0" "$VT_TMP/a.log" ||
 	fail "a. a's log does not say which socket was bound: $(grep -i xdp "$VT_TMP/a.log" | tail -n 3)"
+in_ns b ip link show eth0 | grep -q "prog/xdp" || fail "a. no XDP program on b's eth0"
+# bpf_fds PID: its BPF objects (maps, programs, links), one a line.
+bpf_fds() { for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null | grep 'bpf' || true; }
+[ -z "$(bpf_fds "$(vtid_net b)")" ] ||
+	fail "a. b's network process holds BPF objects: $(bpf_fds "$(vtid_net b)" | tr '\n' ' ')"
+[ "$(bpf_fds "$PID_b" | grep -c bpf_link)" = 1 ] ||
+	fail "a. b's parent does not hold the XDP program's link: $(bpf_fds "$PID_b" | tr '\n' ' ')"
+
+# i. A raw ESP socket in b, beside vtid, counts what the kernel gives it
+# by SPI: ESP of SPI 0xdead0001 from a (nobody's), a 3000-byte ESP packet
+# of t4's SPI from a, fragmented on the way (fragments are the kernel's
+# to reassemble), and pings through t4, whose ESP vtid takes by AF_XDP.
+cat > "$VT_TMP/espcount.py" <<'PY'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+s.settimeout(0.2)
+seen = {}
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        p = s.recv(65535)
+    except socket.timeout:
+        continue
+    ihl = (p[0] & 15) * 4
+    spi = struct.unpack('!I', p[ihl:ihl + 4])[0]
+    seen.setdefault('%08x' % spi, []).append(len(p) - ihl)
+for k, v in sorted(seen.items()):
+    print(k, len(v), max(v))
+sys.stdout.flush()
+PY
+cat > "$VT_TMP/espsend.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+s.setsockopt(socket.IPPROTO_IP, 10, 0)    # IP_MTU_DISCOVER: IP_PMTUDISC_DONT
+spi, n, size = int(sys.argv[2], 16), int(sys.argv[3]), int(sys.argv[4])
+for i in range(n):
+    s.sendto(struct.pack('!II', spi, 1000 + i) + bytes(size - 8), (sys.argv[1], 0))
+PY
+rx0=$(counter b t4 rx_xdp)
+in_ns b python3 "$VT_TMP/espcount.py" 4 > "$VT_TMP/espcount.out" &
+cpid=$!
+sleep 0.5
+in_ns a python3 "$VT_TMP/espsend.py" 192.0.2.2 dead0001 5 100
+in_ns a python3 "$VT_TMP/espsend.py" 192.0.2.2 00004201 1 3000
+in_ns a ping -c 10 -i 0.1 -q 10.4.0.2 >/dev/null || fail "i. no pings a->b through t4"
+wait "$cpid" || fail "i. the raw ESP listener in b failed"
+rx1=$(counter b t4 rx_xdp)
+grep -qx "dead0001 5 100" "$VT_TMP/espcount.out" ||
+	fail "i. the kernel's raw socket did not get the 5 ESP packets of an unknown SPI: $(cat "$VT_TMP/espcount.out")"
+grep -qx "00004201 1 3000" "$VT_TMP/espcount.out" ||
+	fail "i. the kernel did not reassemble the fragmented ESP packet of t4's SPI for its raw socket: $(cat "$VT_TMP/espcount.out")"
+[ "$(wc -l < "$VT_TMP/espcount.out")" = 2 ] ||
+	fail "i. the kernel's raw socket got ESP vtid should have taken by AF_XDP: $(cat "$VT_TMP/espcount.out")"
+[ $((rx1 - rx0)) -ge 10 ] || fail "i. b/t4: $((rx1 - rx0)) ESP packets by AF_XDP under 10 pings"
+pass "i. unknown SPI (5) and a fragment of ours (reassembled) reach the kernel; the pings' ESP ($((rx1 - rx0)) packets) does not, it came by AF_XDP"
 
 # b. A new network process finds the socket bound and its rings as the
 # dead one left them.
 kill_net b.
 wait_xdp 10 a t4 eth0 10.4.0.2 || fail "b. a/t4: not on AF_XDP after the restart: $(path a t4)"
 copies a b 10.4.0.2 10.4.0.1
-s=$(mostly_xdp a t4)
-pass "b. network process killed: its successor sends by AF_XDP again (socket and rings taken over); 4 MB each way intact; by AF_XDP $s"
+s=$(mostly_xdp a t4); r=$(mostly_rx_xdp a t4)
+pass "b. network process killed: its successor sends and receives by AF_XDP again (socket and rings taken over); 4 MB each way intact; sent by AF_XDP $s, received $r"
 
 # c. A new eth0 in a (and b): the socket bound to the old one is spent.
 # (Until vtid looks the path up again, show may still name the old eth0:

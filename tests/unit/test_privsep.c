@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_xdp.h>
@@ -24,6 +25,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +85,7 @@ static void bad_messages(int ifindex)
 
 #define BIND_LL (-1)	/* not a level: bind(2) the socket to every protocol */
 #define BIND_XDP (-2)	/* not a level: bind(2) an AF_XDP socket to loopback */
+#define CALL_BPF (-3)	/* not a level: bpf(2), as to change the XDP program's maps */
 
 static const struct sockopt_case {
 	const char *what;
@@ -121,6 +124,9 @@ static const struct sockopt_case {
 	{ "bind an AF_XDP socket", AF_XDP, SOCK_RAW, 0, BIND_XDP, 0, true, false },
 	{ "XDP_UMEM_REG on an AF_XDP socket", AF_XDP, SOCK_RAW, 0, SOL_XDP, 4 /* XDP_UMEM_REG */,
 	  true, false },
+	/* Nor steer ESP itself: the parent changes the XDP program's maps. */
+	{ "bpf(BPF_MAP_UPDATE_ELEM)", AF_INET, SOCK_DGRAM, 0, CALL_BPF, BPF_MAP_UPDATE_ELEM, true,
+	  false },
 };
 
 /*
@@ -154,6 +160,12 @@ static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c
 		struct sockaddr_xdp sx = { .sxdp_family = AF_XDP, .sxdp_ifindex = 1 };
 
 		r = bind(fd, (struct sockaddr *)&sx, sizeof(sx));
+	} else if (c->level == CALL_BPF) {
+		union bpf_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.map_fd = (uint32_t)fd;
+		r = (int)syscall(__NR_bpf, c->name, &a, sizeof(a));
 	} else if (c->set)
 		r = setsockopt(fd, c->level, c->name, val,
 			       c->name == SO_RCVTIMEO ? (socklen_t)sizeof(struct timeval) : sizeof(int));

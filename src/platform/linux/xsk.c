@@ -49,8 +49,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define XSK_FRAMES 512		/* per socket: TX ring, completion ring, UMEM */
-#define XSK_FILL 8		/* unused (no receiving), but bind wants one */
+#define XSK_FRAMES 512		/* per socket: each ring; UMEM frames each way */
+#define XSK_RX_BATCH 64		/* frames xsk_recv reads a call */
 #define XSK_KICKS 16		/* sendto()s per burst: the kernel takes 32 each */
 /* The kernel accounts each frame's skb to the socket until it completes:
  * enough send buffer that the ring, not the buffer, is the limit (the
@@ -65,11 +65,17 @@ struct ring {
 	size_t maplen;
 };
 
+/* The UMEM: XSK_FRAMES frames to send from, then XSK_FRAMES to receive in. */
+#define RX_BASE ((uint64_t)XSK_FRAMES * XSK_FRAME)
+#define UMEM_LEN (2 * RX_BASE)
+
 struct xsk {
 	int fd;
 	int ifindex;		/* bound to; 0: not yet */
 	uint8_t *umem;
 	struct ring tx, cq;
+	struct ring rx, fq;	/* cached: RX consumer, fill producer */
+	bool rx_ready;		/* this process gave the fill ring its frames */
 	bool adopted;		/* this process owns the frames' bookkeeping */
 	int spent;		/* -ENXIO (its interface went), -EIO (rings no
 				 * kernel wrote): never used again; 0: fine */
@@ -113,8 +119,12 @@ static void close_one(struct xsk *x)
 		munmap(x->tx.map, x->tx.maplen);
 	if (x->cq.map)
 		munmap(x->cq.map, x->cq.maplen);
+	if (x->rx.map)
+		munmap(x->rx.map, x->rx.maplen);
+	if (x->fq.map)
+		munmap(x->fq.map, x->fq.maplen);
 	if (x->umem)
-		munmap(x->umem, (size_t)XSK_FRAMES * XSK_FRAME);
+		munmap(x->umem, UMEM_LEN);
 	if (x->fd >= 0)
 		close(x->fd);
 	memset(x, 0, sizeof(*x));
@@ -123,11 +133,11 @@ static void close_one(struct xsk *x)
 
 static int open_one(struct xsk *x)
 {
-	const size_t len = (size_t)XSK_FRAMES * XSK_FRAME;
+	const size_t len = UMEM_LEN;
 	struct xdp_umem_reg reg = { .len = len, .chunk_size = XSK_FRAME };
 	struct xdp_mmap_offsets off;
 	socklen_t ol = sizeof(off);
-	int n = XSK_FRAMES, fill = XSK_FILL, sndbuf = XSK_SNDBUF, r;
+	int n = XSK_FRAMES, sndbuf = XSK_SNDBUF, r;
 
 	memset(x, 0, sizeof(*x));
 	x->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -141,9 +151,10 @@ static int open_one(struct xsk *x)
 	}
 	reg.addr = (uint64_t)(uintptr_t)x->umem;
 	if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof(reg)) < 0 ||
-	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &fill, sizeof(fill)) < 0 ||
+	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_TX_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->fd, SOL_XDP, XDP_RX_RING, &n, sizeof(n)) < 0 ||
 	    getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		return -errno;
 	/* Without it (no CAP_NET_ADMIN) the default buffer caps the frames in
@@ -153,6 +164,10 @@ static int open_one(struct xsk *x)
 	if (r == 0)
 		r = map_ring(x, &x->cq, &off.cr, sizeof(uint64_t),
 			     (off_t)XDP_UMEM_PGOFF_COMPLETION_RING);
+	if (r == 0)
+		r = map_ring(x, &x->rx, &off.rx, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING);
+	if (r == 0)
+		r = map_ring(x, &x->fq, &off.fr, sizeof(uint64_t), (off_t)XDP_UMEM_PGOFF_FILL_RING);
 	return r;
 }
 
@@ -380,4 +395,103 @@ int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec
 	store_rel(x->tx.prod, x->tx.cached);
 	r = kick(x);
 	return r < 0 ? r : (int)k;
+}
+
+int xsk_fd(unsigned i)
+{
+	return i < nxs ? xs[i].fd : -1;
+}
+
+/* The receive frame an address the kernel gave points into, or -1. */
+static int rx_frame(uint64_t addr)
+{
+	return addr >= RX_BASE && addr < UMEM_LEN ? (int)((addr - RX_BASE) / XSK_FRAME) : -1;
+}
+
+static void fill(struct xsk *x, uint64_t frame_addr)
+{
+	uint64_t *f = x->fq.desc;
+
+	f[x->fq.cached++ & (XSK_FRAMES - 1)] = frame_addr;
+}
+
+/*
+ * Every receive frame the kernel does not hold goes into the fill ring.
+ * The kernel holds those in the fill ring and those in the RX ring not
+ * yet read (which this process will read); a frame a dead predecessor
+ * was reading is in neither, and is free.  A frame the kernel is copying
+ * into right now would be in neither too: hence only while the program
+ * hands this socket nothing.  A published fill consumer can lag the
+ * kernel's: a frame then counts as held twice, never as free.
+ */
+void xsk_rx_ready(unsigned i)
+{
+	bool held[XSK_FRAMES] = { false };
+	const struct xdp_desc *d;
+	const uint64_t *f;
+	struct xsk *x;
+	uint32_t fp, fc, rp, rc, c;
+	int k;
+
+	if (i >= nxs || xs[i].rx_ready || xs[i].spent)
+		return;
+	x = &xs[i];
+	d = x->rx.desc;
+	f = x->fq.desc;
+	fp = load_acq(x->fq.prod), fc = load_acq(x->fq.cons);
+	rp = load_acq(x->rx.prod), rc = load_acq(x->rx.cons);
+	if (fp - fc > XSK_FRAMES || rp - rc > XSK_FRAMES) {
+		x->spent = -EIO;
+		return;
+	}
+	for (c = fc; c != fp; c++)
+		if ((k = rx_frame(f[c & (XSK_FRAMES - 1)])) >= 0)
+			held[k] = true;
+	for (c = rc; c != rp; c++)
+		if ((k = rx_frame(d[c & (XSK_FRAMES - 1)].addr)) >= 0)
+			held[k] = true;
+	x->rx.cached = rc;
+	x->fq.cached = fp;
+	for (k = 0; k < XSK_FRAMES && x->fq.cached - fc < XSK_FRAMES; k++)
+		if (!held[k])
+			fill(x, RX_BASE + (uint64_t)k * XSK_FRAME);
+	store_rel(x->fq.prod, x->fq.cached);
+	x->rx_ready = true;
+}
+
+int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg)
+{
+	const struct xdp_desc *d;
+	uint64_t back[XSK_RX_BATCH];
+	struct xsk *x;
+	uint32_t prod, c, n = 0, k;
+
+	if (i >= nxs || !xs[i].rx_ready)
+		return 0;
+	x = &xs[i];
+	if (x->spent)
+		return x->spent;
+	d = x->rx.desc;
+	prod = load_acq(x->rx.prod);
+	if (prod - x->rx.cached > XSK_FRAMES)
+		return x->spent = -EIO;
+	for (c = x->rx.cached; c != prod && n < XSK_RX_BATCH; c++) {
+		struct xdp_desc e = d[c & (XSK_FRAMES - 1)];
+		int fr = rx_frame(e.addr);
+		uint64_t base;
+
+		if (fr < 0)
+			continue;	/* not a receive frame: not the kernel's */
+		base = RX_BASE + (uint64_t)fr * XSK_FRAME;
+		back[n++] = base;
+		if (e.addr - base + e.len <= XSK_FRAME)
+			fn(arg, x->umem + e.addr, e.len);
+	}
+	store_rel(x->rx.cons, c);
+	x->rx.cached = c;
+	/* Read, decrypted and passed on: the frames are the kernel's again. */
+	for (k = 0; k < n && x->fq.cached - load_acq(x->fq.cons) < XSK_FRAMES; k++)
+		fill(x, back[k]);
+	store_rel(x->fq.prod, x->fq.cached);
+	return (int)n;
 }
