@@ -123,6 +123,11 @@ bpf_fds() { for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null | grep 
 	fail "a. b's network process holds BPF objects: $(bpf_fds "$(vtid_net b)" | tr '\n' ' ')"
 [ "$(bpf_fds "$PID_b" | grep -c bpf_link)" = 1 ] ||
 	fail "a. b's parent does not hold the XDP program's link: $(bpf_fds "$PID_b" | tr '\n' ' ')"
+# The parent keeps CAP_BPF (bit 39) for the maps, beside CAP_NET_ADMIN
+# (12), CAP_KILL (5), CAP_SETUID (7), CAP_SETGID (6): nothing else.
+cap=$(awk '/^CapEff/ {print $2}' /proc/"$PID_b"/status)
+[ $((16#$cap)) = $(((1 << 39) | (1 << 12) | (1 << 5) | (1 << 7) | (1 << 6))) ] ||
+	fail "a. b's parent has capabilities $cap, not CAP_BPF, CAP_NET_ADMIN, CAP_KILL, CAP_SETUID and CAP_SETGID"
 
 # i. A raw ESP socket in b, beside vtid, counts what the kernel gives it
 # by SPI: ESP of SPI 0xdead0001 from a (nobody's), a 3000-byte ESP packet

@@ -8,7 +8,8 @@
  * role makes; anything else kills the process.  The parent keeps only
  * CAP_NET_ADMIN (TUN devices, rtnetlink), CAP_KILL (its children run as
  * another user) and CAP_SETUID + CAP_SETGID (a child it starts to replace
- * a crashed one must become that user).
+ * a crashed one must become that user), and with esp-path = xdp CAP_BPF
+ * (the XDP program's links and maps, xdprog.c).
  */
 #include "platform/platform.h"
 
@@ -75,7 +76,11 @@ static const int common[] = {
  * that interface.  Their memory and rings were set up before this filter;
  * the parent alone binds them (no bind here), and what it bound is in
  * each process's private memory, not in memory this process could write
- * for its successor to trust.
+ * for its successor to trust.  They also receive: the parent's XDP
+ * program hands them the ESP of the SPIs this process names (by message;
+ * no bpf(2) here), so a compromised process can take any ESP arriving
+ * on those interfaces away from the kernel; it sees all ESP anyway, by
+ * its raw sockets.
  */
 static const int net[] = {
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
@@ -209,6 +214,11 @@ int sandbox_parent(char *err, size_t errlen)
 	 * /etc/passwd anyway); without them it could not replace a child. */
 	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN, CAP_KILL,
 			  CAP_SETUID, CAP_SETGID, -1) < 0 ||
+	    /* esp-path = xdp: the parent attaches the XDP program and fills
+	     * its maps; before Linux 6.5, with unprivileged BPF disabled (the
+	     * distributions' default), every bpf(2) wants CAP_BPF. */
+	    (xdp_loaded() &&
+	     capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF) < 0) ||
 	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
 		snprintf(err, errlen, "cannot drop capabilities to CAP_NET_ADMIN, CAP_KILL, "
 			 "CAP_SETUID and CAP_SETGID");
