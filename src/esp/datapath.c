@@ -84,11 +84,13 @@ struct datapath {
 	 * (xdprog.c): rx[i], socket i's ring is read; steer tells the parent
 	 * an SA's SPI once its packets came by the raw socket. */
 	dp_xdp_steer_fn steer;
-	bool xdp_rx;		/* some socket's ring is read */
+	bool xdp_rx;		/* the program hands some socket ESP */
+	uint64_t xsk_drops;	/* the sockets' RX drops, as last read */
 	struct dp_xsk {
 		struct datapath *dp;
 		unsigned i;
-		bool rx;
+		bool rx;	/* its RX ring is read (in the event loop) */
+		bool asked;	/* the parent was asked for the program */
 	} xsk[XSK_MAX];
 	struct xsk_refusal {
 		int ifindex, err;
@@ -117,7 +119,7 @@ static void unsteer(void *arg, struct sa *sa)
  * log, and the raw socket still serves. */
 static void steer_sa(struct datapath *dp, struct sa *sa, const struct addr *dst)
 {
-	if (!dp->xdp_rx || sa->steered || !dp->steer || !dst->family)
+	if (!dp->xdp || !dp->xdp_rx || sa->steered || !dp->steer || !dst->family)
 		return;
 	sa->steered = true;
 	dp->steer(sa->spi, dst, true);
@@ -416,9 +418,10 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	for (i = 0; i < n; i++) {
 		int at = xsk_ifindex(i), spent = xsk_spent(i);
 
-		/* Bound by the parent before this process started: its ring
-		 * is read once this process asked for the program again. */
-		if (at == p->ifindex && !spent && !dp->xsk[i].rx)
+		/* Bound by the parent before this process started (or before
+		 * a reload turned AF_XDP off and on): asked for the program
+		 * once more. */
+		if (at == p->ifindex && !spent && !dp->xsk[i].asked)
 			xsk_start(dp, i, at);
 		if (at == p->ifindex && !spent)
 			return (int)i;
@@ -788,6 +791,20 @@ void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len)
 		sa->vif->st.rx_xdp++;
 }
 
+static void frame_in(void *arg, uint8_t *f, size_t len)
+{
+	dp_input_frame(arg, f, len);
+}
+
+/* Bind socket i (the parent, if not yet), and with rx have the program
+ * hand it ESP, or without no longer. */
+static int xsk_ask(struct datapath *dp, unsigned i, int ifindex, bool rx)
+{
+	if (dp->xsk_bind)
+		return dp->xsk_bind(i, ifindex, rx);
+	return xsk_bind(i, ifindex);	/* tests: no parent, no program */
+}
+
 static void on_xsk(void *arg)
 {
 	struct dp_xsk *x = arg;
@@ -795,30 +812,34 @@ static void on_xsk(void *arg)
 	int r;
 
 	dp->rx_now = now_ms();
-	r = xsk_recv(x->i, (xsk_rx_fn)dp_input_frame, dp);
+	r = xsk_recv(x->i, frame_in, dp);
 	dp_rx_flush(dp);
 	if (r < 0) {
-		/* Its rings are not the kernel's: the raw socket serves. */
-		log_rl(&dp->rl, LOG_WARN, NULL, "AF_XDP socket %u cannot receive (%s)", x->i,
-		       strerror(-r));
+		/* Its rings are not the kernel's: the program hands it
+		 * nothing more, and the raw socket serves. */
+		log_rl(&dp->rl, LOG_WARN, NULL, "AF_XDP socket %u cannot receive (%s): raw ESP "
+		       "is received by the raw socket there", x->i, strerror(-r));
 		ev_del(dp->ev, xsk_fd(x->i));
 		x->rx = false;
+		(void)xsk_ask(dp, x->i, xsk_ifindex(x->i), false);
 	}
 }
 
-/* Read socket i's ring from now on, and have the parent attach the XDP
- * program that fills it (it binds the socket too, if not yet): in that
- * order, xsk_rx_ready's condition. */
+/* Read socket i's ring from now on, then have the parent bind it (if not
+ * yet) and attach the XDP program that fills it: in that order,
+ * xsk_rx_ready's condition.  Asked once a process (and a reload that
+ * turns AF_XDP on); where the ring cannot be read, the socket is only
+ * bound, and the raw socket receives. */
 static int xsk_start(struct datapath *dp, unsigned i, int ifindex)
 {
+	struct dp_xsk *x = &dp->xsk[i];
 	int r;
 
-	if (!dp->xsk[i].rx && ev_add(dp->ev, xsk_fd(i), on_xsk, &dp->xsk[i]) == 0) {
-		xsk_rx_ready(i);
-		dp->xsk[i].rx = true;
-		dp->xdp_rx = true;
-	}
-	r = dp->xsk_bind ? dp->xsk_bind(i, ifindex) : xsk_bind(i, ifindex);
+	x->asked = true;
+	if (!x->rx && xsk_rx_ready(i) == 0 && ev_add(dp->ev, xsk_fd(i), on_xsk, x) == 0)
+		x->rx = true;
+	r = xsk_ask(dp, i, ifindex, x->rx);
+	dp->xdp_rx |= r == 0 && x->rx;
 	return r;
 }
 
@@ -884,7 +905,7 @@ static void on_sock(void *arg)
 	if (n > 0 && sock_rx_dropped(&msgs[n - 1].msg_hdr, &s->drops)) {
 		unsigned k;
 
-		dp->st.rx_sock_dropped = 0;
+		dp->st.rx_sock_dropped = dp->xsk_drops;
 		for (k = 0; k < SK_COUNT; k++)
 			dp->st.rx_sock_dropped += dp->socks[k].drops;
 	}
@@ -977,16 +998,41 @@ int dp_open_xdp(void)
 
 void dp_tick(struct datapath *dp)
 {
-	if (dp->xdp)
-		xsk_flush();
+	uint64_t drops = 0;
+	unsigned i;
+
+	if (!dp->xdp_rx && !dp->xdp)
+		return;
+	xsk_flush();
+	/* What the kernel dropped for a full RX ring or an empty fill
+	 * ring counts as dropped at the sockets, like SO_RXQ_OVFL's. */
+	for (i = 0; i < XSK_MAX; i++)
+		if (dp->xsk[i].rx)
+			drops += xsk_rx_drops(i);
+	if (drops > dp->xsk_drops) {
+		dp->st.rx_sock_dropped += drops - dp->xsk_drops;
+		dp->xsk_drops = drops;
+	}
 }
 
 void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_fn steer_fn)
 {
+	unsigned i;
+
 	dp->xdp_asked = on;
 	dp->xdp = on && xsk_count() > 0;
 	dp->xsk_bind = bind;
 	dp->steer = steer_fn;
+	/* Turned off by a reload: the program hands the sockets nothing
+	 * more (the rings are still read to the end), so that raw ESP takes
+	 * the IP stack again, as esp-path = socket is chosen for. */
+	for (i = 0; i < XSK_MAX && !dp->xdp; i++) {
+		if (dp->xsk[i].asked && dp->xsk[i].rx)
+			(void)xsk_ask(dp, i, xsk_ifindex(i), false);
+		dp->xsk[i].asked = false;
+	}
+	if (!dp->xdp)
+		dp->xdp_rx = false;
 }
 
 enum dp_path dp_vif_path(const struct datapath *dp, const struct vif *v, const char **why)

@@ -47,7 +47,7 @@ void dp_set_packet_path(struct datapath *dp, bool on);
  * the path on where they exist.  bind binds socket i to an interface (the
  * network process asks the parent); NULL binds here.
  */
-typedef int (*dp_xsk_bind_fn)(unsigned i, int ifindex);
+typedef int (*dp_xsk_bind_fn)(unsigned i, int ifindex, bool rx);
 /* The XDP program receives an SA's raw ESP (arriving at dst) from now on,
  * or, on false, no longer (the parent sets the program's map). */
 typedef void (*dp_xdp_steer_fn)(uint32_t spi, const struct addr *dst, bool on);

@@ -169,17 +169,20 @@ int xsk_spent(unsigned i);
 /*
  * Receiving: once the parent has put socket i in the XDP program's map
  * (xdp_attach), the kernel puts the tunnels' ESP arriving on its queue
- * in the socket's RX ring.  xsk_rx_ready gives the ring its frames; the
- * process that does it must be the only one reading the ring, and the
- * program must not be handing the socket packets at the time (first
- * binding, or xdp_pause after a network process died).  xsk_recv gives
- * fn up to 64 frames (Ethernet header first) and hands them back to the
- * kernel when fn has returned for all: the count, or -EIO (spent).
+ * in the socket's RX ring.  xsk_rx_ready gives the fill ring the frames
+ * (0, or -errno: spent); the process that does it must be the only one
+ * reading the ring, and the program must not be handing the socket
+ * packets at the time (first binding, or xdp_pause after a network
+ * process died).  xsk_recv gives fn up to 64 frames (Ethernet header
+ * first) and hands them back to the kernel when fn has returned for all:
+ * the count, or -EIO (spent).  xsk_rx_drops: what the kernel dropped for
+ * a full RX ring or an empty fill ring, ever.
  */
 typedef void (*xsk_rx_fn)(void *arg, uint8_t *frame, size_t len);
 int xsk_fd(unsigned i);
-void xsk_rx_ready(unsigned i);
+int xsk_rx_ready(unsigned i);
 int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg);
+uint64_t xsk_rx_drops(unsigned i);
 /*
  * The XDP program that steers raw ESP to the sockets (xdprog.c).  Loaded
  * while privileged, at start (xdp_load: -errno, and the verifier's last
@@ -192,6 +195,9 @@ int xdp_load(unsigned n, char *log, size_t loglen);
 bool xdp_loaded(void);
 void xdp_close(void);
 int xdp_attach(unsigned slot, int ifindex, int xsk_fd);
+void xdp_stop(unsigned slot);	/* nothing to socket slot until the next xdp_attach */
+/* How many receive queues an interface has (ethtool's channels), or -errno. */
+int xdp_rx_queues(int ifindex);
 int xdp_steer(uint32_t spi, const struct addr *dst, bool on);
 void xdp_pause(void);
 

@@ -175,7 +175,8 @@ static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stat
 		series(b, "vti_send_errors_total", NULL, "reason", sock_err_name(k),
 		       is->tx_refused[k] + dp->tx_refused[k]);
 	family(b, "vti_socket_rx_dropped_total", "counter",
-	       "datagrams the IKE and ESP sockets dropped before vtid read them");
+	       "datagrams the IKE and ESP sockets dropped before vtid read them (AF_XDP's "
+	       "full rings included)");
 	series(b, "vti_socket_rx_dropped_total", NULL, NULL, NULL,
 	       is->rx_sock_dropped + dp->rx_sock_dropped);
 }

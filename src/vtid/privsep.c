@@ -110,6 +110,7 @@ struct ps_netif {
 struct ps_xsk {
 	uint32_t index;		/* which AF_XDP socket (xsk.c) */
 	int32_t ifindex;
+	uint32_t rx;		/* 1: the XDP program hands it ESP; 0: no longer */
 };
 
 /* An SPI the XDP program hands to the network process, or no longer. */
@@ -851,15 +852,28 @@ static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 
 	if (rq->ifindex <= 0 || owned(p, rq->ifindex))
 		return -EPERM;
+	if (rq->rx > 1)
+		return -EINVAL;
 	r = xsk_bind(rq->index, rq->ifindex);
+	if (r == 0 && !rq->rx)
+		xdp_stop(rq->index);
 	/* Asked again by each network process: the program, which pauses
 	 * while one is replaced, hands the socket packets again. */
-	if (r == 0 && xdp_loaded()) {
+	if (r == 0 && rq->rx && xdp_loaded()) {
 		int a = xdp_attach(rq->index, rq->ifindex, xsk_fd(rq->index));
+
+		int q = a == 0 ? xdp_rx_queues(rq->ifindex) : 0;
 
 		if (a < 0)
 			log_warn(NULL, "no XDP program on interface %d (%s): its raw ESP is "
 				 "received by the raw socket", rq->ifindex, strerror(-a));
+		/* The socket is bound to queue 0: ESP the device's hash puts
+		 * elsewhere passes to the kernel. */
+		if (q > 1)
+			log_warn(NULL, "interface %d has %d receive queues: only raw ESP arriving "
+				 "on queue 0 comes by AF_XDP, the rest by the raw socket (a flow rule "
+				 "such as 'ethtool -N DEV flow-type esp4 action 0' sends it there)",
+				 rq->ifindex, q);
 	}
 	return r;
 }
@@ -871,7 +885,8 @@ static void do_xdp_steer(const struct ps_steer *rq)
 	static struct ratelimit rl;
 	int r;
 
-	if (rq->on > 1 || (rq->dst.family != AF_INET && rq->dst.family != AF_INET6))
+	if (!xdp_loaded() || rq->on > 1 ||
+	    (rq->dst.family != AF_INET && rq->dst.family != AF_INET6))
 		return;
 	r = xdp_steer(rq->spi, &rq->dst, rq->on);
 	if (r < 0 && rq->on)
@@ -1940,9 +1955,9 @@ int ps_netif_setup(int ifindex, unsigned mtu)
 	return status_call(PS_NETIF_SETUP, &rq, sizeof(rq));
 }
 
-int ps_xsk_bind(unsigned i, int ifindex)
+int ps_xsk_bind(unsigned i, int ifindex, bool rx)
 {
-	struct ps_xsk rq = { .index = i, .ifindex = ifindex };
+	struct ps_xsk rq = { .index = i, .ifindex = ifindex, .rx = rx };
 
 	return status_call(PS_XSK_BIND, &rq, sizeof(rq));
 }

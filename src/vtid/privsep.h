@@ -78,7 +78,8 @@ int ps_restart(void);
 int ps_netif_setup(int ifindex, unsigned mtu);
 /* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to an
  * interface that is not one of vti's own. */
-int ps_xsk_bind(unsigned i, int ifindex);
+/* rx: and have the XDP program hand it ESP (false: no longer). */
+int ps_xsk_bind(unsigned i, int ifindex, bool rx);
 /* The XDP program hands an SA's raw ESP to AF_XDP, or no longer (no reply). */
 void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on);
 int ps_addr_add(int ifindex, const struct prefix *p);

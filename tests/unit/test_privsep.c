@@ -226,19 +226,19 @@ static void xsk(int own, int eth0)
 	uint8_t ip[20] = { 0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 50, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2 };
 	struct iovec iov[2] = { { ip, sizeof(ip) }, { ip, 0 } };
 
-	CHECK(ps_xsk_bind(0, own) == -EPERM, "AF_XDP on a tunnel interface of vti's refused");
-	CHECK(ps_xsk_bind(0, 0) == -EPERM, "AF_XDP on ifindex 0 refused");
-	CHECK(ps_xsk_bind(0, -5) == -EPERM, "AF_XDP on a negative ifindex refused");
-	CHECK(ps_xsk_bind(9, eth0) == -EINVAL, "AF_XDP socket 9 (of 2) refused");
-	CHECK(ps_xsk_bind(0, 1) == -EPROTOTYPE, "AF_XDP on loopback (not Ethernet) refused");
+	CHECK(ps_xsk_bind(0, own, false) == -EPERM, "AF_XDP on a tunnel interface of vti's refused");
+	CHECK(ps_xsk_bind(0, 0, false) == -EPERM, "AF_XDP on ifindex 0 refused");
+	CHECK(ps_xsk_bind(0, -5, false) == -EPERM, "AF_XDP on a negative ifindex refused");
+	CHECK(ps_xsk_bind(9, eth0, false) == -EINVAL, "AF_XDP socket 9 (of 2) refused");
+	CHECK(ps_xsk_bind(0, 1, false) == -EPROTOTYPE, "AF_XDP on loopback (not Ethernet) refused");
 	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == -ENXIO, "an unbound socket sends nothing");
-	CHECK(ps_xsk_bind(0, eth0) == 0, "socket 0 bound to eth0 by the parent");
+	CHECK(ps_xsk_bind(0, eth0, false) == 0, "socket 0 bound to eth0 by the parent");
 	CHECK(xsk_ifindex(0) == 0, "which the network process knows only when told (no shared "
 	      "table it could rewrite)");
 	xsk_note_bound(0, eth0);
-	CHECK(ps_xsk_bind(0, eth0) == 0, "asked again (a restarted process): no error");
-	CHECK(ps_xsk_bind(0, 1) == -EBUSY, "socket 0 to another interface: refused");
-	CHECK(ps_xsk_bind(1, eth0) == -EBUSY, "socket 1 on eth0's queue 0: the kernel refuses");
+	CHECK(ps_xsk_bind(0, eth0, false) == 0, "asked again (a restarted process): no error");
+	CHECK(ps_xsk_bind(0, 1, false) == -EBUSY, "socket 0 to another interface: refused");
+	CHECK(ps_xsk_bind(1, eth0, false) == -EBUSY, "socket 1 on eth0's queue 0: the kernel refuses");
 	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == 1,
 	      "a frame sent by AF_XDP without privilege");
 }

@@ -221,7 +221,7 @@ int sandbox_parent(char *err, size_t errlen)
 	     capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF) < 0) ||
 	    capng_apply(CAPNG_SELECT_BOTH) < 0) {
 		snprintf(err, errlen, "cannot drop capabilities to CAP_NET_ADMIN, CAP_KILL, "
-			 "CAP_SETUID and CAP_SETGID");
+			 "CAP_SETUID and CAP_SETGID%s", xdp_loaded() ? " (and CAP_BPF)" : "");
 		return -EPERM;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {

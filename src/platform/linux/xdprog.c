@@ -10,11 +10,14 @@
  *
  * Which packets: IPv4 without options and not a fragment, or IPv6 whose
  * next header is ESP, protocol 50, whose SPI is in the SPI map with this
- * destination address, arriving on queue 0 (where the socket is bound),
- * and short enough for a frame.  Everything else, and ours when the
- * socket has no room, goes on to the kernel as if the program were not
- * there: other ESP reaches its owner, fragments are reassembled, and our
- * ESP reaches the raw socket, which still serves.  The SPI map is filled
+ * destination address, arriving on queue 0 of the socket's own interface
+ * (the kernel drops what is redirected to a socket bound elsewhere), and
+ * short enough for a frame.  Everything else, and ours while the socket's
+ * slot is empty, goes on to the kernel as if the program were not there:
+ * other ESP reaches its owner, fragments are reassembled, and our ESP
+ * reaches the raw socket, which still serves.  Ours when the socket's RX
+ * ring is full or its fill ring empty is dropped by the kernel, as a full
+ * socket buffer drops (xsk_rx_drops counts it).  The SPI map is filled
  * by the parent, at the network process's word, once an SA's first packet
  * came by the raw socket (the network process may not call bpf(2)).
  *
@@ -29,15 +32,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define SPI_MAX 65536		/* SAs steered: 2-3 inbound a tunnel */
-#define PROG_MAX 96		/* instructions (65 now) */
+#define PROG_MAX 96		/* instructions (75 now) */
 #define FRAME_DATA (XSK_FRAME - 256)	/* XDP_PACKET_HEADROOM precedes copy-mode data */
 
 /* A value in the SPI map: the destination the SA's packets come to. */
@@ -48,10 +55,11 @@ struct steer {
 
 static struct {
 	bool loaded;
-	int spi_map, xsk_map;
+	int spi_map, xsk_map, if_map;
 	int prog[XSK_MAX];
 	int link[XSK_MAX];
-} xp = { .spi_map = -1, .xsk_map = -1 };
+} xp = { .spi_map = -1, .xsk_map = -1, .if_map = -1,
+	  .prog = { -1, -1, -1, -1 }, .link = { -1, -1, -1, -1 } };
 
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
@@ -115,8 +123,7 @@ static void here(struct as *a, enum label l)
 /*
  * r6 the context, r2 data, r3 data_end; r7 the SPI, r8 the IP version,
  * r9 where the destination address is.  Offsets are of the Ethernet
- * frame; two-byte fields are compared as loaded (little-endian), so
- * 0x0008 is EtherType 0x0800.
+ * frame; two-byte fields are compared as loaded, in network order.
  */
 static int assemble(struct as *a, unsigned slot)
 {
@@ -136,8 +143,8 @@ static int assemble(struct as *a, unsigned slot)
 	ADDI(4, 14 + 20 + 8);
 	JR(BPF_JGT, 4, 3, L_PASS);
 	LDX(BPF_H, 5, 2, 12);
-	JI(BPF_JEQ, 5, 0x0008, L_V4);
-	JI(BPF_JNE, 5, 0xdd86, L_PASS);
+	JI(BPF_JEQ, 5, htons(0x0800), L_V4);
+	JI(BPF_JNE, 5, htons(0x86dd), L_PASS);
 	/* IPv6: next header ESP, no extension header. */
 	MOV(4, 2);
 	ADDI(4, 14 + 40 + 8);
@@ -156,7 +163,7 @@ static int assemble(struct as *a, unsigned slot)
 	LDX(BPF_B, 5, 2, 14 + 9);
 	JI(BPF_JNE, 5, 50, L_PASS);
 	LDX(BPF_H, 5, 2, 14 + 6);
-	emit(a, insn(BPF_ALU64 | BPF_AND | BPF_K, 5, 0, 0, 0xff3f));	/* MF, offset */
+	emit(a, insn(BPF_ALU64 | BPF_AND | BPF_K, 5, 0, 0, htons(0x3fff)));	/* MF, offset */
 	JI(BPF_JNE, 5, 0, L_PASS);
 	LDX(BPF_W, 7, 2, 14 + 20);
 	MOVI(8, 4);
@@ -179,9 +186,21 @@ static int assemble(struct as *a, unsigned slot)
 		if (k == 0)
 			JI(BPF_JEQ, 8, 4, L_TAKE);
 	}
-	/* To the socket; XDP_PASS if its slot is empty (no socket there
-	 * now: the network process is being replaced) or it has no room. */
+	/* Only on the socket's own interface: a driver that hands its
+	 * program on to another device (netvsc to its VF) would otherwise
+	 * have the kernel drop what this redirects from there. */
 	here(a, L_TAKE);
+	emit(a, insn(BPF_ST | BPF_MEM | BPF_W, 10, 0, -8, (int32_t)slot));
+	MAP(1, xp.if_map);
+	MOV(2, 10);
+	ADDI(2, -8);
+	CALL(BPF_FUNC_map_lookup_elem);
+	JI(BPF_JEQ, 0, 0, L_PASS);
+	LDX(BPF_W, 1, 0, 0);
+	LDX(BPF_W, 2, 6, offsetof(struct xdp_md, ingress_ifindex));
+	JR(BPF_JNE, 1, 2, L_PASS);
+	/* To the socket; XDP_PASS if its slot is empty (no socket there
+	 * now: the network process is being replaced). */
 	MAP(1, xp.xsk_map);
 	MOVI(2, (int32_t)slot);
 	MOVI(3, XDP_PASS);
@@ -252,17 +271,19 @@ void xdp_close(void)
 	unsigned i;
 
 	for (i = 0; i < XSK_MAX; i++) {
-		if (xp.link[i] > 0)
+		if (xp.link[i] >= 0)
 			close(xp.link[i]);
-		if (xp.prog[i] > 0)
+		if (xp.prog[i] >= 0)
 			close(xp.prog[i]);
-		xp.link[i] = xp.prog[i] = 0;
+		xp.link[i] = xp.prog[i] = -1;
 	}
 	if (xp.spi_map >= 0)
 		close(xp.spi_map);
 	if (xp.xsk_map >= 0)
 		close(xp.xsk_map);
-	xp.spi_map = xp.xsk_map = -1;
+	if (xp.if_map >= 0)
+		close(xp.if_map);
+	xp.spi_map = xp.xsk_map = xp.if_map = -1;
 	xp.loaded = false;
 }
 
@@ -278,10 +299,11 @@ int xdp_load(unsigned n, char *log, size_t loglen)
 	xp.spi_map = map_create(BPF_MAP_TYPE_HASH, sizeof(uint32_t), sizeof(struct steer),
 				SPI_MAX, BPF_F_NO_PREALLOC);
 	xp.xsk_map = map_create(BPF_MAP_TYPE_XSKMAP, sizeof(uint32_t), sizeof(int), XSK_MAX, 0);
-	r = xp.spi_map < 0 ? xp.spi_map : xp.xsk_map;
+	xp.if_map = map_create(BPF_MAP_TYPE_ARRAY, sizeof(uint32_t), sizeof(uint32_t), XSK_MAX, 0);
+	r = xp.spi_map < 0 ? xp.spi_map : xp.xsk_map < 0 ? xp.xsk_map : xp.if_map;
 	for (i = 0; r >= 0 && i < n; i++) {
 		r = prog_load(i, log, loglen);
-		xp.prog[i] = r > 0 ? r : 0;
+		xp.prog[i] = r >= 0 ? r : -1;
 	}
 	if (r < 0) {
 		xdp_close();
@@ -320,14 +342,16 @@ static int map_delete(int map, const void *key)
 int xdp_attach(unsigned slot, int ifindex, int xsk_fd)
 {
 	union bpf_attr at;
-	uint32_t key = slot;
+	uint32_t key = slot, dev = (uint32_t)ifindex;
 	int r;
 
-	if (!xp.loaded || slot >= XSK_MAX || !xp.prog[slot])
+	if (!xp.loaded || slot >= XSK_MAX || xp.prog[slot] < 0)
 		return -ENOTSUP;
 	/* The socket first: until it is in its slot, the program passes. */
-	r = map_update(xp.xsk_map, &key, &xsk_fd);
-	if (r < 0 || xp.link[slot])
+	r = map_update(xp.if_map, &key, &dev);
+	if (r == 0)
+		r = map_update(xp.xsk_map, &key, &xsk_fd);
+	if (r < 0 || xp.link[slot] >= 0)
 		return r;
 	memset(&at, 0, sizeof(at));
 	at.link_create.prog_fd = (uint32_t)xp.prog[slot];
@@ -344,6 +368,22 @@ int xdp_attach(unsigned slot, int ifindex, int xsk_fd)
 	return 0;
 }
 
+int xdp_rx_queues(int ifindex)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq r = { .ifr_data = (void *)&ch };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), n = -ENOTSUP;
+
+	if (s < 0)
+		return -errno;
+	if (if_indextoname((unsigned)ifindex, r.ifr_name) && ioctl(s, SIOCETHTOOL, &r) == 0)
+		n = (int)(ch.rx_count + ch.combined_count);
+	else
+		n = -errno;
+	close(s);
+	return n;
+}
+
 int xdp_steer(uint32_t spi, const struct addr *dst, bool on)
 {
 	struct steer v = { .ipv = dst->family == AF_INET ? 4 : 6 };
@@ -353,6 +393,14 @@ int xdp_steer(uint32_t spi, const struct addr *dst, bool on)
 		return -EINVAL;
 	memcpy(v.dst, dst->a, dst->family == AF_INET ? 4 : 16);
 	return on ? map_update(xp.spi_map, &key, &v) : map_delete(xp.spi_map, &key);
+}
+
+void xdp_stop(unsigned slot)
+{
+	uint32_t key = slot;
+
+	if (xp.loaded && slot < XSK_MAX)
+		map_delete(xp.xsk_map, &key);
 }
 
 void xdp_pause(void)

@@ -76,6 +76,9 @@ struct xsk {
 	struct ring tx, cq;
 	struct ring rx, fq;	/* cached: RX consumer, fill producer */
 	bool rx_ready;		/* this process gave the fill ring its frames */
+	bool rx_out[XSK_FRAMES];	/* receive frame is the kernel's (fill or RX ring) */
+	uint32_t npend;
+	uint16_t pend[XSK_FRAMES];	/* read, not yet back in the fill ring */
 	bool adopted;		/* this process owns the frames' bookkeeping */
 	int spent;		/* -ENXIO (its interface went), -EIO (rings no
 				 * kernel wrote): never used again; 0: fine */
@@ -86,6 +89,8 @@ struct xsk {
 
 static struct xsk xs[XSK_MAX];
 static unsigned nxs;
+
+static void refill(struct xsk *x);
 
 static uint32_t load_acq(const uint32_t *p)
 {
@@ -338,9 +343,12 @@ void xsk_flush(void)
 {
 	unsigned i;
 
-	for (i = 0; i < nxs; i++)
+	for (i = 0; i < nxs; i++) {
 		if (xs[i].adopted && xs[i].ifindex && !xs[i].spent)
 			kick(&xs[i]);
+		if (xs[i].rx_ready && !xs[i].spent)
+			refill(&xs[i]);
+	}
 }
 
 int xsk_spent(unsigned i)
@@ -408,11 +416,23 @@ static int rx_frame(uint64_t addr)
 	return addr >= RX_BASE && addr < UMEM_LEN ? (int)((addr - RX_BASE) / XSK_FRAME) : -1;
 }
 
-static void fill(struct xsk *x, uint64_t frame_addr)
+/* Frames read go back to the kernel as the fill ring has room: a fill
+ * consumer the kernel publishes late can make it look full for a while,
+ * and what does not fit waits here for the next call. */
+static void refill(struct xsk *x)
 {
 	uint64_t *f = x->fq.desc;
+	uint32_t room = XSK_FRAMES - (x->fq.cached - load_acq(x->fq.cons));
 
-	f[x->fq.cached++ & (XSK_FRAMES - 1)] = frame_addr;
+	if (room > XSK_FRAMES)
+		return;	/* a consumer ahead of our producer: no kernel's */
+	for (; x->npend && room; room--) {
+		uint16_t k = x->pend[--x->npend];
+
+		x->rx_out[k] = true;
+		f[x->fq.cached++ & (XSK_FRAMES - 1)] = RX_BASE + (uint64_t)k * XSK_FRAME;
+	}
+	store_rel(x->fq.prod, x->fq.cached);
 }
 
 /*
@@ -421,10 +441,13 @@ static void fill(struct xsk *x, uint64_t frame_addr)
  * yet read (which this process will read); a frame a dead predecessor
  * was reading is in neither, and is free.  A frame the kernel is copying
  * into right now would be in neither too: hence only while the program
- * hands this socket nothing.  A published fill consumer can lag the
- * kernel's: a frame then counts as held twice, never as free.
+ * hands this socket nothing (the parent pauses it before it starts a
+ * network process, and a redirect it had already decided lands within
+ * that poll, long before the new process gets here).  A published fill
+ * consumer can lag the kernel's: a frame then counts as held twice, never
+ * as free.
  */
-void xsk_rx_ready(unsigned i)
+int xsk_rx_ready(unsigned i)
 {
 	bool held[XSK_FRAMES] = { false };
 	const struct xdp_desc *d;
@@ -433,17 +456,17 @@ void xsk_rx_ready(unsigned i)
 	uint32_t fp, fc, rp, rc, c;
 	int k;
 
-	if (i >= nxs || xs[i].rx_ready || xs[i].spent)
-		return;
+	if (i >= nxs)
+		return -ENXIO;
 	x = &xs[i];
+	if (x->spent || x->rx_ready)
+		return x->spent;
 	d = x->rx.desc;
 	f = x->fq.desc;
 	fp = load_acq(x->fq.prod), fc = load_acq(x->fq.cons);
 	rp = load_acq(x->rx.prod), rc = load_acq(x->rx.cons);
-	if (fp - fc > XSK_FRAMES || rp - rc > XSK_FRAMES) {
-		x->spent = -EIO;
-		return;
-	}
+	if (fp - fc > XSK_FRAMES || rp - rc > XSK_FRAMES)
+		return x->spent = -EIO;
 	for (c = fc; c != fp; c++)
 		if ((k = rx_frame(f[c & (XSK_FRAMES - 1)])) >= 0)
 			held[k] = true;
@@ -452,17 +475,29 @@ void xsk_rx_ready(unsigned i)
 			held[k] = true;
 	x->rx.cached = rc;
 	x->fq.cached = fp;
-	for (k = 0; k < XSK_FRAMES && x->fq.cached - fc < XSK_FRAMES; k++)
+	x->npend = 0;
+	for (k = XSK_FRAMES - 1; k >= 0; k--) {
+		x->rx_out[k] = held[k];
 		if (!held[k])
-			fill(x, RX_BASE + (uint64_t)k * XSK_FRAME);
-	store_rel(x->fq.prod, x->fq.cached);
+			x->pend[x->npend++] = (uint16_t)k;
+	}
+	refill(x);
 	x->rx_ready = true;
+	return 0;
 }
 
+/*
+ * The descriptors are copied and the RX ring released before any frame is
+ * looked at: a frame that kills this process is then in neither ring, and
+ * its successor gives it back to the kernel rather than reading it again
+ * (and again, until vtid gives up restarting).  A descriptor for a frame
+ * the kernel was not given (twice in the ring, or a bogus address: rings a
+ * predecessor wrote) is skipped.
+ */
 int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg)
 {
+	struct xdp_desc got[XSK_RX_BATCH];
 	const struct xdp_desc *d;
-	uint64_t back[XSK_RX_BATCH];
 	struct xsk *x;
 	uint32_t prod, c, n = 0, k;
 
@@ -475,23 +510,35 @@ int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg)
 	prod = load_acq(x->rx.prod);
 	if (prod - x->rx.cached > XSK_FRAMES)
 		return x->spent = -EIO;
-	for (c = x->rx.cached; c != prod && n < XSK_RX_BATCH; c++) {
-		struct xdp_desc e = d[c & (XSK_FRAMES - 1)];
-		int fr = rx_frame(e.addr);
-		uint64_t base;
-
-		if (fr < 0)
-			continue;	/* not a receive frame: not the kernel's */
-		base = RX_BASE + (uint64_t)fr * XSK_FRAME;
-		back[n++] = base;
-		if (e.addr - base + e.len <= XSK_FRAME)
-			fn(arg, x->umem + e.addr, e.len);
-	}
+	for (c = x->rx.cached; c != prod && n < XSK_RX_BATCH; c++)
+		got[n++] = d[c & (XSK_FRAMES - 1)];
 	store_rel(x->rx.cons, c);
 	x->rx.cached = c;
-	/* Read, decrypted and passed on: the frames are the kernel's again. */
-	for (k = 0; k < n && x->fq.cached - load_acq(x->fq.cons) < XSK_FRAMES; k++)
-		fill(x, back[k]);
-	store_rel(x->fq.prod, x->fq.cached);
+	for (k = 0; k < n; k++) {
+		int fr = rx_frame(got[k].addr);
+		uint64_t base;
+
+		if (fr < 0 || !x->rx_out[fr])
+			continue;
+		x->rx_out[fr] = false;
+		base = RX_BASE + (uint64_t)fr * XSK_FRAME;
+		if (got[k].addr - base + got[k].len <= XSK_FRAME)
+			fn(arg, x->umem + got[k].addr, got[k].len);
+		x->pend[x->npend++] = (uint16_t)fr;
+	}
+	/* Decrypted in place and passed on: the frames are the kernel's again. */
+	refill(x);
 	return (int)n;
+}
+
+uint64_t xsk_rx_drops(unsigned i)
+{
+	struct xdp_statistics st;
+	socklen_t len = sizeof(st);
+
+	if (i >= nxs || !xs[i].rx_ready ||
+	    getsockopt(xs[i].fd, SOL_XDP, XDP_STATISTICS, &st, &len) < 0)
+		return 0;
+	/* rx_dropped counts an empty fill ring too. */
+	return st.rx_dropped + st.rx_ring_full;
 }
