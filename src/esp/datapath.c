@@ -85,12 +85,14 @@ struct datapath {
 	 * an SA's SPI once its packets came by the raw socket. */
 	dp_xdp_steer_fn steer;
 	bool xdp_rx;		/* the program hands some socket ESP */
-	uint64_t xsk_drops;	/* the sockets' RX drops, as last read */
+	uint64_t xsk_drops;	/* RX drops at the sockets, counted so far */
 	struct dp_xsk {
 		struct datapath *dp;
 		unsigned i;
 		bool rx;	/* its RX ring is read (in the event loop) */
 		bool asked;	/* the parent was asked for the program */
+		uint64_t drops;	/* the kernel's count (for the socket's
+				 * life), as last read */
 	} xsk[XSK_MAX];
 	struct xsk_refusal {
 		int ifindex, err;
@@ -805,6 +807,17 @@ static int xsk_ask(struct datapath *dp, unsigned i, int ifindex, bool rx)
 	return xsk_bind(i, ifindex);	/* tests: no parent, no program */
 }
 
+/* Its rings are not the kernel's, or its interface went: the program
+ * hands it nothing more, and the raw socket serves. */
+static void xsk_rx_stop(struct datapath *dp, struct dp_xsk *x, int err)
+{
+	log_rl(&dp->rl, LOG_WARN, NULL, "AF_XDP socket %u cannot receive (%s): raw ESP is "
+	       "received by the raw socket there", x->i, strerror(-err));
+	ev_del(dp->ev, xsk_fd(x->i));
+	x->rx = false;
+	(void)xsk_ask(dp, x->i, xsk_ifindex(x->i), false);
+}
+
 static void on_xsk(void *arg)
 {
 	struct dp_xsk *x = arg;
@@ -814,15 +827,8 @@ static void on_xsk(void *arg)
 	dp->rx_now = now_ms();
 	r = xsk_recv(x->i, frame_in, dp);
 	dp_rx_flush(dp);
-	if (r < 0) {
-		/* Its rings are not the kernel's: the program hands it
-		 * nothing more, and the raw socket serves. */
-		log_rl(&dp->rl, LOG_WARN, NULL, "AF_XDP socket %u cannot receive (%s): raw ESP "
-		       "is received by the raw socket there", x->i, strerror(-r));
-		ev_del(dp->ev, xsk_fd(x->i));
-		x->rx = false;
-		(void)xsk_ask(dp, x->i, xsk_ifindex(x->i), false);
-	}
+	if (r < 0)
+		xsk_rx_stop(dp, x, r);
 }
 
 /* Read socket i's ring from now on, then have the parent bind it (if not
@@ -836,8 +842,10 @@ static int xsk_start(struct datapath *dp, unsigned i, int ifindex)
 	int r;
 
 	x->asked = true;
-	if (!x->rx && xsk_rx_ready(i) == 0 && ev_add(dp->ev, xsk_fd(i), on_xsk, x) == 0)
+	if (!x->rx && xsk_rx_ready(i) == 0 && ev_add(dp->ev, xsk_fd(i), on_xsk, x) == 0) {
 		x->rx = true;
+		x->drops = xsk_rx_drops(i);	/* a predecessor's are counted */
+	}
 	r = xsk_ask(dp, i, ifindex, x->rx);
 	dp->xdp_rx |= r == 0 && x->rx;
 	return r;
@@ -998,20 +1006,31 @@ int dp_open_xdp(void)
 
 void dp_tick(struct datapath *dp)
 {
-	uint64_t drops = 0;
 	unsigned i;
 
 	if (!dp->xdp_rx && !dp->xdp)
 		return;
 	xsk_flush();
-	/* What the kernel dropped for a full RX ring or an empty fill
-	 * ring counts as dropped at the sockets, like SO_RXQ_OVFL's. */
-	for (i = 0; i < XSK_MAX; i++)
-		if (dp->xsk[i].rx)
-			drops += xsk_rx_drops(i);
-	if (drops > dp->xsk_drops) {
-		dp->st.rx_sock_dropped += drops - dp->xsk_drops;
-		dp->xsk_drops = drops;
+	for (i = 0; i < XSK_MAX; i++) {
+		struct dp_xsk *x = &dp->xsk[i];
+		uint64_t d;
+		int r;
+
+		if (!x->rx)
+			continue;
+		if ((r = xsk_spent(i)) < 0) {
+			xsk_rx_stop(dp, x, r);	/* no frame may come to say so */
+			continue;
+		}
+		/* What the kernel dropped for a full RX ring or an empty
+		 * fill ring counts as dropped at the sockets, like
+		 * SO_RXQ_OVFL's. */
+		d = xsk_rx_drops(i);
+		if (d > x->drops) {
+			dp->st.rx_sock_dropped += d - x->drops;
+			dp->xsk_drops += d - x->drops;
+			x->drops = d;
+		}
 	}
 }
 

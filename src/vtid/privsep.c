@@ -846,6 +846,27 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
 /* An AF_XDP socket to the underlay for raw ESP.  Not to one of vti's own
  * interfaces (ESP into a tunnel); xsk_bind refuses a socket already bound
  * elsewhere, and the kernel a second socket on the same queue. */
+/* The XDP program hands socket i the ESP arriving on its interface. */
+static void xdp_start(unsigned i, int ifindex)
+{
+	char name[IF_NAMESIZE] = "?";
+	int r = xdp_attach(i, ifindex, xsk_fd(i)), q;
+
+	if_indextoname((unsigned)ifindex, name);
+	if (r < 0) {
+		log_warn(NULL, "no XDP program on %s (%s): its raw ESP is received by the raw "
+			 "socket", name, strerror(-r));
+		return;
+	}
+	/* The socket is bound to queue 0: ESP the device's hash puts
+	 * elsewhere passes to the kernel. */
+	q = xdp_rx_queues(ifindex);
+	if (q > 1)
+		log_warn(NULL, "%s has %d receive queues: only raw ESP arriving on queue 0 comes "
+			 "by AF_XDP, the rest by the raw socket (a flow rule such as 'ethtool -N %s "
+			 "flow-type esp4 action 0' sends it there)", name, q, name);
+}
+
 static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 {
 	int r;
@@ -859,22 +880,8 @@ static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 		xdp_stop(rq->index);
 	/* Asked again by each network process: the program, which pauses
 	 * while one is replaced, hands the socket packets again. */
-	if (r == 0 && rq->rx && xdp_loaded()) {
-		int a = xdp_attach(rq->index, rq->ifindex, xsk_fd(rq->index));
-
-		int q = a == 0 ? xdp_rx_queues(rq->ifindex) : 0;
-
-		if (a < 0)
-			log_warn(NULL, "no XDP program on interface %d (%s): its raw ESP is "
-				 "received by the raw socket", rq->ifindex, strerror(-a));
-		/* The socket is bound to queue 0: ESP the device's hash puts
-		 * elsewhere passes to the kernel. */
-		if (q > 1)
-			log_warn(NULL, "interface %d has %d receive queues: only raw ESP arriving "
-				 "on queue 0 comes by AF_XDP, the rest by the raw socket (a flow rule "
-				 "such as 'ethtool -N DEV flow-type esp4 action 0' sends it there)",
-				 rq->ifindex, q);
-	}
+	if (r == 0 && rq->rx && xdp_loaded())
+		xdp_start(rq->index, rq->ifindex);
 	return r;
 }
 

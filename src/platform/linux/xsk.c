@@ -49,7 +49,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define XSK_FRAMES 512		/* per socket: each ring; UMEM frames each way */
+#define XSK_FRAMES 512		/* per socket: TX and completion rings, frames to send */
+/* RX and fill rings, and frames to receive in: the device's bursts must
+ * fit while the network process is busy with something else (512 lost
+ * thousands of packets a second under one TCP stream here). */
+#define XSK_RX 2048
 #define XSK_RX_BATCH 64		/* frames xsk_recv reads a call */
 #define XSK_KICKS 16		/* sendto()s per burst: the kernel takes 32 each */
 /* The kernel accounts each frame's skb to the socket until it completes:
@@ -65,9 +69,9 @@ struct ring {
 	size_t maplen;
 };
 
-/* The UMEM: XSK_FRAMES frames to send from, then XSK_FRAMES to receive in. */
+/* The UMEM: XSK_FRAMES frames to send from, then XSK_RX to receive in. */
 #define RX_BASE ((uint64_t)XSK_FRAMES * XSK_FRAME)
-#define UMEM_LEN (2 * RX_BASE)
+#define UMEM_LEN (RX_BASE + (uint64_t)XSK_RX * XSK_FRAME)
 
 struct xsk {
 	int fd;
@@ -76,9 +80,9 @@ struct xsk {
 	struct ring tx, cq;
 	struct ring rx, fq;	/* cached: RX consumer, fill producer */
 	bool rx_ready;		/* this process gave the fill ring its frames */
-	bool rx_out[XSK_FRAMES];	/* receive frame is the kernel's (fill or RX ring) */
+	bool rx_out[XSK_RX];	/* receive frame is the kernel's (fill or RX ring) */
 	uint32_t npend;
-	uint16_t pend[XSK_FRAMES];	/* read, not yet back in the fill ring */
+	uint16_t pend[XSK_RX];	/* read, not yet back in the fill ring */
 	bool adopted;		/* this process owns the frames' bookkeeping */
 	int spent;		/* -ENXIO (its interface went), -EIO (rings no
 				 * kernel wrote): never used again; 0: fine */
@@ -103,9 +107,9 @@ static void store_rel(uint32_t *p, uint32_t v)
 }
 
 static int map_ring(struct xsk *x, struct ring *r, const struct xdp_ring_offset *o, size_t entry,
-		    off_t pgoff)
+		    unsigned count, off_t pgoff)
 {
-	r->maplen = o->desc + XSK_FRAMES * entry;
+	r->maplen = o->desc + count * entry;
 	r->map = mmap(NULL, r->maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, x->fd,
 		      pgoff);
 	if (r->map == MAP_FAILED) {
@@ -142,7 +146,7 @@ static int open_one(struct xsk *x)
 	struct xdp_umem_reg reg = { .len = len, .chunk_size = XSK_FRAME };
 	struct xdp_mmap_offsets off;
 	socklen_t ol = sizeof(off);
-	int n = XSK_FRAMES, sndbuf = XSK_SNDBUF, r;
+	int n = XSK_FRAMES, nrx = XSK_RX, sndbuf = XSK_SNDBUF, r;
 
 	memset(x, 0, sizeof(*x));
 	x->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -156,23 +160,24 @@ static int open_one(struct xsk *x)
 	}
 	reg.addr = (uint64_t)(uintptr_t)x->umem;
 	if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof(reg)) < 0 ||
-	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_FILL_RING, &nrx, sizeof(nrx)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof(n)) < 0 ||
 	    setsockopt(x->fd, SOL_XDP, XDP_TX_RING, &n, sizeof(n)) < 0 ||
-	    setsockopt(x->fd, SOL_XDP, XDP_RX_RING, &n, sizeof(n)) < 0 ||
+	    setsockopt(x->fd, SOL_XDP, XDP_RX_RING, &nrx, sizeof(nrx)) < 0 ||
 	    getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
 		return -errno;
 	/* Without it (no CAP_NET_ADMIN) the default buffer caps the frames in
 	 * flight lower: slower, not wrong. */
 	(void)setsockopt(x->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
-	r = map_ring(x, &x->tx, &off.tx, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING);
+	r = map_ring(x, &x->tx, &off.tx, sizeof(struct xdp_desc), XSK_FRAMES, XDP_PGOFF_TX_RING);
 	if (r == 0)
-		r = map_ring(x, &x->cq, &off.cr, sizeof(uint64_t),
+		r = map_ring(x, &x->cq, &off.cr, sizeof(uint64_t), XSK_FRAMES,
 			     (off_t)XDP_UMEM_PGOFF_COMPLETION_RING);
 	if (r == 0)
-		r = map_ring(x, &x->rx, &off.rx, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING);
+		r = map_ring(x, &x->rx, &off.rx, sizeof(struct xdp_desc), XSK_RX, XDP_PGOFF_RX_RING);
 	if (r == 0)
-		r = map_ring(x, &x->fq, &off.fr, sizeof(uint64_t), (off_t)XDP_UMEM_PGOFF_FILL_RING);
+		r = map_ring(x, &x->fq, &off.fr, sizeof(uint64_t), XSK_RX,
+			     (off_t)XDP_UMEM_PGOFF_FILL_RING);
 	return r;
 }
 
@@ -422,15 +427,17 @@ static int rx_frame(uint64_t addr)
 static void refill(struct xsk *x)
 {
 	uint64_t *f = x->fq.desc;
-	uint32_t room = XSK_FRAMES - (x->fq.cached - load_acq(x->fq.cons));
+	uint32_t room = XSK_RX - (x->fq.cached - load_acq(x->fq.cons));
 
-	if (room > XSK_FRAMES)
-		return;	/* a consumer ahead of our producer: no kernel's */
+	if (room > XSK_RX) {
+		x->spent = -EIO;	/* a consumer ahead of our producer: no kernel's */
+		return;
+	}
 	for (; x->npend && room; room--) {
 		uint16_t k = x->pend[--x->npend];
 
 		x->rx_out[k] = true;
-		f[x->fq.cached++ & (XSK_FRAMES - 1)] = RX_BASE + (uint64_t)k * XSK_FRAME;
+		f[x->fq.cached++ & (XSK_RX - 1)] = RX_BASE + (uint64_t)k * XSK_FRAME;
 	}
 	store_rel(x->fq.prod, x->fq.cached);
 }
@@ -449,7 +456,7 @@ static void refill(struct xsk *x)
  */
 int xsk_rx_ready(unsigned i)
 {
-	bool held[XSK_FRAMES] = { false };
+	bool held[XSK_RX] = { false };
 	const struct xdp_desc *d;
 	const uint64_t *f;
 	struct xsk *x;
@@ -465,18 +472,18 @@ int xsk_rx_ready(unsigned i)
 	f = x->fq.desc;
 	fp = load_acq(x->fq.prod), fc = load_acq(x->fq.cons);
 	rp = load_acq(x->rx.prod), rc = load_acq(x->rx.cons);
-	if (fp - fc > XSK_FRAMES || rp - rc > XSK_FRAMES)
+	if (fp - fc > XSK_RX || rp - rc > XSK_RX)
 		return x->spent = -EIO;
 	for (c = fc; c != fp; c++)
-		if ((k = rx_frame(f[c & (XSK_FRAMES - 1)])) >= 0)
+		if ((k = rx_frame(f[c & (XSK_RX - 1)])) >= 0)
 			held[k] = true;
 	for (c = rc; c != rp; c++)
-		if ((k = rx_frame(d[c & (XSK_FRAMES - 1)].addr)) >= 0)
+		if ((k = rx_frame(d[c & (XSK_RX - 1)].addr)) >= 0)
 			held[k] = true;
 	x->rx.cached = rc;
 	x->fq.cached = fp;
 	x->npend = 0;
-	for (k = XSK_FRAMES - 1; k >= 0; k--) {
+	for (k = XSK_RX - 1; k >= 0; k--) {
 		x->rx_out[k] = held[k];
 		if (!held[k])
 			x->pend[x->npend++] = (uint16_t)k;
@@ -491,8 +498,10 @@ int xsk_rx_ready(unsigned i)
  * looked at: a frame that kills this process is then in neither ring, and
  * its successor gives it back to the kernel rather than reading it again
  * (and again, until vtid gives up restarting).  A descriptor for a frame
- * the kernel was not given (twice in the ring, or a bogus address: rings a
- * predecessor wrote) is skipped.
+ * this process has not given the kernel (twice in one batch, or a bogus
+ * address) is skipped.  A compromised predecessor can still have planted
+ * a frame in the fill ring twice: then two packets may share it, and what
+ * is read there fails the ICV check; nothing goes out of bounds.
  */
 int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg)
 {
@@ -508,10 +517,10 @@ int xsk_recv(unsigned i, xsk_rx_fn fn, void *arg)
 		return x->spent;
 	d = x->rx.desc;
 	prod = load_acq(x->rx.prod);
-	if (prod - x->rx.cached > XSK_FRAMES)
+	if (prod - x->rx.cached > XSK_RX)
 		return x->spent = -EIO;
 	for (c = x->rx.cached; c != prod && n < XSK_RX_BATCH; c++)
-		got[n++] = d[c & (XSK_FRAMES - 1)];
+		got[n++] = d[c & (XSK_RX - 1)];
 	store_rel(x->rx.cons, c);
 	x->rx.cached = c;
 	for (k = 0; k < n; k++) {
