@@ -747,14 +747,14 @@ void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len)
 	}
 }
 
-/* The raw IPv6 socket gives no header: the address the SA's own packets
- * leave from is where the peer sends (none configured: not steered). */
-static void input_ip6(struct datapath *dp, uint8_t *p, size_t len)
+/* The raw IPv6 socket gives no header: the destination came as
+ * IPV6_PKTINFO (dst; family 0 if it did not). */
+static void input_ip6(struct datapath *dp, uint8_t *p, size_t len, const struct addr *dst)
 {
 	struct sa *sa = dp_input_esp(dp, p, len);
 
-	if (sa && sa->pair && sa->pair->local.family == AF_INET6)
-		steer_sa(dp, sa, &sa->pair->local);
+	if (sa)
+		steer_sa(dp, sa, dst);
 }
 
 /*
@@ -866,7 +866,8 @@ static size_t gro_size(struct msghdr *m)
 	return 0;
 }
 
-static void input(struct dp_sock *s, uint8_t *p, size_t len, const struct sockaddr_storage *from)
+static void input(struct dp_sock *s, uint8_t *p, size_t len, const struct sockaddr_storage *from,
+		  const struct addr *dst6)
 {
 	switch (s->kind) {
 	case SK_UDP4:
@@ -877,7 +878,7 @@ static void input(struct dp_sock *s, uint8_t *p, size_t len, const struct sockad
 		dp_input_ip4(s->dp, p, len);
 		break;
 	default:
-		input_ip6(s->dp, p, len);
+		input_ip6(s->dp, p, len, dst6);
 		break;
 	}
 }
@@ -919,7 +920,10 @@ static void on_sock(void *arg)
 	}
 	for (i = 0; i < n; i++) {
 		uint8_t *p = iov[i].iov_base;
+		struct addr dst6 = { 0 };
 
+		if (s->kind == SK_ESP6 && sock_rx_dst6(&msgs[i].msg_hdr, dst6.a))
+			dst6.family = AF_INET6;
 		len = msgs[i].msg_len;
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			dp->st.rx_short++;
@@ -930,7 +934,7 @@ static void on_sock(void *arg)
 			seg = len ? len : 1;
 		off = 0;
 		do {
-			input(s, p + off, len - off < seg ? len - off : seg, &from[i]);
+			input(s, p + off, len - off < seg ? len - off : seg, &from[i], &dst6);
 			off += seg;
 		} while (off < len);
 	}

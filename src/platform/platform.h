@@ -240,8 +240,11 @@ struct msghdr;
 /* The socket's count of dropped datagrams (SO_RXQ_OVFL) if a received
  * message carries it. */
 bool sock_rx_dropped(struct msghdr *m, uint32_t *count);
-/* Room for the control messages of one receive: SO_RXQ_OVFL and UDP_GRO. */
-#define SOCK_RX_CMSG 64
+/* The destination of a datagram from the raw ESP/IPv6 socket (IPV6_PKTINFO). */
+bool sock_rx_dst6(struct msghdr *m, uint8_t dst[16]);
+/* Room for the control messages of one receive: SO_RXQ_OVFL, and UDP_GRO
+ * or IPV6_PKTINFO. */
+#define SOCK_RX_CMSG 96
 
 /*
  * Privileges.  sandbox_lookup finds a (non-root) user.  sandbox_enter, in

@@ -107,6 +107,12 @@ int sock_esp_open(int family)
 	if (fd < 0)
 		return -errno;
 	err = finish(fd, family, false, SOCK_BUF);
+	/* A raw IPv6 socket gives no header: the destination, which the
+	 * XDP program of esp-path = xdp is told with an SA's SPI, comes as
+	 * IPV6_PKTINFO. */
+	if (!err && family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &(int){ 1 }, sizeof(int)) < 0)
+		err = -errno;
 	if (err) {
 		close(fd);
 		return err;
@@ -324,6 +330,21 @@ const char *sock_err_name(enum sock_err_kind k)
 	return k < SOCK_ERR_KINDS ? n[k] : "other";
 }
 
+
+bool sock_rx_dst6(struct msghdr *m, uint8_t dst[16])
+{
+	struct cmsghdr *c;
+	struct in6_pktinfo pi;
+
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(dst, &pi.ipi6_addr, 16);
+			return true;
+		}
+	return false;
+}
 
 bool sock_rx_dropped(struct msghdr *m, uint32_t *count)
 {
