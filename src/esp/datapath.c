@@ -420,13 +420,14 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	for (i = 0; i < n; i++) {
 		int at = xsk_ifindex(i), spent = xsk_spent(i);
 
-		/* Bound by the parent before this process started (or before
-		 * a reload turned AF_XDP off and on): asked for the program
-		 * once more. */
-		if (at == p->ifindex && !spent && !dp->xsk[i].asked)
-			xsk_start(dp, i, at);
-		if (at == p->ifindex && !spent)
+		if (at == p->ifindex && !spent) {
+			/* Bound by the parent before this process started (or
+			 * before a reload turned AF_XDP off and on): asked for
+			 * the program once more. */
+			if (!dp->xsk[i].asked)
+				xsk_start(dp, i, at);
 			return (int)i;
+		}
 		broken |= at == p->ifindex && spent == -EIO;
 		if (!at && free_i < 0)
 			free_i = (int)i;
@@ -854,16 +855,9 @@ static int xsk_start(struct datapath *dp, unsigned i, int ifindex)
 /* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
 static size_t gro_size(struct msghdr *m)
 {
-	struct cmsghdr *c;
 	int v;
 
-	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
-		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
-		}
-	return 0;
+	return sock_cmsg(m, IPPROTO_UDP, UDP_GRO, &v, sizeof(v)) && v > 0 ? (size_t)v : 0;
 }
 
 static void input(struct dp_sock *s, uint8_t *p, size_t len, const struct sockaddr_storage *from,

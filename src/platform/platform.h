@@ -237,6 +237,9 @@ enum sock_err_kind {
 enum sock_err_kind sock_err_kind(int err);	/* err: a positive errno */
 const char *sock_err_name(enum sock_err_kind k);	/* the metric's reason label */
 struct msghdr;
+/* The first control message of level and type in a received message, at
+ * least len bytes of it, copied to out: false if there is none. */
+bool sock_cmsg(struct msghdr *m, int level, int type, void *out, size_t len);
 /* The socket's count of dropped datagrams (SO_RXQ_OVFL) if a received
  * message carries it. */
 bool sock_rx_dropped(struct msghdr *m, uint32_t *count);

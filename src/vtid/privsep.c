@@ -843,9 +843,6 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
 	return netif_setup(rq->ifindex, rq->mtu);
 }
 
-/* An AF_XDP socket to the underlay for raw ESP.  Not to one of vti's own
- * interfaces (ESP into a tunnel); xsk_bind refuses a socket already bound
- * elsewhere, and the kernel a second socket on the same queue. */
 /* The XDP program hands socket i the ESP arriving on its interface. */
 static void xdp_start(unsigned i, int ifindex)
 {
@@ -867,6 +864,9 @@ static void xdp_start(unsigned i, int ifindex)
 			 "flow-type esp4 action 0' sends it there)", name, q, name);
 }
 
+/* An AF_XDP socket to the underlay for raw ESP.  Not to one of vti's own
+ * interfaces (ESP into a tunnel); xsk_bind refuses a socket already bound
+ * elsewhere, and the kernel a second socket on the same queue. */
 static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 {
 	int r;

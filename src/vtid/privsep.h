@@ -77,8 +77,8 @@ bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id);
 int ps_restart(void);
 int ps_netif_setup(int ifindex, unsigned mtu);
 /* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to an
- * interface that is not one of vti's own. */
-/* rx: and have the XDP program hand it ESP (false: no longer). */
+ * interface that is not one of vti's own, and with rx have the XDP
+ * program hand it ESP (false: no longer). */
 int ps_xsk_bind(unsigned i, int ifindex, bool rx);
 /* The XDP program hands an SA's raw ESP to AF_XDP, or no longer (no reply). */
 void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on);

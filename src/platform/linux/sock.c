@@ -331,30 +331,29 @@ const char *sock_err_name(enum sock_err_kind k)
 }
 
 
-bool sock_rx_dst6(struct msghdr *m, uint8_t dst[16])
+bool sock_cmsg(struct msghdr *m, int level, int type, void *out, size_t len)
 {
 	struct cmsghdr *c;
-	struct in6_pktinfo pi;
 
 	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(pi))) {
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			memcpy(dst, &pi.ipi6_addr, 16);
+		if (c->cmsg_level == level && c->cmsg_type == type && c->cmsg_len >= CMSG_LEN(len)) {
+			memcpy(out, CMSG_DATA(c), len);
 			return true;
 		}
 	return false;
 }
 
+bool sock_rx_dst6(struct msghdr *m, uint8_t dst[16])
+{
+	struct in6_pktinfo pi;
+
+	if (!sock_cmsg(m, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi)))
+		return false;
+	memcpy(dst, &pi.ipi6_addr, 16);
+	return true;
+}
+
 bool sock_rx_dropped(struct msghdr *m, uint32_t *count)
 {
-	struct cmsghdr *c;
-
-	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(*count))) {
-			memcpy(count, CMSG_DATA(c), sizeof(*count));
-			return true;
-		}
-	return false;
+	return sock_cmsg(m, SOL_SOCKET, SO_RXQ_OVFL, count, sizeof(*count));
 }
