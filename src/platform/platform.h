@@ -195,7 +195,7 @@ int xdp_load(unsigned n, char *log, size_t loglen);
 bool xdp_loaded(void);
 void xdp_close(void);
 int xdp_attach(unsigned slot, int ifindex, int xsk_fd);
-void xdp_stop(unsigned slot);	/* nothing to socket slot until the next xdp_attach */
+void xdp_stop(unsigned slot);	/* nothing to socket slot, the program detached, until xdp_attach */
 /* How many receive queues an interface has (ethtool's channels), or -errno. */
 int xdp_rx_queues(int ifindex);
 int xdp_steer(uint32_t spi, const struct addr *dst, bool on);

@@ -272,6 +272,7 @@ x0=$(counter b t4 rx_xdp)
 ping_ok a 10.4.0.2 || fail "j. no ping a->b with esp-path = socket"
 x1=$(counter b t4 rx_xdp)
 [ "$x1" = "$x0" ] || fail "j. b/t4: $((x1 - x0)) ESP packets by AF_XDP after a reload to esp-path = socket"
+in_ns b ip link show eth0 | grep -q "prog/xdp" && fail "j. the XDP program is still on b's eth0 after a reload to esp-path = socket"
 cp "$VT_TMP/b.xdp.conf" "$VT_TMP/b.conf"
 vtictl b reload >/dev/null || fail "j. reload of b back to esp-path = xdp refused"
 # (show names AF_XDP as of the last burst: the counter says it sends.)
@@ -284,7 +285,8 @@ until_sent 10 b 10.4.0.1 grew b t4 tx_xdp "$(counter b t4 tx_xdp)" ||
 until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x1" ||
 	fail "j. b/t4: no ESP by AF_XDP in 10 s of pings after the reload back: $(vtictl b show t4 | grep '^  rx')"
 x2=$(counter b t4 rx_xdp)
-pass "j. reload to esp-path = socket: no ESP by AF_XDP under pings; back to xdp: $((x2 - x1)) by it"
+in_ns b ip link show eth0 | grep -q "prog/xdp" || fail "j. no XDP program on b's eth0 after the reload back"
+pass "j. reload to esp-path = socket: program detached, no ESP by AF_XDP under pings; back to xdp: attached, $((x2 - x1)) by it"
 
 # d. Started without AF_XDP, reloaded with it.
 stop_vtid a

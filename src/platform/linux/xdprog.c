@@ -395,12 +395,19 @@ int xdp_steer(uint32_t spi, const struct addr *dst, bool on)
 	return on ? map_update(xp.spi_map, &key, &v) : map_delete(xp.spi_map, &key);
 }
 
+/* The socket is no longer handed anything, and the program leaves its
+ * interface: what esp-path = socket or auto is chosen for (a reload), or
+ * all the socket can do (its rings are spent).  xdp_attach puts it back. */
 void xdp_stop(unsigned slot)
 {
 	uint32_t key = slot;
 
-	if (xp.loaded && slot < XSK_MAX)
-		map_delete(xp.xsk_map, &key);
+	if (!xp.loaded || slot >= XSK_MAX)
+		return;
+	map_delete(xp.xsk_map, &key);
+	if (xp.link[slot] >= 0)
+		close(xp.link[slot]);
+	xp.link[slot] = -1;
 }
 
 void xdp_pause(void)
