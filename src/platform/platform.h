@@ -37,6 +37,7 @@ ssize_t tun_read(int fd, bool offload, struct gso_meta *m, uint8_t *buf, size_t 
 int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt, size_t len);
 
 /* Interface configuration (rtnetlink). */
+int netif_ioctl(unsigned long req, void *ifr);	/* 0 or -errno */
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
 /* IPv6 on the interface or not (no link-local address, no routes): off
  * before it is up.  The kernel walks its whole IPv6 routing table for

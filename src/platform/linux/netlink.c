@@ -15,6 +15,8 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +65,19 @@ static struct ifinfomsg *link_msg(struct nlmsghdr *nlh, uint16_t type, int ifind
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	return ifi;
+}
+
+/* An interface ioctl (struct ifreq, or SIOCETHTOOL's) on a throwaway
+ * socket: 0 or -errno. */
+int netif_ioctl(unsigned long req, void *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (s < 0)
+		return -errno;
+	r = ioctl(s, req, ifr) < 0 ? -errno : 0;
+	close(s);
+	return r;
 }
 
 int netif_setup(int ifindex, unsigned mtu)

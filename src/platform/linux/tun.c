@@ -36,7 +36,7 @@ static int enable_offload(int fd)
 static int tun_attach(const char *name, int flags, int *ifindex, bool *offload)
 {
 	struct ifreq ifr;
-	int fd, s, err;
+	int fd, err;
 
 	if (strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
@@ -58,16 +58,11 @@ static int tun_attach(const char *name, int flags, int *ifindex, bool *offload)
 	/* Start without carrier: no SA yet. */
 	if (tun_set_carrier(fd, false) < 0)
 		goto fail;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		goto fail;
-	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
-		err = -errno;
-		close(s);
+	err = netif_ioctl(SIOCGIFINDEX, &ifr);
+	if (err < 0) {
 		close(fd);
 		return err;
 	}
-	close(s);
 	*ifindex = ifr.ifr_ifindex;
 	return fd;
 fail:

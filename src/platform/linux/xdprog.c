@@ -38,7 +38,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -372,16 +371,12 @@ int xdp_rx_queues(int ifindex)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq r = { .ifr_data = (void *)&ch };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), n = -ENOTSUP;
+	int e;
 
-	if (s < 0)
+	if (!if_indextoname((unsigned)ifindex, r.ifr_name))
 		return -errno;
-	if (if_indextoname((unsigned)ifindex, r.ifr_name) && ioctl(s, SIOCETHTOOL, &r) == 0)
-		n = (int)(ch.rx_count + ch.combined_count);
-	else
-		n = -errno;
-	close(s);
-	return n;
+	e = netif_ioctl(SIOCETHTOOL, &r);
+	return e < 0 ? e : (int)(ch.rx_count + ch.combined_count);
 }
 
 int xdp_steer(uint32_t spi, const struct addr *dst, bool on)

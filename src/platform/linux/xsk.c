@@ -231,14 +231,10 @@ void xsk_note_bound(unsigned i, int ifindex)
 static bool is_ether(int ifindex)
 {
 	struct ifreq r = { .ifr_ifindex = ifindex };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool ok = s >= 0 && ioctl(s, SIOCGIFNAME, &r) == 0 && ioctl(s, SIOCGIFHWADDR, &r) == 0 &&
-		  r.ifr_hwaddr.sa_family == ARPHRD_ETHER && ioctl(s, SIOCGIFFLAGS, &r) == 0 &&
-		  !(r.ifr_flags & IFF_MASTER);
 
-	if (s >= 0)
-		close(s);
-	return ok;
+	return netif_ioctl(SIOCGIFNAME, &r) == 0 && netif_ioctl(SIOCGIFHWADDR, &r) == 0 &&
+	       r.ifr_hwaddr.sa_family == ARPHRD_ETHER && netif_ioctl(SIOCGIFFLAGS, &r) == 0 &&
+	       !(r.ifr_flags & IFF_MASTER);
 }
 
 int xsk_bind(unsigned i, int ifindex)
