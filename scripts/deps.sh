@@ -3,7 +3,7 @@
 # Quiet and quick when everything is already there.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev libseccomp-dev libcap-ng-dev libsystemd-dev
-	iproute2 iputils-ping jq nftables tcpdump tshark iperf3
+	iproute2 iputils-ping jq nftables tcpdump tshark iperf3 ethtool
 	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
 	python3-cryptography-vectors util-linux procps
 	strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-standard-plugins libstrongswan-extra-plugins

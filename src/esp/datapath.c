@@ -127,7 +127,9 @@ static void steer_sa(struct datapath *dp, struct sa *sa, const struct addr *dst)
 	dp->steer(sa->spi, dst, true);
 }
 
-static int xsk_start(struct datapath *dp, unsigned i, int ifindex);
+static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifindex,
+		     unsigned queue);
+static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p);
 
 struct datapath *dp_new(struct ev *ev)
 {
@@ -420,15 +422,15 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	for (i = 0; i < n; i++) {
 		int at = xsk_ifindex(i), spent = xsk_spent(i);
 
-		if (at == p->ifindex && !spent) {
+		if (at == p->ifindex && xsk_queue(i) == 0 && !spent) {
 			/* Bound by the parent before this process started (or
 			 * before a reload turned AF_XDP off and on): asked for
 			 * the program once more. */
-			if (!dp->xsk[i].asked)
-				xsk_start(dp, i, at);
+			if (!dp->xsk[i].asked && xsk_start(dp, i, i, at, 0) == 0)
+				xsk_queues(dp, i, p);
 			return (int)i;
 		}
-		broken |= at == p->ifindex && spent == -EIO;
+		broken |= at == p->ifindex && xsk_queue(i) == 0 && spent == -EIO;
 		if (!at && free_i < 0)
 			free_i = (int)i;
 	}
@@ -443,10 +445,11 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 	}
 	if (free_i < 0) {
 		/* A socket binds once: one whose interface went is spent. */
-		v->xdp_why = "every AF_XDP socket is bound to another interface, or spent";
+		v->xdp_why = "every AF_XDP socket is bound elsewhere (another interface or "
+			     "queue), or spent";
 		return -1;
 	}
-	r = xsk_start(dp, (unsigned)free_i, p->ifindex);
+	r = xsk_start(dp, (unsigned)free_i, (unsigned)free_i, p->ifindex, 0);
 	if (r < 0) {
 		*no = (struct xsk_refusal){ .ifindex = p->ifindex, .err = -r, .at = now };
 		log_rl(&dp->rl, LOG_WARN, v->name, "no AF_XDP socket on %s (%s): raw ESP leaves "
@@ -454,8 +457,8 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		v->xdp_why = refusal(-r);
 		return -1;
 	}
-	xsk_note_bound((unsigned)free_i, p->ifindex);
 	log_info(v->name, "AF_XDP socket %d bound to %s for raw ESP", free_i, p->dev);
+	xsk_queues(dp, (unsigned)free_i, p);
 	return free_i;
 }
 
@@ -799,13 +802,20 @@ static void frame_in(void *arg, uint8_t *f, size_t len)
 	dp_input_frame(arg, f, len);
 }
 
-/* Bind socket i (the parent, if not yet), and with rx have the program
- * hand it ESP, or without no longer. */
-static int xsk_ask(struct datapath *dp, unsigned i, int ifindex, bool rx)
+/* Bind socket i to a queue of ifindex (the parent, if not yet), and with
+ * rx have the program hand it ESP, or without no longer. */
+static int xsk_ask(struct datapath *dp, unsigned i, unsigned first, int ifindex,
+		   unsigned queue, bool rx)
 {
 	if (dp->xsk_bind)
-		return dp->xsk_bind(i, ifindex, rx);
-	return xsk_bind(i, ifindex);	/* tests: no parent, no program */
+		return dp->xsk_bind(i, first, ifindex, queue, rx);
+	return xsk_bind(i, first, ifindex, queue);	/* tests: no parent, no program */
+}
+
+/* The program hands bound socket i nothing more. */
+static void xsk_unask(struct datapath *dp, unsigned i)
+{
+	(void)xsk_ask(dp, i, xsk_first(i), xsk_ifindex(i), xsk_queue(i), false);
 }
 
 /* Its rings are not the kernel's, or its interface went: the program
@@ -816,7 +826,7 @@ static void xsk_rx_stop(struct datapath *dp, struct dp_xsk *x, int err)
 	       "received by the raw socket there", x->i, strerror(-err));
 	ev_del(dp->ev, xsk_fd(x->i));
 	x->rx = false;
-	(void)xsk_ask(dp, x->i, xsk_ifindex(x->i), false);
+	xsk_unask(dp, x->i);
 }
 
 static void on_xsk(void *arg)
@@ -837,7 +847,8 @@ static void on_xsk(void *arg)
  * xsk_rx_ready's condition.  Asked once a process (and a reload that
  * turns AF_XDP on); where the ring cannot be read, the socket is only
  * bound, and the raw socket receives. */
-static int xsk_start(struct datapath *dp, unsigned i, int ifindex)
+static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifindex,
+		     unsigned queue)
 {
 	struct dp_xsk *x = &dp->xsk[i];
 	int r;
@@ -847,9 +858,63 @@ static int xsk_start(struct datapath *dp, unsigned i, int ifindex)
 		x->rx = true;
 		x->drops = xsk_rx_drops(i);	/* a predecessor's are counted */
 	}
-	r = xsk_ask(dp, i, ifindex, x->rx);
-	dp->xdp_rx |= r == 0 && x->rx;
-	return r;
+	r = xsk_ask(dp, i, first, ifindex, queue, x->rx);
+	if (r < 0)
+		return r;
+	xsk_note_bound(i, first, ifindex, queue);
+	dp->xdp_rx |= x->rx;
+	return 0;
+}
+
+/*
+ * The other receive queues of first's interface, where the device's hash
+ * puts some of the ESP: a socket each, to receive only.  Those bound there
+ * before (for a predecessor, or before a reload) first; then free ones,
+ * while the interface has queues (the parent says -ERANGE past the last,
+ * -ENOLINK where it has no program) and one socket stays free for another
+ * interface.
+ */
+static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p)
+{
+	unsigned q, i, n = xsk_count();
+
+	if (!dp->xsk[first].rx)
+		return;
+	for (q = 1; q < XSK_MAX; q++) {
+		int j = -1, spare = -1, nfree = 0, r;
+
+		for (i = 0; i < n; i++) {
+			if (xsk_ifindex(i) == p->ifindex && xsk_first(i) == first && xsk_queue(i) == q)
+				j = (int)i;
+			else if (!xsk_ifindex(i) && nfree++ == 0)
+				spare = (int)i;
+		}
+		if (j >= 0 && (dp->xsk[j].asked || xsk_spent((unsigned)j)))
+			continue;	/* started already, or holds the queue for nothing */
+		if (j < 0 && nfree < 2) {
+			log_info(NULL, "no AF_XDP socket left for %s's receive queue %u and on, "
+				 "if it has them: raw ESP arriving there is received by the raw "
+				 "socket", p->dev, q);
+			return;
+		}
+		r = xsk_start(dp, j >= 0 ? (unsigned)j : (unsigned)spare, first, p->ifindex, q);
+		if (r < 0 && j < 0 && dp->xsk[spare].rx) {
+			/* Still free: its ring is read once it is bound. */
+			ev_del(dp->ev, xsk_fd((unsigned)spare));
+			dp->xsk[spare].rx = dp->xsk[spare].asked = false;
+		}
+		if (r < 0) {
+			/* Past the last queue, or no program to hand it ESP. */
+			if (r != -ERANGE && r != -EINVAL && r != -ENOLINK)
+				log_rl(&dp->rl, LOG_WARN, NULL, "no AF_XDP socket on %s queue %u "
+				       "(%s): raw ESP arriving there is received by the raw socket",
+				       p->dev, q, strerror(-r));
+			return;
+		}
+		if (j < 0)
+			log_info(NULL, "AF_XDP socket %d bound to %s queue %u to receive raw ESP",
+				 spare, p->dev, q);
+	}
 }
 
 /* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
@@ -1045,7 +1110,7 @@ void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_
 	 * the IP stack again, as esp-path = socket is chosen for. */
 	for (i = 0; i < XSK_MAX && !dp->xdp; i++) {
 		if (dp->xsk[i].asked && dp->xsk[i].rx)
-			(void)xsk_ask(dp, i, xsk_ifindex(i), false);
+			xsk_unask(dp, i);
 		dp->xsk[i].asked = false;
 	}
 	if (!dp->xdp)

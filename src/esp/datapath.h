@@ -44,10 +44,11 @@ void dp_set_packet_path(struct datapath *dp, bool on);
 /*
  * Raw ESP by AF_XDP ([daemon] esp-path = xdp): dp_open_xdp makes the
  * sockets while privileged (at start: later is too late); dp_set_xdp turns
- * the path on where they exist.  bind binds socket i to an interface (the
- * network process asks the parent); NULL binds here.
+ * the path on where they exist.  bind binds socket i to a queue of an
+ * interface (as xsk_bind; the network process asks the parent); NULL
+ * binds here.
  */
-typedef int (*dp_xsk_bind_fn)(unsigned i, int ifindex, bool rx);
+typedef int (*dp_xsk_bind_fn)(unsigned i, unsigned first, int ifindex, unsigned queue, bool rx);
 /* The XDP program receives an SA's raw ESP (arriving at dst) from now on,
  * or, on false, no longer (the parent sets the program's map). */
 typedef void (*dp_xdp_steer_fn)(uint32_t spi, const struct addr *dst, bool on);

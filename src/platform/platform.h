@@ -138,10 +138,12 @@ int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsig
 /*
  * Raw ESP by AF_XDP ([daemon] esp-path = xdp; xsk.c): up to XSK_MAX
  * sockets with their memory, made while privileged; socket i is bound to
- * an Ethernet interface later (xsk_bind: bind(2), which only the parent
- * may call; a process that asked the parent notes the answer with
- * xsk_note_bound) and then sends frames of up to XSK_FRAME bytes, link
- * header included.
+ * queue 0 of an Ethernet interface later (xsk_bind: bind(2), which only
+ * the parent may call; a process that asked the parent notes the answer
+ * with xsk_note_bound) and then sends frames of up to XSK_FRAME bytes,
+ * link header included.  Free ones may be bound to that interface's other
+ * queues (up to XSK_MAX) to receive only: each names the socket on queue
+ * 0 there (first; for that one, itself).
  */
 #define XSK_MAX 4
 #define XSK_FRAME 2048
@@ -149,8 +151,11 @@ int xsk_open(unsigned n);	/* how many were opened, or -errno if none */
 void xsk_close_all(void);	/* a process that must not have them */
 unsigned xsk_count(void);
 int xsk_ifindex(unsigned i);	/* where socket i is bound; 0: nowhere yet */
-int xsk_bind(unsigned i, int ifindex);	/* -EPROTOTYPE: not Ethernet */
-void xsk_note_bound(unsigned i, int ifindex);
+unsigned xsk_queue(unsigned i);	/* and to which queue */
+unsigned xsk_first(unsigned i);	/* the socket on queue 0 there */
+/* -EPROTOTYPE: not Ethernet; -ENOENT: first is not on queue 0 there. */
+int xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue);
+void xsk_note_bound(unsigned i, unsigned first, int ifindex, unsigned queue);
 /*
  * Datagrams given as l2_send takes them, each behind the link header: how
  * many were queued and handed to the kernel, or -EMSGSIZE (the first does
@@ -163,9 +168,9 @@ int xsk_send(unsigned i, const uint8_t *link, size_t linklen, const struct iovec
 	     unsigned n);
 /* Send what a full device queue left in the rings (call now and then). */
 void xsk_flush(void);
-/* Why socket i will never send again (-ENXIO: its interface went, and
- * its queue is free for another; -EIO: its rings are not what the kernel
- * wrote, and it still holds the queue), or 0. */
+/* Why socket i will never send or receive again (-ENXIO: its interface
+ * went, and its queue is free for another; -EIO: its rings are not what
+ * the kernel wrote, and it still holds the queue), or 0. */
 int xsk_spent(unsigned i);
 /*
  * Receiving: once the parent has put socket i in the XDP program's map
@@ -187,16 +192,21 @@ uint64_t xsk_rx_drops(unsigned i);
 /*
  * The XDP program that steers raw ESP to the sockets (xdprog.c).  Loaded
  * while privileged, at start (xdp_load: -errno, and the verifier's last
- * words in log); the parent attaches it where a socket is bound, says
- * which SPIs are the tunnels' (xdp_steer), and pauses it all while a
- * network process is replaced (xdp_pause: nothing is steered until the
- * next xdp_attach).  Other processes close it (xdp_close).
+ * words in log); the parent attaches it where a socket is bound to queue
+ * 0 (slot: that socket's number) and hands it the sockets of that
+ * interface's queues, says which SPIs are the tunnels' (xdp_steer), and
+ * pauses it all while a network process is replaced (xdp_pause: nothing
+ * is steered until the next xdp_attach).  Other processes close it
+ * (xdp_close).
  */
 int xdp_load(unsigned n, char *log, size_t loglen);
 bool xdp_loaded(void);
 void xdp_close(void);
-int xdp_attach(unsigned slot, int ifindex, int xsk_fd);
-void xdp_stop(unsigned slot);	/* nothing to socket slot, the program detached, until xdp_attach */
+int xdp_attach(unsigned slot, unsigned queue, int ifindex, int xsk_fd);
+bool xdp_attached(unsigned slot);	/* the program is on the slot's interface */
+/* Nothing more to that queue's socket; queue 0: to none of the slot's,
+ * and the program detached, until xdp_attach. */
+void xdp_stop(unsigned slot, unsigned queue);
 /* How many receive queues an interface has (ethtool's channels), or -errno. */
 int xdp_rx_queues(int ifindex);
 int xdp_steer(uint32_t spi, const struct addr *dst, bool on);

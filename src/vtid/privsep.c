@@ -109,7 +109,9 @@ struct ps_netif {
 
 struct ps_xsk {
 	uint32_t index;		/* which AF_XDP socket (xsk.c) */
+	uint32_t first;		/* the one on queue 0 there (index, for queue 0) */
 	int32_t ifindex;
+	uint32_t queue;
 	uint32_t rx;		/* 1: the XDP program hands it ESP; 0: no longer */
 };
 
@@ -843,45 +845,51 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
 	return netif_setup(rq->ifindex, rq->mtu);
 }
 
-/* The XDP program hands socket i the ESP arriving on its interface. */
-static void xdp_start(unsigned i, int ifindex)
+/* The XDP program hands socket i the ESP arriving on its queue. */
+static void xdp_start(const struct ps_xsk *rq)
 {
 	char name[IF_NAMESIZE] = "?";
-	int r = xdp_attach(i, ifindex, xsk_fd(i)), q;
+	int r = xdp_attach(rq->first, rq->queue, rq->ifindex, xsk_fd(rq->index)), q;
 
-	if_indextoname((unsigned)ifindex, name);
+	if_indextoname((unsigned)rq->ifindex, name);
 	if (r < 0) {
-		log_warn(NULL, "no XDP program on %s (%s): its raw ESP is received by the raw "
-			 "socket", name, strerror(-r));
+		log_warn(NULL, "no XDP program on %s queue %u (%s): its raw ESP is received by "
+			 "the raw socket", name, rq->queue, strerror(-r));
 		return;
 	}
-	/* The socket is bound to queue 0: ESP the device's hash puts
-	 * elsewhere passes to the kernel. */
-	q = xdp_rx_queues(ifindex);
-	if (q > 1)
-		log_warn(NULL, "%s has %d receive queues: only raw ESP arriving on queue 0 comes "
-			 "by AF_XDP, the rest by the raw socket (a flow rule such as 'ethtool -N %s "
-			 "flow-type esp4 action 0' sends it there)", name, q, name);
+	q = rq->queue ? 0 : xdp_rx_queues(rq->ifindex);
+	if (q > XSK_MAX)
+		log_warn(NULL, "%s has %d receive queues: raw ESP arriving on those past the "
+			 "first %d is received by the raw socket (a flow rule such as 'ethtool -N "
+			 "%s flow-type esp4 action 0' puts it all on queue 0)", name, q, XSK_MAX,
+			 name);
 }
 
 /* An AF_XDP socket to the underlay for raw ESP.  Not to one of vti's own
  * interfaces (ESP into a tunnel); xsk_bind refuses a socket already bound
- * elsewhere, and the kernel a second socket on the same queue. */
+ * elsewhere, and the kernel a second socket on the same queue.  Another
+ * queue's socket only receives, so it is bound only to receive: -ERANGE
+ * where the interface has no such queue, -ENOLINK where the program is
+ * not on it (not loaded, or another program is there). */
 static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 {
 	int r;
 
 	if (rq->ifindex <= 0 || owned(p, rq->ifindex))
 		return -EPERM;
-	if (rq->rx > 1)
+	if (rq->rx > 1 || rq->queue >= XSK_MAX)
 		return -EINVAL;
-	r = xsk_bind(rq->index, rq->ifindex);
+	if (rq->queue && rq->rx && (int)rq->queue >= xdp_rx_queues(rq->ifindex))
+		return -ERANGE;
+	if (rq->queue && rq->rx && !xdp_attached(rq->first))
+		return -ENOLINK;
+	r = xsk_bind(rq->index, rq->first, rq->ifindex, rq->queue);
 	if (r == 0 && !rq->rx)
-		xdp_stop(rq->index);
+		xdp_stop(rq->first, rq->queue);
 	/* Asked again by each network process: the program, which pauses
 	 * while one is replaced, hands the socket packets again. */
 	if (r == 0 && rq->rx && xdp_loaded())
-		xdp_start(rq->index, rq->ifindex);
+		xdp_start(rq);
 	return r;
 }
 
@@ -1962,9 +1970,10 @@ int ps_netif_setup(int ifindex, unsigned mtu)
 	return status_call(PS_NETIF_SETUP, &rq, sizeof(rq));
 }
 
-int ps_xsk_bind(unsigned i, int ifindex, bool rx)
+int ps_xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue, bool rx)
 {
-	struct ps_xsk rq = { .index = i, .ifindex = ifindex, .rx = rx };
+	struct ps_xsk rq = { .index = i, .first = first, .ifindex = ifindex, .queue = queue,
+			     .rx = rx };
 
 	return status_call(PS_XSK_BIND, &rq, sizeof(rq));
 }

@@ -76,10 +76,11 @@ bool ps_kept_instance(size_t *at, char name[16], struct ike_ident *id);
  * (it sends us SIGTERM); -EIO without privsep. */
 int ps_restart(void);
 int ps_netif_setup(int ifindex, unsigned mtu);
-/* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to an
- * interface that is not one of vti's own, and with rx have the XDP
- * program hand it ESP (false: no longer). */
-int ps_xsk_bind(unsigned i, int ifindex, bool rx);
+/* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to a
+ * queue of an interface that is not one of vti's own (another queue than
+ * 0: next to first, on 0), and with rx have the XDP program hand it ESP
+ * (false: no longer).  -ERANGE: the interface has no such queue. */
+int ps_xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue, bool rx);
 /* The XDP program hands an SA's raw ESP to AF_XDP, or no longer (no reply). */
 void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on);
 int ps_addr_add(int ifindex, const struct prefix *p);

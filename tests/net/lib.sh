@@ -73,21 +73,29 @@ ns_add() {
 
 in_ns() { local ns="$VT_ID$1"; shift; ip netns exec "$ns" "$@"; }
 
-# veth A IF_A B IF_B [OPTION...]: a veth pair between namespaces A and B,
-# named IF_A in A and IF_B in B, both up; OPTIONs go to `ip link add` for
-# A's end (index N).
+# veth A IF_A B IF_B [OPTION...] [-- OPTION...]: a veth pair between
+# namespaces A and B, named IF_A in A and IF_B in B, both up; OPTIONs go to
+# `ip link add` for A's end (index N), those after -- for B's.
 veth() {
-	ip link add "${VT_ID}x" netns "$VT_ID$1" "${@:5}" type veth peer name "${VT_ID}y" netns "$VT_ID$3"
+	local oa=() ob=() peer= x
+
+	for x in "${@:5}"; do
+		if [ "$x" = -- ]; then peer=1; elif [ -n "$peer" ]; then ob+=("$x"); else oa+=("$x"); fi
+	done
+	ip link add "${VT_ID}x" netns "$VT_ID$1" "${oa[@]}" type veth \
+		peer name "${VT_ID}y" netns "$VT_ID$3" "${ob[@]}"
 	ip -n "$VT_ID$1" link set "${VT_ID}x" name "$2" up
 	ip -n "$VT_ID$3" link set "${VT_ID}y" name "$4" up
 }
 
 # link A B: a veth between namespaces A and B with IPv4 192.0.2.0/24 and
 # IPv6 2001:db8::/64 (documentation prefixes, inside the namespaces only).
-# A gets .1/::1, B gets .2/::2.  Optional third argument: MTU.
+# A gets .1/::1, B gets .2/::2.  Optional third argument: MTU; fourth: how
+# many queues each way at both ends (a veth has one).
 link_ab() {
-	local a="$VT_ID$1" b="$VT_ID$2" mtu="${3:-1500}"
-	veth "$1" eth0 "$2" eth0
+	local a="$VT_ID$1" b="$VT_ID$2" mtu="${3:-1500}" q=()
+	[ -z "${4:-}" ] || q=(numtxqueues "$4" numrxqueues "$4")
+	veth "$1" eth0 "$2" eth0 "${q[@]}" -- "${q[@]}"
 	ip -n "$a" link set eth0 mtu "$mtu"
 	ip -n "$b" link set eth0 mtu "$mtu"
 	ip -n "$a" addr add 192.0.2.1/24 dev eth0

@@ -11,7 +11,8 @@
 : "${TEST_PRIVSEP:?TEST_PRIVSEP must point at the test_privsep binary}"
 MEMSCAN="$(dirname "$0")/memscan.py"
 
-ns_add a; ns_add b; link_ab a b
+# Two queues each way: the parent binds AF_XDP sockets to queue 1 too.
+ns_add a; ns_add b; link_ab a b 1500 2
 PSK="privsep-psk-$$-$RANDOM$RANDOM"
 PPK=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 for side in a b; do

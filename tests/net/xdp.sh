@@ -28,7 +28,10 @@
 #   d. a vtid started without esp-path = xdp and reloaded with it stays on
 #      the packet socket and says why (the sockets are made only at start);
 #   e. a second vtid wanting AF_XDP on an interface whose queue is taken
-#      is refused by the kernel: the packet socket, with the reason.
+#      is refused by the kernel: the packet socket, with the reason;
+#   k. b's interface has two receive queues and a's ESP all arrives on
+#      the second (XPS at a): b binds another socket to queue 1, and the
+#      ESP comes in by AF_XDP there, IPv4 and IPv6 outer.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rawlib.sh"
 
@@ -85,16 +88,17 @@ pings_by_xdp() {
 	echo $((x1 - x0))
 }
 
-# kill_net CASE: SIGKILL a's network process and wait for the parent to
-# start another, and for it to answer.
+# kill_net CASE [NS]: SIGKILL NS's (a's) network process and wait for the
+# parent to start another, and for it to answer.
 kill_net() {
-	local old
-	old=$(vtid_net a)
-	[ -n "$old" ] || fail "$1 no network process in a"
+	local old ns="${2:-a}" parent
+	parent=$(eval echo "\$PID_$ns")
+	old=$(vtid_net "$ns")
+	[ -n "$old" ] || fail "$1 no network process in $ns"
 	kill -KILL "$old"
-	wait_until 10 sh -c "for p in \$(ps -o pid= --ppid $PID_a); do [ \"\$(cat /proc/\$p/comm)\" = 'vtid: net' ] && [ \$p != $old ] && exit 0; done; exit 1" ||
-		fail "$1 no new network process in a 10 s after the old one was killed"
-	wait_until 10 vtictl a show t4 || fail "$1 a's control socket does not answer after the restart"
+	wait_until 10 sh -c "for p in \$(ps -o pid= --ppid $parent); do [ \"\$(cat /proc/\$p/comm)\" = 'vtid: net' ] && [ \$p != $old ] && exit 0; done; exit 1" ||
+		fail "$1 no new network process in $ns 10 s after the old one was killed"
+	wait_until 10 vtictl "$ns" show t4 || fail "$1 $ns's control socket does not answer after the restart"
 }
 
 ns_add a; ns_add b; link_ab a b
@@ -138,10 +142,9 @@ cap=$(awk '/^CapEff/ {print $2}' /proc/"$PID_b"/status)
 # (SPI, length): ESP of SPI 0xdead0001 from a (nobody's), a 3000-byte ESP
 # packet of t4's SPI from a, fragmented on the way (fragments are the
 # kernel's to reassemble), and pings through t4, whose ESP vtid takes by
-# AF_XDP.  (This veth has two receive queues: ESP that a sends through the
-# kernel, one burst a second while it re-checks the neighbour, may land
-# on queue 1, which the program passes; so the listener may see as many
-# of t4's packets as b's raw socket delivered, and no more.)
+# AF_XDP.  (What the program passes, such as ESP that comes before b has
+# steered its SPI, reaches the raw sockets; so the listener may see as
+# many of t4's packets as b's raw socket delivered, and no more.)
 cat > "$VT_TMP/espcount.py" <<'PY'
 import os, socket, struct, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
@@ -279,9 +282,7 @@ vtictl b reload >/dev/null || fail "j. reload of b back to esp-path = xdp refuse
 grew() { [ "$(counter "$1" "$2" "$3")" -gt "$4" ]; }
 until_sent 10 b 10.4.0.1 grew b t4 tx_xdp "$(counter b t4 tx_xdp)" ||
 	fail "j. b/t4: no ESP sent by AF_XDP after the reload back: $(path b t4)"
-# (This veth has two receive queues: ESP a sends through the kernel, one
-# burst a second while it re-checks the neighbour, may land on queue 1,
-# which the program passes: pinged until some came by AF_XDP.)
+# (Pinged until some came by AF_XDP: the first may still be on the way.)
 until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x1" ||
 	fail "j. b/t4: no ESP by AF_XDP in 10 s of pings after the reload back: $(vtictl b show t4 | grep '^  rx')"
 x2=$(counter b t4 rx_xdp)
@@ -323,5 +324,63 @@ ping_ok b 10.4.0.1 || fail "e. no ping b->a with the second vtid"
 on_xdp b t4 eth0 || fail "e. b/t4 left AF_XDP: $(path b t4)"
 pass "e. a second vtid on the same interface: packet socket ($why); the first keeps AF_XDP"
 stop_vtid c
+stop_vtid a
+stop_vtid b
+
+# k. A new veth with two queues each way.  a sends by its packet socket
+# (AF_XDP would send from queue 0), and XPS puts whatever a sends on its
+# second transmit queue, which a veth delivers to the peer's second
+# receive queue: the device's hash putting a peer's ESP on another queue
+# than 0, as a NIC's RSS does.
+in_ns a ip link del eth0
+link_ab a b 1500 2
+cpus=$(printf '%x' $(((1 << $(nproc --all)) - 1)))
+in_ns a sh -c "echo 0 > /sys/class/net/eth0/queues/tx-0/xps_cpus &&
+	echo $cpus > /sys/class/net/eth0/queues/tx-1/xps_cpus" ||
+	fail "k. cannot steer a's transmit queues (XPS: every CPU, mask $cpus, to queue 1)"
+dual_conf a "esp-path = auto" > "$VT_TMP/a.conf"
+dual_conf b "esp-path = xdp" > "$VT_TMP/b.conf"
+: > "$VT_TMP/b.log"
+start_vtid b "$VT_TMP/b.conf"
+start_vtid a "$VT_TMP/a.conf"
+# xdp_q N: what the XDP program saw on b's receive queue N (veth's count).
+xdp_q() { in_ns b ethtool -S eth0 | awk -v k="rx_queue_$1_xdp_packets:" '$1 == k { print $2 }'; }
+for t in t4 t6; do
+	if [ $t = t4 ]; then ia=10.4.0.1 ib=10.4.0.2; else ia=fd00:6::1 ib=fd00:6::2; fi
+	ping_ok a $ib || fail "k. $t: no ping a->b through the tunnel"
+	ping_ok b $ia || fail "k. $t: no ping b->a through the tunnel"
+	wait_xdp 10 b $t eth0 $ia || fail "k. b/$t: not on AF_XDP after 10 s: $(path b $t)"
+	q0=$(xdp_q 0); q1=$(xdp_q 1)
+	copies a b $ib $ia
+	q0=$(($(xdp_q 0) - q0)); q1=$(($(xdp_q 1) - q1))
+	[ "$q1" -gt 1000 ] && [ "$q0" -le $((q1 / 100)) ] ||
+		fail "k. $t: a's ESP did not arrive on b's queue 1 (queue 0: $q0 packets, queue 1: $q1): XPS not applied"
+	r=$(mostly_rx_xdp b $t)
+	pass "k. $t: a's ESP all on b's receive queue 1 ($q1 packets, $q0 on queue 0); 4 MB each way intact; received by AF_XDP $r"
+done
+grep -q "AF_XDP socket 1 bound to eth0 queue 1 to receive raw ESP" "$VT_TMP/b.log" ||
+	fail "k. b's log does not say a socket was bound to queue 1: $(grep -i xdp "$VT_TMP/b.log" | tail -n 3)"
+# Its successor takes both sockets over: queue 1's too, which never sends.
+kill_net k. b
+wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not on AF_XDP after the restart: $(path b t4)"
+x0=$(counter b t4 rx_xdp); p0=$(counter b t4 rx_packets)
+copies a b 10.4.0.2 10.4.0.1
+x=$(($(counter b t4 rx_xdp) - x0)); p=$(($(counter b t4 rx_packets) - p0))
+[ $((x * 10)) -ge $((p * 9)) ] || fail "k. b/t4 after the restart: $x of $p ESP packets by AF_XDP"
+pass "k. b's network process killed: its successor receives queue 1's ESP by AF_XDP again; 4 MB each way intact; received by AF_XDP $x/$p"
+# A reload to esp-path = socket and back: queue 1's socket stops and
+# starts again with queue 0's.
+cp "$VT_TMP/b.conf" "$VT_TMP/b.xdp.conf"
+dual_conf b "esp-path = socket" > "$VT_TMP/b.conf"
+vtictl b reload >/dev/null || fail "k. reload of b to esp-path = socket refused"
+x0=$(counter b t4 rx_xdp)
+ping_ok a 10.4.0.2 || fail "k. no ping a->b with esp-path = socket"
+[ "$(counter b t4 rx_xdp)" = "$x0" ] || fail "k. b/t4: ESP by AF_XDP after a reload to esp-path = socket"
+cp "$VT_TMP/b.xdp.conf" "$VT_TMP/b.conf"
+vtictl b reload >/dev/null || fail "k. reload of b back to esp-path = xdp refused"
+wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not on AF_XDP after the reload back: $(path b t4)"
+until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x0" ||
+	fail "k. b/t4: no ESP by AF_XDP on queue 1 in 10 s of pings after the reload back"
+pass "k. reload to esp-path = socket and back: queue 1's socket stopped, then received again ($(($(counter b t4 rx_xdp) - x0)) ESP)"
 stop_vtid a
 stop_vtid b

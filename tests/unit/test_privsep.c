@@ -226,19 +226,35 @@ static void xsk(int own, int eth0)
 	uint8_t ip[20] = { 0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 50, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2 };
 	struct iovec iov[2] = { { ip, sizeof(ip) }, { ip, 0 } };
 
-	CHECK(ps_xsk_bind(0, own, false) == -EPERM, "AF_XDP on a tunnel interface of vti's refused");
-	CHECK(ps_xsk_bind(0, 0, false) == -EPERM, "AF_XDP on ifindex 0 refused");
-	CHECK(ps_xsk_bind(0, -5, false) == -EPERM, "AF_XDP on a negative ifindex refused");
-	CHECK(ps_xsk_bind(9, eth0, false) == -EINVAL, "AF_XDP socket 9 (of 2) refused");
-	CHECK(ps_xsk_bind(0, 1, false) == -EPROTOTYPE, "AF_XDP on loopback (not Ethernet) refused");
+	CHECK(ps_xsk_bind(0, 0, own, 0, false) == -EPERM,
+	      "AF_XDP on a tunnel interface of vti's refused");
+	CHECK(ps_xsk_bind(0, 0, 0, 0, false) == -EPERM, "AF_XDP on ifindex 0 refused");
+	CHECK(ps_xsk_bind(0, 0, -5, 0, false) == -EPERM, "AF_XDP on a negative ifindex refused");
+	CHECK(ps_xsk_bind(9, 9, eth0, 0, false) == -EINVAL, "AF_XDP socket 9 (of 2) refused");
+	CHECK(ps_xsk_bind(0, 0, 1, 0, false) == -EPROTOTYPE,
+	      "AF_XDP on loopback (not Ethernet) refused");
 	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == -ENXIO, "an unbound socket sends nothing");
-	CHECK(ps_xsk_bind(0, eth0, false) == 0, "socket 0 bound to eth0 by the parent");
+	CHECK(ps_xsk_bind(1, 0, eth0, 1, false) == -ENOENT,
+	      "socket 1 on eth0's queue 1 before any on its queue 0: refused");
+	CHECK(ps_xsk_bind(0, 0, eth0, 0, false) == 0, "socket 0 bound to eth0 by the parent");
 	CHECK(xsk_ifindex(0) == 0, "which the network process knows only when told (no shared "
 	      "table it could rewrite)");
-	xsk_note_bound(0, eth0);
-	CHECK(ps_xsk_bind(0, eth0, false) == 0, "asked again (a restarted process): no error");
-	CHECK(ps_xsk_bind(0, 1, false) == -EBUSY, "socket 0 to another interface: refused");
-	CHECK(ps_xsk_bind(1, eth0, false) == -EBUSY, "socket 1 on eth0's queue 0: the kernel refuses");
+	xsk_note_bound(0, 0, eth0, 0);
+	CHECK(ps_xsk_bind(0, 0, eth0, 0, false) == 0, "asked again (a restarted process): no error");
+	CHECK(ps_xsk_bind(0, 0, 1, 0, false) == -EBUSY, "socket 0 to another interface: refused");
+	CHECK(ps_xsk_bind(1, 1, eth0, 0, false) == -EBUSY,
+	      "socket 1 on eth0's queue 0: the kernel refuses");
+	CHECK(ps_xsk_bind(1, 0, eth0, XSK_MAX, false) == -EINVAL, "queue XSK_MAX refused");
+	CHECK(ps_xsk_bind(1, 0, eth0, 2, true) == -ERANGE,
+	      "queue 2 of eth0 (it has 2) refused, to receive");
+	CHECK(ps_xsk_bind(1, 0, eth0, 2, false) == -EINVAL, "and by the kernel, to bind only");
+	CHECK(ps_xsk_bind(1, 0, eth0, 1, true) == -ENOLINK,
+	      "queue 1 to receive, with no XDP program on eth0: refused");
+	CHECK(ps_xsk_bind(1, 1, eth0, 1, false) == -EINVAL,
+	      "a socket on queue 1 naming itself as queue 0's refused");
+	CHECK(ps_xsk_bind(0, 0, eth0, 1, false) == -EINVAL,
+	      "socket 0 (on queue 0) to queue 1 as well: refused");
+	CHECK(ps_xsk_bind(1, 0, eth0, 1, false) == 0, "socket 1 bound to eth0's queue 1");
 	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == 1,
 	      "a frame sent by AF_XDP without privilege");
 }

@@ -10,10 +10,11 @@
  *
  * Which packets: IPv4 without options and not a fragment, or IPv6 whose
  * next header is ESP, protocol 50, whose SPI is in the SPI map with this
- * destination address, arriving on queue 0 of the socket's own interface
- * (the kernel drops what is redirected to a socket bound elsewhere), and
- * short enough for a frame.  Everything else, and ours while the socket's
- * slot is empty, goes on to the kernel as if the program were not there:
+ * destination address, arriving by the interface the program is attached
+ * to, on a queue with a socket (the kernel drops what is redirected to a
+ * socket bound to another queue: the socket map has one entry per queue),
+ * and short enough for a frame.  Everything else, and ours while the
+ * queue's entry is empty, goes on to the kernel as if the program were not there:
  * other ESP reaches its owner, fragments are reassembled, and our ESP
  * reaches the raw socket, which still serves.  Ours when the socket's RX
  * ring is full or its fill ring empty is dropped by the kernel, as a full
@@ -23,9 +24,10 @@
  *
  * The program is a few dozen instructions, written here as instructions:
  * no compiler for BPF, no libbpf, no object file to find at run time.
- * One program per socket, with the socket's slot in the socket map as a
- * constant, attached to that socket's interface by a BPF link: the link
- * is the parent's file, so the program goes when vtid does.
+ * One program per socket on a queue 0, with that socket's slot as a
+ * constant (its interface's entries in the socket map are slot * XSK_MAX
+ * + queue), attached to the interface by a BPF link: the link is the
+ * parent's file, so the program goes when vtid does.
  */
 #include "platform/platform.h"
 
@@ -43,7 +45,8 @@
 #include <unistd.h>
 
 #define SPI_MAX 65536		/* SAs steered: 2-3 inbound a tunnel */
-#define PROG_MAX 96		/* instructions (75 now) */
+#define PROG_MAX 96		/* instructions (76 now) */
+#define XSK_KEYS (XSK_MAX * XSK_MAX)	/* socket map: slot * XSK_MAX + queue */
 #define FRAME_DATA (XSK_FRAME - 256)	/* XDP_PACKET_HEADROOM precedes copy-mode data */
 
 /* A value in the SPI map: the destination the SA's packets come to. */
@@ -132,12 +135,13 @@ static int assemble(struct as *a, unsigned slot)
 	MOV(6, 1);
 	LDX(BPF_W, 2, 6, offsetof(struct xdp_md, data));
 	LDX(BPF_W, 3, 6, offsetof(struct xdp_md, data_end));
-	/* Only what one frame holds, and only from queue 0. */
+	/* Only what one frame holds, and only from a queue that can have a
+	 * socket. */
 	MOV(4, 2);
 	ADDI(4, FRAME_DATA + 1);
 	JR(BPF_JLE, 4, 3, L_PASS);
 	LDX(BPF_W, 4, 6, offsetof(struct xdp_md, rx_queue_index));
-	JI(BPF_JNE, 4, 0, L_PASS);
+	JI(BPF_JGE, 4, XSK_MAX, L_PASS);
 	MOV(4, 2);
 	ADDI(4, 14 + 20 + 8);
 	JR(BPF_JGT, 4, 3, L_PASS);
@@ -198,10 +202,11 @@ static int assemble(struct as *a, unsigned slot)
 	LDX(BPF_W, 1, 0, 0);
 	LDX(BPF_W, 2, 6, offsetof(struct xdp_md, ingress_ifindex));
 	JR(BPF_JNE, 1, 2, L_PASS);
-	/* To the socket; XDP_PASS if its slot is empty (no socket there
-	 * now: the network process is being replaced). */
+	/* To the queue's socket; XDP_PASS if its entry is empty (no socket
+	 * on that queue, or the network process is being replaced). */
 	MAP(1, xp.xsk_map);
-	MOVI(2, (int32_t)slot);
+	LDX(BPF_W, 2, 6, offsetof(struct xdp_md, rx_queue_index));
+	ADDI(2, (int32_t)(slot * XSK_MAX));
 	MOVI(3, XDP_PASS);
 	CALL(BPF_FUNC_redirect_map);
 	EXIT();
@@ -297,7 +302,7 @@ int xdp_load(unsigned n, char *log, size_t loglen)
 		n = XSK_MAX;
 	xp.spi_map = map_create(BPF_MAP_TYPE_HASH, sizeof(uint32_t), sizeof(struct steer),
 				SPI_MAX, BPF_F_NO_PREALLOC);
-	xp.xsk_map = map_create(BPF_MAP_TYPE_XSKMAP, sizeof(uint32_t), sizeof(int), XSK_MAX, 0);
+	xp.xsk_map = map_create(BPF_MAP_TYPE_XSKMAP, sizeof(uint32_t), sizeof(int), XSK_KEYS, 0);
 	xp.if_map = map_create(BPF_MAP_TYPE_ARRAY, sizeof(uint32_t), sizeof(uint32_t), XSK_MAX, 0);
 	r = xp.spi_map < 0 ? xp.spi_map : xp.xsk_map < 0 ? xp.xsk_map : xp.if_map;
 	for (i = 0; r >= 0 && i < n; i++) {
@@ -315,6 +320,11 @@ int xdp_load(unsigned n, char *log, size_t loglen)
 bool xdp_loaded(void)
 {
 	return xp.loaded;
+}
+
+bool xdp_attached(unsigned slot)
+{
+	return xp.loaded && slot < XSK_MAX && xp.link[slot] >= 0;
 }
 
 static int map_update(int map, const void *key, const void *val)
@@ -338,16 +348,19 @@ static int map_delete(int map, const void *key)
 	return sys_bpf(BPF_MAP_DELETE_ELEM, &at) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-int xdp_attach(unsigned slot, int ifindex, int xsk_fd)
+int xdp_attach(unsigned slot, unsigned queue, int ifindex, int xsk_fd)
 {
 	union bpf_attr at;
-	uint32_t key = slot, dev = (uint32_t)ifindex;
+	uint32_t key = slot * XSK_MAX + queue, s = slot, dev = (uint32_t)ifindex;
 	int r;
 
-	if (!xp.loaded || slot >= XSK_MAX || xp.prog[slot] < 0)
+	if (!xp.loaded || slot >= XSK_MAX || queue >= XSK_MAX || xp.prog[slot] < 0)
 		return -ENOTSUP;
-	/* The socket first: until it is in its slot, the program passes. */
-	r = map_update(xp.if_map, &key, &dev);
+	/* Another queue's socket joins the program on queue 0's interface. */
+	if (queue)
+		return xp.link[slot] >= 0 ? map_update(xp.xsk_map, &key, &xsk_fd) : -ENOLINK;
+	/* The socket first: until it is in its place, the program passes. */
+	r = map_update(xp.if_map, &s, &dev);
 	if (r == 0)
 		r = map_update(xp.xsk_map, &key, &xsk_fd);
 	if (r < 0 || xp.link[slot] >= 0)
@@ -365,6 +378,14 @@ int xdp_attach(unsigned slot, int ifindex, int xsk_fd)
 	}
 	xp.link[slot] = r;
 	return 0;
+}
+
+static void unmap_slot(unsigned slot)
+{
+	uint32_t key;
+
+	for (key = slot * XSK_MAX; key < (slot + 1) * XSK_MAX; key++)
+		map_delete(xp.xsk_map, &key);
 }
 
 int xdp_rx_queues(int ifindex)
@@ -390,16 +411,21 @@ int xdp_steer(uint32_t spi, const struct addr *dst, bool on)
 	return on ? map_update(xp.spi_map, &key, &v) : map_delete(xp.spi_map, &key);
 }
 
-/* The socket is no longer handed anything, and the program leaves its
- * interface: what esp-path = socket or auto is chosen for (a reload), or
- * all the socket can do (its rings are spent).  xdp_attach puts it back. */
-void xdp_stop(unsigned slot)
+/* The socket is no longer handed anything.  On queue 0, nor are the
+ * others there, and the program leaves the interface: what esp-path =
+ * socket or auto is chosen for (a reload), or all the socket can do (its
+ * rings are spent).  xdp_attach puts them back. */
+void xdp_stop(unsigned slot, unsigned queue)
 {
-	uint32_t key = slot;
+	uint32_t key = slot * XSK_MAX + queue;
 
-	if (!xp.loaded || slot >= XSK_MAX)
+	if (!xp.loaded || slot >= XSK_MAX || queue >= XSK_MAX)
 		return;
-	map_delete(xp.xsk_map, &key);
+	if (queue) {
+		map_delete(xp.xsk_map, &key);
+		return;
+	}
+	unmap_slot(slot);
 	if (xp.link[slot] >= 0)
 		close(xp.link[slot]);
 	xp.link[slot] = -1;
@@ -408,15 +434,13 @@ void xdp_stop(unsigned slot)
 void xdp_pause(void)
 {
 	union bpf_attr at;
-	uint32_t key, next;
+	uint32_t next;
 	unsigned i;
 
 	if (!xp.loaded)
 		return;
-	for (i = 0; i < XSK_MAX; i++) {
-		key = i;
-		map_delete(xp.xsk_map, &key);
-	}
+	for (i = 0; i < XSK_MAX; i++)
+		unmap_slot(i);
 	/* Delete from the first key on: each pass takes the first left. */
 	for (;;) {
 		memset(&at, 0, sizeof(at));

@@ -16,8 +16,10 @@
  *              pages are charged to RLIMIT_MEMLOCK unless CAP_IPC_LOCK.
  *   xsk_bind   the parent (the network process may not call bind): socket
  *              i to queue 0 of an Ethernet interface (not a bond), copy
- *              mode, when the network process first needs one there.  A
- *              socket binds once; when its interface goes it is spent.
+ *              mode, when the network process first needs one there, and
+ *              free ones to the interface's other receive queues, to
+ *              receive only.  A socket binds once; when its interface goes
+ *              it is spent, and so are the others bound there.
  *              Where each is bound is private memory of each process:
  *              the parent's (which a network process inherits when
  *              forked) and the network process's own (xsk_note_bound),
@@ -76,6 +78,8 @@ struct ring {
 struct xsk {
 	int fd;
 	int ifindex;		/* bound to; 0: not yet */
+	unsigned queue;		/* that interface's queue: 0 sends, others receive only */
+	unsigned first;		/* the socket on queue 0 there (itself on queue 0) */
 	uint8_t *umem;
 	struct ring tx, cq;
 	struct ring rx, fq;	/* cached: RX consumer, fill producer */
@@ -218,10 +222,23 @@ int xsk_ifindex(unsigned i)
 	return i < nxs ? xs[i].ifindex : 0;
 }
 
-void xsk_note_bound(unsigned i, int ifindex)
+unsigned xsk_queue(unsigned i)
 {
-	if (i < nxs)
+	return i < nxs ? xs[i].queue : 0;
+}
+
+unsigned xsk_first(unsigned i)
+{
+	return i < nxs ? xs[i].first : i;
+}
+
+void xsk_note_bound(unsigned i, unsigned first, int ifindex, unsigned queue)
+{
+	if (i < nxs) {
 		xs[i].ifindex = ifindex;
+		xs[i].queue = queue;
+		xs[i].first = first;
+	}
 }
 
 /* What vtid writes into a frame is an Ethernet header: nothing else (not
@@ -237,28 +254,46 @@ static bool is_ether(int ifindex)
 	       !(r.ifr_flags & IFF_MASTER);
 }
 
-int xsk_bind(unsigned i, int ifindex)
+int xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue)
 {
 	struct sockaddr_xdp sx = {
 		.sxdp_family = AF_XDP,
 		.sxdp_ifindex = (uint32_t)ifindex,
-		.sxdp_queue_id = 0,
+		.sxdp_queue_id = queue,
 		/* Copy mode: it works on every driver; zero copy would lend
 		 * the UMEM to the driver, and only for the frames' lifetime
 		 * would that gain anything on transmit. */
 		.sxdp_flags = XDP_COPY,
 	};
 
-	if (i >= nxs || ifindex <= 0)
+	if (i >= nxs || ifindex <= 0 || queue >= XSK_MAX || first >= nxs ||
+	    (queue == 0) != (first == i))
 		return -EINVAL;
+	/* Another queue's socket belongs to the one on queue 0 there. */
+	if (queue && (xs[first].ifindex != ifindex || xs[first].queue))
+		return -ENOENT;
 	if (xs[i].ifindex)
-		return xs[i].ifindex == ifindex ? 0 : -EBUSY;
+		return xs[i].ifindex == ifindex && xs[i].queue == queue && xs[i].first == first ?
+			       0 : -EBUSY;
 	if (!is_ether(ifindex))
 		return -EPROTOTYPE;
 	if (bind(xs[i].fd, (struct sockaddr *)&sx, sizeof(sx)) < 0)
 		return -errno;
-	xs[i].ifindex = ifindex;
+	xsk_note_bound(i, first, ifindex, queue);
 	return 0;
+}
+
+/* Its interface went: so are the sockets on its other queues, which the
+ * kernel does not tell (they never send).  By the socket on queue 0, not
+ * by ifindex: an interface made again may have the same. */
+static int gone(struct xsk *x)
+{
+	unsigned i, me = (unsigned)(x - xs);
+
+	for (i = 0; i < nxs; i++)
+		if (xs[i].ifindex && xs[i].first == me && !xs[i].spent)
+			xs[i].spent = -ENXIO;
+	return x->spent = -ENXIO;
 }
 
 /* Frames the kernel is done with go back on the free list: each once,
@@ -303,7 +338,7 @@ static int kick(struct xsk *x)
 			return 0;
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN &&
 		    errno != EBUSY && errno != ENOBUFS && errno != EINTR)
-			return errno == ENXIO ? (x->spent = -ENXIO) : -errno;
+			return errno == ENXIO ? gone(x) : -errno;
 		if (load_acq(x->tx.cons) == cons && load_acq(x->cq.prod) == done)
 			return 0;
 	}
