@@ -94,15 +94,23 @@ static void write_tmp(char *path, const char *text)
 	close(fd);
 }
 
+static char cert_path[] = "/tmp/vti-fuzz-cert-XXXXXX", key_path[] = "/tmp/vti-fuzz-key-XXXXXX";
+
+/* Read by every configuration load: gone only when the fuzzer exits. */
+static void cert_files_gone(void)
+{
+	unlink(cert_path);
+	unlink(key_path);
+}
+
 static void cert_files(void)
 {
-	static char cert[] = "/tmp/vti-fuzz-cert-XXXXXX", key[] = "/tmp/vti-fuzz-key-XXXXXX";
-
-	write_tmp(cert, UNIT_CERT);
-	write_tmp(key, UNIT_KEY);
+	write_tmp(cert_path, UNIT_CERT);
+	write_tmp(key_path, UNIT_KEY);
+	atexit(cert_files_gone);
 	snprintf(cert_suite, sizeof(cert_suite), "ike = aes256-sha384-ecp256\nesp = aes256gcm16-ecp256\n"
 		 "local-cert = %s\nlocal-key = %s\nca = %s\n"
-		 "remote-id = \"C=CH, O=vti test, CN=unit\"\n", cert, key, cert);
+		 "remote-id = \"C=CH, O=vti test, CN=unit\"\n", cert_path, key_path, cert_path);
 }
 
 /* Messages sent while the state was built: the material of mode 3. */
