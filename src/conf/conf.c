@@ -223,6 +223,14 @@ static int d_esp_path(struct parser *p, char *v)
 	return -1;
 }
 
+/* AF_XDP sockets made at start for esp-path = xdp: one for each interface
+ * raw ESP leaves by, and one for each further receive queue (5 MB of
+ * locked memory each). */
+static int d_xdp_sockets(struct parser *p, char *v)
+{
+	return d_uint(p, "xdp-sockets", v, 1, XDP_SOCKETS_MAX, "sockets", &p->c->d.xdp_sockets);
+}
+
 /* ADDRESS:PORT, with an IPv6 address in brackets: [::1]:9107. */
 static int d_metrics_listen(struct parser *p, char *v)
 {
@@ -860,6 +868,7 @@ static const struct keydef daemon_keys[] = {
 	{ "initiate-rate", d_initiate_rate },
 	{ "busy-poll", d_busy_poll },
 	{ "esp-path", d_esp_path },
+	{ "xdp-sockets", d_xdp_sockets },
 	{ "metrics-listen", d_metrics_listen },
 	{ "state-dir", d_state_dir },
 };
@@ -1393,6 +1402,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	out->d.cookie_threshold = 64;
 	out->d.initiate_rate = 200;
 	out->d.busy_poll_us = BUSY_POLL_DEFAULT;
+	out->d.xdp_sockets = XDP_SOCKETS_DEFAULT;
 	strcpy(out->d.user, "vtid");
 	strcpy(out->d.state_dir, "/var/lib/vti");
 	while (i < len) {

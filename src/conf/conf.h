@@ -19,6 +19,8 @@
 
 #define CONF_MAX_ADDRS 8
 #define BUSY_POLL_DEFAULT 100	/* microseconds: [daemon] busy-poll */
+#define XDP_SOCKETS_DEFAULT 4	/* [daemon] xdp-sockets */
+#define XDP_SOCKETS_MAX 16	/* XSK_MAX (platform.h) */
 #define CONF_MAX_PROPOSALS 8
 #define CONF_MAX_TS 16
 #define CONF_MAX_KEY 128
@@ -96,6 +98,7 @@ struct daemon_conf {
 	unsigned initiate_rate;		/* IKE_SA_INIT a second the daemon starts itself */
 	unsigned busy_poll_us;		/* the network process polls this long after traffic */
 	enum esp_path esp_path;		/* how raw ESP leaves */
+	unsigned xdp_sockets;		/* AF_XDP sockets made at start (esp-path = xdp) */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
 	char state_dir[256];		/* manual SAs' sequence high-water marks */

@@ -1047,19 +1047,20 @@ void dp_set_packet_path(struct datapath *dp, bool on)
 	dp->packet_path = on && dp->pkt_fd >= 0 && dp->tables.fd >= 0;
 }
 
-int dp_open_xdp(void)
+int dp_open_xdp(unsigned n)
 {
 	char vlog[512];
-	int r = xsk_open(XSK_MAX), p;
+	int r = xsk_open(n), p;
 
 	if (r < 0) {
 		log_warn(NULL, "no AF_XDP socket for raw ESP (%s): it leaves by the packet "
 			 "socket", strerror(-r));
 		return r;
 	}
-	if (r < XSK_MAX)
-		log_warn(NULL, "%d AF_XDP sockets of %d (locked memory? RLIMIT_MEMLOCK): raw "
-			 "ESP takes the packet socket on more than %d interfaces", r, XSK_MAX, r);
+	if ((unsigned)r < n)
+		log_warn(NULL, "%d AF_XDP sockets of %u (locked memory? RLIMIT_MEMLOCK, 5 MB a "
+			 "socket): raw ESP takes the packet socket on more than %d interfaces and "
+			 "queues", r, n, r);
 	p = xdp_load((unsigned)r, vlog, sizeof(vlog));
 	if (p < 0)
 		log_warn(NULL, "no XDP program (%s%s%s): raw ESP is received by the raw socket",

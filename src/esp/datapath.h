@@ -52,7 +52,7 @@ typedef int (*dp_xsk_bind_fn)(unsigned i, unsigned first, int ifindex, unsigned 
 /* The XDP program receives an SA's raw ESP (arriving at dst) from now on,
  * or, on false, no longer (the parent sets the program's map). */
 typedef void (*dp_xdp_steer_fn)(uint32_t spi, const struct addr *dst, bool on);
-int dp_open_xdp(void);
+int dp_open_xdp(unsigned n);
 void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_fn steer);
 /* Now and then (the daemon's tick): send what a device that was behind
  * left in AF_XDP's rings. */

@@ -145,7 +145,7 @@ int l2_send(int fd, const struct l2path *p, int family, struct iovec *iov, unsig
  * queues (up to XSK_MAX) to receive only: each names the socket on queue
  * 0 there (first; for that one, itself).
  */
-#define XSK_MAX 4
+#define XSK_MAX 16
 #define XSK_FRAME 2048
 int xsk_open(unsigned n);	/* how many were opened, or -errno if none */
 void xsk_close_all(void);	/* a process that must not have them */

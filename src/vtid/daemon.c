@@ -25,6 +25,7 @@
 #include "lib/buf.h"
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "platform/platform.h"
 #include "vtid/ctlsrv.h"
 #include "vtid/events.h"
 #include "vtid/metrics.h"
@@ -579,9 +580,11 @@ static int start(struct daemon *d)
 	dp_set_ike_handler(d->dp, on_natt_ike, d);
 	ev_set_tick(d->ev, 100, on_tick, d);
 	/* AF_XDP's sockets and memory only while root: esp-path = xdp
-	 * set by a reload later finds none, and says so. */
+	 * set by a reload later finds none, and says so (nor does a
+	 * reload change how many). */
+	_Static_assert(XDP_SOCKETS_MAX == XSK_MAX, "xdp-sockets is bounded by XSK_MAX");
 	if (d->conf.d.esp_path == ESP_PATH_XDP)
-		dp_open_xdp();
+		dp_open_xdp(d->conf.d.xdp_sockets);
 	if (dp_open_sockets(d->dp, d->conf.d.natt_port, err, sizeof(err)) < 0 ||
 	    ike_open(d->ike, d->conf.d.port, err, sizeof(err)) < 0 ||
 	    open_ctl(d, err, sizeof(err)) < 0 || open_metrics(d, err, sizeof(err)) < 0) {

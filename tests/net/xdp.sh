@@ -382,5 +382,22 @@ wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not on AF_XDP after the reload 
 until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x0" ||
 	fail "k. b/t4: no ESP by AF_XDP on queue 1 in 10 s of pings after the reload back"
 pass "k. reload to esp-path = socket and back: queue 1's socket stopped, then received again ($(($(counter b t4 rx_xdp) - x0)) ESP)"
+# With xdp-sockets = 2, b keeps its second socket free for another
+# interface: queue 1's ESP takes the raw socket, and the log says so.
+stop_vtid b
+printf '[daemon]\nesp-path = xdp\nxdp-sockets = 2\n' > "$VT_TMP/b.conf"
+dual_conf b >> "$VT_TMP/b.conf"
+: > "$VT_TMP/b.log"
+start_vtid b "$VT_TMP/b.conf"
+ping_ok b 10.4.0.1 || fail "k. no ping b->a with xdp-sockets = 2"
+wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not sending by AF_XDP with xdp-sockets = 2: $(path b t4)"
+x0=$(counter b t4 rx_xdp); p0=$(counter b t4 rx_packets)
+in_ns a ping -c 20 -i 0.05 -q 10.4.0.2 >/dev/null || fail "k. no pings a->b with xdp-sockets = 2"
+x=$(($(counter b t4 rx_xdp) - x0)); p=$(($(counter b t4 rx_packets) - p0))
+[ "$x" = 0 ] && [ "$p" -ge 20 ] ||
+	fail "k. b/t4 with xdp-sockets = 2: $x of $p ESP packets by AF_XDP (wanted 0 of at least 20)"
+grep -q "no AF_XDP socket left for eth0's receive queue 1" "$VT_TMP/b.log" ||
+	fail "k. b's log does not say queue 1 got no socket: $(grep -i xdp "$VT_TMP/b.log" | tail -n 3)"
+pass "k. xdp-sockets = 2: one kept free, queue 1's $p ESP packets by the raw socket, and the log says so"
 stop_vtid a
 stop_vtid b

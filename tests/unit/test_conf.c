@@ -114,6 +114,9 @@ static const struct bad bads[] = {
 	{ "[daemon]\ninitiate-rate = 100001\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\ninitiate-rate = fast\n", "initiate-rate must be 1-100000", 2 },
 	{ "[daemon]\nbusy-poll = 1001\n", "busy-poll must be 0-1000 microseconds", 2 },
+	{ "[daemon]\nxdp-sockets = 0\n", "xdp-sockets must be 1-16 sockets", 2 },
+	{ "[daemon]\nxdp-sockets = 17\n", "xdp-sockets must be 1-16 sockets", 2 },
+	{ "[daemon]\nxdp-sockets = many\n", "xdp-sockets must be 1-16 sockets", 2 },
 	{ "[daemon]\nbusy-poll = -1\n", "busy-poll must be 0-1000 microseconds", 2 },
 	{ "[daemon]\nbusy-poll = 50us\n", "busy-poll must be 0-1000 microseconds", 2 },
 	{ "[daemon]\nstate-dir = var/lib/vti\n", "state-dir must be an absolute path", 2 },
@@ -506,7 +509,8 @@ static void fragmentation_key(void)
 	}
 }
 
-/* [daemon] busy-poll: microseconds, the default when absent, 0 turns it off. */
+/* [daemon] busy-poll: microseconds, the default when absent, 0 turns it
+ * off; and xdp-sockets, 4 when absent. */
 static void busy_poll_key(void)
 {
 	static const struct {
@@ -519,6 +523,14 @@ static void busy_poll_key(void)
 		{ "[daemon]\nbusy-poll = 1\n", 1 },
 		{ "[daemon]\nbusy-poll = 100\n", 100 },
 		{ "[daemon]\nbusy-poll = 1000\n", 1000 },
+	};
+	static const struct {
+		const char *text;
+		unsigned n;
+	} socks[] = {
+		{ "", XDP_SOCKETS_DEFAULT },
+		{ "[daemon]\nxdp-sockets = 1\n", 1 },
+		{ "[daemon]\nxdp-sockets = 16\n", 16 },
 	};
 	unsigned i;
 
@@ -533,6 +545,21 @@ static void busy_poll_key(void)
 		if (!r) {
 			CHECK(c.d.busy_poll_us == rows[i].us, "'%s': busy-poll %u", rows[i].text,
 			      c.d.busy_poll_us);
+			conf_free(&c);
+		}
+		buf_free(&e);
+	}
+	for (i = 0; i < sizeof(socks) / sizeof(socks[0]); i++) {
+		struct conf c;
+		struct buf e;
+		int r;
+
+		buf_init(&e);
+		r = conf_parse("xdp", socks[i].text, strlen(socks[i].text), &c, &e);
+		CHECK(r == 0, "'%s': %s", socks[i].text, buf_str(&e));
+		if (!r) {
+			CHECK(c.d.xdp_sockets == socks[i].n, "'%s': xdp-sockets %u", socks[i].text,
+			      c.d.xdp_sockets);
 			conf_free(&c);
 		}
 		buf_free(&e);

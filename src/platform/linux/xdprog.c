@@ -61,7 +61,7 @@ static struct {
 	int prog[XSK_MAX];
 	int link[XSK_MAX];
 } xp = { .spi_map = -1, .xsk_map = -1, .if_map = -1,
-	  .prog = { -1, -1, -1, -1 }, .link = { -1, -1, -1, -1 } };
+	  .prog = { [0 ... XSK_MAX - 1] = -1 }, .link = { [0 ... XSK_MAX - 1] = -1 } };
 
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
