@@ -129,7 +129,7 @@ static void steer_sa(struct datapath *dp, struct sa *sa, const struct addr *dst)
 
 static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifindex,
 		     unsigned queue);
-static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p);
+static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p, int nq);
 
 struct datapath *dp_new(struct ev *ev)
 {
@@ -426,8 +426,8 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 			/* Bound by the parent before this process started (or
 			 * before a reload turned AF_XDP off and on): asked for
 			 * the program once more. */
-			if (!dp->xsk[i].asked && xsk_start(dp, i, i, at, 0) == 0)
-				xsk_queues(dp, i, p);
+			if (!dp->xsk[i].asked && (r = xsk_start(dp, i, i, at, 0)) >= 0)
+				xsk_queues(dp, i, p, r);
 			return (int)i;
 		}
 		broken |= at == p->ifindex && xsk_queue(i) == 0 && spent == -EIO;
@@ -458,7 +458,7 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 		return -1;
 	}
 	log_info(v->name, "AF_XDP socket %d bound to %s for raw ESP", free_i, p->dev);
-	xsk_queues(dp, (unsigned)free_i, p);
+	xsk_queues(dp, (unsigned)free_i, p, r);
 	return free_i;
 }
 
@@ -846,7 +846,8 @@ static void on_xsk(void *arg)
  * yet) and attach the XDP program that fills it: in that order,
  * xsk_rx_ready's condition.  Asked once a process (and a reload that
  * turns AF_XDP on); where the ring cannot be read, the socket is only
- * bound, and the raw socket receives. */
+ * bound, and the raw socket receives.  What the parent answered: on queue
+ * 0, to receive, how many receive queues the interface has; else 0. */
 static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifindex,
 		     unsigned queue)
 {
@@ -863,58 +864,75 @@ static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifinde
 		return r;
 	xsk_note_bound(i, first, ifindex, queue);
 	dp->xdp_rx |= x->rx;
-	return 0;
+	return r;
+}
+
+/* Socket j, bound to queue q of first's interface (-1 if none), and
+ * the first free socket (*spare, -1 if none): how many are free. */
+static int xsk_find(unsigned first, int ifindex, unsigned q, int *j, int *spare)
+{
+	unsigned i, n = xsk_count();
+	int nfree = 0;
+
+	*j = *spare = -1;
+	for (i = 0; i < n; i++) {
+		if (xsk_ifindex(i) == ifindex && xsk_first(i) == first && xsk_queue(i) == q)
+			*j = (int)i;
+		else if (!xsk_ifindex(i) && nfree++ == 0)
+			*spare = (int)i;
+	}
+	return nfree;
 }
 
 /*
- * The other receive queues of first's interface, where the device's hash
- * puts some of the ESP: a socket each, to receive only.  Those bound there
- * before (for a predecessor, or before a reload) first; then free ones,
- * while the interface has queues (the parent says -ERANGE past the last,
- * -ENOLINK where it has no program) and one socket stays free for another
- * interface.
+ * The other receive queues of first's interface (nq of them in all, 0 if
+ * unknown), where the device's hash puts some of the ESP: a socket each,
+ * to receive only.  Those bound there before (for a predecessor, or before
+ * a reload) first; then free ones, while one stays free for another
+ * interface.  The parent says -ERANGE past the last queue, -ENOLINK where
+ * the program is not on the interface (a tests' datapath without one
+ * gets -EINVAL from the kernel).
  */
-static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p)
+static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p, int nq)
 {
-	unsigned q, i, n = xsk_count();
+	unsigned q, last = nq > 0 && nq < XSK_MAX ? (unsigned)nq : XSK_MAX;
+	int j, spare, r;
 
 	if (!dp->xsk[first].rx)
 		return;
-	for (q = 1; q < XSK_MAX; q++) {
-		int j = -1, spare = -1, nfree = 0, r;
+	for (q = 1; q < last; q++) {
+		int nfree = xsk_find(first, p->ifindex, q, &j, &spare);
+		unsigned k = j >= 0 ? (unsigned)j : (unsigned)spare;
 
-		for (i = 0; i < n; i++) {
-			if (xsk_ifindex(i) == p->ifindex && xsk_first(i) == first && xsk_queue(i) == q)
-				j = (int)i;
-			else if (!xsk_ifindex(i) && nfree++ == 0)
-				spare = (int)i;
-		}
-		if (j >= 0 && (dp->xsk[j].asked || xsk_spent((unsigned)j)))
+		if (j >= 0 && (dp->xsk[j].asked || xsk_spent(k)))
 			continue;	/* started already, or holds the queue for nothing */
-		if (j < 0 && nfree < 2) {
-			log_info(NULL, "no AF_XDP socket left for %s's receive queue %u and on, "
-				 "if it has them: raw ESP arriving there is received by the raw "
-				 "socket", p->dev, q);
-			return;
-		}
-		r = xsk_start(dp, j >= 0 ? (unsigned)j : (unsigned)spare, first, p->ifindex, q);
-		if (r < 0 && j < 0 && dp->xsk[spare].rx) {
+		if (j < 0 && nfree < 2)
+			break;
+		/* A spare is bound only to receive: not unless its ring is read. */
+		r = j < 0 && !dp->xsk[k].rx && xsk_rx_ready(k) < 0 ? -EIO :
+		    xsk_start(dp, k, first, p->ifindex, q);
+		if (r < 0 && j < 0 && dp->xsk[k].rx) {
 			/* Still free: its ring is read once it is bound. */
-			ev_del(dp->ev, xsk_fd((unsigned)spare));
-			dp->xsk[spare].rx = dp->xsk[spare].asked = false;
+			ev_del(dp->ev, xsk_fd(k));
+			dp->xsk[k].rx = dp->xsk[k].asked = false;
 		}
+		if (r == -ERANGE || r == -ENOLINK || r == -EINVAL)
+			return;
 		if (r < 0) {
-			/* Past the last queue, or no program to hand it ESP. */
-			if (r != -ERANGE && r != -EINVAL && r != -ENOLINK)
-				log_rl(&dp->rl, LOG_WARN, NULL, "no AF_XDP socket on %s queue %u "
-				       "(%s): raw ESP arriving there is received by the raw socket",
-				       p->dev, q, strerror(-r));
+			log_rl(&dp->rl, LOG_WARN, NULL, "no AF_XDP socket on %s queue %u (%s): raw "
+			       "ESP arriving there is received by the raw socket", p->dev, q,
+			       strerror(-r));
 			return;
 		}
 		if (j < 0)
-			log_info(NULL, "AF_XDP socket %d bound to %s queue %u to receive raw ESP",
-				 spare, p->dev, q);
+			log_info(NULL, "AF_XDP socket %u bound to %s queue %u to receive raw ESP", k,
+				 p->dev, q);
 	}
+	if (q < (unsigned)nq)
+		log_rl(&dp->rl, LOG_WARN, NULL, "%s has %d receive queues, AF_XDP sockets on the "
+		       "first %u: raw ESP arriving on the others is received by the raw socket "
+		       "(more with [daemon] xdp-sockets; a flow rule such as 'ethtool -N %s "
+		       "flow-type esp4 action 0' puts it all on queue 0)", p->dev, nq, q, p->dev);
 }
 
 /* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
@@ -1107,10 +1125,13 @@ void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_
 	dp->xsk_bind = bind;
 	dp->steer = steer_fn;
 	/* Turned off by a reload: the program hands the sockets nothing
-	 * more (the rings are still read to the end), so that raw ESP takes
-	 * the IP stack again, as esp-path = socket is chosen for. */
+	 * more (the rings are still read to the end) and leaves the
+	 * interfaces, so that raw ESP takes the IP stack again, as esp-path
+	 * = socket is chosen for; also where this process has not asked yet
+	 * (a restarted one, before a tunnel sent there). */
 	for (i = 0; i < XSK_MAX && !dp->xdp; i++) {
-		if (dp->xsk[i].asked && dp->xsk[i].rx)
+		if ((dp->xsk[i].asked && dp->xsk[i].rx) ||
+		    (xsk_ifindex(i) && !xsk_queue(i) && !xsk_spent(i)))
 			xsk_unask(dp, i);
 		dp->xsk[i].asked = false;
 	}

@@ -36,8 +36,8 @@ int tun_set_persist(int fd, bool on);
 ssize_t tun_read(int fd, bool offload, struct gso_meta *m, uint8_t *buf, size_t cap);
 int tun_write(int fd, bool offload, const struct gso_meta *m, const uint8_t *pkt, size_t len);
 
-/* Interface configuration (rtnetlink). */
-int netif_ioctl(unsigned long req, void *ifr);	/* 0 or -errno */
+/* Interface configuration (rtnetlink; netif_ioctl: an ioctl, 0 or -errno). */
+int netif_ioctl(unsigned long req, void *ifr);
 int netif_setup(int ifindex, unsigned mtu);		/* MTU, multicast, up */
 /* IPv6 on the interface or not (no link-local address, no routes): off
  * before it is up.  The kernel walks its whole IPv6 routing table for
@@ -203,7 +203,7 @@ int xdp_load(unsigned n, char *log, size_t loglen);
 bool xdp_loaded(void);
 void xdp_close(void);
 int xdp_attach(unsigned slot, unsigned queue, int ifindex, int xsk_fd);
-bool xdp_attached(unsigned slot);	/* the program is on the slot's interface */
+bool xdp_attached(unsigned slot, int ifindex);	/* the slot's program is on ifindex */
 /* Nothing more to that queue's socket; queue 0: to none of the slot's,
  * and the program detached, until xdp_attach. */
 void xdp_stop(unsigned slot, unsigned queue);

@@ -65,7 +65,7 @@ enum ps_type {
 	PS_SIGN_REPLY,
 	PS_TUN_OPEN_ID,		/* net -> parent: ps_tun_open_id; as PS_TUN_OPEN */
 	PS_RESTART,		/* net -> parent: empty (vtictl restart); no reply */
-	PS_XSK_BIND,		/* net -> parent: ps_xsk; reply PS_STATUS */
+	PS_XSK_BIND,		/* net -> parent: ps_xsk; reply PS_STATUS (queues) */
 	PS_XDP_STEER,		/* net -> parent: ps_steer; no reply */
 };
 
@@ -848,49 +848,55 @@ static int do_netif_setup(struct parent *p, const struct ps_netif *rq)
 /* The XDP program hands socket i the ESP arriving on its queue. */
 static void xdp_start(const struct ps_xsk *rq)
 {
+	static struct ratelimit rl;
 	char name[IF_NAMESIZE] = "?";
-	int r = xdp_attach(rq->first, rq->queue, rq->ifindex, xsk_fd(rq->index)), q;
+	int r = xdp_attach(rq->first, rq->queue, rq->ifindex, xsk_fd(rq->index));
 
-	if_indextoname((unsigned)rq->ifindex, name);
 	if (r < 0) {
-		log_warn(NULL, "no XDP program on %s queue %u (%s): its raw ESP is received by "
-			 "the raw socket", name, rq->queue, strerror(-r));
-		return;
+		if_indextoname((unsigned)rq->ifindex, name);
+		log_rl(&rl, LOG_WARN, NULL, "no XDP program on %s queue %u (%s): its raw ESP is "
+		       "received by the raw socket", name, rq->queue, strerror(-r));
 	}
-	q = rq->queue ? 0 : xdp_rx_queues(rq->ifindex);
-	if (q > XSK_MAX)
-		log_warn(NULL, "%s has %d receive queues: raw ESP arriving on those past the "
-			 "first %d is received by the raw socket (a flow rule such as 'ethtool -N "
-			 "%s flow-type esp4 action 0' puts it all on queue 0)", name, q, XSK_MAX,
-			 name);
 }
 
 /* An AF_XDP socket to the underlay for raw ESP.  Not to one of vti's own
  * interfaces (ESP into a tunnel); xsk_bind refuses a socket already bound
  * elsewhere, and the kernel a second socket on the same queue.  Another
- * queue's socket only receives, so it is bound only to receive: -ERANGE
- * where the interface has no such queue, -ENOLINK where the program is
- * not on it (not loaded, or another program is there). */
+ * queue's socket only receives, so it is bound only to receive (rx = 0
+ * only stops one bound before): -ERANGE where the interface has no such
+ * queue, -ENOLINK where the program is not on it (not loaded, another
+ * program there, or the interface went).  Binding queue 0 to receive
+ * answers how many receive queues the interface has (at least 1), so that
+ * the network process asks for no more. */
 static int do_xsk_bind(struct parent *p, const struct ps_xsk *rq)
 {
-	int r;
+	int r, n;
 
 	if (rq->ifindex <= 0 || owned(p, rq->ifindex))
 		return -EPERM;
 	if (rq->rx > 1 || rq->queue >= XSK_MAX)
 		return -EINVAL;
+	if (rq->queue && !rq->rx && !xsk_ifindex(rq->index))
+		return -EINVAL;
 	if (rq->queue && rq->rx && (int)rq->queue >= xdp_rx_queues(rq->ifindex))
 		return -ERANGE;
-	if (rq->queue && rq->rx && !xdp_attached(rq->first))
+	if (rq->queue && rq->rx && !xdp_attached(rq->first, rq->ifindex))
 		return -ENOLINK;
 	r = xsk_bind(rq->index, rq->first, rq->ifindex, rq->queue);
-	if (r == 0 && !rq->rx)
+	if (r < 0)
+		return r;
+	if (!rq->rx) {
 		xdp_stop(rq->first, rq->queue);
+		return 0;
+	}
 	/* Asked again by each network process: the program, which pauses
 	 * while one is replaced, hands the socket packets again. */
-	if (r == 0 && rq->rx && xdp_loaded())
+	if (xdp_loaded())
 		xdp_start(rq);
-	return r;
+	if (rq->queue)
+		return 0;
+	n = xdp_rx_queues(rq->ifindex);
+	return n > 1 ? n : 1;
 }
 
 /* Whatever the network process names is steered to it, and to nobody

@@ -78,8 +78,9 @@ int ps_restart(void);
 int ps_netif_setup(int ifindex, unsigned mtu);
 /* esp-path = xdp: have the parent bind AF_XDP socket i (xsk.c) to a
  * queue of an interface that is not one of vti's own (another queue than
- * 0: next to first, on 0), and with rx have the XDP program hand it ESP
- * (false: no longer).  -ERANGE: the interface has no such queue. */
+ * 0: next to first, on 0, and only to receive), and with rx have the XDP
+ * program hand it ESP (false: no longer).  0, or for queue 0 with rx how
+ * many receive queues the interface has; -ERANGE: no such queue. */
 int ps_xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue, bool rx);
 /* The XDP program hands an SA's raw ESP to AF_XDP, or no longer (no reply). */
 void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on);

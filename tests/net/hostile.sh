@@ -143,8 +143,8 @@ rekeys() { vtictl a metrics | awk -v k="vti_tunnel_rekeys_total{tunnel=\"t1\",sa
 old=$(spi child.spi_in)
 t0=$(date +%s%3N)
 # A rekey is refused while an exchange is outstanding (the last one's
-# DELETE, retransmitted at most dpd apart through the loss; when it
-# keeps failing for dpd-timeout the SA starts over): 150 s for that.
+# DELETE, retransmitted at most dpd apart through the loss): 150 s for
+# that.
 wait_until 150 vtictl a rekey t1 || fail "loss: Child SA rekey not accepted"
 wait_until 120 changed child.spi_in "$old" || fail "loss: Child SA not re-keyed in 120 s"
 t_child=$(( $(date +%s%3N) - t0 ))

@@ -332,12 +332,16 @@ stop_vtid b
 # second transmit queue, which a veth delivers to the peer's second
 # receive queue: the device's hash putting a peer's ESP on another queue
 # than 0, as a NIC's RSS does.
-in_ns a ip link del eth0
-link_ab a b 1500 2
-cpus=$(printf '%x' $(((1 << $(nproc --all)) - 1)))
-in_ns a sh -c "echo 0 > /sys/class/net/eth0/queues/tx-0/xps_cpus &&
-	echo $cpus > /sys/class/net/eth0/queues/tx-1/xps_cpus" ||
-	fail "k. cannot steer a's transmit queues (XPS: every CPU, mask $cpus, to queue 1)"
+two_queues() {
+	local cpus
+	in_ns a ip link del eth0
+	link_ab a b 1500 2
+	cpus=$(printf '%x' $(((1 << $(nproc --all)) - 1)))
+	in_ns a sh -c "echo 0 > /sys/class/net/eth0/queues/tx-0/xps_cpus &&
+		echo $cpus > /sys/class/net/eth0/queues/tx-1/xps_cpus" ||
+		fail "k. cannot steer a's transmit queues (XPS: every CPU, mask $cpus, to queue 1)"
+}
+two_queues
 dual_conf a "esp-path = auto" > "$VT_TMP/a.conf"
 dual_conf b "esp-path = xdp" > "$VT_TMP/b.conf"
 : > "$VT_TMP/b.log"
@@ -384,11 +388,15 @@ until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x0" ||
 pass "k. reload to esp-path = socket and back: queue 1's socket stopped, then received again ($(($(counter b t4 rx_xdp) - x0)) ESP)"
 # With xdp-sockets = 2, b keeps its second socket free for another
 # interface: queue 1's ESP takes the raw socket, and the log says so.
+# (A new veth: the kernel frees a closed socket's queue a little later.)
+stop_vtid a
 stop_vtid b
+two_queues
 printf '[daemon]\nesp-path = xdp\nxdp-sockets = 2\n' > "$VT_TMP/b.conf"
 dual_conf b >> "$VT_TMP/b.conf"
 : > "$VT_TMP/b.log"
 start_vtid b "$VT_TMP/b.conf"
+start_vtid a "$VT_TMP/a.conf"
 ping_ok b 10.4.0.1 || fail "k. no ping b->a with xdp-sockets = 2"
 wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not sending by AF_XDP with xdp-sockets = 2: $(path b t4)"
 x0=$(counter b t4 rx_xdp); p0=$(counter b t4 rx_packets)
@@ -396,8 +404,8 @@ in_ns a ping -c 20 -i 0.05 -q 10.4.0.2 >/dev/null || fail "k. no pings a->b with
 x=$(($(counter b t4 rx_xdp) - x0)); p=$(($(counter b t4 rx_packets) - p0))
 [ "$x" = 0 ] && [ "$p" -ge 20 ] ||
 	fail "k. b/t4 with xdp-sockets = 2: $x of $p ESP packets by AF_XDP (wanted 0 of at least 20)"
-grep -q "no AF_XDP socket left for eth0's receive queue 1" "$VT_TMP/b.log" ||
-	fail "k. b's log does not say queue 1 got no socket: $(grep -i xdp "$VT_TMP/b.log" | tail -n 3)"
+grep -q "eth0 has 2 receive queues, AF_XDP sockets on the first 1: " "$VT_TMP/b.log" ||
+	fail "k. b's log does not say queue 1 got no socket: $(cat "$VT_TMP/b.log")"
 pass "k. xdp-sockets = 2: one kept free, queue 1's $p ESP packets by the raw socket, and the log says so"
 stop_vtid a
 stop_vtid b

@@ -14,8 +14,8 @@
  * to, on a queue with a socket (the kernel drops what is redirected to a
  * socket bound to another queue: the socket map has one entry per queue),
  * and short enough for a frame.  Everything else, and ours while the
- * queue's entry is empty, goes on to the kernel as if the program were not there:
- * other ESP reaches its owner, fragments are reassembled, and our ESP
+ * queue's entry is empty, goes on to the kernel as if the program were
+ * not there: other ESP reaches its owner, fragments are reassembled, and our ESP
  * reaches the raw socket, which still serves.  Ours when the socket's RX
  * ring is full or its fill ring empty is dropped by the kernel, as a full
  * socket buffer drops (xsk_rx_drops counts it).  The SPI map is filled
@@ -322,9 +322,22 @@ bool xdp_loaded(void)
 	return xp.loaded;
 }
 
-bool xdp_attached(unsigned slot)
+/* The program is on that interface: the link is there and still holds it
+ * (the kernel detaches a link whose interface goes, and says ifindex 0;
+ * one made again with the same ifindex has none). */
+bool xdp_attached(unsigned slot, int ifindex)
 {
-	return xp.loaded && slot < XSK_MAX && xp.link[slot] >= 0;
+	struct bpf_link_info info;
+	union bpf_attr at;
+
+	if (!xp.loaded || slot >= XSK_MAX || xp.link[slot] < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	memset(&at, 0, sizeof(at));
+	at.info.bpf_fd = (uint32_t)xp.link[slot];
+	at.info.info_len = sizeof(info);
+	at.info.info = (uint64_t)(uintptr_t)&info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &at) == 0 && info.xdp.ifindex == (uint32_t)ifindex;
 }
 
 static int map_update(int map, const void *key, const void *val)

@@ -283,9 +283,10 @@ int xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue)
 	return 0;
 }
 
-/* Its interface went: so are the sockets on its other queues, which the
- * kernel does not tell (they never send).  By the socket on queue 0, not
- * by ifindex: an interface made again may have the same. */
+/* Its interface went: so are the sockets on its other queues, which this
+ * process would otherwise not learn (it never sends on them).  By the
+ * socket on queue 0, not by ifindex: an interface made again may have
+ * the same. */
 static int gone(struct xsk *x)
 {
 	unsigned i, me = (unsigned)(x - xs);
