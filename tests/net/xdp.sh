@@ -265,29 +265,40 @@ wait_xdp 10 a t4 eth0 10.4.0.2 || fail "h. a/t4: not back on AF_XDP 10 s after t
 n=$(pings_by_xdp h.)
 pass "h. carrier lost: raw socket ($why); carrier back: AF_XDP again, pings both ways, $n ESP packets by AF_XDP"
 
-# j. b reloaded to esp-path = socket: its ESP comes through the stack
-# again at once (the parent empties the program's socket slot); reloaded
-# back to xdp: by AF_XDP again once b sends (it asks again then).
-cp "$VT_TMP/b.conf" "$VT_TMP/b.xdp.conf"
-dual_conf b "esp-path = socket" > "$VT_TMP/b.conf"
-vtictl b reload >/dev/null || fail "j. reload of b to esp-path = socket refused"
-x0=$(counter b t4 rx_xdp)
-ping_ok a 10.4.0.2 || fail "j. no ping a->b with esp-path = socket"
-x1=$(counter b t4 rx_xdp)
-[ "$x1" = "$x0" ] || fail "j. b/t4: $((x1 - x0)) ESP packets by AF_XDP after a reload to esp-path = socket"
-in_ns b ip link show eth0 | grep -q "prog/xdp" && fail "j. the XDP program is still on b's eth0 after a reload to esp-path = socket"
-cp "$VT_TMP/b.xdp.conf" "$VT_TMP/b.conf"
-vtictl b reload >/dev/null || fail "j. reload of b back to esp-path = xdp refused"
-# (show names AF_XDP as of the last burst: the counter says it sends.)
+# away_and_back CASE: b reloaded to esp-path = socket: its ESP comes
+# through the stack again at once (the parent empties the program's
+# socket slots and detaches it); reloaded back to xdp: the program is
+# attached again, and b's ESP leaves and arrives by AF_XDP once b sends
+# (it asks again then).  Prints how many came by AF_XDP.
 grew() { [ "$(counter "$1" "$2" "$3")" -gt "$4" ]; }
-until_sent 10 b 10.4.0.1 grew b t4 tx_xdp "$(counter b t4 tx_xdp)" ||
-	fail "j. b/t4: no ESP sent by AF_XDP after the reload back: $(path b t4)"
-# (Pinged until some came by AF_XDP: the first may still be on the way.)
-until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x1" ||
-	fail "j. b/t4: no ESP by AF_XDP in 10 s of pings after the reload back: $(vtictl b show t4 | grep '^  rx')"
-x2=$(counter b t4 rx_xdp)
-in_ns b ip link show eth0 | grep -q "prog/xdp" || fail "j. no XDP program on b's eth0 after the reload back"
-pass "j. reload to esp-path = socket: program detached, no ESP by AF_XDP under pings; back to xdp: attached, $((x2 - x1)) by it"
+away_and_back() {
+	local x0 x1
+	cp "$VT_TMP/b.conf" "$VT_TMP/b.xdp.conf"
+	dual_conf b "esp-path = socket" > "$VT_TMP/b.conf"
+	vtictl b reload >/dev/null || fail "$1 reload of b to esp-path = socket refused"
+	x0=$(counter b t4 rx_xdp)
+	ping_ok a 10.4.0.2 || fail "$1 no ping a->b with esp-path = socket"
+	x1=$(counter b t4 rx_xdp)
+	[ "$x1" = "$x0" ] ||
+		fail "$1 b/t4: $((x1 - x0)) ESP packets by AF_XDP after a reload to esp-path = socket"
+	! in_ns b ip link show eth0 | grep -q "prog/xdp" ||
+		fail "$1 the XDP program is still on b's eth0 after a reload to esp-path = socket"
+	cp "$VT_TMP/b.xdp.conf" "$VT_TMP/b.conf"
+	vtictl b reload >/dev/null || fail "$1 reload of b back to esp-path = xdp refused"
+	# (show names AF_XDP as of the last burst: the counter says it sends.)
+	until_sent 10 b 10.4.0.1 grew b t4 tx_xdp "$(counter b t4 tx_xdp)" ||
+		fail "$1 b/t4: no ESP sent by AF_XDP after the reload back: $(path b t4)"
+	# (Pinged until some came by AF_XDP: the first may still be on the way.)
+	until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x1" ||
+		fail "$1 b/t4: no ESP by AF_XDP in 10 s of pings after the reload back: $(vtictl b show t4 | grep '^  rx')"
+	in_ns b ip link show eth0 | grep -q "prog/xdp" ||
+		fail "$1 no XDP program on b's eth0 after the reload back"
+	echo $(($(counter b t4 rx_xdp) - x1))
+}
+
+# j.
+n=$(away_and_back j.)
+pass "j. reload to esp-path = socket: program detached, no ESP by AF_XDP under pings; back to xdp: attached, $n by it"
 
 # d. Started without AF_XDP, reloaded with it.
 stop_vtid a
@@ -374,18 +385,8 @@ x=$(($(counter b t4 rx_xdp) - x0)); p=$(($(counter b t4 rx_packets) - p0))
 pass "k. b's network process killed: its successor receives queue 1's ESP by AF_XDP again; 4 MB each way intact; received by AF_XDP $x/$p"
 # A reload to esp-path = socket and back: queue 1's socket stops and
 # starts again with queue 0's.
-cp "$VT_TMP/b.conf" "$VT_TMP/b.xdp.conf"
-dual_conf b "esp-path = socket" > "$VT_TMP/b.conf"
-vtictl b reload >/dev/null || fail "k. reload of b to esp-path = socket refused"
-x0=$(counter b t4 rx_xdp)
-ping_ok a 10.4.0.2 || fail "k. no ping a->b with esp-path = socket"
-[ "$(counter b t4 rx_xdp)" = "$x0" ] || fail "k. b/t4: ESP by AF_XDP after a reload to esp-path = socket"
-cp "$VT_TMP/b.xdp.conf" "$VT_TMP/b.conf"
-vtictl b reload >/dev/null || fail "k. reload of b back to esp-path = xdp refused"
-wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not on AF_XDP after the reload back: $(path b t4)"
-until_sent 10 a 10.4.0.2 grew b t4 rx_xdp "$x0" ||
-	fail "k. b/t4: no ESP by AF_XDP on queue 1 in 10 s of pings after the reload back"
-pass "k. reload to esp-path = socket and back: queue 1's socket stopped, then received again ($(($(counter b t4 rx_xdp) - x0)) ESP)"
+n=$(away_and_back k.)
+pass "k. reload to esp-path = socket and back: queue 1's socket stopped, then received again ($n ESP)"
 # With xdp-sockets = 2, b keeps its second socket free for another
 # interface: queue 1's ESP takes the raw socket, and the log says so.
 # (A new veth: the kernel frees a closed socket's queue a little later.)
