@@ -431,7 +431,7 @@ static int xsk_for(struct datapath *dp, struct vif *v, const struct l2path *p)
 			return (int)i;
 		}
 		broken |= at == p->ifindex && xsk_queue(i) == 0 && spent == -EIO;
-		if (!at && free_i < 0)
+		if (!at && !spent && free_i < 0)
 			free_i = (int)i;
 	}
 	if (broken) {
@@ -878,7 +878,7 @@ static int xsk_find(unsigned first, int ifindex, unsigned q, int *j, int *spare)
 	for (i = 0; i < n; i++) {
 		if (xsk_ifindex(i) == ifindex && xsk_first(i) == first && xsk_queue(i) == q)
 			*j = (int)i;
-		else if (!xsk_ifindex(i) && nfree++ == 0)
+		else if (!xsk_ifindex(i) && !xsk_spent(i) && nfree++ == 0)
 			*spare = (int)i;
 	}
 	return nfree;
@@ -890,8 +890,9 @@ static int xsk_find(unsigned first, int ifindex, unsigned q, int *j, int *spare)
  * to receive only.  Those bound there before (for a predecessor, or before
  * a reload) first; then free ones, while one stays free for another
  * interface.  The parent says -ERANGE past the last queue, -ENOLINK where
- * the program is not on the interface (a tests' datapath without one
- * gets -EINVAL from the kernel).
+ * the program is not on the interface, -EINVAL for a socket not read (a
+ * failed ev_add; a tests' datapath without a parent gets -EINVAL from the
+ * kernel past the last queue).
  */
 static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p, int nq)
 {
@@ -919,20 +920,21 @@ static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path 
 		if (r == -ERANGE || r == -ENOLINK || r == -EINVAL)
 			return;
 		if (r < 0) {
+			/* Another AF_XDP user there (-EBUSY): the next queue. */
 			log_rl(&dp->rl, LOG_WARN, NULL, "no AF_XDP socket on %s queue %u (%s): raw "
 			       "ESP arriving there is received by the raw socket", p->dev, q,
 			       strerror(-r));
-			return;
+			continue;
 		}
 		if (j < 0)
 			log_info(NULL, "AF_XDP socket %u bound to %s queue %u to receive raw ESP", k,
 				 p->dev, q);
 	}
 	if (q < (unsigned)nq)
-		log_rl(&dp->rl, LOG_WARN, NULL, "%s has %d receive queues, AF_XDP sockets on the "
-		       "first %u: raw ESP arriving on the others is received by the raw socket "
-		       "(more with [daemon] xdp-sockets; a flow rule such as 'ethtool -N %s "
-		       "flow-type esp4 action 0' puts it all on queue 0)", p->dev, nq, q, p->dev);
+		log_warn(NULL, "%s has %d receive queues, AF_XDP sockets on the first %u: raw ESP "
+			 "arriving on the others is received by the raw socket (more with "
+			 "[daemon] xdp-sockets; a flow rule such as 'ethtool -N %s flow-type esp4 "
+			 "action 0' puts it all on queue 0)", p->dev, nq, q, p->dev);
 }
 
 /* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
@@ -1065,24 +1067,27 @@ void dp_set_packet_path(struct datapath *dp, bool on)
 	dp->packet_path = on && dp->pkt_fd >= 0 && dp->tables.fd >= 0;
 }
 
+/* The program first: before Linux 5.11 its maps are charged to the same
+ * locked-memory limit as the sockets' frames, and a short limit should
+ * cost sockets (interfaces, queues), not all receiving. */
 int dp_open_xdp(unsigned n)
 {
 	char vlog[512];
-	int r = xsk_open(n), p;
+	int p = xdp_load(n, vlog, sizeof(vlog)), r = xsk_open(n);
 
+	if (p < 0)
+		log_warn(NULL, "no XDP program (%s%s%s): raw ESP is received by the raw socket",
+			 strerror(-p), vlog[0] ? "; the verifier said: " : "", vlog);
 	if (r < 0) {
 		log_warn(NULL, "no AF_XDP socket for raw ESP (%s): it leaves by the packet "
 			 "socket", strerror(-r));
+		xdp_close();
 		return r;
 	}
 	if ((unsigned)r < n)
 		log_warn(NULL, "%d AF_XDP sockets of %u (locked memory? RLIMIT_MEMLOCK, 5 MB a "
-			 "socket): raw ESP takes the packet socket on more than %d interfaces and "
-			 "queues", r, n, r);
-	p = xdp_load((unsigned)r, vlog, sizeof(vlog));
-	if (p < 0)
-		log_warn(NULL, "no XDP program (%s%s%s): raw ESP is received by the raw socket",
-			 strerror(-p), vlog[0] ? "; the verifier said: " : "", vlog);
+			 "socket): raw ESP takes the packet socket and the raw socket where "
+			 "they do not reach", r, n);
 	return r;
 }
 

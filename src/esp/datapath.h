@@ -45,8 +45,9 @@ void dp_set_packet_path(struct datapath *dp, bool on);
  * Raw ESP by AF_XDP ([daemon] esp-path = xdp): dp_open_xdp makes the
  * sockets while privileged (at start: later is too late); dp_set_xdp turns
  * the path on where they exist.  bind binds socket i to a queue of an
- * interface (as xsk_bind; the network process asks the parent); NULL
- * binds here.
+ * interface (as xsk_bind; the network process asks the parent, which
+ * answers a queue-0 bind to receive with the interface's receive-queue
+ * count: ps_xsk_bind); NULL binds here.
  */
 typedef int (*dp_xsk_bind_fn)(unsigned i, unsigned first, int ifindex, unsigned queue, bool rx);
 /* The XDP program receives an SA's raw ESP (arriving at dst) from now on,

@@ -197,6 +197,9 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 		if (!nc->t[i].is_template && (kept ? !kept[i] : !tunnel_list_find(&d->tunnels, nc->t[i].name)))
 			add_tunnel(d, &nc->t[i]);
 	free(kept);
+	if (nc->d.xdp_sockets != d->conf.d.xdp_sockets)
+		log_warn(NULL, "xdp-sockets = %u takes effect at the next start (%u AF_XDP "
+			 "sockets now)", nc->d.xdp_sockets, xsk_count());
 	conf_free(&d->conf);
 	d->conf = *nc;
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);

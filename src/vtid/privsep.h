@@ -80,7 +80,9 @@ int ps_netif_setup(int ifindex, unsigned mtu);
  * queue of an interface that is not one of vti's own (another queue than
  * 0: next to first, on 0, and only to receive), and with rx have the XDP
  * program hand it ESP (false: no longer).  0, or for queue 0 with rx how
- * many receive queues the interface has; -ERANGE: no such queue. */
+ * many receive queues the interface has; -ERANGE: no such queue;
+ * -ENOLINK: no program on the interface; -EINVAL: another queue than 0
+ * without rx, for a socket not bound yet; what xsk_bind says. */
 int ps_xsk_bind(unsigned i, unsigned first, int ifindex, unsigned queue, bool rx);
 /* The XDP program hands an SA's raw ESP to AF_XDP, or no longer (no reply). */
 void ps_xdp_steer(uint32_t spi, const struct addr *dst, bool on);

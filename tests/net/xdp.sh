@@ -400,11 +400,12 @@ start_vtid b "$VT_TMP/b.conf"
 start_vtid a "$VT_TMP/a.conf"
 ping_ok b 10.4.0.1 || fail "k. no ping b->a with xdp-sockets = 2"
 wait_xdp 10 b t4 eth0 10.4.0.1 || fail "k. b/t4: not sending by AF_XDP with xdp-sockets = 2: $(path b t4)"
-x0=$(counter b t4 rx_xdp); p0=$(counter b t4 rx_packets)
+in_ns b ip link show eth0 | grep -q "prog/xdp" || fail "k. no XDP program on b's eth0 with xdp-sockets = 2"
+x0=$(counter b t4 rx_xdp); p0=$(counter b t4 rx_packets); q0=$(xdp_q 1)
 in_ns a ping -c 20 -i 0.05 -q 10.4.0.2 >/dev/null || fail "k. no pings a->b with xdp-sockets = 2"
-x=$(($(counter b t4 rx_xdp) - x0)); p=$(($(counter b t4 rx_packets) - p0))
-[ "$x" = 0 ] && [ "$p" -ge 20 ] ||
-	fail "k. b/t4 with xdp-sockets = 2: $x of $p ESP packets by AF_XDP (wanted 0 of at least 20)"
+x=$(($(counter b t4 rx_xdp) - x0)); p=$(($(counter b t4 rx_packets) - p0)); q1=$(($(xdp_q 1) - q0))
+[ "$x" = 0 ] && [ "$p" -ge 20 ] && [ "$q1" -ge 20 ] ||
+	fail "k. b/t4 with xdp-sockets = 2: $x of $p ESP packets by AF_XDP, $q1 seen by the program on queue 1 (wanted 0 of at least 20, and at least 20)"
 grep -q "eth0 has 2 receive queues, AF_XDP sockets on the first 1: " "$VT_TMP/b.log" ||
 	fail "k. b's log does not say queue 1 got no socket: $(cat "$VT_TMP/b.log")"
 pass "k. xdp-sockets = 2: one kept free, queue 1's $p ESP packets by the raw socket, and the log says so"

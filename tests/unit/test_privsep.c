@@ -235,7 +235,7 @@ static void xsk(int own, int eth0)
 	      "AF_XDP on loopback (not Ethernet) refused");
 	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == -ENXIO, "an unbound socket sends nothing");
 	CHECK(ps_xsk_bind(1, 0, eth0, 1, true) == -ENOLINK,
-	      "socket 1 on eth0's queue 1 before any on its queue 0: refused");
+	      "socket 1 on eth0's queue 1 before any on its queue 0: refused (no program there)");
 	CHECK(ps_xsk_bind(0, 0, eth0, 0, false) == 0, "socket 0 bound to eth0 by the parent");
 	CHECK(xsk_ifindex(0) == 0, "which the network process knows only when told (no shared "
 	      "table it could rewrite)");
@@ -252,6 +252,12 @@ static void xsk(int own, int eth0)
 	      "queue 1 not to receive (a socket there only receives): refused");
 	CHECK(ps_xsk_bind(0, 0, eth0, 0, true) == 2,
 	      "socket 0 on eth0's queue 0 to receive: the parent says eth0 has 2 receive queues");
+	/* xsk_bind's own checks, which the parent applies too; they refuse
+	 * before any system call, so they run here as well. */
+	CHECK(xsk_bind(1, 1, eth0, 1) == -EINVAL, "a socket on queue 1 naming itself as first");
+	CHECK(xsk_bind(0, 0, eth0, 1) == -EINVAL, "queue 0's socket (first) for queue 1 too");
+	CHECK(xsk_bind(1, 0, 1, 1) == -ENOENT, "queue 1 of lo next to socket 0, which is on eth0");
+	CHECK(xsk_bind(1, 0, eth0, XSK_MAX) == -EINVAL, "queue XSK_MAX");
 	CHECK(xsk_send(0, link, sizeof(link), iov, 1) == 1,
 	      "a frame sent by AF_XDP without privilege");
 }

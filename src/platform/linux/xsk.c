@@ -9,7 +9,7 @@
  * netfilter egress hooks, which is why it is asked for, not the default.
  *
  * Who does what, so that the network process keeps no privilege:
- *   xsk_open   root, at start: XSK_MAX sockets, each with its own UMEM
+ *   xsk_open   root, at start: xdp-sockets sockets, each with its own UMEM
  *              (XSK_FRAMES frames in a shared anonymous mapping, so that
  *              network processes forked later, and restarted ones, write
  *              the same pages), the rings sized and mapped.  The pinned
