@@ -846,8 +846,9 @@ static void on_xsk(void *arg)
  * yet) and attach the XDP program that fills it: in that order,
  * xsk_rx_ready's condition.  Asked once a process (and a reload that
  * turns AF_XDP on); where the ring cannot be read, the socket is only
- * bound, and the raw socket receives.  What the parent answered: on queue
- * 0, to receive, how many receive queues the interface has; else 0. */
+ * bound, and the raw socket receives (another queue's socket, which
+ * only receives, is then not bound: -EIO).  What the parent answered: on
+ * queue 0, to receive, how many receive queues the interface has; else 0. */
 static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifindex,
 		     unsigned queue)
 {
@@ -859,6 +860,8 @@ static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifinde
 		x->rx = true;
 		x->drops = xsk_rx_drops(i);	/* a predecessor's are counted */
 	}
+	if (queue && !x->rx)
+		return -EIO;
 	r = xsk_ask(dp, i, first, ifindex, queue, x->rx);
 	if (r < 0)
 		return r;
@@ -889,10 +892,9 @@ static int xsk_find(unsigned first, int ifindex, unsigned q, int *j, int *spare)
  * unknown), where the device's hash puts some of the ESP: a socket each,
  * to receive only.  Those bound there before (for a predecessor, or before
  * a reload) first; then free ones, while one stays free for another
- * interface.  The parent says -ERANGE past the last queue, -ENOLINK where
- * the program is not on the interface, -EINVAL for a socket not read (a
- * failed ev_add; a tests' datapath without a parent gets -EINVAL from the
- * kernel past the last queue).
+ * interface.  The parent says -ERANGE past the last queue and -ENOLINK
+ * where the program is not on the interface (a tests' datapath without a
+ * parent gets -EINVAL from the kernel past the last queue).
  */
 static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path *p, int nq)
 {
@@ -909,9 +911,7 @@ static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path 
 			continue;	/* started already, or holds the queue for nothing */
 		if (j < 0 && nfree < 2)
 			break;
-		/* A spare is bound only to receive: not unless its ring is read. */
-		r = j < 0 && !dp->xsk[k].rx && xsk_rx_ready(k) < 0 ? -EIO :
-		    xsk_start(dp, k, first, p->ifindex, q);
+		r = xsk_start(dp, k, first, p->ifindex, q);
 		if (r < 0 && j < 0 && dp->xsk[k].rx) {
 			/* Still free: its ring is read once it is bound. */
 			ev_del(dp->ev, xsk_fd(k));
@@ -935,6 +935,17 @@ static void xsk_queues(struct datapath *dp, unsigned first, const struct l2path 
 			 "arriving on the others is received by the raw socket (more with "
 			 "[daemon] xdp-sockets; a flow rule such as 'ethtool -N %s flow-type esp4 "
 			 "action 0' puts it all on queue 0)", p->dev, nq, q, p->dev);
+}
+
+/* What the sockets dropped before vtid read it: the kernel's running
+ * counts of the UDP and raw sockets, and the AF_XDP rings' drops. */
+static void count_sock_drops(struct datapath *dp)
+{
+	unsigned k;
+
+	dp->st.rx_sock_dropped = dp->xsk_drops;
+	for (k = 0; k < SK_COUNT; k++)
+		dp->st.rx_sock_dropped += dp->socks[k].drops;
 }
 
 /* The segment size of a coalesced UDP datagram (UDP_GRO), or 0. */
@@ -990,13 +1001,8 @@ static void on_sock(void *arg)
 	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 	if (n > 0)
 		dp->rx_now = now_ms();
-	if (n > 0 && sock_rx_dropped(&msgs[n - 1].msg_hdr, &s->drops)) {
-		unsigned k;
-
-		dp->st.rx_sock_dropped = dp->xsk_drops;
-		for (k = 0; k < SK_COUNT; k++)
-			dp->st.rx_sock_dropped += dp->socks[k].drops;
-	}
+	if (n > 0 && sock_rx_dropped(&msgs[n - 1].msg_hdr, &s->drops))
+		count_sock_drops(dp);
 	for (i = 0; i < n; i++) {
 		uint8_t *p = iov[i].iov_base;
 		struct addr dst6 = { 0 };
@@ -1114,9 +1120,9 @@ void dp_tick(struct datapath *dp)
 		 * SO_RXQ_OVFL's. */
 		d = xsk_rx_drops(i);
 		if (d > x->drops) {
-			dp->st.rx_sock_dropped += d - x->drops;
 			dp->xsk_drops += d - x->drops;
 			x->drops = d;
+			count_sock_drops(dp);
 		}
 	}
 }
