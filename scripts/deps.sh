@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev libseccomp-de
 	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
 	python3-cryptography-vectors util-linux procps
 	strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-standard-plugins libstrongswan-extra-plugins
-	conntrack bird2 frr groff-base prometheus curl liburing-dev libxdp-dev libbpf-dev)
+	conntrack bird2 frr groff-base prometheus curl liburing-dev libxdp-dev libbpf-dev
+	openssl systemd man-db)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
