@@ -91,6 +91,7 @@ struct datapath {
 		unsigned i;
 		bool rx;	/* its RX ring is read (in the event loop) */
 		bool asked;	/* the parent was asked for the program */
+		bool unasked;	/* ... and told to stop, since last asked */
 		uint64_t drops;	/* the kernel's count (for the socket's
 				 * life), as last read */
 	} xsk[XSK_MAX];
@@ -856,6 +857,7 @@ static int xsk_start(struct datapath *dp, unsigned i, unsigned first, int ifinde
 	int r;
 
 	x->asked = true;
+	x->unasked = false;
 	if (!x->rx && xsk_rx_ready(i) == 0 && ev_add(dp->ev, xsk_fd(i), on_xsk, x) == 0) {
 		x->rx = true;
 		x->drops = xsk_rx_drops(i);	/* a predecessor's are counted */
@@ -1141,10 +1143,14 @@ void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_
 	 * = socket is chosen for; also where this process has not asked yet
 	 * (a restarted one, before a tunnel sent there). */
 	for (i = 0; i < XSK_MAX && !dp->xdp; i++) {
-		if ((dp->xsk[i].asked && dp->xsk[i].rx) ||
-		    (xsk_ifindex(i) && !xsk_queue(i) && !xsk_spent(i)))
+		struct dp_xsk *x = &dp->xsk[i];
+
+		if (!x->unasked && ((x->asked && x->rx) ||
+				    (xsk_ifindex(i) && !xsk_queue(i) && !xsk_spent(i)))) {
 			xsk_unask(dp, i);
-		dp->xsk[i].asked = false;
+			x->unasked = true;	/* once: not again at each reload */
+		}
+		x->asked = false;
 	}
 	if (!dp->xdp)
 		dp->xdp_rx = false;
