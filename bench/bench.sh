@@ -3,7 +3,8 @@
 #   plain veth | vti (manual keys) aes128gcm16 and chacha20poly1305, each in
 #   raw ESP and ESP-in-UDP (raw ESP leaves by vtid's packet socket; the
 #   "raw socket" row forces the raw IP socket, [daemon] esp-path = socket,
-#   and the "raw xdp" row sends by AF_XDP, esp-path = xdp) |
+#   and the "raw xdp" row sends by AF_XDP, esp-path = xdp; "UDP no USO"
+#   turns the veths' UDP segmentation offload off) |
 #   strongSwan kernel-libipsec aes128gcm16 |
 #   wireguard-go | OpenVPN 2.6 (static key, AES-256-CBC)
 # it measures iperf3 TCP (1 and 4 streams), UDP 64-byte packet rate, ping
@@ -93,6 +94,14 @@ vti "vti gcm UDP" aes128gcm16 yes 101
 vti "vti gcm raw packet" aes128gcm16 no 102
 vti "vti gcm raw socket" aes128gcm16 no 105 "esp-path = socket"
 vti "vti gcm raw xdp" aes128gcm16 no 106 "esp-path = xdp"
+# The veth passes a UDP GSO super-packet to the peer whole: no NIC does.
+# Without the veth's UDP segmentation offload, the kernel cuts it into
+# datagrams before the veth, as for a NIC without USO; the receiver gets
+# them one by one, as raw ESP always is.
+uso() { in_ns a ethtool -K eth0 tx-udp-segmentation "$1"; in_ns b ethtool -K eth0 tx-udp-segmentation "$1"; }
+uso off
+vti "vti gcm UDP no USO" aes128gcm16 yes 107
+uso on
 vti "vti chacha UDP" chacha20poly1305 yes 103
 vti "vti chacha raw" chacha20poly1305 no 104
 
@@ -196,7 +205,7 @@ echo "TCP 1 stream: $V / $best (best other userspace VPN) = $(ratio "${TCP1[$V]}
 # raw IP socket they replace, every figure of the table (RTT and CPU:
 # lower is better).
 for pair in "raw packet|$V" "raw packet|vti gcm raw socket" "raw xdp|$V" \
-	"raw xdp|vti gcm raw packet"; do
+	"raw xdp|vti gcm raw packet" "raw xdp|vti gcm UDP no USO"; do
 	R="vti gcm ${pair%%|*}" o="${pair#*|}"
 	echo "$R / $o: TCP 1 $(ratio "${TCP1[$R]}" "${TCP1[$o]}")," \
 		"TCP 4 $(ratio "${TCP4[$R]}" "${TCP4[$o]}")," \
