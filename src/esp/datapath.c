@@ -814,9 +814,9 @@ static int xsk_ask(struct datapath *dp, unsigned i, unsigned first, int ifindex,
 }
 
 /* The program hands bound socket i nothing more. */
-static void xsk_unask(struct datapath *dp, unsigned i)
+static int xsk_unask(struct datapath *dp, unsigned i)
 {
-	(void)xsk_ask(dp, i, xsk_first(i), xsk_ifindex(i), xsk_queue(i), false);
+	return xsk_ask(dp, i, xsk_first(i), xsk_ifindex(i), xsk_queue(i), false);
 }
 
 /* Its rings are not the kernel's, or its interface went: the program
@@ -827,7 +827,7 @@ static void xsk_rx_stop(struct datapath *dp, struct dp_xsk *x, int err)
 	       "received by the raw socket there", x->i, strerror(-err));
 	ev_del(dp->ev, xsk_fd(x->i));
 	x->rx = false;
-	xsk_unask(dp, x->i);
+	(void)xsk_unask(dp, x->i);
 }
 
 static void on_xsk(void *arg)
@@ -1145,11 +1145,11 @@ void dp_set_xdp(struct datapath *dp, bool on, dp_xsk_bind_fn bind, dp_xdp_steer_
 	for (i = 0; i < XSK_MAX && !dp->xdp; i++) {
 		struct dp_xsk *x = &dp->xsk[i];
 
+		/* Once, not again at each reload; again at the next if
+		 * the parent could not be told. */
 		if (!x->unasked && ((x->asked && x->rx) ||
-				    (xsk_ifindex(i) && !xsk_queue(i) && !xsk_spent(i)))) {
-			xsk_unask(dp, i);
-			x->unasked = true;	/* once: not again at each reload */
-		}
+				    (xsk_ifindex(i) && !xsk_queue(i) && !xsk_spent(i))))
+			x->unasked = xsk_unask(dp, i) == 0;
 		x->asked = false;
 	}
 	if (!dp->xdp)

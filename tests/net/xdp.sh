@@ -276,6 +276,7 @@ away_and_back() {
 	cp "$VT_TMP/b.conf" "$VT_TMP/b.xdp.conf"
 	dual_conf b "esp-path = socket" > "$VT_TMP/b.conf"
 	vtictl b reload >/dev/null || fail "$1 reload of b to esp-path = socket refused"
+	vtictl b reload >/dev/null || fail "$1 second reload of b with esp-path = socket refused"
 	x0=$(counter b t4 rx_xdp)
 	ping_ok a 10.4.0.2 || fail "$1 no ping a->b with esp-path = socket"
 	x1=$(counter b t4 rx_xdp)
@@ -296,9 +297,11 @@ away_and_back() {
 	echo $(($(counter b t4 rx_xdp) - x1))
 }
 
-# j.
+# j.  Twice: the second time, the network process told the parent to
+# stop before, and must again.
 n=$(away_and_back j.)
-pass "j. reload to esp-path = socket: program detached, no ESP by AF_XDP under pings; back to xdp: attached, $n by it"
+m=$(away_and_back "j. (again)")
+pass "j. reload to esp-path = socket (twice): program detached, no ESP by AF_XDP under pings; back to xdp: attached, $n by it; the same again: $m"
 
 # d. Started without AF_XDP, reloaded with it.
 stop_vtid a
