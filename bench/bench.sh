@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 T="${1:-5}"
 scripts/deps.sh
-command -v openvpn >/dev/null || apt-get install -y -qq --no-install-recommends openvpn >/dev/null
+command -v openvpn >/dev/null ||
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends openvpn >/dev/null; }
 scripts/build.sh build
 export VTID="$PWD/build/vtid" VTICTL="$PWD/build/vtictl"
 . tests/net/lib.sh

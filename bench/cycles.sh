@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-2000}"
-command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 scripts/build.sh build
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 count() {	# FUNCTION SUITE SIZE -> instructions per packet inside FUNCTION

@@ -29,6 +29,11 @@ N="${2:-200}"
 IVL="${LAT_INTERVAL:-0.01}"
 SIZE="${LAT_SIZE:-56}"
 B="${LAT_BUILD:-build}"
+scripts/deps.sh
+if [ -n "${LAT_TRACE:-}" ]; then
+	command -v perf >/dev/null && command -v strace >/dev/null ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends linux-perf strace >/dev/null; }
+fi
 [ -x "$B/vtid" ] || scripts/build.sh "$B"
 export VTID="$PWD/$B/vtid" VTICTL="$PWD/$B/vtictl"
 . tests/net/lib.sh

@@ -2,7 +2,7 @@
 # Install what building, testing and the demo need (Debian 12, as root).
 # Quiet and quick when everything is already there.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config clang libssl-dev libmnl-dev libseccomp-dev libcap-ng-dev libsystemd-dev
+PKGS=(build-essential cmake pkg-config clang libclang-rt-dev libssl-dev libmnl-dev libseccomp-dev libcap-ng-dev libsystemd-dev
 	iproute2 iputils-ping jq nftables tcpdump tshark iperf3 ethtool
 	wireguard-go wireguard-tools python3 python3-scapy python3-cryptography
 	python3-cryptography-vectors util-linux procps

@@ -90,7 +90,7 @@ pings() {
 # Seconds (3 decimals) from $1 (date +%s.%N) until all_back.
 until_back() {
 	wait_until 60 all_back || fail "not all back within 60 s: $(vtictl h show 2>&1 | head -20)"
-	printf "%.3f" "$(echo "$(date +%s.%N) - $1" | bc)"
+	awk -v t="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.3f", n - t }'
 }
 # stop_for_restart: vtictl restart, and the exit status 4.
 stop_for_restart() {
