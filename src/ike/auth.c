@@ -684,6 +684,17 @@ static bool ppk_auth_ok(struct ike_sa *sa, const struct ike_conn *c, const struc
 	return auth_ok(sa, c, true, m, &no_ppk, idi, why, whylen);
 }
 
+/* Whether the tunnel has an established IKE SA besides sa. */
+static bool other_established(const struct ike_sa *sa)
+{
+	struct ike_sa *o;
+
+	for (o = ikesa_of_conn(sa->conn, NULL); o; o = ikesa_of_conn(sa->conn, o))
+		if (o != sa && o->state == IKE_S_ESTABLISHED)
+			return true;
+	return false;
+}
+
 void ike_auth_start(struct ike_sa *sa)
 {
 	const struct ike_policy *pol = sa->conn->pol;
@@ -718,8 +729,13 @@ void ike_auth_start(struct ike_sa *sa)
 	if (with_no_ppk)
 		ikew_notify(&w, 0, N_NO_PPK_AUTH, NULL, 0, no_ppk_auth.data, no_ppk_auth.len);
 	wipe(&no_ppk_auth, sizeof(no_ppk_auth));
-	/* §2.4: we hold no other state with this peer; let it drop stale SAs. */
-	ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
+	/* §2.4: we hold no other state with this peer; let it drop stale SAs.
+	 * Not if, meanwhile, the peer's own start made us its responder: the
+	 * assertion would be false, the peer would drop the IKE SA we both
+	 * hold while we drop this one as its duplicate, and neither would be
+	 * left (resolve_duplicates keeps one when both are complete). */
+	if (!other_established(sa))
+		ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	if (pol->want_address) {
 		struct ike_cp cp = { .type = CFG_REQUEST, .want4 = true, .want6 = pol->ipv6 };
 

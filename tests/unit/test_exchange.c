@@ -1275,6 +1275,40 @@ static void t_simultaneous_start(void)
 	teardown();
 }
 
+/* Both ends start, but one's IKE_SA_INIT waits until the other's IKE SA
+ * is complete on both sides (as when both reload at once and one is a
+ * little late): its IKE_AUTH then goes out while it is already the
+ * responder of an established IKE SA, and must not carry INITIAL_CONTACT
+ * (§2.4: "the only IKE SA").  Had it, the peer would drop the IKE SA both
+ * hold while this end dropped the new one as its duplicate (by nonces:
+ * half the time), and neither would be left.  Eight starts, so that the
+ * nonces pick either IKE SA as the duplicate. */
+static void t_staggered_start(void)
+{
+	struct pkt held;
+	unsigned run, ok = 0;
+
+	for (run = 0; run < 8; run++) {
+		setup("psk = staggered-mem\n", "psk = staggered-mem\n");
+		ike_tick(nodes[0].ike);
+		ike_conn_up(nodes[1].t->conn);
+		if (qlen != 2 || queue[0].to != 1) {
+			CHECK(false, "run %u: both sent IKE_SA_INIT, a's first (%u)", run, qlen);
+			teardown();
+			return;
+		}
+		held = queue[0];	/* a's IKE_SA_INIT, late */
+		drop(0);
+		settle();
+		CHECK(consistent(), "run %u: b's IKE SA complete while a's start waits", run);
+		queue[qlen++] = held;
+		settle();
+		ok += consistent() && sas(0) == 1 && sas(1) == 1;
+		teardown();
+	}
+	CHECK(ok == 8, "one IKE SA, the same, on each side after %u of 8 staggered starts", ok);
+}
+
 /*
  * RFC 7296 §3.15: a tunnel with address = auto asks, one with a pool
  * gives (the same address when the peer comes back), one without a pool
@@ -2017,6 +2051,7 @@ int main(void)
 	t_show_current_child();
 	t_reconfigure_policy();
 	t_simultaneous_start();
+	t_staggered_start();
 	t_config_payload();
 	t_frag_negotiation();
 	t_frag_exchanges();
