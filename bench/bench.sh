@@ -4,7 +4,8 @@
 #   raw ESP and ESP-in-UDP (raw ESP leaves by vtid's packet socket; the
 #   "raw socket" row forces the raw IP socket, [daemon] esp-path = socket,
 #   and the "raw xdp" row sends by AF_XDP, esp-path = xdp; "UDP no USO"
-#   turns the veths' UDP segmentation offload off) |
+#   turns the veths' UDP segmentation offload off; "2 thr" rows seal on two
+#   threads, [daemon] crypto-threads = 2) |
 #   strongSwan kernel-libipsec aes128gcm16 |
 #   wireguard-go | OpenVPN 2.6 (static key, AES-256-CBC)
 # it measures iperf3 TCP (1 and 4 streams), UDP 64-byte packet rate, ping
@@ -95,6 +96,8 @@ vti "vti gcm UDP" aes128gcm16 yes 101
 vti "vti gcm raw packet" aes128gcm16 no 102
 vti "vti gcm raw socket" aes128gcm16 no 105 "esp-path = socket"
 vti "vti gcm raw xdp" aes128gcm16 no 106 "esp-path = xdp"
+vti "vti gcm UDP 2 thr" aes128gcm16 yes 108 "crypto-threads = 2"
+vti "vti gcm xdp 2 thr" aes128gcm16 no 109 "$(printf 'esp-path = xdp\ncrypto-threads = 2')"
 # The veth passes a UDP GSO super-packet to the peer whole: no NIC does.
 # Without the veth's UDP segmentation offload, the kernel cuts it into
 # datagrams before the veth, as for a NIC without USO; the receiver gets
@@ -206,7 +209,8 @@ echo "TCP 1 stream: $V / $best (best other userspace VPN) = $(ratio "${TCP1[$V]}
 # raw IP socket they replace, every figure of the table (RTT and CPU:
 # lower is better).
 for pair in "raw packet|$V" "raw packet|vti gcm raw socket" "raw xdp|$V" \
-	"raw xdp|vti gcm raw packet" "raw xdp|vti gcm UDP no USO"; do
+	"raw xdp|vti gcm raw packet" "raw xdp|vti gcm UDP no USO" \
+	"UDP 2 thr|$V" "xdp 2 thr|vti gcm raw xdp"; do
 	R="vti gcm ${pair%%|*}" o="${pair#*|}"
 	echo "$R / $o: TCP 1 $(ratio "${TCP1[$R]}" "${TCP1[$o]}")," \
 		"TCP 4 $(ratio "${TCP4[$R]}" "${TCP4[$o]}")," \

@@ -231,6 +231,14 @@ static int d_xdp_sockets(struct parser *p, char *v)
 	return d_uint(p, "xdp-sockets", v, 1, XDP_SOCKETS_MAX, "sockets", &p->c->d.xdp_sockets);
 }
 
+/* Threads that seal and open ESP bursts, the network process's loop
+ * counted (lib/workers.h, doc/fastpath.md "Multi-core"); 1: the loop alone. */
+static int d_crypto_threads(struct parser *p, char *v)
+{
+	return d_uint(p, "crypto-threads", v, 1, CRYPTO_THREADS_MAX, "threads",
+		      &p->c->d.crypto_threads);
+}
+
 /* ADDRESS:PORT, with an IPv6 address in brackets: [::1]:9107. */
 static int d_metrics_listen(struct parser *p, char *v)
 {
@@ -869,6 +877,7 @@ static const struct keydef daemon_keys[] = {
 	{ "busy-poll", d_busy_poll },
 	{ "esp-path", d_esp_path },
 	{ "xdp-sockets", d_xdp_sockets },
+	{ "crypto-threads", d_crypto_threads },
 	{ "metrics-listen", d_metrics_listen },
 	{ "state-dir", d_state_dir },
 };
@@ -1403,6 +1412,7 @@ int conf_parse(const char *file, const char *text, size_t len, struct conf *out,
 	out->d.initiate_rate = 200;
 	out->d.busy_poll_us = BUSY_POLL_DEFAULT;
 	out->d.xdp_sockets = XDP_SOCKETS_DEFAULT;
+	out->d.crypto_threads = 1;
 	strcpy(out->d.user, "vtid");
 	strcpy(out->d.state_dir, "/var/lib/vti");
 	while (i < len) {

@@ -21,6 +21,7 @@
 #define BUSY_POLL_DEFAULT 100	/* microseconds: [daemon] busy-poll */
 #define XDP_SOCKETS_DEFAULT 4	/* [daemon] xdp-sockets */
 #define XDP_SOCKETS_MAX 16	/* XSK_MAX (platform.h) */
+#define CRYPTO_THREADS_MAX 16	/* [daemon] crypto-threads */
 #define CONF_MAX_PROPOSALS 8
 #define CONF_MAX_TS 16
 #define CONF_MAX_KEY 128
@@ -99,6 +100,7 @@ struct daemon_conf {
 	unsigned busy_poll_us;		/* the network process polls this long after traffic */
 	enum esp_path esp_path;		/* how raw ESP leaves */
 	unsigned xdp_sockets;		/* AF_XDP sockets made at start (esp-path = xdp) */
+	unsigned crypto_threads;	/* threads that seal and open ESP, the loop's counted */
 	struct addr metrics_addr;	/* metrics-listen; family 0: off */
 	uint16_t metrics_port;
 	char state_dir[256];		/* manual SAs' sequence high-water marks */

@@ -15,6 +15,14 @@
  * way in, one recvmmsg returns many datagrams (UDP GRO: many per
  * message), and decrypted TCP segments are coalesced before they are
  * written to TUN.
+ *
+ * With [daemon] crypto-threads > 1 a burst's cryptography is shared
+ * (lib/workers.h): outbound packets are numbered and framed in order
+ * (esp_frame), sealed on all threads, sent in order; inbound ones are
+ * looked up and pre-checked in order (esp_check), opened on all threads,
+ * then accepted (replay window) and delivered in arrival order.  Inbound
+ * ESP therefore waits in rxq until the end of its burst (dp_rx_flush), or
+ * until IKE is about to run, since IKE may remove SAs.
  */
 #include "esp/datapath.h"
 
@@ -35,6 +43,7 @@
 #include "lib/csum.h"
 #include "lib/cursor.h"
 #include "lib/log.h"
+#include "lib/workers.h"
 #include "platform/platform.h"
 
 #define BATCH 32		/* datagrams per recvmmsg */
@@ -43,9 +52,27 @@
 #define TUN_READS 64		/* TUN reads per wake-up */
 #define TXQ 128			/* ESP packets per send */
 #define ARENA (1 << 20)		/* where they are built */
+#define SPREAD_MIN 8		/* packets in a burst before the crypto threads help */
+#define RXQ 128			/* ESP packets opened together */
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 enum sock_kind { SK_UDP4, SK_UDP6, SK_ESP4, SK_ESP6, SK_COUNT };
+
+/* How an ESP packet came, for what follows its authentication. */
+enum rx_via {
+	RX_PLAIN,		/* ESP in UDP, or a test's */
+	RX_RAW,			/* the raw socket: the XDP program may take its SA */
+	RX_XDP,			/* AF_XDP: counted */
+};
+
+/* An inbound ESP packet between esp_check and esp_accept. */
+struct rx_pend {
+	struct sa *sa;
+	struct esp_frame f;
+	int opened;		/* esp_open's result */
+	enum rx_via via;
+	struct addr dst;	/* RX_RAW: the address it was sent to */
+};
 
 struct dp_sock {
 	struct datapath *dp;
@@ -63,8 +90,11 @@ struct datapath {
 	dp_ike_cb ike_cb;
 	void *ike_arg;
 	struct ratelimit rl;
+	struct workers *workers;	/* crypto threads beside the loop, or NULL */
 	uint64_t rx_now;	/* when the current receive batch arrived */
 	struct gro gro;		/* inner packets on their way to TUN */
+	struct rx_pend rxq[RXQ];	/* ESP of a receive burst, to open */
+	unsigned rxq_n;
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
 	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet;
 				 * what goes out is copied into the arena */
@@ -105,6 +135,7 @@ struct datapath {
 
 static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pkt, size_t len,
 		   unsigned segs, size_t bytes);
+static void rxq_flush(struct datapath *dp);
 
 /* An SA leaves the table: the XDP program hands its SPI to nobody. */
 static void unsteer(void *arg, struct sa *sa)
@@ -161,6 +192,7 @@ struct datapath *dp_new(struct ev *ev)
 		dp_free(dp);
 		return NULL;
 	}
+	dp->st.threads = 1;
 	return dp;
 }
 
@@ -184,6 +216,7 @@ void dp_free(struct datapath *dp)
 		close(dp->pkt_fd);
 	if (dp->tables.fd >= 0)
 		close(dp->tables.fd);
+	workers_free(dp->workers);
 	gro_free(&dp->gro);
 	sadb_free(&dp->db);
 	free(dp->rx);
@@ -219,59 +252,112 @@ static void count_drop(struct vif *v, uint64_t *reason)
 	v->st.rx_dropped++;
 }
 
-struct sa *dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
+/* The first half of receiving one ESP packet: the SA by SPI (RFC 4303
+ * §3.4.2) and the checks before the ICV (esp_check); then it waits in
+ * dp->rxq for rxq_flush.  via and dst: how it came (rxq_finish). */
+static void rx_esp(struct datapath *dp, uint8_t *pkt, size_t len, enum rx_via via,
+		   const struct addr *dst)
 {
-	uint8_t *inner, nh;
-	size_t inner_len;
+	struct rx_pend *e;
 	struct vif *v;
 	struct sa *sa;
 
 	if (len < ESP_HDR_LEN) {
 		dp->st.rx_short++;
-		return NULL;
+		return;
 	}
 	sa = sadb_lookup(&dp->db, esp_spi(pkt, len));
 	if (!sa || !sa->inbound) {
 		dp->st.rx_unknown_spi++;
 		log_rl(&dp->rl, LOG_DEBUG, NULL, "ESP with unknown SPI 0x%08x dropped",
 		       esp_spi(pkt, len));
-		return NULL;
+		return;
 	}
+	if (dp->rxq_n == RXQ)
+		rxq_flush(dp);
+	e = &dp->rxq[dp->rxq_n];
 	v = sa->vif;
-	switch (esp_decap(sa, pkt, len, &inner, &inner_len, &nh)) {
+	switch (esp_check(sa, pkt, len, &e->f)) {
+	case ESP_OK:
+		break;
+	case ESP_REPLAY:
+		count_drop(v, &v->st.rx_replay);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
+		       sa->spi);
+		return;
+	case ESP_INTERNAL:
+		count_drop(v, &v->st.rx_malformed);
+		log_rl(&v->rl, LOG_ERR, v->name, "no memory for SA 0x%08x's cipher context",
+		       sa->spi);
+		return;
+	default:
+		count_drop(v, &v->st.rx_malformed);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
+		       sa->spi);
+		return;
+	}
+	e->sa = sa;
+	e->via = via;
+	e->dst = dst ? *dst : (struct addr){ 0 };
+	dp->rxq_n++;
+}
+
+void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
+{
+	rx_esp(dp, pkt, len, RX_PLAIN, NULL);
+}
+
+/* The ICV check and decryption of queued packet i, on thread t. */
+static void open_one(void *arg, unsigned i, unsigned t)
+{
+	struct rx_pend *e = &((struct datapath *)arg)->rxq[i];
+
+	e->opened = esp_open(e->sa, t, &e->f);
+}
+
+/* The second half, in arrival order: the window moves, the trailer and
+ * the inner packet are checked, and it goes to the interface. */
+static void rxq_finish(struct datapath *dp, struct rx_pend *e)
+{
+	struct sa *sa = e->sa;
+	struct vif *v = sa->vif;
+	uint8_t *inner, nh;
+	size_t inner_len;
+
+	switch (esp_accept(sa, &e->f, e->opened, &inner, &inner_len, &nh)) {
 	case ESP_OK:
 		sa->rx_ms = dp->rx_now;
 		break;
 	case ESP_DUMMY:
 		sa->rx_ms = dp->rx_now;
-		return sa;
+		goto authentic;
 	case ESP_REPLAY:
 		count_drop(v, &v->st.rx_replay);
 		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
 		       sa->spi);
-		return NULL;
+		return;
 	case ESP_AUTH:
 		count_drop(v, &v->st.rx_auth_fail);
 		log_rl(&v->rl, LOG_WARN, v->name,
 		       "ESP packet failed authentication (SPI 0x%08x): wrong key or forged",
 		       sa->spi);
-		return NULL;
+		return;
 	default:
 		count_drop(v, &v->st.rx_malformed);
 		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
 		       sa->spi);
-		return NULL;
+		return;
 	}
 	/* Authentic: from here on the packet says something of the SA. */
 	if ((nh == NH_IPV4 && inner[0] >> 4 != 4) || (nh == NH_IPV6 && inner[0] >> 4 != 6) ||
 	    (nh != NH_IPV4 && nh != NH_IPV6)) {
 		count_drop(v, &v->st.rx_malformed);
-		return sa;
+		goto authentic;
 	}
 	if (!vif_ts_allows(v, inner, inner_len, true)) {
 		count_drop(v, &v->st.rx_selector);
 		log_rl(&v->rl, LOG_DEBUG, v->name, "inner packet outside traffic selectors dropped");
-		return sa;
+		goto authentic;
 	}
 	if (v->mss_mtu)
 		tcp_mss_clamp(inner, inner_len, v->mss_mtu);
@@ -279,7 +365,40 @@ struct sa *dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 		gro_add(&dp->gro, v, inner, inner_len);
 	else
 		to_tun(dp, v, &(struct gso_meta){ 0 }, inner, inner_len, 1, inner_len);
-	return sa;
+authentic:
+	if (e->via == RX_XDP)
+		v->st.rx_xdp++;
+	else if (e->via == RX_RAW)
+		steer_sa(dp, sa, &e->dst);
+}
+
+/* Whether the crypto threads may open sa's packets: only once it has had
+ * authentic traffic lately, so that forged ones (anyone may send to a
+ * known SPI) cannot make every thread build contexts for it. */
+static bool rx_proven(const struct datapath *dp, const struct sa *sa)
+{
+	return sa->rx_ms && dp->rx_now - sa->rx_ms < 2000;
+}
+
+/* Open what rx_esp queued, on the crypto threads where there is enough
+ * to share (and each SA has contexts for them), and finish it in order.
+ * Nothing else runs meanwhile: the SAs stay as rx_esp found them. */
+static void rxq_flush(struct datapath *dp)
+{
+	unsigned i, n = dp->rxq_n, threads = workers_threads(dp->workers);
+	bool spread = n >= SPREAD_MIN && threads > 1;
+
+	for (i = 0; spread && i < n; i++)
+		if (!rx_proven(dp, dp->rxq[i].sa) || sa_warm_threads(dp->rxq[i].sa, threads) < 0)
+			spread = false;
+	if (spread)
+		dp->st.thread_opened += workers_run(dp->workers, open_one, dp, n);
+	else
+		for (i = 0; i < n; i++)
+			open_one(dp, i, 0);
+	for (i = 0; i < n; i++)
+		rxq_finish(dp, &dp->rxq[i]);
+	dp->rxq_n = 0;
 }
 
 /* Where gro hands packets over: segs inner packets of seg_bytes in all. */
@@ -298,8 +417,14 @@ static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pk
 	v->st.rx_gro += segs > 1;
 }
 
+void dp_rx_start(struct datapath *dp)
+{
+	dp->rx_now = now_ms();
+}
+
 void dp_rx_flush(struct datapath *dp)
 {
+	rxq_flush(dp);
 	gro_flush(&dp->gro);
 }
 
@@ -312,12 +437,11 @@ static int sock_for(struct datapath *dp, const struct sa *sa)
 	return dp->socks[v4 ? SK_ESP4 : SK_ESP6].fd;
 }
 
-/* Encapsulate one inner packet for v; NULL (and counted) if it goes nowhere. */
-static struct sa *encap_one(struct vif *v, uint8_t *inner, size_t len, struct iovec *out)
+/* Frame one inner packet for v (esp_frame: numbered, not yet sealed);
+ * NULL (and counted) if it goes nowhere. */
+static struct sa *frame_one(struct vif *v, uint8_t *inner, size_t len, struct esp_frame *f)
 {
 	struct sa *sa = v->out;
-	uint8_t *pkt;
-	size_t plen;
 	enum esp_result r;
 
 	if (!sa || !vif_ts_allows(v, inner, len, false)) {
@@ -326,7 +450,7 @@ static struct sa *encap_one(struct vif *v, uint8_t *inner, size_t len, struct io
 	}
 	if (v->mss_mtu)
 		tcp_mss_clamp(inner, len, v->mss_mtu);
-	r = esp_encap(sa, inner, len, &pkt, &plen);
+	r = sa_warm(sa) < 0 ? ESP_INTERNAL : esp_frame(sa, inner, len, NULL, f);
 	if (r == ESP_EXHAUSTED)
 		log_rl(&v->rl, LOG_ERR, v->name,
 		       "outbound SA 0x%08x has used every sequence number; it is stopped "
@@ -339,8 +463,6 @@ static struct sa *encap_one(struct vif *v, uint8_t *inner, size_t len, struct io
 		v->st.tx_dropped++;
 		return NULL;
 	}
-	out->iov_base = pkt;
-	out->iov_len = plen;
 	return sa;
 }
 
@@ -584,7 +706,7 @@ static unsigned send_packet_path(struct datapath *dp, struct vif *v, const struc
 	return (unsigned)r;
 }
 
-/* Send what encap_one produced for one SA with as few system calls as
+/* Send what txq_send sealed for one SA with as few system calls as
  * the path allows. */
 static void send_batch(struct datapath *dp, struct vif *v, struct sa *sa, const struct iovec *pkts,
 		       const size_t *inner_len, unsigned n)
@@ -624,16 +746,49 @@ struct txq {
 	struct datapath *dp;
 	struct vif *v;
 	struct sa *sa;
+	struct esp_frame f[TXQ];
+	bool sealed[TXQ];
 	struct iovec pkts[TXQ];
 	size_t lens[TXQ];
 	unsigned n;
 	size_t used;		/* arena bytes holding queued packets */
 };
 
+static void seal_one(void *arg, unsigned i, unsigned t)
+{
+	struct txq *q = arg;
+
+	q->sealed[i] = esp_seal(q->sa, t, &q->f[i]) == 0;
+}
+
+/* Seal the burst, on the crypto threads where it is worth waking them
+ * (and they have cipher contexts for the SA), then send what sealed. */
 static void txq_send(struct txq *q)
 {
-	if (q->n)
-		send_batch(q->dp, q->v, q->sa, q->pkts, q->lens, q->n);
+	struct workers *w = q->dp->workers;
+	unsigned i, k = 0;
+
+	if (!q->n)
+		return;
+	if (q->n >= SPREAD_MIN && workers_threads(w) > 1 &&
+	    sa_warm_threads(q->sa, workers_threads(w)) == 0)
+		q->dp->st.thread_sealed += workers_run(w, seal_one, q, q->n);
+	else
+		for (i = 0; i < q->n; i++)
+			seal_one(q, i, 0);
+	for (i = 0; i < q->n; i++) {
+		if (!q->sealed[i]) {
+			q->v->st.tx_dropped++;
+			log_rl(&q->v->rl, LOG_ERR, q->v->name,
+			       "outbound SA 0x%08x: the crypto library failed to seal a packet",
+			       q->sa->spi);
+			continue;
+		}
+		q->pkts[k] = (struct iovec){ .iov_base = q->f[i].hdr, .iov_len = q->f[i].len };
+		q->lens[k++] = q->lens[i];
+	}
+	if (k)
+		send_batch(q->dp, q->v, q->sa, q->pkts, q->lens, k);
 	q->n = 0;
 	q->used = 0;
 }
@@ -647,11 +802,12 @@ static uint8_t *txq_room(struct txq *q, size_t max)
 	return q->dp->arena + q->used + ESP_HEADROOM;
 }
 
-/* Encrypt the packet txq_room made room for and queue it.  The outbound
- * SA cannot change during a burst: the control plane runs between them. */
+/* Number and frame the packet txq_room made room for, and queue it.  The
+ * outbound SA cannot change during a burst: the control plane runs
+ * between them. */
 static void txq_add(struct txq *q, uint8_t *inner, size_t len)
 {
-	struct sa *sa = encap_one(q->v, inner, len, &q->pkts[q->n]);
+	struct sa *sa = frame_one(q->v, inner, len, &q->f[q->n]);
 
 	if (!sa)
 		return;
@@ -727,39 +883,34 @@ void dp_input_udp(struct datapath *dp, uint8_t *p, size_t len,
 	}
 	if (len >= 4 && be32_get(p) == 0) {
 		dp->st.rx_ike++;
+		/* IKE may delete or replace SAs that queued ESP points at. */
+		rxq_flush(dp);
 		if (dp->ike_cb)
 			dp->ike_cb(dp->ike_arg, p + 4, len - 4, from);
 		return;
 	}
-	dp_input_esp(dp, p, len);
+	rx_esp(dp, p, len, RX_PLAIN, NULL);
 }
 
 /* A raw IPv4 socket delivers the IP header too; IPv6 ones do not. */
 void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len)
 {
 	struct addr dst = { .family = AF_INET };
-	struct sa *sa;
 	size_t ihl;
 
 	if (len < 20 || p[0] >> 4 != 4 || (ihl = (size_t)(p[0] & 15) * 4) < 20 || ihl > len) {
 		dp->st.rx_short++;
 		return;
 	}
-	sa = dp_input_esp(dp, p + ihl, len - ihl);
-	if (sa) {
-		memcpy(dst.a, p + 16, 4);
-		steer_sa(dp, sa, &dst);
-	}
+	memcpy(dst.a, p + 16, 4);
+	rx_esp(dp, p + ihl, len - ihl, RX_RAW, &dst);
 }
 
 /* The raw IPv6 socket gives no header: the destination came as
  * IPV6_PKTINFO (dst; family 0 if it did not). */
 static void input_ip6(struct datapath *dp, uint8_t *p, size_t len, const struct addr *dst)
 {
-	struct sa *sa = dp_input_esp(dp, p, len);
-
-	if (sa)
-		steer_sa(dp, sa, dst);
+	rx_esp(dp, p, len, RX_RAW, dst);
 }
 
 /*
@@ -771,7 +922,6 @@ static void input_ip6(struct datapath *dp, uint8_t *p, size_t len, const struct 
  */
 void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len)
 {
-	struct sa *sa = NULL;
 	size_t n;
 
 	if (len >= 14 + 20 && be16_get(f + 12) == ETH_P_IP) {
@@ -780,7 +930,7 @@ void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len)
 		n = be16_get(ip + 2);
 		if (ip[0] == 0x45 && ip[9] == IPPROTO_ESP && (be16_get(ip + 6) & 0x3fff) == 0 &&
 		    n >= 20 && n <= len - 14 && csum_fold(csum_partial(ip, 20, 0)) == 0xffff)
-			sa = dp_input_esp(dp, ip + 20, n - 20);
+			rx_esp(dp, ip + 20, n - 20, RX_XDP, NULL);
 		else
 			dp->st.rx_short++;
 	} else if (len >= 14 + 40 && be16_get(f + 12) == ETH_P_IPV6) {
@@ -788,19 +938,22 @@ void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len)
 
 		n = be16_get(ip + 4);
 		if (ip[0] >> 4 == 6 && ip[6] == IPPROTO_ESP && n <= len - 14 - 40)
-			sa = dp_input_esp(dp, ip + 40, n);
+			rx_esp(dp, ip + 40, n, RX_XDP, NULL);
 		else
 			dp->st.rx_short++;
 	} else {
 		dp->st.rx_short++;
 	}
-	if (sa)
-		sa->vif->st.rx_xdp++;
 }
 
+/* A frame, or (NULL) the end of a burst whose frames go back to the
+ * kernel next: what is queued must be opened first. */
 static void frame_in(void *arg, uint8_t *f, size_t len)
 {
-	dp_input_frame(arg, f, len);
+	if (f)
+		dp_input_frame(arg, f, len);
+	else
+		rxq_flush(arg);
 }
 
 /* Bind socket i to a queue of ifindex (the parent, if not yet), and with
@@ -836,7 +989,7 @@ static void on_xsk(void *arg)
 	struct datapath *dp = x->dp;
 	int r;
 
-	dp->rx_now = now_ms();
+	dp_rx_start(dp);
 	r = xsk_recv(x->i, frame_in, dp);
 	dp_rx_flush(dp);
 	if (r < 0)
@@ -1002,7 +1155,7 @@ static void on_sock(void *arg)
 	}
 	n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 	if (n > 0)
-		dp->rx_now = now_ms();
+		dp_rx_start(dp);
 	if (n > 0 && sock_rx_dropped(&msgs[n - 1].msg_hdr, &s->drops))
 		count_sock_drops(dp);
 	for (i = 0; i < n; i++) {
@@ -1068,6 +1221,22 @@ int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t e
 			 strerror(-fd));
 	dp->pkt_fd = fd;
 	return 0;
+}
+
+int dp_set_crypto_threads(struct datapath *dp, unsigned n)
+{
+	if (workers_threads(dp->workers) == n)
+		return 0;
+	if (dp->workers)
+		return -EBUSY;	/* threads are started once */
+	dp->workers = workers_new(n);
+	dp->st.threads = workers_threads(dp->workers);
+	return dp->workers ? 0 : -errno;
+}
+
+unsigned dp_crypto_threads(const struct datapath *dp)
+{
+	return workers_threads(dp->workers);
 }
 
 void dp_set_packet_path(struct datapath *dp, bool on)

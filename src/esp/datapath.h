@@ -26,6 +26,9 @@ struct dp_stats {
 	 * ESP and what else leaves the NAT-T port, at send or by ICMP. */
 	uint64_t tx_refused[4];
 	uint64_t rx_sock_dropped;	/* dropped at the ESP sockets (SO_RXQ_OVFL) */
+	/* [daemon] crypto-threads running (the loop counted), and the ESP
+	 * packets the others sealed and opened. */
+	uint64_t threads, thread_sealed, thread_opened;
 };
 
 typedef void (*dp_ike_cb)(void *arg, const uint8_t *msg, size_t len,
@@ -38,6 +41,12 @@ void dp_free(struct datapath *dp);
 /* Open the UDP (natt_port) and raw ESP sockets for IPv4 and IPv6. */
 int dp_open_sockets(struct datapath *dp, uint16_t natt_port, char *err, size_t errlen);
 void dp_set_ike_handler(struct datapath *dp, dp_ike_cb cb, void *arg);
+/* [daemon] crypto-threads: n threads in all (the loop's own counted) seal
+ * and open bursts of ESP (lib/workers.h); 1 keeps it all on the loop.
+ * Once, in the process that runs the datapath: 0 or -errno (-EBUSY for a
+ * different count later). */
+int dp_set_crypto_threads(struct datapath *dp, unsigned n);
+unsigned dp_crypto_threads(const struct datapath *dp);
 /* Raw ESP by the packet socket where the path allows ([daemon] esp-path
  * auto), or always by the raw socket (esp-path socket). */
 void dp_set_packet_path(struct datapath *dp, bool on);
@@ -80,10 +89,13 @@ void dp_del_vif(struct datapath *dp, struct vif *v);
 
 /*
  * One inbound ESP packet (SPI first), as it arrives from either socket.
- * Exposed so that tests and fuzzers drive the real receive path.  The SA
- * it authenticated under, or NULL.
+ * Exposed so that tests and fuzzers drive the real receive path.  Every
+ * dp_input_* call looks the packet up and checks what it can before the
+ * ICV; the rest (ICV, replay window, delivery) waits for dp_rx_flush, so
+ * that a burst is opened together: the packet's memory must stay as it
+ * is until then, and nothing may remove an SA in between.
  */
-struct sa *dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len);
+void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len);
 /* A frame from an AF_XDP socket: Ethernet, IPv4 or IPv6, ESP. */
 void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len);
 /* A datagram from the NAT-T port: keep-alive, IKE or ESP (RFC 3948). */
@@ -94,7 +106,11 @@ void dp_input_ip4(struct datapath *dp, uint8_t *p, size_t len);
 /* Read and send a burst from v's TUN descriptor, as when it is readable
  * (the daemon's event loop does this; tests and fuzzers call it). */
 void dp_output_tun(struct vif *v);
-/* Hand over what the dp_input_* calls left coalescing: after a burst. */
+/* A receive burst begins: the time its authentic packets are stamped
+ * with (sa->rx_ms).  Before the dp_input_* calls of the burst. */
+void dp_rx_start(struct datapath *dp);
+/* Finish what the dp_input_* calls queued and hand over what they left
+ * coalescing: after a burst. */
 void dp_rx_flush(struct datapath *dp);
 
 #endif

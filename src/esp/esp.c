@@ -52,34 +52,74 @@ fail:
 	return NULL;
 }
 
-int sa_warm(struct sa *sa)
+/* Make one thread's contexts from the key. */
+static int ctx_warm(const struct sa *sa, struct sa_ctx *c)
 {
 	size_t ek = esp_suite_enc_key_len(&sa->suite);
 
-	if (sa->aead || sa->cbc)
+	if (c->aead || c->cbc)
 		return 0;
 	if (sa->is_aead) {
-		sa->aead = aead_new(sa->suite.encr == ENCR_CHACHA20_POLY1305 ?
-				    AEAD_CHACHA20_POLY1305 : AEAD_AES_GCM, sa->key, ek, !sa->inbound);
-		return sa->aead ? 0 : -ENOMEM;
+		c->aead = aead_new(sa->suite.encr == ENCR_CHACHA20_POLY1305 ?
+				   AEAD_CHACHA20_POLY1305 : AEAD_AES_GCM, sa->key, ek, !sa->inbound);
+		return c->aead ? 0 : -ENOMEM;
 	}
-	sa->cbc = cbc_new(sa->key, ek, !sa->inbound);
-	sa->hmac = hmac_new(integ_hash(sa->suite.integ), sa->key + ek,
-			    esp_suite_integ_key_len(&sa->suite));
-	if (sa->cbc && sa->hmac)
+	c->cbc = cbc_new(sa->key, ek, !sa->inbound);
+	c->hmac = hmac_new(integ_hash(sa->suite.integ), sa->key + ek,
+			   esp_suite_integ_key_len(&sa->suite));
+	return c->cbc && c->hmac ? 0 : -ENOMEM;
+}
+
+static void ctx_cool(struct sa_ctx *c)
+{
+	aead_free(c->aead);
+	cbc_free(c->cbc);
+	hmac_free(c->hmac);
+	*c = (struct sa_ctx){ 0 };
+}
+
+int sa_warm(struct sa *sa)
+{
+	if (ctx_warm(sa, &sa->c) == 0)
 		return 0;
-	sa_cool(sa);
+	ctx_cool(&sa->c);
 	return -ENOMEM;
+}
+
+int sa_warm_threads(struct sa *sa, unsigned n)
+{
+	unsigned t;
+
+	if (sa_warm(sa) < 0)
+		return -ENOMEM;
+	if (n - 1 > sa->n_more) {
+		struct sa_ctx *m = realloc(sa->more, (n - 1) * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		for (t = sa->n_more; t < n - 1; t++)
+			m[t] = (struct sa_ctx){ 0 };
+		sa->more = m;
+		sa->n_more = n - 1;
+	}
+	for (t = 0; t < n - 1; t++)
+		if (ctx_warm(sa, &sa->more[t]) < 0) {
+			ctx_cool(&sa->more[t]);
+			return -ENOMEM;
+		}
+	return 0;
 }
 
 void sa_cool(struct sa *sa)
 {
-	aead_free(sa->aead);
-	cbc_free(sa->cbc);
-	hmac_free(sa->hmac);
-	sa->aead = NULL;
-	sa->cbc = NULL;
-	sa->hmac = NULL;
+	unsigned t;
+
+	ctx_cool(&sa->c);
+	for (t = 0; t < sa->n_more; t++)
+		ctx_cool(&sa->more[t]);
+	free(sa->more);
+	sa->more = NULL;
+	sa->n_more = 0;
 }
 
 void sa_free(struct sa *sa)
@@ -168,71 +208,84 @@ static size_t build_aad(const struct sa *sa, uint64_t seq, uint8_t aad[12])
 }
 
 /* RFC 4303 §2.2.1: with ESN the high 32 bits are hashed after the payload. */
-static int cbc_icv(struct sa *sa, const uint8_t *hdr, size_t covered, uint64_t seq,
-		   uint8_t *mac)
+static int cbc_icv(const struct sa *sa, struct hmac *h, const uint8_t *hdr, size_t covered,
+		   uint64_t seq, uint8_t *mac)
 {
 	uint8_t hi[4];
 
 	be32_put(hi, (uint32_t)(seq >> 32));
-	if (hmac_start(sa->hmac) || hmac_update(sa->hmac, hdr, covered) ||
-	    (sa->suite.esn && hmac_update(sa->hmac, hi, 4)) || hmac_finish(sa->hmac, mac))
+	if (hmac_start(h) || hmac_update(h, hdr, covered) ||
+	    (sa->suite.esn && hmac_update(h, hi, 4)) || hmac_finish(h, mac))
 		return -EIO;
 	return 0;
 }
 
-static int seal(struct sa *sa, uint8_t *hdr, size_t plen, uint64_t seq)
+/* Encrypt and authenticate a framed packet with contexts c.  Reads only
+ * the SA's constants, so that threads may seal one SA's packets at once. */
+static int seal(const struct sa *sa, struct sa_ctx *c, const struct esp_frame *f)
 {
-	uint8_t *data = hdr + ESP_HDR_LEN + sa->iv_len, *icv = data + plen;
+	uint8_t *hdr = f->hdr, *data = hdr + ESP_HDR_LEN + sa->iv_len, *icv = data + f->plen;
 	uint8_t nonce[AEAD_NONCE_LEN], aad[12], mac[HMAC_MAX];
 	size_t aadlen;
 
-	if (sa_warm(sa) < 0)
-		return -ENOMEM;
 	if (sa->is_aead) {
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
-		aadlen = build_aad(sa, seq, aad);
-		return aead_seal(sa->aead, nonce, aad, aadlen, NULL, 0, data, plen, icv);
+		aadlen = build_aad(sa, f->seq, aad);
+		return aead_seal(c->aead, nonce, aad, aadlen, NULL, 0, data, f->plen, icv);
 	}
-	if (cbc_crypt(sa->cbc, hdr + ESP_HDR_LEN, data, plen) ||
-	    cbc_icv(sa, hdr, ESP_HDR_LEN + sa->iv_len + plen, seq, mac))
+	if (cbc_crypt(c->cbc, hdr + ESP_HDR_LEN, data, f->plen) ||
+	    cbc_icv(sa, c->hmac, hdr, ESP_HDR_LEN + sa->iv_len + f->plen, f->seq, mac))
 		return -EIO;
 	memcpy(icv, mac, sa->icv_len);
 	wipe(mac, sizeof(mac));
 	return 0;
 }
 
-static int open_verify(struct sa *sa, uint8_t *hdr, size_t plen, uint64_t seq)
+/* Check the ICV and decrypt, with contexts c; like seal, reads only the
+ * SA's constants. */
+static int open_verify(const struct sa *sa, struct sa_ctx *c, uint8_t *hdr, size_t plen,
+		       uint64_t seq)
 {
 	uint8_t *data = hdr + ESP_HDR_LEN + sa->iv_len, *icv = data + plen;
 	uint8_t nonce[AEAD_NONCE_LEN], aad[12], mac[HMAC_MAX];
 	size_t aadlen;
 	int r;
 
-	if (sa_warm(sa) < 0)
-		return -ENOMEM;
 	if (sa->is_aead) {
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
 		aadlen = build_aad(sa, seq, aad);
-		return aead_open(sa->aead, nonce, aad, aadlen, NULL, 0, data, plen, icv);
+		return aead_open(c->aead, nonce, aad, aadlen, NULL, 0, data, plen, icv);
 	}
 	/* Verify before decrypting: a forged packet costs one HMAC only. */
-	if (cbc_icv(sa, hdr, ESP_HDR_LEN + sa->iv_len + plen, seq, mac))
+	if (cbc_icv(sa, c->hmac, hdr, ESP_HDR_LEN + sa->iv_len + plen, seq, mac))
 		return -EIO;
 	r = ct_equal(mac, icv, sa->icv_len) ? 0 : -EBADMSG;
 	wipe(mac, sizeof(mac));
 	if (r)
 		return r;
-	return cbc_crypt(sa->cbc, hdr + ESP_HDR_LEN, data, plen);
+	return cbc_crypt(c->cbc, hdr + ESP_HDR_LEN, data, plen);
 }
 
-enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
-			     const uint8_t *iv, uint8_t **out, size_t *outlen)
+/* The IV of the packet numbered seq, into iv[sa->iv_len]. */
+static int next_iv(const struct sa *sa, uint64_t seq, uint8_t *iv)
 {
-	size_t pad, plen, i;
-	uint8_t nh, *hdr;
-	uint64_t seq;
+	if (sa->is_aead) {
+		/* RFC 4106 §3.1: the IV must not repeat under a key; the
+		 * 64-bit sequence number never does. */
+		be64_put(iv, seq);
+		return 0;
+	}
+	/* RFC 3602 §2.3: a CBC IV must be unpredictable. */
+	return rand_bytes(iv, sa->iv_len);
+}
+
+enum esp_result esp_frame(struct sa *sa, uint8_t *inner, size_t len, const uint8_t *iv,
+			  struct esp_frame *f)
+{
+	size_t pad, i;
+	uint8_t nh, *hdr = inner - sa->iv_len - ESP_HDR_LEN;
 
 	if (len == 0)
 		return ESP_MALFORMED;
@@ -245,7 +298,11 @@ enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
 		if (r != ESP_OK)
 			return r;
 	}
-	seq = sa->seq + 1;
+	if (iv)
+		memcpy(hdr + ESP_HDR_LEN, iv, sa->iv_len);
+	else if (next_iv(sa, sa->seq + 1, hdr + ESP_HDR_LEN) < 0)
+		return ESP_INTERNAL;
+	f->seq = ++sa->seq;
 
 	/* RFC 4303 §2.4: padding 1, 2, 3, ... up to the alignment. */
 	pad = (sa->align - (len + 2) % sa->align) % sa->align;
@@ -253,67 +310,93 @@ enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
 		inner[len + i] = (uint8_t)(i + 1);
 	inner[len + pad] = (uint8_t)pad;
 	inner[len + pad + 1] = nh;
-	plen = len + pad + 2;
+	f->plen = len + pad + 2;
 
-	hdr = inner - sa->iv_len - ESP_HDR_LEN;
 	be32_put(hdr, sa->spi);
-	be32_put(hdr + 4, (uint32_t)seq);
-	memcpy(hdr + ESP_HDR_LEN, iv, sa->iv_len);
-	if (seal(sa, hdr, plen, seq) < 0)
-		return ESP_INTERNAL;
-	sa->seq = seq;
+	be32_put(hdr + 4, (uint32_t)f->seq);
+	f->hdr = hdr;
+	f->len = ESP_HDR_LEN + sa->iv_len + f->plen + sa->icv_len;
 	sa->packets++;
 	sa->bytes += len;
-	*out = hdr;
-	*outlen = ESP_HDR_LEN + sa->iv_len + plen + sa->icv_len;
+	return ESP_OK;
+}
+
+int esp_seal(struct sa *sa, unsigned t, const struct esp_frame *f)
+{
+	return seal(sa, sa_ctx(sa, t), f);
+}
+
+enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
+			     const uint8_t *iv, uint8_t **out, size_t *outlen)
+{
+	struct esp_frame f;
+	enum esp_result r;
+
+	if (sa_warm(sa) < 0)
+		return ESP_INTERNAL;
+	r = esp_frame(sa, inner, len, iv, &f);
+	if (r != ESP_OK)
+		return r;
+	if (seal(sa, &sa->c, &f) < 0)
+		return ESP_INTERNAL;
+	*out = f.hdr;
+	*outlen = f.len;
 	return ESP_OK;
 }
 
 enum esp_result esp_encap(struct sa *sa, uint8_t *inner, size_t len,
 			  uint8_t **out, size_t *outlen)
 {
-	uint8_t iv[16];
-
-	if (sa->is_aead) {
-		/* RFC 4106 §3.1: the IV must not repeat under a key; the
-		 * 64-bit sequence number never does. */
-		be64_put(iv, sa->seq + 1);
-	} else if (rand_bytes(iv, sa->iv_len) < 0) {
-		/* RFC 3602 §2.3: a CBC IV must be unpredictable. */
-		return ESP_INTERNAL;
-	}
-	return esp_encap_iv(sa, inner, len, iv, out, outlen);
+	return esp_encap_iv(sa, inner, len, NULL, out, outlen);
 }
 
-enum esp_result esp_decap(struct sa *sa, uint8_t *pkt, size_t len,
-			  uint8_t **inner, size_t *inner_len, uint8_t *nh)
+enum esp_result esp_check(struct sa *sa, uint8_t *pkt, size_t len, struct esp_frame *f)
 {
-	size_t overhead = ESP_HDR_LEN + sa->iv_len + sa->icv_len, plen, padlen, i;
-	uint8_t *data;
-	uint64_t seq;
+	size_t overhead = ESP_HDR_LEN + sa->iv_len + sa->icv_len;
 	int r;
 
 	if (len < overhead + sa->align)
 		return ESP_MALFORMED;
-	plen = len - overhead;
-	if (plen % sa->align)
+	f->plen = len - overhead;
+	if (f->plen % sa->align)
 		return ESP_MALFORMED;
 	/* RFC 4303 §3.4.3: cheap replay check before the ICV... */
-	r = replay_check(&sa->replay, be32_get(pkt + 4), &seq);
+	r = replay_check(&sa->replay, be32_get(pkt + 4), &f->seq);
 	if (r == -ERANGE)
 		return ESP_MALFORMED;
 	if (r < 0)
 		return ESP_REPLAY;
-	r = open_verify(sa, pkt, plen, seq);
-	if (r == -EBADMSG)
-		return ESP_AUTH;
-	if (r < 0)
+	if (sa_warm(sa) < 0)
 		return ESP_INTERNAL;
-	/* ...and the window moves only for authentic packets. */
-	if (replay_update(&sa->replay, seq) < 0)
+	f->hdr = pkt;
+	f->len = len;
+	return ESP_OK;
+}
+
+int esp_open(struct sa *sa, unsigned t, const struct esp_frame *f)
+{
+	/* The ICV covers the number in the packet, the window takes the one
+	 * esp_check read: they must still be the same. */
+	if (be32_get(f->hdr + 4) != (uint32_t)f->seq)
+		return -EBADMSG;
+	return open_verify(sa, sa_ctx(sa, t), f->hdr, f->plen, f->seq);
+}
+
+enum esp_result esp_accept(struct sa *sa, const struct esp_frame *f, int opened,
+			   uint8_t **inner, size_t *inner_len, uint8_t *nh)
+{
+	uint8_t *data = f->hdr + ESP_HDR_LEN + sa->iv_len;
+	size_t plen = f->plen, padlen, i;
+
+	if (opened == -EBADMSG)
+		return ESP_AUTH;
+	if (opened < 0)
+		return ESP_INTERNAL;
+	/* ...and the window moves only for authentic packets (again checked:
+	 * another packet of the burst may have had the number). */
+	if (replay_update(&sa->replay, f->seq) < 0)
 		return ESP_REPLAY;
 
-	data = pkt + ESP_HDR_LEN + sa->iv_len;
 	padlen = data[plen - 2];
 	*nh = data[plen - 1];
 	if (padlen + 2 > plen)
@@ -329,4 +412,15 @@ enum esp_result esp_decap(struct sa *sa, uint8_t *pkt, size_t len,
 	*inner_len = plen - padlen - 2;
 	sa->bytes += *inner_len;
 	return ESP_OK;
+}
+
+enum esp_result esp_decap(struct sa *sa, uint8_t *pkt, size_t len,
+			  uint8_t **inner, size_t *inner_len, uint8_t *nh)
+{
+	struct esp_frame f;
+	enum esp_result r = esp_check(sa, pkt, len, &f);
+
+	if (r != ESP_OK)
+		return r;
+	return esp_accept(sa, &f, esp_open(sa, 0, &f), inner, inner_len, nh);
 }

@@ -41,9 +41,29 @@ enum esp_result {
  */
 enum esp_result esp_encap(struct sa *sa, uint8_t *inner, size_t len,
 			  uint8_t **out, size_t *outlen);
-/* Encapsulate with a given IV (known-answer tests). */
+/* Encapsulate with a given IV (known-answer tests); NULL: as esp_encap. */
 enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
 			     const uint8_t *iv, uint8_t **out, size_t *outlen);
+
+/*
+ * esp_encap in two halves, so that a burst's packets can be sealed on
+ * several threads (lib/workers.h): esp_frame, in order on the thread that
+ * owns the SA, takes the next sequence number, writes header, IV (NULL:
+ * the next one) and trailer, and counts the packet; esp_seal encrypts and
+ * authenticates it with thread t's cipher contexts (sa_warm_threads made
+ * them) and reads nothing the first half changes, so any thread may run it
+ * while others seal the same SA's other packets.  A packet that fails to
+ * seal has used its number (a gap, which RFC 4303 §3.4.3 receivers take).
+ */
+struct esp_frame {
+	uint8_t *hdr;		/* the ESP packet: SPI first */
+	size_t len;		/* its length, ICV included */
+	size_t plen;		/* what is encrypted: payload, padding, trailer */
+	uint64_t seq;
+};
+enum esp_result esp_frame(struct sa *sa, uint8_t *inner, size_t len, const uint8_t *iv,
+			  struct esp_frame *f);
+int esp_seal(struct sa *sa, unsigned t, const struct esp_frame *f);
 
 /*
  * Decapsulate the ESP packet pkt[0..len) already matched to sa by SPI:
@@ -52,6 +72,21 @@ enum esp_result esp_encap_iv(struct sa *sa, uint8_t *inner, size_t len,
  */
 enum esp_result esp_decap(struct sa *sa, uint8_t *pkt, size_t len,
 			  uint8_t **inner, size_t *inner_len, uint8_t *nh);
+
+/*
+ * esp_decap in three steps, so that a burst's packets can be opened on
+ * several threads: esp_check (in order, on the thread that owns the SA)
+ * checks the length and the replay window (§3.4.3's pre-check) and warms
+ * the loop's contexts; esp_open, on any thread t with contexts made by
+ * sa_warm_threads, checks the ICV and decrypts in place (0, -EBADMSG for
+ * a bad ICV, or -EIO), reading nothing the other steps change; esp_accept
+ * (in order again) takes esp_open's result, moves the replay window (or
+ * finds the number taken since esp_check) and checks the trailer.
+ */
+enum esp_result esp_check(struct sa *sa, uint8_t *pkt, size_t len, struct esp_frame *f);
+int esp_open(struct sa *sa, unsigned t, const struct esp_frame *f);
+enum esp_result esp_accept(struct sa *sa, const struct esp_frame *f, int opened,
+			   uint8_t **inner, size_t *inner_len, uint8_t *nh);
 
 /* The largest inner packet whose ESP packet fits in avail bytes. */
 size_t esp_max_inner(const struct esp_suite *s, size_t avail);

@@ -24,6 +24,13 @@ struct cbc;
 struct hmac;
 struct vif;
 
+/* One thread's cipher contexts for an SA (see sa_ctx). */
+struct sa_ctx {
+	struct aead *aead;
+	struct cbc *cbc;
+	struct hmac *hmac;
+};
+
 enum encap { ENCAP_RAW, ENCAP_UDP };
 
 struct sa {
@@ -39,9 +46,11 @@ struct sa {
 	 * thousands of idle SAs.  The key itself is 36 to 96 bytes.
 	 */
 	bool is_aead;
-	struct aead *aead;
-	struct cbc *cbc;
-	struct hmac *hmac;
+	struct sa_ctx c;	/* the event loop's */
+	/* More threads' (workers.h: [daemon] crypto-threads), for threads
+	 * 1..n_more, made by sa_warm_threads for a burst they share. */
+	struct sa_ctx *more;
+	unsigned n_more;
 	uint8_t salt[4];
 	uint8_t key[ESP_KEYMAT_MAX];
 	size_t keylen;
@@ -92,7 +101,15 @@ struct sa *sa_new(uint32_t spi, bool inbound, const struct esp_suite *suite,
 void sa_free(struct sa *sa);
 /* Make its cipher contexts if they are not there: 0 or -ENOMEM. */
 int sa_warm(struct sa *sa);
-/* Free them (the next packet makes them again). */
+/* Make contexts for threads 1..n-1 too, for a burst that n threads seal
+ * (the event loop's are thread 0's): 0 or -ENOMEM. */
+int sa_warm_threads(struct sa *sa, unsigned n);
+/* Thread t's contexts; t < 1 + n_more. */
+static inline struct sa_ctx *sa_ctx(struct sa *sa, unsigned t)
+{
+	return t ? &sa->more[t - 1] : &sa->c;
+}
+/* Free them all (the next packet makes them again). */
 void sa_cool(struct sa *sa);
 /* The highest sequence number this SA may send (RFC 4303 §3.3.3). */
 uint64_t sa_seq_max(const struct sa *sa);

@@ -180,8 +180,8 @@ int xsk_spent(unsigned i);
  * reading the ring, and the program must not be handing the socket
  * packets at the time (first binding, or xdp_pause after a network
  * process died).  xsk_recv gives fn up to 64 frames (Ethernet header
- * first) and hands them back to the kernel when fn has returned for all:
- * the count, or -EIO (spent).  xsk_rx_drops: what the kernel dropped for
+ * first), then calls fn with frame NULL (finish what you kept), and hands
+ * them back to the kernel: the count, or -EIO (spent).  xsk_rx_drops: what the kernel dropped for
  * a full RX ring or an empty fill ring, ever.
  */
 typedef void (*xsk_rx_fn)(void *arg, uint8_t *frame, size_t len);
@@ -263,12 +263,15 @@ bool sock_rx_dst6(struct msghdr *m, uint8_t dst[16]);
 /*
  * Privileges.  sandbox_lookup finds a (non-root) user.  sandbox_enter, in
  * a child forked by root, becomes that user with no capabilities at all,
- * no_new_privs, death with its parent, and the role's seccomp allow-list.
+ * no_new_privs, death with its parent, and the role's seccomp allow-list;
+ * with threads, the network process may start threads of its own
+ * ([daemon] crypto-threads).
  * sandbox_parent keeps root only what vti's own interfaces need.
  */
 enum sandbox_role { SANDBOX_NET, SANDBOX_AUTH };
 int sandbox_lookup(const char *user, uid_t *uid, gid_t *gid);
-int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_t errlen);
+int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, bool threads, char *err,
+		  size_t errlen);
 int sandbox_parent(char *err, size_t errlen);
 
 /* Service manager (systemd Type=notify); no-ops without NOTIFY_SOCKET. */

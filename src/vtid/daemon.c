@@ -200,6 +200,9 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 	if (nc->d.xdp_sockets != d->conf.d.xdp_sockets)
 		log_warn(NULL, "xdp-sockets = %u takes effect at the next start (%u AF_XDP "
 			 "sockets now)", nc->d.xdp_sockets, xsk_count());
+	if (nc->d.crypto_threads != dp_crypto_threads(d->dp))
+		log_warn(NULL, "crypto-threads = %u takes effect at the next start (%u now)",
+			 nc->d.crypto_threads, dp_crypto_threads(d->dp));
 	conf_free(&d->conf);
 	d->conf = *nc;
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
@@ -557,6 +560,7 @@ static int start(struct daemon *d)
 	struct buf errors;
 	char err[256] = "";
 	size_t i;
+	int r;
 
 	buf_init(&errors);
 	if (conf_load(d->conf_path, &d->conf, &errors)) {
@@ -607,6 +611,10 @@ static int start(struct daemon *d)
 	ike_set_initiate_rate(d->ike, d->conf.d.initiate_rate);
 	ev_set_busy_poll(d->ev, d->conf.d.busy_poll_us);
 	set_esp_path(d);
+	r = dp_set_crypto_threads(d->dp, d->conf.d.crypto_threads);
+	if (r < 0)
+		log_err(NULL, "cannot start %u crypto threads (%s): the event loop seals alone",
+			d->conf.d.crypto_threads - 1, strerror(-r));
 	events_set_sink(on_event, d);
 	if (ev_add(d->ev, ps_parent_fd(), on_parent, d) < 0 || open_signals(d, &set) < 0) {
 		log_err(NULL, "cannot watch the parent or signals: %s", strerror(errno));

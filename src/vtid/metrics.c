@@ -179,6 +179,11 @@ static void daemon_wide(struct buf *b, struct ike_ctx *ike, const struct dp_stat
 	       "full rings included)");
 	series(b, "vti_socket_rx_dropped_total", NULL, NULL, NULL,
 	       is->rx_sock_dropped + dp->rx_sock_dropped);
+	family(b, "vti_crypto_thread_packets_total", "counter",
+	       "ESP packets sealed or opened by crypto threads other than the event loop "
+	       "([daemon] crypto-threads)");
+	series(b, "vti_crypto_thread_packets_total", NULL, "op", "seal", dp->thread_sealed);
+	series(b, "vti_crypto_thread_packets_total", NULL, "op", "open", dp->thread_opened);
 }
 
 void metrics_render(struct buf *out, struct ike_ctx *ike, const struct dp_stats *dp,

@@ -2265,7 +2265,7 @@ static void __attribute__((noreturn)) become_auth(struct parent *p, int net_fd, 
 	close_others(keep, 2);
 	wipe(p->fp_key, sizeof(p->fp_key));
 	redact_all(&p->conf, FOR_AUTH, NULL);
-	if (sandbox_enter(p->uid, p->gid, SANDBOX_AUTH, err, sizeof(err)) < 0) {
+	if (sandbox_enter(p->uid, p->gid, SANDBOX_AUTH, false, err, sizeof(err)) < 0) {
 		log_err(NULL, "auth process: %s", err);
 		exit(EXIT_RUNTIME);
 	}
@@ -2340,7 +2340,8 @@ static void become_net(struct parent *p, int parent_end, int parent_fd, int auth
 		log_err(NULL, "network process: epoll: %s", strerror(errno));
 		exit(EXIT_RUNTIME);
 	}
-	if (sandbox_enter(p->uid, p->gid, SANDBOX_NET, err, sizeof(err)) < 0) {
+	if (sandbox_enter(p->uid, p->gid, SANDBOX_NET, p->net_conf->d.crypto_threads > 1, err,
+			  sizeof(err)) < 0) {
 		log_err(NULL, "network process: %s", err);
 		exit(EXIT_RUNTIME);
 	}

@@ -374,6 +374,9 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 				   is->tx_refused[k] + st->tx_refused[k], sock_err_name(k));
 		buf_printf(out, "\nsocket rx drops  %" PRIu64 "\n",
 			   is->rx_sock_dropped + st->rx_sock_dropped);
+		buf_printf(out, "crypto threads   %" PRIu64 "; the others sealed %" PRIu64
+			   ", opened %" PRIu64 " ESP packets\n", st->threads, st->thread_sealed,
+			   st->thread_opened);
 		return;
 	}
 	json_init(&j, out);
@@ -388,6 +391,9 @@ void show_stats(struct buf *out, const struct dp_stats *st, struct ike_ctx *ike,
 		json_u64(&j, sock_err_name(k), is->tx_refused[k] + st->tx_refused[k]);
 	json_obj_close(&j);
 	json_u64(&j, "socket_rx_dropped", is->rx_sock_dropped + st->rx_sock_dropped);
+	json_u64(&j, "crypto_threads", st->threads);
+	json_u64(&j, "thread_sealed", st->thread_sealed);
+	json_u64(&j, "thread_opened", st->thread_opened);
 	json_u64(&j, "ike_rx", is->rx);
 	json_u64(&j, "ike_malformed", is->rx_malformed);
 	json_u64(&j, "ike_unknown_sa", is->rx_unknown_sa);

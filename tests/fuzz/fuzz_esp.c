@@ -19,7 +19,7 @@
  * negotiated by two in-memory IKE engines (tests/inmem.h).  Byte 1 picks
  * the lane, byte 2 the delivery (bits 0-1: raw ESP, UDP, raw IPv4 with
  * its header, an Ethernet frame from AF_XDP, IPv6 outer with bit 5; bit 2: fix the inner IP length fields; bit 3: inner IPv6;
- * bit 4: deliver twice).  7: the rest is an ESP packet whose SPI is set
+ * bit 4: deliver nine times).  7: the rest is an ESP packet whose SPI is set
  * to the lane's.  8: the rest is an inner packet, encapsulated with the
  * lane's keys, so the inner checks, coalescing and the TUN write run.
  * 9: the rest is what the lane's TUN device gives (a virtio-net header
@@ -155,7 +155,7 @@ static void negotiated_lane(void)
 	l->vif = &nodes[1].t->vif;
 	l->twin = nodes[0].t->vif.out;
 	l->in = sadb_lookup(dp_sadb(l->dp), l->twin->spi);
-	if (!l->in)
+	if (!l->in || dp_set_crypto_threads(l->dp, 2) < 0)
 		abort();
 	lane_tun(l);
 }
@@ -191,43 +191,49 @@ static void framed(struct datapath *d, bool v6, const uint8_t *pkt, size_t len)
 	}
 	memcpy(f + hl, pkt, len);
 	dp_input_frame(d, f, hl + len);
+	dp_rx_flush(d);	/* the frame's memory is read until then */
 	free(f);
 }
 
-/* Bytes 1 and 2, then the packet, for modes 7 and 8. */
-static void deliver_to(struct lane *l, uint8_t how, uint8_t *pkt, size_t len)
+/* Bytes 1 and 2, then the packet, for modes 7 and 8.  Nine copies (each
+ * in its own memory: it is decrypted in place) make a burst that the
+ * crypto threads open together at dp_rx_flush. */
+static void deliver_to(struct lane *l, uint8_t how, const uint8_t *pkt, size_t len)
 {
 	struct sockaddr_storage from;
-	uint8_t *ip;
-	int n;
+	size_t stride = 20 + len;
+	int n, copies = how & 16 ? 9 : 1;
+	uint8_t *mem = malloc(stride * (size_t)copies), *ip, *p;
 
+	if (!mem)
+		return;
 	sockaddr_set(&from, "192.0.2.2", 4500);
-	for (n = how & 16 ? 2 : 1; n > 0; n--) {
+	dp_rx_start(l->dp);
+	for (n = 0; n < copies; n++) {
+		ip = mem + (size_t)n * stride;
+		p = ip + 20;
+		memset(ip, 0, 20);
+		ip[0] = 0x45;
+		be16_put(ip + 2, (uint16_t)(20 + len));
+		ip[9] = 50;
+		memcpy(p, pkt, len);
 		switch (how & 3) {
 		case 1:
-			dp_input_udp(l->dp, pkt, len, &from);
+			dp_input_udp(l->dp, p, len, &from);
 			break;
 		case 2:
-			ip = malloc(20 + len);
-			if (!ip)
-				return;
-			memset(ip, 0, 20);
-			ip[0] = 0x45;
-			be16_put(ip + 2, (uint16_t)(20 + len));
-			ip[9] = 50;
-			memcpy(ip + 20, pkt, len);
 			dp_input_ip4(l->dp, ip, 20 + len);
-			free(ip);
 			break;
 		case 3:
-			framed(l->dp, how & 32, pkt, len);
+			framed(l->dp, how & 32, p, len);
 			break;
 		default:
-			dp_input_esp(l->dp, pkt, len);
+			dp_input_esp(l->dp, p, len);
 			break;
 		}
 	}
 	dp_rx_flush(l->dp);
+	free(mem);
 }
 
 /* Mode 7: any ESP packet, with a live SPI. */
@@ -297,7 +303,9 @@ static void setup_dp(void)
 	struct sadb *db;
 
 	dp = dp_new(NULL);
-	if (!dp)
+	/* Two crypto threads: bursts of TUN output (mode 9) and of
+	 * delivered copies (bit 4) are sealed and opened on both. */
+	if (!dp || dp_set_crypto_threads(dp, 2) < 0)
 		abort();
 	db = dp_sadb(dp);
 	strcpy(vif.name, "fuzz0");
@@ -337,6 +345,7 @@ static void sealed(const uint8_t *data, size_t len)
 	memcpy(nonce + 4, pkt + 8, 8);
 	if (aead_seal(sealer, nonce, pkt, 8, NULL, 0, pkt + 16, plen, pkt + 16 + plen) == 0)
 		dp_input_esp(dp, pkt, 16 + plen + 16);
+	dp_rx_flush(dp);
 	free(pkt);
 }
 
@@ -460,6 +469,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sa_cool(out_gcm);
 		sadb_sweep(dp_sadb(dp));
 	}
+	dp_rx_start(dp);
 	switch (data[0] % 10) {
 	case 0: dp_input_udp(dp, copy, size - 1, &from); break;
 	case 1: dp_input_ip4(dp, copy, size - 1); break;

@@ -510,21 +510,28 @@ static void fragmentation_key(void)
 }
 
 /* [daemon] busy-poll: microseconds, the default when absent, 0 turns it
- * off; and xdp-sockets, 4 when absent. */
+ * off; xdp-sockets, 4 when absent; crypto-threads, 1 when absent, up to
+ * 16; out of range refused. */
 static void busy_poll_key(void)
 {
 	static const struct {
 		const char *text;
-		unsigned us, socks;
+		unsigned us, socks, threads;	/* threads 0: refused */
 	} rows[] = {
-		{ "", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT },
-		{ "[daemon]\n", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT },
-		{ "[daemon]\nbusy-poll = 0\n", 0, XDP_SOCKETS_DEFAULT },
-		{ "[daemon]\nbusy-poll = 1\n", 1, XDP_SOCKETS_DEFAULT },
-		{ "[daemon]\nbusy-poll = 100\n", 100, XDP_SOCKETS_DEFAULT },
-		{ "[daemon]\nbusy-poll = 1000\n", 1000, XDP_SOCKETS_DEFAULT },
-		{ "[daemon]\nxdp-sockets = 1\n", BUSY_POLL_DEFAULT, 1 },
-		{ "[daemon]\nxdp-sockets = 16\n", BUSY_POLL_DEFAULT, 16 },
+		{ "", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\n", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\nbusy-poll = 0\n", 0, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\nbusy-poll = 1\n", 1, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\nbusy-poll = 100\n", 100, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\nbusy-poll = 1000\n", 1000, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\nxdp-sockets = 1\n", BUSY_POLL_DEFAULT, 1, 1 },
+		{ "[daemon]\nxdp-sockets = 16\n", BUSY_POLL_DEFAULT, 16, 1 },
+		{ "[daemon]\ncrypto-threads = 1\n", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT, 1 },
+		{ "[daemon]\ncrypto-threads = 2\n", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT, 2 },
+		{ "[daemon]\ncrypto-threads = 16\n", BUSY_POLL_DEFAULT, XDP_SOCKETS_DEFAULT, 16 },
+		{ "[daemon]\ncrypto-threads = 0\n", 0, 0, 0 },
+		{ "[daemon]\ncrypto-threads = 17\n", 0, 0, 0 },
+		{ "[daemon]\ncrypto-threads = two\n", 0, 0, 0 },
 	};
 	unsigned i;
 
@@ -535,12 +542,14 @@ static void busy_poll_key(void)
 
 		buf_init(&e);
 		r = conf_parse("busy", rows[i].text, strlen(rows[i].text), &c, &e);
-		CHECK(r == 0, "'%s': %s", rows[i].text, buf_str(&e));
+		CHECK((r == 0) == (rows[i].threads != 0), "'%s': %s", rows[i].text, buf_str(&e));
 		if (!r) {
 			CHECK(c.d.busy_poll_us == rows[i].us, "'%s': busy-poll %u", rows[i].text,
 			      c.d.busy_poll_us);
 			CHECK(c.d.xdp_sockets == rows[i].socks, "'%s': xdp-sockets %u", rows[i].text,
 			      c.d.xdp_sockets);
+			CHECK(c.d.crypto_threads == rows[i].threads, "'%s': crypto-threads %u",
+			      rows[i].text, c.d.crypto_threads);
 			conf_free(&c);
 		}
 		buf_free(&e);

@@ -7,6 +7,7 @@
 
 #include "crypto/cipher.h"
 #include "esp/esp.h"
+#include "lib/workers.h"
 #include "esp/sadb.h"
 #include "lib/cursor.h"
 #include "test.h"
@@ -129,6 +130,116 @@ static void round_trips(void)
 		sa_free(o);
 		sa_free(i);
 	}
+}
+
+/*
+ * esp_frame in order, esp_seal on pools of 1 to 4 threads (each with its
+ * own contexts): the packets are the bytes esp_encap makes for a twin SA
+ * (for the AEADs, whose IV is the sequence number), and all open in order.
+ */
+struct burst {
+	struct sa *sa;
+	unsigned base;		/* seal_item's items start here */
+	struct esp_frame f[66];
+	int r[66];
+};
+
+static void seal_item(void *arg, unsigned i, unsigned t)
+{
+	struct burst *b = arg;
+
+	b->r[b->base + i] = esp_seal(b->sa, t, &b->f[b->base + i]);
+}
+
+static void open_item(void *arg, unsigned i, unsigned t)
+{
+	struct burst *b = arg;
+
+	b->r[i] = esp_open(b->sa, t, &b->f[i]);
+}
+
+static void threaded_seal(void)
+{
+	static uint8_t bufs[66][ROOM], twin[ROOM], ref[2048], *pkts[66];
+	size_t lens[2];
+	static const unsigned pools[] = { 1, 2, 4 };
+	uint8_t km[128], *out, *dec, nh;
+	size_t si, k, outlen, declen, len;
+	unsigned pi, ok;
+
+	for (k = 0; k < sizeof(km); k++)
+		km[k] = (uint8_t)(k * 13 + 1);
+	for (si = 0; si < sizeof(suites) / sizeof(suites[0]); si++)
+		for (pi = 0; pi < sizeof(pools) / sizeof(pools[0]); pi++) {
+			struct workers *w = workers_new(pools[pi]);
+			struct sa *o = mk(suites[si], 0x77, false, km);
+			struct sa *o2 = mk(suites[si], 0x77, false, km);
+			struct sa *i = mk(suites[si], 0x77, true, km);
+			static struct burst b;
+
+			b.sa = o;
+			CHECK(w && o && o2 && i && !sa_warm_threads(o, pools[pi]) &&
+			      o->n_more == pools[pi] - 1, "%s: %u threads' contexts", suites[si],
+			      pools[pi]);
+			for (k = 0; k < 64; k++) {
+				len = 40 + k * 23;
+				fake_inner(bufs[k] + ESP_HEADROOM, len, k % 2 ? 6 : 4);
+				CHECK(esp_frame(o, bufs[k] + ESP_HEADROOM, len, NULL, &b.f[k]) == ESP_OK &&
+				      b.f[k].seq == k + 1, "%s: frame %zu", suites[si], k);
+			}
+			/* The first half on each thread's contexts in turn
+			 * (whichever threads wake), the rest by the pool. */
+			for (k = 0; k < 32; k++)
+				b.r[k] = esp_seal(o, (unsigned)k % pools[pi], &b.f[k]);
+			b.base = 32;
+			workers_run(w, seal_item, &b, 32);
+			for (k = 0, ok = 0; k < 64; k++) {
+				len = 40 + k * 23;
+				fake_inner(ref, len, k % 2 ? 6 : 4);
+				memcpy(twin + ESP_HEADROOM, ref, len);
+				if (!b.r[k] &&
+				    esp_encap(o2, twin + ESP_HEADROOM, len, &out, &outlen) == ESP_OK &&
+				    outlen == b.f[k].len && (!o->is_aead || !memcmp(out, b.f[k].hdr, outlen)))
+					ok++;
+			}
+			CHECK(ok == 64 && o->packets == 64, "%s, %u threads: %u of 64 sealed as "
+			      "esp_encap would", suites[si], pools[pi], ok);
+			/* The same 64 opened as a burst, with packet 5 again
+			 * (a replay within the burst) and 7 with a flipped ICV
+			 * bit again: 64 delivered, one replay, one forgery. */
+			memcpy(bufs[64], b.f[5].hdr, b.f[5].len);
+			memcpy(bufs[65], b.f[7].hdr, b.f[7].len);
+			bufs[65][b.f[7].len - 1] ^= 1;
+			lens[0] = b.f[5].len;
+			lens[1] = b.f[7].len;
+			for (k = 0; k < 66; k++)
+				pkts[k] = k < 64 ? b.f[k].hdr : bufs[k];
+			b.sa = i;
+			CHECK(!sa_warm_threads(i, pools[pi]), "%s: inbound contexts", suites[si]);
+			for (k = 0, ok = 0; k < 66; k++)
+				ok += esp_check(i, pkts[k], k < 64 ? b.f[k].len : lens[k - 64],
+						&b.f[k]) == ESP_OK;
+			CHECK(ok == 66, "%s: %u of 66 pass the checks before the ICV", suites[si], ok);
+			workers_run(w, open_item, &b, 66);
+			for (k = 0, ok = 0; k < 66; k++) {
+				enum esp_result want = k < 64 ? ESP_OK : k == 64 ? ESP_REPLAY : ESP_AUTH;
+				enum esp_result r = esp_accept(i, &b.f[k], b.r[k], &dec, &declen, &nh);
+
+				len = 40 + k * 23;
+				if (k < 64)
+					fake_inner(ref, len, k % 2 ? 6 : 4);
+				ok += r == want && (k >= 64 || (declen == len && !memcmp(dec, ref, len)));
+			}
+			CHECK(ok == 66 && i->packets == 64, "%s, %u threads: %u of 66 opened as "
+			      "expected (64 delivered, a replay, a forgery)", suites[si], pools[pi], ok);
+			sa_cool(o);
+			CHECK(!o->c.aead && !o->c.cbc && !o->more && !o->n_more, "%s: cooled",
+			      suites[si]);
+			sa_free(o);
+			sa_free(o2);
+			sa_free(i);
+			workers_free(w);
+		}
 }
 
 enum damage { FLIP_PAYLOAD, FLIP_ICV, FLIP_SEQ, FLIP_IV, TRUNCATE, TOO_SHORT, REPLAY };
@@ -394,7 +505,7 @@ static void table_and_sweep(void)
 	for (t = 0; t < SADB_SWEEP_TICKS + 1; t++)
 		sadb_sweep(&db);
 	for (k = 0; k < NVIF * PER; k++)
-		cold += !in[k]->aead;
+		cold += !in[k]->c.aead;
 	CHECK(cold == NVIF * PER, "%zu of %d cold", cold, NVIF * PER);
 	/* One passes a packet (warm again) before the next pass: it stays
 	 * warm through that one, and goes cold in the pass after. */
@@ -402,17 +513,17 @@ static void table_and_sweep(void)
 	in[0]->packets++;
 	for (t = 0; t < SADB_SWEEP_TICKS + 1; t++)
 		sadb_sweep(&db);
-	CHECK(in[0]->aead, "the busy one stays warm");
+	CHECK(in[0]->c.aead, "the busy one stays warm");
 	for (t = 0; t < SADB_SWEEP_TICKS + 1; t++)
 		sadb_sweep(&db);
-	CHECK(!in[0]->aead, "and cools once idle");
+	CHECK(!in[0]->c.aead, "and cools once idle");
 	fake_inner(ref, sizeof(ref), 4);
 	memcpy(buf + ESP_HEADROOM, ref, sizeof(ref));
 	o->spi = in[1]->spi;
 	sa_cool(o);
 	CHECK(esp_encap(o, buf + ESP_HEADROOM, sizeof(ref), &out, &outlen) == ESP_OK &&
 	      esp_decap(in[1], out, outlen, &dec, &declen, &nh) == ESP_OK && declen == sizeof(ref) &&
-	      !memcmp(dec, ref, declen) && in[1]->aead, "a cold pair seals and opens");
+	      !memcmp(dec, ref, declen) && in[1]->c.aead, "a cold pair seals and opens");
 	for (k = 0; k < NVIF * PER; k++) {
 		sadb_del_in(&db, in[k]);
 		sa_free(in[k]);
@@ -432,5 +543,6 @@ int main(void)
 	reservations();
 	esn_high_bits();
 	table_and_sweep();
+	threaded_seal();
 	return test_done();
 }

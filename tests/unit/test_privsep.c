@@ -34,6 +34,7 @@
 #include "crypto/prf.h"
 #include "ike/keys.h"
 #include "lib/log.h"
+#include "lib/workers.h"
 #include "platform/platform.h"
 #include "vtid/hwm.h"
 #include "vtid/privsep.h"
@@ -86,6 +87,11 @@ static void bad_messages(int ifindex)
 #define BIND_LL (-1)	/* not a level: bind(2) the socket to every protocol */
 #define BIND_XDP (-2)	/* not a level: bind(2) an AF_XDP socket to loopback */
 #define CALL_BPF (-3)	/* not a level: bpf(2), as to change the XDP program's maps */
+/* Not levels either; all but the last in the sandbox of crypto-threads > 1. */
+#define CALL_THREAD (-4)	/* start and join a thread */
+#define CALL_FORK (-5)		/* fork(2), a new process */
+#define CALL_CLONE3 (-6)	/* clone3(2), whose flags seccomp cannot read */
+#define CALL_NO_THREAD (-7)	/* start a thread, crypto-threads = 1 */
 
 static const struct sockopt_case {
 	const char *what;
@@ -124,10 +130,28 @@ static const struct sockopt_case {
 	{ "bind an AF_XDP socket", AF_XDP, SOCK_RAW, 0, BIND_XDP, 0, true, false },
 	{ "XDP_UMEM_REG on an AF_XDP socket", AF_XDP, SOCK_RAW, 0, SOL_XDP, 4 /* XDP_UMEM_REG */,
 	  true, false },
+	/* [daemon] crypto-threads > 1: threads of its own, which share its
+	 * filter; but no new process (sanitizer builds allow clone for the
+	 * leak checker's), and clone3 fails softly so that glibc uses clone;
+	 * with crypto-threads = 1, no thread at all. */
+	{ "a thread (crypto-threads > 1)", AF_INET, SOCK_DGRAM, 0, CALL_THREAD, 0, false, true },
+#ifndef VTI_SANITIZE
+	{ "fork (crypto-threads > 1)", AF_INET, SOCK_DGRAM, 0, CALL_FORK, 0, false, false },
+	{ "clone3 (crypto-threads > 1: ENOSYS, not killed)", AF_INET, SOCK_DGRAM, 0, CALL_CLONE3, 0,
+	  false, true },
+	{ "a thread (crypto-threads = 1)", AF_INET, SOCK_DGRAM, 0, CALL_NO_THREAD, 0, false,
+	  false },
+#endif
 	/* Nor steer ESP itself: the parent changes the XDP program's maps. */
 	{ "bpf(BPF_MAP_UPDATE_ELEM)", AF_INET, SOCK_DGRAM, 0, CALL_BPF, BPF_MAP_UPDATE_ELEM, true,
 	  false },
 };
+
+static void add_item(void *arg, unsigned i, unsigned t)
+{
+	(void)t;
+	__atomic_fetch_add((unsigned *)arg, i, __ATOMIC_RELAXED);
+}
 
 /*
  * In a child: the socket (root may still make a raw one), the network
@@ -147,7 +171,8 @@ static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c
 		fd = socketpair(AF_UNIX, c->type, 0, sv) < 0 ? -1 : sv[0];
 	else
 		fd = socket(c->family, c->type, c->proto);
-	if (fd < 0 || sandbox_enter(uid, gid, SANDBOX_NET, err, sizeof(err)) < 0)
+	if (fd < 0 || sandbox_enter(uid, gid, SANDBOX_NET, c->level <= CALL_THREAD &&
+				    c->level > CALL_NO_THREAD, err, sizeof(err)) < 0)
 		_exit(2);
 	if (write(pipe_fd, "s", 1) != 1)
 		_exit(2);
@@ -166,6 +191,23 @@ static void __attribute__((noreturn)) sockopt_child(const struct sockopt_case *c
 		memset(&a, 0, sizeof(a));
 		a.map_fd = (uint32_t)fd;
 		r = (int)syscall(__NR_bpf, c->name, &a, sizeof(a));
+	} else if (c->level == CALL_THREAD || c->level == CALL_NO_THREAD) {
+		/* The datapath's pool: started, given work, stopped. */
+		struct workers *w = workers_new(3);
+		unsigned sum = 0;
+
+		if (w)
+			workers_run(w, add_item, &sum, 1000);
+		workers_free(w);
+		r = w && sum == 1000 * 999 / 2 ? 0 : -1;
+	} else if (c->level == CALL_FORK) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		r = pid > 0 ? 0 : -1;
+	} else if (c->level == CALL_CLONE3) {
+		r = syscall(__NR_clone3, NULL, 0) < 0 && errno == ENOSYS ? 0 : -1;
 	} else if (c->set)
 		r = setsockopt(fd, c->level, c->name, val,
 			       c->name == SO_RCVTIMEO ? (socklen_t)sizeof(struct timeval) : sizeof(int));

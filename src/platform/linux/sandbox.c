@@ -16,6 +16,7 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
+#include <sched.h>
 #include <linux/if_tun.h>
 #include <pwd.h>
 #include <seccomp.h>
@@ -136,7 +137,42 @@ static int allow_arg(scmp_filter_ctx ctx, int sys, unsigned a, scmp_datum_t x, u
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, sys, b ? 2 : 1, cmp);
 }
 
-static int load_filter(enum sandbox_role role)
+/*
+ * The network process's crypto threads ([daemon] crypto-threads > 1,
+ * started after this filter, which they inherit), and only then: clone
+ * for a thread of this process and nothing else (no new process, no new
+ * namespace); clone3 passes its flags in memory the filter cannot read,
+ * so it fails with ENOSYS and glibc falls back to clone; glibc's first
+ * thread also installs its handler for SIGSETXID (__SIGRTMIN + 1, 33),
+ * by which setuid and the like reach every thread.  The threads run with
+ * the process's credentials and filter, but threads are what a kernel
+ * race needs, so a process configured without them cannot make any.
+ */
+static int allow_threads(scmp_filter_ctx ctx)
+{
+	const scmp_datum_t thread = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+	const scmp_datum_t mask = thread | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID |
+				  CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	struct scmp_arg_cmp cmp = {
+		.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = thread,
+	};
+
+#ifdef SANITIZER
+	(void)ctx;
+	(void)cmp;
+	return 0;	/* clone, clone3 and rt_sigaction are allowed already */
+#else
+	if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &cmp) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0 ||
+	    allow_arg(ctx, SCMP_SYS(rt_sigaction), 0, 33, 0, 0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(set_robust_list), 0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rseq), 0) < 0)
+		return -1;
+	return 0;
+#endif
+}
+
+static int load_filter(enum sandbox_role role, bool threads)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = -1;
@@ -156,7 +192,8 @@ static int load_filter(enum sandbox_role role)
 	     allow_arg(ctx, SCMP_SYS(ioctl), 1, TCGETS, 0, 0) < 0 ||
 	     /* UDP sockets only: path_mtu() asks the kernel the route MTU. */
 	     allow_arg(ctx, SCMP_SYS(socket), 0, AF_INET, 1, SOCK_DGRAM | SOCK_CLOEXEC) < 0 ||
-	     allow_arg(ctx, SCMP_SYS(socket), 0, AF_INET6, 1, SOCK_DGRAM | SOCK_CLOEXEC) < 0))
+	     allow_arg(ctx, SCMP_SYS(socket), 0, AF_INET6, 1, SOCK_DGRAM | SOCK_CLOEXEC) < 0 ||
+	     (threads && allow_threads(ctx) < 0)))
 		goto out;
 	r = seccomp_load(ctx);
 out:
@@ -175,7 +212,8 @@ static bool bounding_empty(void)
 	return true;
 }
 
-int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_t errlen)
+int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, bool threads, char *err,
+		  size_t errlen)
 {
 	capng_flags_t flags = CAPNG_DROP_SUPP_GRP;
 	int r;
@@ -199,7 +237,7 @@ int sandbox_enter(uid_t uid, gid_t gid, enum sandbox_role role, char *err, size_
 		snprintf(err, errlen, "prctl: %s", strerror(errno));
 		return -errno;
 	}
-	r = load_filter(role);
+	r = load_filter(role, threads);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot load the seccomp filter: %s", strerror(-r));
 		return r;
