@@ -102,7 +102,7 @@ static int measure(const struct esp_suite *s, size_t size, unsigned burst, unsig
 
 int main(int argc, char **argv)
 {
-	static const unsigned bursts[] = { 8, 32, 128 };
+	static const unsigned bursts[] = { 8, 16, 24, 32, 64, 128 };
 	const char *suite = argc > 1 ? argv[1] : "aes128gcm16";
 	size_t size = argc > 2 ? (size_t)atol(argv[2]) : 1400;
 	unsigned max = argc > 3 ? (unsigned)atoi(argv[3]) : 2, b, t;

@@ -19,7 +19,7 @@
  * negotiated by two in-memory IKE engines (tests/inmem.h).  Byte 1 picks
  * the lane, byte 2 the delivery (bits 0-1: raw ESP, UDP, raw IPv4 with
  * its header, an Ethernet frame from AF_XDP, IPv6 outer with bit 5; bit 2: fix the inner IP length fields; bit 3: inner IPv6;
- * bit 4: deliver nine times).  7: the rest is an ESP packet whose SPI is set
+ * bit 4: deliver 33 times).  7: the rest is an ESP packet whose SPI is set
  * to the lane's.  8: the rest is an inner packet, encapsulated with the
  * lane's keys, so the inner checks, coalescing and the TUN write run.
  * 9: the rest is what the lane's TUN device gives (a virtio-net header
@@ -195,14 +195,14 @@ static void framed(struct datapath *d, bool v6, const uint8_t *pkt, size_t len)
 	free(f);
 }
 
-/* Bytes 1 and 2, then the packet, for modes 7 and 8.  Nine copies (each
+/* Bytes 1 and 2, then the packet, for modes 7 and 8.  Thirty-three copies (each
  * in its own memory: it is decrypted in place) make a burst that the
  * crypto threads open together at dp_rx_flush. */
 static void deliver_to(struct lane *l, uint8_t how, const uint8_t *pkt, size_t len)
 {
 	struct sockaddr_storage from;
 	size_t stride = 20 + len;
-	int n, copies = how & 16 ? 9 : 1;
+	int n, copies = how & 16 ? 33 : 1;
 	uint8_t *mem = malloc(stride * (size_t)copies), *ip, *p;
 
 	if (!mem)
