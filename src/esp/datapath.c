@@ -254,6 +254,36 @@ static void count_drop(struct vif *v, uint64_t *reason)
 	v->st.rx_dropped++;
 }
 
+/* Count and log an inbound packet of sa's that esp_check or esp_accept
+ * refused with r. */
+static void rx_refused(struct vif *v, const struct sa *sa, enum esp_result r)
+{
+	switch (r) {
+	case ESP_REPLAY:
+		count_drop(v, &v->st.rx_replay);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
+		       sa->spi);
+		break;
+	case ESP_AUTH:
+		count_drop(v, &v->st.rx_auth_fail);
+		log_rl(&v->rl, LOG_WARN, v->name,
+		       "ESP packet failed authentication (SPI 0x%08x): wrong key or forged",
+		       sa->spi);
+		break;
+	case ESP_INTERNAL:
+		count_drop(v, &v->st.rx_malformed);
+		log_rl(&v->rl, LOG_ERR, v->name,
+		       "SA 0x%08x: the crypto library failed (out of memory?); packet dropped",
+		       sa->spi);
+		break;
+	default:
+		count_drop(v, &v->st.rx_malformed);
+		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
+		       sa->spi);
+		break;
+	}
+}
+
 /* The first half of receiving one ESP packet: the SA by SPI (RFC 4303
  * §3.4.2) and the checks before the ICV (esp_check); then it waits in
  * dp->rxq for rxq_flush.  via and dst: how it came (rxq_finish). */
@@ -261,7 +291,7 @@ static void rx_esp(struct datapath *dp, uint8_t *pkt, size_t len, enum rx_via vi
 		   const struct addr *dst)
 {
 	struct rx_pend *e;
-	struct vif *v;
+	enum esp_result r;
 	struct sa *sa;
 
 	if (len < ESP_HDR_LEN) {
@@ -278,24 +308,9 @@ static void rx_esp(struct datapath *dp, uint8_t *pkt, size_t len, enum rx_via vi
 	if (dp->rxq_n == RXQ)
 		rxq_flush(dp);
 	e = &dp->rxq[dp->rxq_n];
-	v = sa->vif;
-	switch (esp_check(sa, pkt, len, &e->f)) {
-	case ESP_OK:
-		break;
-	case ESP_REPLAY:
-		count_drop(v, &v->st.rx_replay);
-		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
-		       sa->spi);
-		return;
-	case ESP_INTERNAL:
-		count_drop(v, &v->st.rx_malformed);
-		log_rl(&v->rl, LOG_ERR, v->name, "no memory for SA 0x%08x's cipher context",
-		       sa->spi);
-		return;
-	default:
-		count_drop(v, &v->st.rx_malformed);
-		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
-		       sa->spi);
+	r = esp_check(sa, pkt, len, &e->f);
+	if (r != ESP_OK) {
+		rx_refused(sa->vif, sa, r);
 		return;
 	}
 	e->sa = sa;
@@ -325,31 +340,15 @@ static void rxq_finish(struct datapath *dp, struct rx_pend *e)
 	struct vif *v = sa->vif;
 	uint8_t *inner, nh;
 	size_t inner_len;
+	enum esp_result r = esp_accept(sa, &e->f, e->opened, &inner, &inner_len, &nh);
 
-	switch (esp_accept(sa, &e->f, e->opened, &inner, &inner_len, &nh)) {
-	case ESP_OK:
-		sa->rx_ms = dp->rx_now;
-		break;
-	case ESP_DUMMY:
-		sa->rx_ms = dp->rx_now;
-		goto authentic;
-	case ESP_REPLAY:
-		count_drop(v, &v->st.rx_replay);
-		log_rl(&v->rl, LOG_DEBUG, v->name, "replayed ESP packet dropped (SPI 0x%08x)",
-		       sa->spi);
-		return;
-	case ESP_AUTH:
-		count_drop(v, &v->st.rx_auth_fail);
-		log_rl(&v->rl, LOG_WARN, v->name,
-		       "ESP packet failed authentication (SPI 0x%08x): wrong key or forged",
-		       sa->spi);
-		return;
-	default:
-		count_drop(v, &v->st.rx_malformed);
-		log_rl(&v->rl, LOG_DEBUG, v->name, "malformed ESP packet dropped (SPI 0x%08x)",
-		       sa->spi);
+	if (r != ESP_OK && r != ESP_DUMMY) {
+		rx_refused(v, sa, r);
 		return;
 	}
+	sa->rx_ms = dp->rx_now;
+	if (r == ESP_DUMMY)
+		goto authentic;
 	/* Authentic: from here on the packet says something of the SA. */
 	if ((nh == NH_IPV4 && inner[0] >> 4 != 4) || (nh == NH_IPV6 && inner[0] >> 4 != 6) ||
 	    (nh != NH_IPV4 && nh != NH_IPV6)) {
