@@ -56,6 +56,8 @@
 				 * (bench/threads_bench: fewer cost more to wake
 				 * them for than they save) */
 #define RXQ 128			/* ESP packets opened together */
+#define RUN_MIN 8		/* an SA's packets in a row before the threads take them */
+_Static_assert(RXQ <= 256, "rxq indices fit the uint8_t spread[]");
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 enum sock_kind { SK_UDP4, SK_UDP6, SK_ESP4, SK_ESP6, SK_COUNT };
@@ -72,6 +74,7 @@ struct rx_pend {
 	struct sa *sa;
 	struct esp_frame f;
 	int opened;		/* esp_open's result */
+	bool spread;		/* opened by the crypto threads */
 	enum rx_via via;
 	struct addr dst;	/* RX_RAW: the address it was sent to */
 };
@@ -97,6 +100,8 @@ struct datapath {
 	struct gro gro;		/* inner packets on their way to TUN */
 	struct rx_pend rxq[RXQ];	/* ESP of a receive burst, to open */
 	unsigned rxq_n;
+	uint8_t spread[RXQ];		/* which of them the threads open */
+	unsigned spread_n;
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
 	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet;
 				 * what goes out is copied into the arena */
@@ -314,6 +319,7 @@ static void rx_esp(struct datapath *dp, uint8_t *pkt, size_t len, enum rx_via vi
 		return;
 	}
 	e->sa = sa;
+	e->spread = false;
 	e->via = via;
 	e->dst = dst ? *dst : (struct addr){ 0 };
 	dp->rxq_n++;
@@ -325,11 +331,19 @@ void dp_input_esp(struct datapath *dp, uint8_t *pkt, size_t len)
 }
 
 /* The ICV check and decryption of queued packet i, on thread t. */
-static void open_one(void *arg, unsigned i, unsigned t)
+static void open_at(struct datapath *dp, unsigned i, unsigned t)
 {
-	struct rx_pend *e = &((struct datapath *)arg)->rxq[i];
+	struct rx_pend *e = &dp->rxq[i];
 
 	e->opened = esp_open(e->sa, t, &e->f);
+}
+
+/* ... of the i-th packet that rxq_flush gave the threads. */
+static void open_spread(void *arg, unsigned i, unsigned t)
+{
+	struct datapath *dp = arg;
+
+	open_at(dp, dp->spread[i], t);
 }
 
 /* The second half, in arrival order: the window moves, the trailer and
@@ -386,17 +400,36 @@ static bool rx_proven(const struct datapath *dp, const struct sa *sa)
  * Nothing else runs meanwhile: the SAs stay as rx_esp found them. */
 static void rxq_flush(struct datapath *dp)
 {
-	unsigned i, n = dp->rxq_n, threads = workers_threads(dp->workers);
-	bool spread = n >= SPREAD_MIN && threads > 1;
+	unsigned i, k, run, n = dp->rxq_n, threads = workers_threads(dp->workers);
 
-	for (i = 0; spread && i < n; i++)
-		if (!rx_proven(dp, dp->rxq[i].sa) || sa_warm_threads(dp->rxq[i].sa, threads) < 0)
-			spread = false;
-	if (spread)
-		dp->st.thread_opened += workers_run(dp->workers, open_one, dp, n);
-	else
+	/* The threads take the runs of RUN_MIN or more packets of one SA
+	 * (a flow's packets come together), of SAs with authentic traffic
+	 * lately: a hub's burst of one packet for each of many branches
+	 * would give every branch's SA contexts on every thread. */
+	dp->spread_n = 0;
+	for (i = 0; threads > 1 && n >= SPREAD_MIN && i < n; i = k) {
+		struct sa *sa = dp->rxq[i].sa;
+
+		for (k = i + 1; k < n && dp->rxq[k].sa == sa; k++)
+			;
+		run = k - i;
+		if (run < RUN_MIN || !rx_proven(dp, sa) || sa_warm_threads(sa, threads) < 0)
+			continue;
+		while (i < k) {
+			dp->rxq[i].spread = true;
+			dp->spread[dp->spread_n++] = i++;
+		}
+	}
+	if (dp->spread_n < SPREAD_MIN) {
 		for (i = 0; i < n; i++)
-			open_one(dp, i, 0);
+			dp->rxq[i].spread = false;
+		dp->spread_n = 0;
+	}
+	for (i = 0; i < n; i++)
+		if (!dp->rxq[i].spread)
+			open_at(dp, i, 0);
+	if (dp->spread_n)
+		dp->st.thread_opened += workers_run(dp->workers, open_spread, dp, dp->spread_n);
 	for (i = 0; i < n; i++)
 		rxq_finish(dp, &dp->rxq[i]);
 	dp->rxq_n = 0;

@@ -376,7 +376,8 @@ enum esp_result esp_check(struct sa *sa, uint8_t *pkt, size_t len, struct esp_fr
 int esp_open(struct sa *sa, unsigned t, const struct esp_frame *f)
 {
 	/* The ICV covers the number in the packet, the window takes the one
-	 * esp_check read: they must still be the same. */
+	 * esp_check read: they must still be the same.  Defensive: nothing
+	 * writes a queued packet's header in between today. */
 	if (be32_get(f->hdr + 4) != (uint32_t)f->seq)
 		return -EBADMSG;
 	return open_verify(sa, sa_ctx(sa, t), f->hdr, f->plen, f->seq);

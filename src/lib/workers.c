@@ -11,6 +11,7 @@
 #include "lib/workers.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -104,6 +105,10 @@ struct workers *workers_new(unsigned n)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->start, NULL);
 	pthread_cond_init(&w->done, NULL);
+	/* glibc gives each thread that allocates an arena of its own; past 8
+	 * extra ones it first asks the CPU count (it opens a /sys file), which
+	 * a sandboxed process may not do: a limit set here is not asked for. */
+	mallopt(M_ARENA_MAX, (int)n + 1);
 	/* The threads start with every signal blocked (a thread inherits its
 	 * creator's mask): signals stay the event loop's, read by signalfd. */
 	sigfillset(&all);

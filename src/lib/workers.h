@@ -24,7 +24,8 @@ struct workers;
 typedef void workers_fn(void *arg, unsigned item, unsigned thread);
 
 /* A pool of n threads in all, the caller counted: n - 1 are started.  NULL
- * with errno set if a thread could not be started (none is left). */
+ * with errno set if a thread could not be started (none is left).  Sets
+ * the process's malloc arena limit (M_ARENA_MAX) to n + 1. */
 struct workers *workers_new(unsigned n);
 /* Stop and join the threads.  NULL is fine. */
 void workers_free(struct workers *w);

@@ -169,15 +169,13 @@ static void drain(const struct lane *l)
 }
 
 /* As an AF_XDP socket gives it: Ethernet, IPv4 (checksummed) or IPv6, ESP. */
-static void framed(struct datapath *d, bool v6, const uint8_t *pkt, size_t len)
+/* An Ethernet frame around ESP packet pkt into f (room for 14 + 40 +
+ * len bytes), as AF_XDP hands it over: its length. */
+static size_t frame(uint8_t *f, bool v6, const uint8_t *pkt, size_t len)
 {
 	size_t hl = 14 + (v6 ? 40 : 20);
-	uint8_t *f = calloc(1, hl + len);
 
-	if (!f || len > 65000) {
-		free(f);
-		return;
-	}
+	memset(f, 0, hl);
 	be16_put(f + 12, v6 ? 0x86dd : 0x0800);
 	if (v6) {
 		f[14] = 0x60;
@@ -190,22 +188,20 @@ static void framed(struct datapath *d, bool v6, const uint8_t *pkt, size_t len)
 		csum_ip4_header(f + 14);
 	}
 	memcpy(f + hl, pkt, len);
-	dp_input_frame(d, f, hl + len);
-	dp_rx_flush(d);	/* the frame's memory is read until then */
-	free(f);
+	return hl + len;
 }
 
-/* Bytes 1 and 2, then the packet, for modes 7 and 8.  Thirty-three copies (each
- * in its own memory: it is decrypted in place) make a burst that the
- * crypto threads open together at dp_rx_flush. */
+/* Bytes 1 and 2, then the packet, for modes 7 and 8.  Thirty-three copies
+ * (each in its own memory: it is decrypted in place) make a burst that
+ * the crypto threads open together at dp_rx_flush. */
 static void deliver_to(struct lane *l, uint8_t how, const uint8_t *pkt, size_t len)
 {
 	struct sockaddr_storage from;
-	size_t stride = 20 + len;
+	size_t stride = 14 + 40 + len;
 	int n, copies = how & 16 ? 33 : 1;
-	uint8_t *mem = malloc(stride * (size_t)copies), *ip, *p;
+	uint8_t *mem, *ip, *p;
 
-	if (!mem)
+	if (len > 65000 || !(mem = malloc(stride * (size_t)copies)))
 		return;
 	sockaddr_set(&from, "192.0.2.2", 4500);
 	dp_rx_start(l->dp);
@@ -225,7 +221,7 @@ static void deliver_to(struct lane *l, uint8_t how, const uint8_t *pkt, size_t l
 			dp_input_ip4(l->dp, ip, 20 + len);
 			break;
 		case 3:
-			framed(l->dp, how & 32, p, len);
+			dp_input_frame(l->dp, ip, frame(ip, how & 32, pkt, len));
 			break;
 		default:
 			dp_input_esp(l->dp, p, len);

@@ -79,11 +79,13 @@ pass "flood: $rate IKE_SA_INIT/s from 253 addresses (203.0.113.0/24) for 8 s; $c
 
 # ---- garbage ----
 # The flood's backlog in b's IKE socket buffer may still be being read (a
-# loaded machine): wait until b's IKE count stands still, then count.
+# loaded machine): wait until b's UDP sockets hold nothing and its IKE
+# count stands still, then count.
 settled() {
 	local n0 n1
+	[ -z "$(in_ns b ss -Hnu | awk '$2 != 0')" ] || return 1
 	n0=$(vtictl b -j stats | jq .ike_rx); sleep 0.3; n1=$(vtictl b -j stats | jq .ike_rx)
-	[ "$n0" = "$n1" ]
+	[[ "$n0" =~ ^[0-9]+$ ]] && [ "$n0" = "$n1" ]
 }
 wait_until 20 settled || fail "garbage: b still reads the flood's backlog after 20 s"
 before=$(vtictl b -j stats)

@@ -40,7 +40,7 @@ static void each_item_once(void)
 		{ 3, 7, 500 }, { 4, 128, 300 }, { 8, 9, 300 }, { 8, 1000, 50 },
 	};
 	static struct job j;
-	unsigned r, n, i, wrong;
+	unsigned r, n, i, wrong, helped, others;
 
 	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		struct workers *w = workers_new(rows[r].threads);
@@ -51,9 +51,13 @@ static void each_item_once(void)
 		for (n = 0; n < rows[r].jobs; n++) {
 			memset(&j, 0, sizeof(j));
 			j.threads = rows[r].threads;
-			workers_run(w, count, &j, rows[r].items);
+			helped = workers_run(w, count, &j, rows[r].items);
 			for (i = 0, wrong = 0; i < ITEMS_MAX; i++)
 				wrong += atomic_load(&j.runs[i]) != (i < rows[r].items);
+			for (i = 1, others = 0; i < 8; i++)
+				others += atomic_load(&j.by[i]);
+			/* What workers_run says the pool's threads ran. */
+			wrong += helped != others;
 			if (wrong || atomic_load(&j.bad_thread))
 				break;
 		}
