@@ -74,7 +74,6 @@ struct rx_pend {
 	struct sa *sa;
 	struct esp_frame f;
 	int opened;		/* esp_open's result */
-	bool spread;		/* opened by the crypto threads */
 	enum rx_via via;
 	struct addr dst;	/* RX_RAW: the address it was sent to */
 };
@@ -100,7 +99,7 @@ struct datapath {
 	struct gro gro;		/* inner packets on their way to TUN */
 	struct rx_pend rxq[RXQ];	/* ESP of a receive burst, to open */
 	unsigned rxq_n;
-	uint8_t spread[RXQ];		/* which of them the threads open */
+	uint8_t spread[RXQ];		/* which of them the threads open, ascending */
 	unsigned spread_n;
 	uint8_t *rx;		/* BATCH slots for recvmmsg */
 	uint8_t *tun_in;	/* one TUN read, up to a 64 KB super-packet;
@@ -319,7 +318,6 @@ static void rx_esp(struct datapath *dp, uint8_t *pkt, size_t len, enum rx_via vi
 		return;
 	}
 	e->sa = sa;
-	e->spread = false;
 	e->via = via;
 	e->dst = dst ? *dst : (struct addr){ 0 };
 	dp->rxq_n++;
@@ -400,7 +398,7 @@ static bool rx_proven(const struct datapath *dp, const struct sa *sa)
  * Nothing else runs meanwhile: the SAs stay as rx_esp found them. */
 static void rxq_flush(struct datapath *dp)
 {
-	unsigned i, k, run, n = dp->rxq_n, threads = workers_threads(dp->workers);
+	unsigned i, j, k, n = dp->rxq_n, threads = workers_threads(dp->workers);
 
 	/* The threads take the runs of RUN_MIN or more packets of one SA
 	 * (a flow's packets come together), of SAs with authentic traffic
@@ -412,22 +410,20 @@ static void rxq_flush(struct datapath *dp)
 
 		for (k = i + 1; k < n && dp->rxq[k].sa == sa; k++)
 			;
-		run = k - i;
-		if (run < RUN_MIN || !rx_proven(dp, sa) || sa_warm_threads(sa, threads) < 0)
+		if (k - i < RUN_MIN || !rx_proven(dp, sa) || sa_warm_threads(sa, threads) < 0)
 			continue;
-		while (i < k) {
-			dp->rxq[i].spread = true;
-			dp->spread[dp->spread_n++] = i++;
-		}
+		while (i < k)
+			dp->spread[dp->spread_n++] = (uint8_t)i++;
 	}
-	if (dp->spread_n < SPREAD_MIN) {
-		for (i = 0; i < n; i++)
-			dp->rxq[i].spread = false;
+	if (dp->spread_n < SPREAD_MIN)
 		dp->spread_n = 0;
-	}
-	for (i = 0; i < n; i++)
-		if (!dp->rxq[i].spread)
+	/* The loop opens the rest (spread[] is in ascending order). */
+	for (i = 0, j = 0; i < n; i++) {
+		if (j < dp->spread_n && dp->spread[j] == i)
+			j++;
+		else
 			open_at(dp, i, 0);
+	}
 	if (dp->spread_n)
 		dp->st.thread_opened += workers_run(dp->workers, open_spread, dp, dp->spread_n);
 	for (i = 0; i < n; i++)
@@ -1266,11 +1262,6 @@ int dp_set_crypto_threads(struct datapath *dp, unsigned n)
 	dp->workers = workers_new(n);
 	dp->st.threads = workers_threads(dp->workers);
 	return dp->workers ? 0 : -errno;
-}
-
-unsigned dp_crypto_threads(const struct datapath *dp)
-{
-	return workers_threads(dp->workers);
 }
 
 void dp_set_packet_path(struct datapath *dp, bool on)

@@ -46,7 +46,6 @@ void dp_set_ike_handler(struct datapath *dp, dp_ike_cb cb, void *arg);
  * Once, in the process that runs the datapath: 0 or -errno (-EBUSY for a
  * different count later). */
 int dp_set_crypto_threads(struct datapath *dp, unsigned n);
-unsigned dp_crypto_threads(const struct datapath *dp);
 /* Raw ESP by the packet socket where the path allows ([daemon] esp-path
  * auto), or always by the raw socket (esp-path socket). */
 void dp_set_packet_path(struct datapath *dp, bool on);

@@ -220,6 +220,16 @@ static int cbc_icv(const struct sa *sa, struct hmac *h, const uint8_t *hdr, size
 	return 0;
 }
 
+/* RFC 4106 §3-5 / RFC 7634 §2: the AEAD nonce (salt || the packet's IV)
+ * and AAD of the ESP packet at hdr numbered seq: the AAD's length. */
+static size_t aead_params(const struct sa *sa, const uint8_t *hdr, uint64_t seq,
+			  uint8_t nonce[AEAD_NONCE_LEN], uint8_t aad[12])
+{
+	memcpy(nonce, sa->salt, 4);
+	memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
+	return build_aad(sa, seq, aad);
+}
+
 /* Encrypt and authenticate a framed packet with contexts c.  Reads only
  * the SA's constants, so that threads may seal one SA's packets at once. */
 static int seal(const struct sa *sa, struct sa_ctx *c, const struct esp_frame *f)
@@ -229,9 +239,7 @@ static int seal(const struct sa *sa, struct sa_ctx *c, const struct esp_frame *f
 	size_t aadlen;
 
 	if (sa->is_aead) {
-		memcpy(nonce, sa->salt, 4);
-		memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
-		aadlen = build_aad(sa, f->seq, aad);
+		aadlen = aead_params(sa, hdr, f->seq, nonce, aad);
 		return aead_seal(c->aead, nonce, aad, aadlen, NULL, 0, data, f->plen, icv);
 	}
 	if (cbc_crypt(c->cbc, hdr + ESP_HDR_LEN, data, f->plen) ||
@@ -253,9 +261,7 @@ static int open_verify(const struct sa *sa, struct sa_ctx *c, uint8_t *hdr, size
 	int r;
 
 	if (sa->is_aead) {
-		memcpy(nonce, sa->salt, 4);
-		memcpy(nonce + 4, hdr + ESP_HDR_LEN, 8);
-		aadlen = build_aad(sa, seq, aad);
+		aadlen = aead_params(sa, hdr, seq, nonce, aad);
 		return aead_open(c->aead, nonce, aad, aadlen, NULL, 0, data, plen, icv);
 	}
 	/* Verify before decrypting: a forged packet costs one HMAC only. */

@@ -181,8 +181,8 @@ int xsk_spent(unsigned i);
  * packets at the time (first binding, or xdp_pause after a network
  * process died).  xsk_recv gives fn up to 64 frames (Ethernet header
  * first), then calls fn with frame NULL (finish what you kept), and hands
- * them back to the kernel: the count, or -EIO (spent).  xsk_rx_drops: what the kernel dropped for
- * a full RX ring or an empty fill ring, ever.
+ * them back to the kernel: the count, or -EIO (spent).  xsk_rx_drops:
+ * what the kernel dropped for a full RX ring or an empty fill ring, ever.
  */
 typedef void (*xsk_rx_fn)(void *arg, uint8_t *frame, size_t len);
 int xsk_fd(unsigned i);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,9 +201,9 @@ static void daemon_apply(struct daemon *d, struct conf *nc)
 	if (nc->d.xdp_sockets != d->conf.d.xdp_sockets)
 		log_warn(NULL, "xdp-sockets = %u takes effect at the next start (%u AF_XDP "
 			 "sockets now)", nc->d.xdp_sockets, xsk_count());
-	if (nc->d.crypto_threads != dp_crypto_threads(d->dp))
-		log_warn(NULL, "crypto-threads = %u takes effect at the next start (%u now)",
-			 nc->d.crypto_threads, dp_crypto_threads(d->dp));
+	if (nc->d.crypto_threads != dp_stats(d->dp)->threads)
+		log_warn(NULL, "crypto-threads = %u takes effect at the next start (%" PRIu64
+			 " now)", nc->d.crypto_threads, dp_stats(d->dp)->threads);
 	conf_free(&d->conf);
 	d->conf = *nc;
 	ike_set_cookie_threshold(d->ike, d->conf.d.cookie_threshold);
