@@ -29,6 +29,10 @@ struct sa_ctx {
 	struct aead *aead;
 	struct cbc *cbc;
 	struct hmac *hmac;
+	/* Outbound CBC, the event loop's: IVs drawn ahead (esp.c next_iv),
+	 * the last ivs_left of them not used yet. */
+	uint8_t *ivs;
+	unsigned ivs_left;
 };
 
 enum encap { ENCAP_RAW, ENCAP_UDP };

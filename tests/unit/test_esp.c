@@ -533,9 +533,69 @@ static void table_and_sweep(void)
 	sa_free(o);
 }
 
+/*
+ * CBC IVs (RFC 3602 §2.3: unpredictable) come from the DRBG, drawn a batch
+ * at a time: with a counting source, 40 packets carry 40 different IVs,
+ * each one the source's bytes, drawn in 3 calls; a source that fails
+ * fails the packet, not the SA; a cooled SA draws afresh.
+ */
+static unsigned draws;
+static uint16_t next_word;
+static bool rand_broken;
+
+/* Consecutive 16-bit big-endian numbers (n is even: whole IV batches). */
+static int counting_rand(uint8_t *out, size_t n)
+{
+	if (rand_broken)
+		return -EIO;
+	draws++;
+	for (size_t k = 0; k + 1 < n; k += 2)
+		be16_put(out + k, next_word++);
+	return 0;
+}
+
+static void cbc_ivs(void)
+{
+	uint8_t km[128] = { 0 }, buf[ROOM], seen[40][16], *out;
+	struct sa *o = mk("aes256-sha256", 0x77, false, km);
+	size_t outlen, k, j;
+	bool distinct = true, whole = true;
+
+	rand_set_source(counting_rand);
+	for (k = 0; k < 40; k++) {
+		fake_inner(buf + ESP_HEADROOM, 100, 4);
+		CHECK(esp_encap(o, buf + ESP_HEADROOM, 100, &out, &outlen) == ESP_OK, "cbc encap %zu", k);
+		memcpy(seen[k], out + ESP_HDR_LEN, 16);
+		/* One block of the counting source: 8 consecutive numbers. */
+		for (j = 1; j < 8; j++)
+			whole = whole && be16_get(seen[k] + 2 * j) == be16_get(seen[k]) + j;
+		for (j = 0; j < k; j++)
+			distinct = distinct && memcmp(seen[j], seen[k], 16) != 0;
+	}
+	CHECK(whole && distinct, "40 CBC IVs: each a block of the source, all different");
+	CHECK(draws == 3, "40 CBC IVs in %u draws (3 expected)", draws);
+	rand_broken = true;
+	for (k = 0; k < 8; k++) {	/* what is left of the third batch */
+		fake_inner(buf + ESP_HEADROOM, 100, 4);
+		CHECK(esp_encap(o, buf + ESP_HEADROOM, 100, &out, &outlen) == ESP_OK, "batch left %zu", k);
+	}
+	fake_inner(buf + ESP_HEADROOM, 100, 4);
+	CHECK(esp_encap(o, buf + ESP_HEADROOM, 100, &out, &outlen) == ESP_INTERNAL,
+	      "no IV without the DRBG");
+	rand_broken = false;
+	sa_cool(o);
+	draws = 0;
+	fake_inner(buf + ESP_HEADROOM, 100, 4);
+	CHECK(esp_encap(o, buf + ESP_HEADROOM, 100, &out, &outlen) == ESP_OK && draws == 1,
+	      "a cooled SA draws afresh");
+	rand_set_source(NULL);
+	sa_free(o);
+}
+
 int main(void)
 {
 	rfc7634_example();
+	cbc_ivs();
 	round_trips();
 	refusals();
 	crafted();
