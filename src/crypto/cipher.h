@@ -38,13 +38,6 @@ int aead_open(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
 	      uint8_t *data, size_t len, const uint8_t tag[AEAD_TAG_LEN])
 	__attribute__((warn_unused_result));
 
-/* Whether a context calls the provider's functions directly (see
- * cipher.c) rather than through EVP; with on, AEAD and CBC contexts made
- * afterwards use EVP only (for tests of that route). */
-bool aead_is_direct(const struct aead *a);
-bool cbc_is_direct(const struct cbc *c);
-void cipher_set_evp_only(bool on);
-
 /* keylen 16 or 32; len must be a multiple of CBC_BLOCK. */
 struct cbc *cbc_new(const uint8_t *key, size_t keylen, bool encrypt);
 void cbc_free(struct cbc *c);

@@ -14,12 +14,6 @@
 #include "lib/cursor.h"
 #include "lib/log.h"
 
-/* CBC IVs are drawn from OpenSSL's DRBG this many at a time: a draw costs
- * about as much whatever its size (the DRBG's locks, its fork check's
- * getpid(), re-keying its own cipher), and one per packet took a quarter
- * of an AES-CBC + HMAC-SHA-256 packet's time. */
-#define IV_BATCH 16
-
 static enum hash_alg integ_hash(enum integ_id id)
 {
 	return id == AUTH_HMAC_SHA2_384_192 ? HASH_SHA384 :
@@ -81,8 +75,7 @@ static void ctx_cool(struct sa_ctx *c)
 	aead_free(c->aead);
 	cbc_free(c->cbc);
 	hmac_free(c->hmac);
-	if (c->ivs)
-		wipe(c->ivs, IV_BATCH * CBC_BLOCK);
+	wipe(c->ivs, ESP_IV_BATCH * CBC_BLOCK);	/* NULL-safe */
 	free(c->ivs);
 	*c = (struct sa_ctx){ 0 };
 }
@@ -294,17 +287,17 @@ static int next_iv(struct sa *sa, uint64_t seq, uint8_t *iv)
 		be64_put(iv, seq);
 		return 0;
 	}
-	/* RFC 3602 §2.3: a CBC IV must be unpredictable: from the DRBG, a
-	 * batch at a time (see IV_BATCH). */
+	/* RFC 3602 §3: a CBC IV must be random and unpredictable: from the
+	 * DRBG, a batch at a time (see ESP_IV_BATCH). */
 	if (!c->ivs_left) {
-		if (!c->ivs && !(c->ivs = malloc(IV_BATCH * CBC_BLOCK)))
+		if (!c->ivs && !(c->ivs = malloc(ESP_IV_BATCH * CBC_BLOCK)))
 			return -ENOMEM;
-		if (rand_bytes(c->ivs, IV_BATCH * CBC_BLOCK) < 0)
+		if (rand_bytes(c->ivs, ESP_IV_BATCH * CBC_BLOCK) < 0)
 			return -EIO;
-		c->ivs_left = IV_BATCH;
+		c->ivs_left = ESP_IV_BATCH;
 	}
 	c->ivs_left--;
-	memcpy(iv, c->ivs + c->ivs_left * CBC_BLOCK, CBC_BLOCK);
+	memcpy(iv, c->ivs + c->ivs_left * CBC_BLOCK, sa->iv_len);	/* 16: a block */
 	return 0;
 }
 

@@ -29,8 +29,8 @@ struct sa_ctx {
 	struct aead *aead;
 	struct cbc *cbc;
 	struct hmac *hmac;
-	/* Outbound CBC, the event loop's: IVs drawn ahead (esp.c next_iv),
-	 * the last ivs_left of them not used yet. */
+	/* Outbound CBC, the event loop's: ESP_IV_BATCH IVs drawn ahead
+	 * (esp.c next_iv), taken from the end: the first ivs_left unused. */
 	uint8_t *ivs;
 	unsigned ivs_left;
 };
