@@ -9,12 +9,12 @@
  * four zero bytes mark an IKE message; anything else is ESP.
  *
  * Both directions work in bursts so that system calls are paid per burst,
- * not per packet: the TUN device hands over TCP super-packets that are cut
- * into segments (esp/offload.c), each is encrypted into an arena, and the
- * burst leaves with one sendmmsg, as UDP GSO runs where possible.  On the
- * way in, one recvmmsg returns many datagrams (UDP GRO: many per
- * message), and decrypted TCP segments are coalesced before they are
- * written to TUN.
+ * not per packet: the TUN device hands over TCP and UDP super-packets that
+ * are cut into segments (esp/offload.c), each is encrypted into an arena,
+ * and the burst leaves with one sendmmsg, as UDP GSO runs where possible.
+ * On the way in, one recvmmsg returns many datagrams (UDP GRO: many per
+ * message), and decrypted TCP segments and UDP datagrams are coalesced
+ * before they are written to TUN.
  *
  * With [daemon] crypto-threads > 1 a burst's cryptography is shared
  * (lib/workers.h): outbound packets are numbered and framed in order
@@ -375,7 +375,7 @@ static void rxq_finish(struct datapath *dp, struct rx_pend *e)
 	if (v->mss_mtu)
 		tcp_mss_clamp(inner, inner_len, v->mss_mtu);
 	if (v->offload)
-		gro_add(&dp->gro, v, inner, inner_len);
+		gro_add(&dp->gro, v, inner, inner_len, v->offload & TUN_OFFLOAD_USO);
 	else
 		to_tun(dp, v, &(struct gso_meta){ 0 }, inner, inner_len, 1, inner_len);
 authentic:
@@ -846,7 +846,7 @@ static void txq_add(struct txq *q, uint8_t *inner, size_t len)
 	q->used += ALIGN64(ESP_HEADROOM + len + ESP_TAILROOM);
 }
 
-/* One packet read from TUN: a plain one, or a TSO super-packet to cut. */
+/* One packet read from TUN: a plain one, or a TSO/USO super-packet to cut. */
 static void tx_packet(struct txq *q, const struct gso_meta *m, uint8_t *pkt, size_t len)
 {
 	struct gso_iter it;

@@ -24,7 +24,7 @@ struct vif_stats {
 	uint64_t rx_packets, rx_bytes;
 	uint64_t rx_dropped;	/* all inbound drops; the reasons follow */
 	uint64_t rx_auth_fail, rx_replay, rx_malformed, rx_selector;
-	uint64_t tx_tso;	/* TCP super-packets from TUN cut into segments */
+	uint64_t tx_tso;	/* TCP and UDP super-packets from TUN cut up */
 	uint64_t tx_packet_path;	/* ESP sent by the packet socket (l2path) */
 	uint64_t tx_xdp;	/* ESP sent by AF_XDP (esp-path = xdp) */
 	uint64_t rx_xdp;	/* ESP received by AF_XDP */
@@ -35,7 +35,7 @@ struct vif {
 	char name[16];
 	int tun_fd;
 	int ifindex;
-	bool offload;		/* TUN packets carry struct gso_meta */
+	uint8_t offload;	/* TUN_OFFLOAD_*: packets carry struct gso_meta */
 	bool carrier;
 
 	struct sa *out;

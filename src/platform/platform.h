@@ -17,12 +17,16 @@
 
 /*
  * TUN: a layer-3 point-to-point device without packet-info header.  With
- * *offload true on entry, ask for TSO super-packets and partial checksums
- * (see esp/offload.h); *offload says on return whether reads and writes
- * carry a struct gso_meta.
+ * TUN_OFFLOAD_* in *offload on entry, ask for TCP (and UDP) super-packets
+ * and partial checksums (see esp/offload.h); *offload says on return what
+ * the kernel took: with TUN_OFFLOAD_TSO reads and writes carry a struct
+ * gso_meta, and with TUN_OFFLOAD_USO UDP super-packets go both ways too
+ * (Linux 6.2 and later).
  */
+#define TUN_OFFLOAD_TSO 1
+#define TUN_OFFLOAD_USO 2
 struct gso_meta;
-int tun_open(const char *name, int *ifindex, bool *offload);
+int tun_open(const char *name, int *ifindex, uint8_t *offload);
 int tun_set_carrier(int fd, bool on);
 /*
  * Restarts that keep interfaces (SPEC "Programs", vtictl restart): attach
@@ -30,7 +34,7 @@ int tun_set_carrier(int fd, bool on);
  * caller knows it is vtid's own, from the list it wrote), and set or
  * clear IFF_PERSIST, which keeps a device after its last descriptor.
  */
-int tun_adopt(const char *name, int *ifindex, bool *offload);
+int tun_adopt(const char *name, int *ifindex, uint8_t *offload);
 int tun_set_persist(int fd, bool on);
 /* One packet: its length, or -errno (-EAGAIN when there is none). */
 ssize_t tun_read(int fd, bool offload, struct gso_meta *m, uint8_t *buf, size_t cap);

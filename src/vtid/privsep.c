@@ -505,7 +505,7 @@ struct owned_if {
 	char name[16];
 	int ifindex;
 	int fd;			/* the parent's own; -1 if it could not keep one */
-	bool offload;
+	uint8_t offload;	/* TUN_OFFLOAD_* */
 	struct kept_id *id;	/* a template's instance: its peer (kept.h) */
 };
 
@@ -612,7 +612,7 @@ static size_t if_slot(const struct parent *p, const char *name)
 }
 
 /* Keep fd for the device name (ifindex); false if it cannot be kept. */
-static bool remember_if(struct parent *p, const char *name, int ifindex, int fd, bool offload)
+static bool remember_if(struct parent *p, const char *name, int ifindex, int fd, uint8_t offload)
 {
 	size_t i = if_slot(p, name), cap;
 	struct owned_if **v, *o;
@@ -723,7 +723,7 @@ static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_i
 {
 	struct ps_tun_reply rep = { 0 };
 	struct owned_if *k;
-	bool offload = true;
+	uint8_t offload = TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
 	int fd;
 
 	TERMINATE(rq->name);
@@ -1895,7 +1895,7 @@ void ps_alive(void)
 }
 
 /* The parent's answer to PS_TUN_OPEN or PS_TUN_OPEN_ID: a descriptor. */
-static int tun_call(uint16_t type, const void *rq, size_t len, int *ifindex, bool *offload)
+static int tun_call(uint16_t type, const void *rq, size_t len, int *ifindex, uint8_t *offload)
 {
 	struct ps_tun_reply rep;
 	int fd = -1, r;
@@ -1911,7 +1911,7 @@ static int tun_call(uint16_t type, const void *rq, size_t len, int *ifindex, boo
 	return fd;
 }
 
-int ps_tun_open(const char *name, int *ifindex, bool *offload)
+int ps_tun_open(const char *name, int *ifindex, uint8_t *offload)
 {
 	struct ps_name rq;
 
@@ -1920,7 +1920,7 @@ int ps_tun_open(const char *name, int *ifindex, bool *offload)
 	return tun_call(PS_TUN_OPEN, &rq, sizeof(rq), ifindex, offload);
 }
 
-int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, bool *offload)
+int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, uint8_t *offload)
 {
 	static struct ps_tun_open_id rq;
 
@@ -2393,7 +2393,7 @@ static bool still_wanted(const struct parent *p, const struct owned_if *o)
 /* One line of the list: the device adopted into p->ifs, or not. */
 static void adopt_one(struct parent *p, const struct kept_if *k)
 {
-	bool offload = true;
+	uint8_t offload = TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
 	int fd, ifindex;
 
 	/* Only the device we left: by that name with that index.  Another

@@ -61,11 +61,11 @@ void ps_ready(void);
 void ps_alive(void);
 
 /* The net process's requests, after privsep_start (-EIO before). */
-int ps_tun_open(const char *name, int *ifindex, bool *offload);
+int ps_tun_open(const char *name, int *ifindex, uint8_t *offload);
 /* The same for a template's instance, naming the peer it is for: the
  * parent writes it down at a restart that keeps interfaces. */
 struct ike_ident;
-int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, bool *offload);
+int ps_tun_open_id(const char *name, const struct ike_ident *id, int *ifindex, uint8_t *offload);
 /*
  * Templates' instances whose devices the parent holds from before this
  * process (adopted after vtictl restart): from *at (start at 0), the next

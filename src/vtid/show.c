@@ -78,6 +78,12 @@ static void json_path(struct json *j, const struct tunnel *t)
 	}
 }
 
+/* What the TUN device and vtid exchange whole (platform.h TUN_OFFLOAD_*). */
+static const char *offload_str(uint8_t o)
+{
+	return (o & TUN_OFFLOAD_USO) ? "tcp+udp" : o ? "tcp" : "none";
+}
+
 static void text_path(struct buf *b, const struct tunnel *t)
 {
 	const char *why;
@@ -168,6 +174,7 @@ static void json_tunnel(struct json *j, const struct tunnel *t)
 	json_bool(j, "carrier", t->vif.carrier);
 	json_u64(j, "mtu", t->mtu);
 	json_u64(j, "mss_clamp_mtu", t->vif.mss_mtu);
+	json_str(j, "offload", offload_str(t->vif.offload));
 	json_u64(j, "uptime", t->state == TS_UP ? (now_ms() - t->up_since_ms) / 1000 : 0);
 	ike_show_json(t->conn, j);
 	json_cp_addrs(j, t);
@@ -316,8 +323,9 @@ static void text_detail(struct buf *b, const struct tunnel *t)
 		   ", selector %" PRIu64 "), %" PRIu64 " ESP by AF_XDP\n",
 		   s->rx_packets, s->rx_bytes, s->rx_dropped, s->rx_auth_fail, s->rx_replay,
 		   s->rx_malformed, s->rx_selector, s->rx_xdp);
-	buf_printf(b, "  offload %" PRIu64 " TCP super-packets cut, %" PRIu64
-		   " packets coalesced on receive\n", s->tx_tso, s->rx_gro);
+	buf_printf(b, "  offload %s: %" PRIu64 " super-packets cut, %" PRIu64
+		   " packets coalesced on receive\n", offload_str(t->vif.offload), s->tx_tso,
+		   s->rx_gro);
 }
 
 void show_tunnels(struct buf *out, const struct tunnel *list,

@@ -8,10 +8,11 @@
  * ICV, so the fuzzer reaches the trailer, padding, inner-header and
  * selector checks behind the ICV.  Mode 4 checks a property: whatever is
  * encapsulated decapsulates back to the same inner packet.  Modes 5 and 6
- * drive the offload code: 5 cuts a "TSO super-packet" (10 bytes of
+ * drive the offload code: 5 cuts a "TSO or USO super-packet" (10 bytes of
  * metadata, then the packet) and coalesces the segments again, 6 feeds a
- * length-prefixed list of inner packets to receive coalescing; both check
- * that every packet put in comes out exactly once.
+ * length-prefixed list of inner packets to receive coalescing (TCP, and
+ * UDP when bit 1 of the length is set); both check that every packet put
+ * in comes out exactly once.
  *
  * Modes 7-9 use "lanes": inbound SAs of several suites (GCM, ChaCha20,
  * CBC+HMAC, with and without ESN, raw and in UDP), each on its own
@@ -23,7 +24,7 @@
  * to the lane's.  8: the rest is an inner packet, encapsulated with the
  * lane's keys, so the inner checks, coalescing and the TUN write run.
  * 9: the rest is what the lane's TUN device gives (a virtio-net header
- * first where it offloads): TSO cut, selectors, ESP encapsulation.
+ * first where it offloads): TSO or USO cut, selectors, ESP encapsulation.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -90,16 +91,17 @@ static struct vif mvif[LANES];
 
 static const struct {
 	const char *suite;
-	bool udp, offload;
+	bool udp;
+	uint8_t offload;
 	unsigned mss;
 } manual[] = {
-	{ "aes128gcm16", false, true, 0 },
-	{ "aes256gcm16-esn", true, false, 1360 },
-	{ "chacha20poly1305", true, true, 0 },
-	{ "chacha20poly1305-esn", false, false, 0 },
-	{ "aes256-sha256", false, true, 1400 },
-	{ "aes128-sha512-esn", true, false, 0 },
-	{ "aes256-sha384", true, true, 0 },
+	{ "aes128gcm16", false, TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO, 0 },
+	{ "aes256gcm16-esn", true, 0, 1360 },
+	{ "chacha20poly1305", true, TUN_OFFLOAD_TSO, 0 },
+	{ "chacha20poly1305-esn", false, 0, 0 },
+	{ "aes256-sha256", false, TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO, 1400 },
+	{ "aes128-sha512-esn", true, 0, 0 },
+	{ "aes256-sha384", true, TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO, 0 },
 };
 
 static void lane_tun(struct lane *l)
@@ -306,7 +308,8 @@ static void setup_dp(void)
 	db = dp_sadb(dp);
 	strcpy(vif.name, "fuzz0");
 	vif.tun_fd = -1;	/* delivery is counted, not written */
-	vif.offload = true;	/* and goes through receive coalescing */
+	/* and goes through receive coalescing, UDP too */
+	vif.offload = TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
 	selectors(&vif, "10.0.0.0/8", "fd00::/8");
 	in_gcm = mk("aes128gcm16", SPI_GCM, true);
 	if (sadb_add_in(db, &vif, in_gcm) || sadb_add_in(db, &vif, mk("aes256-sha256", SPI_CBC, true)) ||
@@ -413,7 +416,7 @@ static void tso(uint8_t *data, size_t len)
 	if (gso_iter_seg_max(&it) > sizeof(seg))
 		abort();
 	while ((n = gso_iter_next(&it, seg)) > 0) {
-		gro_add(&gro, &vif, seg, n);
+		gro_add(&gro, &vif, seg, n, true);
 		segs++;
 		bytes += n;
 	}
@@ -430,7 +433,7 @@ static void coalesce(uint8_t *data, size_t len)
 		n = be16_get(data) % 2048;
 		if (n > len - 2)
 			n = len - 2;
-		gro_add(&gro, n & 1 ? (void *)&vif : (void *)&gro, data + 2, n);
+		gro_add(&gro, n & 1 ? (void *)&vif : (void *)&gro, data + 2, n, n & 2);
 		segs++;
 		bytes += n;
 		data += 2 + n;

@@ -61,6 +61,34 @@ write("esp", "tso-ipv4", b"\x05" + struct.pack("!BBHHHH", 1, 1, 40, 500, 20, 16)
 segs = [tcp4(1000 * i, b"z" * 1000) for i in range(3)] + [tcp4(0, b"", 0x02)]
 write("esp", "gro-stream", b"\x06" + b"".join(struct.pack("!H", len(p)) + p for p in segs))
 
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\x00"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+
+def udp4(payload, ident=1):
+    """A datagram with a right checksum (coalescing needs one)."""
+    src, dst, n = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02", 8 + len(payload)
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, n)
+    c = 0xffff - csum(pseudo + struct.pack("!HHHH", 40000, 443, n, 0) + payload)
+    udp = struct.pack("!HHHH", 40000, 443, n, c or 0xffff) + payload
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + n, ident, 0x4000, 64, 17, 0, src, dst)
+    return hdr + udp
+
+
+# Mode 5, USO: UDP_L4 (5), NEEDS_CSUM, csum_offset 6.
+write("esp", "uso-ipv4", b"\x05" + struct.pack("!BBHHHH", 1, 5, 28, 1200, 20, 6) +
+      udp4(bytes(range(256)) * 20))
+# Mode 6: UDP datagrams of one flow; lengths with bit 1 set ask for UDP
+# coalescing.
+dgrams = [udp4(b"q" * 1002, i) for i in range(3)]
+write("esp", "gro-udp", b"\x06" + b"".join(struct.pack("!H", len(p)) + p for p in dgrams))
+
 write("conf", "manual", open("tests/fuzz/seed-manual.conf", "rb").read())
 write("conf", "daemon", b"[daemon]\nsocket = /run/x.sock\nport = 500\nnatt-port = 4500\nbusy-poll = 100\n")
 write("conf", "ike", b"[tunnel a]\nlocal = 192.0.2.1\nremote = any\npsk = 0x0102030405060708\n"
@@ -90,6 +118,8 @@ write("esp", "lane1-inner-mss", bytes([8, 1, 0x04]) + syn[:20] +
       struct.pack("!HHIIBBHHH", 1, 2, 3, 0, 6 << 4, 2, 512, 0, 0) + b"\x02\x04\x05\xb4")
 write("esp", "lane0-tun-tso", bytes([9, 0]) + struct.pack("<BBHHHH", 1, 1, 40, 500, 20, 16) +
       tcp4(7, bytes(range(256)) * 8))
+write("esp", "lane0-tun-uso", bytes([9, 0]) + struct.pack("<BBHHHH", 1, 5, 28, 1200, 20, 6) +
+      udp4(bytes(range(256)) * 20))
 
 # fuzz_ikes: byte 0 = state | node << 3 | natt << 4 | mode << 5 (see the
 # comment at the top of fuzz_ikes.c).

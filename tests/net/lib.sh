@@ -347,6 +347,25 @@ tcp_copy() {
 		fail "tcp_copy $from -> $addr: $n bytes arrived changed"
 }
 
+# udp_gso_copy FROM TO ADDR: 200 UDP GSO sends (UDP_SEGMENT) of 40
+# datagrams of 1,200 bytes from namespace FROM to ADDR (in namespace TO);
+# fails unless every datagram that arrived is intact and unique, all of
+# them 1,200 bytes, and at least 95% arrived.
+udp_gso_copy() {
+	local from="$1" to="$2" addr="$3" port=$((20000 + RANDOM % 12000)) r
+	local py; py="$(dirname "${BASH_SOURCE[0]}")/udpgso.py"
+	rm -f "$VT_TMP/udp.out"
+	bg_in_ns "$to" python3 "$py" sink "$addr" "$port" "$VT_TMP/udp.out"
+	sleep 0.3
+	in_ns "$from" timeout 60 python3 "$py" send "$addr" "$port" 200 1200 40 ||
+		fail "udp_gso_copy $from -> $addr: the sender failed"
+	wait_until 40 test -s "$VT_TMP/udp.out" || fail "udp_gso_copy $from -> $addr: no summary"
+	r=$(cat "$VT_TMP/udp.out")
+	jq -e '.bad == 0 and .dup == 0 and .sizes == [1200] and .good >= 7600' <<<"$r" >/dev/null ||
+		fail "udp_gso_copy $from -> $addr: $r (8000 sent)"
+	echo "$r"
+}
+
 # bg_in_ns NS CMD...: start CMD in the background in namespace NS so that
 # its PID (ip netns exec execs the command) is what cleanup kills.
 bg_in_ns() {

@@ -31,16 +31,23 @@ static inline uint16_t ref_fold(uint32_t s)
 
 /* Sum over pseudo-header and TCP segment of an IPv4 (header of any
  * length) or IPv6 packet: 0xffff when the checksum verifies. */
-static inline uint16_t ref_tcp_verify(const uint8_t *pkt, size_t len)
+/* The folded sum over a TCP (proto 6) or UDP (17) packet and its
+ * pseudo-header: 0xffff when the checksum is right. */
+static inline uint16_t ref_l4_verify(const uint8_t *pkt, size_t len, uint8_t proto)
 {
 	size_t ip = pkt[0] >> 4 == 4 ? (size_t)(pkt[0] & 15) * 4 : 40, tl = len - ip;
 	uint32_t s;
 
 	if (pkt[0] >> 4 == 4)
-		s = ref_sum16(pkt + 12, 8, 0) + 6 + (uint32_t)tl;
+		s = ref_sum16(pkt + 12, 8, 0) + proto + (uint32_t)tl;
 	else
-		s = ref_sum16(pkt + 8, 32, 0) + 6 + (uint32_t)tl;
+		s = ref_sum16(pkt + 8, 32, 0) + proto + (uint32_t)tl;
 	return ref_fold(ref_sum16(pkt + ip, tl, s));
+}
+
+static inline uint16_t ref_tcp_verify(const uint8_t *pkt, size_t len)
+{
+	return ref_l4_verify(pkt, len, 6);
 }
 
 #endif

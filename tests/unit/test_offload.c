@@ -1,9 +1,10 @@
 /*
  * test_offload.c - the Internet checksum against RFC 1071's example and a
- * plain reference, TSO segmentation of IPv4 and IPv6 super-packets (every
- * segment's headers, checksums and payload), and receive coalescing: what
- * merges, what must not, and that segments cut by gso_iter come back as
- * the packet they were cut from.
+ * plain reference, TSO and USO segmentation of IPv4 and IPv6 super-packets
+ * (every segment's headers, checksums and payload), and receive
+ * coalescing of TCP segments and UDP datagrams: what merges, what must
+ * not, and that segments cut by gso_iter come back as the packet they
+ * were cut from.
  */
 #include <stdint.h>
 
@@ -59,6 +60,35 @@ struct spec {
 	uint16_t window;
 };
 
+/* An IPv6 header (fd00::1 > fd00::2, hop limit 64), or an IPv4 one of ip
+ * bytes (10.0.0.1 > 10.0.0.2, TTL 64) with ID and flags, for a packet of
+ * len bytes carrying proto; the rest of the header is zero. */
+static void ip_fill(uint8_t *p, bool v6, size_t ip, size_t len, uint8_t proto, uint8_t tos,
+		    uint16_t id, uint16_t frag)
+{
+	if (v6) {
+		p[0] = 0x60;
+		p[1] = tos;
+		be16_put(p + 4, (uint16_t)(len - 40));
+		p[6] = proto;
+		p[7] = 64;
+		p[8] = 0xfd;
+		p[23] = 1;
+		p[24] = 0xfd;
+		p[39] = 2;
+		return;
+	}
+	p[0] = (uint8_t)(0x40 | ip / 4);
+	p[1] = tos;
+	be16_put(p + 2, (uint16_t)len);
+	be16_put(p + 4, id);
+	be16_put(p + 6, frag);
+	p[8] = 64;
+	p[9] = proto;
+	memcpy(p + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	csum_ip4_header(p);
+}
+
 static size_t build(uint8_t *p, const struct spec *s, bool partial)
 {
 	size_t ip = s->v6 ? 40 : (s->iphl ? s->iphl : 20), thl = 32, len = ip + thl + s->payload;
@@ -66,25 +96,7 @@ static size_t build(uint8_t *p, const struct spec *s, bool partial)
 	size_t i;
 
 	memset(p, 0, ip + thl);
-	if (s->v6) {
-		p[0] = 0x60;
-		be16_put(p + 4, (uint16_t)(len - 40));
-		p[6] = 6;
-		p[7] = 64;
-		p[8] = 0xfd;
-		p[23] = 1;
-		p[24] = 0xfd;
-		p[39] = 2;
-	} else {
-		p[0] = (uint8_t)(0x40 | ip / 4);
-		be16_put(p + 2, (uint16_t)len);
-		be16_put(p + 4, 0x1234);
-		be16_put(p + 6, 0x4000);	/* DF */
-		p[8] = 64;
-		p[9] = 6;
-		memcpy(p + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
-		csum_ip4_header(p);
-	}
+	ip_fill(p, s->v6, ip, len, 6, 0, 0x1234, 0x4000);	/* DF */
 	be16_put(t, s->port);
 	be16_put(t + 2, 5201);
 	be32_put(t + 4, s->seq);
@@ -198,7 +210,7 @@ static void test_gso(void)
 		/* And back together. */
 		n_got = 0;
 		for (k = 0; k < n; k++)
-			gro_add(&g, &g, segs[k], seg_len[k]);
+			gro_add(&g, &g, segs[k], seg_len[k], true);
 		gro_flush(&g);
 		CHECK(n_got == c->want_gro, "#%d: %u packets after coalescing, want %u", c->no,
 		      n_got, c->want_gro);
@@ -260,7 +272,7 @@ static void test_gro(void)
 
 		n_got = 0;
 		for (k = 0; k < gro_cases[i].n_in; k++)
-			gro_add(&g, &g, pkt, build(pkt, &gro_cases[i].in[k], false));
+			gro_add(&g, &g, pkt, build(pkt, &gro_cases[i].in[k], false), true);
 		gro_flush(&g);
 		CHECK(n_got == gro_cases[i].n_want, "#%d: %u packets, want %u", gro_cases[i].no,
 		      n_got, gro_cases[i].n_want);
@@ -276,9 +288,9 @@ static void test_gro(void)
 	}
 	/* Not TCP: handed over at once, before what is pending. */
 	n_got = 0;
-	gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false));
+	gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false), true);
 	pkt[9] = 17;
-	gro_add(&g, &g, pkt, 60);
+	gro_add(&g, &g, pkt, 60, true);
 	CHECK(n_got == 1 && got_len[0] == 60, "UDP passes straight through");
 	gro_flush(&g);
 	CHECK(n_got == 2 && got_segs[1] == 1, "then the pending TCP segment");
@@ -288,21 +300,213 @@ static void test_gro(void)
 		size_t len;
 
 		n_got = 0;
-		gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false));
+		gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false), true);
 		len = build(pkt, &(struct spec)P(1, 1000, 1000, ACK), false);
 		pkt[i ? len - 1 : 20 + 16] ^= 0x40;	/* payload or checksum field */
-		gro_add(&g, &g, pkt, len);
-		gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 2000, 1000, ACK), false));
+		gro_add(&g, &g, pkt, len, true);
+		gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 2000, 1000, ACK), false), true);
 		gro_flush(&g);
 		CHECK(n_got == 3 && got_segs[0] == 1 && got_segs[1] == 1 && got_segs[2] == 1,
 		      "bad checksum (%s): not coalesced (%u packets)", i ? "payload" : "field", n_got);
 	}
 	/* Two owners (interfaces) never share a packet. */
 	n_got = 0;
-	gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false));
-	gro_add(&g, pkt, pkt, build(pkt, &(struct spec)P(1, 1000, 1000, ACK), false));
+	gro_add(&g, &g, pkt, build(pkt, &(struct spec)P(1, 0, 1000, ACK), false), true);
+	gro_add(&g, pkt, pkt, build(pkt, &(struct spec)P(1, 1000, 1000, ACK), false), true);
 	gro_flush(&g);
 	CHECK(n_got == 2, "one flow on two interfaces: %u packets", n_got);
+	gro_free(&g);
+}
+
+
+/* A UDP datagram or USO super-packet: flow port, payload bytes (pattern
+ * from salt), IPv4 ID and DF, or IPv6; checksum complete, or partial (the
+ * pseudo-header sum with the whole length) as the kernel leaves it. */
+struct uspec {
+	bool v6;
+	uint16_t port;
+	size_t payload;
+	uint16_t id;
+	bool df;
+	uint8_t salt;
+	uint8_t tos;
+};
+
+static size_t ubuild(uint8_t *p, const struct uspec *s, bool partial)
+{
+	size_t ip = s->v6 ? 40 : 20, len = ip + 8 + s->payload, i;
+	uint8_t *u = p + ip;
+
+	memset(p, 0, ip + 8);
+	ip_fill(p, s->v6, ip, len, 17, s->tos, s->id, s->df ? 0x4000 : 0);
+	be16_put(u, s->port);
+	be16_put(u + 2, 443);
+	be16_put(u + 4, (uint16_t)(len - ip));
+	for (i = 0; i < s->payload; i++)
+		u[8 + i] = (uint8_t)(i * 13 + s->salt);
+	if (partial)
+		be16_put(u + 6, ref_fold(ref_sum16(s->v6 ? p + 8 : p + 12, s->v6 ? 32 : 8, 0) +
+					 17 + (uint32_t)(len - ip)));
+	else
+		be16_put(u + 6, (uint16_t)~ref_l4_verify(p, len, 17));
+	return len;
+}
+
+/* USO: cut like __udp_gso_segment (lengths, checksums, IPv4 IDs), and
+ * glued back into one packet that says how to cut it again. */
+static void test_uso(void)
+{
+	static const struct {
+		int no;
+		bool v6;
+		size_t payload, size;
+		unsigned want_segs;
+	} cases[] = {
+		{ 1, false, 12000, 1200, 10 },
+		{ 2, false, 12345, 1200, 11 },	/* a short last datagram */
+		{ 3, true, 60000, 1232, 49 },
+		{ 4, true, 100, 1232, 1 },
+		{ 5, false, 64 * 900, 900, 64 },
+	};
+	struct gro g;
+	size_t i, k;
+
+	CHECK(gro_init(&g, capture, NULL) == 0, "gro_init");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct uspec us = { .v6 = cases[i].v6, .port = 5000, .payload = cases[i].payload,
+				    .id = 0xfffe, .df = true };
+		size_t len = ubuild(super, &us, true), ip = us.v6 ? 40 : 20, off = ip + 8;
+		struct gso_meta m = { .flags = GSO_F_NEEDS_CSUM, .type = GSO_UDP_L4,
+				      .hdr_len = (uint16_t)(ip + 8), .size = (uint16_t)cases[i].size,
+				      .csum_start = (uint16_t)ip, .csum_offset = 6 };
+		struct gso_iter it;
+		unsigned n = 0;
+
+		CHECK(gso_iter_init(&it, &m, super, len) == 0, "USO #%d: init", cases[i].no);
+		while (n < 128 && (seg_len[n] = gso_iter_next(&it, segs[n])) > 0)
+			n++;
+		CHECK(n == cases[i].want_segs, "USO #%d: %u datagrams, want %u", cases[i].no, n,
+		      cases[i].want_segs);
+		for (k = 0; k < n; k++) {
+			size_t pl = seg_len[k] - ip - 8;
+
+			CHECK(pl == (k + 1 < n ? cases[i].size : cases[i].payload - k * cases[i].size),
+			      "USO #%d seg %zu: %zu bytes", cases[i].no, k, pl);
+			CHECK(ip_ok(segs[k], seg_len[k]), "USO #%d seg %zu: IP", cases[i].no, k);
+			CHECK(be16_get(segs[k] + ip + 4) == pl + 8, "USO #%d seg %zu: UDP length",
+			      cases[i].no, k);
+			CHECK(ref_l4_verify(segs[k], seg_len[k], 17) == 0xffff,
+			      "USO #%d seg %zu: UDP checksum", cases[i].no, k);
+			CHECK(us.v6 || be16_get(segs[k] + 4) == (uint16_t)(0xfffe + k),
+			      "USO #%d seg %zu: IPv4 ID", cases[i].no, k);
+			CHECK(memcmp(segs[k] + ip + 8, super + off, pl) == 0,
+			      "USO #%d seg %zu: payload", cases[i].no, k);
+			off += pl;
+		}
+		n_got = 0;
+		for (k = 0; k < n; k++)
+			gro_add(&g, &g, segs[k], seg_len[k], true);
+		gro_flush(&g);
+		CHECK(n_got == 1 && got_segs[0] == n && got_len[0] == len,
+		      "USO #%d: glued into %u packets (%u datagrams)", cases[i].no, n_got,
+		      n_got ? got_segs[0] : 0);
+		CHECK(n == 1 || (got_m[0].type == GSO_UDP_L4 && got_m[0].size == cases[i].size &&
+				 got_m[0].hdr_len == ip + 8 && got_m[0].csum_start == ip &&
+				 got_m[0].csum_offset == 6 && got_m[0].flags == GSO_F_NEEDS_CSUM),
+		      "USO #%d: metadata", cases[i].no);
+		/* Cut again, it gives the same datagrams. */
+		if (n > 1 && gso_iter_init(&it, &got_m[0], got[0], got_len[0]) == 0) {
+			static uint8_t again[2048];
+
+			for (k = 0; k < n; k++)
+				CHECK(gso_iter_next(&it, again) == seg_len[k] &&
+				      memcmp(again, segs[k], seg_len[k]) == 0,
+				      "USO #%d: datagram %zu again", cases[i].no, k);
+		}
+	}
+	gro_free(&g);
+}
+
+/* Streams of UDP datagrams and what coalescing makes of them. */
+#define U(port, pl) { false, port, pl, 0, true, 0, 0 }
+static const struct {
+	int no;
+	struct uspec in[8];
+	unsigned n_in;
+	unsigned want[8];	/* datagrams per packet handed over, in order */
+	unsigned n_want;
+} udp_cases[] = {
+	{ 1, { U(1, 1000), U(1, 1000), U(1, 1000) }, 3, { 3 }, 1 },
+	{ 2, { U(1, 1000), U(1, 500), U(1, 1000) }, 3, { 2, 1 }, 2 },	/* short one ends it */
+	{ 3, { U(1, 500), U(1, 1000) }, 2, { 1, 1 }, 2 },		/* larger after smaller */
+	{ 4, { U(1, 1000), U(2, 1000), U(1, 1000), U(2, 1000) }, 4, { 2, 2 }, 2 },
+	{ 5, { U(1, 1000), { false, 1, 1000, 0, true, 0, 0x10 } }, 2, { 1, 1 }, 2 },	/* TOS */
+	{ 6, { { false, 1, 1000, 7, false, 0, 0 }, { false, 1, 1000, 8, false, 0, 0 },
+	       { false, 1, 1000, 10, false, 0, 0 } }, 3, { 2, 1 }, 2 },	/* no DF: IDs in a row */
+	{ 7, { U(1, 0), U(1, 0) }, 2, { 1, 1 }, 2 },			/* nothing to glue */
+	{ 8, { { true, 1, 1000, 0, false, 0, 0 }, { true, 1, 1000, 0, false, 0, 0 } }, 2, { 2 }, 1 },
+};
+
+static void test_udp_gro(void)
+{
+	static uint8_t pkt[2048];
+	struct gro g;
+	size_t i, k;
+
+	CHECK(gro_init(&g, capture, NULL) == 0, "gro_init");
+	for (i = 0; i < sizeof(udp_cases) / sizeof(udp_cases[0]); i++) {
+		n_got = 0;
+		for (k = 0; k < udp_cases[i].n_in; k++)
+			gro_add(&g, &g, pkt, ubuild(pkt, &udp_cases[i].in[k], false), true);
+		gro_flush(&g);
+		CHECK(n_got == udp_cases[i].n_want, "UDP #%d: %u packets, want %u", udp_cases[i].no,
+		      n_got, udp_cases[i].n_want);
+		for (k = 0; k < n_got && k < udp_cases[i].n_want; k++)
+			CHECK(got_segs[k] == udp_cases[i].want[k], "UDP #%d: packet %zu has %u",
+			      udp_cases[i].no, k, got_segs[k]);
+	}
+	/* At most GSO_UDP_SEGS datagrams in one packet. */
+	n_got = 0;
+	for (k = 0; k < GSO_UDP_SEGS + 1; k++)
+		gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec)U(1, 100), false), true);
+	gro_flush(&g);
+	CHECK(n_got == 2 && got_segs[0] == GSO_UDP_SEGS && got_segs[1] == 1,
+	      "%u datagrams: %u packets", GSO_UDP_SEGS + 1, n_got);
+	/* Not asked for (a kernel without USO): each datagram alone. */
+	n_got = 0;
+	for (k = 0; k < 3; k++)
+		gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec)U(1, 1000), false), false);
+	gro_flush(&g);
+	CHECK(n_got == 3 && got_segs[0] == 1 && got_m[0].type == GSO_NONE, "no USO: %u packets",
+	      n_got);
+	/* No checksum (IPv4 allows 0), or a wrong one: alone, as it came. */
+	for (i = 0; i < 2; i++) {
+		size_t len;
+
+		n_got = 0;
+		gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec)U(1, 1000), false), true);
+		len = ubuild(pkt, &(struct uspec)U(1, 1000), false);
+		if (i)
+			pkt[len - 1] ^= 0x40;
+		else
+			pkt[26] = pkt[27] = 0;
+		gro_add(&g, &g, pkt, len, true);
+		gro_flush(&g);
+		CHECK(n_got == 2 && got_segs[0] == 1 && got_segs[1] == 1 &&
+		      (i || be16_get(got[1] + 26) == 0),
+		      "UDP %s: not coalesced (%u packets)", i ? "bad checksum" : "without checksum",
+		      n_got);
+	}
+	/* A TCP segment and a UDP datagram with the same ports: two flows. */
+	n_got = 0;
+	gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec){ false, 5201, 1000, 0, true, 0, 0 }, false),
+		true);
+	gro_add(&g, &g, pkt, build(pkt, &(struct spec){ false, 5201, 0, 1, 1000, ACK, 0, 0 }, false),
+		true);
+	gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec){ false, 5201, 1000, 0, true, 0, 0 }, false),
+		true);
+	gro_flush(&g);
+	CHECK(n_got == 2, "TCP and UDP of one port pair kept apart: %u packets", n_got);
 	gro_free(&g);
 }
 
@@ -317,7 +521,8 @@ static void test_bad_meta(void)
 		{ 1, GSO_TCP4, 0, 20, 1000 },		/* no MSS */
 		{ 2, GSO_TCP4, 1400, 24, 1000 },	/* csum_start is not the TCP header */
 		{ 3, GSO_TCP6, 1400, 40, 1000 },	/* IPv4 packet called IPv6 */
-		{ 4, 3, 1400, 20, 1000 },		/* UDP (not asked for) */
+		{ 4, 3, 1400, 20, 1000 },		/* UFO: never asked for */
+		{ 7, GSO_UDP_L4, 1400, 20, 1000 },	/* USO of a TCP packet */
 		{ 5, GSO_TCP4, 1400, 20, 40 },		/* options cut off */
 		{ 6, GSO_TCP4, 1400, 20, 10 },
 	};
@@ -343,6 +548,8 @@ int main(void)
 	test_csum();
 	test_gso();
 	test_gro();
+	test_uso();
+	test_udp_gro();
 	test_bad_meta();
 	return test_done();
 }

@@ -435,7 +435,7 @@ int main(int argc, char **argv)
 	struct buf errors;
 	struct prefix p;
 	char err[256];
-	bool offload;
+	uint8_t offload;
 	int ifindex, fd, ifindex2 = -1, fd2, eth0;
 
 	if (argc != 4) {

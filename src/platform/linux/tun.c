@@ -3,8 +3,9 @@
  *
  * With IFF_VNET_HDR every packet is preceded by a struct virtio_net_hdr,
  * and TUNSETOFFLOAD lets the kernel hand over TCP super-packets of up to
- * 64 KB (TSO) with checksums left partial; vti cuts and finishes them
- * (esp/offload.c).  Writes may carry coalesced packets the same way.
+ * 64 KB (TSO), and since Linux 6.2 UDP ones (USO), with checksums left
+ * partial; vti cuts and finishes them (esp/offload.c).  Writes may carry
+ * coalesced packets the same way.
  */
 #include "platform/platform.h"
 
@@ -21,19 +22,30 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* Little-endian header fields, whatever the host's order. */
-static int enable_offload(int fd)
+/* Linux 6.2's USO flags, which Debian 12's headers predate. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+_Static_assert(GSO_UDP_L4 == 5, "VIRTIO_NET_HDR_GSO_UDP_L4");
+
+/* Little-endian header fields, whatever the host's order; UDP too where
+ * the kernel has it (an older one refuses the flags: EINVAL). */
+static uint8_t enable_offload(int fd, uint8_t want)
 {
 	unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 	int le = 1;
 
-	if (ioctl(fd, TUNSETVNETLE, &le) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0)
-		return -errno;
-	return 0;
+	if (ioctl(fd, TUNSETVNETLE, &le) < 0)
+		return 0;
+	if ((want & TUN_OFFLOAD_USO) &&
+	    ioctl(fd, TUNSETOFFLOAD, off | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
+	return ioctl(fd, TUNSETOFFLOAD, off) == 0 ? TUN_OFFLOAD_TSO : 0;
 }
 
 /* TUNSETIFF with flags, then offloads, carrier off and the ifindex. */
-static int tun_attach(const char *name, int flags, int *ifindex, bool *offload)
+static int tun_attach(const char *name, int flags, int *ifindex, uint8_t *offload)
 {
 	struct ifreq ifr;
 	int fd, err;
@@ -53,8 +65,13 @@ static int tun_attach(const char *name, int flags, int *ifindex, bool *offload)
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		goto fail;
 	/* Without offloads the header stays, all zero: still correct. */
-	if (*offload && enable_offload(fd) < 0)
-		ioctl(fd, TUNSETOFFLOAD, 0);
+	if (*offload) {
+		*offload = enable_offload(fd, *offload);
+		if (!*offload) {
+			ioctl(fd, TUNSETOFFLOAD, 0);
+			*offload = TUN_OFFLOAD_TSO;
+		}
+	}
 	/* Start without carrier: no SA yet. */
 	if (tun_set_carrier(fd, false) < 0)
 		goto fail;
@@ -71,7 +88,7 @@ fail:
 	return err;
 }
 
-int tun_open(const char *name, int *ifindex, bool *offload)
+int tun_open(const char *name, int *ifindex, uint8_t *offload)
 {
 	return tun_attach(name, IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL, ifindex, offload);
 }
@@ -79,7 +96,7 @@ int tun_open(const char *name, int *ifindex, bool *offload)
 /* The kernel refuses to attach to a device of another kind (TUNSETIFF on
  * a TAP or non-TUN name fails), and to one that has a descriptor already
  * (EBUSY): only a detached TUN device of this name is taken. */
-int tun_adopt(const char *name, int *ifindex, bool *offload)
+int tun_adopt(const char *name, int *ifindex, uint8_t *offload)
 {
 	return tun_attach(name, IFF_TUN | IFF_NO_PI, ifindex, offload);
 }
