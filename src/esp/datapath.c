@@ -436,10 +436,17 @@ static void to_tun(void *arg, void *owner, const struct gso_meta *m, uint8_t *pk
 		   unsigned segs, size_t bytes)
 {
 	struct vif *v = owner;
+	int r;
 
 	(void)arg;
-	if (v->tun_fd >= 0 && tun_write(v->tun_fd, v->offload, m, pkt, len) < 0) {
+	if (v->tun_fd >= 0 && (r = tun_write(v->tun_fd, v->offload, m, pkt, len)) < 0) {
 		v->st.rx_dropped += segs;
+		/* A full queue is the kernel's business; anything else (a
+		 * packet it would not take) is ours. */
+		if (r != -EAGAIN && r != -ENOBUFS)
+			log_rl(&v->rl, LOG_WARN, v->name, "TUN refused %u packet%s (%zu bytes, "
+			       "offload type %u): %s", segs, segs > 1 ? "s" : "", len, m->type,
+			       strerror(-r));
 		return;
 	}
 	v->st.rx_packets += segs;

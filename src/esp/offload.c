@@ -41,6 +41,19 @@ int gso_csum_finish(uint8_t *pkt, size_t len, const struct gso_meta *m)
 	return 0;
 }
 
+/* Whether the transport header starts where m says, right after the IP
+ * header: IPv4 (no room for anything else), or IPv6 with whatever
+ * extension headers come before it. */
+static bool l4_start_ok(const struct gso_meta *m, const uint8_t *pkt, size_t len, bool v6,
+			uint8_t proto)
+{
+	if (v6)
+		return len >= 40 && pkt[0] >> 4 == 6 && m->csum_start >= 40 &&
+		       (m->csum_start > 40 || pkt[6] == proto);
+	return pkt[0] >> 4 == 4 && pkt[9] == proto && m->csum_start >= 20 &&
+	       m->csum_start == (size_t)(pkt[0] & 15) * 4;
+}
+
 int gso_iter_init(struct gso_iter *it, const struct gso_meta *m, const uint8_t *pkt, size_t len)
 {
 	uint8_t type = m->type & (uint8_t)~GSO_ECN;
@@ -50,30 +63,30 @@ int gso_iter_init(struct gso_iter *it, const struct gso_meta *m, const uint8_t *
 	if (len < 20 || m->size == 0)
 		return -1;
 	if (type == GSO_UDP_L4) {
-		/* Either IP version; the checksum must be left to us. */
+		/* Either IP version; the checksum is left to us. */
 		it->udp = true;
 		it->v6 = pkt[0] >> 4 == 6;
 		if (!(m->flags & GSO_F_NEEDS_CSUM) || m->csum_offset != 6 ||
-		    (it->v6 ? len < 40 || pkt[6] != IPPROTO_UDP_ || m->csum_start != 40
-			    : pkt[0] >> 4 != 4 || pkt[9] != IPPROTO_UDP_ ||
-			      m->csum_start != (size_t)(pkt[0] & 15) * 4 || m->csum_start < 20))
+		    !l4_start_ok(m, pkt, len, it->v6, IPPROTO_UDP_))
 			return -1;
-	} else if (type == GSO_TCP4) {
-		if (pkt[0] >> 4 != 4 || pkt[9] != IPPROTO_TCP_ ||
-		    m->csum_start != (size_t)(pkt[0] & 15) * 4 || m->csum_start < 20)
+	} else if (type == GSO_TCP4 || type == GSO_TCP6) {
+		it->v6 = type == GSO_TCP6;
+		if (!l4_start_ok(m, pkt, len, it->v6, IPPROTO_TCP_))
 			return -1;
-	} else if (type == GSO_TCP6) {
-		if (len < 40 || pkt[0] >> 4 != 6 || m->csum_start < 40)
-			return -1;
-		it->v6 = true;
 	} else {
 		return -1;
 	}
 	it->l4 = m->csum_start;
-	if (it->l4 + (it->udp ? UDP_HLEN : 20) > len)
-		return -1;
-	thl = it->udp ? UDP_HLEN : (size_t)(pkt[it->l4 + 12] >> 4) * 4;
-	if (thl < UDP_HLEN || it->l4 + thl > len)
+	if (it->udp) {
+		thl = UDP_HLEN;
+	} else {
+		if (it->l4 + 20 > len)
+			return -1;
+		thl = (size_t)(pkt[it->l4 + 12] >> 4) * 4;
+		if (thl < 20)
+			return -1;
+	}
+	if (it->l4 + thl > len)
 		return -1;
 	it->pkt = pkt;
 	it->len = len;
@@ -171,6 +184,7 @@ void gro_free(struct gro *g)
  * when asked for), ok whether it may be coalesced at all. */
 struct seg {
 	size_t iphl, thl, payload;
+	uint8_t tcp_flags;
 	bool l4, udp, ok, v6;
 };
 
@@ -182,8 +196,11 @@ static struct seg seg_parse(const uint8_t *p, size_t len, bool udp_ok)
 	if (len >= 20 && p[0] >> 4 == 4) {
 		s.iphl = (size_t)(p[0] & 15) * 4;
 		proto = p[9];
-		/* No options, no fragment, lengths as received. */
-		s.ok = s.iphl == 20 && (be16_get(p + 6) & 0x3fff) == 0 && be16_get(p + 2) == len;
+		/* No options, no fragment, lengths as received, and a header
+		 * checksum the kernel would take: the glued packet gets a new
+		 * one. */
+		s.ok = s.iphl == 20 && (be16_get(p + 6) & 0x3fff) == 0 && be16_get(p + 2) == len &&
+		       csum_fold(csum_partial(p, 20, 0)) == 0xffff;
 	} else if (len >= 40 && p[0] >> 4 == 6) {
 		s.iphl = 40;
 		s.v6 = true;
@@ -209,8 +226,9 @@ static struct seg seg_parse(const uint8_t *p, size_t len, bool udp_ok)
 			return s;
 		}
 		s.payload = len - s.iphl - s.thl;
+		s.tcp_flags = p[s.iphl + 13];
 		/* ACK, maybe PSH, nothing else; and data to merge. */
-		s.ok = s.ok && (p[s.iphl + 13] & (uint8_t)~TCP_PSH) == TCP_ACK && s.payload > 0;
+		s.ok = s.ok && (s.tcp_flags & (uint8_t)~TCP_PSH) == TCP_ACK && s.payload > 0;
 	}
 	/* The glued packet goes to the kernel with a checksum to fill in
 	 * (NEEDS_CSUM), so whatever was wrong in a segment would be made
@@ -251,8 +269,9 @@ static bool can_append(const struct gro_flow *f, const uint8_t *p, const struct 
 {
 	const uint8_t *q = f->buf, *t = p + s->iphl, *u = q + f->iphl;
 
-	if (s->iphl != f->iphl || s->thl != f->thl || f->last != f->mss ||
-	    s->payload > f->mss || f->len + s->payload > GRO_MAX || !same_ip(f, p))
+	/* (A flow whose last segment was short is flushed at once.) */
+	if (s->iphl != f->iphl || s->thl != f->thl || s->payload > f->mss ||
+	    f->len + s->payload > GRO_MAX || !same_ip(f, p))
 		return false;
 	if (s->udp)
 		return f->segs < GSO_UDP_SEGS;
@@ -324,7 +343,7 @@ void gro_add(struct gro *g, void *owner, uint8_t *pkt, size_t len, bool udp)
 	struct seg s = seg_parse(pkt, len, udp);
 	struct gro_flow *f = NULL;
 	static const struct gso_meta none;
-	bool psh = !s.udp && s.l4 && (pkt[s.iphl + 13] & TCP_PSH);
+	bool psh = s.tcp_flags & TCP_PSH;
 	unsigned i;
 
 	for (i = 0; s.l4 && i < GRO_FLOWS && !f; i++)
@@ -338,7 +357,7 @@ void gro_add(struct gro *g, void *owner, uint8_t *pkt, size_t len, bool udp)
 		f->next_seq += (uint32_t)s.payload;
 		f->segs++;
 		if (!s.udp)
-			f->buf[f->iphl + 13] |= pkt[s.iphl + 13] & TCP_PSH;
+			f->buf[f->iphl + 13] |= s.tcp_flags & TCP_PSH;
 		/* PSH, or a short datagram: nothing may follow. */
 		if (psh || f->last < f->mss)
 			flow_flush(g, f);

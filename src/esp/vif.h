@@ -35,7 +35,7 @@ struct vif {
 	char name[16];
 	int tun_fd;
 	int ifindex;
-	uint8_t offload;	/* TUN_OFFLOAD_*: packets carry struct gso_meta */
+	uint8_t offload;	/* TUN_OFFLOAD_* (platform.h) */
 	bool carrier;
 
 	struct sa *out;

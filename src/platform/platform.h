@@ -17,14 +17,17 @@
 
 /*
  * TUN: a layer-3 point-to-point device without packet-info header.  With
- * TUN_OFFLOAD_* in *offload on entry, ask for TCP (and UDP) super-packets
- * and partial checksums (see esp/offload.h); *offload says on return what
- * the kernel took: with TUN_OFFLOAD_TSO reads and writes carry a struct
- * gso_meta, and with TUN_OFFLOAD_USO UDP super-packets go both ways too
- * (Linux 6.2 and later).
+ * TUN_OFFLOAD_* in *offload on entry, ask for a virtio-net header on every
+ * packet, TCP (and UDP) super-packets and partial checksums (see
+ * esp/offload.h); *offload says on return what the kernel took: with
+ * TUN_OFFLOAD_HDR reads and writes carry a struct gso_meta, with
+ * TUN_OFFLOAD_TSO TCP super-packets go both ways, with TUN_OFFLOAD_USO UDP
+ * ones too (Linux 6.2 and later).
  */
-#define TUN_OFFLOAD_TSO 1
-#define TUN_OFFLOAD_USO 2
+#define TUN_OFFLOAD_HDR 1
+#define TUN_OFFLOAD_TSO 2
+#define TUN_OFFLOAD_USO 4
+#define TUN_OFFLOAD_ALL (TUN_OFFLOAD_HDR | TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO)
 struct gso_meta;
 int tun_open(const char *name, int *ifindex, uint8_t *offload);
 int tun_set_carrier(int fd, bool on);

@@ -723,7 +723,7 @@ static void do_tun_open(struct parent *p, struct ps_name *rq, const struct ike_i
 {
 	struct ps_tun_reply rep = { 0 };
 	struct owned_if *k;
-	uint8_t offload = TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
+	uint8_t offload = TUN_OFFLOAD_ALL;
 	int fd;
 
 	TERMINATE(rq->name);
@@ -2393,7 +2393,7 @@ static bool still_wanted(const struct parent *p, const struct owned_if *o)
 /* One line of the list: the device adopted into p->ifs, or not. */
 static void adopt_one(struct parent *p, const struct kept_if *k)
 {
-	uint8_t offload = TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
+	uint8_t offload = TUN_OFFLOAD_ALL;
 	int fd, ifindex;
 
 	/* Only the device we left: by that name with that index.  Another

@@ -81,7 +81,7 @@ static void json_path(struct json *j, const struct tunnel *t)
 /* What the TUN device and vtid exchange whole (platform.h TUN_OFFLOAD_*). */
 static const char *offload_str(uint8_t o)
 {
-	return (o & TUN_OFFLOAD_USO) ? "tcp+udp" : o ? "tcp" : "none";
+	return (o & TUN_OFFLOAD_USO) ? "tcp+udp" : (o & TUN_OFFLOAD_TSO) ? "tcp" : "none";
 }
 
 static void text_path(struct buf *b, const struct tunnel *t)

@@ -763,7 +763,7 @@ static int setup_interface(struct tunnel *t, char *err, size_t errlen)
 	unsigned i;
 	int r;
 
-	t->vif.offload = TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
+	t->vif.offload = TUN_OFFLOAD_ALL;
 	r = t->inst_id ? ps_tun_open_id(t->vif.name, t->inst_id, &t->vif.ifindex,
 					&t->vif.offload)
 		       : ps_tun_open(t->vif.name, &t->vif.ifindex, &t->vif.offload);

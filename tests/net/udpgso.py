@@ -2,8 +2,9 @@
 
   udpgso.py sink ADDR PORT OUT         receive until 2 s pass without a
                                        datagram; write a JSON summary to OUT
-  udpgso.py send ADDR PORT N SIZE K    N sends of K datagrams of SIZE bytes
-                                       each (UDP_SEGMENT = SIZE)
+  udpgso.py send ADDR PORT N SIZE K    N sends of K datagrams (UDP_SEGMENT =
+                                       SIZE): K-1 of SIZE bytes and a last
+                                       one 500 bytes shorter
 
 Every datagram carries its number and a SHA-256 of its own payload, so the
 sink can tell an intact datagram from one that segmentation or coalescing
@@ -63,7 +64,8 @@ def send(addr, port, count, size, k):
     s.connect((addr, port))
     n = 0
     for _ in range(count):
-        s.send(b"".join(datagram(n + j, size) for j in range(k)))
+        s.send(b"".join(datagram(n + j, size if j < k - 1 else size - 500)
+                        for j in range(k)))
         n += k
         time.sleep(0.003)
 

@@ -330,6 +330,9 @@ struct uspec {
 	bool df;
 	uint8_t salt;
 	uint8_t tos;
+	uint8_t ttl;		/* 0: 64; IPv6: the hop limit */
+	uint8_t flow;		/* IPv6: the flow label's low byte */
+	bool bad_len;		/* a UDP length one more than the datagram */
 };
 
 static size_t ubuild(uint8_t *p, const struct uspec *s, bool partial)
@@ -339,9 +342,15 @@ static size_t ubuild(uint8_t *p, const struct uspec *s, bool partial)
 
 	memset(p, 0, ip + 8);
 	ip_fill(p, s->v6, ip, len, 17, s->tos, s->id, s->df ? 0x4000 : 0);
+	if (s->ttl)
+		p[s->v6 ? 7 : 8] = s->ttl;
+	if (s->v6)
+		p[3] = s->flow;
+	else
+		csum_ip4_header(p);
 	be16_put(u, s->port);
 	be16_put(u + 2, 443);
-	be16_put(u + 4, (uint16_t)(len - ip));
+	be16_put(u + 4, (uint16_t)(len - ip + s->bad_len));
 	for (i = 0; i < s->payload; i++)
 		u[8 + i] = (uint8_t)(i * 13 + s->salt);
 	if (partial)
@@ -350,6 +359,52 @@ static size_t ubuild(uint8_t *p, const struct uspec *s, bool partial)
 	else
 		be16_put(u + 6, (uint16_t)~ref_l4_verify(p, len, 17));
 	return len;
+}
+
+/*
+ * What the kernel does with a glued UDP packet (__udp_gso_segment): its
+ * checksum field holds the pseudo-header sum for the whole length in the
+ * UDP header; each datagram's is that with the length swapped for its own
+ * (RFC 1624), then completed over the datagram.  Every datagram must come
+ * out with a right checksum, and as it went in.
+ */
+static uint16_t add16(uint32_t a, uint32_t b)
+{
+	a += b;
+	return (uint16_t)((a & 0xffff) + (a >> 16));
+}
+
+static void kernel_cut(int no, const uint8_t *pkt, size_t len, const struct gso_meta *m,
+		       unsigned n)
+{
+	size_t ip = m->csum_start, off = ip + 8, k;
+	uint16_t total = be16_get(pkt + ip + 4), part = be16_get(pkt + ip + 6);
+	static uint8_t d[2048];
+
+	CHECK(total == len - ip, "USO #%d: glued UDP length %u for %zu", no, total, len - ip);
+	CHECK(part == ref_fold(ref_sum16(pkt[0] >> 4 == 6 ? pkt + 8 : pkt + 12,
+					 pkt[0] >> 4 == 6 ? 32 : 8, 0) + 17 + total),
+	      "USO #%d: glued checksum field is not the pseudo-header sum", no);
+	for (k = 0; k < n && off < len; k++) {
+		size_t pl = len - off < m->size ? len - off : m->size;
+		uint16_t newlen = (uint16_t)(8 + pl), c;
+
+		memcpy(d, pkt, ip + 8);
+		memcpy(d + ip + 8, pkt + off, pl);
+		if (pkt[0] >> 4 == 6)
+			be16_put(d + 4, newlen);
+		else
+			be16_put(d + 2, (uint16_t)(ip + newlen));
+		be16_put(d + ip + 4, newlen);
+		be16_put(d + ip + 6, add16(add16(part, (uint16_t)~total), newlen));
+		c = (uint16_t)~ref_fold(ref_sum16(d + ip, 8 + pl, 0));
+		be16_put(d + ip + 6, c ? c : 0xffff);
+		CHECK(ref_l4_verify(d, ip + 8 + pl, 17) == 0xffff,
+		      "USO #%d: datagram %zu as the kernel cuts it: bad checksum", no, k);
+		CHECK(memcmp(d + ip + 8, segs[k] + ip + 8, pl) == 0 && be16_get(segs[k] + ip + 4) == newlen,
+		      "USO #%d: datagram %zu as the kernel cuts it differs", no, k);
+		off += pl;
+	}
 }
 
 /* USO: cut like __udp_gso_segment (lengths, checksums, IPv4 IDs), and
@@ -410,10 +465,13 @@ static void test_uso(void)
 		CHECK(n_got == 1 && got_segs[0] == n && got_len[0] == len,
 		      "USO #%d: glued into %u packets (%u datagrams)", cases[i].no, n_got,
 		      n_got ? got_segs[0] : 0);
-		CHECK(n == 1 || (got_m[0].type == GSO_UDP_L4 && got_m[0].size == cases[i].size &&
-				 got_m[0].hdr_len == ip + 8 && got_m[0].csum_start == ip &&
-				 got_m[0].csum_offset == 6 && got_m[0].flags == GSO_F_NEEDS_CSUM),
+		CHECK(n == 1 ? got_m[0].type == GSO_NONE && ref_l4_verify(got[0], got_len[0], 17) == 0xffff
+			     : got_m[0].type == GSO_UDP_L4 && got_m[0].size == cases[i].size &&
+			       got_m[0].hdr_len == ip + 8 && got_m[0].csum_start == ip &&
+			       got_m[0].csum_offset == 6 && got_m[0].flags == GSO_F_NEEDS_CSUM,
 		      "USO #%d: metadata", cases[i].no);
+		if (n > 1)
+			kernel_cut(cases[i].no, got[0], got_len[0], &got_m[0], n);
 		/* Cut again, it gives the same datagrams. */
 		if (n > 1 && gso_iter_init(&it, &got_m[0], got[0], got_len[0]) == 0) {
 			static uint8_t again[2048];
@@ -428,7 +486,11 @@ static void test_uso(void)
 }
 
 /* Streams of UDP datagrams and what coalescing makes of them. */
-#define U(port, pl) { false, port, pl, 0, true, 0, 0 }
+#define U(port, pl) { false, port, pl, 0, true, 0, 0, 0, 0, false }
+/* 1,000 bytes on port 1: IPv4 with ID, DF, TOS, TTL and a wrong UDP
+ * length, or IPv6 with hop limit and flow label. */
+#define U4(id, df, tos, ttl, bad) { false, 1, 1000, id, df, 0, tos, ttl, 0, bad }
+#define U6(hops, flow) { true, 1, 1000, 0, false, 0, 0, hops, flow, false }
 static const struct {
 	int no;
 	struct uspec in[8];
@@ -440,11 +502,16 @@ static const struct {
 	{ 2, { U(1, 1000), U(1, 500), U(1, 1000) }, 3, { 2, 1 }, 2 },	/* short one ends it */
 	{ 3, { U(1, 500), U(1, 1000) }, 2, { 1, 1 }, 2 },		/* larger after smaller */
 	{ 4, { U(1, 1000), U(2, 1000), U(1, 1000), U(2, 1000) }, 4, { 2, 2 }, 2 },
-	{ 5, { U(1, 1000), { false, 1, 1000, 0, true, 0, 0x10 } }, 2, { 1, 1 }, 2 },	/* TOS */
-	{ 6, { { false, 1, 1000, 7, false, 0, 0 }, { false, 1, 1000, 8, false, 0, 0 },
-	       { false, 1, 1000, 10, false, 0, 0 } }, 3, { 2, 1 }, 2 },	/* no DF: IDs in a row */
+	{ 5, { U(1, 1000), U4(0, true, 0x10, 0, false) }, 2, { 1, 1 }, 2 },	/* TOS */
+	{ 6, { U4(7, false, 0, 0, false), U4(8, false, 0, 0, false), U4(10, false, 0, 0, false) },
+	  3, { 2, 1 }, 2 },						/* no DF: IDs in a row */
 	{ 7, { U(1, 0), U(1, 0) }, 2, { 1, 1 }, 2 },			/* nothing to glue */
-	{ 8, { { true, 1, 1000, 0, false, 0, 0 }, { true, 1, 1000, 0, false, 0, 0 } }, 2, { 2 }, 1 },
+	{ 8, { U6(0, 0), U6(0, 0) }, 2, { 2 }, 1 },
+	{ 9, { U(1, 1000), U4(0, true, 0, 63, false) }, 2, { 1, 1 }, 2 },	/* TTL */
+	{ 10, { U6(0, 1), U6(0, 2) }, 2, { 1, 1 }, 2 },			/* flow label */
+	{ 11, { U6(0, 0), U6(9, 0) }, 2, { 1, 1 }, 2 },			/* hop limit */
+	{ 12, { U(1, 1000), U4(0, true, 0, 0, true) }, 2, { 1, 1 }, 2 },	/* UDP length */
+	{ 13, { U(1, 1000), U(1, 1001) }, 2, { 1, 1 }, 2 },		/* larger than the first */
 };
 
 static void test_udp_gro(void)
@@ -497,13 +564,31 @@ static void test_udp_gro(void)
 		      "UDP %s: not coalesced (%u packets)", i ? "bad checksum" : "without checksum",
 		      n_got);
 	}
+	/* A bad IPv4 header checksum: not glued, passed on as it came (the
+	 * glued packet would get a right one), for UDP and for TCP. */
+	for (i = 0; i < 2; i++) {
+		size_t len;
+
+		n_got = 0;
+		len = i ? build(pkt, &(struct spec)P(1, 0, 1000, ACK), false)
+			: ubuild(pkt, &(struct uspec)U(1, 1000), false);
+		gro_add(&g, &g, pkt, len, true);
+		len = i ? build(pkt, &(struct spec)P(1, 1000, 1000, ACK), false)
+			: ubuild(pkt, &(struct uspec)U(1, 1000), false);
+		pkt[10] ^= 1;
+		gro_add(&g, &g, pkt, len, true);
+		gro_flush(&g);
+		CHECK(n_got == 2 && got_segs[1] == 1 && memcmp(got[1], pkt, len) == 0,
+		      "%s with a bad IPv4 header checksum: not glued (%u packets)", i ? "TCP" : "UDP",
+		      n_got);
+	}
 	/* A TCP segment and a UDP datagram with the same ports: two flows. */
 	n_got = 0;
-	gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec){ false, 5201, 1000, 0, true, 0, 0 }, false),
+	gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec)U(5201, 1000), false),
 		true);
 	gro_add(&g, &g, pkt, build(pkt, &(struct spec){ false, 5201, 0, 1, 1000, ACK, 0, 0 }, false),
 		true);
-	gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec){ false, 5201, 1000, 0, true, 0, 0 }, false),
+	gro_add(&g, &g, pkt, ubuild(pkt, &(struct uspec)U(5201, 1000), false),
 		true);
 	gro_flush(&g);
 	CHECK(n_got == 2, "TCP and UDP of one port pair kept apart: %u packets", n_got);
@@ -528,7 +613,7 @@ static void test_bad_meta(void)
 	};
 	struct spec s = { .port = 1, .payload = 3000, .flags = ACK };
 	struct gso_iter it;
-	size_t i;
+	size_t i, len;
 
 	build(super, &s, true);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -541,6 +626,43 @@ static void test_bad_meta(void)
 	CHECK(gso_csum_finish(super, 30, &(struct gso_meta){ .flags = GSO_F_NEEDS_CSUM,
 							     .csum_start = 20, .csum_offset = 16 }) < 0,
 	      "checksum field beyond the packet");
+	/* A TCP header shorter than 20 bytes (data offset 2): its flags and
+	 * checksum would be written past the segment. */
+	super[20 + 12] = 2 << 4;
+	CHECK(gso_iter_init(&it, &(struct gso_meta){ .flags = GSO_F_NEEDS_CSUM, .type = GSO_TCP4,
+						     .size = 4, .csum_start = 20, .csum_offset = 16 },
+			    super, 1000) < 0, "TCP data offset 2 rejected");
+	/* USO without a checksum left to us, or with it elsewhere; an IPv6
+	 * header whose next header is not UDP where UDP should start. */
+	len = ubuild(super, &(struct uspec){ .v6 = true, .port = 1, .payload = 3000 }, true);
+	CHECK(gso_iter_init(&it, &(struct gso_meta){ .type = GSO_UDP_L4, .size = 1000,
+						     .csum_start = 40, .csum_offset = 6 }, super, len) < 0,
+	      "USO without NEEDS_CSUM rejected");
+	CHECK(gso_iter_init(&it, &(struct gso_meta){ .flags = GSO_F_NEEDS_CSUM, .type = GSO_UDP_L4,
+						     .size = 1000, .csum_start = 40, .csum_offset = 16 },
+			    super, len) < 0, "USO with the checksum at 16 rejected");
+	super[6] = 6;
+	CHECK(gso_iter_init(&it, &(struct gso_meta){ .flags = GSO_F_NEEDS_CSUM, .type = GSO_UDP_L4,
+						     .size = 1000, .csum_start = 40, .csum_offset = 6 },
+			    super, len) < 0, "USO of an IPv6 packet that is not UDP rejected");
+	/* A datagram whose checksum comes out 0 is sent with all ones (RFC
+	 * 768): adding its checksum to a payload word makes the sum 0xffff. */
+	{
+		static uint8_t d[2048];
+		struct gso_meta m = { .flags = GSO_F_NEEDS_CSUM, .type = GSO_UDP_L4, .size = 1200,
+				      .csum_start = 20, .csum_offset = 6 };
+		uint16_t c, w;
+
+		len = ubuild(super, &(struct uspec){ .port = 1, .payload = 100 }, true);
+		CHECK(gso_iter_init(&it, &m, super, len) == 0 && gso_iter_next(&it, d) == len,
+		      "one datagram cut");
+		c = be16_get(d + 26);
+		w = be16_get(super + 40);
+		be16_put(super + 40, add16(w, c));
+		CHECK(gso_iter_init(&it, &m, super, len) == 0 && gso_iter_next(&it, d) == len &&
+		      be16_get(d + 26) == 0xffff && ref_l4_verify(d, len, 17) == 0xffff,
+		      "a zero UDP checksum goes out as all ones (%04x)", be16_get(d + 26));
+	}
 }
 
 int main(void)

@@ -66,11 +66,9 @@ static int tun_attach(const char *name, int flags, int *ifindex, uint8_t *offloa
 		goto fail;
 	/* Without offloads the header stays, all zero: still correct. */
 	if (*offload) {
-		*offload = enable_offload(fd, *offload);
-		if (!*offload) {
+		*offload = TUN_OFFLOAD_HDR | enable_offload(fd, *offload);
+		if (*offload == TUN_OFFLOAD_HDR)
 			ioctl(fd, TUNSETOFFLOAD, 0);
-			*offload = TUN_OFFLOAD_TSO;
-		}
 	}
 	/* Start without carrier: no SA yet. */
 	if (tun_set_carrier(fd, false) < 0)
