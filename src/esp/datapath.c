@@ -966,7 +966,7 @@ void dp_input_frame(struct datapath *dp, uint8_t *f, size_t len)
 
 		n = be16_get(ip + 2);
 		if (ip[0] == 0x45 && ip[9] == IPPROTO_ESP && (be16_get(ip + 6) & 0x3fff) == 0 &&
-		    n >= 20 && n <= len - 14 && csum_fold(csum_partial(ip, 20, 0)) == 0xffff)
+		    n >= 20 && n <= len - 14 && csum_ip4_header_ok(ip))
 			rx_esp(dp, ip + 20, n - 20, RX_XDP, NULL);
 		else
 			dp->st.rx_short++;

@@ -200,7 +200,7 @@ static struct seg seg_parse(const uint8_t *p, size_t len, bool udp_ok)
 		 * checksum the kernel would take: the glued packet gets a new
 		 * one. */
 		s.ok = s.iphl == 20 && (be16_get(p + 6) & 0x3fff) == 0 && be16_get(p + 2) == len &&
-		       csum_fold(csum_partial(p, 20, 0)) == 0xffff;
+		       csum_ip4_header_ok(p);
 	} else if (len >= 40 && p[0] >> 4 == 6) {
 		s.iphl = 40;
 		s.v6 = true;
@@ -331,7 +331,7 @@ static void flow_start(struct gro_flow *f, void *owner, const uint8_t *p, size_t
 	f->len = f->bytes = len;
 	f->iphl = s->iphl;
 	f->thl = s->thl;
-	f->mss = f->last = (uint16_t)s->payload;
+	f->mss = (uint16_t)s->payload;
 	f->next_seq = s->udp ? 0 : be32_get(p + s->iphl + 4) + (uint32_t)s->payload;
 	f->segs = 1;
 	f->v6 = s->v6;
@@ -353,13 +353,12 @@ void gro_add(struct gro *g, void *owner, uint8_t *pkt, size_t len, bool udp)
 		memcpy(f->buf + f->len, pkt + s.iphl + s.thl, s.payload);
 		f->len += s.payload;
 		f->bytes += len;
-		f->last = (uint16_t)s.payload;
 		f->next_seq += (uint32_t)s.payload;
 		f->segs++;
 		if (!s.udp)
 			f->buf[f->iphl + 13] |= s.tcp_flags & TCP_PSH;
 		/* PSH, or a short datagram: nothing may follow. */
-		if (psh || f->last < f->mss)
+		if (psh || s.payload < f->mss)
 			flow_flush(g, f);
 		return;
 	}

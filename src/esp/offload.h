@@ -77,7 +77,7 @@ struct gro_flow {
 	void *owner;		/* NULL: slot free */
 	uint8_t *buf;		/* GRO_MAX bytes */
 	size_t len, iphl, thl, bytes;
-	uint16_t mss, last;	/* payload of the first and of the last segment */
+	uint16_t mss;		/* payload of the first segment */
 	uint32_t next_seq;
 	unsigned segs;
 	bool v6, udp;

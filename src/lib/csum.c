@@ -114,3 +114,8 @@ void csum_ip4_header(uint8_t *ip)
 	ip[10] = ip[11] = 0;
 	be16_put(ip + 10, (uint16_t)~csum_fold(csum_partial(ip, ihl, 0)));
 }
+
+bool csum_ip4_header_ok(const uint8_t *ip)
+{
+	return csum_fold(csum_partial(ip, (size_t)(ip[0] & 15) * 4, 0)) == 0xffff;
+}

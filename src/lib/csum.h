@@ -26,5 +26,7 @@ uint16_t csum_final(uint32_t sum);
 uint16_t csum_replace(uint16_t hc, uint16_t old, uint16_t new_);
 /* Recompute an IPv4 header checksum in place. */
 void csum_ip4_header(uint8_t *ip);
+/* Whether an IPv4 header's checksum is right. */
+bool csum_ip4_header_ok(const uint8_t *ip);
 
 #endif
