@@ -67,6 +67,7 @@ struct node {
 	struct ike_conn *conn;
 #ifdef INMEM_TUNNEL
 	struct tunnel *t;
+	struct tunnel *t2;	/* the text's second [tunnel], if it has one */
 #else
 	/* What the callbacks were told. */
 	struct tunnel_conf conf;	/* the policy points into it */
@@ -389,23 +390,28 @@ INMEM_FN int inmem_sign(void *arg, const struct tunnel_conf *tc, int hash,
 	return sig_sign(pki_key(tc->pki[PKI_KEY - 1]), hash, octets, n, out, max);
 }
 
-static void node_attach(struct node *n, const struct tunnel_conf *tc)
+static struct tunnel *tunnel_attach(struct node *n, const struct tunnel_conf *tc, const char *name)
 {
-	n->t = calloc(1, sizeof(*n->t));
-	n->t->own = malloc(sizeof(*tc));
-	if (!n->t->own)
+	struct tunnel *t = calloc(1, sizeof(*t));
+
+	if (!t || !(t->own = malloc(sizeof(*tc))))
 		exit(2);
-	n->t->conf = memcpy(n->t->own, tc, sizeof(*tc));
-	n->t->dp = n->dp;
-	n->t->ike = n->ike;
-	n->t->vif.tun_fd = -1;
-	strcpy(n->t->vif.name, "t");
+	t->conf = memcpy(t->own, tc, sizeof(*tc));
+	t->dp = n->dp;
+	t->ike = n->ike;
+	t->vif.tun_fd = -1;
+	snprintf(t->vif.name, sizeof(t->vif.name), "%s", name);
 	/* The interface starts with the configured selectors, as in
 	 * tunnel_create(). */
-	if (vif_set_ts(&n->t->vif, tc->local_ts, tc->n_local_ts, tc->remote_ts,
-		       tc->n_remote_ts) ||
-	    dp_add_vif(n->dp, &n->t->vif) || tunnel_attach_ike(n->t))
+	if (vif_set_ts(&t->vif, tc->local_ts, tc->n_local_ts, tc->remote_ts, tc->n_remote_ts) ||
+	    dp_add_vif(n->dp, &t->vif) || tunnel_attach_ike(t))
 		exit(2);
+	return t;
+}
+
+static void node_attach(struct node *n, const struct tunnel_conf *tc)
+{
+	n->t = tunnel_attach(n, tc, "t");
 	n->conn = n->t->conn;
 	tunnel_set_psk_signer(inmem_psk_sign);
 	tunnel_set_ppk_mixer(inmem_ppk_mix);
@@ -416,10 +422,15 @@ static void node_detach(struct node *n)
 {
 	ike_conn_del(n->conn);
 	n->conn = n->t->conn = NULL;
+	if (n->t2) {
+		ike_conn_del(n->t2->conn);
+		n->t2->conn = NULL;
+	}
 }
 #endif
 
-/* Both nodes from whole configuration texts (one [tunnel] each). */
+/* Both nodes from whole configuration texts (one [tunnel] each, or two
+ * with INMEM_TUNNEL). */
 INMEM_FN void setup_texts(const char *text_a, const char *text_b)
 {
 	const char *texts[2] = { text_a, text_b };
@@ -442,6 +453,10 @@ INMEM_FN void setup_texts(const char *text_a, const char *text_b)
 		n->dp = dp_new(NULL);
 		n->ike = ike_new(NULL, n->dp);
 		node_attach(n, &c.t[0]);
+#ifdef INMEM_TUNNEL
+		if (c.n > 1)
+			n->t2 = tunnel_attach(n, &c.t[1], "t2");
+#endif
 		n->c = c;	/* freed at teardown: the tunnel points at its PKI objects */
 		sockaddr_set(&n->addr, i ? "192.0.2.2" : "192.0.2.1", 500);
 		ike_set_send_hook(n->ike, hook, n);
@@ -473,6 +488,10 @@ INMEM_FN void teardown(void)
 #ifdef INMEM_TUNNEL
 		nodes[i].t->ike = NULL;
 		tunnel_destroy(nodes[i].t);
+		if (nodes[i].t2) {
+			nodes[i].t2->ike = NULL;
+			tunnel_destroy(nodes[i].t2);
+		}
 #endif
 		dp_free(nodes[i].dp);
 		conf_free(&nodes[i].c);

@@ -141,6 +141,21 @@ static bool ident_equal(const struct ike_id *got, const struct ike_ident *want)
 	return got->len == want->len && !memcmp(got->data, want->data, want->len);
 }
 
+/* The one identity the policy admits for the peer: its remote-id, or
+ * without one its address; false if it admits more than one. */
+static bool peer_id_expected(const struct ike_policy *pol, struct ike_ident *want)
+{
+	if (pol->remote_id_bad || pol->remote_id_glob)
+		return false;
+	if (pol->remote_id->type)
+		*want = *pol->remote_id;
+	else if (pol->remote.family)
+		addr_id(&pol->remote, want);
+	else
+		return false;
+	return true;
+}
+
 /* Does the peer's ID match what the policy expects of it? */
 static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 {
@@ -150,15 +165,31 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 		return false;
 	if (pol->remote_id_glob)
 		return peer_id_glob(pol->remote_id, got);
-	/* A DN matches by RFC 5280 §7.1 comparison, not its encoding. */
-	if (pol->remote_id->type) {
-		want = *pol->remote_id;
-	} else if (pol->remote.family) {
-		addr_id(&pol->remote, &want);
-	} else {
+	if (!peer_id_expected(pol, &want))
 		return true;	/* remote = any without remote-id: the PSK decides */
-	}
+	/* A DN matches by RFC 5280 §7.1 comparison, not its encoding. */
 	return ident_equal(got, &want);
+}
+
+/*
+ * RFC 7296 §2.4: INITIAL_CONTACT speaks for a pair of authenticated
+ * identities, ours and the peer's, not for a tunnel: a branch with two
+ * uplinks to one hub has two tunnels and one pair, and a peer that reads
+ * the notify as written (strongSwan does) deletes every IKE SA of the
+ * pair.  One key for the pair (a DN by its RFC 5280 comparison, as
+ * ike_conn_id_key makes it); 0 if it cannot be made.
+ */
+static uint64_t ids_key(const struct ike_ctx *ctx, const struct ike_policy *pol, uint8_t type,
+			const uint8_t *data, size_t len)
+{
+	struct ike_ident me;
+	uint64_t a, b;
+
+	own_id(pol, &me);
+	if (!ike_conn_id_key(ctx, me.type, me.data, me.len, &a) ||
+	    !ike_conn_id_key(ctx, type, data, len, &b))
+		return 0;
+	return (a ^ (b * 0x9e3779b97f4a7c15ULL)) | 1;	/* ordered: (x, y) is not (y, x) */
 }
 
 static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
@@ -684,13 +715,36 @@ static bool ppk_auth_ok(struct ike_sa *sa, const struct ike_conn *c, const struc
 	return auth_ok(sa, c, true, m, &no_ppk, idi, why, whylen);
 }
 
-/* Whether the tunnel has an established IKE SA besides sa. */
-static bool other_established(const struct ike_sa *sa)
+/* Would INITIAL_CONTACT be false (§2.4: "the only IKE SA currently
+ * active between the authenticated identities")?  It is while another
+ * IKE SA of the tunnel is established, or another of the same pair of
+ * identities is. */
+static bool other_holds(const struct ike_sa *sa)
 {
+	uint64_t k = sa->ids_key;
 	struct ike_sa *o;
 
 	for (o = ikesa_of_conn(sa->conn, NULL); o; o = ikesa_of_conn(sa->conn, o))
 		if (o != sa && o->state == IKE_S_ESTABLISHED)
+			return true;
+	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
+		if (o != sa && o->state == IKE_S_ESTABLISHED)
+			return true;
+	return false;
+}
+
+/* Is another tunnel's IKE_AUTH with INITIAL_CONTACT for the same two
+ * identities out?  Ours must wait for its answer: sent now, without the
+ * notify, it could be handled first (charon answers on several threads),
+ * and the other's INITIAL_CONTACT would then delete ours at the peer,
+ * which charon does without a DELETE. */
+static bool contact_pending(const struct ike_sa *sa)
+{
+	uint64_t k = sa->ids_key;
+	struct ike_sa *o;
+
+	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
+		if (o != sa && o->contact)
 			return true;
 	return false;
 }
@@ -702,12 +756,24 @@ void ike_auth_start(struct ike_sa *sa)
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
 	struct own_auth auth, no_ppk_auth;
 	unsigned n, ni, nr;
-	struct ike_ident me;
+	struct ike_ident me, peer;
 	struct buf in;
 	struct ike_wr w;
 	bool with_no_ppk = false;
 	int r;
 
+	ikesa_set_ids(sa, peer_id_expected(pol, &peer) ?
+			  ids_key(sa->ctx, pol, peer.type, peer.data, peer.len) : 0);
+	if (contact_pending(sa)) {
+		if (!sa->auth_wait)
+			log_info(ikesa_name(sa), "IKE_AUTH waits for another tunnel's, with "
+				 "the same identities, to be answered");
+		sa->auth_wait = true;
+		sa->state = IKE_S_AUTH_SENT;	/* as far as timers and show go */
+		ikesa_touch(sa);
+		return;
+	}
+	sa->auth_wait = false;
 	if (sa->ppk_offered && !ppk_initiator_keys(sa, &no_ppk_auth, &with_no_ppk))
 		return;
 	if (!own_auth(sa, sa->conn, true, &me, &auth))
@@ -733,8 +799,10 @@ void ike_auth_start(struct ike_sa *sa)
 	 * Not if, meanwhile, the peer's own start made us its responder: the
 	 * assertion would be false, the peer would drop the IKE SA we both
 	 * hold while we drop this one as its duplicate, and neither would be
-	 * left (resolve_duplicates keeps one when both are complete). */
-	if (!other_established(sa))
+	 * left (resolve_duplicates keeps one when both are complete).  Nor if
+	 * another tunnel holds an IKE SA of the same identities. */
+	sa->contact = !other_holds(sa);
+	if (sa->contact)
 		ikew_notify(&w, 0, N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	if (pol->want_address) {
 		struct ike_cp cp = { .type = CFG_REQUEST, .want4 = true, .want6 = pol->ipv6 };
@@ -945,6 +1013,8 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (sa->conn->pol->want_address)
 		take_address(sa, m);
+	ikesa_contact_done(sa);
+	ikesa_set_ids(sa, ids_key(sa->ctx, sa->conn->pol, id.type, id.data, id.len));
 	established(sa);
 }
 
@@ -1183,7 +1253,12 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 		reply_error(sa, m->h.msgid, N_TS_UNACCEPTABLE, "traffic selectors unacceptable");
 		return;
 	}
-	/* §2.4: the peer restarted; whatever we still hold for it is stale. */
+	/* §2.4: the peer restarted; whatever this tunnel still holds for it
+	 * is stale.  Only this tunnel's: peers that send the notify per
+	 * tunnel (vtid did, before it went by identities) would otherwise
+	 * take down each other tunnel they share the identities with, and a
+	 * stale IKE SA elsewhere goes when its peer stops answering. */
+	ikesa_set_ids(sa, ids_key(sa->ctx, pol, idi.type, idi.data, idi.len));
 	if (!ike_find_notify(m, N_INITIAL_CONTACT, &n))
 		for (o = ikesa_of_conn(c, NULL); o; o = next) {
 			next = ikesa_of_conn(c, o);

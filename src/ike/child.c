@@ -417,6 +417,7 @@ static void take_over(struct ike_sa *old, struct ike_sa *nsa)
 	nsa->peer_cert = old->peer_cert;
 	old->peer_cert = NULL;
 	nsa->peer_hashes = old->peer_hashes;
+	ikesa_set_ids(nsa, old->ids_key);
 	memset(old->child, 0, sizeof(old->child));
 	nsa->state = IKE_S_ESTABLISHED;
 	nsa->established_ms = now_ms();

@@ -63,12 +63,14 @@ struct ike_ctx *ike_new(struct ev *ev, struct datapath *dp)
 	/* RFC 7296 §2.6: both cookie secrets are random from the start; an
 	 * all-zero "previous" secret would let anyone compute valid cookies. */
 	if (htab_init(&ctx->by_spi) || htab_init(&ctx->by_peer) || htab_init(&ctx->by_conn) ||
-	    htab_init(&ctx->conn_by_addr) || htab_init(&ctx->conn_by_id) ||
+	    htab_init(&ctx->by_ids) || htab_init(&ctx->conn_by_addr) ||
+	    htab_init(&ctx->conn_by_id) ||
 	    rand_bytes(ctx->secret[0], sizeof(ctx->secret[0])) ||
 	    rand_bytes(ctx->secret[1], sizeof(ctx->secret[1]))) {
 		htab_free(&ctx->by_spi);
 		htab_free(&ctx->by_peer);
 		htab_free(&ctx->by_conn);
+		htab_free(&ctx->by_ids);
 		htab_free(&ctx->conn_by_addr);
 		htab_free(&ctx->conn_by_id);
 		wipe(ctx, sizeof(*ctx));
@@ -150,6 +152,7 @@ static void ikesa_free(struct ike_sa *sa)
 	htab_del(&sa->ctx->by_spi, &sa->hspi);
 	htab_del(&sa->ctx->by_peer, &sa->hpeer);
 	htab_del(&sa->ctx->by_conn, &sa->htun);
+	htab_del(&sa->ctx->by_ids, &sa->hids);
 	heap_del(&sa->ctx->timers, &sa->timer);
 	dh_free(sa->dh);
 	dh_free(sa->op_dh);
@@ -217,6 +220,7 @@ void ike_free(struct ike_ctx *ctx)
 	htab_free(&ctx->by_spi);
 	htab_free(&ctx->by_peer);
 	htab_free(&ctx->by_conn);
+	htab_free(&ctx->by_ids);
 	htab_free(&ctx->conn_by_addr);
 	htab_free(&ctx->conn_by_id);
 	heap_free(&ctx->timers);
@@ -371,6 +375,7 @@ void ikesa_kill(struct ike_sa *sa, const char *why)
 	if (sa->state == IKE_S_DEAD)
 		return;
 	ikesa_half_open_end(sa);
+	ikesa_contact_done(sa);
 	if (c && (sa->state == IKE_S_ESTABLISHED || c->state != IKE_CONN_UP))
 		c->ops->closing(c->arg, why, why && !strcmp(why, "peer dead"));
 	/* An SA without a connection is an unauthenticated peer's: whoever can
@@ -1108,6 +1113,38 @@ struct ike_sa *ikesa_of_conn(const struct ike_conn *c, const struct ike_sa *afte
 	return NULL;
 }
 
+void ikesa_set_ids(struct ike_sa *sa, uint64_t key)
+{
+	htab_del(&sa->ctx->by_ids, &sa->hids);
+	sa->ids_key = key;
+	/* Unfiled, the SA is only not found by INITIAL_CONTACT's checks. */
+	if (key && htab_add(&sa->ctx->by_ids, &sa->hids, key))
+		log_warn(ikesa_name(sa), "not indexed by its identities (out of memory)");
+}
+
+struct ike_sa *ikesa_of_ids(const struct ike_ctx *ctx, uint64_t key, const struct ike_sa *after)
+{
+	struct hnode *n;
+
+	if (!key)
+		return NULL;
+	n = after ? htab_next(&after->hids) : htab_first(&ctx->by_ids, key);
+	return n ? htab_entry(n, struct ike_sa, hids) : NULL;
+}
+
+void ikesa_contact_done(struct ike_sa *sa)
+{
+	uint64_t k = sa->ids_key;
+	struct ike_sa *o;
+
+	if (!sa->contact)
+		return;
+	sa->contact = false;
+	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
+		if (o->auth_wait)
+			ikesa_touch(o);
+}
+
 static struct ike_sa *conn_sa(const struct ike_conn *c)
 {
 	struct ike_sa *sa, *any = NULL;
@@ -1232,6 +1269,10 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 	if ((sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) && sa->conn &&
 	    now - sa->created_ms >= NEGOTIATE_MS) {
 		ikesa_kill(sa, "negotiation did not complete in time; starting over");
+		return;
+	}
+	if (sa->auth_wait) {	/* another tunnel's INITIAL_CONTACT: answered yet? */
+		ike_auth_start(sa);
 		return;
 	}
 	if (sa->state == IKE_S_ESTABLISHED && sa->childless_at && now >= sa->childless_at &&

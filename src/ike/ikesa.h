@@ -135,6 +135,7 @@ struct ike_ctx {
 	struct htab by_spi;	/* every IKE SA, by the SPI we chose */
 	struct htab by_peer;	/* responder SAs, by the peer's address */
 	struct htab by_conn;	/* SAs that serve a connection, by the connection */
+	struct htab by_ids;	/* SAs by the pair of identities they join (ids_key) */
 	unsigned half_open;
 	struct ratelimit rl;
 	/* Anti-DoS cookies (RFC 7296 §2.6): demanded once this many IKE SAs
@@ -256,7 +257,15 @@ struct ike_sa {
 	/* The peer's verified certificate for show: subject, issuer and
 	 * expiry, three strings one after the other (NULL: none). */
 	char *peer_cert;
-	struct hnode hspi, hpeer, htun;
+	/* The pair of identities, ours and the peer's, that this SA joins
+	 * (auth.c ids_key: RFC 7296 §2.4's INITIAL_CONTACT is about it): the
+	 * peer's as IKE_AUTH proved it, or, while our IKE_AUTH is out, as
+	 * the policy expects it.  0: not known. */
+	uint64_t ids_key;
+	/* Our IKE_AUTH carries INITIAL_CONTACT and is not answered yet; and
+	 * ours waits for another's to be (auth.c contact_pending). */
+	bool contact, auth_wait;
+	struct hnode hspi, hpeer, htun, hids;
 	struct heap_node timer;	/* in ctx->timers from birth to death */
 	struct ike_sa *next, **pprev;
 };
@@ -276,6 +285,13 @@ bool ike_conn_id_key(const struct ike_ctx *ctx, uint8_t type, const uint8_t *dat
 /* The IKE SAs that serve c, one after another (NULL: the first), from
  * the index by connection: a hub's IKE_AUTH must not walk every SA. */
 struct ike_sa *ikesa_of_conn(const struct ike_conn *c, const struct ike_sa *after);
+/* File sa under the pair of identities it joins (0: none), and the IKE
+ * SAs filed under one, one after another (NULL: the first). */
+void ikesa_set_ids(struct ike_sa *sa, uint64_t key);
+struct ike_sa *ikesa_of_ids(const struct ike_ctx *ctx, uint64_t key, const struct ike_sa *after);
+/* sa's INITIAL_CONTACT was answered or never will be: the IKE_AUTHs that
+ * wait for that (auth_wait) go at the next tick. */
+void ikesa_contact_done(struct ike_sa *sa);
 /* sa->agreed, made if it is not there yet: 0 or -ENOMEM. */
 int ikesa_agreed(struct ike_sa *sa);
 /* Free what an established SA no longer needs (ike.c). */

@@ -186,6 +186,108 @@ ping_ok a 10.255.0.2 || fail "restart: no traffic after recovery"
 t_back=$(( $(ms) - t1 ))
 pass "charon SIGKILLed: dead after ${t_dead} ms (dpd 1, timeout 3); restarted: tunnel back in ${t_back} ms"
 stop_vtid a
+forget_pid "$PID_a"
+
+# A branch with two uplinks (two local addresses) to one hub, one tunnel
+# each, one identity: INITIAL_CONTACT speaks for the pair of identities
+# (RFC 7296 §2.4), and charon (unique = no, its default) deletes every
+# IKE SA of the pair when it gets one, silently (no DELETE: the other
+# tunnel would black-hole until its liveness check noticed, then come
+# back and delete this one, for ever).  Only the first tunnel may send it.
+in_ns a ip addr add 192.0.2.3/24 dev eth0
+in_ns b ip addr add 10.255.1.2/32 dev lo
+cat > "$VT_TMP/b.swanctl.conf" <<C
+connections {
+C
+for u in 1 2; do
+	[ $u = 1 ] && from=192.0.2.1 || from=192.0.2.3
+	cat >> "$VT_TMP/b.swanctl.conf" <<C
+	uplink$u {
+		version = 2
+		local_addrs = 192.0.2.2
+		remote_addrs = $from
+		proposals = ${SETS[0]%% *}
+		encap = yes
+		mobike = no
+		local { auth = psk
+			id = 192.0.2.2 }
+		remote { auth = psk
+			 id = branch.example }
+		children {
+			uplink$u {
+				local_ts = 10.255.$((u - 1)).2/32
+				remote_ts = 10.255.$((u - 1)).1/32
+				esp_proposals = ${SETS[0]##* }
+			}
+		}
+	}
+C
+done
+cat >> "$VT_TMP/b.swanctl.conf" <<C
+}
+secrets {
+	ike-branch {
+		id-a = branch.example
+		id-b = 192.0.2.2
+		secret = "$PSK"
+	}
+}
+C
+stop_charon b
+: > "$VT_TMP/charon-b/charon.log"
+start_charon b
+for u in 0 1; do
+	[ $u = 0 ] && from=192.0.2.1 || from=192.0.2.3
+	cat <<C
+[tunnel sti$u]
+local = $from
+remote = 192.0.2.2
+local-id = branch.example
+address = 10.255.$u.1/30
+psk = $PSK
+ike = ${SETS[0]%% *}
+esp = ${SETS[0]##* }
+C
+done > "$VT_TMP/a.conf"
+uplinks_up() { has_carrier a sti0 && has_carrier a sti1; }
+uplink_routes() {
+	while in_ns b ip rule del pref 220 2>/dev/null; do :; done
+	in_ns b ip route replace 10.255.0.1/32 dev ipsec0 src 10.255.0.2
+	in_ns b ip route replace 10.255.1.1/32 dev ipsec0 src 10.255.1.2
+}
+uplink_traffic() {	# WHAT: both tunnels, both ways
+	ping_ok a 10.255.0.2 || fail "$1: ping vtid -> charon over uplink 1"
+	ping_ok a 10.255.1.2 || fail "$1: ping vtid -> charon over uplink 2"
+	ping_ok b 10.255.0.1 || fail "$1: ping charon -> vtid over uplink 1"
+	ping_ok b 10.255.1.1 || fail "$1: ping charon -> vtid over uplink 2"
+}
+established() { grep -c "IKE SA established" "$VT_TMP/a.log" || true; }
+: > "$VT_TMP/a.log"
+start_vtid a "$VT_TMP/a.conf"
+wait_until 10 uplinks_up || fail "two uplinks: not both up"
+uplink_routes
+sleep 3		# a deleted IKE SA would have been noticed and re-made by now
+uplink_routes
+uplink_traffic "two uplinks"
+[ "$(charon_sas)" = 2 ] || fail "two uplinks: charon holds $(charon_sas) IKE SAs, not 2"
+[ "$(established)" = 2 ] || fail "two uplinks: $(established) IKE SAs made for 2 tunnels (one deleted the other)"
+! grep -q "received INITIAL_CONTACT" "$VT_TMP/charon-b/charon.log" ||
+	fail "two uplinks: charon deleted an IKE SA for INITIAL_CONTACT"
+# The second uplink goes down and comes back beside the first.
+vtictl a down sti1 >/dev/null
+wait_value 5 charon_sas = 1 || fail "two uplinks: charon kept uplink 2 after vtictl down"
+vtictl a up sti1 >/dev/null
+wait_until 10 uplinks_up || fail "two uplinks: uplink 2 did not come back"
+sleep 2
+uplink_routes
+uplink_traffic "uplink 2 back"
+[ "$(charon_sas)" = 2 ] && [ "$(established)" = 3 ] ||
+	fail "two uplinks: after uplink 2's return charon holds $(charon_sas) IKE SAs, vtid made $(established) (want 2 and 3)"
+! grep -q "received INITIAL_CONTACT" "$VT_TMP/charon-b/charon.log" ||
+	fail "two uplinks: uplink 2's return deleted uplink 1 (INITIAL_CONTACT)"
+waited=$(grep -c "waits for another tunnel" "$VT_TMP/a.log" || true)
+pass "two uplinks, one identity: both tunnels up for 5 s with traffic both ways on each, uplink 2 down and back without touching uplink 1; charon deleted nothing for INITIAL_CONTACT ($waited IKE_AUTH waited for the other's answer)"
+stop_vtid a
 stop_charon b
 echo
 echo "| IKE proposal | ESP proposal | vtid initiator (to carrier) | vtid responder (to carrier) |"

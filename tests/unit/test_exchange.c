@@ -1309,6 +1309,117 @@ static void t_staggered_start(void)
 	CHECK(ok == 8, "one IKE SA, the same, on each side after %u of 8 staggered starts", ok);
 }
 
+/* IKE_AUTH requests node 0 sent, per tunnel (0: t, 1: t2), and how many
+ * carried INITIAL_CONTACT: read in the tap with the keys of the SA that
+ * sent them, as the responder reads them. */
+static unsigned auth_sent[2], contact_sent[2];
+
+static void tap_contact(const struct pkt *p)
+{
+	uint8_t copy[sizeof(p->data)];
+	struct ike_sa *sa;
+	struct ike_sk *sk;
+	struct ike_msg m;
+	struct ike_notify n;
+
+	if (p->to != 1 || p->len <= IKE_HDR_LEN || p->data[18] != IKE_AUTH ||
+	    (p->data[19] & IKE_FLAG_RESPONSE))
+		return;
+	memcpy(copy, p->data, p->len);
+	if (ike_msg_parse(copy, p->len, &m))
+		return;
+	for (sa = nodes[0].ike->sas; sa && sa->spi_i != m.h.spi_i; sa = sa->next)
+		;
+	if (!sa || !sa->conn || !(sk = ike_sk_new(&sa->keys, !sa->initiator)))
+		return;
+	if (!ike_sk_open(sk, copy, &m)) {
+		int k = sa->conn == nodes[0].t->conn ? 0 : 1;
+
+		auth_sent[k]++;
+		contact_sent[k] += !ike_find_notify(&m, N_INITIAL_CONTACT, &n);
+	}
+	ike_sk_free(sk);
+}
+
+static bool both_up(int i)
+{
+	return nodes[i].t->state == TS_UP && nodes[i].t2->state == TS_UP;
+}
+
+/*
+ * RFC 7296 §2.4: INITIAL_CONTACT asserts that the IKE SA is the only one
+ * between the two identities, whichever tunnel holds it.  Two tunnels
+ * from a to b with the same identities (told apart by their PSKs, as a
+ * branch's two uplinks are by their addresses): only the first IKE_AUTH
+ * carries it, also when both start in the same tick, and a tunnel that
+ * comes back while the other is up sends none (a peer that reads the
+ * notify as written, as strongSwan does, would delete the other tunnel's
+ * IKE SA, and then the other this one's, for ever).  With different
+ * identities each tunnel sends its own.
+ */
+static void t_initial_contact_identities(void)
+{
+	static const struct {
+		const char *a_id2, *b_id2, *what;
+		unsigned first, again;	/* INITIAL_CONTACTs: of both starts, of u's return */
+	} cases[] = {
+		{ "", "", "same identities", 1, 0 },
+		{ "local-id = uplink-two.example\n", "remote-id = uplink-two.example\n",
+		  "another identity", 2, 1 },
+	};
+	char a[512], b[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(a, sizeof(a), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = contact-one-secret\naddress = 10.0.0.1/30\n"
+			 "[tunnel u]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+			 "psk = contact-two-secret\naddress = 10.0.1.1/30\n%s", cases[i].a_id2);
+		snprintf(b, sizeof(b), "[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
+			 "psk = contact-one-secret\naddress = 10.0.0.2/30\nstart = no\n"
+			 "[tunnel u]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
+			 "psk = contact-two-secret\naddress = 10.0.1.2/30\nstart = no\n%s",
+			 cases[i].b_id2);
+		setup_texts(a, b);
+		memset(auth_sent, 0, sizeof(auth_sent));
+		memset(contact_sent, 0, sizeof(contact_sent));
+		inmem_tap = tap_contact;
+		settle();
+		CHECK(both_up(0) && both_up(1) && sas(0) == 2 && sas(1) == 2,
+		      "%s: both tunnels up, one IKE SA each (%u, %u)", cases[i].what, sas(0), sas(1));
+		CHECK(auth_sent[0] == 1 && auth_sent[1] == 1 &&
+			      contact_sent[0] + contact_sent[1] == cases[i].first,
+		      "%s, started together: INITIAL_CONTACT from t %u/%u, from u %u/%u", cases[i].what,
+		      contact_sent[0], auth_sent[0], contact_sent[1], auth_sent[1]);
+
+		/* u comes back while t is up. */
+		tunnel_down(nodes[0].t2);
+		settle();
+		memset(auth_sent, 0, sizeof(auth_sent));
+		memset(contact_sent, 0, sizeof(contact_sent));
+		CHECK(!tunnel_up(nodes[0].t2, a, sizeof(a)), "%s: u up again", cases[i].what);
+		settle();
+		CHECK(both_up(0) && both_up(1) && auth_sent[1] == 1 &&
+			      contact_sent[1] == cases[i].again,
+		      "%s: u back beside t, INITIAL_CONTACT %u of %u", cases[i].what,
+		      contact_sent[1], auth_sent[1]);
+
+		/* Both down, then t alone: nothing else is held, so it says so. */
+		tunnel_down(nodes[0].t);
+		tunnel_down(nodes[0].t2);
+		settle();
+		memset(auth_sent, 0, sizeof(auth_sent));
+		memset(contact_sent, 0, sizeof(contact_sent));
+		CHECK(!tunnel_up(nodes[0].t, a, sizeof(a)), "%s: t up again", cases[i].what);
+		settle();
+		inmem_tap = NULL;
+		CHECK(nodes[0].t->state == TS_UP && auth_sent[0] == 1 && contact_sent[0] == 1,
+		      "%s: t alone again, INITIAL_CONTACT %u of %u", cases[i].what, contact_sent[0],
+		      auth_sent[0]);
+		teardown();
+	}
+}
+
 /*
  * RFC 7296 §3.15: a tunnel with address = auto asks, one with a pool
  * gives (the same address when the peer comes back), one without a pool
@@ -2052,6 +2163,7 @@ int main(void)
 	t_reconfigure_policy();
 	t_simultaneous_start();
 	t_staggered_start();
+	t_initial_contact_identities();
 	t_config_payload();
 	t_frag_negotiation();
 	t_frag_exchanges();
