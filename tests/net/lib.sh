@@ -124,20 +124,24 @@ vt_state_dir() {
 
 # start_vtid_as KEY NS CONF [extra args]: a vtid in NS whose socket, log
 # and PID variable are named KEY (several daemons in one namespace).
+# Returns once vtid answers `vtictl show`: it binds the socket before it
+# makes its tunnels, and answers only from its loop, after them.
 start_vtid_as() {
 	local key="$1" ns="$2" conf="$3"; shift 3
-	local sock="$VT_TMP/$key.sock" log="$VT_TMP/$key.log"
+	local sock="$VT_TMP/$key.sock" log="$VT_TMP/$key.log" pid
 	chmod 600 "$conf"
 	vt_state_dir "$conf" "$VT_TMP/$key.state"
 	ip netns exec "$VT_ID$ns" "$VTID" -c "$conf" -S "$sock" "$@" >>"$log" 2>&1 &
-	VT_PIDS+=("$!")
-	eval "PID_$key=$!"
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$!" 2>/dev/null || { cat "$log" >&2; fail "vtid $key in $ns exited"; }
+	pid=$!
+	VT_PIDS+=("$pid")
+	eval "PID_$key=$pid"
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && "$VTICTL" -S "$sock" show >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "vtid $key in $ns exited"; }
 		sleep 0.05
 	done
-	fail "vtid $key in $ns did not open its control socket"
+	[ -S "$sock" ] || fail "vtid $key in $ns did not open its control socket"
+	fail "vtid $key in $ns does not answer on its control socket"
 }
 
 # stop_vtid NS: SIGTERM and wait for a clean exit (status 0).
