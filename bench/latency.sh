@@ -19,6 +19,12 @@
 #   LAT_COMPARE_BUILD  the build directory of that second pair's vtid
 #   LAT_CPUS      pin the vtids (every process and thread) and ping to these
 #                 CPUs (taskset list, e.g. 0): a diagnostic, not a setting
+#   LAT_CPUS_B    with LAT_CPUS: the far vtid of each pair on these CPUs
+#                 instead (two gateways on two machines do not share a CPU)
+#   LAT_SPIN=1    keep every CPU from going idle while measuring: a busy
+#                 loop per CPU at SCHED_IDLE, which anything woken preempts
+#                 at once (a diagnostic of what waking a halted vCPU costs,
+#                 not a setting)
 #   LAT_TRACE=DIR afterwards, 2 s of pings through the UDP tunnel under
 #                 `perf sched record` (DIR/sched.data) and 5 under strace -T
 #                 of both network processes (DIR/strace.a, DIR/strace.b)
@@ -61,8 +67,11 @@ pair() {
 	VTID="${4:-$VTID}" start_vtid "$x" "$VT_TMP/$x.conf" -q
 	VTID="${4:-$VTID}" start_vtid "$y" "$VT_TMP/$y.conf" -q
 	if [ -n "${LAT_CPUS:-}" ]; then
-		for p in $(eval echo "\$PID_$x \$PID_$y") $(vtid_children "$x") $(vtid_children "$y"); do
+		for p in $(eval echo "\$PID_$x") $(vtid_children "$x"); do
 			taskset -a -p -c "$LAT_CPUS" "$p" >/dev/null
+		done
+		for p in $(eval echo "\$PID_$y") $(vtid_children "$y"); do
+			taskset -a -p -c "${LAT_CPUS_B:-$LAT_CPUS}" "$p" >/dev/null
 		done
 	fi
 	for p in 192.0.2.2 10.101.0.2 10.102.0.2; do
@@ -84,6 +93,12 @@ if [ -n "${LAT_COMPARE:-}" ]; then
 	DST+=([gcm UDP *]="c 10.101.0.2" [gcm raw *]="c 10.102.0.2")
 	PATHS+=("gcm UDP *" "gcm raw *")
 fi
+if [ -n "${LAT_SPIN:-}" ]; then
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c "$c" chrt -i 0 sh -c 'while :; do :; done' &
+		VT_PIDS+=("$!")
+	done
+fi
 sleep 0.3
 : > "$VT_TMP/samples"; : > "$VT_TMP/tput"
 for r in $(seq "$ROUNDS"); do
@@ -99,7 +114,7 @@ for r in $(seq "$ROUNDS"); do
 done
 [ -z "${LAT_RAW:-}" ] || cat "$VT_TMP/samples" >&2
 
-echo "ping -c $N -i $IVL -s $SIZE, $ROUNDS rounds interleaved; RTT in microseconds${LAT_DAEMON:+; [daemon] $LAT_DAEMON}${LAT_COMPARE:+; *: [daemon] $LAT_COMPARE}${LAT_CPUS:+; pinned to CPU $LAT_CPUS}"
+echo "ping -c $N -i $IVL -s $SIZE, $ROUNDS rounds interleaved; RTT in microseconds${LAT_DAEMON:+; [daemon] $LAT_DAEMON}${LAT_COMPARE:+; *: [daemon] $LAT_COMPARE}${LAT_CPUS:+; pinned to CPU $LAT_CPUS${LAT_CPUS_B:+, far end $LAT_CPUS_B}}${LAT_SPIN:+; CPUs kept from idling}"
 echo
 printf '| %-14s | %5s | %5s | %5s | %5s | %5s | %5s | %5s | %6s |\n' \
 	path count min avg p50 p90 p99 max "/veth"
