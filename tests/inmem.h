@@ -65,6 +65,8 @@ struct node {
 	struct ike_ctx *ike;
 	struct datapath *dp;
 	struct ike_conn *conn;
+	/* inmem_second_conn: another tunnel of the same policy (identities) */
+	struct ike_conn *conn2;
 #ifdef INMEM_TUNNEL
 	struct tunnel *t;
 	struct tunnel *t2;	/* the text's second [tunnel], if it has one */
@@ -354,12 +356,27 @@ static void node_attach(struct node *n, const struct tunnel_conf *tc)
 		exit(2);
 }
 
+/* Node i gets a second connection of its policy, up at once: a second
+ * tunnel with the same identities (its IKE_AUTH waits while the first's
+ * INITIAL_CONTACT is unanswered). */
+INMEM_FN struct ike_conn *inmem_second_conn(int i)
+{
+	struct node *n = &nodes[i];
+
+	if (!n->conn2 && !(n->conn2 = ike_conn_add(n->ike, &n->pol, &sim_ops, n)))
+		exit(2);
+	ike_conn_up(n->conn2);
+	return n->conn2;
+}
+
 static void node_detach(struct node *n)
 {
 	unsigned k;
 
+	if (n->conn2)
+		ike_conn_del(n->conn2);
 	ike_conn_del(n->conn);
-	n->conn = NULL;
+	n->conn = n->conn2 = NULL;
 	for (k = 0; k < INMEM_PAIRS; k++) {
 		sa_free(n->in[k]);
 		sa_free(n->out[k]);

@@ -15,9 +15,11 @@
  * sides, so IKE_AUTH carries PPK_IDENTITY and NO_PPK_AUTH; suite 3 with
  * certificates and configuration payloads), what runs afterwards (bits 2-3: only the
  * target's timer, one round of the network, +1.1 s, +70 s), which of the
- * target's IKE SAs (bit 4), exchange for mode 2 (bits 5-6: IKE_AUTH,
- * CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT), flip the response flag
- * (bit 7).
+ * target's IKE SAs (bit 4: the oldest, else the newest; in state 1 node
+ * 0's newest is a second tunnel's, of the same identities, whose IKE_AUTH
+ * waits for the first's answer), exchange for mode 2 (bits 5-6:
+ * IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, IKE_SA_INIT), flip the
+ * response flag (bit 7).
  * Modes: 0 the rest is a datagram; 1 byte 2 picks the message ID (exact,
  * +1, -1, 0), the rest is a datagram whose SPIs and message ID are
  * patched to the SA's; 2 the same message ID byte, byte 3 is the first
@@ -188,6 +190,15 @@ static void build(unsigned state, int side)
 		deliver_one();
 		deliver_one();
 		deliver_one();	/* node 1 is up, its IKE_AUTH response held */
+		if (side == 0) {
+			/* node 0's second tunnel, same identities: its IKE_AUTH
+			 * waits for that response (auth_wait) and goes when the
+			 * first SA is answered or dies.  The newest SA: byte 1
+			 * bit 4 picks the first tunnel's instead. */
+			inmem_second_conn(0);
+			for (unsigned k = 0; qlen > 1 && k < 4; k++)
+				deliver(qlen - 1);
+		}
 		break;
 	case S_HALF_OPEN:
 		ike_tick(nodes[0].ike);
