@@ -171,25 +171,53 @@ static bool peer_id_ok(const struct ike_policy *pol, const struct ike_id *got)
 	return ident_equal(got, &want);
 }
 
+/* One identity into b at *n as the key of a pair sees it: type, length,
+ * and a DN as its text (whatever string types encode it); false if it
+ * does not fit. */
+static bool ident_put(uint8_t *b, size_t max, size_t *n, uint8_t type, const uint8_t *data,
+		      size_t len)
+{
+	char text[2 * IKE_ID_MAX];
+
+	if (type == ID_DER_ASN1_DN) {
+		if (x509_dn_to_string(data, len, text, sizeof(text)))
+			return false;
+		data = (const uint8_t *)text;
+		len = strlen(text);
+	}
+	if (len > 0xffff || *n + 3 + len > max)
+		return false;
+	b[(*n)++] = type;
+	b[(*n)++] = (uint8_t)(len >> 8);
+	b[(*n)++] = (uint8_t)len;
+	memcpy(b + *n, data, len);
+	*n += len;
+	return true;
+}
+
 /*
  * RFC 7296 §2.4: INITIAL_CONTACT speaks for a pair of authenticated
  * identities, ours and the peer's, not for a tunnel: a branch with two
  * uplinks to one hub has two tunnels and one pair, and a peer that reads
  * the notify as written (strongSwan does) deletes every IKE SA of the
- * pair.  One key for the pair (a DN by its RFC 5280 comparison, as
- * ike_conn_id_key makes it); 0 if it cannot be made.
+ * pair.  One 64-bit key for the pair, keyed with the table's secret seed
+ * so that nobody can aim an identity at another's; 0 if it cannot be
+ * made (that SA is then nobody's pair: INITIAL_CONTACT as per tunnel).
+ * Two spellings of one DN that RFC 5280 calls equal (case, spaces) get
+ * two keys: the same, per tunnel.
  */
 static uint64_t ids_key(const struct ike_ctx *ctx, const struct ike_policy *pol, uint8_t type,
 			const uint8_t *data, size_t len)
 {
+	uint8_t b[2 * (3 + 2 * IKE_ID_MAX)];
 	struct ike_ident me;
-	uint64_t a, b;
+	size_t n = 0;
 
 	own_id(pol, &me);
-	if (!ike_conn_id_key(ctx, me.type, me.data, me.len, &a) ||
-	    !ike_conn_id_key(ctx, type, data, len, &b))
+	if (!ident_put(b, sizeof(b), &n, me.type, me.data, me.len) ||
+	    !ident_put(b, sizeof(b), &n, type, data, len))
 		return 0;
-	return (a ^ (b * 0x9e3779b97f4a7c15ULL)) | 1;	/* ordered: (x, y) is not (y, x) */
+	return htab_key(&ctx->by_ids, b, n) | 1;
 }
 
 static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
@@ -715,10 +743,26 @@ static bool ppk_auth_ok(struct ike_sa *sa, const struct ike_conn *c, const struc
 	return auth_ok(sa, c, true, m, &no_ppk, idi, why, whylen);
 }
 
+/* Is another tunnel's IKE_AUTH with INITIAL_CONTACT for the same two
+ * identities out?  Ours waits for its answer (AUTH_WAIT_MS at most): sent
+ * now, it could be handled first (charon answers on several threads), and
+ * the other's INITIAL_CONTACT would then delete ours at the peer, which
+ * charon does without a DELETE. */
+static bool contact_pending(const struct ike_sa *sa)
+{
+	uint64_t k = sa->ids_key;
+	struct ike_sa *o;
+
+	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
+		if (o != sa && o->contact && o->state != IKE_S_DEAD)
+			return true;
+	return false;
+}
+
 /* Would INITIAL_CONTACT be false (§2.4: "the only IKE SA currently
  * active between the authenticated identities")?  It is while another
  * IKE SA of the tunnel is established, or another of the same pair of
- * identities is. */
+ * identities is, or is being made with the notify. */
 static bool other_holds(const struct ike_sa *sa)
 {
 	uint64_t k = sa->ids_key;
@@ -730,23 +774,7 @@ static bool other_holds(const struct ike_sa *sa)
 	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
 		if (o != sa && o->state == IKE_S_ESTABLISHED)
 			return true;
-	return false;
-}
-
-/* Is another tunnel's IKE_AUTH with INITIAL_CONTACT for the same two
- * identities out?  Ours must wait for its answer: sent now, without the
- * notify, it could be handled first (charon answers on several threads),
- * and the other's INITIAL_CONTACT would then delete ours at the peer,
- * which charon does without a DELETE. */
-static bool contact_pending(const struct ike_sa *sa)
-{
-	uint64_t k = sa->ids_key;
-	struct ike_sa *o;
-
-	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
-		if (o != sa && o->contact)
-			return true;
-	return false;
+	return contact_pending(sa);
 }
 
 void ike_auth_start(struct ike_sa *sa)
@@ -764,16 +792,17 @@ void ike_auth_start(struct ike_sa *sa)
 
 	ikesa_set_ids(sa, peer_id_expected(pol, &peer) ?
 			  ids_key(sa->ctx, pol, peer.type, peer.data, peer.len) : 0);
-	if (contact_pending(sa)) {
-		if (!sa->auth_wait)
+	if (contact_pending(sa) && (!sa->auth_wait_until || now_ms() < sa->auth_wait_until)) {
+		if (!sa->auth_wait_until) {
 			log_info(ikesa_name(sa), "IKE_AUTH waits for another tunnel's, with "
 				 "the same identities, to be answered");
-		sa->auth_wait = true;
+			sa->auth_wait_until = now_ms() + AUTH_WAIT_MS;
+		}
 		sa->state = IKE_S_AUTH_SENT;	/* as far as timers and show go */
 		ikesa_touch(sa);
 		return;
 	}
-	sa->auth_wait = false;
+	sa->auth_wait_until = 0;
 	if (sa->ppk_offered && !ppk_initiator_keys(sa, &no_ppk_auth, &with_no_ppk))
 		return;
 	if (!own_auth(sa, sa->conn, true, &me, &auth))
@@ -845,6 +874,15 @@ static void resolve_duplicates(struct ike_sa *sa)
 
 		if (o == sa || o->state != IKE_S_ESTABLISHED)
 			continue;
+		/* The peer made both: it started this one holding no other (it
+		 * restarted, or lost the other, and it need not say so with
+		 * INITIAL_CONTACT: a second tunnel of the same identities does
+		 * not), or it re-authenticates (§2.8.3) and deletes the old
+		 * one itself.  The new one stays either way. */
+		if (!sa->initiator && !o->initiator) {
+			ikesa_kill(o, "the peer made a new IKE SA for the tunnel");
+			continue;
+		}
 		/* Nonces are at least 16 bytes (§2.10); compare that much. */
 		a = memcmp(sa->ni, sa->nr, 16) < 0 ? sa->ni : sa->nr;
 		b = memcmp(o->ni, o->nr, 16) < 0 ? o->ni : o->nr;

@@ -882,12 +882,16 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
 	sa->peer_req++;
 	sa->last_rx_ms = now_ms();
 	memcpy(sa->resp_to, digest, sizeof(digest));
-	follow_natt(sa, from, natt);
-	/* Until IKE_AUTH has authenticated the peer, nothing else counts. */
-	if ((sa->state == IKE_S_INIT_DONE) != (m->h.exchange == IKE_AUTH)) {
+	/* Until IKE_AUTH has authenticated the peer, nothing else counts:
+	 * not on a responder's half-open SA, nor on ours while our IKE_AUTH
+	 * is out or waits (whoever answered IKE_SA_INIT has the keys; that
+	 * it is the peer, only IKE_AUTH's answer shows). */
+	if ((sa->state == IKE_S_INIT_DONE) != (m->h.exchange == IKE_AUTH) ||
+	    sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
 		sa->ctx->st.rx_unexpected++;
 		return true;
 	}
+	follow_natt(sa, from, natt);
 	switch (m->h.exchange) {
 	case IKE_AUTH:
 		ike_auth_request(sa, m);
@@ -1141,7 +1145,7 @@ void ikesa_contact_done(struct ike_sa *sa)
 		return;
 	sa->contact = false;
 	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
-		if (o->auth_wait)
+		if (o->auth_wait_until)
 			ikesa_touch(o);
 }
 
@@ -1271,7 +1275,7 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 		ikesa_kill(sa, "negotiation did not complete in time; starting over");
 		return;
 	}
-	if (sa->auth_wait) {	/* another tunnel's INITIAL_CONTACT: answered yet? */
+	if (sa->auth_wait_until) {	/* another tunnel's INITIAL_CONTACT: answered yet? */
 		ike_auth_start(sa);
 		return;
 	}
@@ -1577,6 +1581,7 @@ void ike_conn_del(struct ike_conn *c)
 			sa->op_new = NULL;
 		}
 		ikesa_set_conn(sa, NULL);
+		ikesa_contact_done(sa);
 		sa->state = IKE_S_DEAD;
 		ikesa_touch(sa);
 	}

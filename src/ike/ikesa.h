@@ -56,6 +56,11 @@
  * CREATE_CHILD_SA right after the DELETE; a tunnel with start = yes should
  * not stay down long if none comes). */
 #define CHILDLESS_MS 2000
+/* How long an IKE_AUTH waits for another tunnel's INITIAL_CONTACT, of the
+ * same identities, to be answered (auth.c contact_pending): one lost copy
+ * and a slow peer, and far inside the peer's patience with the half-open
+ * SA that waits with it (30 s here, in charon). */
+#define AUTH_WAIT_MS 3000
 
 /* Half-open IKE SAs (IKE_SA_INIT answered, IKE_AUTH not yet) each cost a
  * DH and two stored messages: bounded in total and per source address,
@@ -262,9 +267,11 @@ struct ike_sa {
 	 * peer's as IKE_AUTH proved it, or, while our IKE_AUTH is out, as
 	 * the policy expects it.  0: not known. */
 	uint64_t ids_key;
-	/* Our IKE_AUTH carries INITIAL_CONTACT and is not answered yet; and
-	 * ours waits for another's to be (auth.c contact_pending). */
-	bool contact, auth_wait;
+	/* Our IKE_AUTH carries INITIAL_CONTACT and is not answered yet. */
+	bool contact;
+	/* Ours waits for another's to be answered (auth.c contact_pending),
+	 * until then at most; 0: not waiting. */
+	uint64_t auth_wait_until;
 	struct hnode hspi, hpeer, htun, hids;
 	struct heap_node timer;	/* in ctx->timers from birth to death */
 	struct ike_sa *next, **pprev;
@@ -290,7 +297,7 @@ struct ike_sa *ikesa_of_conn(const struct ike_conn *c, const struct ike_sa *afte
 void ikesa_set_ids(struct ike_sa *sa, uint64_t key);
 struct ike_sa *ikesa_of_ids(const struct ike_ctx *ctx, uint64_t key, const struct ike_sa *after);
 /* sa's INITIAL_CONTACT was answered or never will be: the IKE_AUTHs that
- * wait for that (auth_wait) go at the next tick. */
+ * wait for that (auth_wait_until) go at the next tick. */
 void ikesa_contact_done(struct ike_sa *sa);
 /* sa->agreed, made if it is not there yet: 0 or -ENOMEM. */
 int ikesa_agreed(struct ike_sa *sa);

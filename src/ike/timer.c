@@ -92,9 +92,9 @@ uint64_t ikesa_next_due(const struct ike_sa *sa, uint64_t now)
 	case IKE_S_AUTH_SENT:
 		if (sa->conn)
 			earliest(&due, sa->created_ms + NEGOTIATE_MS);
-		/* ikesa_contact_done wakes it; a look each second as well */
-		if (sa->auth_wait)
-			earliest(&due, now + 1000);
+		/* ikesa_contact_done wakes it, or its time is up */
+		if (sa->auth_wait_until)
+			earliest(&due, sa->auth_wait_until);
 		break;
 	case IKE_S_ESTABLISHED:
 		earliest(&due, sa->childless_at);

@@ -1360,6 +1360,29 @@ static bool both_up(int i)
 	return nodes[i].t->state == TS_UP && nodes[i].t2->state == TS_UP;
 }
 
+/* a and b with two tunnels each, t and u, told apart by their PSKs (as
+ * a branch's two uplinks are by their addresses): extra lines for u at
+ * each end; a starts both, or b starts t and a u.  Counting from zero. */
+static void setup_two(const char *a_u, const char *b_u, bool b_starts_t)
+{
+	char a[512], b[512];
+
+	snprintf(a, sizeof(a), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+		 "psk = contact-one-secret\naddress = 10.0.0.1/30\nstart = %s\n"
+		 "[tunnel u]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
+		 "psk = contact-two-secret\naddress = 10.0.1.1/30\n%s", b_starts_t ? "no" : "yes",
+		 a_u);
+	snprintf(b, sizeof(b), "[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
+		 "psk = contact-one-secret\naddress = 10.0.0.2/30\nstart = %s\n"
+		 "[tunnel u]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
+		 "psk = contact-two-secret\naddress = 10.0.1.2/30\nstart = no\n%s",
+		 b_starts_t ? "yes" : "no", b_u);
+	setup_texts(a, b);
+	memset(auth_sent, 0, sizeof(auth_sent));
+	memset(contact_sent, 0, sizeof(contact_sent));
+	inmem_tap = tap_contact;
+}
+
 /*
  * RFC 7296 §2.4: INITIAL_CONTACT asserts that the IKE SA is the only one
  * between the two identities, whichever tunnel holds it.  Two tunnels
@@ -1381,23 +1404,10 @@ static void t_initial_contact_identities(void)
 		{ "local-id = uplink-two.example\n", "remote-id = uplink-two.example\n",
 		  "another identity", 2, 1 },
 	};
-	char a[512], b[512];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(a, sizeof(a), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
-			 "psk = contact-one-secret\naddress = 10.0.0.1/30\n"
-			 "[tunnel u]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
-			 "psk = contact-two-secret\naddress = 10.0.1.1/30\n%s", cases[i].a_id2);
-		snprintf(b, sizeof(b), "[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
-			 "psk = contact-one-secret\naddress = 10.0.0.2/30\nstart = no\n"
-			 "[tunnel u]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
-			 "psk = contact-two-secret\naddress = 10.0.1.2/30\nstart = no\n%s",
-			 cases[i].b_id2);
-		setup_texts(a, b);
-		memset(auth_sent, 0, sizeof(auth_sent));
-		memset(contact_sent, 0, sizeof(contact_sent));
-		inmem_tap = tap_contact;
+		setup_two(cases[i].a_id2, cases[i].b_id2, false);
 		settle();
 		CHECK(both_up(0) && both_up(1) && sas(0) == 2 && sas(1) == 2,
 		      "%s: both tunnels up, one IKE SA each (%u, %u)", cases[i].what, sas(0), sas(1));
@@ -1424,6 +1434,195 @@ static void t_initial_contact_identities(void)
 		      auth_sent[0]);
 		teardown();
 	}
+}
+
+/* Is this queued message a's IKE_AUTH request for tunnel t? */
+static bool t_auth_request(const struct pkt *p)
+{
+	uint8_t copy[sizeof(p->data)];
+	struct ike_sa *sa;
+	struct ike_msg m;
+
+	if (p->to != 1 || p->len <= IKE_HDR_LEN || p->data[18] != IKE_AUTH ||
+	    (p->data[19] & IKE_FLAG_RESPONSE))
+		return false;
+	memcpy(copy, p->data, p->len);
+	if (ike_msg_parse(copy, p->len, &m))
+		return false;
+	for (sa = nodes[0].ike->sas; sa && sa->spi_i != m.h.spi_i; sa = sa->next)
+		;
+	return sa && sa->conn == nodes[0].t->conn;
+}
+
+/* The network for ms, 100 ms a step, losing a's IKE_AUTH requests for t;
+ * how long until u was up at both ends (ms, or UINT64_MAX). */
+static uint64_t run_losing_t(uint64_t ms)
+{
+	uint64_t start = fake_now, up = UINT64_MAX;
+	unsigned k;
+
+	while (fake_now < start + ms) {
+		fake_now += 100;
+		ike_tick(nodes[0].ike);
+		ike_tick(nodes[1].ike);
+		for (k = 0; k < 200 && qlen; k++) {
+			if (t_auth_request(&queue[0]))
+				drop(0);
+			else
+				deliver(0);
+		}
+		if (up == UINT64_MAX && nodes[0].t2->state == TS_UP && nodes[1].t2->state == TS_UP)
+			up = fake_now - start;
+	}
+	return up;
+}
+
+/*
+ * The wait for the other tunnel's INITIAL_CONTACT is short and ends with
+ * it: u goes AUTH_WAIT_MS after its IKE_SA_INIT if t's IKE_AUTH is never
+ * answered (without the notify, which t's may still deliver; a peer
+ * forgets a half-open SA after 30 s), and at once when t's SA dies.  A
+ * responder's SA counts for the pair, and so does the SA an IKE rekey
+ * makes.  And a vtid that gets a second IKE SA for a tunnel, both made by
+ * the peer, keeps the new one: the peer lost the old (the second tunnel
+ * of a pair comes back without INITIAL_CONTACT), where the nonce rule
+ * for simultaneous starts would drop either.
+ */
+static void t_initial_contact_waits(void)
+{
+	struct ike_sa *sa;
+	uint64_t up;
+	unsigned run, ok = 0, extra = 0;
+
+	/* t's IKE_AUTH lost every time: u waits AUTH_WAIT_MS, no longer. */
+	setup_two("", "", false);
+	ike_tick(nodes[0].ike);
+	up = run_losing_t(10000);
+	CHECK(up >= AUTH_WAIT_MS && up <= AUTH_WAIT_MS + 500 && nodes[0].t->state != TS_UP &&
+		      auth_sent[1] == 1 && contact_sent[1] == 0,
+	      "t's IKE_AUTH lost: u up after %llu ms (waits %u), INITIAL_CONTACT %u of %u",
+	      (unsigned long long)up, AUTH_WAIT_MS, contact_sent[1], auth_sent[1]);
+	settle();
+	advance(8000);
+	settle();
+	CHECK(both_up(0) && both_up(1), "and t up once its IKE_AUTH gets through");
+	inmem_tap = NULL;
+	teardown();
+
+	/* t's SA dies while u waits: u goes at once, and says it. */
+	setup_two("", "", false);
+	ike_tick(nodes[0].ike);
+	up = run_losing_t(300);
+	CHECK(up == UINT64_MAX && auth_sent[1] == 0, "u waits while t's IKE_AUTH is out");
+	tunnel_down(nodes[0].t);
+	up = run_losing_t(500);
+	CHECK(up <= 200 && auth_sent[1] == 1 && contact_sent[1] == 1,
+	      "t down: u up %llu ms later, INITIAL_CONTACT %u of %u", (unsigned long long)up,
+	      contact_sent[1], auth_sent[1]);
+	inmem_tap = NULL;
+	teardown();
+
+	/* t's tunnel removed (a reload) while u waits: the same. */
+	setup_two("", "", false);
+	ike_tick(nodes[0].ike);
+	run_losing_t(300);
+	ike_conn_del(nodes[0].t->conn);
+	nodes[0].t->conn = nodes[0].conn = NULL;
+	up = run_losing_t(500);
+	CHECK(up <= 200 && auth_sent[1] == 1 && contact_sent[1] == 1,
+	      "t removed: u up %llu ms later, INITIAL_CONTACT %u of %u", (unsigned long long)up,
+	      contact_sent[1], auth_sent[1]);
+	inmem_tap = NULL;
+	teardown();
+
+	/* a is responder of t (b made it): its SA counts for the pair. */
+	setup_two("start = no\n", "", true);
+	settle();
+	CHECK(nodes[0].t->state == TS_UP && nodes[0].t2->state != TS_UP &&
+		      (sa = established(0)) && !sa->initiator, "t made by b");
+	CHECK(up_counted(nodes[0].t2) && both_up(0) && auth_sent[1] == 1 && contact_sent[1] == 0,
+	      "u beside b's t: INITIAL_CONTACT %u of %u", contact_sent[1], auth_sent[1]);
+	inmem_tap = NULL;
+	teardown();
+
+	/* t's IKE SA re-keyed: the new one counts for the pair. */
+	setup_two("", "", false);
+	settle();
+	CHECK(ike_conn_rekey(nodes[0].t->conn, true) == 0, "IKE rekey of t");
+	settle();
+	tunnel_down(nodes[0].t2);
+	CHECK(up_counted(nodes[0].t2) && both_up(0) && both_up(1) && auth_sent[1] == 1 &&
+		      contact_sent[1] == 0,
+	      "u beside t's re-keyed IKE SA: INITIAL_CONTACT %u of %u", contact_sent[1],
+	      auth_sent[1]);
+	inmem_tap = NULL;
+	teardown();
+
+	/* a loses u's SA silently (its DELETE lost) and makes another, without
+	 * INITIAL_CONTACT: b keeps the new one, every time. */
+	for (run = 0; run < 8; run++) {
+		setup_two("", "", false);
+		settle();
+		tunnel_down(nodes[0].t2);
+		qlen = 0;	/* the DELETE */
+		up_counted(nodes[0].t2);
+		advance(5000);
+		settle();
+		extra += auth_sent[1] - 1;
+		ok += both_up(0) && both_up(1) && auth_sent[1] == 1 && contact_sent[1] == 0 &&
+		      sas(0) == 2 && sas(1) == 2;
+		inmem_tap = NULL;
+		teardown();
+	}
+	CHECK(ok == 8, "u re-made beside a stale one at b: kept in %u of 8 runs (%u more IKE_AUTHs)",
+	      ok, extra);
+}
+
+/* Until IKE_AUTH's answer authenticates the responder, the initiator
+ * takes no request on the SA: whoever answered IKE_SA_INIT has its keys.
+ * A DELETE sealed with them is dropped, unanswered; so is one while the
+ * IKE_AUTH waits for another tunnel's (t_initial_contact_waits). */
+static void t_unauthenticated_requests(void)
+{
+	static const uint8_t del_ike[] = { 0, 0, 0, 8, 1, 0, 0, 0 };	/* Delete: the IKE SA */
+	struct ike_sa *sa;
+	struct ike_sk *sk;
+	struct ike_hdr h = { 0 };
+	struct ike_wr w;
+	struct buf b;
+	uint64_t before;
+
+	setup("psk = unauthenticated-secret\n", "psk = unauthenticated-secret\n");
+	ike_tick(nodes[0].ike);
+	deliver(0);
+	deliver(0);	/* a's IKE_AUTH request queued, not delivered */
+	sa = nodes[0].ike->sas;
+	CHECK(sa && sa->state == IKE_S_AUTH_SENT && qlen == 1, "a waits for IKE_AUTH's answer");
+	if (!sa || !(sk = ike_sk_new(&sa->keys, false))) {
+		teardown();
+		return;
+	}
+	h.spi_i = sa->spi_i;
+	h.spi_r = sa->spi_r;
+	h.exchange = INFORMATIONAL;
+	h.msgid = 0;
+	buf_init(&b);
+	ikew_header(&w, &b, &h);
+	if (!ike_sk_seal(sk, &w, PL_DELETE, del_ike, sizeof(del_ike)) && !b.bad) {
+		before = nodes[0].ike->st.rx_unexpected;
+		ike_input(nodes[0].ike, b.data, b.len, &nodes[1].addr, false);
+		CHECK(sa->state == IKE_S_AUTH_SENT && qlen == 1 &&
+			      nodes[0].ike->st.rx_unexpected == before + 1,
+		      "DELETE before IKE_AUTH's answer: dropped (state %d, %u queued)", sa->state,
+		      qlen);
+	} else {
+		CHECK(false, "cannot seal the DELETE");
+	}
+	buf_free(&b);
+	ike_sk_free(sk);
+	settle();
+	CHECK(consistent(), "and IKE_AUTH completes");
+	teardown();
 }
 
 /*
@@ -2170,6 +2369,8 @@ int main(void)
 	t_simultaneous_start();
 	t_staggered_start();
 	t_initial_contact_identities();
+	t_initial_contact_waits();
+	t_unauthenticated_requests();
 	t_config_payload();
 	t_frag_negotiation();
 	t_frag_exchanges();
