@@ -220,6 +220,19 @@ static uint64_t ids_key(const struct ike_ctx *ctx, const struct ike_policy *pol,
 	return htab_key(&ctx->by_ids, b, n) | 1;
 }
 
+/* The key of the pair that sa joins with the peer's identity id: as the
+ * policy names it where it names one (peer_id_ok found them equal,
+ * whatever the spelling: a DN's case), else as the peer sent it. */
+static uint64_t pair_key(const struct ike_sa *sa, const struct ike_policy *pol,
+			 const struct ike_id *id)
+{
+	struct ike_ident want;
+
+	if (peer_id_expected(pol, &want))
+		return ids_key(sa->ctx, pol, want.type, want.data, want.len);
+	return id ? ids_key(sa->ctx, pol, id->type, id->data, id->len) : 0;
+}
+
 static void id_body(const struct ike_ident *id, uint8_t *out, size_t *len)
 {
 	out[0] = id->type;
@@ -784,24 +797,25 @@ void ike_auth_start(struct ike_sa *sa)
 	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
 	struct own_auth auth, no_ppk_auth;
 	unsigned n, ni, nr;
-	struct ike_ident me, peer;
+	struct ike_ident me;
 	struct buf in;
 	struct ike_wr w;
 	bool with_no_ppk = false;
 	int r;
 
-	ikesa_set_ids(sa, peer_id_expected(pol, &peer) ?
-			  ids_key(sa->ctx, pol, peer.type, peer.data, peer.len) : 0);
+	ikesa_set_ids(sa, pair_key(sa, pol, NULL));
 	if (contact_pending(sa) && (!sa->auth_wait_until || now_ms() < sa->auth_wait_until)) {
-		if (!sa->auth_wait_until) {
+		if (!sa->auth_wait)
 			log_info(ikesa_name(sa), "IKE_AUTH waits for another tunnel's, with "
 				 "the same identities, to be answered");
+		if (!sa->auth_wait_until)
 			sa->auth_wait_until = now_ms() + AUTH_WAIT_MS;
-		}
+		sa->auth_wait = true;
 		sa->state = IKE_S_AUTH_SENT;	/* as far as timers and show go */
 		ikesa_touch(sa);
 		return;
 	}
+	sa->auth_wait = false;
 	sa->auth_wait_until = 0;
 	if (sa->ppk_offered && !ppk_initiator_keys(sa, &no_ppk_auth, &with_no_ppk))
 		return;
@@ -874,12 +888,13 @@ static void resolve_duplicates(struct ike_sa *sa)
 
 		if (o == sa || o->state != IKE_S_ESTABLISHED)
 			continue;
-		/* The peer made both: it started this one holding no other (it
-		 * restarted, or lost the other, and it need not say so with
-		 * INITIAL_CONTACT: a second tunnel of the same identities does
-		 * not), or it re-authenticates (§2.8.3) and deletes the old
-		 * one itself.  The new one stays either way. */
-		if (!sa->initiator && !o->initiator) {
+		/* The peer started this one while the other was up, so not at
+		 * the same time as we did (that is what the nonces settle): it
+		 * lost the other (and need not say so with INITIAL_CONTACT: a
+		 * second tunnel of the same identities does not), or it
+		 * re-authenticates (§2.8.3) and deletes the old one itself.
+		 * The new one stays either way. */
+		if (!sa->initiator && o->established_ms < sa->created_ms) {
 			ikesa_kill(o, "the peer made a new IKE SA for the tunnel");
 			continue;
 		}
@@ -1052,7 +1067,7 @@ void ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	if (sa->conn->pol->want_address)
 		take_address(sa, m);
 	ikesa_contact_done(sa);
-	ikesa_set_ids(sa, ids_key(sa->ctx, sa->conn->pol, id.type, id.data, id.len));
+	ikesa_set_ids(sa, pair_key(sa, sa->conn->pol, &id));
 	established(sa);
 }
 
@@ -1296,7 +1311,7 @@ void ike_auth_request(struct ike_sa *sa, struct ike_msg *m)
 	 * tunnel (vtid did, before it went by identities) would otherwise
 	 * take down each other tunnel they share the identities with, and a
 	 * stale IKE SA elsewhere goes when its peer stops answering. */
-	ikesa_set_ids(sa, ids_key(sa->ctx, pol, idi.type, idi.data, idi.len));
+	ikesa_set_ids(sa, pair_key(sa, pol, &idi));
 	if (!ike_find_notify(m, N_INITIAL_CONTACT, &n))
 		for (o = ikesa_of_conn(c, NULL); o; o = next) {
 			next = ikesa_of_conn(c, o);

@@ -869,6 +869,14 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
 	}
 	if (m->h.msgid != sa->peer_req)
 		return false;	/* §2.3: outside the window: drop silently */
+	/* Until IKE_AUTH's answer authenticates the responder, our SA takes no
+	 * request: whoever answered IKE_SA_INIT has its keys.  Dropped
+	 * without taking the message ID or following its address: a real
+	 * peer's request that overtook that answer comes again. */
+	if (sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
+		sa->ctx->st.rx_unexpected++;
+		return false;
+	}
 	if (m->skf) {
 		/* RFC 7383 §2.6.2: handled once every fragment is in. */
 		if (ike_frag_input(sa, m, raw, false, whole) != 1)
@@ -882,16 +890,12 @@ static bool request(struct ike_sa *sa, struct ike_msg *m, uint8_t *raw,
 	sa->peer_req++;
 	sa->last_rx_ms = now_ms();
 	memcpy(sa->resp_to, digest, sizeof(digest));
-	/* Until IKE_AUTH has authenticated the peer, nothing else counts:
-	 * not on a responder's half-open SA, nor on ours while our IKE_AUTH
-	 * is out or waits (whoever answered IKE_SA_INIT has the keys; that
-	 * it is the peer, only IKE_AUTH's answer shows). */
-	if ((sa->state == IKE_S_INIT_DONE) != (m->h.exchange == IKE_AUTH) ||
-	    sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
+	follow_natt(sa, from, natt);
+	/* Until IKE_AUTH has authenticated the peer, nothing else counts. */
+	if ((sa->state == IKE_S_INIT_DONE) != (m->h.exchange == IKE_AUTH)) {
 		sa->ctx->st.rx_unexpected++;
 		return true;
 	}
-	follow_natt(sa, from, natt);
 	switch (m->h.exchange) {
 	case IKE_AUTH:
 		ike_auth_request(sa, m);
@@ -1144,9 +1148,13 @@ void ikesa_contact_done(struct ike_sa *sa)
 	if (!sa->contact)
 		return;
 	sa->contact = false;
+	/* Woken: each looks again, and waits afresh if another tunnel's
+	 * INITIAL_CONTACT went out meanwhile. */
 	for (o = ikesa_of_ids(sa->ctx, k, NULL); o; o = ikesa_of_ids(sa->ctx, k, o))
-		if (o->auth_wait_until)
+		if (o->auth_wait) {
+			o->auth_wait_until = 0;
 			ikesa_touch(o);
+		}
 }
 
 static struct ike_sa *conn_sa(const struct ike_conn *c)
@@ -1275,7 +1283,7 @@ static void sa_timers(struct ike_sa *sa, uint64_t now)
 		ikesa_kill(sa, "negotiation did not complete in time; starting over");
 		return;
 	}
-	if (sa->auth_wait_until) {	/* another tunnel's INITIAL_CONTACT: answered yet? */
+	if (sa->auth_wait) {	/* another tunnel's INITIAL_CONTACT: answered yet? */
 		ike_auth_start(sa);
 		return;
 	}

@@ -270,7 +270,8 @@ struct ike_sa {
 	/* Our IKE_AUTH carries INITIAL_CONTACT and is not answered yet. */
 	bool contact;
 	/* Ours waits for another's to be answered (auth.c contact_pending),
-	 * until then at most; 0: not waiting. */
+	 * until then at most (0: from now on, once more). */
+	bool auth_wait;
 	uint64_t auth_wait_until;
 	struct hnode hspi, hpeer, htun, hids;
 	struct heap_node timer;	/* in ctx->timers from birth to death */

@@ -93,7 +93,7 @@ uint64_t ikesa_next_due(const struct ike_sa *sa, uint64_t now)
 		if (sa->conn)
 			earliest(&due, sa->created_ms + NEGOTIATE_MS);
 		/* ikesa_contact_done wakes it, or its time is up */
-		if (sa->auth_wait_until)
+		if (sa->auth_wait)
 			earliest(&due, sa->auth_wait_until);
 		break;
 	case IKE_S_ESTABLISHED:

@@ -1363,24 +1363,36 @@ static bool both_up(int i)
 /* a and b with two tunnels each, t and u, told apart by their PSKs (as
  * a branch's two uplinks are by their addresses): extra lines for u at
  * each end; a starts both, or b starts t and a u.  Counting from zero. */
-static void setup_two(const char *a_u, const char *b_u, bool b_starts_t)
+static void setup_two_both(const char *a_u, const char *b_u, bool b_starts_t, const char *a_both,
+			   const char *b_both)
 {
-	char a[512], b[512];
+	char a[768], b[768];
 
 	snprintf(a, sizeof(a), "[tunnel t]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
-		 "psk = contact-one-secret\naddress = 10.0.0.1/30\nstart = %s\n"
+		 "psk = contact-one-secret\naddress = 10.0.0.1/30\nstart = %s\n%s"
 		 "[tunnel u]\nlocal = 192.0.2.1\nremote = 192.0.2.2\n"
-		 "psk = contact-two-secret\naddress = 10.0.1.1/30\n%s", b_starts_t ? "no" : "yes",
-		 a_u);
+		 "psk = contact-two-secret\naddress = 10.0.1.1/30\n%s%s",
+		 b_starts_t ? "no" : "yes", a_both, a_both, a_u);
 	snprintf(b, sizeof(b), "[tunnel t]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
-		 "psk = contact-one-secret\naddress = 10.0.0.2/30\nstart = %s\n"
+		 "psk = contact-one-secret\naddress = 10.0.0.2/30\nstart = %s\n%s"
 		 "[tunnel u]\nlocal = 192.0.2.2\nremote = 192.0.2.1\n"
-		 "psk = contact-two-secret\naddress = 10.0.1.2/30\nstart = no\n%s",
-		 b_starts_t ? "yes" : "no", b_u);
+		 "psk = contact-two-secret\naddress = 10.0.1.2/30\nstart = no\n%s%s",
+		 b_starts_t ? "yes" : "no", b_both, b_both, b_u);
 	setup_texts(a, b);
 	memset(auth_sent, 0, sizeof(auth_sent));
 	memset(contact_sent, 0, sizeof(contact_sent));
 	inmem_tap = tap_contact;
+}
+
+static void setup_two(const char *a_u, const char *b_u, bool b_starts_t)
+{
+	setup_two_both(a_u, b_u, b_starts_t, "", "");
+}
+
+/* Identity lines for both tunnels at each end. */
+static void setup_two_ids(const char *a_both, const char *b_both)
+{
+	setup_two_both("", "", false, a_both, b_both);
 }
 
 /*
@@ -1545,6 +1557,20 @@ static void t_initial_contact_waits(void)
 	inmem_tap = NULL;
 	teardown();
 
+	/* The peer's DN as a's remote-id spells it in other case (RFC 5280
+	 * §7.1 calls it the same): one pair, before and after IKE_AUTH. */
+	setup_two_ids("remote-id = \"O=vti test, CN=Hub\"\n", "local-id = \"O=vti test, CN=hub\"\n");
+	settle();
+	CHECK(both_up(0) && both_up(1) && contact_sent[0] + contact_sent[1] == 1,
+	      "DN in other case: both up, INITIAL_CONTACT %u of %u", contact_sent[0] + contact_sent[1],
+	      auth_sent[0] + auth_sent[1]);
+	tunnel_down(nodes[0].t2);
+	CHECK(up_counted(nodes[0].t2) && both_up(0) && auth_sent[1] == 1 && contact_sent[1] == 0,
+	      "DN in other case: u back beside t, INITIAL_CONTACT %u of %u", contact_sent[1],
+	      auth_sent[1]);
+	inmem_tap = NULL;
+	teardown();
+
 	/* t's IKE SA re-keyed: the new one counts for the pair. */
 	setup_two("", "", false);
 	settle();
@@ -1559,10 +1585,17 @@ static void t_initial_contact_waits(void)
 	teardown();
 
 	/* a loses u's SA silently (its DELETE lost) and makes another, without
-	 * INITIAL_CONTACT: b keeps the new one, every time. */
-	for (run = 0; run < 8; run++) {
+	 * INITIAL_CONTACT: b keeps the new one, every time; also when b had
+	 * re-keyed the old one (and so is its initiator now, §2.18). */
+	for (run = 0; run < 16; run++) {
 		setup_two("", "", false);
 		settle();
+		if (run & 1) {
+			advance(1000);
+			CHECK(ike_conn_rekey(nodes[1].t2->conn, true) == 0, "IKE rekey of u by b");
+			settle();
+		}
+		advance(1000);
 		tunnel_down(nodes[0].t2);
 		qlen = 0;	/* the DELETE */
 		up_counted(nodes[0].t2);
@@ -1574,7 +1607,7 @@ static void t_initial_contact_waits(void)
 		inmem_tap = NULL;
 		teardown();
 	}
-	CHECK(ok == 8, "u re-made beside a stale one at b: kept in %u of 8 runs (%u more IKE_AUTHs)",
+	CHECK(ok == 16, "u re-made beside a stale one at b: kept in %u of 16 runs (%u more IKE_AUTHs)",
 	      ok, extra);
 }
 
@@ -1622,6 +1655,11 @@ static void t_unauthenticated_requests(void)
 	ike_sk_free(sk);
 	settle();
 	CHECK(consistent(), "and IKE_AUTH completes");
+	/* b's first request has the message ID the forgery used. */
+	CHECK(ike_conn_rekey(nodes[1].conn, false) == 0, "b re-keys the Child SA");
+	settle();
+	CHECK(consistent() && !established(1)->req_pending && installed_in(0) == 1,
+	      "and a answered it");
 	teardown();
 }
 
