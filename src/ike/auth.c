@@ -204,7 +204,7 @@ static bool ident_put(uint8_t *b, size_t max, size_t *n, uint8_t type, const uin
  * so that nobody can aim an identity at another's; 0 if it cannot be
  * made (that SA is then nobody's pair: INITIAL_CONTACT as per tunnel).
  * Two spellings of one DN that RFC 5280 calls equal (case, spaces) get
- * two keys: the same, per tunnel.
+ * two keys; pair_key avoids that wherever the policy names the peer.
  */
 static uint64_t ids_key(const struct ike_ctx *ctx, const struct ike_policy *pol, uint8_t type,
 			const uint8_t *data, size_t len)
