@@ -65,12 +65,12 @@ struct node {
 	struct ike_ctx *ike;
 	struct datapath *dp;
 	struct ike_conn *conn;
-	/* inmem_second_conn: another tunnel of the same policy (identities) */
-	struct ike_conn *conn2;
 #ifdef INMEM_TUNNEL
 	struct tunnel *t;
 	struct tunnel *t2;	/* the text's second [tunnel], if it has one */
 #else
+	/* inmem_second_conn: another tunnel of the same policy (identities) */
+	struct ike_conn *conn2;
 	/* What the callbacks were told. */
 	struct tunnel_conf conf;	/* the policy points into it */
 	struct ike_policy pol;
